@@ -1,0 +1,162 @@
+//! The pipeline for one file: read → detect → extract → validate → rules.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::extract::{extract, Extraction};
+use crate::finding::{Counts, Finding, Severity, Status};
+use crate::read::{read_bytes, read_file_bytes, Limits, Workbook};
+use crate::rules::RulePack;
+use crate::template::{detect, TemplateSet};
+use crate::validate::validate;
+
+/// Everything a run needs, built once (schemas compiled, rules compiled).
+#[derive(Debug)]
+pub struct Checker {
+    pub templates: TemplateSet,
+    pub rules: RulePack,
+    pub limits: Limits,
+    /// `--template ID`: skip detection.
+    pub forced_template: Option<String>,
+}
+
+/// The outcome for one file: identity, findings, and what was read.
+#[derive(Debug)]
+pub struct FileReport {
+    pub path: String,
+    pub sha256: Option<String>,
+    pub template: Option<String>,
+    pub template_version: Option<String>,
+    pub organisation: Option<String>,
+    pub cut_off: Option<String>,
+    pub exercice: Option<String>,
+    pub findings: Vec<Finding>,
+    pub workbook: Option<Workbook>,
+    pub extraction: Option<Extraction>,
+}
+
+impl FileReport {
+    pub fn counts(&self) -> Counts {
+        Counts::of(&self.findings)
+    }
+
+    pub fn status(&self) -> Status {
+        Status::of(self.counts())
+    }
+
+    fn failed(path: &str, sha256: Option<String>, finding: Finding) -> Self {
+        Self {
+            path: path.to_string(),
+            sha256,
+            template: None,
+            template_version: None,
+            organisation: None,
+            cut_off: None,
+            exercice: None,
+            findings: vec![finding],
+            workbook: None,
+            extraction: None,
+        }
+    }
+}
+
+fn text_at(ex: &Extraction, pointer: Option<&String>) -> Option<String> {
+    let v = ex.data.pointer(pointer?)?;
+    match v {
+        serde_json::Value::String(s) => Some(s.clone()),
+        serde_json::Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+impl Checker {
+    pub fn new(templates: TemplateSet, rules: RulePack) -> Self {
+        Self { templates, rules, limits: Limits::default(), forced_template: None }
+    }
+
+    /// Checks a file on disk. Never fails: an unreadable file is a finding.
+    pub fn check_path(&self, path: &Path) -> FileReport {
+        let shown = path.display().to_string();
+        match read_file_bytes(path, &self.limits) {
+            Ok(bytes) => self.check_bytes(&shown, &bytes),
+            Err(e) => FileReport::failed(&shown, None, Finding::new(e.rule(), Severity::Error, capitalise(&e.to_string()))),
+        }
+    }
+
+    /// Checks a workbook held in memory; `name` is how reports call it.
+    pub fn check_bytes(&self, name: &str, bytes: &[u8]) -> FileReport {
+        let sha = hex(&Sha256::digest(bytes));
+        let workbook = match read_bytes(bytes, &self.limits) {
+            Ok(wb) => wb,
+            Err(e) => return FileReport::failed(name, Some(sha), Finding::new(e.rule(), Severity::Error, capitalise(&e.to_string()))),
+        };
+        let mut report = self.check_workbook(name, workbook);
+        report.sha256 = Some(sha);
+        report
+    }
+
+    /// Checks a workbook already read.
+    pub fn check_workbook(&self, name: &str, workbook: Workbook) -> FileReport {
+        let detection = detect(&workbook, &self.templates, self.forced_template.as_deref());
+        let Some(template) = detection.template else {
+            let mut report = FileReport::failed(name, None, Finding::new("BILAN-TPL-001", Severity::Error, "Modèle non reconnu."));
+            report.findings = detection.findings;
+            report.workbook = Some(workbook);
+            return report;
+        };
+        let mut ex = extract(&workbook, template);
+        ex.findings.extend(detection.findings);
+        let version = text_at(&ex, Some(&"/identification/version".to_string()));
+        if let Some(v) = &version {
+            if !template.versions.iter().any(|k| k == v) {
+                let origin = ex.origin_of("/identification/version").cloned();
+                let mut f = Finding::new(
+                    "BILAN-TPL-002",
+                    Severity::Warning,
+                    format!("Version « {v} » du modèle {} inconnue : le retour est contrôlé avec la version {}, la plus récente. Utilisez le modèle à jour.", template.id, template.newest_version()),
+                )
+                .with_pointer("/identification/version");
+                if let Some(o) = origin {
+                    f = f.at(&o.sheet, o.cell);
+                }
+                ex.findings.push(f);
+                // Validated with the newest version: the value itself is not a schema error.
+                ex.unusable.insert("/identification/version".into());
+            }
+        }
+        validate(template, &mut ex);
+        self.rules.run(&template.id, &mut ex);
+        let mut findings = std::mem::take(&mut ex.findings);
+        sort_findings(&mut findings);
+        FileReport {
+            path: name.to_string(),
+            sha256: None,
+            template: Some(template.id.clone()),
+            template_version: version,
+            organisation: text_at(&ex, template.organisation.as_ref()),
+            cut_off: text_at(&ex, template.cut_off.as_ref()),
+            exercice: text_at(&ex, template.exercice.as_ref()),
+            findings,
+            workbook: Some(workbook),
+            extraction: Some(ex),
+        }
+    }
+}
+
+/// Worst first, then by sheet and position: the order every report uses.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+}
+
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
+        None => String::new(),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,65 @@
+//! Rule packs and schemas: built into the binary, or read from a folder.
+
+use std::path::{Path, PathBuf};
+
+use include_dir::{include_dir, Dir};
+
+static RULES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
+static SCHEMAS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/schemas");
+
+/// A text file of a rule pack or schema folder: its path relative to the folder
+/// (for messages) and its contents.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: PathBuf,
+    pub text: String,
+}
+
+/// Files of the built-in rule pack, sorted by path.
+pub fn rules() -> Vec<SourceFile> {
+    collect(&RULES)
+}
+
+/// Files of the built-in schema folder, sorted by path.
+pub fn schemas() -> Vec<SourceFile> {
+    collect(&SCHEMAS)
+}
+
+fn collect(dir: &Dir<'_>) -> Vec<SourceFile> {
+    let mut out = Vec::new();
+    walk(dir, &mut out);
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    out
+}
+
+fn walk(dir: &Dir<'_>, out: &mut Vec<SourceFile>) {
+    for file in dir.files() {
+        if let Some(text) = file.contents_utf8() {
+            out.push(SourceFile { path: file.path().to_path_buf(), text: text.to_string() });
+        }
+    }
+    for sub in dir.dirs() {
+        walk(sub, out);
+    }
+}
+
+/// Files under `root` on disk (for `--rules DIR` / `--schemas DIR`), sorted by path.
+pub fn from_dir(root: &Path) -> std::io::Result<Vec<SourceFile>> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)? {
+            let entry = entry?;
+            let path = entry.path();
+            if entry.file_type()?.is_dir() {
+                stack.push(path);
+            } else {
+                let text = std::fs::read_to_string(&path)?;
+                let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
+                out.push(SourceFile { path: rel, text });
+            }
+        }
+    }
+    out.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(out)
+}

@@ -1,0 +1,205 @@
+//! Findings: what is wrong in a return, where, and by how much.
+//!
+//! Findings are data until a reporter renders them: rules say *what* and *where*
+//! (a JSON pointer), the engine stamps the id, severity, cell and tolerance.
+
+use std::fmt;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize, Serializer};
+
+use crate::model::{CellRange, CellRef};
+
+/// How serious a finding is. Ordered: `Info < Warning < Error`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+
+    /// French label for reports.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Severity::Info => "information",
+            Severity::Warning => "avertissement",
+            Severity::Error => "erreur",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "info" => Some(Severity::Info),
+            "warning" => Some(Severity::Warning),
+            "error" => Some(Severity::Error),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stable rule identifier such as `POLE-FIN-001` or `BILAN-IO-001`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
+#[serde(transparent)]
+pub struct RuleId(String);
+
+impl RuleId {
+    pub fn new(id: impl Into<String>) -> Self {
+        Self(id.into())
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for RuleId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl Serialize for RuleId {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// The numbers behind an arithmetic finding.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Figures {
+    pub expected: Option<Decimal>,
+    pub actual: Option<Decimal>,
+    pub difference: Option<Decimal>,
+    pub tolerance: Option<Decimal>,
+}
+
+/// One problem found in one return.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub rule: RuleId,
+    pub severity: Severity,
+    pub message: String,
+    pub sheet: Option<String>,
+    pub cell: Option<CellRef>,
+    pub range: Option<CellRange>,
+    /// JSON pointer of the judged value in the extracted data.
+    pub pointer: Option<String>,
+    pub figures: Figures,
+}
+
+impl Finding {
+    pub fn new(rule: &str, severity: Severity, message: impl Into<String>) -> Self {
+        Self {
+            rule: RuleId::new(rule),
+            severity,
+            message: message.into(),
+            sheet: None,
+            cell: None,
+            range: None,
+            pointer: None,
+            figures: Figures::default(),
+        }
+    }
+
+    pub fn at(mut self, sheet: &str, cell: Option<CellRef>) -> Self {
+        self.sheet = Some(sheet.to_string());
+        self.cell = cell;
+        self
+    }
+
+    pub fn with_range(mut self, range: Option<CellRange>) -> Self {
+        self.range = range.filter(|r| !r.is_single());
+        self
+    }
+
+    pub fn with_pointer(mut self, pointer: impl Into<String>) -> Self {
+        self.pointer = Some(pointer.into());
+        self
+    }
+
+    /// Sort key: severity (worst first), then sheet, row, column, rule.
+    pub fn sort_key(&self) -> (std::cmp::Reverse<Severity>, Option<&str>, u32, u32, &str) {
+        let (row, col) = self.cell.map(|c| (c.row, c.col)).unwrap_or((0, 0));
+        (std::cmp::Reverse(self.severity), self.sheet.as_deref(), row, col, self.rule.as_str())
+    }
+}
+
+/// How many findings of each severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub error: usize,
+    pub warning: usize,
+    pub info: usize,
+}
+
+impl Counts {
+    pub fn of(findings: &[Finding]) -> Self {
+        let mut c = Counts::default();
+        for f in findings {
+            match f.severity {
+                Severity::Error => c.error += 1,
+                Severity::Warning => c.warning += 1,
+                Severity::Info => c.info += 1,
+            }
+        }
+        c
+    }
+
+    pub fn add(&mut self, other: Counts) {
+        self.error += other.error;
+        self.warning += other.warning;
+        self.info += other.info;
+    }
+
+    pub fn at_or_above(&self, level: Severity) -> usize {
+        match level {
+            Severity::Error => self.error,
+            Severity::Warning => self.error + self.warning,
+            Severity::Info => self.error + self.warning + self.info,
+        }
+    }
+}
+
+/// Verdict on a return.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Conforme,
+    ConformeAvecReserves,
+    NonConforme,
+}
+
+impl Status {
+    pub fn of(counts: Counts) -> Self {
+        if counts.error > 0 {
+            Status::NonConforme
+        } else if counts.warning > 0 {
+            Status::ConformeAvecReserves
+        } else {
+            Status::Conforme
+        }
+    }
+
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Status::Conforme => "Conforme",
+            Status::ConformeAvecReserves => "Conforme avec réserves",
+            Status::NonConforme => "Non conforme",
+        }
+    }
+}

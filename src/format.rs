@@ -1,0 +1,87 @@
+//! French number formatting for messages and reports.
+
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+
+/// Groups the digits of an integer by three with spaces: `17081618` → `17 081 618`.
+pub fn int_fr(n: i128) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(' ');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+/// A decimal in French: thousands grouped, decimal comma, trailing zeros dropped.
+pub fn decimal_fr(d: Decimal) -> String {
+    let d = d.normalize();
+    let int = d.trunc();
+    let frac = (d - int).abs();
+    let mut out = match int.to_i128() {
+        Some(i) => int_fr(i),
+        None => int.to_string(),
+    };
+    if d.is_sign_negative() && int.is_zero() && !frac.is_zero() {
+        out.insert(0, '-');
+    }
+    if !frac.is_zero() {
+        let s = frac.to_string();
+        if let Some(digits) = s.strip_prefix("0.") {
+            out.push(',');
+            out.push_str(digits);
+        }
+    }
+    out
+}
+
+/// A decimal rounded to `dp` places, in French.
+pub fn decimal_fr_dp(d: Decimal, dp: u32) -> String {
+    decimal_fr(d.round_dp(dp))
+}
+
+/// A float as shown in a sheet excerpt: French grouping, up to 6 decimals.
+pub fn number_plain(n: f64) -> String {
+    if !n.is_finite() {
+        return n.to_string();
+    }
+    match Decimal::from_f64_retain(n).or_else(|| n.to_string().parse().ok()) {
+        Some(d) => decimal_fr(d.round_dp(6)),
+        None => n.to_string(),
+    }
+}
+
+/// Exact decimal of a cell's float: through its shortest text form, so that a
+/// cell showing 318765.75 becomes exactly 318765.75 (not 318765.7499999…).
+pub fn decimal_of_f64(n: f64) -> Option<Decimal> {
+    if !n.is_finite() {
+        return None;
+    }
+    let s = n.to_string();
+    s.parse::<Decimal>()
+        .ok()
+        .or_else(|| Decimal::from_scientific(&format!("{n:e}")).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn french_grouping() {
+        assert_eq!(int_fr(17_081_618), "17 081 618");
+        assert_eq!(int_fr(-1_000), "-1 000");
+        assert_eq!(int_fr(999), "999");
+        assert_eq!(decimal_fr("266.70".parse().unwrap()), "266,7");
+        assert_eq!(decimal_fr("-0.5".parse().unwrap()), "-0,5");
+        assert_eq!(decimal_fr("1048596".parse().unwrap()), "1 048 596");
+        assert_eq!(decimal_of_f64(318765.75), Some("318765.75".parse().unwrap()));
+        assert_eq!(decimal_of_f64(0.1 + 0.2).map(|d| d.to_string()), Some("0.30000000000000004".into()));
+    }
+}

@@ -1,0 +1,21 @@
+//! `bilan`: validation of the spreadsheet returns of the SRDE reporting cycle.
+//!
+//! The pipeline, one module per stage:
+//! [`read`] (workbooks, through calamine) → [`template`] (schemas annotated with
+//! where each value sits) → [`extract`] (structured JSON, every value with its
+//! cell) → [`validate`] (JSON Schema) → [`rules`] (Rhai scripts) → [`report`]
+//! (terminal, JSON). [`check`] runs it for one file.
+
+pub mod check;
+pub mod docs;
+pub mod embedded;
+pub mod extract;
+pub mod finding;
+pub mod format;
+pub mod model;
+pub mod read;
+pub mod report;
+pub mod rules;
+pub mod template;
+pub mod validate;
+pub mod values;

@@ -1,0 +1,331 @@
+//! `bilan`: the command line. Parses arguments, calls the library, prints, and
+//! maps the outcome to an exit status (0 clean, 1 findings, 2 the run failed).
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use bilan::check::{Checker, FileReport};
+use bilan::finding::Severity;
+use bilan::read::Limits;
+use bilan::report;
+use bilan::rules::{RuleError, RulePack, Sandbox};
+use bilan::template::TemplateSet;
+
+#[derive(Parser, Debug)]
+#[command(name = "bilan", version, about = "Contrôle des retours Excel du SRDE (pôles, PLDE, FEDER, programmes)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Contrôle un ou plusieurs retours et affiche les constats
+    Check(CheckArgs),
+    /// Affiche les données lues dans un retour (JSON), chaque valeur avec sa cellule
+    Extract(ExtractArgs),
+    /// Liste les règles : identifiant, gravité, modèle, titre
+    Rules(RulesArgs),
+    /// Documente une règle (ou un modèle)
+    Explain(ExplainArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// Règles à utiliser à la place des règles intégrées
+    #[arg(long, value_name = "DIR", global = true)]
+    rules: Option<PathBuf>,
+    /// Schémas à utiliser à la place des schémas intégrés
+    #[arg(long, value_name = "DIR", global = true)]
+    schemas: Option<PathBuf>,
+    /// Force le modèle au lieu de le détecter
+    #[arg(long, value_name = "ID", global = true)]
+    template: Option<String>,
+    /// Taille maximale d'un fichier (octets)
+    #[arg(long, value_name = "OCTETS", global = true)]
+    max_file_size: Option<u64>,
+    /// Nombre maximal de cellules non vides par classeur
+    #[arg(long, value_name = "N", global = true)]
+    max_cells: Option<usize>,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Short,
+    Json,
+}
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
+}
+
+#[derive(Args, Debug)]
+struct CheckArgs {
+    #[arg(required = true, value_name = "FILE")]
+    files: Vec<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+    /// Format de sortie sur le terminal
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+    /// Gravité à partir de laquelle le code de sortie vaut 1
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+    /// Écrit le rapport JSON dans ce fichier (`-` : sortie standard)
+    #[arg(long, value_name = "OUT.json")]
+    json: Option<PathBuf>,
+    /// N'affiche que les lignes de synthèse
+    #[arg(long)]
+    quiet: bool,
+    /// Sans couleurs (aussi : variable NO_COLOR)
+    #[arg(long)]
+    no_color: bool,
+}
+
+#[derive(Args, Debug)]
+struct ExtractArgs {
+    #[arg(value_name = "FILE")]
+    file: PathBuf,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug)]
+struct RulesArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Format de la liste
+    #[arg(long, value_enum, default_value = "human")]
+    format: Format,
+}
+
+#[derive(Args, Debug)]
+struct ExplainArgs {
+    /// Identifiant d'une règle (POLE-FIN-001) ou d'un modèle (BILAN-POLE)
+    id: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// A failure of the run itself (exit 2).
+enum Fatal {
+    Rule(RuleError),
+    Message(String),
+}
+
+impl From<RuleError> for Fatal {
+    fn from(e: RuleError) -> Self {
+        Fatal::Rule(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(Fatal::Message(m)) => {
+            eprintln!("bilan : {m}");
+            ExitCode::from(2)
+        }
+        Err(Fatal::Rule(e)) => {
+            eprintln!("{}", render_rule_error(&e));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn render_rule_error(e: &RuleError) -> String {
+    use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
+    let offset = line_col_offset(&e.source_text, e.line, e.column);
+    let diag = MietteDiagnostic::new(format!("règle invalide : {}", e.message))
+        .with_code("bilan::rule-compile")
+        .with_label(LabeledSpan::at(offset..offset + 1, "ici"));
+    let report = miette::Report::new(diag).with_source_code(NamedSource::new(e.path.display().to_string(), e.source_text.clone()));
+    let mut out = format!("{}:{}:{}: erreur : {}\n", e.path.display(), e.line, e.column, e.message);
+    let theme = if color_enabled(false) { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let _ = GraphicalReportHandler::new_themed(theme).with_links(false).render_report(&mut out, report.as_ref());
+    out
+}
+
+fn line_col_offset(text: &str, line: usize, column: usize) -> usize {
+    let mut offset = 0;
+    for (i, l) in text.split_inclusive('\n').enumerate() {
+        if i + 1 == line {
+            let col = l.char_indices().nth(column.saturating_sub(1)).map(|(b, _)| b).unwrap_or(0);
+            return (offset + col).min(text.len().saturating_sub(1));
+        }
+        offset += l.len();
+    }
+    0
+}
+
+fn color_enabled(no_color: bool) -> bool {
+    !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
+}
+
+fn load(common: &Common) -> Result<Checker, Fatal> {
+    let schema_files = match &common.schemas {
+        Some(dir) => bilan::embedded::from_dir(dir).map_err(|e| Fatal::Message(format!("lecture de {} impossible : {e}", dir.display())))?,
+        None => bilan::embedded::schemas(),
+    };
+    let templates = TemplateSet::load(&schema_files).map_err(|e| Fatal::Message(e.to_string()))?;
+    let rule_files = match &common.rules {
+        Some(dir) => bilan::embedded::from_dir(dir).map_err(|e| Fatal::Message(format!("lecture de {} impossible : {e}", dir.display())))?,
+        None => bilan::embedded::rules(),
+    };
+    let rules = RulePack::load(&rule_files, Sandbox::default())?;
+    let mut checker = Checker::new(templates, rules);
+    let mut limits = Limits::default();
+    if let Some(n) = common.max_file_size {
+        limits.max_file_size = n;
+    }
+    if let Some(n) = common.max_cells {
+        limits.max_cells = n;
+    }
+    checker.limits = limits;
+    if let Some(t) = &common.template {
+        if checker.templates.get(t).is_none() {
+            return Err(Fatal::Message(format!("modèle « {t} » inconnu (modèles : {})", checker.templates.ids().join(", "))));
+        }
+        checker.forced_template = Some(t.clone());
+    }
+    Ok(checker)
+}
+
+fn run(cli: Cli) -> Result<u8, Fatal> {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Extract(args) => extract(args),
+        Command::Rules(args) => {
+            let checker = load(&args.common)?;
+            let rows = bilan::docs::rule_rows(&checker.rules, args.common.template.as_deref());
+            let out = match args.format {
+                Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
+                _ => bilan::docs::rules_table(&rows),
+            };
+            print_out(&out)?;
+            Ok(0)
+        }
+        Command::Explain(args) => {
+            let checker = load(&Common { template: None, ..args.common.clone() })?;
+            if let Some(text) = bilan::docs::explain_rule(&checker.rules, &args.id) {
+                print_out(&text)?;
+                return Ok(0);
+            }
+            if let Some(t) = checker.templates.get(&args.id) {
+                print_out(&bilan::docs::explain_template(t))?;
+                return Ok(0);
+            }
+            Err(Fatal::Message(format!("« {} » n'est ni une règle ni un modèle connu (voir `bilan rules`)", args.id)))
+        }
+    }
+}
+
+fn print_out(s: &str) -> Result<(), Fatal> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`| head`) is not a failure of the run.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Fatal::Message(format!("écriture impossible : {e}"))),
+    }
+}
+
+fn now_utc() -> String {
+    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
+/// Writes `contents` to `path` atomically (temporary file, then rename).
+fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Fatal> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "sortie".into());
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let fail = |e: std::io::Error| Fatal::Message(format!("écriture de {} impossible : {e}", path.display()));
+    std::fs::write(&tmp, contents).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
+}
+
+fn check(args: CheckArgs) -> Result<u8, Fatal> {
+    let checker = load(&args.common)?;
+    let reports: Vec<FileReport> = args.files.iter().map(|f| checker.check_path(f)).collect();
+    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    if let Some(path) = &args.json {
+        let value = report::json::report(&reports, &checker.rules.name, &now_utc(), Vec::new());
+        let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+        if json_to_stdout {
+            print_out(&text)?;
+        } else {
+            write_atomic(path, text.as_bytes())?;
+        }
+    }
+    if !json_to_stdout {
+        let style = report::human::Style { color: color_enabled(args.no_color), width: 100 };
+        let mut out = String::new();
+        match args.format {
+            Format::Json => {
+                let value = report::json::report(&reports, &checker.rules.name, &now_utc(), Vec::new());
+                out = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+            }
+            Format::Short => {
+                for r in &reports {
+                    if !args.quiet {
+                        out.push_str(&report::short::render(r));
+                    }
+                    out.push_str(&report::summary_line(r));
+                    out.push('\n');
+                }
+            }
+            Format::Human => {
+                for r in &reports {
+                    if args.quiet {
+                        out.push_str(&report::summary_line(r));
+                        out.push('\n');
+                    } else {
+                        out.push_str(&report::human::render(r, style));
+                    }
+                }
+                if reports.len() > 1 {
+                    out.push_str(&report::total_line(&reports));
+                    out.push('\n');
+                }
+            }
+        }
+        print_out(&out)?;
+    }
+    Ok(exit_code(&reports, args.fail_on))
+}
+
+fn exit_code(reports: &[FileReport], fail_on: FailOn) -> u8 {
+    let level = match fail_on {
+        FailOn::Never => return 0,
+        FailOn::Error => Severity::Error,
+        FailOn::Warning => Severity::Warning,
+        FailOn::Info => Severity::Info,
+    };
+    u8::from(reports.iter().any(|r| r.counts().at_or_above(level) > 0))
+}
+
+fn extract(args: ExtractArgs) -> Result<u8, Fatal> {
+    let checker = load(&args.common)?;
+    let r = checker.check_path(&args.file);
+    let value = serde_json::json!({
+        "path": r.path,
+        "template": r.template,
+        "data": r.extraction.as_ref().map(|e| e.data.clone()),
+        "cells": r.extraction.as_ref().map(|e| serde_json::to_value(&e.origins).unwrap_or_default()),
+        "findings": r.findings.iter().map(|f| report::json::finding_json(f, &r.path)).collect::<Vec<_>>(),
+    });
+    print_out(&(serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"))?;
+    Ok(u8::from(r.extraction.is_none()))
+}

@@ -1,0 +1,222 @@
+//! One reader per format, all producing a [`Workbook`] at absolute positions.
+
+use std::io::Cursor;
+
+use calamine::{Data, DataRef, Dimensions, Ods, Range, Reader, Xls, Xlsb, Xlsx};
+
+use super::{Cell, CellValue, Format, LimitKind, Limits, ReadError, Sheet, Workbook};
+use crate::model::{CellRange, CellRef};
+use crate::values::DateInterval;
+
+type Bytes<'a> = Cursor<&'a [u8]>;
+
+pub(super) fn read(format: Format, bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
+    let sheets = match format {
+        Format::Xlsx | Format::Xlsm => read_xlsx(bytes, limits, format)?,
+        Format::Xlsb => read_xlsb(bytes, limits)?,
+        Format::Xls => read_xls(bytes, limits)?,
+        Format::Ods => read_ods(bytes, limits)?,
+    };
+    Ok(Workbook { format, sheets })
+}
+
+/// Counts cells against the workbook-wide cap.
+struct CellBudget {
+    used: usize,
+    max: usize,
+}
+
+impl CellBudget {
+    fn new(limits: &Limits) -> Self {
+        Self { used: 0, max: limits.max_cells }
+    }
+
+    fn take(&mut self) -> Result<(), ReadError> {
+        self.used += 1;
+        if self.used > self.max {
+            return Err(ReadError::Limit { kind: LimitKind::Cells, limit: self.max as u64, actual: self.used as u64 });
+        }
+        Ok(())
+    }
+}
+
+fn check_sheet_count(n: usize, limits: &Limits) -> Result<(), ReadError> {
+    if n > limits.max_sheets {
+        return Err(ReadError::Limit { kind: LimitKind::Sheets, limit: limits.max_sheets as u64, actual: n as u64 });
+    }
+    Ok(())
+}
+
+fn corrupt(format: Format, e: impl std::fmt::Display) -> ReadError {
+    let detail = e.to_string();
+    if detail.to_ascii_lowercase().contains("password") {
+        return ReadError::Encrypted;
+    }
+    ReadError::Corrupt { format: format.extension().to_string(), detail }
+}
+
+fn to_range(d: &Dimensions) -> CellRange {
+    CellRange::new(CellRef::new(d.start.0, d.start.1), CellRef::new(d.end.0, d.end.1))
+}
+
+/// Converts one calamine value; `None` for an empty cell.
+fn convert(value: DataRef<'_>) -> Option<CellValue> {
+    Some(match value {
+        DataRef::Empty => return None,
+        DataRef::String(s) => CellValue::Text(s),
+        DataRef::SharedString(s) => CellValue::Text(s.to_string()),
+        DataRef::Int(i) => CellValue::Number(i as f64),
+        DataRef::Float(f) => CellValue::Number(f),
+        DataRef::Bool(b) => CellValue::Bool(b),
+        DataRef::DateTime(dt) => {
+            if dt.is_duration() {
+                CellValue::Number(dt.as_f64())
+            } else {
+                let (y, m, d, ..) = dt.to_ymd_hms_milli();
+                match DateInterval::day(y as i32, m as u32, d as u32) {
+                    Some(day) => CellValue::Date(day),
+                    None => CellValue::Number(dt.as_f64()),
+                }
+            }
+        }
+        DataRef::DateTimeIso(s) => match DateInterval::from_iso(&s) {
+            Some(d) => CellValue::Date(d),
+            None => CellValue::Text(s),
+        },
+        DataRef::DurationIso(s) => CellValue::Text(s),
+        DataRef::Error(e) => CellValue::Error(e.to_string()),
+    })
+}
+
+fn convert_owned(value: &Data) -> Option<CellValue> {
+    let r: DataRef<'_> = match value {
+        Data::Empty => DataRef::Empty,
+        Data::String(s) => DataRef::String(s.clone()),
+        Data::Int(i) => DataRef::Int(*i),
+        Data::Float(f) => DataRef::Float(*f),
+        Data::Bool(b) => DataRef::Bool(*b),
+        Data::DateTime(d) => DataRef::DateTime(*d),
+        Data::DateTimeIso(s) => DataRef::DateTimeIso(s.clone()),
+        Data::DurationIso(s) => DataRef::DurationIso(s.clone()),
+        Data::Error(e) => DataRef::Error(e.clone()),
+    };
+    convert(r)
+}
+
+fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<Vec<Sheet>, ReadError> {
+    let mut wb: Xlsx<Bytes<'_>> = Xlsx::new(Cursor::new(bytes)).map_err(|e| corrupt(format, e))?;
+    let names = wb.sheet_names();
+    check_sheet_count(names.len(), limits)?;
+    let mut budget = CellBudget::new(limits);
+    let mut sheets = Vec::with_capacity(names.len());
+    for name in names {
+        let mut cells = Vec::new();
+        match wb.worksheet_cells_reader(&name) {
+            Ok(mut reader) => loop {
+                let next = reader.next_cell_with_formula().map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
+                let Some(cell) = next else { break };
+                let (row, col) = cell.pos;
+                let value = match (convert(cell.value), cell.formula) {
+                    (Some(v), _) => v,
+                    (None, Some(f)) if !f.is_empty() => CellValue::FormulaWithoutValue(f),
+                    (None, _) => continue,
+                };
+                budget.take()?;
+                cells.push(Cell { pos: CellRef::new(row, col), value });
+            },
+            // A chart sheet or a dialog sheet holds no cells: keep it, empty.
+            Err(calamine::XlsxError::NotAWorksheet(_)) => {}
+            Err(e) => return Err(corrupt(format, format!("feuille « {name} » : {e}"))),
+        }
+        let merges = wb
+            .merge_cells_by_sheet_name(&name)
+            .map(|ms| ms.iter().map(to_range).collect())
+            .unwrap_or_default();
+        sheets.push(Sheet::new(name, cells, merges));
+    }
+    Ok(sheets)
+}
+
+fn read_xlsb(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
+    let format = Format::Xlsb;
+    let mut wb: Xlsb<Bytes<'_>> = Xlsb::new(Cursor::new(bytes)).map_err(|e| corrupt(format, e))?;
+    let names = wb.sheet_names();
+    check_sheet_count(names.len(), limits)?;
+    let mut budget = CellBudget::new(limits);
+    let mut sheets = Vec::with_capacity(names.len());
+    for name in names {
+        let mut cells = Vec::new();
+        let mut reader = wb
+            .worksheet_cells_reader(&name)
+            .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
+        while let Some(cell) = reader.next_cell().map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))? {
+            let (row, col) = cell.get_position();
+            if let Some(value) = convert(cell.get_value().clone()) {
+                budget.take()?;
+                cells.push(Cell { pos: CellRef::new(row, col), value });
+            }
+        }
+        sheets.push(Sheet::new(name, cells, Vec::new()));
+    }
+    Ok(sheets)
+}
+
+/// Cells of a calamine range at absolute positions (a `Range` starts at its
+/// used area: `used_cells` positions are relative to `start()`).
+fn range_cells(range: &Range<Data>, budget: &mut CellBudget) -> Result<Vec<Cell>, ReadError> {
+    let (r0, c0) = range.start().unwrap_or((0, 0));
+    let mut cells = Vec::new();
+    for (r, c, v) in range.used_cells() {
+        if let Some(value) = convert_owned(v) {
+            budget.take()?;
+            cells.push(Cell { pos: CellRef::new(r0 + r as u32, c0 + c as u32), value });
+        }
+    }
+    Ok(cells)
+}
+
+fn read_xls(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
+    let format = Format::Xls;
+    let mut wb: Xls<Bytes<'_>> = Xls::new(Cursor::new(bytes)).map_err(|e| corrupt(format, e))?;
+    let names = wb.sheet_names();
+    check_sheet_count(names.len(), limits)?;
+    let mut budget = CellBudget::new(limits);
+    let mut sheets = Vec::with_capacity(names.len());
+    for name in names {
+        let range = wb.worksheet_range(&name).map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
+        let mut cells = range_cells(&range, &mut budget)?;
+        // A formula saved without its value reads as an empty string in .xls.
+        if cells.iter().any(|c| matches!(&c.value, CellValue::Text(s) if s.is_empty())) {
+            if let Ok(formulas) = wb.worksheet_formula(&name) {
+                for cell in cells.iter_mut() {
+                    if matches!(&cell.value, CellValue::Text(s) if s.is_empty()) {
+                        if let Some(f) = formulas.get_value((cell.pos.row, cell.pos.col)).filter(|f| !f.is_empty()) {
+                            cell.value = CellValue::FormulaWithoutValue(f.clone());
+                        }
+                    }
+                }
+            }
+        }
+        let merges = wb
+            .merge_cells_by_sheet_name(&name)
+            .map(|ms| ms.iter().map(to_range).collect())
+            .unwrap_or_default();
+        sheets.push(Sheet::new(name, cells, merges));
+    }
+    Ok(sheets)
+}
+
+fn read_ods(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
+    let format = Format::Ods;
+    let mut wb: Ods<Bytes<'_>> = Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(format, e))?;
+    let names = wb.sheet_names();
+    check_sheet_count(names.len(), limits)?;
+    let mut budget = CellBudget::new(limits);
+    let mut sheets = Vec::with_capacity(names.len());
+    for name in names {
+        let range = wb.worksheet_range(&name).map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
+        let cells = range_cells(&range, &mut budget)?;
+        sheets.push(Sheet::new(name, cells, Vec::new()));
+    }
+    Ok(sheets)
+}

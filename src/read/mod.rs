@@ -1,0 +1,279 @@
+//! Reading workbooks: the only module that talks to calamine.
+//!
+//! Every format is turned into the same [`Workbook`]: sheets of sparse cells at
+//! absolute, zero-based positions, with merged ranges. The file's format is
+//! recognised from its content, not its extension. Limits are checked before and
+//! while reading, and xlsx/xlsb sheets are streamed cell by cell, so a hostile file
+//! declaring a huge dimension does not make us allocate it.
+
+mod formats;
+mod sniff;
+
+use std::fmt;
+use std::path::Path;
+
+use crate::model::{CellRange, CellRef};
+use crate::values::DateInterval;
+
+pub use sniff::{sniff, Format};
+
+/// Limits on what one file may hold. Real returns are far below the defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Size of the file on disk, in bytes.
+    pub max_file_size: u64,
+    /// Sum of the uncompressed sizes of a zip container's members, in bytes.
+    pub max_uncompressed: u64,
+    pub max_sheets: usize,
+    /// Non-empty cells over the whole workbook.
+    pub max_cells: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_file_size: 50 * 1_000_000,
+            max_uncompressed: 500 * 1_000_000,
+            max_sheets: 200,
+            max_cells: 5_000_000,
+        }
+    }
+}
+
+/// A cell's content, as the submitter left it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CellValue {
+    Text(String),
+    Number(f64),
+    Bool(bool),
+    /// A real date (Excel serial, or ODS ISO date).
+    Date(DateInterval),
+    /// An Excel error value such as `#REF!`.
+    Error(String),
+    /// A formula saved without its computed value.
+    FormulaWithoutValue(String),
+}
+
+impl CellValue {
+    /// The value as a reader sees it on screen, for excerpts and messages.
+    pub fn display(&self) -> String {
+        match self {
+            CellValue::Text(s) => s.clone(),
+            CellValue::Number(n) => crate::format::number_plain(*n),
+            CellValue::Bool(b) => if *b { "VRAI" } else { "FAUX" }.to_string(),
+            CellValue::Date(d) => d.display_fr(),
+            CellValue::Error(e) => e.clone(),
+            CellValue::FormulaWithoutValue(f) => format!("={f}"),
+        }
+    }
+
+    /// Text content, if the cell holds text.
+    pub fn as_text(&self) -> Option<&str> {
+        match self {
+            CellValue::Text(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// True for text that is only white space: such a cell counts as empty.
+    pub fn is_blank(&self) -> bool {
+        matches!(self, CellValue::Text(s) if s.trim().is_empty())
+    }
+}
+
+/// One non-empty cell.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cell {
+    pub pos: CellRef,
+    pub value: CellValue,
+}
+
+/// A worksheet: its cells sorted by row then column, and its merged ranges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Sheet {
+    pub name: String,
+    cells: Vec<Cell>,
+    pub merges: Vec<CellRange>,
+}
+
+impl Sheet {
+    pub fn new(name: impl Into<String>, mut cells: Vec<Cell>, merges: Vec<CellRange>) -> Self {
+        cells.sort_by_key(|c| c.pos);
+        cells.dedup_by_key(|c| c.pos);
+        Self { name: name.into(), cells, merges }
+    }
+
+    pub fn cells(&self) -> &[Cell] {
+        &self.cells
+    }
+
+    pub fn get(&self, pos: CellRef) -> Option<&CellValue> {
+        self.cells
+            .binary_search_by_key(&pos, |c| c.pos)
+            .ok()
+            .map(|i| &self.cells[i].value)
+    }
+
+    /// The non-empty cells of one row, left to right.
+    pub fn row(&self, row: u32) -> &[Cell] {
+        let start = self.cells.partition_point(|c| c.pos.row < row);
+        let end = self.cells.partition_point(|c| c.pos.row <= row);
+        &self.cells[start..end]
+    }
+
+    /// Rows that hold at least one cell, top to bottom.
+    pub fn row_numbers(&self) -> Vec<u32> {
+        let mut rows: Vec<u32> = self.cells.iter().map(|c| c.pos.row).collect();
+        rows.dedup();
+        rows
+    }
+
+    /// The merged range whose top-left cell is not `pos` but that covers it.
+    pub fn merge_anchor(&self, pos: CellRef) -> Option<CellRef> {
+        self.merges.iter().find(|m| m.contains(pos) && m.start != pos).map(|m| m.start)
+    }
+
+    /// The merged range that starts at `pos`, if any.
+    pub fn merge_at(&self, pos: CellRef) -> Option<CellRange> {
+        self.merges.iter().copied().find(|m| m.start == pos)
+    }
+
+    /// The used area, if the sheet has any cell.
+    pub fn used_range(&self) -> Option<CellRange> {
+        let first = self.cells.first()?;
+        let mut r = CellRange::single(first.pos);
+        for c in &self.cells {
+            r = r.union(&CellRange::single(c.pos));
+        }
+        Some(r)
+    }
+}
+
+/// A whole workbook, whatever its format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Workbook {
+    pub format: Format,
+    pub sheets: Vec<Sheet>,
+}
+
+impl Workbook {
+    pub fn cell_count(&self) -> usize {
+        self.sheets.iter().map(|s| s.cells.len()).sum()
+    }
+}
+
+/// Which limit a file went over, and by how much.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LimitKind {
+    FileSize,
+    Uncompressed,
+    Sheets,
+    Cells,
+}
+
+/// Why a file could not be read. Each maps to BILAN-IO-001 or BILAN-IO-002.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ReadError {
+    #[error("le fichier est introuvable ou illisible : {0}")]
+    Io(String),
+    #[error("« {0} » n'est pas un fichier ordinaire (dossier, tube ou périphérique)")]
+    NotAFile(String),
+    #[error("le fichier est vide (0 octet)")]
+    Empty,
+    #[error("le fichier n'est pas un classeur Excel ou OpenDocument : {0}")]
+    NotAWorkbook(String),
+    #[error("le classeur est protégé par un mot de passe (chiffré) : enregistrez-le sans mot de passe puis renvoyez-le")]
+    Encrypted,
+    #[error("le classeur est endommagé ({format}) : {detail}")]
+    Corrupt { format: String, detail: String },
+    #[error("le classeur ne contient aucune feuille")]
+    NoSheets,
+    #[error("{}", limit_message(.kind, *.limit, *.actual))]
+    Limit { kind: LimitKind, limit: u64, actual: u64 },
+}
+
+impl ReadError {
+    /// The engine rule this error is reported as.
+    pub fn rule(&self) -> &'static str {
+        match self {
+            ReadError::Limit { .. } => "BILAN-IO-002",
+            _ => "BILAN-IO-001",
+        }
+    }
+}
+
+fn limit_message(kind: &LimitKind, limit: u64, actual: u64) -> String {
+    let (what, unit) = match kind {
+        LimitKind::FileSize => ("taille du fichier", " octets"),
+        LimitKind::Uncompressed => ("taille décompressée", " octets"),
+        LimitKind::Sheets => ("nombre de feuilles", ""),
+        LimitKind::Cells => ("nombre de cellules non vides", ""),
+    };
+    let actual = crate::format::int_fr(actual as i128);
+    let limit = crate::format::int_fr(limit as i128);
+    format!("{what} hors limite : {actual}{unit} (au moins) pour une limite de {limit}{unit}")
+}
+
+impl fmt::Display for LimitKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LimitKind::FileSize => "file-size",
+            LimitKind::Uncompressed => "uncompressed-size",
+            LimitKind::Sheets => "sheets",
+            LimitKind::Cells => "cells",
+        })
+    }
+}
+
+/// Reads a workbook from disk. Never opens the file for writing; refuses
+/// directories and special files (a named pipe would block) before opening.
+pub fn read_path(path: &Path, limits: &Limits) -> Result<Workbook, ReadError> {
+    let bytes = read_file_bytes(path, limits)?;
+    read_bytes(&bytes, limits)
+}
+
+/// Reads a file's bytes within the size limit.
+pub fn read_file_bytes(path: &Path, limits: &Limits) -> Result<Vec<u8>, ReadError> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| ReadError::Io(io_message(&e)))?;
+    if !meta.is_file() {
+        return Err(ReadError::NotAFile(path.display().to_string()));
+    }
+    if meta.len() > limits.max_file_size {
+        return Err(ReadError::Limit { kind: LimitKind::FileSize, limit: limits.max_file_size, actual: meta.len() });
+    }
+    let file = std::fs::File::open(path).map_err(|e| ReadError::Io(io_message(&e)))?;
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    // Read one byte past the limit: a file that grew since `metadata` is caught too.
+    file.take(limits.max_file_size + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::Io(io_message(&e)))?;
+    if bytes.len() as u64 > limits.max_file_size {
+        return Err(ReadError::Limit { kind: LimitKind::FileSize, limit: limits.max_file_size, actual: bytes.len() as u64 });
+    }
+    Ok(bytes)
+}
+
+fn io_message(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "fichier introuvable".to_string(),
+        std::io::ErrorKind::PermissionDenied => "accès refusé (fichier verrouillé ou droits insuffisants)".to_string(),
+        _ => e.to_string(),
+    }
+}
+
+/// Reads a workbook from memory (an upload, a test). The format is sniffed.
+pub fn read_bytes(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
+    if bytes.is_empty() {
+        return Err(ReadError::Empty);
+    }
+    if bytes.len() as u64 > limits.max_file_size {
+        return Err(ReadError::Limit { kind: LimitKind::FileSize, limit: limits.max_file_size, actual: bytes.len() as u64 });
+    }
+    let format = sniff(bytes, limits)?;
+    let workbook = formats::read(format, bytes, limits)?;
+    if workbook.sheets.is_empty() {
+        return Err(ReadError::NoSheets);
+    }
+    Ok(workbook)
+}

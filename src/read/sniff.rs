@@ -1,0 +1,133 @@
+//! Recognising a workbook's format from its bytes, whatever its extension.
+
+use std::io::Cursor;
+
+use serde::Serialize;
+
+use super::{LimitKind, Limits, ReadError};
+
+/// The container formats `bilan` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Xlsx,
+    Xlsm,
+    Xlsb,
+    Xls,
+    Ods,
+}
+
+impl Format {
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Xlsm => "xlsm",
+            Format::Xlsb => "xlsb",
+            Format::Xls => "xls",
+            Format::Ods => "ods",
+        }
+    }
+}
+
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const ZIP_EMPTY: &[u8] = b"PK\x05\x06";
+const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
+
+/// Tells which format `bytes` hold, checking a zip container's declared
+/// uncompressed size against the limit before anything is inflated.
+pub fn sniff(bytes: &[u8], limits: &Limits) -> Result<Format, ReadError> {
+    if bytes.starts_with(ZIP_MAGIC) || bytes.starts_with(ZIP_EMPTY) {
+        return sniff_zip(bytes, limits);
+    }
+    if bytes.starts_with(CFB_MAGIC) {
+        // An encrypted xlsx is a compound file holding an `EncryptedPackage` stream.
+        if contains_utf16(bytes, "EncryptedPackage") || contains_utf16(bytes, "EncryptionInfo") {
+            return Err(ReadError::Encrypted);
+        }
+        return Ok(Format::Xls);
+    }
+    Err(ReadError::NotAWorkbook(describe_other(bytes)))
+}
+
+fn sniff_zip(bytes: &[u8], limits: &Limits) -> Result<Format, ReadError> {
+    let archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| ReadError::Corrupt {
+        format: "zip".into(),
+        detail: format!("archive zip illisible ou tronquée ({e})"),
+    })?;
+    let mut total: u64 = 0;
+    let mut names = Vec::with_capacity(archive.len());
+    for i in 0..archive.len() {
+        if let Some(Ok(name)) = archive.name_for_index(i) {
+            names.push(name.to_string());
+        }
+    }
+    let mut archive = archive;
+    for i in 0..archive.len() {
+        if let Ok(f) = archive.by_index_raw(i) {
+            total = total.saturating_add(f.size());
+        }
+    }
+    if total > limits.max_uncompressed {
+        return Err(ReadError::Limit { kind: LimitKind::Uncompressed, limit: limits.max_uncompressed, actual: total });
+    }
+    let has = |n: &str| names.iter().any(|m| m.eq_ignore_ascii_case(n));
+    if has("xl/workbook.xml") {
+        let macros = has("xl/vbaProject.bin");
+        return Ok(if macros { Format::Xlsm } else { Format::Xlsx });
+    }
+    if has("xl/workbook.bin") {
+        return Ok(Format::Xlsb);
+    }
+    if has("content.xml") && (has("mimetype") || has("META-INF/manifest.xml")) {
+        return Ok(Format::Ods);
+    }
+    let what = if has("word/document.xml") {
+        "document Word (.docx)".to_string()
+    } else if has("ppt/presentation.xml") {
+        "présentation PowerPoint (.pptx)".to_string()
+    } else if names.is_empty() {
+        "archive zip vide".to_string()
+    } else {
+        "archive zip sans classeur (ni xl/workbook.xml ni content.xml)".to_string()
+    };
+    Err(ReadError::NotAWorkbook(what))
+}
+
+fn contains_utf16(haystack: &[u8], needle: &str) -> bool {
+    let pattern: Vec<u8> = needle.encode_utf16().flat_map(|u| u.to_le_bytes()).collect();
+    haystack.windows(pattern.len()).any(|w| w == pattern.as_slice())
+}
+
+fn describe_other(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(4096)];
+    if head.starts_with(b"%PDF") {
+        return "document PDF".into();
+    }
+    if head.starts_with(b"<?xml") || head.starts_with(b"<html") || head.starts_with(b"<!DOCTYPE") {
+        return "fichier XML/HTML (peut-être un export « Excel 2003 XML » ou une page web)".into();
+    }
+    match std::str::from_utf8(head) {
+        Ok(text) if text.contains(';') || text.contains(',') || text.contains('\t') => {
+            "fichier texte de type CSV : ouvrez-le dans Excel et enregistrez-le au format .xlsx".into()
+        }
+        Ok(_) => "fichier texte".into(),
+        Err(_) => "format inconnu".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_is_not_a_workbook() {
+        let err = sniff(b"Annee;Cout\n2005;12\n", &Limits::default()).unwrap_err();
+        assert!(matches!(err, ReadError::NotAWorkbook(ref m) if m.contains("CSV")), "{err:?}");
+    }
+
+    #[test]
+    fn truncated_zip_is_corrupt() {
+        let err = sniff(b"PK\x03\x04\x14\x00\x00\x00", &Limits::default()).unwrap_err();
+        assert!(matches!(err, ReadError::Corrupt { .. }), "{err:?}");
+    }
+}

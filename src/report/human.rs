@@ -1,0 +1,235 @@
+//! Compiler-style diagnostics with miette: each finding shows the sheet around
+//! its cell, with the real Excel row numbers in the gutter, the column letters
+//! as a ruler, and the cell marked.
+
+use std::fmt;
+
+use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+use unicode_width::UnicodeWidthStr;
+
+use crate::check::FileReport;
+use crate::finding::{Finding, Severity};
+use crate::format::decimal_fr;
+use crate::model::{column_letters, CellRange, CellRef};
+use crate::read::Sheet;
+
+/// Rendering options.
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+    pub width: usize,
+}
+
+const MAX_COL_WIDTH: usize = 18;
+const ROWS_AROUND: u32 = 2;
+const MAX_COLS: u32 = 8;
+
+/// A few rows and columns of a sheet, laid out as text.
+#[derive(Debug)]
+struct Excerpt {
+    text: String,
+    ruler: String,
+    first_row: u32,
+    lines: usize,
+    /// Byte span of the marked cell in `text`.
+    mark: (usize, usize),
+}
+
+fn truncate(s: &str, width: usize) -> String {
+    let s = s.replace(['\n', '\r', '\t'], " ");
+    if s.width() <= width {
+        return s;
+    }
+    let mut out = String::new();
+    for ch in s.chars() {
+        if out.width() + unicode_width::UnicodeWidthChar::width(ch).unwrap_or(0) + 1 > width {
+            break;
+        }
+        out.push(ch);
+    }
+    out.push('…');
+    out
+}
+
+fn pad(s: &str, width: usize) -> String {
+    let w = s.width();
+    format!("{s}{}", " ".repeat(width.saturating_sub(w)))
+}
+
+impl Excerpt {
+    fn new(sheet: &Sheet, cell: CellRef, range: Option<CellRange>) -> Self {
+        let span = range.unwrap_or(CellRange::single(cell)).union(&CellRange::single(cell));
+        let row0 = span.start.row.min(cell.row).saturating_sub(ROWS_AROUND);
+        let row1 = span.end.row.max(cell.row).saturating_add(ROWS_AROUND).min(row0 + 12);
+        let used = sheet.used_range().unwrap_or(CellRange::single(cell));
+        let mut col0 = span.start.col.saturating_sub(1).max(used.start.col.min(cell.col));
+        let mut col1 = span.end.col.saturating_add(1).min(used.end.col.max(cell.col));
+        if col1.saturating_sub(col0) + 1 > MAX_COLS {
+            col0 = cell.col.saturating_sub(MAX_COLS / 2).max(col0);
+            col1 = (col0 + MAX_COLS - 1).max(cell.col);
+        }
+        let rows: Vec<u32> = (row0..=row1.max(row0)).collect();
+        let cols: Vec<u32> = (col0..=col1.max(col0)).collect();
+        let shown = |r: u32, c: u32| sheet.get(CellRef::new(r, c)).map(|v| truncate(v.display().trim(), MAX_COL_WIDTH)).unwrap_or_default();
+        let widths: Vec<usize> = cols
+            .iter()
+            .map(|&c| rows.iter().map(|&r| shown(r, c).width()).max().unwrap_or(0).max(column_letters(c).len()).max(1))
+            .collect();
+        let mut text = String::new();
+        let mut mark = (0, 0);
+        for (li, &r) in rows.iter().enumerate() {
+            if li > 0 {
+                text.push('\n');
+            }
+            text.push(' ');
+            for (i, &c) in cols.iter().enumerate() {
+                if i > 0 {
+                    text.push_str(" | ");
+                }
+                let value = shown(r, c);
+                if r == cell.row && c == cell.col {
+                    let len = value.len().max(1);
+                    mark = (text.len(), len);
+                    if value.is_empty() {
+                        text.push(' ');
+                        text.push_str(&" ".repeat(widths[i].saturating_sub(1)));
+                        continue;
+                    }
+                }
+                text.push_str(&pad(&value, widths[i]));
+            }
+            // No trailing spaces: snapshots and terminals stay clean.
+            let trimmed = text.trim_end_matches(' ').len().max(mark.0 + mark.1);
+            text.truncate(trimmed.min(text.len()));
+        }
+        // The ruler sits in miette's header `╭─[…]`, two columns right of the
+        // text start: one space of `text` padding plus this leading space align it.
+        let mut ruler = String::new();
+        for (i, &c) in cols.iter().enumerate() {
+            if i > 0 {
+                ruler.push_str(" | ");
+            }
+            ruler.push_str(&pad(&column_letters(c), widths[i]));
+        }
+        Excerpt { text, ruler: ruler.trim_end().to_string(), first_row: row0, lines: rows.len(), mark }
+    }
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(&'a self, span: &SourceSpan, _before: usize, _after: usize) -> Result<Box<dyn SpanContents<'a> + 'a>, miette::MietteError> {
+        let _ = span;
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.ruler.clone(),
+            self.text.as_bytes(),
+            SourceSpan::from((0, self.text.len())),
+            self.first_row as usize,
+            0,
+            self.lines,
+        )))
+    }
+}
+
+/// One finding as a miette diagnostic.
+struct FindingDiagnostic<'a> {
+    finding: &'a Finding,
+    file: &'a str,
+    excerpt: Option<Excerpt>,
+}
+
+impl fmt::Debug for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FindingDiagnostic").field("rule", &self.finding.rule).finish()
+    }
+}
+
+impl fmt::Display for FindingDiagnostic<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.finding.message)
+    }
+}
+
+impl std::error::Error for FindingDiagnostic<'_> {}
+
+impl Diagnostic for FindingDiagnostic<'_> {
+    fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        Some(Box::new(self.finding.rule.as_str()))
+    }
+
+    fn severity(&self) -> Option<miette::Severity> {
+        Some(match self.finding.severity {
+            Severity::Error => miette::Severity::Error,
+            Severity::Warning => miette::Severity::Warning,
+            Severity::Info => miette::Severity::Advice,
+        })
+    }
+
+    fn source_code(&self) -> Option<&dyn SourceCode> {
+        self.excerpt.as_ref().map(|e| e as &dyn SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        let e = self.excerpt.as_ref()?;
+        let cell = self.finding.cell?;
+        let text = match self.finding.range {
+            Some(r) => format!("{cell} (plage {r})"),
+            None => cell.to_string(),
+        };
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(Some(text), SourceSpan::from(e.mark)))))
+    }
+
+    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
+        let f = self.finding;
+        let mut place = self.file.to_string();
+        if let Some(s) = &f.sheet {
+            place.push_str(&format!(" › {s}"));
+            if let Some(c) = f.cell {
+                place.push_str(&format!("!{c}"));
+            }
+        }
+        let mut parts = vec![place];
+        let fig = &f.figures;
+        let mut nums = Vec::new();
+        if let Some(x) = fig.expected {
+            nums.push(format!("attendu {}", decimal_fr(x)));
+        }
+        if let Some(x) = fig.actual {
+            nums.push(format!("trouvé {}", decimal_fr(x)));
+        }
+        if let Some(x) = fig.difference {
+            nums.push(format!("écart {}", decimal_fr(x)));
+        }
+        if let Some(x) = fig.tolerance {
+            nums.push(format!("tolérance {}", decimal_fr(x)));
+        }
+        if !nums.is_empty() {
+            parts.push(nums.join(", "));
+        }
+        if let Some(p) = &f.pointer {
+            parts.push(format!("donnée {p}"));
+        }
+        Some(Box::new(parts.join(" · ")))
+    }
+}
+
+/// Renders every finding of a file, then its summary line.
+pub fn render(r: &FileReport, style: Style) -> String {
+    let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false).with_context_lines(0);
+    let mut out = String::new();
+    for finding in &r.findings {
+        let excerpt = match (&finding.sheet, finding.cell, &r.workbook) {
+            (Some(name), Some(cell), Some(wb)) => wb.sheets.iter().find(|s| &s.name == name).map(|s| Excerpt::new(s, cell, finding.range)),
+            _ => None,
+        };
+        let diag = FindingDiagnostic { finding, file: &r.path, excerpt };
+        let mut s = String::new();
+        if handler.render_report(&mut s, &diag).is_err() {
+            s = format!("{}[{}] {}\n", finding.severity, finding.rule, finding.message);
+        }
+        out.push_str(&s);
+        out.push('\n');
+    }
+    out.push_str(&super::summary_line(r));
+    out.push('\n');
+    out
+}

@@ -1,0 +1,54 @@
+//! The machine report of `cli.md` (`--json`, `rapport.json`). Its schema is
+//! `schemas/report.schema.json`.
+
+use serde_json::{json, Map, Value};
+
+use crate::check::FileReport;
+use crate::extract::json_number;
+use crate::finding::Finding;
+
+pub fn finding_json(f: &Finding, file: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("rule".into(), json!(f.rule.as_str()));
+    m.insert("severity".into(), json!(f.severity.as_str()));
+    m.insert("message".into(), json!(f.message));
+    m.insert("file".into(), json!(file));
+    let opt = |v: Option<String>| v.map(Value::String).unwrap_or(Value::Null);
+    m.insert("sheet".into(), opt(f.sheet.clone()));
+    m.insert("cell".into(), opt(f.cell.map(|c| c.to_string())));
+    m.insert("range".into(), opt(f.range.map(|r| r.to_string())));
+    m.insert("pointer".into(), opt(f.pointer.clone()));
+    let num = |d: Option<rust_decimal::Decimal>| d.map(json_number).unwrap_or(Value::Null);
+    m.insert("expected".into(), num(f.figures.expected));
+    m.insert("actual".into(), num(f.figures.actual));
+    m.insert("difference".into(), num(f.figures.difference));
+    m.insert("tolerance".into(), num(f.figures.tolerance));
+    Value::Object(m)
+}
+
+pub fn file_json(r: &FileReport) -> Value {
+    json!({
+        "path": r.path,
+        "sha256": r.sha256,
+        "template": r.template,
+        "template_version": r.template_version,
+        "organisation": r.organisation,
+        "cut_off": r.cut_off,
+        "exercice": r.exercice,
+        "status": r.status(),
+        "counts": r.counts(),
+        "findings": r.findings.iter().map(|f| finding_json(f, &r.path)).collect::<Vec<_>>(),
+    })
+}
+
+/// The whole report. `batch` holds cross-file findings (empty for `check`).
+pub fn report(files: &[FileReport], rule_pack: &str, checked_at: &str, batch: Vec<Value>) -> Value {
+    json!({
+        "tool": "bilan",
+        "version": env!("CARGO_PKG_VERSION"),
+        "rule_pack": rule_pack,
+        "checked_at": checked_at,
+        "files": files.iter().map(file_json).collect::<Vec<_>>(),
+        "batch": batch,
+    })
+}

@@ -1,0 +1,55 @@
+//! Reporters: one output model ([`crate::check::FileReport`]), several printers.
+
+pub mod human;
+pub mod json;
+pub mod short;
+
+use crate::check::FileReport;
+use crate::finding::Counts;
+
+/// French plural helper: `1 erreur`, `2 erreurs`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `5 erreurs, 1 avertissement, 0 information`.
+pub fn counts_fr(c: Counts) -> String {
+    format!(
+        "{}, {}, {}",
+        plural(c.error, "erreur", "erreurs"),
+        plural(c.warning, "avertissement", "avertissements"),
+        plural(c.info, "information", "informations")
+    )
+}
+
+/// The one-line summary of a file.
+pub fn summary_line(r: &FileReport) -> String {
+    let what = match (&r.template, &r.organisation) {
+        (Some(t), Some(o)) => format!("{t}, {o}"),
+        (Some(t), None) => t.clone(),
+        _ => "modèle non reconnu".to_string(),
+    };
+    format!("{} : {what} — {} ({})", r.path, r.status().label_fr(), counts_fr(r.counts()))
+}
+
+/// The final line over all files.
+pub fn total_line(reports: &[FileReport]) -> String {
+    let mut total = Counts::default();
+    let mut by_status = [0usize; 3];
+    for r in reports {
+        total.add(r.counts());
+        by_status[match r.status() {
+            crate::finding::Status::Conforme => 0,
+            crate::finding::Status::ConformeAvecReserves => 1,
+            crate::finding::Status::NonConforme => 2,
+        }] += 1;
+    }
+    format!(
+        "Total : {} — {} conforme(s), {} avec réserves, {} non conforme(s) — {}",
+        plural(reports.len(), "fichier", "fichiers"),
+        by_status[0],
+        by_status[1],
+        by_status[2],
+        counts_fr(total)
+    )
+}

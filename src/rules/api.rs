@@ -1,0 +1,184 @@
+//! What a rule script can call, and the conversion of data into Rhai values.
+//!
+//! Numbers reach scripts as exact decimals (`rhai` is built with `decimal` and
+//! `no_float`), so money never suffers float noise.
+
+use std::cell::RefCell;
+use std::time::Instant;
+
+use rhai::{Array, Dynamic, Engine, ImmutableString, Map, NativeCallContext, INT};
+use rust_decimal::Decimal;
+use serde_json::Value;
+
+use crate::format::{decimal_fr, decimal_fr_dp};
+use crate::values::{normalize_label, DateInterval};
+
+/// What a script said with `report(...)`.
+#[derive(Debug, Clone, Default)]
+pub struct Reported {
+    pub pointer: String,
+    pub message: String,
+    pub expected: Option<Decimal>,
+    pub actual: Option<Decimal>,
+    pub difference: Option<Decimal>,
+    pub tolerance: Option<Decimal>,
+    /// Pointers whose cells the finding covers (a row, several cells).
+    pub range: Vec<String>,
+    /// Line of the `report` call in the rule file.
+    pub line: Option<usize>,
+}
+
+thread_local! {
+    static REPORTS: RefCell<Vec<Reported>> = const { RefCell::new(Vec::new()) };
+    static DEADLINE: RefCell<Option<Instant>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` collecting the reports made on this thread, with a wall-clock deadline.
+pub fn collect<T>(deadline: Instant, f: impl FnOnce() -> T) -> (T, Vec<Reported>) {
+    REPORTS.with(|r| r.borrow_mut().clear());
+    DEADLINE.with(|d| *d.borrow_mut() = Some(deadline));
+    let out = f();
+    DEADLINE.with(|d| *d.borrow_mut() = None);
+    let reports = REPORTS.with(|r| std::mem::take(&mut *r.borrow_mut()));
+    (out, reports)
+}
+
+/// JSON → Rhai: numbers become exact decimals, null becomes `()`.
+pub fn to_dynamic(v: &Value) -> Dynamic {
+    match v {
+        Value::Null => Dynamic::UNIT,
+        Value::Bool(b) => Dynamic::from_bool(*b),
+        Value::Number(n) => n
+            .to_string()
+            .parse::<Decimal>()
+            .ok()
+            .or_else(|| Decimal::from_scientific(&n.to_string()).ok())
+            .map(Dynamic::from_decimal)
+            .unwrap_or(Dynamic::UNIT),
+        Value::String(s) => Dynamic::from(s.clone()),
+        Value::Array(a) => Dynamic::from_array(a.iter().map(to_dynamic).collect()),
+        Value::Object(o) => {
+            let mut m = Map::new();
+            for (k, v) in o {
+                m.insert(k.as_str().into(), to_dynamic(v));
+            }
+            Dynamic::from_map(m)
+        }
+    }
+}
+
+/// A number from a script value: a decimal or an integer.
+pub fn as_decimal(d: &Dynamic) -> Option<Decimal> {
+    if let Some(x) = d.clone().try_cast::<Decimal>() {
+        return Some(x);
+    }
+    d.as_int().ok().map(Decimal::from)
+}
+
+fn record(ctx: &NativeCallContext, pointer: &str, message: &str, extra: Option<&Map>) {
+    let mut r = Reported { pointer: pointer.to_string(), message: message.to_string(), line: ctx.call_position().line(), ..Default::default() };
+    if let Some(extra) = extra {
+        let num = |k: &str| extra.get(k).and_then(as_decimal);
+        r.expected = num("expected");
+        r.actual = num("actual");
+        r.difference = num("difference");
+        r.tolerance = num("tolerance");
+        if let Some(range) = extra.get("range") {
+            if let Some(s) = range.clone().try_cast::<ImmutableString>() {
+                r.range.push(s.to_string());
+            } else if let Some(a) = range.clone().try_cast::<Array>() {
+                r.range.extend(a.iter().filter_map(|x| x.clone().try_cast::<ImmutableString>()).map(|s| s.to_string()));
+            }
+        }
+    }
+    REPORTS.with(|reports| reports.borrow_mut().push(r));
+}
+
+fn is_num(d: &Dynamic) -> bool {
+    d.is::<Decimal>() || d.is_int()
+}
+
+fn interval(s: &str) -> Option<DateInterval> {
+    DateInterval::from_canonical(s)
+}
+
+/// Registers the functions rule scripts may call.
+pub fn register(engine: &mut Engine) {
+    engine.register_fn("report", |ctx: NativeCallContext, pointer: ImmutableString, message: ImmutableString| {
+        record(&ctx, &pointer, &message, None)
+    });
+    engine.register_fn("report", |ctx: NativeCallContext, pointer: ImmutableString, message: ImmutableString, extra: Map| {
+        record(&ctx, &pointer, &message, Some(&extra))
+    });
+    engine.register_fn("is_num", |d: Dynamic| is_num(&d));
+    engine.register_fn("num", |d: Dynamic| -> Dynamic {
+        // An absent value in a table of amounts counts as 0 where the rule says so.
+        as_decimal(&d).map(Dynamic::from_decimal).unwrap_or(Dynamic::from_decimal(Decimal::ZERO))
+    });
+    engine.register_fn("eur", |d: Decimal| format!("{} €", decimal_fr_dp(d, 2)));
+    engine.register_fn("eur", |d: INT| format!("{} €", decimal_fr(Decimal::from(d))));
+    engine.register_fn("meur", |d: Decimal| format!("{} M€", decimal_fr_dp(d, 3)));
+    engine.register_fn("pct", |d: Decimal| format!("{} %", decimal_fr_dp(d, 2)));
+    engine.register_fn("fr", |d: Decimal| decimal_fr(d));
+    engine.register_fn("fr", |d: INT| decimal_fr(Decimal::from(d)));
+    engine.register_fn("fr", |d: Decimal, dp: INT| decimal_fr_dp(d, dp.clamp(0, 10) as u32));
+    engine.register_fn("dec", |d: INT| Decimal::from(d));
+    engine.register_fn("norm", |s: ImmutableString| normalize_label(&s));
+    engine.register_fn("words", |s: ImmutableString| -> Array {
+        normalize_label(&s)
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+            .map(|w| Dynamic::from(w.to_string()))
+            .collect()
+    });
+    engine.register_fn("roman", |s: ImmutableString| -> INT { parse_ordinal(&s).map(|n| n as INT).unwrap_or(-1) });
+    engine.register_fn("date_before", |a: ImmutableString, b: ImmutableString| -> bool {
+        matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.is_before(&y))
+    });
+    engine.register_fn("date_after", |a: ImmutableString, b: ImmutableString| -> bool {
+        matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.is_after(&y))
+    });
+    engine.register_fn("is_date", |a: Dynamic| a.clone().try_cast::<ImmutableString>().is_some_and(|s| interval(&s).is_some()));
+    engine.register_fn("date_fr", |a: ImmutableString| interval(&a).map(|d| d.display_fr()).unwrap_or_else(|| a.to_string()));
+    engine.register_fn("date_start_year", |a: ImmutableString| -> Dynamic {
+        interval(&a).map(|d| Dynamic::from_decimal(Decimal::from(d.start.year))).unwrap_or(Dynamic::UNIT)
+    });
+    engine.register_fn("date_end_year", |a: ImmutableString| -> Dynamic {
+        interval(&a).map(|d| Dynamic::from_decimal(Decimal::from(d.end.year))).unwrap_or(Dynamic::UNIT)
+    });
+}
+
+/// `I`, `II`, `IV`… or `1`, `2`… (with an optional trailing `.`, `-` or `)`).
+pub fn parse_ordinal(s: &str) -> Option<u32> {
+    let t = s.trim().trim_end_matches(['.', '-', ')', ' ']).trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(n) = t.parse::<u32>() {
+        return Some(n);
+    }
+    let value = |c: char| match c.to_ascii_uppercase() {
+        'I' => Some(1),
+        'V' => Some(5),
+        'X' => Some(10),
+        'L' => Some(50),
+        'C' => Some(100),
+        _ => None,
+    };
+    let digits: Option<Vec<u32>> = t.chars().map(value).collect();
+    let digits = digits?;
+    let mut total = 0;
+    for (i, d) in digits.iter().enumerate() {
+        if digits.get(i + 1).is_some_and(|next| next > d) {
+            total -= *d as i64;
+        } else {
+            total += *d as i64;
+        }
+    }
+    u32::try_from(total).ok().filter(|n| *n > 0)
+}
+
+/// The wall-clock stop: called by Rhai's progress hook.
+pub fn past_deadline() -> bool {
+    DEADLINE.with(|d| d.borrow().is_some_and(|t| Instant::now() > t))
+}

@@ -1,0 +1,388 @@
+//! The rule engine: Rhai scripts under `rules/<template>/`, one rule per file.
+//!
+//! A script sees `data` (the extracted return) and `params` (its parameters) and
+//! calls `report(pointer, message[, #{expected, actual, tolerance, range}])`.
+//! The engine stamps the id, severity and cell, and turns a script that fails
+//! or runs past the sandbox limits into BILAN-RULE-001 for that return.
+
+pub mod api;
+pub mod meta;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use rhai::{Dynamic, Engine, Map, Scope, AST};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::embedded::SourceFile;
+use crate::extract::Extraction;
+use crate::finding::{Figures, Finding, Severity};
+use crate::model::CellRange;
+pub use meta::{Example, Expect, ParamValue, RuleMeta};
+
+/// A rule file that cannot be used: the run stops (exit 2).
+#[derive(Debug, thiserror::Error)]
+#[error("{path}:{line}:{column}: {message}")]
+pub struct RuleError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    /// The file's text, for a diagnostic that shows the line.
+    pub source_text: String,
+}
+
+/// Sandbox limits for one rule on one return.
+#[derive(Debug, Clone, Copy)]
+pub struct Sandbox {
+    pub max_operations: u64,
+    pub max_string: usize,
+    pub max_array: usize,
+    pub max_map: usize,
+    pub max_call_levels: usize,
+    pub max_expr_depth: usize,
+    pub time_budget: Duration,
+}
+
+impl Default for Sandbox {
+    fn default() -> Self {
+        Self {
+            max_operations: 5_000_000,
+            max_string: 100_000,
+            max_array: 200_000,
+            max_map: 10_000,
+            max_call_levels: 48,
+            max_expr_depth: 96,
+            time_budget: Duration::from_secs(2),
+        }
+    }
+}
+
+/// One compiled rule.
+#[derive(Debug)]
+pub struct Rule {
+    pub meta: RuleMeta,
+    /// Template ids it applies to; `None`: every template.
+    pub templates: Option<Vec<String>>,
+    pub path: PathBuf,
+    pub source_text: String,
+    ast: AST,
+}
+
+impl Rule {
+    pub fn applies_to(&self, template: &str) -> bool {
+        self.templates.as_ref().is_none_or(|ts| ts.iter().any(|t| t == template))
+    }
+
+    /// Parameters as Rhai values (exact decimals).
+    fn params(&self) -> Map {
+        let mut m = Map::new();
+        for (k, v) in &self.meta.parameters {
+            let d = match v {
+                ParamValue::Text(s) => Dynamic::from(s.clone()),
+                other => other.as_decimal().map(Dynamic::from_decimal).unwrap_or(Dynamic::UNIT),
+            };
+            m.insert(k.as_str().into(), d);
+        }
+        m
+    }
+
+    pub fn tolerance(&self) -> Option<Decimal> {
+        self.meta.parameters.get("tolerance").and_then(ParamValue::as_decimal)
+    }
+}
+
+/// An engine rule (`BILAN-*`): documented in `rules/engine.toml`, implemented in Rust.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EngineRule {
+    pub id: String,
+    pub title: String,
+    pub severity: Severity,
+    pub checks: String,
+    #[serde(default)]
+    pub rationale: String,
+    #[serde(default)]
+    pub example: String,
+    #[serde(default)]
+    pub scope: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct EngineCatalog {
+    rule: Vec<EngineRule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PackFile {
+    name: String,
+    #[serde(default)]
+    severity: BTreeMap<String, Severity>,
+}
+
+/// Every rule of a run: compiled scripts and the engine's catalogue.
+pub struct RulePack {
+    pub name: String,
+    pub rules: Vec<Rule>,
+    pub engine_rules: Vec<EngineRule>,
+    engine: Engine,
+    pub sandbox: Sandbox,
+}
+
+impl std::fmt::Debug for RulePack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RulePack").field("name", &self.name).field("rules", &self.rules.len()).finish()
+    }
+}
+
+fn new_engine(sandbox: &Sandbox) -> Engine {
+    let mut engine = Engine::new();
+    engine
+        .set_max_operations(sandbox.max_operations)
+        .set_max_string_size(sandbox.max_string)
+        .set_max_array_size(sandbox.max_array)
+        .set_max_map_size(sandbox.max_map)
+        .set_max_call_levels(sandbox.max_call_levels)
+        .set_max_expr_depths(sandbox.max_expr_depth, sandbox.max_expr_depth)
+        .set_strict_variables(true);
+    engine.disable_symbol("eval");
+    engine.on_print(|_| {});
+    engine.on_debug(|_, _, _| {});
+    engine.on_progress(|_| if api::past_deadline() { Some(Dynamic::from("délai dépassé")) } else { None });
+    api::register(&mut engine);
+    engine
+}
+
+fn base_scope() -> Scope<'static> {
+    let mut scope = Scope::new();
+    scope.push("data", Map::new());
+    scope.push("params", Map::new());
+    scope
+}
+
+impl RulePack {
+    pub fn builtin() -> Result<Self, RuleError> {
+        Self::load(&crate::embedded::rules(), Sandbox::default())
+    }
+
+    /// Compiles every `*.rhai` file (folder = template id, `common` = all
+    /// templates), reads `pack.toml` and `engine.toml`.
+    pub fn load(files: &[SourceFile], sandbox: Sandbox) -> Result<Self, RuleError> {
+        let engine = new_engine(&sandbox);
+        let scope = base_scope();
+        let mut pack = PackFile { name: "local".into(), ..Default::default() };
+        let mut engine_rules = Vec::new();
+        let mut rules: Vec<Rule> = Vec::new();
+        for file in files {
+            let name = file.path.to_string_lossy().replace('\\', "/");
+            let toml_error = |e: toml::de::Error| {
+                let (line, column) = e.span().map(|s| line_col(&file.text, s.start)).unwrap_or((1, 1));
+                RuleError { path: file.path.clone(), line, column, message: e.message().to_string(), source_text: file.text.clone() }
+            };
+            if name == "pack.toml" {
+                pack = toml::from_str(&file.text).map_err(toml_error)?;
+            } else if name == "engine.toml" {
+                let cat: EngineCatalog = toml::from_str(&file.text).map_err(toml_error)?;
+                engine_rules = cat.rule;
+            } else if name.ends_with(".rhai") {
+                rules.push(compile_rule(&engine, &scope, file)?);
+            }
+        }
+        for rule in &mut rules {
+            if let Some(sev) = pack.severity.get(&rule.meta.id) {
+                rule.meta.severity = *sev;
+            }
+        }
+        rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
+        for pair in rules.windows(2) {
+            if pair[0].meta.id == pair[1].meta.id {
+                return Err(RuleError {
+                    path: pair[1].path.clone(),
+                    line: 1,
+                    column: 1,
+                    message: format!("identifiant {} déjà utilisé par {}", pair[1].meta.id, pair[0].path.display()),
+                    source_text: pair[1].source_text.clone(),
+                });
+            }
+        }
+        Ok(Self { name: pack.name, rules, engine_rules, engine, sandbox })
+    }
+
+    pub fn rule(&self, id: &str) -> Option<&Rule> {
+        self.rules.iter().find(|r| r.meta.id.eq_ignore_ascii_case(id))
+    }
+
+    pub fn engine_rule(&self, id: &str) -> Option<&EngineRule> {
+        self.engine_rules.iter().find(|r| r.id.eq_ignore_ascii_case(id))
+    }
+
+    /// Runs every rule of `template` over an extraction; adds the findings to it.
+    pub fn run(&self, template: &str, ex: &mut Extraction) {
+        // Unusable values are hidden from scripts: they see `()`.
+        let mut data = ex.data.clone();
+        for p in ex.unusable.iter() {
+            if let Some(v) = data.pointer_mut(p) {
+                *v = Value::Null;
+            }
+        }
+        let data = api::to_dynamic(&data);
+        for rule in self.rules.iter().filter(|r| r.applies_to(template)) {
+            if rule.meta.needs.iter().any(|p| ex.missing.contains(p) || ex.data.pointer(p).is_none()) {
+                continue;
+            }
+            let findings = match self.run_one(rule, data.clone()) {
+                Ok(reports) => reports.into_iter().filter_map(|r| to_finding(rule, r, ex)).collect(),
+                Err(message) => vec![rule_failure(rule, &message)],
+            };
+            ex.findings.extend(findings);
+        }
+    }
+
+    /// Runs one rule over data; the reports it made, or why it failed.
+    pub fn run_one(&self, rule: &Rule, data: Dynamic) -> Result<Vec<api::Reported>, String> {
+        let mut scope = Scope::new();
+        scope.push("data", data);
+        scope.push("params", rule.params());
+        let deadline = Instant::now() + self.sandbox.time_budget;
+        let (result, reports) = api::collect(deadline, || self.engine.run_ast_with_scope(&mut scope, &rule.ast));
+        match result {
+            Ok(()) => Ok(reports),
+            Err(e) => {
+                let pos = e.position();
+                let at = pos.line().map(|l| format!(" ({}, ligne {l})", rule.path.display())).unwrap_or_default();
+                let what = match *e {
+                    rhai::EvalAltResult::ErrorTooManyOperations(_) => "limite d'opérations atteinte (boucle sans fin ?)".to_string(),
+                    rhai::EvalAltResult::ErrorTerminated(..) => format!("arrêtée après {} s", self.sandbox.time_budget.as_secs_f32()),
+                    rhai::EvalAltResult::ErrorDataTooLarge(ref what, _) => format!("données trop volumineuses ({what})"),
+                    rhai::EvalAltResult::ErrorStackOverflow(_) => "récursion trop profonde".to_string(),
+                    ref other => other.to_string(),
+                };
+                Err(format!("{what}{at}"))
+            }
+        }
+    }
+
+    /// Runs a rule's worked examples; returns one line per example that does not
+    /// behave as documented.
+    pub fn check_examples(&self, rule: &Rule) -> Vec<String> {
+        let mut problems = Vec::new();
+        if !rule.meta.examples.iter().any(|e| e.expect == Expect::Fail) || !rule.meta.examples.iter().any(|e| e.expect == Expect::Pass) {
+            problems.push(format!("{}: il faut au moins un exemple « pass » et un exemple « fail »", rule.meta.id));
+        }
+        for ex in &rule.meta.examples {
+            let data: Value = match serde_json::from_str(&ex.data) {
+                Ok(v) => v,
+                Err(e) => {
+                    problems.push(format!("{} « {} » : JSON invalide : {e}", rule.meta.id, ex.name));
+                    continue;
+                }
+            };
+            match self.run_one(rule, api::to_dynamic(&data)) {
+                Err(e) => problems.push(format!("{} « {} » : la règle échoue : {e}", rule.meta.id, ex.name)),
+                Ok(reports) => {
+                    let got: Vec<&str> = reports.iter().map(|r| r.pointer.as_str()).collect();
+                    let ok = match ex.expect {
+                        Expect::Pass => got.is_empty(),
+                        Expect::Fail => !got.is_empty() && (ex.findings.is_empty() || got == ex.findings.iter().map(String::as_str).collect::<Vec<_>>()),
+                    };
+                    if !ok {
+                        problems.push(format!("{} « {} » : attendu {:?} {:?}, obtenu {:?}", rule.meta.id, ex.name, ex.expect, ex.findings, got));
+                    }
+                }
+            }
+        }
+        problems
+    }
+
+    /// The message a failing example produces (for `explain`).
+    pub fn example_messages(&self, rule: &Rule) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        for ex in rule.meta.examples.iter().filter(|e| e.expect == Expect::Fail) {
+            if let Ok(data) = serde_json::from_str::<Value>(&ex.data) {
+                if let Ok(reports) = self.run_one(rule, api::to_dynamic(&data)) {
+                    for r in reports {
+                        out.push((r.pointer, r.message));
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map(|l| l.chars().count() + 1).unwrap_or(1);
+    (line, column)
+}
+
+fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rule, RuleError> {
+    let err = |line: usize, column: usize, message: String| RuleError { path: file.path.clone(), line, column, message, source_text: file.text.clone() };
+    let (header, script) = meta::split_header(&file.text).ok_or_else(|| err(1, 1, "en-tête manquant : le fichier doit commencer par un commentaire /* … */ contenant les métadonnées TOML (id, title, severity, checks…)".into()))?;
+    let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
+    let meta: RuleMeta = toml::from_str(header).map_err(|e| {
+        let (line, column) = e.span().map(|s| line_col(&file.text, header_offset + s.start)).unwrap_or((1, 1));
+        err(line, column, format!("métadonnées invalides : {}", e.message()))
+    })?;
+    let ast = engine.compile_with_scope(scope, &script).map_err(|e| {
+        let pos = e.position();
+        err(pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
+    })?;
+    let folder = file.path.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let templates = if !meta.templates.is_empty() {
+        Some(meta.templates.clone())
+    } else if folder.is_empty() || folder == "common" {
+        None
+    } else {
+        Some(vec![folder])
+    };
+    let stem = file.path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    if !stem.starts_with(&meta.id) {
+        return Err(err(1, 1, format!("le nom du fichier doit commencer par l'identifiant de la règle ({})", meta.id)));
+    }
+    Ok(Rule { meta, templates, path: file.path.clone(), source_text: file.text.clone(), ast })
+}
+
+fn rule_failure(rule: &Rule, message: &str) -> Finding {
+    Finding::new(
+        "BILAN-RULE-001",
+        Severity::Error,
+        format!("La règle {} n'a pas pu être appliquée à ce retour : {message}. Les autres règles ont été appliquées ; signalez ce problème à l'équipe bilan.", rule.meta.id),
+    )
+}
+
+fn to_finding(rule: &Rule, r: api::Reported, ex: &Extraction) -> Option<Finding> {
+    if ex.is_unusable(&r.pointer) {
+        return None;
+    }
+    let mut f = Finding::new(&rule.meta.id, rule.meta.severity, r.message).with_pointer(r.pointer.clone());
+    if let Some(o) = ex.origin_of(&r.pointer) {
+        f = f.at(&o.sheet, o.cell.or(o.range.map(|x| x.start)));
+        let mut range: Option<CellRange> = None;
+        for p in &r.range {
+            if let Some(span) = ex.origin_of(p).filter(|po| po.sheet == o.sheet).and_then(|po| po.span()) {
+                range = Some(range.map_or(span, |x| x.union(&span)));
+            }
+        }
+        if let (Some(rg), Some(cell)) = (range, f.cell) {
+            range = Some(rg.union(&CellRange::single(cell)));
+        }
+        f = f.with_range(range);
+    }
+    let difference = r.difference.or(match (r.actual, r.expected) {
+        (Some(a), Some(e)) => Some(a - e),
+        _ => None,
+    });
+    f.figures = Figures {
+        expected: r.expected,
+        actual: r.actual,
+        difference,
+        tolerance: r.tolerance.or_else(|| if r.expected.is_some() { rule.tolerance() } else { None }),
+    };
+    Some(f)
+}

@@ -1,0 +1,811 @@
+//! Dates as intervals: `31/03/2010` is one day, `Juin 2010` a month,
+//! `1er semestre 2009` six months, `2009` a year.
+//!
+//! See `spec/templates.md`, "Values": A is strictly before B when A ends before B
+//! starts; overlapping intervals (`29 juin 2009` and `1er semestre 2009`) are in order
+//! either way.
+
+use serde::Serialize;
+
+use super::label::normalize_label;
+
+/// A calendar day (proleptic Gregorian calendar). Ordered chronologically.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ymd {
+    pub year: i32,
+    pub month: u32,
+    pub day: u32,
+}
+
+impl Ymd {
+    /// A real calendar day of a year from 1000 to 9999, or `None`.
+    pub fn new(year: i32, month: u32, day: u32) -> Option<Ymd> {
+        let valid = (1000..=9999).contains(&year)
+            && (1..=12).contains(&month)
+            && (1..=days_in_month(year, month)).contains(&day);
+        valid.then_some(Ymd { year, month, day })
+    }
+}
+
+/// How much of the calendar a date covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Precision {
+    Day,
+    Month,
+    Quarter,
+    Semester,
+    Year,
+}
+
+/// A date as the interval of days it covers, from `start` to `end` inclusive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DateInterval {
+    pub start: Ymd,
+    pub end: Ymd,
+    pub precision: Precision,
+}
+
+/// French month names, January first.
+const MONTHS_FR: [&str; 12] = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+];
+
+/// Excel 1900 date system: serial 0 is 1899-12-30 for every date from 1900-03-01 on.
+const EXCEL_EPOCH: (i64, u32, u32) = (1899, 12, 30);
+
+impl DateInterval {
+    /// One day; `None` if it does not exist (`31/02/2010`) or the year is outside 1000..=9999.
+    pub fn day(year: i32, month: u32, day: u32) -> Option<Self> {
+        let ymd = Ymd::new(year, month, day)?;
+        Some(DateInterval {
+            start: ymd,
+            end: ymd,
+            precision: Precision::Day,
+        })
+    }
+
+    /// A month (1 to 12).
+    pub fn month(year: i32, month: u32) -> Option<Self> {
+        Self::months(year, month, month, Precision::Month)
+    }
+
+    /// A quarter (1 to 4): `quarter(2010, 1)` is January to March 2010.
+    pub fn quarter(year: i32, quarter: u32) -> Option<Self> {
+        if !(1..=4).contains(&quarter) {
+            return None;
+        }
+        Self::months(year, 3 * quarter - 2, 3 * quarter, Precision::Quarter)
+    }
+
+    /// A semester (1 or 2): `semester(2009, 1)` is January to June 2009.
+    pub fn semester(year: i32, semester: u32) -> Option<Self> {
+        if !(1..=2).contains(&semester) {
+            return None;
+        }
+        Self::months(year, 6 * semester - 5, 6 * semester, Precision::Semester)
+    }
+
+    /// A whole year.
+    pub fn year(year: i32) -> Option<Self> {
+        Self::months(year, 1, 12, Precision::Year)
+    }
+
+    /// From the first day of `first` to the last day of `last`, in `year`.
+    fn months(year: i32, first: u32, last: u32, precision: Precision) -> Option<Self> {
+        Some(DateInterval {
+            start: Ymd::new(year, first, 1)?,
+            end: Ymd::new(year, last, days_in_month(year, last))?,
+            precision,
+        })
+    }
+
+    /// Canonical text: `2010-03-31` (day), `2010-06` (month), `2010-T1` (quarter),
+    /// `2009-S1` (semester), `2009` (year).
+    pub fn canonical(&self) -> String {
+        let Ymd { year, month, day } = self.start;
+        match self.precision {
+            Precision::Day => format!("{year:04}-{month:02}-{day:02}"),
+            Precision::Month => format!("{year:04}-{month:02}"),
+            Precision::Quarter => format!("{year:04}-T{}", quarter_of(month)),
+            Precision::Semester => format!("{year:04}-S{}", semester_of(month)),
+            Precision::Year => format!("{year:04}"),
+        }
+    }
+
+    /// Reads the canonical text written by [`DateInterval::canonical`], strictly.
+    pub fn from_canonical(s: &str) -> Option<Self> {
+        let parts: Vec<&str> = s.split('-').collect();
+        match parts.as_slice() {
+            [year] => Self::year(digits(year, 4)?),
+            [year, period] => {
+                let year = digits(year, 4)?;
+                if let Some(quarter) = period.strip_prefix('T') {
+                    Self::quarter(year, digits(quarter, 1)?)
+                } else if let Some(semester) = period.strip_prefix('S') {
+                    Self::semester(year, digits(semester, 1)?)
+                } else {
+                    Self::month(year, digits(period, 2)?)
+                }
+            }
+            [year, month, day] => Self::day(digits(year, 4)?, digits(month, 2)?, digits(day, 2)?),
+            _ => None,
+        }
+    }
+
+    /// Strictly before: this interval ends before `other` starts. Overlapping
+    /// intervals (`29 juin 2009`, `1er semestre 2009`) are neither before nor after
+    /// each other, so they are in order either way.
+    pub fn is_before(&self, other: &Self) -> bool {
+        self.end < other.start
+    }
+
+    /// Strictly after: this interval starts after `other` ends.
+    pub fn is_after(&self, other: &Self) -> bool {
+        self.start > other.end
+    }
+
+    /// French display: `31/03/2010`, `juin 2010`, `1er trimestre 2010`,
+    /// `1er semestre 2009`, `2e semestre 2008`, `2009`.
+    pub fn display_fr(&self) -> String {
+        let Ymd { year, month, day } = self.start;
+        match self.precision {
+            Precision::Day => format!("{day:02}/{month:02}/{year:04}"),
+            Precision::Month => format!("{} {year}", month_name(month)),
+            Precision::Quarter => format!("{} trimestre {year}", ordinal_fr(quarter_of(month))),
+            Precision::Semester => format!("{} semestre {year}", ordinal_fr(semester_of(month))),
+            Precision::Year => format!("{year}"),
+        }
+    }
+
+    /// The day of an Excel serial number (1900 date system).
+    ///
+    /// Excel counts 1900 as a leap year: serial 60 is 29/02/1900, which does not exist
+    /// (`None`), and serials from 61 on are one more than the day count from
+    /// 1899-12-31. The fractional part (time of day) is ignored. `None` for serials
+    /// below 1, not finite, or after 9999-12-31.
+    pub fn from_excel_serial(serial: f64) -> Option<Self> {
+        if !serial.is_finite() || !(1.0..3_000_000.0).contains(&serial) {
+            return None;
+        }
+        let serial = serial.trunc() as i64;
+        let epoch = days_from_civil(EXCEL_EPOCH.0, EXCEL_EPOCH.1, EXCEL_EPOCH.2);
+        let days = match serial {
+            60 => return None,
+            s if s < 60 => epoch + s + 1,
+            s => epoch + s,
+        };
+        let (year, month, day) = civil_from_days(days);
+        Self::day(i32::try_from(year).ok()?, month, day)
+    }
+
+    /// The Excel serial number (1900 date system) of the interval's first day.
+    ///
+    /// Days before 1900-01-01 have no serial: the result is then 0 or negative.
+    pub fn to_excel_serial(&self) -> f64 {
+        let Ymd { year, month, day } = self.start;
+        let epoch = days_from_civil(EXCEL_EPOCH.0, EXCEL_EPOCH.1, EXCEL_EPOCH.2);
+        let days = days_from_civil(i64::from(year), month, day) - epoch;
+        // Before the phantom 29/02/1900, Excel counts one day less.
+        let serial = if (year, month) < (1900, 3) {
+            days - 1
+        } else {
+            days
+        };
+        serial as f64
+    }
+
+    /// An ISO day, `2024-03-31`, possibly followed by a time (`2024-03-31T00:00:00`,
+    /// what calamine gives for ODS dates); the time is ignored.
+    pub fn from_iso(s: &str) -> Option<Self> {
+        let s = s.trim();
+        let (date, time) = match s.split_once(['T', 't', ' ']) {
+            Some((date, time)) => (date, Some(time)),
+            None => (s, None),
+        };
+        let time_ok = time.is_none_or(|time| {
+            !time.is_empty()
+                && time
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || c == ':' || c == '.')
+        });
+        if !time_ok {
+            return None;
+        }
+        match date.split('-').collect::<Vec<_>>().as_slice() {
+            [year, month, day] => Self::day(digits(year, 4)?, digits(month, 2)?, digits(day, 2)?),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a date written in French, as an interval; `None` when unreadable.
+///
+/// Case, accents and spacing do not matter. Read forms:
+/// - days: `31/03/2010`, `31/3/2010`, `31-03-2010`, `31.03.2010`, `2010-03-31`,
+///   `2 juin 2010`, `1er juin 2010`, `mardi 2 juin 2010`, `2010-03-31T00:00:00`;
+/// - months: `Juin 2010`, `janv. 2010`, `06/2010`, `2010-06`;
+/// - quarters: `1er trimestre 2010`, `T1 2010`, `2010-T1`;
+/// - semesters: `1er semestre 2009`, `2ème semestre 2008`, `second semestre 2008`,
+///   `S1 2009`, `2009-S1`;
+/// - years: `2009`, from 1900 to 2100 only.
+///
+/// Month names may be full or abbreviated (`févr.`, `sept.`), with or without
+/// accents. Impossible days (`31/02/2010`) and two-digit years (`juin-10`) give `None`.
+pub fn parse_french_date(s: &str) -> Option<DateInterval> {
+    let text = normalize_label(s);
+    parse_numeric(&text)
+        .or_else(|| DateInterval::from_iso(&text))
+        .or_else(|| parse_words(&words(&text)))
+}
+
+/// Dates written with digits only: `31/03/2010`, `06/2010`, `2010-03-31`, `2009`.
+fn parse_numeric(text: &str) -> Option<DateInterval> {
+    let is_separator = |c: char| matches!(c, '/' | '.' | '-');
+    if !text
+        .chars()
+        .all(|c| c.is_ascii_digit() || c == ' ' || is_separator(c))
+    {
+        return None;
+    }
+    let mut separators = text.chars().filter(|c| is_separator(*c));
+    if let Some(first) = separators.next() {
+        if separators.any(|c| c != first) {
+            return None;
+        }
+    }
+    let parts: Vec<&str> = text.split(is_separator).map(str::trim).collect();
+    let short = |part: &str| (1..=2).contains(&part.len());
+    match parts.as_slice() {
+        [year] => {
+            let year = digits(year, 4)?;
+            (1900..=2100)
+                .contains(&year)
+                .then(|| DateInterval::year(year))
+                .flatten()
+        }
+        [month, year] if short(month) => {
+            DateInterval::month(digits(year, 4)?, digits_upto2(month)?)
+        }
+        [year, month] if short(month) => {
+            DateInterval::month(digits(year, 4)?, digits_upto2(month)?)
+        }
+        [day, month, year] if short(day) && short(month) => {
+            DateInterval::day(digits(year, 4)?, digits_upto2(month)?, digits_upto2(day)?)
+        }
+        [year, month, day] if short(day) && short(month) => {
+            DateInterval::day(digits(year, 4)?, digits_upto2(month)?, digits_upto2(day)?)
+        }
+        _ => None,
+    }
+}
+
+/// Dates with words: `1er juin 2010`, `Juin 2010`, `2e semestre 2008`, `T1 2010`.
+fn parse_words(words: &[&str]) -> Option<DateInterval> {
+    let words = match words.split_first() {
+        Some((first, rest)) if is_weekday(first) => rest,
+        _ => words,
+    };
+    match words {
+        [day, "er", month, year] if *day == "1" && month_number(month).is_some() => {
+            DateInterval::day(digits(year, 4)?, month_number(month)?, 1)
+        }
+        [day, month, year] if month_number(month).is_some() => {
+            DateInterval::day(digits(year, 4)?, month_number(month)?, digits_upto2(day)?)
+        }
+        [month, year] => DateInterval::month(digits(year, 4)?, month_number(month)?),
+        ["s", n, year] | [year, "s", n] => DateInterval::semester(digits(year, 4)?, digits(n, 1)?),
+        ["t", n, year] | [year, "t", n] => DateInterval::quarter(digits(year, 4)?, digits(n, 1)?),
+        [ordinal @ .., period, year] => {
+            let year = digits(year, 4)?;
+            let n = ordinal_number(ordinal)?;
+            match *period {
+                "semestre" | "sem" => DateInterval::semester(year, n),
+                "trimestre" | "trim" => DateInterval::quarter(year, n),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Splits normalised text into runs of digits and runs of letters; anything else
+/// (spaces, punctuation) only separates them. `1er juin.2010` gives `1`, `er`, `juin`, `2010`.
+fn words(text: &str) -> Vec<&str> {
+    #[derive(PartialEq, Clone, Copy)]
+    enum Kind {
+        Digit,
+        Letter,
+        Other,
+    }
+    let kind = |c: char| {
+        if c.is_ascii_digit() {
+            Kind::Digit
+        } else if c.is_alphabetic() {
+            Kind::Letter
+        } else {
+            Kind::Other
+        }
+    };
+    let mut words = Vec::new();
+    let mut current: Option<(usize, Kind)> = None;
+    for (index, c) in text.char_indices() {
+        let k = kind(c);
+        match current {
+            Some((_, current_kind)) if current_kind == k => {}
+            _ => {
+                if let Some((start, current_kind)) = current {
+                    if current_kind != Kind::Other {
+                        words.extend(text.get(start..index));
+                    }
+                }
+                current = Some((index, k));
+            }
+        }
+    }
+    if let Some((start, current_kind)) = current {
+        if current_kind != Kind::Other {
+            words.extend(text.get(start..));
+        }
+    }
+    words
+}
+
+/// `1`, `1 er`, `2 eme`, `2 e`, `2 nd`, `premier`, `second`, `deuxieme`, … as a number.
+fn ordinal_number(words: &[&str]) -> Option<u32> {
+    match words {
+        [n] if n.chars().all(|c| c.is_ascii_digit()) => digits(n, 1),
+        [n, "er" | "ere" | "re" | "e" | "eme" | "nd" | "nde"] => digits(n, 1),
+        ["premier" | "premiere"] => Some(1),
+        ["second" | "seconde" | "deuxieme"] => Some(2),
+        ["troisieme"] => Some(3),
+        ["quatrieme"] => Some(4),
+        _ => None,
+    }
+}
+
+/// The month (1 to 12) of a normalised French month name or abbreviation.
+fn month_number(word: &str) -> Option<u32> {
+    let month = match word {
+        "janvier" | "janv" | "jan" => 1,
+        "fevrier" | "fevr" | "fev" => 2,
+        "mars" | "mar" => 3,
+        "avril" | "avr" => 4,
+        "mai" => 5,
+        "juin" => 6,
+        "juillet" | "juil" => 7,
+        "aout" => 8,
+        "septembre" | "sept" | "sep" => 9,
+        "octobre" | "oct" => 10,
+        "novembre" | "nov" => 11,
+        "decembre" | "dec" => 12,
+        _ => return None,
+    };
+    Some(month)
+}
+
+fn is_weekday(word: &str) -> bool {
+    matches!(
+        word,
+        "lundi" | "mardi" | "mercredi" | "jeudi" | "vendredi" | "samedi" | "dimanche"
+    )
+}
+
+/// A number written with exactly `len` ASCII digits.
+fn digits<T: std::str::FromStr>(s: &str, len: usize) -> Option<T> {
+    (s.len() == len && s.chars().all(|c| c.is_ascii_digit()))
+        .then(|| s.parse().ok())
+        .flatten()
+}
+
+/// A number written with one or two ASCII digits.
+fn digits_upto2(s: &str) -> Option<u32> {
+    digits(s, 1).or_else(|| digits(s, 2))
+}
+
+/// `1er`, `2e`, `3e`, `4e`.
+fn ordinal_fr(n: u32) -> String {
+    if n == 1 {
+        "1er".to_string()
+    } else {
+        format!("{n}e")
+    }
+}
+
+fn quarter_of(month: u32) -> u32 {
+    month.div_ceil(3)
+}
+
+fn semester_of(month: u32) -> u32 {
+    month.div_ceil(6)
+}
+
+/// The French name of a month from 1 to 12.
+fn month_name(month: u32) -> &'static str {
+    usize::try_from(month)
+        .ok()
+        .and_then(|month| month.checked_sub(1))
+        .and_then(|index| MONTHS_FR.get(index))
+        .map_or("?", |name| *name)
+}
+
+fn is_leap_year(year: i32) -> bool {
+    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+}
+
+/// Number of days in a month (0 for a month outside 1..=12).
+fn days_in_month(year: i32, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap_year(year) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let march_based_month = (i64::from(month) + 9) % 12;
+    let day_of_year = (153 * march_based_month + 2) / 5 + i64::from(day) - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// The proleptic Gregorian date of a day count since 1970-01-01 (inverse of
+/// [`days_from_civil`]).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let days = days + 719_468;
+    let era = days.div_euclid(146_097);
+    let day_of_era = days - era * 146_097;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let march_based_month = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * march_based_month + 2) / 5 + 1;
+    let month = if march_based_month < 10 {
+        march_based_month + 3
+    } else {
+        march_based_month - 9
+    };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    // Both are in range by construction: day in 1..=31, month in 1..=12.
+    (year, month as u32, day as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(y: i32, m: u32, d: u32) -> Option<DateInterval> {
+        DateInterval::day(y, m, d)
+    }
+
+    fn parsed_canonical(text: &str) -> Option<String> {
+        parse_french_date(text).map(|d| d.canonical())
+    }
+
+    #[test]
+    fn days() {
+        for text in [
+            "31/03/2010",
+            "31/3/2010",
+            "31-03-2010",
+            "31.03.2010",
+            "2010-03-31",
+            "31 / 03 / 2010",
+            "31 mars 2010",
+            "mercredi 31 mars 2010",
+            "2010-03-31T00:00:00",
+            " 31/03/2010 ",
+        ] {
+            assert_eq!(parse_french_date(text), day(2010, 3, 31), "{text}");
+        }
+        assert_eq!(parse_french_date("2 juin 2010"), day(2010, 6, 2));
+        assert_eq!(parse_french_date("1er juin 2010"), day(2010, 6, 1));
+        assert_eq!(parse_french_date("1ᵉʳ juin 2010"), day(2010, 6, 1));
+        assert_eq!(parse_french_date("29 juin 2009"), day(2009, 6, 29));
+        assert_eq!(parse_french_date("18 Juin 2009"), day(2009, 6, 18));
+        assert_eq!(parse_french_date("13 août 2004"), day(2004, 8, 13));
+        assert_eq!(parse_french_date("13 aout 2004"), day(2004, 8, 13));
+        assert_eq!(parse_french_date("17 DÉCEMBRE 2008"), day(2008, 12, 17));
+        assert_eq!(parse_french_date("29/02/2008"), day(2008, 2, 29));
+    }
+
+    #[test]
+    fn months() {
+        let cases = [
+            ("Juin 2010", "2010-06"),
+            ("juin 2010", "2010-06"),
+            ("Mars 2009", "2009-03"),
+            ("06/2010", "2010-06"),
+            ("6/2010", "2010-06"),
+            ("2010-06", "2010-06"),
+            ("février 2010", "2010-02"),
+            ("fevrier 2010", "2010-02"),
+            ("févr. 2010", "2010-02"),
+            ("janv. 2010", "2010-01"),
+            ("sept. 2009", "2009-09"),
+            ("Août 2009", "2009-08"),
+            ("décembre 2009", "2009-12"),
+        ];
+        for (text, canonical) in cases {
+            assert_eq!(parsed_canonical(text).as_deref(), Some(canonical), "{text}");
+        }
+    }
+
+    #[test]
+    fn quarters_semesters_years() {
+        let cases = [
+            ("1er semestre 2009", "2009-S1"),
+            ("2ème semestre 2008", "2008-S2"),
+            ("2e semestre 2008", "2008-S2"),
+            ("second semestre 2008", "2008-S2"),
+            ("Premier semestre 2009", "2009-S1"),
+            ("S1 2009", "2009-S1"),
+            ("s2 2009", "2009-S2"),
+            ("2009-S1", "2009-S1"),
+            ("1er trimestre 2010", "2010-T1"),
+            ("1ER TRIMESTRE 2010", "2010-T1"),
+            ("3ème trimestre 2009", "2009-T3"),
+            ("T1 2010", "2010-T1"),
+            ("2010-T4", "2010-T4"),
+            ("2009", "2009"),
+            ("1900", "1900"),
+            ("2100", "2100"),
+        ];
+        for (text, canonical) in cases {
+            assert_eq!(parsed_canonical(text).as_deref(), Some(canonical), "{text}");
+        }
+    }
+
+    #[test]
+    fn unreadable() {
+        for text in [
+            "",
+            "   ",
+            "31/02/2010",
+            "29/02/2009",
+            "32/01/2010",
+            "13/2010",
+            "juin-10",
+            "juin 10",
+            "31/03/10",
+            "1899",
+            "2101",
+            "40268",
+            "3e semestre 2009",
+            "5e trimestre 2009",
+            "S3 2009",
+            "2e juin 2010",
+            "en cours",
+            "31/03-2010",
+            "-2009",
+            "20 09",
+            "2010-03-31Tabc",
+        ] {
+            assert_eq!(parse_french_date(text), None, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn constructors_validate() {
+        assert!(DateInterval::day(2008, 2, 29).is_some());
+        assert!(DateInterval::day(1900, 2, 29).is_none());
+        assert!(DateInterval::day(2000, 2, 29).is_some());
+        assert!(DateInterval::day(2010, 4, 31).is_none());
+        assert!(DateInterval::day(999, 1, 1).is_none());
+        assert!(DateInterval::day(10000, 1, 1).is_none());
+        assert!(DateInterval::month(2010, 13).is_none());
+        assert!(DateInterval::month(2010, 0).is_none());
+        assert!(DateInterval::quarter(2010, 0).is_none());
+        assert!(DateInterval::quarter(2010, 5).is_none());
+        assert!(DateInterval::semester(2010, 3).is_none());
+        assert!(DateInterval::year(1000).is_some());
+        assert!(DateInterval::year(9999).is_some());
+        assert!(DateInterval::year(999).is_none());
+    }
+
+    #[test]
+    fn interval_bounds() {
+        let february = DateInterval::month(2008, 2);
+        assert_eq!(february.map(|d| d.end), Ymd::new(2008, 2, 29));
+        let semester = DateInterval::semester(2009, 2);
+        assert_eq!(
+            semester.map(|d| (d.start, d.end)),
+            Some((
+                Ymd {
+                    year: 2009,
+                    month: 7,
+                    day: 1
+                },
+                Ymd {
+                    year: 2009,
+                    month: 12,
+                    day: 31
+                },
+            ))
+        );
+        let quarter = DateInterval::quarter(2010, 1);
+        assert_eq!(quarter.map(|d| d.end), Ymd::new(2010, 3, 31));
+    }
+
+    #[test]
+    fn canonical_and_display() {
+        let cases = [
+            (day(2010, 3, 31), "2010-03-31", "31/03/2010"),
+            (DateInterval::month(2010, 6), "2010-06", "juin 2010"),
+            (
+                DateInterval::quarter(2010, 1),
+                "2010-T1",
+                "1er trimestre 2010",
+            ),
+            (
+                DateInterval::quarter(2009, 3),
+                "2009-T3",
+                "3e trimestre 2009",
+            ),
+            (
+                DateInterval::semester(2009, 1),
+                "2009-S1",
+                "1er semestre 2009",
+            ),
+            (
+                DateInterval::semester(2008, 2),
+                "2008-S2",
+                "2e semestre 2008",
+            ),
+            (DateInterval::year(2009), "2009", "2009"),
+        ];
+        for (interval, canonical, display) in cases {
+            assert_eq!(interval.map(|d| d.canonical()).as_deref(), Some(canonical));
+            assert_eq!(interval.map(|d| d.display_fr()).as_deref(), Some(display));
+            assert_eq!(DateInterval::from_canonical(canonical), interval);
+        }
+        assert_eq!(
+            DateInterval::month(2009, 8)
+                .map(|d| d.display_fr())
+                .as_deref(),
+            Some("août 2009")
+        );
+    }
+
+    #[test]
+    fn from_canonical_is_strict() {
+        for text in [
+            "2010-3",
+            "2010-3-31",
+            "2010-T5",
+            "2010-S0",
+            "2010-t1",
+            "10",
+            "2010-",
+            "2010-03-31-1",
+            " 2010",
+            "2010-13",
+        ] {
+            assert_eq!(DateInterval::from_canonical(text), None, "{text}");
+        }
+    }
+
+    /// Whether `a` is before `b`, both read as French dates.
+    fn before(a: &str, b: &str) -> Option<bool> {
+        Some(parse_french_date(a)?.is_before(&parse_french_date(b)?))
+    }
+
+    /// Whether `a` is after `b`, both read as French dates.
+    fn after(a: &str, b: &str) -> Option<bool> {
+        Some(parse_french_date(a)?.is_after(&parse_french_date(b)?))
+    }
+
+    #[test]
+    fn overlapping_intervals_are_in_order_either_way() {
+        for (a, b) in [
+            ("29 juin 2009", "1er semestre 2009"),
+            ("1er semestre 2009", "29 juin 2009"),
+            ("30/06/2009", "1er semestre 2009"),
+            ("01/01/2009", "2009"),
+            ("juin 2009", "2e trimestre 2009"),
+            ("31/03/2010", "31/03/2010"),
+        ] {
+            assert_eq!(before(a, b), Some(false), "{a} before {b}");
+            assert_eq!(after(a, b), Some(false), "{a} after {b}");
+        }
+    }
+
+    #[test]
+    fn strictly_before_and_after() {
+        for (earlier, later) in [
+            ("31/03/2010", "2 juin 2010"),
+            ("1er semestre 2009", "2e semestre 2009"),
+            ("30/06/2009", "2e semestre 2009"),
+            ("2008", "1er trimestre 2009"),
+            ("mars 2010", "01/04/2010"),
+        ] {
+            assert_eq!(
+                before(earlier, later),
+                Some(true),
+                "{earlier} before {later}"
+            );
+            assert_eq!(after(later, earlier), Some(true), "{later} after {earlier}");
+            assert_eq!(
+                before(later, earlier),
+                Some(false),
+                "{later} before {earlier}"
+            );
+            assert_eq!(
+                after(earlier, later),
+                Some(false),
+                "{earlier} after {later}"
+            );
+        }
+    }
+
+    #[test]
+    fn excel_serials() {
+        assert_eq!(DateInterval::from_excel_serial(40268.0), day(2010, 3, 31));
+        assert_eq!(DateInterval::from_excel_serial(40268.75), day(2010, 3, 31));
+        assert_eq!(DateInterval::from_excel_serial(1.0), day(1900, 1, 1));
+        assert_eq!(DateInterval::from_excel_serial(59.0), day(1900, 2, 28));
+        assert_eq!(DateInterval::from_excel_serial(60.0), None);
+        assert_eq!(DateInterval::from_excel_serial(61.0), day(1900, 3, 1));
+        assert_eq!(
+            DateInterval::from_excel_serial(2_958_465.0),
+            day(9999, 12, 31)
+        );
+        assert_eq!(DateInterval::from_excel_serial(2_958_466.0), None);
+        assert_eq!(DateInterval::from_excel_serial(0.0), None);
+        assert_eq!(DateInterval::from_excel_serial(0.5), None);
+        assert_eq!(DateInterval::from_excel_serial(-1.0), None);
+        assert_eq!(DateInterval::from_excel_serial(f64::NAN), None);
+        assert_eq!(DateInterval::from_excel_serial(f64::INFINITY), None);
+        assert_eq!(DateInterval::from_excel_serial(1e300), None);
+
+        assert_eq!(day(2010, 3, 31).map(|d| d.to_excel_serial()), Some(40268.0));
+        assert_eq!(day(1900, 1, 1).map(|d| d.to_excel_serial()), Some(1.0));
+        assert_eq!(day(1900, 2, 28).map(|d| d.to_excel_serial()), Some(59.0));
+        assert_eq!(day(1900, 3, 1).map(|d| d.to_excel_serial()), Some(61.0));
+        assert_eq!(
+            DateInterval::month(2010, 3).map(|d| d.to_excel_serial()),
+            Some(40238.0)
+        );
+    }
+
+    #[test]
+    fn iso() {
+        assert_eq!(DateInterval::from_iso("2024-03-31"), day(2024, 3, 31));
+        assert_eq!(
+            DateInterval::from_iso("2024-03-31T00:00:00"),
+            day(2024, 3, 31)
+        );
+        assert_eq!(
+            DateInterval::from_iso("2024-03-31T12:30:00.000"),
+            day(2024, 3, 31)
+        );
+        assert_eq!(DateInterval::from_iso("2024-02-30"), None);
+        assert_eq!(DateInterval::from_iso("2024-3-31"), None);
+        assert_eq!(DateInterval::from_iso("2024-03-31T"), None);
+        assert_eq!(DateInterval::from_iso("31/03/2024"), None);
+    }
+
+    #[test]
+    fn day_counts_match_known_dates() {
+        assert_eq!(days_from_civil(1970, 1, 1), 0);
+        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
+        assert_eq!(civil_from_days(11_017), (2000, 3, 1));
+        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    }
+}

@@ -1,0 +1,122 @@
+//! Label matching: two labels match when their normalised forms are equal.
+//!
+//! The same normalisation is used for sheet names and enumeration values
+//! (`spec/templates.md`, "Label matching").
+
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+
+/// Normalises a label for comparison.
+///
+/// Steps: Unicode NFKD and removal of accents (combining marks), lower-casing,
+/// typographic apostrophes (`’`, `‘`, `ʼ`) turned into `'`, dashes (en dash, em dash,
+/// Unicode hyphens and minus sign) into `-`, any run of white space (including
+/// non-breaking and narrow non-breaking spaces, tabs and line breaks) into one space,
+/// trimming, dropping **one** trailing `:`, and trimming again.
+/// Text in parentheses is kept: `Coût total (€)` and `Coût total (M€)` differ.
+///
+/// Because only one trailing `:` is dropped, the function is idempotent except on
+/// labels that still end with `:` after normalisation (`"Total ::"` gives `"total :"`).
+pub fn normalize_label(s: &str) -> String {
+    // Marks are removed before lower-casing: `İ` decomposes to `I` + U+0307, whereas
+    // lower-casing it first would give `i` + U+0307.
+    let folded = fold(s);
+    let collapsed = folded.split_whitespace().collect::<Vec<_>>().join(" ");
+    match collapsed.strip_suffix(':') {
+        Some(rest) => rest.trim_end().to_string(),
+        None => collapsed,
+    }
+}
+
+/// Whether two labels are the same once normalised with [`normalize_label`].
+pub fn labels_match(a: &str, b: &str) -> bool {
+    normalize_label(a) == normalize_label(b)
+}
+
+/// NFKD, accent removal, lower-casing and unified punctuation (no spacing changes).
+fn fold(s: &str) -> String {
+    s.nfkd()
+        .filter(|c| !is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .map(unify_punctuation)
+        .collect()
+}
+
+/// Maps typographic apostrophes to `'` and dashes to `-`; other characters unchanged.
+fn unify_punctuation(c: char) -> char {
+    match c {
+        '\u{2019}' | '\u{2018}' | '\u{02BC}' => '\'',
+        '\u{2010}'..='\u{2015}' | '\u{2212}' => '-',
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accents_case_and_spaces() {
+        assert_eq!(normalize_label("  Coût   TOTAL  "), "cout total");
+        assert_eq!(normalize_label("Étape"), "etape");
+        assert_eq!(normalize_label("Pôle"), "pole");
+        assert_eq!(normalize_label("Compétitivité"), "competitivite");
+    }
+
+    #[test]
+    fn non_breaking_spaces_tabs_and_line_breaks_collapse() {
+        assert_eq!(normalize_label("Date\u{a0}d'arrêté"), "date d'arrete");
+        assert_eq!(
+            normalize_label("Date\u{202f}\u{a0} d'arrêté"),
+            "date d'arrete"
+        );
+        assert_eq!(
+            normalize_label("Nombre de\n\tdossiers"),
+            "nombre de dossiers"
+        );
+    }
+
+    #[test]
+    fn apostrophes_and_dashes() {
+        assert_eq!(normalize_label("Date d’arrêté"), "date d'arrete");
+        assert_eq!(
+            normalize_label("Flandres – Métropole"),
+            "flandres - metropole"
+        );
+        assert_eq!(
+            normalize_label("Hainaut — Cambrésis"),
+            "hainaut - cambresis"
+        );
+    }
+
+    #[test]
+    fn one_trailing_colon_is_dropped() {
+        assert_eq!(normalize_label("Contact :"), "contact");
+        assert_eq!(normalize_label("Contact:"), "contact");
+        assert_eq!(normalize_label("Contact : "), "contact");
+        assert_eq!(normalize_label("Contact ::"), "contact :");
+        assert_eq!(normalize_label(":"), "");
+        assert_eq!(normalize_label(""), "");
+    }
+
+    #[test]
+    fn parentheses_are_kept() {
+        assert_eq!(normalize_label("Coût total (€)"), "cout total (€)");
+        assert!(!labels_match("Coût total (€)", "Coût total (M€)"));
+        assert!(labels_match("Coût total (€)", "cout  total (€) :"));
+    }
+
+    #[test]
+    fn compatibility_forms_are_folded() {
+        assert_eq!(normalize_label("1ᵉʳ semestre"), "1er semestre");
+        assert_eq!(normalize_label("ﬁnancements"), "financements");
+        assert_eq!(normalize_label("İstanbul"), "istanbul");
+    }
+
+    #[test]
+    fn labels_match_examples() {
+        assert!(labels_match("Type de pôle", "type de pole :"));
+        assert!(labels_match("Date d'arrêté", "DATE D’ARRÊTÉ"));
+        assert!(!labels_match("Emplois créés", "Emplois maintenus"));
+    }
+}

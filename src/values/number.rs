@@ -1,0 +1,488 @@
+//! Numbers written as French text: `4.830.000 €`, `1 062 198 €`, `1,08`, `72 %`.
+//!
+//! See `spec/templates.md`, "Values": thousands are grouped by 3 and separated by
+//! `.` or a space (ordinary, non-breaking or narrow non-breaking), the decimal
+//! separator is the comma, and a unit may follow. Values are exact decimals built
+//! from the digits written, never through a float.
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+/// A unit written after a number or declared by a label in parentheses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum Unit {
+    /// `€`
+    Euro,
+    /// `k€`, thousands of euros
+    KiloEuro,
+    /// `M€`, millions of euros
+    MegaEuro,
+    /// `Md€`, billions (milliards) of euros
+    BillionEuro,
+    /// `%`
+    Percent,
+}
+
+impl Unit {
+    /// The symbol as written in French: `€`, `k€`, `M€`, `Md€`, `%`.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Unit::Euro => "€",
+            Unit::KiloEuro => "k€",
+            Unit::MegaEuro => "M€",
+            Unit::BillionEuro => "Md€",
+            Unit::Percent => "%",
+        }
+    }
+
+    /// The unit a label declares in its trailing parentheses.
+    ///
+    /// `Coût total (€)` gives `Euro`, `FEDER prévu PO (M€)` gives `MegaEuro`,
+    /// `Part (%)` gives `Percent`; `(k€)`, `(Md€)` and `(en M€)` are read too.
+    /// A trailing `:` after the parentheses is ignored. Any other label gives `None`.
+    pub fn from_label(label: &str) -> Option<Unit> {
+        let label = label.trim_end();
+        let label = label.strip_suffix(':').unwrap_or(label).trim_end();
+        let inside = label.strip_suffix(')')?;
+        let open = inside.rfind('(')?;
+        let content = inside.get(open + 1..)?.trim();
+        let content = content.strip_prefix("en ").unwrap_or(content).trim_start();
+        unit_from_symbol(content)
+    }
+}
+
+/// What a text cell holds once read as a French number.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ParsedNumber {
+    /// A readable number; `unit` is the suffix written in the text, if any.
+    /// A percentage keeps the figure written: `72 %` is 72 with `Percent`.
+    Number { value: Decimal, unit: Option<Unit> },
+    /// Nothing there: empty, white space, or a placeholder dash (`-`, `–`, `—`),
+    /// possibly followed by a unit (`- €`, the accounting display of nothing).
+    Blank,
+    /// Made only of digits, signs, separators and a unit, but not a well-formed
+    /// number (`318.765.75 €`, `1.5`, `1 00 000`). `reason` explains it in French.
+    Malformed { reason: String },
+    /// Any other text (`En cours`, `abc`, `12 ans`).
+    NotNumeric,
+}
+
+/// Reads a number written with French conventions.
+///
+/// Thousands are separated by `.`, a space, a non-breaking space (U+00A0), a narrow
+/// non-breaking space (U+202F) or a thin space (U+2009), in groups of exactly 3 digits
+/// after a first group of 1 to 3 digits; the decimal separator is the comma; a leading
+/// `-`, `−` or `+` is allowed; a unit (`€`, `k€`, `M€`, `Md€`, `%`, `EUR`, `euros`) may
+/// follow, with or without a space.
+///
+/// `4.830.000 €` is 4830000 €, `365.740,50€` is 365740.50 €, `0,005 M€` is 0.005 M€;
+/// `318.765.75 €` and `1.5` are malformed; `En cours` is not numeric.
+pub fn parse_french_number(s: &str) -> ParsedNumber {
+    let text = s.trim();
+    if is_placeholder(text) {
+        return ParsedNumber::Blank;
+    }
+    let (before_unit, unit) = split_unit(text);
+    let before_unit = before_unit.trim_end();
+    if unit.is_some() && is_placeholder(before_unit) && !before_unit.is_empty() {
+        return ParsedNumber::Blank;
+    }
+    let (negative, body) = split_sign(before_unit);
+    let body = body.trim_start();
+    if !looks_like_number(body) {
+        return if is_made_of_number_characters(text) {
+            ParsedNumber::Malformed {
+                reason: "signe ou unité mal placé".to_string(),
+            }
+        } else {
+            ParsedNumber::NotNumeric
+        };
+    }
+    match parse_unsigned(body) {
+        Ok(value) => ParsedNumber::Number {
+            value: if negative { -value } else { value },
+            unit,
+        },
+        Err(reason) => ParsedNumber::Malformed { reason },
+    }
+}
+
+/// Empty text or a dash standing for "nothing".
+fn is_placeholder(text: &str) -> bool {
+    matches!(text, "" | "-" | "–" | "—")
+}
+
+/// The unit written as a symbol or word, exactly as it appears.
+fn unit_from_symbol(symbol: &str) -> Option<Unit> {
+    match symbol {
+        "€" => Some(Unit::Euro),
+        "k€" | "K€" => Some(Unit::KiloEuro),
+        "M€" => Some(Unit::MegaEuro),
+        "Md€" | "Mds€" => Some(Unit::BillionEuro),
+        "%" => Some(Unit::Percent),
+        word if ["eur", "euro", "euros"]
+            .iter()
+            .any(|w| word.eq_ignore_ascii_case(w)) =>
+        {
+            Some(Unit::Euro)
+        }
+        _ => None,
+    }
+}
+
+/// Splits a trailing unit off the text: `"12 k€"` gives `("12 ", Some(KiloEuro))`.
+fn split_unit(text: &str) -> (&str, Option<Unit>) {
+    // Candidate suffixes, each before the shorter ones it ends with ("Md€" before "€").
+    // `unit_from_symbol` decides whether the tail of that length is a unit.
+    const SUFFIXES: [&str; 10] = [
+        "Mds€", "Md€", "M€", "k€", "K€", "€", "%", "euros", "euro", "eur",
+    ];
+    for suffix in SUFFIXES {
+        let Some(start) = text.len().checked_sub(suffix.len()) else {
+            continue;
+        };
+        if let (Some(head), Some(tail)) = (text.get(..start), text.get(start..)) {
+            if let Some(unit) = unit_from_symbol(tail) {
+                return (head, Some(unit));
+            }
+        }
+    }
+    (text, None)
+}
+
+/// Splits a leading sign off: `"-3,5"` gives `(true, "3,5")`.
+fn split_sign(text: &str) -> (bool, &str) {
+    if let Some(rest) = text
+        .strip_prefix('-')
+        .or_else(|| text.strip_prefix('\u{2212}'))
+    {
+        (true, rest)
+    } else if let Some(rest) = text.strip_prefix('+') {
+        (false, rest)
+    } else {
+        (false, text)
+    }
+}
+
+/// A thousands separator: a point or one of the spaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Separator {
+    Point,
+    Space,
+}
+
+impl Separator {
+    fn of(c: char) -> Option<Separator> {
+        match c {
+            '.' => Some(Separator::Point),
+            ' ' | '\u{a0}' | '\u{202f}' | '\u{2009}' => Some(Separator::Space),
+            _ => None,
+        }
+    }
+
+    /// "après un point" / "après une espace", for messages.
+    fn after(self) -> &'static str {
+        match self {
+            Separator::Point => "après un point",
+            Separator::Space => "après une espace",
+        }
+    }
+}
+
+/// Only digits, thousands separators and commas, with at least one digit.
+fn looks_like_number(body: &str) -> bool {
+    body.chars().any(|c| c.is_ascii_digit())
+        && body
+            .chars()
+            .all(|c| c.is_ascii_digit() || c == ',' || Separator::of(c).is_some())
+}
+
+/// Only digits, separators, signs and unit symbols, with at least one digit:
+/// text that was meant as a number even if it cannot be read as one.
+fn is_made_of_number_characters(text: &str) -> bool {
+    text.chars().any(|c| c.is_ascii_digit())
+        && text.chars().all(|c| {
+            c.is_ascii_digit()
+                || c.is_whitespace()
+                || matches!(c, '.' | ',' | '+' | '-' | '\u{2212}' | '€' | '%')
+        })
+}
+
+/// Reads digits, separators and at most one decimal comma as an exact decimal.
+fn parse_unsigned(body: &str) -> Result<Decimal, String> {
+    let (integer, fraction) = match body.split_once(',') {
+        Some((integer, fraction)) => (integer, check_fraction(fraction)?),
+        None => (body, ""),
+    };
+    exact_decimal(&integer_digits(integer)?, fraction)
+}
+
+/// The digits after the decimal comma: at least one, nothing else.
+fn check_fraction(fraction: &str) -> Result<&str, String> {
+    if fraction.contains(',') {
+        Err("plusieurs virgules : une seule virgule sépare les décimales".to_string())
+    } else if fraction.is_empty() {
+        Err("virgule sans chiffres après".to_string())
+    } else if !fraction.chars().all(|c| c.is_ascii_digit()) {
+        Err(format!(
+            "séparateur dans la partie décimale « {fraction} » : les décimales s'écrivent sans séparateur"
+        ))
+    } else {
+        Ok(fraction)
+    }
+}
+
+/// The digits of the integer part, checking how thousands are grouped.
+fn integer_digits(integer: &str) -> Result<String, String> {
+    let mut groups: Vec<(Option<Separator>, String)> = vec![(None, String::new())];
+    for c in integer.chars() {
+        if let Some(separator) = Separator::of(c) {
+            groups.push((Some(separator), String::new()));
+        } else if let Some((_, group)) = groups.last_mut() {
+            group.push(c);
+        }
+    }
+    if groups.len() == 1 {
+        return Ok(integer.to_string());
+    }
+    let mut kinds = groups.iter().filter_map(|(separator, _)| *separator);
+    let first_kind = kinds.next();
+    if kinds.any(|kind| Some(kind) != first_kind) {
+        return Err("séparateurs de milliers mélangés : point et espace".to_string());
+    }
+    for (index, (separator, group)) in groups.iter().enumerate() {
+        let is_first = index == 0;
+        let is_last = index + 1 == groups.len();
+        if group.is_empty() {
+            return Err(if is_first {
+                "séparateur de milliers en tête de nombre".to_string()
+            } else if is_last {
+                "séparateur de milliers en fin de partie entière".to_string()
+            } else {
+                "deux séparateurs de milliers qui se suivent".to_string()
+            });
+        }
+        match separator {
+            None if group.len() > 3 => {
+                return Err(format!(
+                    "premier groupe de chiffres « {group} » trop long : les milliers se séparent par groupes de 3"
+                ));
+            }
+            None if group.starts_with('0') => {
+                return Err(format!(
+                    "premier groupe de chiffres « {group} » : un nombre à séparateurs de milliers ne commence pas par 0"
+                ));
+            }
+            Some(separator) if group.len() != 3 => {
+                return Err(format!(
+                    "groupe de chiffres « {group} » {} : les milliers se séparent par groupes de 3",
+                    separator.after()
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(groups.into_iter().map(|(_, group)| group).collect())
+}
+
+/// Builds the decimal `integer,fraction` from its digit strings, exactly.
+fn exact_decimal(integer: &str, fraction: &str) -> Result<Decimal, String> {
+    const MAX_DIGITS: usize = 28;
+    let too_long = || format!("nombre trop long : au plus {MAX_DIGITS} chiffres significatifs");
+    let digits = format!("{integer}{fraction}");
+    let significant = digits.trim_start_matches('0');
+    if significant.len() > MAX_DIGITS || fraction.len() > MAX_DIGITS {
+        return Err(too_long());
+    }
+    let mantissa: i128 = if significant.is_empty() {
+        0
+    } else {
+        significant.parse().map_err(|_| too_long())?
+    };
+    let scale = u32::try_from(fraction.len()).map_err(|_| too_long())?;
+    Decimal::try_from_i128_with_scale(mantissa, scale).map_err(|_| too_long())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn number(text: &str, unit: Option<Unit>) -> ParsedNumber {
+        match Decimal::from_str(text) {
+            Ok(value) => ParsedNumber::Number { value, unit },
+            Err(_) => ParsedNumber::NotNumeric,
+        }
+    }
+
+    fn is_malformed(parsed: &ParsedNumber) -> bool {
+        matches!(parsed, ParsedNumber::Malformed { .. })
+    }
+
+    fn reason(text: &str) -> String {
+        match parse_french_number(text) {
+            ParsedNumber::Malformed { reason } => reason,
+            other => format!("not malformed: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn valid_examples_from_the_spec() {
+        let cases = [
+            ("4.830.000 €", "4830000", Some(Unit::Euro)),
+            ("1 062 198 €", "1062198", Some(Unit::Euro)),
+            ("1,08", "1.08", None),
+            ("72 %", "72", Some(Unit::Percent)),
+            ("266,7 %", "266.7", Some(Unit::Percent)),
+            ("43 900 €", "43900", Some(Unit::Euro)),
+            ("365.740,50€", "365740.50", Some(Unit::Euro)),
+            ("12", "12", None),
+            ("-3,5", "-3.5", None),
+            ("0,005 M€", "0.005", Some(Unit::MegaEuro)),
+        ];
+        for (text, value, unit) in cases {
+            assert_eq!(parse_french_number(text), number(value, unit), "{text}");
+        }
+    }
+
+    #[test]
+    fn every_separator_and_unit() {
+        let cases = [
+            ("1\u{a0}062\u{a0}198\u{a0}€", "1062198", Some(Unit::Euro)),
+            ("1\u{202f}062\u{202f}198 €", "1062198", Some(Unit::Euro)),
+            ("1\u{2009}062", "1062", None),
+            ("12 k€", "12", Some(Unit::KiloEuro)),
+            ("12K€", "12", Some(Unit::KiloEuro)),
+            ("117,7M€", "117.7", Some(Unit::MegaEuro)),
+            ("1,5 Md€", "1.5", Some(Unit::BillionEuro)),
+            ("10%", "10", Some(Unit::Percent)),
+            ("12 EUR", "12", Some(Unit::Euro)),
+            ("12 euros", "12", Some(Unit::Euro)),
+            ("1 Euro", "1", Some(Unit::Euro)),
+            ("+7", "7", None),
+            ("\u{2212}7", "-7", None),
+            ("- 7", "-7", None),
+            ("  4.830.000  ", "4830000", None),
+            (",5", "0.5", None),
+            ("0,150 M€", "0.150", Some(Unit::MegaEuro)),
+            ("007", "7", None),
+            ("1.500", "1500", None),
+        ];
+        for (text, value, unit) in cases {
+            assert_eq!(parse_french_number(text), number(value, unit), "{text}");
+        }
+    }
+
+    #[test]
+    fn values_are_exact() {
+        let parsed = parse_french_number("0,1");
+        assert_eq!(parsed, number("0.1", None));
+        let big = parse_french_number("9.999.999.999.999,99 €");
+        assert_eq!(big, number("9999999999999.99", Some(Unit::Euro)));
+    }
+
+    #[test]
+    fn blanks() {
+        for text in ["", "   ", "\u{a0}", "-", "–", "—", " - ", "- €", "–  €"] {
+            assert_eq!(parse_french_number(text), ParsedNumber::Blank, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn malformed_examples_from_the_spec() {
+        for text in [
+            "318.765.75 €",
+            "10.214.00 €",
+            "365.740.50€",
+            "1.5",
+            "1..000",
+            "1 00 000",
+            "12.34.567",
+        ] {
+            assert!(is_malformed(&parse_french_number(text)), "{text}");
+        }
+    }
+
+    #[test]
+    fn other_malformed_numbers() {
+        for text in [
+            "108.78 M€",
+            "1.000 000",
+            "1,234,567",
+            "1,234.56",
+            "12,",
+            ".5",
+            "1.000.",
+            "1234.567",
+            "0.500",
+            "--3",
+            "2009-2010",
+            "€ 12",
+            "12 €%",
+            "99999999999999999999999999999",
+            "0,00000000000000000000000000001",
+        ] {
+            assert!(is_malformed(&parse_french_number(text)), "{text}");
+        }
+    }
+
+    #[test]
+    fn malformed_reasons_are_in_french() {
+        assert_eq!(
+            reason("318.765.75 €"),
+            "groupe de chiffres « 75 » après un point : les milliers se séparent par groupes de 3"
+        );
+        assert_eq!(
+            reason("1 00 000"),
+            "groupe de chiffres « 00 » après une espace : les milliers se séparent par groupes de 3"
+        );
+        assert_eq!(
+            reason("1..000"),
+            "deux séparateurs de milliers qui se suivent"
+        );
+        assert_eq!(
+            reason("1234.567"),
+            "premier groupe de chiffres « 1234 » trop long : les milliers se séparent par groupes de 3"
+        );
+    }
+
+    #[test]
+    fn not_numeric() {
+        for text in [
+            "En cours", "abc", "12 ans", "€", "%", "n/a", "1e5", "12 M", "(12)",
+        ] {
+            assert_eq!(
+                parse_french_number(text),
+                ParsedNumber::NotNumeric,
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn unit_symbols() {
+        assert_eq!(Unit::Euro.symbol(), "€");
+        assert_eq!(Unit::KiloEuro.symbol(), "k€");
+        assert_eq!(Unit::MegaEuro.symbol(), "M€");
+        assert_eq!(Unit::BillionEuro.symbol(), "Md€");
+        assert_eq!(Unit::Percent.symbol(), "%");
+    }
+
+    #[test]
+    fn unit_from_label() {
+        assert_eq!(Unit::from_label("Coût total (€)"), Some(Unit::Euro));
+        assert_eq!(
+            Unit::from_label("FEDER prévu PO (M€)"),
+            Some(Unit::MegaEuro)
+        );
+        assert_eq!(Unit::from_label("Part (%)"), Some(Unit::Percent));
+        assert_eq!(Unit::from_label("Budget (k€)"), Some(Unit::KiloEuro));
+        assert_eq!(Unit::from_label("Budget (Md€)"), Some(Unit::BillionEuro));
+        assert_eq!(Unit::from_label("Budget (en M€) :"), Some(Unit::MegaEuro));
+        assert_eq!(Unit::from_label("Budget ( € ) "), Some(Unit::Euro));
+        assert_eq!(Unit::from_label("Projets R&D labellisés (cumul)"), None);
+        assert_eq!(Unit::from_label("Nombre de dossiers"), None);
+        assert_eq!(Unit::from_label("(€) Coût"), None);
+        assert_eq!(Unit::from_label(")"), None);
+    }
+}
