@@ -128,7 +128,7 @@ impl Checker {
         validate(template, &mut ex);
         self.rules.run(&template.id, &mut ex);
         let mut findings = std::mem::take(&mut ex.findings);
-        sort_findings(&mut findings);
+        sort_findings(&mut findings, &workbook);
         FileReport {
             path: name.to_string(),
             sha256: None,
@@ -144,9 +144,14 @@ impl Checker {
     }
 }
 
-/// Worst first, then by sheet and position: the order every report uses.
-pub fn sort_findings(findings: &mut [Finding]) {
-    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+/// Worst first, then by sheet (in the workbook's order), row, column and rule:
+/// the order every report uses.
+pub fn sort_findings(findings: &mut [Finding], wb: &Workbook) {
+    let sheet_index = |f: &Finding| f.sheet.as_ref().and_then(|s| wb.sheets.iter().position(|w| &w.name == s)).map_or(0, |i| i + 1);
+    findings.sort_by_cached_key(|f| {
+        let (row, col) = f.cell.map(|c| (c.row, c.col)).unwrap_or((0, 0));
+        (std::cmp::Reverse(f.severity), sheet_index(f), row, col, f.rule.clone(), f.pointer.clone())
+    });
 }
 
 fn capitalise(s: &str) -> String {

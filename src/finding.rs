@@ -132,11 +132,6 @@ impl Finding {
         self
     }
 
-    /// Sort key: severity (worst first), then sheet, row, column, rule.
-    pub fn sort_key(&self) -> (std::cmp::Reverse<Severity>, Option<&str>, u32, u32, &str) {
-        let (row, col) = self.cell.map(|c| (c.row, c.col)).unwrap_or((0, 0));
-        (std::cmp::Reverse(self.severity), self.sheet.as_deref(), row, col, self.rule.as_str())
-    }
 }
 
 /// How many findings of each severity.

@@ -4,8 +4,13 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 
 /// Groups the digits of an integer by three with spaces: `17081618` → `17 081 618`.
+/// Four-digit numbers stay whole (`2005`, `9999`), as French usage allows, so
+/// years read as years.
 pub fn int_fr(n: i128) -> String {
     let digits = n.unsigned_abs().to_string();
+    if digits.len() <= 4 {
+        return n.to_string();
+    }
     let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
     if n < 0 {
         out.push('-');
@@ -76,7 +81,8 @@ mod tests {
     #[test]
     fn french_grouping() {
         assert_eq!(int_fr(17_081_618), "17 081 618");
-        assert_eq!(int_fr(-1_000), "-1 000");
+        assert_eq!(int_fr(-10_000), "-10 000");
+        assert_eq!(int_fr(2005), "2005");
         assert_eq!(int_fr(999), "999");
         assert_eq!(decimal_fr("266.70".parse().unwrap()), "266,7");
         assert_eq!(decimal_fr("-0.5".parse().unwrap()), "-0,5");

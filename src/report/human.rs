@@ -144,8 +144,20 @@ impl fmt::Debug for FindingDiagnostic<'_> {
 
 impl fmt::Display for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.finding.message)
+        f.write_str(&keep_numbers_whole(&self.finding.message))
     }
+}
+
+/// Joins digit groups with no-break spaces so that wrapping never splits a
+/// figure (`1 048 596` stays on one line).
+fn keep_numbers_whole(s: &str) -> String {
+    let chars: Vec<char> = s.chars().collect();
+    let mut out = String::with_capacity(s.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let between_digits = c == ' ' && i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit() || *n == '€' || *n == '%');
+        out.push(if between_digits { '\u{a0}' } else { c });
+    }
+    out
 }
 
 impl std::error::Error for FindingDiagnostic<'_> {}
@@ -207,14 +219,14 @@ impl Diagnostic for FindingDiagnostic<'_> {
         if let Some(p) = &f.pointer {
             parts.push(format!("donnée {p}"));
         }
-        Some(Box::new(parts.join(" · ")))
+        Some(Box::new(keep_numbers_whole(&parts.join(" · "))))
     }
 }
 
 /// Renders every finding of a file, then its summary line.
 pub fn render(r: &FileReport, style: Style) -> String {
     let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false).with_context_lines(0);
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false).with_context_lines(0).without_primary_span_start();
     let mut out = String::new();
     for finding in &r.findings {
         let excerpt = match (&finding.sheet, finding.cell, &r.workbook) {
