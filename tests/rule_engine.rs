@@ -1,0 +1,57 @@
+//! The rule engine's sandbox: a rule that loops, grows without bound or
+//! recurses too deep is stopped and reported as BILAN-RULE-001 for that rule;
+//! the other rules still run.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use bilan::embedded::SourceFile;
+use bilan::extract::Extraction;
+use bilan::rules::{RulePack, Sandbox};
+
+fn rule(id: &str, body: &str) -> SourceFile {
+    SourceFile {
+        path: PathBuf::from(format!("BILAN-POLE/{id}-essai.rhai")),
+        text: format!("/*\nid = \"{id}\"\ntitle = \"essai\"\nseverity = \"error\"\nchecks = \"essai\"\n*/\n{body}\n"),
+    }
+}
+
+fn run(files: &[SourceFile]) -> Vec<(String, String)> {
+    let sandbox = Sandbox { time_budget: Duration::from_millis(500), ..Sandbox::default() };
+    let pack = RulePack::load(files, sandbox).expect("compiles");
+    let mut ex = Extraction { data: serde_json::json!({"indicateurs": {"dont_pme": 3}}), ..Default::default() };
+    pack.run("BILAN-POLE", &mut ex);
+    ex.findings.iter().map(|f| (f.rule.to_string(), f.message.clone())).collect()
+}
+
+#[test]
+fn runaway_rules_are_stopped_and_the_others_still_run() {
+    let findings = run(&[
+        rule("T-LOOP-001", "loop { }"),
+        rule("T-STR-001", "let s = \"x\"; loop { s += s; }"),
+        rule("T-ARR-001", "let a = [1]; loop { a += a; }"),
+        rule("T-REC-001", "fn f(n) { f(n + 1) } f(0);"),
+        rule("T-ERR-001", "let x = data.indicateurs.dont_pme + \"texte\" * 2;"),
+        rule("T-OK-001", "report(\"/indicateurs/dont_pme\", \"vu\");"),
+    ]);
+    let failed: Vec<&str> = findings.iter().filter(|(r, _)| r == "BILAN-RULE-001").map(|(_, m)| m.as_str()).collect();
+    assert_eq!(failed.len(), 5, "{findings:#?}");
+    for id in ["T-LOOP-001", "T-STR-001", "T-ARR-001", "T-REC-001", "T-ERR-001"] {
+        assert!(failed.iter().any(|m| m.contains(id)), "{id} not reported: {failed:#?}");
+    }
+    assert!(findings.iter().any(|(r, m)| r == "T-OK-001" && m == "vu"), "{findings:#?}");
+}
+
+#[test]
+fn eval_is_not_available_to_rules() {
+    let sandbox = Sandbox::default();
+    let err = RulePack::load(&[rule("T-EVAL-001", "eval(\"1\");")], sandbox).expect_err("eval is disabled");
+    assert!(err.path.ends_with("T-EVAL-001-essai.rhai"));
+    assert_eq!(err.line, 7);
+}
+
+#[test]
+fn a_typo_in_a_variable_name_fails_at_load_time() {
+    let err = RulePack::load(&[rule("T-TYPO-001", "let x = dta.indicateurs;")], Sandbox::default()).expect_err("strict variables");
+    assert_eq!(err.line, 7, "{err}");
+}
