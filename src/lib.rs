@@ -16,6 +16,7 @@ pub mod model;
 pub mod read;
 pub mod report;
 pub mod rules;
+pub mod sheetgen;
 pub mod template;
 pub mod validate;
 pub mod values;
