@@ -12,6 +12,7 @@ use crate::model::{CellRange, CellRef, Origin};
 use crate::read::{Cell, CellValue, Sheet, Workbook};
 use crate::template::{Block, FieldSpec, SheetSpec, TableSpec, Template, ValueKind};
 use crate::values::{normalize_label, parse_french_date, parse_french_number, DateInterval, ParsedNumber};
+use crate::values::label::normalize_choice;
 
 /// The structured data of one return, with where each value came from.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -621,9 +622,11 @@ fn convert_value(ex: &mut Extraction, sheet: &Sheet, cell: &Cell, f: &FieldSpec,
             }
         }
         ValueKind::Enum(options) => {
+            // Choices compare like labels, hyphens and dashes counting as spaces
+            // (`Hainaut Cambrésis` is `Hainaut – Cambrésis`).
             let text = cell.value.display();
-            let n = normalize_label(&text);
-            match options.iter().find(|o| normalize_label(o) == n) {
+            let n = normalize_choice(&text);
+            match options.iter().find(|o| normalize_choice(o) == n) {
                 Some(canonical) => {
                     if canonical.as_str() != text.trim() {
                         origin.raw = Some(text.clone());

@@ -12,6 +12,7 @@ pub mod embedded;
 pub mod extract;
 pub mod finding;
 pub mod format;
+pub mod isolate;
 pub mod model;
 pub mod read;
 pub mod report;

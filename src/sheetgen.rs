@@ -100,9 +100,7 @@ pub enum FormulaValue {
     Text(String),
 }
 
-const ERROR_VALUES: [&str; 7] = [
-    "#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!",
-];
+const ERROR_VALUES: [&str; 7] = ["#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!"];
 
 /// A cell whose XML must be rewritten once the workbook is saved.
 #[derive(Debug, Clone, PartialEq)]
@@ -172,8 +170,7 @@ fn write_sheet(
         .map_err(|e| format!("fusion {m} : {e}"))?;
     }
     for block in &sheet.blocks {
-        let at = CellRef::parse(&block.at)
-            .ok_or_else(|| format!("cellule de départ « {} » invalide", block.at))?;
+        let at = CellRef::parse(&block.at).ok_or_else(|| format!("cellule de départ « {} » invalide", block.at))?;
         for (dr, row) in block.rows.iter().enumerate() {
             for (dc, cell) in row.iter().enumerate() {
                 let pos = u32::try_from(dr)
@@ -190,8 +187,7 @@ fn write_sheet(
                             dc + 1
                         )
                     })?;
-                write_cell(ws, pos, cell, date_format, patch)
-                    .map_err(|e| format!("{pos} : {e}"))?;
+                write_cell(ws, pos, cell, date_format, patch).map_err(|e| format!("{pos} : {e}"))?;
             }
         }
     }
@@ -268,10 +264,7 @@ fn typed_kind(t: &TypedCell) -> Result<Kind<'_>, String> {
     .filter(|b| **b)
     .count();
     if given != 1 {
-        return Err(
-            "une cellule objet prend exactement une clé parmi date, formula, error, text"
-                .to_string(),
-        );
+        return Err("une cellule objet prend exactement une clé parmi date, formula, error, text".to_string());
     }
     if t.value.is_some() && t.formula.is_none() {
         return Err("« value » ne s'emploie qu'avec « formula »".to_string());
@@ -323,8 +316,7 @@ fn patch_cells(xlsx: &[u8], patches: &[(usize, String, Patch)]) -> Result<Vec<u8
             .filter(|(sheet, ..)| name == format!("xl/worksheets/sheet{}.xml", sheet + 1))
             .collect();
         if !mine.is_empty() {
-            let mut xml = String::from_utf8(data)
-                .map_err(|e| format!("{name} n'est pas de l'UTF-8 : {e}"))?;
+            let mut xml = String::from_utf8(data).map_err(|e| format!("{name} n'est pas de l'UTF-8 : {e}"))?;
             for (_, cell, patch) in mine {
                 xml = patch_cell(&xml, cell, patch)
                     .ok_or_else(|| format!("{name} : cellule {cell} introuvable ou inattendue"))?;
@@ -377,15 +369,12 @@ mod tests {
         Xlsx::new(Cursor::new(bytes)).map_err(|e| e.to_string())
     }
 
+    type ValueAndFormula = (Data, Option<String>);
+
     /// Every cell of a sheet with its value and formula, as the streaming reader sees it.
-    fn cells(
-        bytes: Vec<u8>,
-        sheet: &str,
-    ) -> Result<BTreeMap<(u32, u32), (Data, Option<String>)>, String> {
+    fn cells(bytes: Vec<u8>, sheet: &str) -> Result<BTreeMap<(u32, u32), ValueAndFormula>, String> {
         let mut wb = open(bytes)?;
-        let mut reader = wb
-            .worksheet_cells_reader(sheet)
-            .map_err(|e| e.to_string())?;
+        let mut reader = wb.worksheet_cells_reader(sheet).map_err(|e| e.to_string())?;
         let mut out = BTreeMap::new();
         while let Some(c) = reader.next_cell_with_formula().map_err(|e| e.to_string())? {
             let value: Data = c.value.into();
@@ -409,9 +398,8 @@ mod tests {
                 .map(|c| (c.row, c.col))
                 .ok_or(format!("bad ref {a1}"))
         };
-        let get = |a1: &str| -> Result<&(Data, Option<String>), String> {
-            got.get(&at(a1)?).ok_or(format!("{a1} missing"))
-        };
+        let get =
+            |a1: &str| -> Result<&(Data, Option<String>), String> { got.get(&at(a1)?).ok_or(format!("{a1} missing")) };
         assert_eq!(get("B2")?, &(Data::String("texte".into()), None));
         assert_eq!(get("C2")?.0, Data::Float(12.5));
         assert_eq!(get("D2")?.0, Data::Bool(true));
@@ -447,15 +435,10 @@ mod tests {
         );
         assert_eq!(
             get("B4")?,
-            &(
-                Data::Error(calamine::CellErrorType::Div0),
-                Some("1/0".into())
-            )
+            &(Data::Error(calamine::CellErrorType::Div0), Some("1/0".into()))
         );
         let mut wb = open(bytes)?;
-        let merges = wb
-            .merge_cells_by_sheet_name("Feuille")
-            .map_err(|e| e.to_string())?;
+        let merges = wb.merge_cells_by_sheet_name("Feuille").map_err(|e| e.to_string())?;
         assert_eq!(merges.len(), 1);
         assert_eq!((merges[0].start, merges[0].end), ((4, 1), (4, 2)));
         Ok(())
@@ -468,10 +451,7 @@ mod tests {
         let wb = read_bytes(&bytes, &Limits::default()).map_err(|e| e.to_string())?;
         let sheet = wb.sheets.first().ok_or("no sheet")?;
         let get = |a1: &str| CellRef::parse(a1).and_then(|c| sheet.get(c)).cloned();
-        assert_eq!(
-            get("E3"),
-            Some(CellValue::FormulaWithoutValue("C2+B9".into()))
-        );
+        assert_eq!(get("E3"), Some(CellValue::FormulaWithoutValue("C2+B9".into())));
         assert_eq!(get("F3"), Some(CellValue::Error("#REF!".into())));
         assert!(matches!(get("F2"), Some(CellValue::Date(_))));
         Ok(())
@@ -520,18 +500,9 @@ mod tests {
                 r#"{"sheets": [{"name": "A", "blocks": [{"at": "A1", "rows": [[{"text": "x", "value": 1}]]}]}]}"#,
                 "value",
             ),
-            (
-                r#"{"sheets": [{"name": "A", "merges": ["A1"]}]}"#,
-                "fusionnée",
-            ),
-            (
-                r#"{"sheets": [{"name": "A", "merges": ["A1:B1", "B1:C1"]}]}"#,
-                "fusion",
-            ),
-            (
-                r#"{"sheets": [{"name": "A", "widths": {"1": 3}}]}"#,
-                "colonne",
-            ),
+            (r#"{"sheets": [{"name": "A", "merges": ["A1"]}]}"#, "fusionnée"),
+            (r#"{"sheets": [{"name": "A", "merges": ["A1:B1", "B1:C1"]}]}"#, "fusion"),
+            (r#"{"sheets": [{"name": "A", "widths": {"1": 3}}]}"#, "colonne"),
             (r#"{"sheets": [{"name": "A/B"}]}"#, "nom refusé"),
             (r#"{"sheets": [{"name": "A"}, {"name": "a"}]}"#, ""),
         ];
@@ -542,24 +513,24 @@ mod tests {
             }
         }
         // Not even a description: serde says so.
-        assert!(spec(r#"{"sheets": [{"name": "A", "blocks": [{"at": "A1", "rows": [[{"dat": "2010-01-01"}]]}]}]}"#).is_err());
+        assert!(
+            spec(r#"{"sheets": [{"name": "A", "blocks": [{"at": "A1", "rows": [[{"dat": "2010-01-01"}]]}]}]}"#)
+                .is_err()
+        );
         Ok(())
     }
 
     #[test]
     fn patching_finds_the_exact_cell() {
-        let xml = r#"<row><c r="B10" t="e"><f>#REF!</f><v>#REF!</v></c><c r="B1" s="3" t="str"><f>A1</f><v></v></c></row>"#;
+        let xml =
+            r#"<row><c r="B10" t="e"><f>#REF!</f><v>#REF!</v></c><c r="B1" s="3" t="str"><f>A1</f><v></v></c></row>"#;
         assert_eq!(
             patch_cell(xml, "B1", &Patch::DropValue).as_deref(),
-            Some(
-                r#"<row><c r="B10" t="e"><f>#REF!</f><v>#REF!</v></c><c r="B1" s="3"><f>A1</f></c></row>"#
-            )
+            Some(r#"<row><c r="B10" t="e"><f>#REF!</f><v>#REF!</v></c><c r="B1" s="3"><f>A1</f></c></row>"#)
         );
         assert_eq!(
             patch_cell(xml, "B10", &Patch::DropFormula).as_deref(),
-            Some(
-                r#"<row><c r="B10" t="e"><v>#REF!</v></c><c r="B1" s="3" t="str"><f>A1</f><v></v></c></row>"#
-            )
+            Some(r#"<row><c r="B10" t="e"><v>#REF!</v></c><c r="B1" s="3" t="str"><f>A1</f><v></v></c></row>"#)
         );
         assert_eq!(patch_cell(xml, "C1", &Patch::DropValue), None);
     }

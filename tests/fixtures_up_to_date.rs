@@ -39,8 +39,7 @@ fn descriptions() -> Vec<(String, PathBuf)> {
 
 /// The `.xlsx` bytes a description produces.
 fn generate(name: &str, path: &Path) -> Result<Vec<u8>, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("{name}: cannot read {}: {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{name}: cannot read {}: {e}", path.display()))?;
     let spec: WorkbookSpec = serde_json::from_str(&text)
         .map_err(|e| format!("{name}: {} is not a valid description: {e}", path.display()))?;
     write_xlsx(&spec).map_err(|e| format!("{name}: cannot generate the workbook: {e}"))
@@ -72,9 +71,7 @@ fn differences(expected: &Workbook, actual: &Workbook, with_merges: bool) -> Vec
         for (pos, ev) in &ec {
             match ac.get(pos) {
                 None => here.push(format!("{}!{pos}: {ev:?} expected, empty found", e.name)),
-                Some(av) if av != ev => {
-                    here.push(format!("{}!{pos}: {ev:?} expected, {av:?} found", e.name))
-                }
+                Some(av) if av != ev => here.push(format!("{}!{pos}: {ev:?} expected, {av:?} found", e.name)),
                 Some(_) => {}
             }
         }
@@ -89,10 +86,7 @@ fn differences(expected: &Workbook, actual: &Workbook, with_merges: bool) -> Vec
             em.sort();
             am.sort();
             if em != am {
-                here.push(format!(
-                    "{}: merged ranges {em:?} expected, {am:?} found",
-                    e.name
-                ));
+                here.push(format!("{}: merged ranges {em:?} expected, {am:?} found", e.name));
             }
         }
         let n = here.len();
@@ -116,9 +110,8 @@ fn committed_xlsx_fixtures_match_their_descriptions() {
                 return std::fs::write(&file, &bytes)
                     .map_err(|e| format!("{name}: cannot write {}: {e}", file.display()));
             }
-            let committed = std::fs::read(&file).map_err(|e| {
-                format!("{name}: {} is missing ({e}); run `{REGEN}`", file.display())
-            })?;
+            let committed = std::fs::read(&file)
+                .map_err(|e| format!("{name}: {} is missing ({e}); run `{REGEN}`", file.display()))?;
             let diff = differences(
                 &read(&name, "the generated workbook", &bytes)?,
                 &read(&name, &file.display().to_string(), &committed)?,
@@ -127,7 +120,10 @@ fn committed_xlsx_fixtures_match_their_descriptions() {
             if diff.is_empty() {
                 Ok(())
             } else {
-                Err(format!("{name}: fixtures/{name}.xlsx is not what fixtures/src/{name}.json describes:\n    {}", diff.join("\n    ")))
+                Err(format!(
+                    "{name}: fixtures/{name}.xlsx is not what fixtures/src/{name}.json describes:\n    {}",
+                    diff.join("\n    ")
+                ))
             }
         })();
         if let Err(e) = outcome {
@@ -153,7 +149,10 @@ fn every_xlsx_fixture_has_a_description() {
         .filter(|stem| !described.contains(stem))
         .collect();
     orphans.sort();
-    assert!(orphans.is_empty(), "fixtures without a description in fixtures/src/: {orphans:?} (delete them or add fixtures/src/<name>.json)");
+    assert!(
+        orphans.is_empty(),
+        "fixtures without a description in fixtures/src/: {orphans:?} (delete them or add fixtures/src/<name>.json)"
+    );
 }
 
 /// `fixtures/<name>.xls` and `.ods` (LibreOffice copies) hold the same values as
@@ -191,7 +190,10 @@ fn xls_and_ods_copies_hold_the_same_values() {
             if diff.is_empty() {
                 Ok(())
             } else {
-                Err(format!("{file} differs from fixtures/src/{name}.json (convert it again, see fixtures/README.md):\n    {}", diff.join("\n    ")))
+                Err(format!(
+                    "{file} differs from fixtures/src/{name}.json (convert it again, see fixtures/README.md):\n    {}",
+                    diff.join("\n    ")
+                ))
             }
         })();
         if let Err(e) = outcome {

@@ -8,17 +8,21 @@
 
 mod formats;
 mod sniff;
+pub mod styles;
 
 use std::fmt;
 use std::path::Path;
+
+use serde::{Deserialize, Serialize};
 
 use crate::model::{CellRange, CellRef};
 use crate::values::DateInterval;
 
 pub use sniff::{sniff, Format};
+pub use styles::{read_styles, CellStyle, SheetStyles, WorkbookStyles};
 
 /// Limits on what one file may hold. Real returns are far below the defaults.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
     /// Size of the file on disk, in bytes.
     pub max_file_size: u64,
@@ -41,7 +45,7 @@ impl Default for Limits {
 }
 
 /// A cell's content, as the submitter left it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CellValue {
     Text(String),
     Number(f64),
@@ -82,14 +86,14 @@ impl CellValue {
 }
 
 /// One non-empty cell.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Cell {
     pub pos: CellRef,
     pub value: CellValue,
 }
 
 /// A worksheet: its cells sorted by row then column, and its merged ranges.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sheet {
     pub name: String,
     cells: Vec<Cell>,
@@ -150,7 +154,7 @@ impl Sheet {
 }
 
 /// A whole workbook, whatever its format.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Workbook {
     pub format: Format,
     pub sheets: Vec<Sheet>,
@@ -163,16 +167,20 @@ impl Workbook {
 }
 
 /// Which limit a file went over, and by how much.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum LimitKind {
     FileSize,
     Uncompressed,
     Sheets,
     Cells,
+    /// Seconds spent reading one file.
+    Time,
+    /// Memory used to read one file, in bytes.
+    Memory,
 }
 
 /// Why a file could not be read. Each maps to BILAN-IO-001 or BILAN-IO-002.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
 pub enum ReadError {
     #[error("le fichier est introuvable ou illisible : {0}")]
     Io(String),
@@ -188,6 +196,8 @@ pub enum ReadError {
     Corrupt { format: String, detail: String },
     #[error("le classeur ne contient aucune feuille")]
     NoSheets,
+    #[error("la lecture du classeur s'est arrêtée brutalement ({0}) : le fichier est probablement endommagé")]
+    Crashed(String),
     #[error("{}", limit_message(.kind, *.limit, *.actual))]
     Limit { kind: LimitKind, limit: u64, actual: u64 },
 }
@@ -208,6 +218,8 @@ fn limit_message(kind: &LimitKind, limit: u64, actual: u64) -> String {
         LimitKind::Uncompressed => ("taille décompressée", " octets"),
         LimitKind::Sheets => ("nombre de feuilles", ""),
         LimitKind::Cells => ("nombre de cellules non vides", ""),
+        LimitKind::Time => ("durée de lecture", " s"),
+        LimitKind::Memory => ("mémoire nécessaire à la lecture", " octets"),
     };
     let actual = crate::format::int_fr(actual as i128);
     let limit = crate::format::int_fr(limit as i128);
@@ -221,6 +233,8 @@ impl fmt::Display for LimitKind {
             LimitKind::Uncompressed => "uncompressed-size",
             LimitKind::Sheets => "sheets",
             LimitKind::Cells => "cells",
+            LimitKind::Time => "time",
+            LimitKind::Memory => "memory",
         })
     }
 }

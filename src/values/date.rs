@@ -809,3 +809,16 @@ mod tests {
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
     }
 }
+
+impl serde::Serialize for DateInterval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.canonical())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DateInterval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DateInterval::from_canonical(&s).ok_or_else(|| serde::de::Error::custom(format!("date invalide : {s}")))
+    }
+}

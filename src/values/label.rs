@@ -9,7 +9,8 @@ use unicode_normalization::UnicodeNormalization;
 /// Normalises a label for comparison.
 ///
 /// Steps: Unicode NFKD and removal of accents (combining marks), lower-casing,
-/// typographic apostrophes (`’`, `‘`, `ʼ`) turned into `'`, dashes (en dash, em dash,
+/// the ligatures `œ` and `æ` spelled out (`oe`, `ae`: NFKD leaves them whole, and
+/// `Cœur` and `Coeur` are the same word), typographic apostrophes (`’`, `‘`, `ʼ`) turned into `'`, dashes (en dash, em dash,
 /// Unicode hyphens and minus sign) into `-`, any run of white space (including
 /// non-breaking and narrow non-breaking spaces, tabs and line breaks) into one space,
 /// trimming, dropping **one** trailing `:`, and trimming again.
@@ -33,13 +34,25 @@ pub fn labels_match(a: &str, b: &str) -> bool {
     normalize_label(a) == normalize_label(b)
 }
 
-/// NFKD, accent removal, lower-casing and unified punctuation (no spacing changes).
+/// Normalises an enumeration value for comparison: [`normalize_label`], then
+/// hyphens count as spaces, so `Hainaut Cambrésis`, `Hainaut-Cambrésis` and
+/// `Hainaut – Cambrésis` are the same choice. Labels keep their dashes.
+pub fn normalize_choice(s: &str) -> String {
+    normalize_label(s).replace('-', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// NFKD, accent removal, lower-casing, ligatures spelled out and unified
+/// punctuation (no spacing changes).
 fn fold(s: &str) -> String {
-    s.nfkd()
-        .filter(|c| !is_combining_mark(*c))
-        .flat_map(char::to_lowercase)
-        .map(unify_punctuation)
-        .collect()
+    let mut out = String::with_capacity(s.len());
+    for c in s.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase) {
+        match c {
+            'œ' => out.push_str("oe"),
+            'æ' => out.push_str("ae"),
+            other => out.push(unify_punctuation(other)),
+        }
+    }
+    out
 }
 
 /// Maps typographic apostrophes to `'` and dashes to `-`; other characters unchanged.
@@ -111,6 +124,24 @@ mod tests {
         assert_eq!(normalize_label("1ᵉʳ semestre"), "1er semestre");
         assert_eq!(normalize_label("ﬁnancements"), "financements");
         assert_eq!(normalize_label("İstanbul"), "istanbul");
+    }
+
+    #[test]
+    fn ligatures_are_spelled_out() {
+        assert_eq!(normalize_label("Cœur d'Ostrevent"), "coeur d'ostrevent");
+        assert_eq!(normalize_label("CŒUR DE FLANDRE"), "coeur de flandre");
+        assert!(labels_match("Pays du Cœur de Flandre", "Pays du Coeur de Flandre"));
+        assert_eq!(normalize_label("Lætitia"), "laetitia");
+    }
+
+    #[test]
+    fn choices_ignore_dashes() {
+        assert_eq!(normalize_choice("Hainaut – Cambrésis"), "hainaut cambresis");
+        assert_eq!(normalize_choice("Hainaut Cambrésis"), normalize_choice("Hainaut – Cambrésis"));
+        assert_eq!(normalize_choice("Flandres-Métropole"), normalize_choice("Flandres – Métropole"));
+        assert_eq!(normalize_choice("Compétitivité :"), "competitivite");
+        // Labels keep their dashes.
+        assert!(!labels_match("Hainaut Cambrésis", "Hainaut – Cambrésis"));
     }
 
     #[test]

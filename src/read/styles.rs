@@ -1,0 +1,722 @@
+//! How an `.xlsx` sheet looks: cell styles (number format, font, fill, borders,
+//! alignment), column widths and row heights, so that a report can reproduce the
+//! submitted sheet as its author saw it.
+//!
+//! Cell styles come from calamine (the workbook's style palette and each cell's
+//! style id, read with the streaming cell reader); calamine does not expose
+//! column widths or row heights, so they are read here from the sheet XML
+//! (`<sheetFormatPr>`, `<col>`, `<row ht>`) with a small streaming tag scanner.
+//! Memory stays bounded: only cells present in the file are recorded, up to the
+//! workbook's cell limit, and the palette is capped at Excel's own maximum.
+//! Looks are cosmetic: whatever cannot be read is simply left out.
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Cursor, Read};
+
+use calamine::{Reader, Xlsx};
+
+use super::{sniff, Format, Limits, ReadError};
+use crate::model::CellRef;
+
+/// An RGB colour, `0xRRGGBB`.
+pub type Rgb = u32;
+
+/// Excel keeps at most 64 000 cell formats; a file declaring more is not a real one.
+const MAX_PALETTE: usize = 65_536;
+
+/// The look of one cell, as the submitted file defines it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CellStyle {
+    pub number_format: Option<NumberFormat>,
+    pub font: Option<FontLook>,
+    pub fill: Option<FillLook>,
+    pub borders: Option<Borders>,
+    pub alignment: Option<AlignmentLook>,
+}
+
+/// A number format: its code, and its built-in id when it is one of Excel's.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NumberFormat {
+    pub code: String,
+    pub id: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Underline {
+    #[default]
+    None,
+    Single,
+    Double,
+    SingleAccounting,
+    DoubleAccounting,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FontLook {
+    pub name: Option<String>,
+    pub size: Option<f64>,
+    pub bold: bool,
+    pub italic: bool,
+    pub underline: Underline,
+    pub strikethrough: bool,
+    pub color: Option<Rgb>,
+}
+
+/// Fill patterns of OOXML (`patternType`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Pattern {
+    #[default]
+    None,
+    Solid,
+    DarkGray,
+    MediumGray,
+    LightGray,
+    Gray125,
+    Gray0625,
+    DarkHorizontal,
+    DarkVertical,
+    DarkDown,
+    DarkUp,
+    DarkGrid,
+    DarkTrellis,
+    LightHorizontal,
+    LightVertical,
+    LightDown,
+    LightUp,
+    LightGrid,
+    LightTrellis,
+}
+
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FillLook {
+    pub pattern: Pattern,
+    /// The pattern's colour (the whole cell for a solid fill).
+    pub foreground: Option<Rgb>,
+    pub background: Option<Rgb>,
+}
+
+/// Border line styles of OOXML.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Line {
+    #[default]
+    None,
+    Thin,
+    Medium,
+    Thick,
+    Double,
+    Hair,
+    Dashed,
+    Dotted,
+    MediumDashed,
+    DashDot,
+    MediumDashDot,
+    DashDotDot,
+    MediumDashDotDot,
+    SlantDashDot,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BorderLine {
+    pub line: Line,
+    pub color: Option<Rgb>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Borders {
+    pub left: BorderLine,
+    pub right: BorderLine,
+    pub top: BorderLine,
+    pub bottom: BorderLine,
+    pub diagonal_down: BorderLine,
+    pub diagonal_up: BorderLine,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Horizontal {
+    #[default]
+    General,
+    Left,
+    Center,
+    CenterContinuous,
+    Right,
+    Justify,
+    Distributed,
+    Fill,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Vertical {
+    Top,
+    Center,
+    #[default]
+    Bottom,
+    Justify,
+    Distributed,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AlignmentLook {
+    pub horizontal: Horizontal,
+    pub vertical: Vertical,
+    pub wrap: bool,
+    pub shrink: bool,
+    pub indent: u8,
+    /// OOXML `textRotation`: 0–90 counter-clockwise, 91–180 clockwise (90 − n), 255 stacked.
+    pub rotation: u16,
+}
+
+/// Width or visibility of a run of columns (`<col min max>`), zero-based.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ColumnLook {
+    pub first: u32,
+    pub last: u32,
+    /// In the file's unit (characters of the default font, padding included).
+    pub width: Option<f64>,
+    pub hidden: bool,
+}
+
+/// Height or visibility of a row (`<row r ht>`), zero-based.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RowLook {
+    pub row: u32,
+    /// In points.
+    pub height: Option<f64>,
+    pub hidden: bool,
+}
+
+/// The look of one sheet.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SheetStyles {
+    pub name: String,
+    /// Cells with a style of their own (a value or not), sorted by position:
+    /// an index into [`WorkbookStyles::palette`].
+    pub cells: Vec<(CellRef, u32)>,
+    pub columns: Vec<ColumnLook>,
+    pub rows: Vec<RowLook>,
+    /// `<sheetFormatPr defaultRowHeight>`, in points.
+    pub default_row_height: Option<f64>,
+    /// `<sheetFormatPr defaultColWidth>`, in the file's unit.
+    pub default_column_width: Option<f64>,
+    /// Some styled cells were left out (cell limit reached).
+    pub truncated: bool,
+}
+
+impl SheetStyles {
+    /// The palette index of a cell's own style, if it has one.
+    pub fn style_at(&self, pos: CellRef) -> Option<u32> {
+        self.cells.binary_search_by_key(&pos, |(p, _)| *p).ok().map(|i| self.cells[i].1)
+    }
+}
+
+/// The look of a whole workbook: its style palette and each sheet's layout.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WorkbookStyles {
+    /// Indexed by the cells' style ids; entry 0 is the workbook's default look.
+    pub palette: Vec<CellStyle>,
+    pub sheets: Vec<SheetStyles>,
+}
+
+impl WorkbookStyles {
+    pub fn sheet(&self, name: &str) -> Option<&SheetStyles> {
+        self.sheets.iter().find(|s| s.name == name)
+    }
+
+    pub fn style(&self, id: u32) -> Option<&CellStyle> {
+        self.palette.get(id as usize)
+    }
+}
+
+/// Reads the look of an `.xlsx`/`.xlsm` workbook; `Ok(None)` for the formats
+/// whose styles are not read (`.xls`, `.xlsb`, `.ods`).
+pub fn read_styles(bytes: &[u8], limits: &Limits) -> Result<Option<WorkbookStyles>, ReadError> {
+    let format = sniff(bytes, limits)?;
+    if !matches!(format, Format::Xlsx | Format::Xlsm) {
+        return Ok(None);
+    }
+    let corrupt = |e: &dyn std::fmt::Display| ReadError::Corrupt { format: format.extension().to_string(), detail: e.to_string() };
+    let mut wb: Xlsx<Cursor<&[u8]>> = Xlsx::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
+    let layouts = read_layouts(bytes, limits).unwrap_or_default();
+    let mut palette: Vec<CellStyle> = Vec::new();
+    let mut budget = limits.max_cells;
+    let mut sheets = Vec::new();
+    for name in wb.sheet_names() {
+        let mut sheet = layouts.get(&name).cloned().unwrap_or_default();
+        sheet.name = name.clone();
+        if let Ok(mut reader) = wb.worksheet_cells_reader(&name) {
+            if palette.is_empty() {
+                palette = reader.styles().iter().take(MAX_PALETTE).map(convert_style).collect();
+            }
+            loop {
+                match reader.next_style_id() {
+                    Ok(Some((row, col, id))) => {
+                        if id >= palette.len() {
+                            continue;
+                        }
+                        if budget == 0 {
+                            sheet.truncated = true;
+                            break;
+                        }
+                        budget -= 1;
+                        sheet.cells.push((CellRef::new(row, col), id as u32));
+                    }
+                    Ok(None) => break,
+                    // A damaged sheet keeps the styles read so far.
+                    Err(_) => {
+                        sheet.truncated = true;
+                        break;
+                    }
+                }
+            }
+        }
+        sheet.cells.sort_by_key(|(p, _)| *p);
+        sheet.cells.dedup_by_key(|(p, _)| *p);
+        sheets.push(sheet);
+    }
+    Ok(Some(WorkbookStyles { palette, sheets }))
+}
+
+fn rgb(c: Option<calamine::Color>) -> Option<Rgb> {
+    c.map(|c| c.to_argb() & 0x00FF_FFFF)
+}
+
+fn convert_style(s: &calamine::Style) -> CellStyle {
+    CellStyle {
+        number_format: s.number_format.as_ref().map(|n| NumberFormat { code: n.format_code.clone(), id: n.format_id }),
+        font: s.font.as_ref().map(convert_font),
+        fill: s.fill.as_ref().map(convert_fill),
+        borders: s.borders.as_ref().map(|b| Borders {
+            left: convert_border(&b.left),
+            right: convert_border(&b.right),
+            top: convert_border(&b.top),
+            bottom: convert_border(&b.bottom),
+            diagonal_down: convert_border(&b.diagonal_down),
+            diagonal_up: convert_border(&b.diagonal_up),
+        }),
+        alignment: s.alignment.as_ref().map(convert_alignment),
+    }
+}
+
+fn convert_font(f: &calamine::Font) -> FontLook {
+    use calamine::UnderlineStyle as U;
+    FontLook {
+        name: f.name.clone(),
+        size: f.size.filter(|s| s.is_finite() && (1.0..=409.0).contains(s)),
+        bold: f.is_bold(),
+        italic: f.is_italic(),
+        underline: match f.underline {
+            U::Single => Underline::Single,
+            U::Double => Underline::Double,
+            U::SingleAccounting => Underline::SingleAccounting,
+            U::DoubleAccounting => Underline::DoubleAccounting,
+            _ => Underline::None,
+        },
+        strikethrough: f.strikethrough,
+        color: rgb(f.color),
+    }
+}
+
+fn convert_fill(f: &calamine::Fill) -> FillLook {
+    use calamine::FillPattern as P;
+    let pattern = match f.pattern {
+        P::Solid => Pattern::Solid,
+        P::DarkGray => Pattern::DarkGray,
+        P::MediumGray => Pattern::MediumGray,
+        P::LightGray => Pattern::LightGray,
+        P::Gray125 => Pattern::Gray125,
+        P::Gray0625 => Pattern::Gray0625,
+        P::DarkHorizontal => Pattern::DarkHorizontal,
+        P::DarkVertical => Pattern::DarkVertical,
+        P::DarkDown => Pattern::DarkDown,
+        P::DarkUp => Pattern::DarkUp,
+        P::DarkGrid => Pattern::DarkGrid,
+        P::DarkTrellis => Pattern::DarkTrellis,
+        P::LightHorizontal => Pattern::LightHorizontal,
+        P::LightVertical => Pattern::LightVertical,
+        P::LightDown => Pattern::LightDown,
+        P::LightUp => Pattern::LightUp,
+        P::LightGrid => Pattern::LightGrid,
+        P::LightTrellis => Pattern::LightTrellis,
+        _ => Pattern::None,
+    };
+    FillLook { pattern, foreground: rgb(f.foreground_color), background: rgb(f.background_color) }
+}
+
+fn convert_border(b: &calamine::Border) -> BorderLine {
+    use calamine::BorderStyle as B;
+    let line = match b.style {
+        B::Thin => Line::Thin,
+        B::Medium => Line::Medium,
+        B::Thick => Line::Thick,
+        B::Double => Line::Double,
+        B::Hair => Line::Hair,
+        B::Dashed => Line::Dashed,
+        B::Dotted => Line::Dotted,
+        B::MediumDashed => Line::MediumDashed,
+        B::DashDot => Line::DashDot,
+        B::MediumDashDot => Line::MediumDashDot,
+        B::DashDotDot => Line::DashDotDot,
+        B::MediumDashDotDot => Line::MediumDashDotDot,
+        B::SlantDashDot => Line::SlantDashDot,
+        _ => Line::None,
+    };
+    BorderLine { line, color: rgb(b.color) }
+}
+
+fn convert_alignment(a: &calamine::Alignment) -> AlignmentLook {
+    use calamine::{HorizontalAlignment as H, TextRotation as R, VerticalAlignment as V};
+    AlignmentLook {
+        horizontal: match a.horizontal {
+            H::Left => Horizontal::Left,
+            H::Center => Horizontal::Center,
+            H::CenterContinuous => Horizontal::CenterContinuous,
+            H::Right => Horizontal::Right,
+            H::Justify => Horizontal::Justify,
+            H::Distributed => Horizontal::Distributed,
+            H::Fill => Horizontal::Fill,
+            _ => Horizontal::General,
+        },
+        vertical: match a.vertical {
+            V::Top => Vertical::Top,
+            V::Center => Vertical::Center,
+            V::Justify => Vertical::Justify,
+            V::Distributed => Vertical::Distributed,
+            _ => Vertical::Bottom,
+        },
+        wrap: a.wrap_text,
+        shrink: a.shrink_to_fit,
+        indent: a.indent.unwrap_or(0),
+        rotation: match a.text_rotation {
+            R::Degrees(d) if d <= 180 => d,
+            R::Stacked => 255,
+            _ => 0,
+        },
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Column widths and row heights, from the sheet XML.
+
+/// Each sheet's layout (columns, rows, defaults), by sheet name.
+fn read_layouts(bytes: &[u8], limits: &Limits) -> Option<HashMap<String, SheetStyles>> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    // Part names are case-insensitive in OPC.
+    let names: HashMap<String, String> = zip.file_names().map(|n| (n.to_ascii_lowercase(), n.to_string())).collect();
+    let mut part = |path: &str| -> Option<Vec<u8>> {
+        let real = names.get(&path.trim_start_matches('/').to_ascii_lowercase())?;
+        let file = zip.by_name(real).ok()?;
+        let mut out = Vec::new();
+        file.take(limits.max_uncompressed).read_to_end(&mut out).ok()?;
+        Some(out)
+    };
+    let workbook_path = part("_rels/.rels")
+        .and_then(|rels| relationships(&rels).into_iter().find(|(_, ty, _)| ty.ends_with("/officeDocument")).map(|(_, _, t)| t))
+        .map(|t| resolve("", &t))
+        .unwrap_or_else(|| "xl/workbook.xml".to_string());
+    let base = workbook_path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
+    let file_name = workbook_path.rsplit_once('/').map_or(workbook_path.as_str(), |(_, f)| f);
+    let rels = part(&format!("{base}/_rels/{file_name}.rels")).map(|r| relationships(&r)).unwrap_or_default();
+    let workbook = part(&workbook_path)?;
+    let mut sheets = Vec::new();
+    let mut scanner = TagScanner::new(workbook.as_slice());
+    while let Some(tag) = scanner.next_tag(&|n| n == "sheet") {
+        if let Some(tag) = tag {
+            let name = tag.attr("name").map(unescape);
+            let id = tag.attrs.iter().find(|(k, _)| k.ends_with(":id") || k == "id").map(|(_, v)| v.clone());
+            if let (Some(name), Some(id)) = (name, id) {
+                sheets.push((name, id));
+            }
+        }
+    }
+    let mut out = HashMap::new();
+    for (name, id) in sheets {
+        let Some((_, _, target)) = rels.iter().find(|(rid, _, _)| *rid == id) else { continue };
+        let path = resolve(&base, target);
+        let Some(real) = names.get(&path.to_ascii_lowercase()) else { continue };
+        let Ok(file) = zip.by_name(real) else { continue };
+        out.insert(name, sheet_layout(file.take(limits.max_uncompressed)));
+    }
+    Some(out)
+}
+
+/// `(Id, Type, Target)` of a relationships part.
+fn relationships(xml: &[u8]) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    let mut scanner = TagScanner::new(xml);
+    while let Some(tag) = scanner.next_tag(&|n| n == "Relationship") {
+        if let Some(tag) = tag {
+            let get = |k: &str| tag.attr(k).map(unescape).unwrap_or_default();
+            out.push((get("Id"), get("Type"), get("Target")));
+        }
+    }
+    out
+}
+
+/// A relationship target relative to `base` (a folder), as a part name without leading `/`.
+fn resolve(base: &str, target: &str) -> String {
+    let joined = if let Some(abs) = target.strip_prefix('/') { abs.to_string() } else if base.is_empty() { target.to_string() } else { format!("{base}/{target}") };
+    let mut parts: Vec<&str> = Vec::new();
+    for p in joined.split('/') {
+        match p {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            p => parts.push(p),
+        }
+    }
+    parts.join("/")
+}
+
+/// Rows beyond this many are not given a height: a real sheet never has so many.
+const MAX_ROW_LOOKS: usize = 1_048_576;
+
+fn sheet_layout(xml: impl Read) -> SheetStyles {
+    let mut sheet = SheetStyles::default();
+    let mut scanner = TagScanner::new(BufReader::with_capacity(64 * 1024, xml));
+    let mut next_row: u32 = 0;
+    let wanted = |n: &str| matches!(n, "sheetFormatPr" | "col" | "row" | "/sheetData");
+    while let Some(tag) = scanner.next_tag(&wanted) {
+        let Some(tag) = tag else { continue };
+        match tag.name.as_str() {
+            "/sheetData" => break,
+            "sheetFormatPr" => {
+                sheet.default_row_height = tag.attr("defaultRowHeight").and_then(parse_f64);
+                sheet.default_column_width = tag.attr("defaultColWidth").and_then(parse_f64);
+            }
+            "col" => {
+                let first = tag.attr("min").and_then(|v| v.parse::<u32>().ok());
+                let last = tag.attr("max").and_then(|v| v.parse::<u32>().ok());
+                let (Some(first), Some(last)) = (first, last) else { continue };
+                if first == 0 || last < first || last > 16_384 {
+                    continue;
+                }
+                let width = tag.attr("width").and_then(parse_f64).filter(|w| (0.0..=255.0).contains(w));
+                let hidden = tag.attr("hidden").is_some_and(truthy);
+                if width.is_some() || hidden {
+                    sheet.columns.push(ColumnLook { first: first - 1, last: last - 1, width, hidden });
+                }
+            }
+            "row" => {
+                let row = tag.attr("r").and_then(|v| v.parse::<u32>().ok()).filter(|r| (1..=1_048_576).contains(r)).map(|r| r - 1).unwrap_or(next_row);
+                next_row = row.saturating_add(1);
+                let height = tag.attr("ht").and_then(parse_f64).filter(|h| (0.0..=409.5).contains(h));
+                let hidden = tag.attr("hidden").is_some_and(truthy);
+                if (height.is_some() || hidden) && sheet.rows.len() < MAX_ROW_LOOKS {
+                    sheet.rows.push(RowLook { row, height, hidden });
+                }
+            }
+            _ => {}
+        }
+    }
+    sheet.rows.sort_by_key(|r| r.row);
+    sheet.rows.dedup_by_key(|r| r.row);
+    sheet
+}
+
+fn parse_f64(s: &str) -> Option<f64> {
+    s.trim().parse::<f64>().ok().filter(|f| f.is_finite())
+}
+
+fn truthy(s: &str) -> bool {
+    matches!(s, "1" | "true")
+}
+
+/// Replaces XML entities and character references.
+fn unescape(s: &str) -> String {
+    if !s.contains('&') {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        let Some(end) = rest.find(';').filter(|e| *e <= 12) else {
+            out.push('&');
+            rest = &rest[1..];
+            continue;
+        };
+        let entity = &rest[1..end];
+        let decoded = match entity {
+            "amp" => Some('&'),
+            "lt" => Some('<'),
+            "gt" => Some('>'),
+            "quot" => Some('"'),
+            "apos" => Some('\''),
+            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with('#') => e[1..].parse::<u32>().ok().and_then(char::from_u32),
+            _ => None,
+        };
+        match decoded {
+            Some(c) => {
+                out.push(c);
+                rest = &rest[end + 1..];
+            }
+            None => {
+                out.push('&');
+                rest = &rest[1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A start (or empty) tag, or an end tag named `/name`; local names (prefix dropped).
+#[derive(Debug)]
+struct Tag {
+    name: String,
+    attrs: Vec<(String, String)>,
+}
+
+impl Tag {
+    fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+    }
+}
+
+/// A minimal streaming scanner of XML tags: enough for the well-formed parts
+/// Excel writes (no DTD), never holding more than one tag in memory.
+struct TagScanner<R: BufRead> {
+    input: R,
+    buf: Vec<u8>,
+}
+
+/// Longest tag kept; longer ones (never seen in real files) are skipped.
+const MAX_TAG: usize = 64 * 1024;
+
+impl<R: BufRead> TagScanner<R> {
+    fn new(input: R) -> Self {
+        Self { input, buf: Vec::new() }
+    }
+
+    /// The next tag: `Some(Some(tag))` when `wanted(name)`, `Some(None)` for a
+    /// tag skipped, `None` at the end of the input (or on a read error).
+    fn next_tag(&mut self, wanted: &dyn Fn(&str) -> bool) -> Option<Option<Tag>> {
+        // Skip text up to the next '<'.
+        self.buf.clear();
+        let n = self.input.read_until(b'<', &mut self.buf).ok()?;
+        if n == 0 || self.buf.last() != Some(&b'<') {
+            return None;
+        }
+        self.buf.clear();
+        // Read up to '>' outside quotes; comments and CDATA end with their own markers.
+        let mut quote: Option<u8> = None;
+        loop {
+            let (consumed, done) = {
+                let chunk = self.input.fill_buf().ok()?;
+                if chunk.is_empty() {
+                    return None;
+                }
+                let mut done = false;
+                let mut i = 0;
+                while i < chunk.len() {
+                    let b = chunk[i];
+                    i += 1;
+                    match quote {
+                        Some(q) if b == q => quote = None,
+                        Some(_) => {}
+                        None if b == b'"' || b == b'\'' => {
+                            // Quotes only delimit attribute values in a tag, not in a comment.
+                            if !self.buf.starts_with(b"!") {
+                                quote = Some(b);
+                            }
+                        }
+                        None if b == b'>' => {
+                            if self.is_complete() {
+                                done = true;
+                                break;
+                            }
+                        }
+                        None => {}
+                    }
+                    if self.buf.len() < MAX_TAG {
+                        self.buf.push(b);
+                    }
+                }
+                (i, done)
+            };
+            self.input.consume(consumed);
+            if done {
+                break;
+            }
+        }
+        let text = String::from_utf8_lossy(&self.buf);
+        if text.starts_with('!') || text.starts_with('?') || self.buf.len() >= MAX_TAG {
+            return Some(None);
+        }
+        let text = text.trim_end_matches('/');
+        let name_end = text.find(|c: char| c.is_ascii_whitespace()).unwrap_or(text.len());
+        let raw_name = &text[..name_end];
+        let (closing, raw_name) = match raw_name.strip_prefix('/') {
+            Some(n) => (true, n),
+            None => (false, raw_name),
+        };
+        let local = raw_name.rsplit(':').next().unwrap_or(raw_name);
+        let name = if closing { format!("/{local}") } else { local.to_string() };
+        if !wanted(&name) {
+            return Some(None);
+        }
+        Some(Some(Tag { attrs: if closing { Vec::new() } else { attributes(&text[name_end..]) }, name }))
+    }
+
+    /// Whether the bytes gathered so far (without the final '>') end a markup item.
+    fn is_complete(&self) -> bool {
+        let b = &self.buf;
+        if b.starts_with(b"!--") {
+            b.len() >= 5 && b.ends_with(b"--")
+        } else if b.starts_with(b"![CDATA[") {
+            b.ends_with(b"]]")
+        } else {
+            true
+        }
+    }
+}
+
+/// `key="value"` pairs of a tag (values still escaped).
+fn attributes(s: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut rest = s;
+    loop {
+        rest = rest.trim_start();
+        let Some(eq) = rest.find('=') else { break };
+        let key = rest[..eq].trim().to_string();
+        let after = rest[eq + 1..].trim_start();
+        let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else { break };
+        let Some(end) = after[1..].find(q) else { break };
+        out.push((key, after[1..1 + end].to_string()));
+        rest = &after[1 + end + 1..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layout_from_sheet_xml() {
+        let xml = br#"<?xml version="1.0"?><worksheet xmlns="x"><!-- a > comment --><sheetFormatPr defaultRowHeight="15"/>
+<cols><col min="1" max="1" width="30.7109375" customWidth="1"/><col min="3" max="5" hidden="1" width="0"/></cols>
+<sheetData><row r="2" ht="33.75" customHeight="1"><c r="A2" s="1"><v>1</v></c></row><row hidden="1"/><row r="9"><c r="B9"/></row></sheetData>
+<mergeCells><row r="40" ht="5"/></mergeCells></worksheet>"#;
+        let s = sheet_layout(&xml[..]);
+        assert_eq!(s.default_row_height, Some(15.0));
+        assert_eq!(s.columns, vec![
+            ColumnLook { first: 0, last: 0, width: Some(30.7109375), hidden: false },
+            ColumnLook { first: 2, last: 4, width: Some(0.0), hidden: true },
+        ]);
+        assert_eq!(s.rows, vec![
+            RowLook { row: 1, height: Some(33.75), hidden: false },
+            RowLook { row: 2, height: None, hidden: true },
+        ]);
+    }
+
+    #[test]
+    fn entities_and_paths() {
+        assert_eq!(unescape("R&amp;D &#233;t&#xE9; &bogus; &"), "R&D été &bogus; &");
+        assert_eq!(resolve("xl", "worksheets/sheet1.xml"), "xl/worksheets/sheet1.xml");
+        assert_eq!(resolve("xl", "/xl/worksheets/../worksheets/sheet2.xml"), "xl/worksheets/sheet2.xml");
+        assert_eq!(attributes(r#" a="1" b:c = 'x>y' "#), vec![("a".into(), "1".into()), ("b:c".into(), "x>y".into())]);
+    }
+}
