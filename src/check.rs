@@ -19,6 +19,8 @@ pub struct Checker {
     pub limits: Limits,
     /// `--template ID`: skip detection.
     pub forced_template: Option<String>,
+    /// Read workbooks in worker processes (the CLI's default; see [`crate::isolate`]).
+    pub isolation: Option<std::sync::Arc<crate::isolate::Isolation>>,
 }
 
 /// The outcome for one file: identity, findings, and what was read.
@@ -72,16 +74,30 @@ fn text_at(ex: &Extraction, pointer: Option<&String>) -> Option<String> {
 
 impl Checker {
     pub fn new(templates: TemplateSet, rules: RulePack) -> Self {
-        Self { templates, rules, limits: Limits::default(), forced_template: None }
+        Self { templates, rules, limits: Limits::default(), forced_template: None, isolation: None }
     }
 
     /// Checks a file on disk. Never fails: an unreadable file is a finding.
     pub fn check_path(&self, path: &Path) -> FileReport {
         let shown = path.display().to_string();
-        match read_file_bytes(path, &self.limits) {
-            Ok(bytes) => self.check_bytes(&shown, &bytes),
-            Err(e) => FileReport::failed(&shown, None, Finding::new(e.rule(), Severity::Error, capitalise(&e.to_string()))),
-        }
+        let bytes = match read_file_bytes(path, &self.limits) {
+            Ok(bytes) => bytes,
+            Err(e) => return FileReport::failed(&shown, None, read_failure(&e)),
+        };
+        let Some(isolation) = &self.isolation else {
+            return self.check_bytes(&shown, &bytes);
+        };
+        let sha = hex(&Sha256::digest(&bytes));
+        // Sniffing is ours and safe; only calamine's parsing runs in the worker.
+        let read = crate::read::sniff(&bytes, &self.limits).and_then(|_| isolation.read(path, &self.limits));
+        drop(bytes);
+        let mut report = match read {
+            Ok(wb) if wb.sheets.is_empty() => FileReport::failed(&shown, None, read_failure(&crate::read::ReadError::NoSheets)),
+            Ok(wb) => self.check_workbook(&shown, wb),
+            Err(e) => FileReport::failed(&shown, None, read_failure(&e)),
+        };
+        report.sha256 = Some(sha);
+        report
     }
 
     /// Checks a workbook held in memory; `name` is how reports call it.
@@ -89,7 +105,7 @@ impl Checker {
         let sha = hex(&Sha256::digest(bytes));
         let workbook = match read_bytes(bytes, &self.limits) {
             Ok(wb) => wb,
-            Err(e) => return FileReport::failed(name, Some(sha), Finding::new(e.rule(), Severity::Error, capitalise(&e.to_string()))),
+            Err(e) => return FileReport::failed(name, Some(sha), read_failure(&e)),
         };
         let mut report = self.check_workbook(name, workbook);
         report.sha256 = Some(sha);
@@ -152,6 +168,10 @@ pub fn sort_findings(findings: &mut [Finding], wb: &Workbook) {
         let (row, col) = f.cell.map(|c| (c.row, c.col)).unwrap_or((0, 0));
         (std::cmp::Reverse(f.severity), sheet_index(f), row, col, f.rule.clone(), f.pointer.clone())
     });
+}
+
+fn read_failure(e: &crate::read::ReadError) -> Finding {
+    Finding::new(e.rule(), Severity::Error, capitalise(&e.to_string()))
 }
 
 fn capitalise(s: &str) -> String {

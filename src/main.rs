@@ -50,6 +50,15 @@ struct Common {
     /// Nombre maximal de cellules non vides par classeur
     #[arg(long, value_name = "N", global = true)]
     max_cells: Option<usize>,
+    /// Lit les classeurs dans ce processus, sans processus lecteur isolé
+    #[arg(long, global = true)]
+    no_isolation: bool,
+    /// Mémoire maximale d'un processus lecteur (octets)
+    #[arg(long, value_name = "OCTETS", global = true)]
+    max_memory: Option<u64>,
+    /// Temps maximal de lecture d'un fichier (secondes)
+    #[arg(long, value_name = "SECONDES", global = true)]
+    timeout: Option<u64>,
 }
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
@@ -128,6 +137,10 @@ impl From<RuleError> for Fatal {
 }
 
 fn main() -> ExitCode {
+    // A worker process that reads untrusted workbooks for its parent (see bilan::isolate).
+    if std::env::args_os().nth(1).is_some_and(|a| a == "__worker") {
+        return ExitCode::from(bilan::isolate::worker_main() as u8);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => ExitCode::from(code),
@@ -191,6 +204,18 @@ fn load(common: &Common) -> Result<Checker, Fatal> {
         limits.max_cells = n;
     }
     checker.limits = limits;
+    if !common.no_isolation {
+        if let Ok(exe) = std::env::current_exe() {
+            let mut worker = bilan::isolate::WorkerLimits::default();
+            if let Some(m) = common.max_memory {
+                worker.memory = m;
+            }
+            if let Some(t) = common.timeout {
+                worker.timeout = std::time::Duration::from_secs(t.max(1));
+            }
+            checker.isolation = Some(std::sync::Arc::new(bilan::isolate::Isolation::new(exe, worker)));
+        }
+    }
     if let Some(t) = &common.template {
         if checker.templates.get(t).is_none() {
             return Err(Fatal::Message(format!("modèle « {t} » inconnu (modèles : {})", checker.templates.ids().join(", "))));
