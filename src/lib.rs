@@ -6,6 +6,8 @@
 //! cell) → [`validate`] (JSON Schema) → [`rules`] (Rhai scripts) → [`report`]
 //! (terminal, JSON). [`check`] runs it for one file.
 
+pub mod batch;
+pub mod blank;
 pub mod check;
 pub mod docs;
 pub mod embedded;

@@ -31,6 +31,55 @@ enum Command {
     Rules(RulesArgs),
     /// Documente une règle (ou un modèle)
     Explain(ExplainArgs),
+    /// Contrôle tous les retours d'une campagne : synthèse, rapports annotés, contrôles croisés
+    Batch(BatchArgs),
+    /// Écrit le modèle vierge d'un retour (listes déroulantes, contrôles de saisie, feuilles protégées)
+    Template(TemplateArgs),
+}
+
+#[derive(Args, Debug)]
+struct TemplateArgs {
+    /// Identifiant du modèle (BILAN-POLE, BILAN-PLDE, …)
+    #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all")]
+    id: Option<String>,
+    /// Fichier à écrire (défaut : ID.xlsx)
+    #[arg(short, long, value_name = "OUT.xlsx", conflicts_with = "all")]
+    output: Option<PathBuf>,
+    /// Écrit le modèle vierge de chaque modèle connu dans DIR/<ID>.xlsx
+    #[arg(long, value_name = "DIR")]
+    all: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug)]
+struct BatchArgs {
+    /// Fichiers ou dossiers (parcourus récursivement)
+    #[arg(required = true, value_name = "PATH")]
+    paths: Vec<PathBuf>,
+    /// Dossier de sortie : synthese.xlsx, rapport.json, annotes/
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Ne garde, dans les dossiers, que les fichiers correspondant à ce motif (répétable)
+    #[arg(long, value_name = "MOTIF")]
+    glob: Vec<String>,
+    /// Nombre de fichiers contrôlés en parallèle (défaut : tous les cœurs)
+    #[arg(long, value_name = "N")]
+    jobs: Option<usize>,
+    /// Liste CSV des retours attendus (modèle ; organisation)
+    #[arg(long, value_name = "LISTE.csv")]
+    expected: Option<PathBuf>,
+    /// N'écrit pas les rapports annotés (annotes/)
+    #[arg(long)]
+    no_annotated: bool,
+    /// Gravité à partir de laquelle le code de sortie vaut 1
+    #[arg(long, value_enum, default_value = "error")]
+    fail_on: FailOn,
+    /// Sans barre de progression ni détail
+    #[arg(long)]
+    quiet: bool,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -114,6 +163,9 @@ struct RulesArgs {
     /// Format de la liste
     #[arg(long, value_enum, default_value = "human")]
     format: Format,
+    /// Régénère la référence Markdown des règles et des modèles (défaut : docs/REGLES.md ; `-` : sortie standard)
+    #[arg(long, value_name = "OUT.md", num_args = 0..=1, default_missing_value = bilan::docs::REFERENCE_PATH)]
+    reference: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -231,6 +283,19 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
         Command::Extract(args) => extract(args),
         Command::Rules(args) => {
             let checker = load(&args.common)?;
+            if let Some(path) = &args.reference {
+                let text = bilan::docs::reference(&checker.rules, &checker.templates);
+                if path == Path::new("-") {
+                    print_out(&text)?;
+                } else {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        std::fs::create_dir_all(dir).map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", dir.display())))?;
+                    }
+                    write_atomic(path, text.as_bytes())?;
+                    eprintln!("{} écrit", path.display());
+                }
+                return Ok(0);
+            }
             let rows = bilan::docs::rule_rows(&checker.rules, args.common.template.as_deref());
             let out = match args.format {
                 Format::Json => serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n",
@@ -239,14 +304,12 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             print_out(&out)?;
             Ok(0)
         }
+        Command::Batch(args) => batch(args),
+        Command::Template(args) => template(args),
         Command::Explain(args) => {
             let checker = load(&Common { template: None, ..args.common.clone() })?;
-            if let Some(text) = bilan::docs::explain_rule(&checker.rules, &args.id) {
+            if let Some(text) = bilan::docs::explain(&checker.rules, &checker.templates, &args.id) {
                 print_out(&text)?;
-                return Ok(0);
-            }
-            if let Some(t) = checker.templates.get(&args.id) {
-                print_out(&bilan::docs::explain_template(t))?;
                 return Ok(0);
             }
             Err(Fatal::Message(format!("« {} » n'est ni une règle ni un modèle connu (voir `bilan rules`)", args.id)))
@@ -353,4 +416,120 @@ fn extract(args: ExtractArgs) -> Result<u8, Fatal> {
     });
     print_out(&(serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"))?;
     Ok(u8::from(r.extraction.is_none()))
+}
+
+fn batch(args: BatchArgs) -> Result<u8, Fatal> {
+    use bilan::batch;
+    let checker = load(&args.common)?;
+    let glob = if args.glob.is_empty() {
+        None
+    } else {
+        let mut builder = globset::GlobSetBuilder::new();
+        for g in &args.glob {
+            builder.add(globset::Glob::new(g).map_err(|e| Fatal::Message(format!("motif --glob « {g} » invalide : {e}")))?);
+        }
+        Some(builder.build().map_err(|e| Fatal::Message(format!("motifs --glob invalides : {e}")))?)
+    };
+    let expected = match &args.expected {
+        Some(p) => Some(batch::read_expected(p).map_err(Fatal::Message)?),
+        None => None,
+    };
+    let annotes = args.out.join("annotes");
+    let mkdir = |d: &Path| std::fs::create_dir_all(d).map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", d.display())));
+    mkdir(&args.out)?;
+    if !args.no_annotated {
+        mkdir(&annotes)?;
+    }
+    let inputs = batch::collect_inputs(&args.paths, glob.as_ref());
+    let names = batch::report_names(&inputs.files);
+    let checked_at = now_utc();
+    let bar = if !args.quiet && std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(inputs.files.len() as u64);
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} retours [{bar:30}] {per_sec} · reste {eta}") {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        Some(bar)
+    } else {
+        None
+    };
+    let tick = || {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let write_annotated = |i: usize, report: &FileReport| -> Option<String> {
+        if args.no_annotated {
+            return None;
+        }
+        let name = names.get(i)?;
+        let bytes = annotated_report(&checker, report, &checked_at)?;
+        write_atomic(&annotes.join(name), &bytes).ok()?;
+        Some(format!("annotes/{name}"))
+    };
+    let summaries = batch::check_all(&checker, &inputs.files, jobs, write_annotated, &tick);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());
+    let report = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, &checked_at);
+    let json_text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
+    write_atomic(&args.out.join("rapport.json"), json_text.as_bytes())?;
+    let synthese = bilan::report::synthese::write(&summaries, &inputs.skipped, &cross, &checker.templates, &checked_at, &checker.rules.name)
+        .map_err(|e| Fatal::Message(format!("synthese.xlsx : {e}")))?;
+    write_atomic(&args.out.join("synthese.xlsx"), &synthese)?;
+    let reports: Vec<FileReport> = summaries.into_iter().map(|s| s.report).collect();
+    if !args.quiet {
+        let mut out = String::new();
+        for r in &reports {
+            out.push_str(&report::summary_line(r));
+            out.push('\n');
+        }
+        for s in &inputs.skipped {
+            out.push_str(&format!("{} : ignoré — {}\n", s.path.display(), s.reason));
+        }
+        for b in &cross {
+            let place = b.file.as_deref().map(|f| format!("{f} : ")).unwrap_or_default();
+            out.push_str(&format!("{place}{}[{}] {}\n", b.finding.severity, b.finding.rule, b.finding.message));
+        }
+        out.push_str(&report::total_line(&reports));
+        out.push_str(&format!("\nSorties : {}\n", args.out.display()));
+        print_out(&out)?;
+    }
+    let batch_fails = match args.fail_on {
+        FailOn::Never => false,
+        FailOn::Error => cross.iter().any(|b| b.finding.severity >= Severity::Error),
+        FailOn::Warning => cross.iter().any(|b| b.finding.severity >= Severity::Warning),
+        FailOn::Info => !cross.is_empty(),
+    };
+    Ok(exit_code(&reports, args.fail_on).max(u8::from(batch_fails)))
+}
+
+/// The annotated workbook of one return (issue 3's report), if it can be built.
+fn annotated_report(_checker: &Checker, _report: &FileReport, _checked_at: &str) -> Option<Vec<u8>> {
+    None
+}
+
+/// `bilan template ID -o OUT.xlsx` / `bilan template --all DIR`: blank returns
+/// generated from the schemas (see `bilan::blank`).
+fn template(args: TemplateArgs) -> Result<u8, Fatal> {
+    let checker = load(&Common { template: None, ..args.common.clone() })?;
+    let set = &checker.templates;
+    let jobs: Vec<(&bilan::template::Template, PathBuf)> = match (&args.all, &args.id) {
+        (Some(dir), _) => {
+            std::fs::create_dir_all(dir).map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", dir.display())))?;
+            set.templates.iter().map(|t| (t, dir.join(format!("{}.xlsx", t.id)))).collect()
+        }
+        (None, Some(id)) => {
+            let t = set.get(id).ok_or_else(|| Fatal::Message(format!("modèle « {id} » inconnu (modèles : {})", set.ids().join(", "))))?;
+            vec![(t, args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.xlsx", t.id))))]
+        }
+        (None, None) => return Err(Fatal::Message("indiquez un modèle (bilan template ID -o OUT.xlsx) ou --all DIR".into())),
+    };
+    for (t, path) in jobs {
+        let bytes = bilan::blank::blank(t).map_err(|e| Fatal::Message(e.to_string()))?;
+        write_atomic(&path, &bytes)?;
+        eprintln!("{} : {}", t.id, path.display());
+    }
+    Ok(0)
 }

@@ -3,6 +3,8 @@
 pub mod human;
 pub mod json;
 pub mod short;
+pub mod xlsx;
+pub mod synthese;
 
 use crate::check::FileReport;
 use crate::finding::Counts;

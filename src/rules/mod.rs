@@ -35,6 +35,9 @@ pub struct RuleError {
     pub source_text: String,
 }
 
+/// The folder (and template scope) of cross-file rules.
+pub const BATCH_SCOPE: &str = "batch";
+
 /// Sandbox limits for one rule on one return.
 #[derive(Debug, Clone, Copy)]
 pub struct Sandbox {
@@ -240,6 +243,16 @@ impl RulePack {
             };
             ex.findings.extend(findings);
         }
+    }
+
+    /// Runs the cross-file rules (folder `rules/batch/`) over a batch's data.
+    pub fn run_batch(&self, data: &Value) -> Vec<(&Rule, Result<Vec<api::Reported>, String>)> {
+        let data = api::to_dynamic(data);
+        self.rules
+            .iter()
+            .filter(|r| r.templates.as_ref().is_some_and(|t| t.iter().any(|x| x == BATCH_SCOPE)))
+            .map(|r| (r, self.run_one(r, data.clone())))
+            .collect()
     }
 
     /// Runs one rule over data; the reports it made, or why it failed.
