@@ -11,8 +11,8 @@ use crate::format::{decimal_fr, decimal_of_f64};
 use crate::model::{CellRange, CellRef, Origin};
 use crate::read::{Cell, CellValue, Sheet, Workbook};
 use crate::template::{Block, FieldSpec, SheetSpec, TableSpec, Template, ValueKind};
-use crate::values::{normalize_label, parse_french_date, parse_french_number, DateInterval, ParsedNumber};
 use crate::values::label::normalize_choice;
+use crate::values::{normalize_label, parse_french_date, parse_french_number, DateInterval, ParsedNumber};
 
 /// The structured data of one return, with where each value came from.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -395,7 +395,10 @@ fn extract_table(
     if let Some(blank) = ended_on_blank {
         if let Some(next) = (blank + 1..=last_row).find(|&rr| !row_is_empty(rr)) {
             let text = first_text(next).unwrap_or_default();
-            if !is_total_label(&text) || next > blank + 1 {
+            // Empty rows between the last data row and the TOTAL row are the
+            // unused rows of a blank return (`bilan template`): the TOTAL row
+            // still ends the table.
+            if !is_total_label(&text) {
                 ex.finding(
                     "BILAN-TPL-005",
                     Severity::Info,

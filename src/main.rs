@@ -140,6 +140,12 @@ struct CheckArgs {
     /// Écrit le rapport JSON dans ce fichier (`-` : sortie standard)
     #[arg(long, value_name = "OUT.json")]
     json: Option<PathBuf>,
+    /// Écrit le classeur annoté du fichier contrôlé (un seul FILE)
+    #[arg(long, value_name = "OUT.xlsx", conflicts_with = "report_dir")]
+    report: Option<PathBuf>,
+    /// Écrit un classeur annoté par fichier dans ce dossier : DIR/<nom>.controle.xlsx
+    #[arg(long, value_name = "DIR")]
+    report_dir: Option<PathBuf>,
     /// N'affiche que les lignes de synthèse
     #[arg(long)]
     quiet: bool,
@@ -346,7 +352,16 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Fatal> {
 
 fn check(args: CheckArgs) -> Result<u8, Fatal> {
     let checker = load(&args.common)?;
+    let workbooks_out = annotated_paths(&args)?;
     let reports: Vec<FileReport> = args.files.iter().map(|f| checker.check_path(f)).collect();
+    let checked_at = now_utc();
+    for (r, out) in reports.iter().zip(&workbooks_out) {
+        let bytes = report::xlsx::write_report(r, &checker.rules, &checked_at).map_err(|e| Fatal::Message(e.to_string()))?;
+        report::xlsx::save(out, &bytes).map_err(|e| Fatal::Message(e.to_string()))?;
+        if !args.quiet {
+            eprintln!("Classeur annoté : {}", out.display());
+        }
+    }
     let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
     if let Some(path) = &args.json {
         let value = report::json::report(&reports, &checker.rules.name, &now_utc(), Vec::new());
@@ -392,6 +407,77 @@ fn check(args: CheckArgs) -> Result<u8, Fatal> {
         print_out(&out)?;
     }
     Ok(exit_code(&reports, args.fail_on))
+}
+
+/// Where `--report` / `--report-dir` write each file's annotated workbook (one
+/// path per FILE, or none). Refuses an output that is one of the inputs: a
+/// submitted file is never overwritten.
+fn annotated_paths(args: &CheckArgs) -> Result<Vec<PathBuf>, Fatal> {
+    let outputs = match (&args.report, &args.report_dir) {
+        (Some(out), _) => {
+            if args.files.len() != 1 {
+                return Err(Fatal::Message(
+                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DIR".into(),
+                ));
+            }
+            vec![out.clone()]
+        }
+        (None, Some(dir)) => {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Fatal::Message(format!("création du dossier {} impossible : {e}", dir.display())))?;
+            let mut taken = std::collections::HashSet::new();
+            let inputs: Vec<Option<PathBuf>> = args.files.iter().map(|f| f.canonicalize().ok()).collect();
+            args.files
+                .iter()
+                .map(|f| {
+                    let name = report::xlsx::report_file_name(f);
+                    let stem = name.trim_end_matches(".controle.xlsx").to_string();
+                    let mut n = 1;
+                    loop {
+                        let candidate = if n == 1 { name.clone() } else { format!("{stem} ({n}).controle.xlsx") };
+                        let path = dir.join(&candidate);
+                        if !inputs.iter().flatten().any(|i| same_file(i, &path)) && taken.insert(candidate.to_lowercase()) {
+                            break path;
+                        }
+                        n += 1;
+                    }
+                })
+                .collect()
+        }
+        (None, None) => return Ok(Vec::new()),
+    };
+    for (out, input) in outputs.iter().zip(&args.files) {
+        if input.canonicalize().is_ok_and(|i| same_file(&i, out)) {
+            return Err(Fatal::Message(format!(
+                "le classeur annoté {} remplacerait le fichier contrôlé : choisissez un autre nom",
+                out.display()
+            )));
+        }
+    }
+    Ok(outputs)
+}
+
+/// Whether `out` names the (canonical) file `input`, through links or `..`.
+fn same_file(input: &Path, out: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        // A hard link is the same file under another name.
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(out)) {
+            return a.dev() == b.dev() && a.ino() == b.ino();
+        }
+    }
+    let resolved = match out.canonicalize() {
+        Ok(p) => p,
+        Err(_) => {
+            let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            match (parent.canonicalize(), out.file_name()) {
+                (Ok(dir), Some(name)) => dir.join(name),
+                _ => return false,
+            }
+        }
+    };
+    resolved == input
 }
 
 fn exit_code(reports: &[FileReport], fail_on: FailOn) -> u8 {

@@ -4,20 +4,20 @@ use std::io::Cursor;
 
 use calamine::{Data, DataRef, Dimensions, Ods, Range, Reader, Xls, Xlsb, Xlsx};
 
-use super::{Cell, CellValue, Format, LimitKind, Limits, ReadError, Sheet, Workbook};
+use super::{Cell, CellValue, Format, LimitKind, Limits, ReadError, Sheet, Workbook, WorkbookStyles};
 use crate::model::{CellRange, CellRef};
 use crate::values::DateInterval;
 
 type Bytes<'a> = Cursor<&'a [u8]>;
 
 pub(super) fn read(format: Format, bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
-    let sheets = match format {
+    let (sheets, styles) = match format {
         Format::Xlsx | Format::Xlsm => read_xlsx(bytes, limits, format)?,
-        Format::Xlsb => read_xlsb(bytes, limits)?,
-        Format::Xls => read_xls(bytes, limits)?,
-        Format::Ods => read_ods(bytes, limits)?,
+        Format::Xlsb => (read_xlsb(bytes, limits)?, None),
+        Format::Xls => (read_xls(bytes, limits)?, None),
+        Format::Ods => (read_ods(bytes, limits)?, None),
     };
-    Ok(Workbook { format, sheets })
+    Ok(Workbook { format, sheets, styles })
 }
 
 /// Counts cells against the workbook-wide cap.
@@ -103,7 +103,8 @@ fn convert_owned(value: &Data) -> Option<CellValue> {
     convert(r)
 }
 
-fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<Vec<Sheet>, ReadError> {
+/// The sheets, and how they look (see [`super::styles`]).
+fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet>, Option<WorkbookStyles>), ReadError> {
     let mut wb: Xlsx<Bytes<'_>> = Xlsx::new(Cursor::new(bytes)).map_err(|e| corrupt(format, e))?;
     let names = wb.sheet_names();
     check_sheet_count(names.len(), limits)?;
@@ -134,7 +135,9 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<Vec<Sheet>
             .unwrap_or_default();
         sheets.push(Sheet::new(name, cells, merges));
     }
-    Ok(sheets)
+    // Looks are cosmetic: read after the values, never a reason to fail.
+    let styles = super::styles::read_with(&mut wb, bytes, limits);
+    Ok((sheets, Some(styles)))
 }
 
 fn read_xlsb(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {

@@ -158,6 +158,10 @@ impl Sheet {
 pub struct Workbook {
     pub format: Format,
     pub sheets: Vec<Sheet>,
+    /// How the sheets look (formats, widths, heights): `.xlsx`/`.xlsm` only, for
+    /// the annotated report. Never needed to check a return.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub styles: Option<WorkbookStyles>,
 }
 
 impl Workbook {

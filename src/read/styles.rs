@@ -14,6 +14,7 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Read};
 
 use calamine::{Reader, Xlsx};
+use serde::{Deserialize, Serialize};
 
 use super::{sniff, Format, Limits, ReadError};
 use crate::model::CellRef;
@@ -25,7 +26,7 @@ pub type Rgb = u32;
 const MAX_PALETTE: usize = 65_536;
 
 /// The look of one cell, as the submitted file defines it.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CellStyle {
     pub number_format: Option<NumberFormat>,
     pub font: Option<FontLook>,
@@ -35,13 +36,13 @@ pub struct CellStyle {
 }
 
 /// A number format: its code, and its built-in id when it is one of Excel's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NumberFormat {
     pub code: String,
     pub id: Option<u32>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Underline {
     #[default]
     None,
@@ -51,7 +52,7 @@ pub enum Underline {
     DoubleAccounting,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FontLook {
     pub name: Option<String>,
     pub size: Option<f64>,
@@ -63,7 +64,7 @@ pub struct FontLook {
 }
 
 /// Fill patterns of OOXML (`patternType`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Pattern {
     #[default]
     None,
@@ -87,7 +88,7 @@ pub enum Pattern {
     LightTrellis,
 }
 
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FillLook {
     pub pattern: Pattern,
     /// The pattern's colour (the whole cell for a solid fill).
@@ -96,7 +97,7 @@ pub struct FillLook {
 }
 
 /// Border line styles of OOXML.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Line {
     #[default]
     None,
@@ -115,13 +116,13 @@ pub enum Line {
     SlantDashDot,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BorderLine {
     pub line: Line,
     pub color: Option<Rgb>,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Borders {
     pub left: BorderLine,
     pub right: BorderLine,
@@ -131,7 +132,7 @@ pub struct Borders {
     pub diagonal_up: BorderLine,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Horizontal {
     #[default]
     General,
@@ -144,7 +145,7 @@ pub enum Horizontal {
     Fill,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Vertical {
     Top,
     Center,
@@ -154,7 +155,7 @@ pub enum Vertical {
     Distributed,
 }
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlignmentLook {
     pub horizontal: Horizontal,
     pub vertical: Vertical,
@@ -166,7 +167,7 @@ pub struct AlignmentLook {
 }
 
 /// Width or visibility of a run of columns (`<col min max>`), zero-based.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ColumnLook {
     pub first: u32,
     pub last: u32,
@@ -176,7 +177,7 @@ pub struct ColumnLook {
 }
 
 /// Height or visibility of a row (`<row r ht>`), zero-based.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct RowLook {
     pub row: u32,
     /// In points.
@@ -185,7 +186,7 @@ pub struct RowLook {
 }
 
 /// The look of one sheet.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SheetStyles {
     pub name: String,
     /// Cells with a style of their own (a value or not), sorted by position:
@@ -204,12 +205,15 @@ pub struct SheetStyles {
 impl SheetStyles {
     /// The palette index of a cell's own style, if it has one.
     pub fn style_at(&self, pos: CellRef) -> Option<u32> {
-        self.cells.binary_search_by_key(&pos, |(p, _)| *p).ok().map(|i| self.cells[i].1)
+        self.cells
+            .binary_search_by_key(&pos, |(p, _)| *p)
+            .ok()
+            .map(|i| self.cells[i].1)
     }
 }
 
 /// The look of a whole workbook: its style palette and each sheet's layout.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct WorkbookStyles {
     /// Indexed by the cells' style ids; entry 0 is the workbook's default look.
     pub palette: Vec<CellStyle>,
@@ -227,14 +231,27 @@ impl WorkbookStyles {
 }
 
 /// Reads the look of an `.xlsx`/`.xlsm` workbook; `Ok(None)` for the formats
-/// whose styles are not read (`.xls`, `.xlsb`, `.ods`).
+/// whose styles are not read (`.xls`, `.xlsb`, `.ods`). [`super::read_bytes`]
+/// already does it for every `.xlsx` (see [`super::Workbook::styles`]).
 pub fn read_styles(bytes: &[u8], limits: &Limits) -> Result<Option<WorkbookStyles>, ReadError> {
     let format = sniff(bytes, limits)?;
     if !matches!(format, Format::Xlsx | Format::Xlsm) {
         return Ok(None);
     }
-    let corrupt = |e: &dyn std::fmt::Display| ReadError::Corrupt { format: format.extension().to_string(), detail: e.to_string() };
-    let mut wb: Xlsx<Cursor<&[u8]>> = Xlsx::new(Cursor::new(bytes)).map_err(|e| corrupt(&e))?;
+    let mut wb: Xlsx<Cursor<&[u8]>> = Xlsx::new(Cursor::new(bytes)).map_err(|e| ReadError::Corrupt {
+        format: format.extension().to_string(),
+        detail: e.to_string(),
+    })?;
+    Ok(Some(read_with(&mut wb, bytes, limits)))
+}
+
+/// The look of an opened `.xlsx` whose bytes are `bytes`. Never fails: what
+/// cannot be read is left out.
+pub(super) fn read_with<RS: std::io::Read + std::io::Seek>(
+    wb: &mut Xlsx<RS>,
+    bytes: &[u8],
+    limits: &Limits,
+) -> WorkbookStyles {
     let layouts = read_layouts(bytes, limits).unwrap_or_default();
     let mut palette: Vec<CellStyle> = Vec::new();
     let mut budget = limits.max_cells;
@@ -272,7 +289,7 @@ pub fn read_styles(bytes: &[u8], limits: &Limits) -> Result<Option<WorkbookStyle
         sheet.cells.dedup_by_key(|(p, _)| *p);
         sheets.push(sheet);
     }
-    Ok(Some(WorkbookStyles { palette, sheets }))
+    WorkbookStyles { palette, sheets }
 }
 
 fn rgb(c: Option<calamine::Color>) -> Option<Rgb> {
@@ -281,7 +298,10 @@ fn rgb(c: Option<calamine::Color>) -> Option<Rgb> {
 
 fn convert_style(s: &calamine::Style) -> CellStyle {
     CellStyle {
-        number_format: s.number_format.as_ref().map(|n| NumberFormat { code: n.format_code.clone(), id: n.format_id }),
+        number_format: s.number_format.as_ref().map(|n| NumberFormat {
+            code: n.format_code.clone(),
+            id: n.format_id,
+        }),
         font: s.font.as_ref().map(convert_font),
         fill: s.fill.as_ref().map(convert_fill),
         borders: s.borders.as_ref().map(|b| Borders {
@@ -338,7 +358,11 @@ fn convert_fill(f: &calamine::Fill) -> FillLook {
         P::LightTrellis => Pattern::LightTrellis,
         _ => Pattern::None,
     };
-    FillLook { pattern, foreground: rgb(f.foreground_color), background: rgb(f.background_color) }
+    FillLook {
+        pattern,
+        foreground: rgb(f.foreground_color),
+        background: rgb(f.background_color),
+    }
 }
 
 fn convert_border(b: &calamine::Border) -> BorderLine {
@@ -359,7 +383,10 @@ fn convert_border(b: &calamine::Border) -> BorderLine {
         B::SlantDashDot => Line::SlantDashDot,
         _ => Line::None,
     };
-    BorderLine { line, color: rgb(b.color) }
+    BorderLine {
+        line,
+        color: rgb(b.color),
+    }
 }
 
 fn convert_alignment(a: &calamine::Alignment) -> AlignmentLook {
@@ -400,7 +427,11 @@ fn convert_alignment(a: &calamine::Alignment) -> AlignmentLook {
 fn read_layouts(bytes: &[u8], limits: &Limits) -> Option<HashMap<String, SheetStyles>> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
     // Part names are case-insensitive in OPC.
-    let names: HashMap<String, String> = zip.file_names().map(|n| (n.to_ascii_lowercase(), n.to_string())).collect();
+    let names: HashMap<String, String> = zip
+        .file_names()
+        .filter_map(|n| n.ok())
+        .map(|n| (n.to_ascii_lowercase(), n.to_string()))
+        .collect();
     let mut part = |path: &str| -> Option<Vec<u8>> {
         let real = names.get(&path.trim_start_matches('/').to_ascii_lowercase())?;
         let file = zip.by_name(real).ok()?;
@@ -409,19 +440,32 @@ fn read_layouts(bytes: &[u8], limits: &Limits) -> Option<HashMap<String, SheetSt
         Some(out)
     };
     let workbook_path = part("_rels/.rels")
-        .and_then(|rels| relationships(&rels).into_iter().find(|(_, ty, _)| ty.ends_with("/officeDocument")).map(|(_, _, t)| t))
+        .and_then(|rels| {
+            relationships(&rels)
+                .into_iter()
+                .find(|(_, ty, _)| ty.ends_with("/officeDocument"))
+                .map(|(_, _, t)| t)
+        })
         .map(|t| resolve("", &t))
         .unwrap_or_else(|| "xl/workbook.xml".to_string());
     let base = workbook_path.rsplit_once('/').map_or("", |(dir, _)| dir).to_string();
-    let file_name = workbook_path.rsplit_once('/').map_or(workbook_path.as_str(), |(_, f)| f);
-    let rels = part(&format!("{base}/_rels/{file_name}.rels")).map(|r| relationships(&r)).unwrap_or_default();
+    let file_name = workbook_path
+        .rsplit_once('/')
+        .map_or(workbook_path.as_str(), |(_, f)| f);
+    let rels = part(&format!("{base}/_rels/{file_name}.rels"))
+        .map(|r| relationships(&r))
+        .unwrap_or_default();
     let workbook = part(&workbook_path)?;
     let mut sheets = Vec::new();
     let mut scanner = TagScanner::new(workbook.as_slice());
     while let Some(tag) = scanner.next_tag(&|n| n == "sheet") {
         if let Some(tag) = tag {
             let name = tag.attr("name").map(unescape);
-            let id = tag.attrs.iter().find(|(k, _)| k.ends_with(":id") || k == "id").map(|(_, v)| v.clone());
+            let id = tag
+                .attrs
+                .iter()
+                .find(|(k, _)| k.ends_with(":id") || k == "id")
+                .map(|(_, v)| v.clone());
             if let (Some(name), Some(id)) = (name, id) {
                 sheets.push((name, id));
             }
@@ -429,9 +473,13 @@ fn read_layouts(bytes: &[u8], limits: &Limits) -> Option<HashMap<String, SheetSt
     }
     let mut out = HashMap::new();
     for (name, id) in sheets {
-        let Some((_, _, target)) = rels.iter().find(|(rid, _, _)| *rid == id) else { continue };
+        let Some((_, _, target)) = rels.iter().find(|(rid, _, _)| *rid == id) else {
+            continue;
+        };
         let path = resolve(&base, target);
-        let Some(real) = names.get(&path.to_ascii_lowercase()) else { continue };
+        let Some(real) = names.get(&path.to_ascii_lowercase()) else {
+            continue;
+        };
         let Ok(file) = zip.by_name(real) else { continue };
         out.insert(name, sheet_layout(file.take(limits.max_uncompressed)));
     }
@@ -453,7 +501,13 @@ fn relationships(xml: &[u8]) -> Vec<(String, String, String)> {
 
 /// A relationship target relative to `base` (a folder), as a part name without leading `/`.
 fn resolve(base: &str, target: &str) -> String {
-    let joined = if let Some(abs) = target.strip_prefix('/') { abs.to_string() } else if base.is_empty() { target.to_string() } else { format!("{base}/{target}") };
+    let joined = if let Some(abs) = target.strip_prefix('/') {
+        abs.to_string()
+    } else if base.is_empty() {
+        target.to_string()
+    } else {
+        format!("{base}/{target}")
+    };
     let mut parts: Vec<&str> = Vec::new();
     for p in joined.split('/') {
         match p {
@@ -486,18 +540,33 @@ fn sheet_layout(xml: impl Read) -> SheetStyles {
             "col" => {
                 let first = tag.attr("min").and_then(|v| v.parse::<u32>().ok());
                 let last = tag.attr("max").and_then(|v| v.parse::<u32>().ok());
-                let (Some(first), Some(last)) = (first, last) else { continue };
+                let (Some(first), Some(last)) = (first, last) else {
+                    continue;
+                };
                 if first == 0 || last < first || last > 16_384 {
                     continue;
                 }
-                let width = tag.attr("width").and_then(parse_f64).filter(|w| (0.0..=255.0).contains(w));
+                let width = tag
+                    .attr("width")
+                    .and_then(parse_f64)
+                    .filter(|w| (0.0..=255.0).contains(w));
                 let hidden = tag.attr("hidden").is_some_and(truthy);
                 if width.is_some() || hidden {
-                    sheet.columns.push(ColumnLook { first: first - 1, last: last - 1, width, hidden });
+                    sheet.columns.push(ColumnLook {
+                        first: first - 1,
+                        last: last - 1,
+                        width,
+                        hidden,
+                    });
                 }
             }
             "row" => {
-                let row = tag.attr("r").and_then(|v| v.parse::<u32>().ok()).filter(|r| (1..=1_048_576).contains(r)).map(|r| r - 1).unwrap_or(next_row);
+                let row = tag
+                    .attr("r")
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .filter(|r| (1..=1_048_576).contains(r))
+                    .map(|r| r - 1)
+                    .unwrap_or(next_row);
                 next_row = row.saturating_add(1);
                 let height = tag.attr("ht").and_then(parse_f64).filter(|h| (0.0..=409.5).contains(h));
                 let hidden = tag.attr("hidden").is_some_and(truthy);
@@ -543,7 +612,9 @@ fn unescape(s: &str) -> String {
             "gt" => Some('>'),
             "quot" => Some('"'),
             "apos" => Some('\''),
-            e if e.starts_with("#x") || e.starts_with("#X") => u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32),
+            e if e.starts_with("#x") || e.starts_with("#X") => {
+                u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32)
+            }
             e if e.starts_with('#') => e[1..].parse::<u32>().ok().and_then(char::from_u32),
             _ => None,
         };
@@ -623,7 +694,7 @@ impl<R: BufRead> TagScanner<R> {
                             }
                         }
                         None if b == b'>' => {
-                            if self.is_complete() {
+                            if is_complete(&self.buf) {
                                 done = true;
                                 break;
                             }
@@ -653,23 +724,33 @@ impl<R: BufRead> TagScanner<R> {
             None => (false, raw_name),
         };
         let local = raw_name.rsplit(':').next().unwrap_or(raw_name);
-        let name = if closing { format!("/{local}") } else { local.to_string() };
+        let name = if closing {
+            format!("/{local}")
+        } else {
+            local.to_string()
+        };
         if !wanted(&name) {
             return Some(None);
         }
-        Some(Some(Tag { attrs: if closing { Vec::new() } else { attributes(&text[name_end..]) }, name }))
+        Some(Some(Tag {
+            attrs: if closing {
+                Vec::new()
+            } else {
+                attributes(&text[name_end..])
+            },
+            name,
+        }))
     }
+}
 
-    /// Whether the bytes gathered so far (without the final '>') end a markup item.
-    fn is_complete(&self) -> bool {
-        let b = &self.buf;
-        if b.starts_with(b"!--") {
-            b.len() >= 5 && b.ends_with(b"--")
-        } else if b.starts_with(b"![CDATA[") {
-            b.ends_with(b"]]")
-        } else {
-            true
-        }
+/// Whether the bytes gathered so far (without the final '>') end a markup item.
+fn is_complete(b: &[u8]) -> bool {
+    if b.starts_with(b"!--") {
+        b.len() >= 5 && b.ends_with(b"--")
+    } else if b.starts_with(b"![CDATA[") {
+        b.ends_with(b"]]")
+    } else {
+        true
     }
 }
 
@@ -682,7 +763,9 @@ fn attributes(s: &str) -> Vec<(String, String)> {
         let Some(eq) = rest.find('=') else { break };
         let key = rest[..eq].trim().to_string();
         let after = rest[eq + 1..].trim_start();
-        let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else { break };
+        let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
+            break;
+        };
         let Some(end) = after[1..].find(q) else { break };
         out.push((key, after[1..1 + end].to_string()));
         rest = &after[1 + end + 1..];
@@ -702,21 +785,51 @@ mod tests {
 <mergeCells><row r="40" ht="5"/></mergeCells></worksheet>"#;
         let s = sheet_layout(&xml[..]);
         assert_eq!(s.default_row_height, Some(15.0));
-        assert_eq!(s.columns, vec![
-            ColumnLook { first: 0, last: 0, width: Some(30.7109375), hidden: false },
-            ColumnLook { first: 2, last: 4, width: Some(0.0), hidden: true },
-        ]);
-        assert_eq!(s.rows, vec![
-            RowLook { row: 1, height: Some(33.75), hidden: false },
-            RowLook { row: 2, height: None, hidden: true },
-        ]);
+        assert_eq!(
+            s.columns,
+            vec![
+                ColumnLook {
+                    first: 0,
+                    last: 0,
+                    width: Some(30.7109375),
+                    hidden: false
+                },
+                ColumnLook {
+                    first: 2,
+                    last: 4,
+                    width: Some(0.0),
+                    hidden: true
+                },
+            ]
+        );
+        assert_eq!(
+            s.rows,
+            vec![
+                RowLook {
+                    row: 1,
+                    height: Some(33.75),
+                    hidden: false
+                },
+                RowLook {
+                    row: 2,
+                    height: None,
+                    hidden: true
+                },
+            ]
+        );
     }
 
     #[test]
     fn entities_and_paths() {
         assert_eq!(unescape("R&amp;D &#233;t&#xE9; &bogus; &"), "R&D été &bogus; &");
         assert_eq!(resolve("xl", "worksheets/sheet1.xml"), "xl/worksheets/sheet1.xml");
-        assert_eq!(resolve("xl", "/xl/worksheets/../worksheets/sheet2.xml"), "xl/worksheets/sheet2.xml");
-        assert_eq!(attributes(r#" a="1" b:c = 'x>y' "#), vec![("a".into(), "1".into()), ("b:c".into(), "x>y".into())]);
+        assert_eq!(
+            resolve("xl", "/xl/worksheets/../worksheets/sheet2.xml"),
+            "xl/worksheets/sheet2.xml"
+        );
+        assert_eq!(
+            attributes(r#" a="1" b:c = 'x>y' "#),
+            vec![("a".into(), "1".into()), ("b:c".into(), "x>y".into())]
+        );
     }
 }

@@ -20,7 +20,7 @@ pub struct Style {
     pub width: usize,
 }
 
-const MAX_COL_WIDTH: usize = 18;
+const MAX_COL_WIDTH: usize = 22;
 const ROWS_AROUND: u32 = 2;
 const MAX_COLS: u32 = 8;
 
@@ -58,9 +58,13 @@ fn pad(s: &str, width: usize) -> String {
 
 impl Excerpt {
     fn new(sheet: &Sheet, cell: CellRef, range: Option<CellRange>) -> Self {
-        let span = range.unwrap_or(CellRange::single(cell)).union(&CellRange::single(cell));
-        let row0 = span.start.row.min(cell.row).saturating_sub(ROWS_AROUND);
-        let row1 = span.end.row.max(cell.row).saturating_add(ROWS_AROUND).min(row0 + 12);
+        let mut span = range.unwrap_or(CellRange::single(cell)).union(&CellRange::single(cell));
+        // A tall range (a column of parts): show the rows around the marked cell.
+        if span.end.row - span.start.row > 8 {
+            span = CellRange::new(CellRef::new(cell.row, span.start.col), CellRef::new(cell.row, span.end.col));
+        }
+        let row0 = span.start.row.saturating_sub(ROWS_AROUND);
+        let row1 = span.end.row.saturating_add(ROWS_AROUND);
         let used = sheet.used_range().unwrap_or(CellRange::single(cell));
         let mut col0 = span.start.col.saturating_sub(1).max(used.start.col.min(cell.col));
         let mut col1 = span.end.col.saturating_add(1).min(used.end.col.max(cell.col));

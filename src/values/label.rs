@@ -10,9 +10,10 @@ use unicode_normalization::UnicodeNormalization;
 ///
 /// Steps: Unicode NFKD and removal of accents (combining marks), lower-casing,
 /// the ligatures `œ` and `æ` spelled out (`oe`, `ae`: NFKD leaves them whole, and
-/// `Cœur` and `Coeur` are the same word), typographic apostrophes (`’`, `‘`, `ʼ`) turned into `'`, dashes (en dash, em dash,
-/// Unicode hyphens and minus sign) into `-`, any run of white space (including
-/// non-breaking and narrow non-breaking spaces, tabs and line breaks) into one space,
+/// `Cœur` and `Coeur` are the same word), typographic apostrophes (`’`, `‘`, `ʼ`)
+/// turned into `'`, dashes (en dash, em dash, Unicode hyphens and minus sign) into
+/// `-`, any run of white space (including non-breaking and narrow non-breaking
+/// spaces, tabs and line breaks) into one space,
 /// trimming, dropping **one** trailing `:`, and trimming again.
 /// Text in parentheses is kept: `Coût total (€)` and `Coût total (M€)` differ.
 ///
@@ -38,7 +39,11 @@ pub fn labels_match(a: &str, b: &str) -> bool {
 /// hyphens count as spaces, so `Hainaut Cambrésis`, `Hainaut-Cambrésis` and
 /// `Hainaut – Cambrésis` are the same choice. Labels keep their dashes.
 pub fn normalize_choice(s: &str) -> String {
-    normalize_label(s).replace('-', " ").split_whitespace().collect::<Vec<_>>().join(" ")
+    normalize_label(s)
+        .replace('-', " ")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// NFKD, accent removal, lower-casing, ligatures spelled out and unified
@@ -79,27 +84,15 @@ mod tests {
     #[test]
     fn non_breaking_spaces_tabs_and_line_breaks_collapse() {
         assert_eq!(normalize_label("Date\u{a0}d'arrêté"), "date d'arrete");
-        assert_eq!(
-            normalize_label("Date\u{202f}\u{a0} d'arrêté"),
-            "date d'arrete"
-        );
-        assert_eq!(
-            normalize_label("Nombre de\n\tdossiers"),
-            "nombre de dossiers"
-        );
+        assert_eq!(normalize_label("Date\u{202f}\u{a0} d'arrêté"), "date d'arrete");
+        assert_eq!(normalize_label("Nombre de\n\tdossiers"), "nombre de dossiers");
     }
 
     #[test]
     fn apostrophes_and_dashes() {
         assert_eq!(normalize_label("Date d’arrêté"), "date d'arrete");
-        assert_eq!(
-            normalize_label("Flandres – Métropole"),
-            "flandres - metropole"
-        );
-        assert_eq!(
-            normalize_label("Hainaut — Cambrésis"),
-            "hainaut - cambresis"
-        );
+        assert_eq!(normalize_label("Flandres – Métropole"), "flandres - metropole");
+        assert_eq!(normalize_label("Hainaut — Cambrésis"), "hainaut - cambresis");
     }
 
     #[test]
@@ -137,8 +130,14 @@ mod tests {
     #[test]
     fn choices_ignore_dashes() {
         assert_eq!(normalize_choice("Hainaut – Cambrésis"), "hainaut cambresis");
-        assert_eq!(normalize_choice("Hainaut Cambrésis"), normalize_choice("Hainaut – Cambrésis"));
-        assert_eq!(normalize_choice("Flandres-Métropole"), normalize_choice("Flandres – Métropole"));
+        assert_eq!(
+            normalize_choice("Hainaut Cambrésis"),
+            normalize_choice("Hainaut – Cambrésis")
+        );
+        assert_eq!(
+            normalize_choice("Flandres-Métropole"),
+            normalize_choice("Flandres – Métropole")
+        );
         assert_eq!(normalize_choice("Compétitivité :"), "competitivite");
         // Labels keep their dashes.
         assert!(!labels_match("Hainaut Cambrésis", "Hainaut – Cambrésis"));

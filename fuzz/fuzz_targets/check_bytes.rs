@@ -1,0 +1,29 @@
+//! Reading + extraction + schema + rules on arbitrary bytes: must never panic.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use bilan::check::Checker;
+use bilan::rules::RulePack;
+use bilan::template::TemplateSet;
+use libfuzzer_sys::fuzz_target;
+
+fn checker() -> Option<&'static Checker> {
+    static CHECKER: OnceLock<Option<Checker>> = OnceLock::new();
+    CHECKER
+        .get_or_init(|| {
+            let mut c = Checker::new(TemplateSet::builtin().ok()?, RulePack::builtin().ok()?);
+            // Keep each input small: the fuzzer looks for logic bugs, the
+            // process isolation of the CLI handles resource exhaustion.
+            c.limits.max_cells = 20_000;
+            c.limits.max_uncompressed = 20_000_000;
+            Some(c)
+        })
+        .as_ref()
+}
+
+fuzz_target!(|data: &[u8]| {
+    if let Some(c) = checker() {
+        let _ = c.check_bytes("fuzz.xlsx", data);
+    }
+});
