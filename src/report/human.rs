@@ -64,7 +64,8 @@ impl Excerpt {
             span = CellRange::new(CellRef::new(cell.row, span.start.col), CellRef::new(cell.row, span.end.col));
         }
         let row0 = span.start.row.saturating_sub(ROWS_AROUND);
-        let row1 = span.end.row.saturating_add(ROWS_AROUND);
+        let used_end = sheet.used_range().map_or(cell.row, |u| u.end.row).max(cell.row);
+        let row1 = span.end.row.saturating_add(ROWS_AROUND).min(used_end);
         let used = sheet.used_range().unwrap_or(CellRange::single(cell));
         let mut col0 = span.start.col.saturating_sub(1).max(used.start.col.min(cell.col));
         let mut col1 = span.end.col.saturating_add(1).min(used.end.col.max(cell.col));
@@ -223,14 +224,14 @@ impl Diagnostic for FindingDiagnostic<'_> {
         if let Some(p) = &f.pointer {
             parts.push(format!("donnée {p}"));
         }
-        Some(Box::new(keep_numbers_whole(&parts.join(" · "))))
+        Some(Box::new(keep_numbers_whole(&parts.join("\n"))))
     }
 }
 
 /// Renders every finding of a file, then its summary line.
 pub fn render(r: &FileReport, style: Style) -> String {
     let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false).with_context_lines(0).without_primary_span_start();
+    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false).with_context_lines(0).without_primary_span_start().with_break_words(false);
     let mut out = String::new();
     for finding in &r.findings {
         let excerpt = match (&finding.sheet, finding.cell, &r.workbook) {
