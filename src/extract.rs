@@ -415,29 +415,7 @@ fn extract_table(
     let header_range = CellRange::new(CellRef::new(header.row, header.first_col), CellRef::new(header.row, header.last_col));
     let mut items = Vec::with_capacity(rows.len());
     for (n, &row) in rows.iter().enumerate() {
-        let row_pointer = format!("{pointer}/{n}");
-        let range = CellRange::new(CellRef::new(row, header.first_col), CellRef::new(row, header.last_col));
-        ex.origins.insert(row_pointer.clone(), Origin::range(&sheet.name, range));
-        let mut item = Map::new();
-        for (i, col) in &header.columns {
-            let spec = &tb.columns[*i];
-            let cell_pointer = format!("{row_pointer}/{}", spec.key);
-            let pos = CellRef::new(row, *col);
-            match table_cell(sheet, pos) {
-                Some((_, value)) => {
-                    let cell = Cell { pos, value: value.clone() };
-                    if let Some(v) = convert(ex, sheet, &cell, spec, &cell_pointer) {
-                        item.insert(spec.key.clone(), v);
-                    }
-                }
-                None => {
-                    ex.origins.insert(cell_pointer.clone(), Origin::cell(&sheet.name, pos));
-                    if spec.empty_is_zero {
-                        item.insert(spec.key.clone(), Value::Number(Number::from(0)));
-                    }
-                }
-            }
-        }
+        let item = extract_row(ex, sheet, tb, &header, row, &format!("{pointer}/{n}"), None);
         items.push(Value::Object(item));
     }
     let end_row = total_row.or(rows.last().copied()).unwrap_or(header.row);
@@ -447,31 +425,7 @@ fn extract_table(
         let total_pointer = format!("{prefix}/{}", total.key);
         match total_row {
             Some(row) => {
-                let range = CellRange::new(CellRef::new(row, header.first_col), CellRef::new(row, header.last_col));
-                ex.origins.insert(total_pointer.clone(), Origin::range(&sheet.name, range));
-                let mut item = Map::new();
-                for (i, col) in &header.columns {
-                    let spec = &tb.columns[*i];
-                    if !total.columns.contains(&spec.key) {
-                        continue;
-                    }
-                    let cell_pointer = format!("{total_pointer}/{}", spec.key);
-                    let pos = CellRef::new(row, *col);
-                    match table_cell(sheet, pos) {
-                        Some((_, value)) => {
-                            let cell = Cell { pos, value: value.clone() };
-                            if let Some(v) = convert(ex, sheet, &cell, spec, &cell_pointer) {
-                                item.insert(spec.key.clone(), v);
-                            }
-                        }
-                        None => {
-                            ex.origins.insert(cell_pointer.clone(), Origin::cell(&sheet.name, pos));
-                            if spec.empty_is_zero {
-                                item.insert(spec.key.clone(), Value::Number(Number::from(0)));
-                            }
-                        }
-                    }
-                }
+                let item = extract_row(ex, sheet, tb, &header, row, &total_pointer, Some(&total.columns));
                 obj.insert(total.key.clone(), Value::Object(item));
             }
             None => {
@@ -491,6 +445,45 @@ fn extract_table(
         }
     }
     Some(header.row..=end_row)
+}
+
+/// Reads one table row (a data row, or the TOTAL row restricted to `only`
+/// columns) into an object, recording the row's range and each cell's origin.
+fn extract_row(
+    ex: &mut Extraction,
+    sheet: &Sheet,
+    tb: &TableSpec,
+    header: &Header,
+    row: u32,
+    row_pointer: &str,
+    only: Option<&[String]>,
+) -> Map<String, Value> {
+    let range = CellRange::new(CellRef::new(row, header.first_col), CellRef::new(row, header.last_col));
+    ex.origins.insert(row_pointer.to_string(), Origin::range(&sheet.name, range));
+    let mut item = Map::new();
+    for (i, col) in &header.columns {
+        let spec = &tb.columns[*i];
+        if only.is_some_and(|keys| !keys.contains(&spec.key)) {
+            continue;
+        }
+        let cell_pointer = format!("{row_pointer}/{}", spec.key);
+        let pos = CellRef::new(row, *col);
+        match table_cell(sheet, pos) {
+            Some((_, value)) => {
+                let cell = Cell { pos, value: value.clone() };
+                if let Some(v) = convert(ex, sheet, &cell, spec, &cell_pointer) {
+                    item.insert(spec.key.clone(), v);
+                }
+            }
+            None => {
+                ex.origins.insert(cell_pointer, Origin::cell(&sheet.name, pos));
+                if spec.empty_is_zero {
+                    item.insert(spec.key.clone(), Value::Number(Number::from(0)));
+                }
+            }
+        }
+    }
+    item
 }
 
 /// JSON number of an exact decimal: an integer when it has no fraction.
