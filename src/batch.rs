@@ -5,7 +5,6 @@
 //! soon as its annotated report is written and its key figures are kept; only
 //! summaries (identity, findings, a few figures) live until the end.
 
-use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
@@ -110,31 +109,19 @@ pub struct BatchFinding {
     pub file: Option<String>,
 }
 
-/// Safe, unique file names for the annotated reports: `<stem>.controle.xlsx`.
+/// Unique file names for the annotated reports, as `check --report-dir` names
+/// them: `<name>.controle.xlsx`, then `<name> (2).controle.xlsx`…
 pub fn report_names(files: &[PathBuf]) -> Vec<String> {
-    let mut used: BTreeMap<String, usize> = BTreeMap::new();
+    let mut taken = std::collections::HashSet::new();
     files
         .iter()
-        .map(|p| {
-            let stem = p.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "fichier".into());
-            let mut safe: String = stem
-                .chars()
-                .map(|c| if c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' ') { c } else { '_' })
-                .collect::<String>()
-                .trim_matches(['.', ' '])
-                .chars()
-                .take(100)
-                .collect();
-            if safe.is_empty() {
-                safe = "fichier".into();
-            }
-            let n = used.entry(safe.to_lowercase()).or_insert(0);
-            *n += 1;
-            if *n > 1 {
-                format!("{safe}-{n}.controle.xlsx")
-            } else {
-                format!("{safe}.controle.xlsx")
-            }
+        .map(|f| {
+            let name = crate::report::xlsx::report_file_name(f);
+            let stem = name.trim_end_matches(".controle.xlsx").to_string();
+            (1..)
+                .map(|n| if n == 1 { name.clone() } else { format!("{stem} ({n}).controle.xlsx") })
+                .find(|candidate| taken.insert(candidate.to_lowercase()))
+                .unwrap_or(name)
         })
         .collect()
 }

@@ -592,8 +592,8 @@ fn batch(args: BatchArgs) -> Result<u8, Fatal> {
 }
 
 /// The annotated workbook of one return (issue 3's report), if it can be built.
-fn annotated_report(_checker: &Checker, _report: &FileReport, _checked_at: &str) -> Option<Vec<u8>> {
-    None
+fn annotated_report(checker: &Checker, report: &FileReport, checked_at: &str) -> Option<Vec<u8>> {
+    report::xlsx::write_report(report, &checker.rules, checked_at).ok()
 }
 
 /// `bilan template ID -o OUT.xlsx` / `bilan template --all DIR`: blank returns

@@ -86,6 +86,13 @@ fn a_campaign_is_checked_whole() {
     let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path())).collect();
     assert!(errors.is_empty(), "{errors:#?}");
 
+    // Every file has its annotated report, linked from rapport.json.
+    for f in files {
+        let rel = f["annotated_report"].as_str().expect("annotated report");
+        assert!(rel.starts_with("annotes/") && rel.ends_with(".controle.xlsx"), "{rel}");
+        assert!(dir.path().join("sortie").join(rel).is_file(), "{rel} written");
+    }
+
     // The synthesis workbook lists every input, skipped ones included.
     let synthese = dir.path().join("sortie").join("synthese.xlsx");
     let bytes = std::fs::read(&synthese).expect("synthese.xlsx");

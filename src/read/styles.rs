@@ -687,17 +687,11 @@ impl<R: BufRead> TagScanner<R> {
                     match quote {
                         Some(q) if b == q => quote = None,
                         Some(_) => {}
-                        None if b == b'"' || b == b'\'' => {
-                            // Quotes only delimit attribute values in a tag, not in a comment.
-                            if !self.buf.starts_with(b"!") {
-                                quote = Some(b);
-                            }
-                        }
-                        None if b == b'>' => {
-                            if is_complete(&self.buf) {
-                                done = true;
-                                break;
-                            }
+                        // Quotes only delimit attribute values in a tag, not in a comment.
+                        None if (b == b'"' || b == b'\'') && !self.buf.starts_with(b"!") => quote = Some(b),
+                        None if b == b'>' && is_complete(&self.buf) => {
+                            done = true;
+                            break;
                         }
                         None => {}
                     }

@@ -22,8 +22,8 @@ use std::path::{Path, PathBuf};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{
-    Color, Format, FormatAlign, FormatBorder, FormatDiagonalBorder, FormatPattern, FormatUnderline, Note, Url,
-    Workbook, Worksheet,
+    Color, DocProperties, Format, FormatAlign, FormatBorder, FormatDiagonalBorder, FormatPattern, FormatUnderline,
+    Note, Url, Workbook, Worksheet,
 };
 use unicode_width::UnicodeWidthStr;
 
@@ -60,6 +60,8 @@ const MAX_MARKED_CELLS_PER_FINDING: u64 = 10_000;
 const MAX_MARKED_CELLS_PER_SHEET: usize = 200_000;
 const MAX_MERGE_AREA: u64 = 100_000;
 const MAX_MERGED_CELLS_PER_SHEET: usize = 1_000_000;
+/// Paper size 9 of Excel: A4, as printed in France.
+const A4: u8 = 9;
 /// Rows of a summary list (findings without a cell) before "… and N more".
 const MAX_SUMMARY_LIST: usize = 200;
 
@@ -143,6 +145,18 @@ pub fn write_report(report: &FileReport, rules: &RulePack, checked_at: &str) -> 
     };
 
     let mut wb = Workbook::new();
+    let file_name = Path::new(&report.path)
+        .file_name()
+        .map_or(report.path.as_str(), |n| n.to_str().unwrap_or(""));
+    wb.set_properties(
+        &DocProperties::new()
+            .set_title(shorten(&format!("Rapport de contrôle — {file_name}"), 255))
+            .set_author("bilan")
+            .set_comment(shorten(
+                &format!("Contrôlé le {}, règles {}", checked_at_fr(checked_at), rules.name),
+                255,
+            )),
+    );
     let summary = wb.add_worksheet();
     summary.set_name(SUMMARY)?;
     write_summary(summary, report, rules, checked_at, &findings, sheets, &names)?;
@@ -153,13 +167,25 @@ pub fn write_report(report: &FileReport, rules: &RulePack, checked_at: &str) -> 
 
     let styles = report.workbook.as_ref().and_then(|w| w.styles.as_ref());
     for (sheet, name) in sheets.iter().zip(&names) {
-        let ws = wb.add_worksheet();
+        // Rows are written in order: constant-memory mode keeps a 5-million-cell
+        // return from needing a gigabyte.
+        let ws = wb.add_worksheet_with_constant_memory()?;
         ws.set_name(name)?;
         let on_sheet: Vec<&Finding> = findings
             .iter()
             .copied()
             .filter(|f| f.sheet.as_ref() == Some(&sheet.name))
             .collect();
+        // The tab of a sheet with findings takes the colour of the worst.
+        if let Some(worst) = on_sheet.iter().map(|f| f.severity).max() {
+            ws.set_tab_color(
+                Mark {
+                    severity: worst,
+                    strong: true,
+                }
+                .frame(),
+            );
+        }
         let look = styles.and_then(|st| st.sheet(&sheet.name).map(|s| (st, s)));
         write_sheet(ws, sheet, look, &on_sheet, rules)?;
     }
@@ -452,10 +478,11 @@ fn write_summary(
         .set_align(FormatAlign::Top);
 
     // Labels in A, short values in B, long texts across B:C.
-    ws.set_column_width(0, 26)?;
-    ws.set_column_width(1, 18)?;
-    ws.set_column_width(2, 80)?;
+    ws.set_column_width(0, 24)?;
+    ws.set_column_width(1, 16)?;
+    ws.set_column_width(2, 62)?;
     ws.set_print_fit_to_pages(1, 0);
+    ws.set_paper_size(A4);
     ws.set_row_height(0, 24)?;
     ws.write_string_with_format(
         0,
@@ -592,7 +619,7 @@ fn write_summary(
         let warn = value.clone().set_bold().set_background_color(bg).set_font_color(fg);
         ws.write_string_with_format(row, 0, "Motif", &label)?;
         wide(ws, row, &why, &warn)?;
-        ws.set_row_height(row, text_height(&why, 95.0))?;
+        ws.set_row_height(row, text_height(&why, 78.0))?;
         row += 1;
     }
 
@@ -621,7 +648,7 @@ fn write_summary(
                 .unwrap_or_default();
             let text = format!("{}{place}", f.message);
             wide(ws, row, &text, &value)?;
-            ws.set_row_height(row, text_height(&text, 95.0))?;
+            ws.set_row_height(row, text_height(&text, 78.0))?;
             row += 1;
         }
         if loose.len() > MAX_SUMMARY_LIST {
@@ -667,7 +694,7 @@ fn write_summary(
          constatée. Un fond coloré sans cadre vient du fichier d'origine : ce n'est pas un constat.",
     ] {
         ws.merge_range(row, 0, row, 2, text, &value)?;
-        ws.set_row_height(row, text_height(text, 120.0))?;
+        ws.set_row_height(row, text_height(text, 102.0))?;
         row += 1;
     }
 
@@ -772,6 +799,7 @@ fn write_findings(
     ws.set_freeze_panes(1, 0)?;
     ws.set_landscape();
     ws.set_print_fit_to_pages(1, 0);
+    ws.set_paper_size(A4);
     ws.set_repeat_rows(0, 0)?;
 
     let severity_formats: HashMap<Severity, Format> = [Severity::Error, Severity::Warning, Severity::Info]
@@ -846,7 +874,7 @@ fn write_findings(
         }
         row += 1;
     }
-    ws.autofilter(0, 0, row.saturating_sub(1).max(0), (columns.len() - 1) as u16)?;
+    ws.autofilter(0, 0, row.saturating_sub(1), (columns.len() - 1) as u16)?;
     Ok(())
 }
 
@@ -1206,7 +1234,15 @@ impl Merges {
             covered.extend(cells().map(|c| (c, ranges.len())));
             ranges.push(*m);
         }
-        Self { ranges, covered }
+        // In row order; `covered` holds indices, so it is rebuilt.
+        ranges.sort_by_key(|m| m.start);
+        let covered = ranges.iter().enumerate().flat_map(|(i, m)| {
+            (m.start.row..=m.end.row).flat_map(move |r| (m.start.col..=m.end.col).map(move |c| (CellRef::new(r, c), i)))
+        });
+        Self {
+            covered: covered.collect(),
+            ranges,
+        }
     }
 }
 
@@ -1216,34 +1252,38 @@ struct Slot<'a> {
     value: Option<&'a CellValue>,
     style: Option<u32>,
     mark: Option<Mark>,
+    /// The merged range that starts here.
+    merge: Option<CellRange>,
 }
 
-/// Values, styles and marks merged in row order (each input is sorted).
+/// Values, styles, marks and merged ranges in row order (each input is sorted),
+/// so that a sheet is written row after row.
 fn slots<'a>(
     sheet: &'a Sheet,
     styled: &'a [(CellRef, u32)],
     marked: &'a BTreeMap<CellRef, Mark>,
+    merges: &'a [CellRange],
 ) -> impl Iterator<Item = Slot<'a>> + 'a {
     let mut values = sheet.cells().iter().peekable();
     let mut styles = styled.iter().peekable();
     let mut marks = marked.iter().peekable();
+    let mut merges = merges.iter().peekable();
     std::iter::from_fn(move || {
         let next = [
             values.peek().map(|c| c.pos),
             styles.peek().map(|s| s.0),
             marks.peek().map(|m| *m.0),
+            merges.peek().map(|m| m.start),
         ]
         .into_iter()
         .flatten()
         .min()?;
-        let value = values.next_if(|c| c.pos == next).map(|c| &c.value);
-        let style = styles.next_if(|s| s.0 == next).map(|s| s.1);
-        let mark = marks.next_if(|m| *m.0 == next).map(|m| *m.1);
         Some(Slot {
             pos: next,
-            value,
-            style,
-            mark,
+            value: values.next_if(|c| c.pos == next).map(|c| &c.value),
+            style: styles.next_if(|s| s.0 == next).map(|s| s.1),
+            mark: marks.next_if(|m| *m.0 == next).map(|m| *m.1),
+            merge: merges.next_if(|m| m.start == next).copied(),
         })
     })
 }
@@ -1257,6 +1297,7 @@ fn write_sheet(
 ) -> Result<(), ReportError> {
     // Printed one page wide, so that a reviewer can print a marked sheet as is.
     ws.set_print_fit_to_pages(1, 0);
+    ws.set_paper_size(A4);
     let merges = Merges::new(sheet);
     let Marks { cells: marked, notes } = marks(&merges, findings);
     let styled: &[(CellRef, u32)] = look.map_or(&[], |(_, s)| &s.cells);
@@ -1281,31 +1322,32 @@ fn write_sheet(
         None => fit_columns(ws, sheet, &merges)?,
     }
 
-    // Merged ranges first (they write blanks), then every cell over them.
-    for m in &merges.ranges {
-        let style = look.and_then(|(_, s)| s.style_at(m.start));
-        let value = sheet.get(m.start);
-        let format = formats
-            .get(style, kind_of(value), marked.get(&m.start).copied(), false)
-            .clone();
-        ws.merge_range(
-            m.start.row,
-            m.start.col as u16,
-            m.end.row,
-            m.end.col as u16,
-            "",
-            &format,
-        )?;
-    }
-    for slot in slots(sheet, styled, &marked) {
+    // Row after row (the order a constant-memory worksheet needs); a merged range
+    // is written at its first cell (blanks over the range), then that cell's value.
+    for slot in slots(sheet, styled, &marked, &merges.ranges) {
         let Slot {
             pos,
             value,
             style,
             mark,
+            merge,
         } = slot;
         if pos.row >= MAX_ROWS || pos.col >= MAX_COLS {
             continue;
+        }
+        if let Some(m) = merge {
+            let format = formats.get(style, kind_of(value), mark, false).clone();
+            ws.merge_range(
+                m.start.row,
+                m.start.col as u16,
+                m.end.row,
+                m.end.col as u16,
+                "",
+                &format,
+            )?;
+            if value.is_none() {
+                continue;
+            }
         }
         let (row, col) = (pos.row, pos.col as u16);
         let format = formats.get(style, kind_of(value), mark, looks_like_formula(value));
@@ -1468,6 +1510,6 @@ mod tests {
     #[test]
     fn widths_round_trip_excel_units() {
         assert_eq!(width_pixels(9.140625), 64);
-        assert_eq!(width_pixels(30.7109375), 220);
+        assert_eq!(width_pixels(30.7109375), 215);
     }
 }
