@@ -21,12 +21,21 @@ const BIN: &str = env!("CARGO_BIN_EXE_bilan");
 fn specs() -> Vec<(String, WorkbookSpec)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/src");
     let mut out = Vec::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
     entries.sort();
     for path in entries {
-        let Ok(text) = std::fs::read_to_string(&path) else { continue };
-        let Ok(spec) = serde_json::from_str::<WorkbookSpec>(&text) else { continue };
-        let name = path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let Ok(text) = std::fs::read_to_string(&path) else {
+            continue;
+        };
+        let Ok(spec) = serde_json::from_str::<WorkbookSpec>(&text) else {
+            continue;
+        };
+        let name = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default();
         out.push((name, spec));
     }
     out
@@ -35,7 +44,11 @@ fn specs() -> Vec<(String, WorkbookSpec)> {
 /// Gives the return its own organisation: the value right of `Pôle`,
 /// `Territoire` or `Programme` on the Identification sheet.
 fn rename(spec: &mut WorkbookSpec, suffix: usize) {
-    for sheet in spec.sheets.iter_mut().filter(|s| bilan::values::normalize_label(&s.name) == "identification") {
+    for sheet in spec
+        .sheets
+        .iter_mut()
+        .filter(|s| bilan::values::normalize_label(&s.name) == "identification")
+    {
         for block in &mut sheet.blocks {
             for row in &mut block.rows {
                 let is_org = matches!(row.first(), Some(CellSpec::Text(t)) if ["pole", "territoire", "programme"].contains(&bilan::values::normalize_label(t).as_str()));
@@ -69,7 +82,11 @@ fn generate(dir: &Path, n: usize) -> usize {
 /// Runs `bilan` and returns (wall time, max RSS in KiB of it and its readers).
 fn measure(args: &[&str]) -> (Duration, i64) {
     let start = Instant::now();
-    let child = Command::new(BIN).args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn();
+    let child = Command::new(BIN)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
     let Ok(child) = child else { return (Duration::ZERO, 0) };
     let mut status = 0;
     // SAFETY: plain libc call on our own child's pid, with valid pointers.
@@ -94,18 +111,48 @@ fn main() {
     let campaign = root.join("campagne");
     let t = Instant::now();
     let count = generate(&campaign, n);
-    println!("generated {count} returns in {:.1} s ({} templates' fixtures)", t.elapsed().as_secs_f64(), specs().len());
+    println!(
+        "generated {count} returns in {:.1} s ({} templates' fixtures)",
+        t.elapsed().as_secs_f64(),
+        specs().len()
+    );
     let c = campaign.to_string_lossy().to_string();
 
     let out1 = root.join("sans").to_string_lossy().to_string();
-    let (plain, rss_plain) = measure(&["batch", &c, "--out", &out1, "--no-annotated", "--quiet", "--fail-on", "never"]);
+    let (plain, rss_plain) = measure(&[
+        "batch",
+        &c,
+        "--out",
+        &out1,
+        "--no-annotated",
+        "--quiet",
+        "--fail-on",
+        "never",
+    ]);
     let out2 = root.join("avec").to_string_lossy().to_string();
     let (annotated, rss_annotated) = measure(&["batch", &c, "--out", &out2, "--quiet", "--fail-on", "never"]);
     let out3 = root.join("inline").to_string_lossy().to_string();
-    let (inline, _) = measure(&["batch", &c, "--out", &out3, "--no-annotated", "--quiet", "--fail-on", "never", "--no-isolation"]);
+    let (inline, _) = measure(&[
+        "batch",
+        &c,
+        "--out",
+        &out3,
+        "--no-annotated",
+        "--quiet",
+        "--fail-on",
+        "never",
+        "--no-isolation",
+    ]);
 
-    let one = std::fs::read_dir(&campaign).ok().and_then(|mut d| d.next()).and_then(|e| e.ok()).map(|e| e.path().to_string_lossy().to_string()).unwrap_or_default();
-    let mut latencies: Vec<Duration> = (0..30).map(|_| measure(&["check", &one, "--quiet", "--fail-on", "never"]).0).collect();
+    let one = std::fs::read_dir(&campaign)
+        .ok()
+        .and_then(|mut d| d.next())
+        .and_then(|e| e.ok())
+        .map(|e| e.path().to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut latencies: Vec<Duration> = (0..30)
+        .map(|_| measure(&["check", &one, "--quiet", "--fail-on", "never"]).0)
+        .collect();
     latencies.sort();
     let median = latencies[latencies.len() / 2];
     let p95 = latencies[latencies.len() * 95 / 100];
@@ -120,10 +167,32 @@ fn main() {
     println!();
     println!("| measure | figure | target |");
     println!("|---|---|---|");
-    println!("| `batch` {count} returns, no annotated reports | {:.2} s ({:.0} files/s), peak {} MB | < 2 s |", plain.as_secs_f64(), per_sec(plain, count), rss_plain / 1024);
-    println!("| same, readers in-process (`--no-isolation`) | {:.2} s ({:.0} files/s) | — |", inline.as_secs_f64(), per_sec(inline, count));
-    println!("| `batch` {count} returns with annotated reports | {:.2} s ({:.0} files/s), peak {} MB | < 5 s |", annotated.as_secs_f64(), per_sec(annotated, count), rss_annotated / 1024);
-    println!("| `check` one return, process start included | median {:.1} ms, p95 {:.1} ms | < 30 ms |", median.as_secs_f64() * 1000.0, p95.as_secs_f64() * 1000.0);
-    println!("| `batch` {big_count} returns with annotated reports | {:.2} s, peak {} MB | < 150 MB |", big_time.as_secs_f64(), rss_big / 1024);
+    println!(
+        "| `batch` {count} returns, no annotated reports | {:.2} s ({:.0} files/s), peak {} MB | < 2 s |",
+        plain.as_secs_f64(),
+        per_sec(plain, count),
+        rss_plain / 1024
+    );
+    println!(
+        "| same, readers in-process (`--no-isolation`) | {:.2} s ({:.0} files/s) | — |",
+        inline.as_secs_f64(),
+        per_sec(inline, count)
+    );
+    println!(
+        "| `batch` {count} returns with annotated reports | {:.2} s ({:.0} files/s), peak {} MB | < 5 s |",
+        annotated.as_secs_f64(),
+        per_sec(annotated, count),
+        rss_annotated / 1024
+    );
+    println!(
+        "| `check` one return, process start included | median {:.1} ms, p95 {:.1} ms | < 30 ms |",
+        median.as_secs_f64() * 1000.0,
+        p95.as_secs_f64() * 1000.0
+    );
+    println!(
+        "| `batch` {big_count} returns with annotated reports | {:.2} s, peak {} MB | < 150 MB |",
+        big_time.as_secs_f64(),
+        rss_big / 1024
+    );
     let _ = std::fs::remove_dir_all(&root);
 }

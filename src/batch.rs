@@ -51,7 +51,10 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>) -> Inputs {
                 Ok(e) => e,
                 Err(e) => {
                     let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
-                    inputs.skipped.push(Skipped { path, reason: format!("illisible : {e}") });
+                    inputs.skipped.push(Skipped {
+                        path,
+                        reason: format!("illisible : {e}"),
+                    });
                     continue;
                 }
             };
@@ -64,12 +67,21 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>) -> Inputs {
             let path = entry.path().to_path_buf();
             let name = entry.file_name().to_string_lossy().to_string();
             if name.starts_with("~$") || name.starts_with(".~lock") {
-                inputs.skipped.push(Skipped { path, reason: "fichier temporaire d'Excel ou de LibreOffice (classeur ouvert)".into() });
+                inputs.skipped.push(Skipped {
+                    path,
+                    reason: "fichier temporaire d'Excel ou de LibreOffice (classeur ouvert)".into(),
+                });
                 continue;
             }
             let below_root = path.strip_prefix(root).unwrap_or(&path);
-            if below_root.components().any(|c| c.as_os_str().to_string_lossy().starts_with('.')) {
-                inputs.skipped.push(Skipped { path, reason: "fichier caché".into() });
+            if below_root
+                .components()
+                .any(|c| c.as_os_str().to_string_lossy().starts_with('.'))
+            {
+                inputs.skipped.push(Skipped {
+                    path,
+                    reason: "fichier caché".into(),
+                });
                 continue;
             }
             let relative = path.strip_prefix(root).unwrap_or(&path);
@@ -78,9 +90,15 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>) -> Inputs {
                     continue;
                 }
             }
-            let ext = path.extension().map(|e| e.to_string_lossy().to_ascii_lowercase()).unwrap_or_default();
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_ascii_lowercase())
+                .unwrap_or_default();
             if !WORKBOOK_EXTENSIONS.contains(&ext.as_str()) {
-                inputs.skipped.push(Skipped { path, reason: "pas une extension de classeur (.xlsx, .xlsm, .xlsb, .xls, .ods)".into() });
+                inputs.skipped.push(Skipped {
+                    path,
+                    reason: "pas une extension de classeur (.xlsx, .xlsm, .xlsb, .xls, .ods)".into(),
+                });
                 continue;
             }
             inputs.files.push(path);
@@ -119,7 +137,13 @@ pub fn report_names(files: &[PathBuf]) -> Vec<String> {
             let name = crate::report::xlsx::report_file_name(f);
             let stem = name.trim_end_matches(".controle.xlsx").to_string();
             (1..)
-                .map(|n| if n == 1 { name.clone() } else { format!("{stem} ({n}).controle.xlsx") })
+                .map(|n| {
+                    if n == 1 {
+                        name.clone()
+                    } else {
+                        format!("{stem} ({n}).controle.xlsx")
+                    }
+                })
                 .find(|candidate| taken.insert(candidate.to_lowercase()))
                 .unwrap_or(name)
         })
@@ -130,26 +154,51 @@ pub fn report_names(files: &[PathBuf]) -> Vec<String> {
 /// `{"rows": "/table" (optional), "columns": [{"label", "pointer", "total"}]}`.
 /// Pointers starting with `/` are read in the return, others in the row.
 pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>> {
-    let (Some(t), Some(ex)) = (report.template.as_deref().and_then(|id| templates.get(id)), report.extraction.as_ref()) else {
+    let (Some(t), Some(ex)) = (
+        report.template.as_deref().and_then(|id| templates.get(id)),
+        report.extraction.as_ref(),
+    ) else {
         return Vec::new();
     };
-    let Some(spec) = t.schema.pointer("/x-template/synthese") else { return Vec::new() };
-    let columns = spec.get("columns").and_then(Value::as_array).cloned().unwrap_or_default();
+    let Some(spec) = t.schema.pointer("/x-template/synthese") else {
+        return Vec::new();
+    };
+    let columns = spec
+        .get("columns")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     let read = |row: Option<&Value>, p: &str| -> Value {
-        let v = if p.starts_with('/') { ex.data.pointer(p) } else { row.and_then(|r| r.get(p)) };
-        let absolute = if p.starts_with('/') { p.to_string() } else { String::new() };
+        let v = if p.starts_with('/') {
+            ex.data.pointer(p)
+        } else {
+            row.and_then(|r| r.get(p))
+        };
+        let absolute = if p.starts_with('/') {
+            p.to_string()
+        } else {
+            String::new()
+        };
         match v {
             Some(v) if absolute.is_empty() || !ex.is_unusable(&absolute) => v.clone(),
             _ => Value::Null,
         }
     };
-    let pointers: Vec<String> = columns.iter().map(|c| c.get("pointer").and_then(Value::as_str).unwrap_or_default().to_string()).collect();
+    let pointers: Vec<String> = columns
+        .iter()
+        .map(|c| c.get("pointer").and_then(Value::as_str).unwrap_or_default().to_string())
+        .collect();
     match spec.get("rows").and_then(Value::as_str) {
         Some(rows) => ex
             .data
             .pointer(rows)
             .and_then(Value::as_array)
-            .map(|items| items.iter().map(|item| pointers.iter().map(|p| read(Some(item), p)).collect()).collect())
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|item| pointers.iter().map(|p| read(Some(item), p)).collect())
+                    .collect()
+            })
             .unwrap_or_default(),
         None => vec![pointers.iter().map(|p| read(None, p)).collect()],
     }
@@ -158,21 +207,52 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
 /// Checks every file, in parallel, calling `after` on each report before its
 /// cells are dropped (to write the annotated report). Results keep the input
 /// order whatever the number of threads.
-pub fn check_all<F>(checker: &Checker, files: &[PathBuf], jobs: usize, after: F, progress: &(dyn Fn() + Sync)) -> Vec<Summary>
+pub fn check_all<F>(
+    checker: &Checker,
+    files: &[PathBuf],
+    jobs: usize,
+    after: F,
+    progress: &(dyn Fn() + Sync),
+) -> Vec<Summary>
 where
     F: Fn(usize, &FileReport) -> Option<String> + Sync,
 {
     let work = |i: usize, path: &PathBuf| -> Summary {
         let report = catch_unwind(AssertUnwindSafe(|| checker.check_path(path))).unwrap_or_else(|panic| {
-            let what = panic.downcast_ref::<String>().cloned().or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string())).unwrap_or_default();
+            let what = panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
             internal_failure(path, &what)
         });
         let annotated = catch_unwind(AssertUnwindSafe(|| after(i, &report))).unwrap_or(None);
         let key = key_rows(&checker.templates, &report);
         progress();
-        let FileReport { path, sha256, template, template_version, organisation, cut_off, exercice, findings, .. } = report;
+        let FileReport {
+            path,
+            sha256,
+            template,
+            template_version,
+            organisation,
+            cut_off,
+            exercice,
+            findings,
+            ..
+        } = report;
         Summary {
-            report: FileReport { path, sha256, template, template_version, organisation, cut_off, exercice, findings, workbook: None, extraction: None },
+            report: FileReport {
+                path,
+                sha256,
+                template,
+                template_version,
+                organisation,
+                cut_off,
+                exercice,
+                findings,
+                workbook: None,
+                extraction: None,
+            },
             key_rows: key,
             annotated,
         }
@@ -214,8 +294,16 @@ pub struct Expected {
 /// `organisation` (a header row is recognised and skipped).
 pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("lecture de {} impossible : {e}", path.display()))?;
-    let delimiter = if text.lines().next().is_some_and(|l| l.contains(';')) { b';' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).has_headers(false).flexible(true).from_reader(text.as_bytes());
+    let delimiter = if text.lines().next().is_some_and(|l| l.contains(';')) {
+        b';'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
         let record = record.map_err(|e| format!("{} : ligne {} illisible : {e}", path.display(), i + 1))?;
@@ -223,14 +311,28 @@ pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
         if cells.iter().all(|c| c.is_empty()) {
             continue;
         }
-        if i == 0 && cells.first().is_some_and(|c| matches!(crate::values::normalize_label(c).as_str(), "modele" | "template" | "gabarit")) {
+        if i == 0
+            && cells.first().is_some_and(|c| {
+                matches!(
+                    crate::values::normalize_label(c).as_str(),
+                    "modele" | "template" | "gabarit"
+                )
+            })
+        {
             continue;
         }
         match cells.as_slice() {
-            [template, organisation, ..] if !template.is_empty() && !organisation.is_empty() => {
-                out.push(Expected { template: template.to_string(), organisation: organisation.to_string() })
+            [template, organisation, ..] if !template.is_empty() && !organisation.is_empty() => out.push(Expected {
+                template: template.to_string(),
+                organisation: organisation.to_string(),
+            }),
+            _ => {
+                return Err(format!(
+                    "{} : ligne {} : il faut deux colonnes, modèle et organisation",
+                    path.display(),
+                    i + 1
+                ))
             }
-            _ => return Err(format!("{} : ligne {} : il faut deux colonnes, modèle et organisation", path.display(), i + 1)),
         }
     }
     Ok(out)
@@ -252,7 +354,11 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
             })
         })
         .collect();
-    let expected_json: Vec<Value> = expected.unwrap_or_default().iter().map(|e| json!({"template": e.template, "organisation": e.organisation})).collect();
+    let expected_json: Vec<Value> = expected
+        .unwrap_or_default()
+        .iter()
+        .map(|e| json!({"template": e.template, "organisation": e.organisation}))
+        .collect();
     let data = json!({ "returns": returns, "expected": expected_json, "has_expected": expected.is_some() });
     let mut out = Vec::new();
     for (rule, result) in rules.run_batch(&data) {
@@ -273,12 +379,25 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
                 }
             }
             Err(message) => out.push(BatchFinding {
-                finding: Finding::new("BILAN-RULE-001", Severity::Error, format!("La règle {} n'a pas pu être appliquée au lot : {message}.", rule.meta.id)),
+                finding: Finding::new(
+                    "BILAN-RULE-001",
+                    Severity::Error,
+                    format!(
+                        "La règle {} n'a pas pu être appliquée au lot : {message}.",
+                        rule.meta.id
+                    ),
+                ),
                 file: None,
             }),
         }
     }
-    out.sort_by(|a, b| (a.finding.rule.as_str(), &a.file, &a.finding.pointer).cmp(&(b.finding.rule.as_str(), &b.file, &b.finding.pointer)));
+    out.sort_by(|a, b| {
+        (a.finding.rule.as_str(), &a.file, &a.finding.pointer).cmp(&(
+            b.finding.rule.as_str(),
+            &b.file,
+            &b.finding.pointer,
+        ))
+    });
     out
 }
 
@@ -295,7 +414,13 @@ pub fn total_counts(summaries: &[Summary], batch: &[BatchFinding]) -> Counts {
 }
 
 /// The machine report of a batch (`rapport.json`).
-pub fn json_report(summaries: &[Summary], skipped: &[Skipped], batch: &[BatchFinding], rule_pack: &str, checked_at: &str) -> Value {
+pub fn json_report(
+    summaries: &[Summary],
+    skipped: &[Skipped],
+    batch: &[BatchFinding],
+    rule_pack: &str,
+    checked_at: &str,
+) -> Value {
     let files: Vec<FileReport> = Vec::new();
     let mut value = crate::report::json::report(&files, rule_pack, checked_at, Vec::new());
     let files: Vec<Value> = summaries
@@ -309,7 +434,17 @@ pub fn json_report(summaries: &[Summary], skipped: &[Skipped], batch: &[BatchFin
         })
         .collect();
     value["files"] = Value::Array(files);
-    value["batch"] = Value::Array(batch.iter().map(|b| crate::report::json::finding_json(&b.finding, b.file.as_deref().unwrap_or(""))).collect());
-    value["skipped"] = Value::Array(skipped.iter().map(|s| json!({"path": s.path.display().to_string(), "reason": s.reason})).collect());
+    value["batch"] = Value::Array(
+        batch
+            .iter()
+            .map(|b| crate::report::json::finding_json(&b.finding, b.file.as_deref().unwrap_or("")))
+            .collect(),
+    );
+    value["skipped"] = Value::Array(
+        skipped
+            .iter()
+            .map(|s| json!({"path": s.path.display().to_string(), "reason": s.reason}))
+            .collect(),
+    );
     value
 }

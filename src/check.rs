@@ -74,7 +74,13 @@ fn text_at(ex: &Extraction, pointer: Option<&String>) -> Option<String> {
 
 impl Checker {
     pub fn new(templates: TemplateSet, rules: RulePack) -> Self {
-        Self { templates, rules, limits: Limits::default(), forced_template: None, isolation: None }
+        Self {
+            templates,
+            rules,
+            limits: Limits::default(),
+            forced_template: None,
+            isolation: None,
+        }
     }
 
     /// Checks a file on disk. Never fails: an unreadable file is a finding.
@@ -92,7 +98,9 @@ impl Checker {
         let read = crate::read::sniff(&bytes, &self.limits).and_then(|_| isolation.read(path, &self.limits));
         drop(bytes);
         let mut report = match read {
-            Ok(wb) if wb.sheets.is_empty() => FileReport::failed(&shown, None, read_failure(&crate::read::ReadError::NoSheets)),
+            Ok(wb) if wb.sheets.is_empty() => {
+                FileReport::failed(&shown, None, read_failure(&crate::read::ReadError::NoSheets))
+            }
             Ok(wb) => self.check_workbook(&shown, wb),
             Err(e) => FileReport::failed(&shown, None, read_failure(&e)),
         };
@@ -116,7 +124,11 @@ impl Checker {
     pub fn check_workbook(&self, name: &str, workbook: Workbook) -> FileReport {
         let detection = detect(&workbook, &self.templates, self.forced_template.as_deref());
         let Some(template) = detection.template else {
-            let mut report = FileReport::failed(name, None, Finding::new("BILAN-TPL-001", Severity::Error, "Modèle non reconnu."));
+            let mut report = FileReport::failed(
+                name,
+                None,
+                Finding::new("BILAN-TPL-001", Severity::Error, "Modèle non reconnu."),
+            );
             report.findings = detection.findings;
             report.workbook = Some(workbook);
             return report;
@@ -163,10 +175,22 @@ impl Checker {
 /// Worst first, then by sheet (in the workbook's order), row, column and rule:
 /// the order every report uses.
 pub fn sort_findings(findings: &mut [Finding], wb: &Workbook) {
-    let sheet_index = |f: &Finding| f.sheet.as_ref().and_then(|s| wb.sheets.iter().position(|w| &w.name == s)).map_or(0, |i| i + 1);
+    let sheet_index = |f: &Finding| {
+        f.sheet
+            .as_ref()
+            .and_then(|s| wb.sheets.iter().position(|w| &w.name == s))
+            .map_or(0, |i| i + 1)
+    };
     findings.sort_by_cached_key(|f| {
         let (row, col) = f.cell.map(|c| (c.row, c.col)).unwrap_or((0, 0));
-        (std::cmp::Reverse(f.severity), sheet_index(f), row, col, f.rule.clone(), f.pointer.clone())
+        (
+            std::cmp::Reverse(f.severity),
+            sheet_index(f),
+            row,
+            col,
+            f.rule.clone(),
+            f.pointer.clone(),
+        )
     });
 }
 

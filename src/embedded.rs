@@ -35,7 +35,10 @@ fn collect(dir: &Dir<'_>) -> Vec<SourceFile> {
 fn walk(dir: &Dir<'_>, out: &mut Vec<SourceFile>) {
     for file in dir.files() {
         if let Some(text) = file.contents_utf8() {
-            out.push(SourceFile { path: file.path().to_path_buf(), text: text.to_string() });
+            out.push(SourceFile {
+                path: file.path().to_path_buf(),
+                text: text.to_string(),
+            });
         }
     }
     for sub in dir.dirs() {

@@ -60,7 +60,15 @@ impl Extraction {
         }
     }
 
-    fn finding(&mut self, rule: &str, severity: Severity, message: String, sheet: &str, cell: Option<CellRef>, pointer: Option<&str>) {
+    fn finding(
+        &mut self,
+        rule: &str,
+        severity: Severity,
+        message: String,
+        sheet: &str,
+        cell: Option<CellRef>,
+        pointer: Option<&str>,
+    ) {
         let mut f = Finding::new(rule, severity, message).at(sheet, cell);
         if let Some(p) = pointer {
             f = f.with_pointer(p);
@@ -72,13 +80,19 @@ impl Extraction {
 /// Finds a label on a sheet: the first row (top to bottom) with a text cell that
 /// `is_label` accepts. Returns the label's cell and the first non-empty cell to
 /// its right (cell, text as displayed).
-pub fn find_label_value(sheet: &Sheet, is_label: &dyn Fn(&str) -> bool) -> Option<(CellRef, Option<(CellRef, String)>)> {
+pub fn find_label_value(
+    sheet: &Sheet,
+    is_label: &dyn Fn(&str) -> bool,
+) -> Option<(CellRef, Option<(CellRef, String)>)> {
     for row in sheet.row_numbers() {
         let cells = sheet.row(row);
         for (i, c) in cells.iter().enumerate() {
             if let CellValue::Text(t) = &c.value {
                 if is_label(t) {
-                    let value = cells[i + 1..].iter().find(|v| !v.value.is_blank()).map(|v| (v.pos, v.value.display()));
+                    let value = cells[i + 1..]
+                        .iter()
+                        .find(|v| !v.value.is_blank())
+                        .map(|v| (v.pos, v.value.display()));
                     return Some((c.pos, value));
                 }
             }
@@ -89,10 +103,17 @@ pub fn find_label_value(sheet: &Sheet, is_label: &dyn Fn(&str) -> bool) -> Optio
 
 /// Extracts a return of template `t` from `wb`.
 pub fn extract(wb: &Workbook, t: &Template) -> Extraction {
-    let mut ex = Extraction { data: Value::Object(Map::new()), ..Default::default() };
+    let mut ex = Extraction {
+        data: Value::Object(Map::new()),
+        ..Default::default()
+    };
     let mut root = Map::new();
     for spec in &t.sheets {
-        let Some(sheet) = wb.sheets.iter().find(|s| normalize_label(&s.name) == normalize_label(&spec.name)) else {
+        let Some(sheet) = wb
+            .sheets
+            .iter()
+            .find(|s| normalize_label(&s.name) == normalize_label(&spec.name))
+        else {
             mark_sheet_missing(&mut ex, spec);
             continue;
         };
@@ -116,7 +137,10 @@ pub fn extract(wb: &Workbook, t: &Template) -> Extraction {
             ex.finding(
                 "BILAN-TPL-005",
                 Severity::Info,
-                format!("Feuille « {} » ignorée : elle ne fait pas partie du modèle {}.", sheet.name, t.id),
+                format!(
+                    "Feuille « {} » ignorée : elle ne fait pas partie du modèle {}.",
+                    sheet.name, t.id
+                ),
                 &sheet.name,
                 None,
                 None,
@@ -132,7 +156,11 @@ fn mark_sheet_missing(ex: &mut Extraction, spec: &SheetSpec) {
         spec.blocks
             .iter()
             .filter_map(|b| match b {
-                Block::Table(tb) => Some(std::iter::once(format!("/{}", tb.key)).chain(tb.total.as_ref().map(|t| format!("/{}", t.key))).collect::<Vec<_>>()),
+                Block::Table(tb) => Some(
+                    std::iter::once(format!("/{}", tb.key))
+                        .chain(tb.total.as_ref().map(|t| format!("/{}", t.key)))
+                        .collect::<Vec<_>>(),
+                ),
                 _ => None,
             })
             .flatten()
@@ -142,8 +170,15 @@ fn mark_sheet_missing(ex: &mut Extraction, spec: &SheetSpec) {
     };
     ex.missing.extend(pointers.iter().cloned());
     if spec.required {
-        let f = Finding::new("BILAN-TPL-003", Severity::Error, format!("Feuille obligatoire « {} » introuvable : ajoutez-la (avec ce nom) en reprenant le modèle.", spec.name))
-            .with_pointer(pointers.first().cloned().unwrap_or_default());
+        let f = Finding::new(
+            "BILAN-TPL-003",
+            Severity::Error,
+            format!(
+                "Feuille obligatoire « {} » introuvable : ajoutez-la (avec ce nom) en reprenant le modèle.",
+                spec.name
+            ),
+        )
+        .with_pointer(pointers.first().cloned().unwrap_or_default());
         ex.findings.push(f);
     }
 }
@@ -166,7 +201,9 @@ fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, obj: &mut
         match block {
             Block::Title(f) => {
                 let pointer = format!("{prefix}/{}", f.key);
-                let title = sheet.cells().iter().find(|c| c.pos.row < first_table_row && matches!(&c.value, CellValue::Text(t) if !t.trim().is_empty()));
+                let title = sheet.cells().iter().find(|c| {
+                    c.pos.row < first_table_row && matches!(&c.value, CellValue::Text(t) if !t.trim().is_empty())
+                });
                 match title {
                     Some(c) => {
                         used_rows.insert(c.pos.row);
@@ -174,7 +211,8 @@ fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, obj: &mut
                         obj.insert(f.key.clone(), Value::String(c.value.display().trim().to_string()));
                     }
                     None => {
-                        ex.origins.insert(pointer.clone(), Origin::cell(&sheet.name, CellRef::new(0, 0)));
+                        ex.origins
+                            .insert(pointer.clone(), Origin::cell(&sheet.name, CellRef::new(0, 0)));
                     }
                 }
             }
@@ -206,7 +244,10 @@ fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, obj: &mut
                             None => {
                                 // Empty: the schema's `required` says whether it matters.
                                 let right = merged_end(sheet, label_cell);
-                                ex.origins.insert(pointer.clone(), Origin::cell(&sheet.name, CellRef::new(label_cell.row, right.col + 1)));
+                                ex.origins.insert(
+                                    pointer.clone(),
+                                    Origin::cell(&sheet.name, CellRef::new(label_cell.row, right.col + 1)),
+                                );
                             }
                         }
                     }
@@ -223,7 +264,11 @@ fn merged_end(sheet: &Sheet, cell: CellRef) -> CellRef {
     sheet.merge_at(cell).map(|m| m.end).unwrap_or(cell)
 }
 
-fn find_label_outside<'s>(sheet: &'s Sheet, f: &FieldSpec, skip_rows: &BTreeSet<u32>) -> Option<(CellRef, Option<&'s Cell>)> {
+fn find_label_outside<'s>(
+    sheet: &'s Sheet,
+    f: &FieldSpec,
+    skip_rows: &BTreeSet<u32>,
+) -> Option<(CellRef, Option<&'s Cell>)> {
     for row in sheet.row_numbers() {
         if skip_rows.contains(&row) {
             continue;
@@ -250,12 +295,22 @@ fn report_unknown_labels(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, u
             continue;
         }
         let cells = sheet.row(row);
-        let Some((i, label)) = cells.iter().enumerate().find(|(_, c)| matches!(&c.value, CellValue::Text(t) if !t.trim().is_empty())) else { continue };
+        let Some((i, label)) = cells
+            .iter()
+            .enumerate()
+            .find(|(_, c)| matches!(&c.value, CellValue::Text(t) if !t.trim().is_empty()))
+        else {
+            continue;
+        };
         if cells[i + 1..].iter().any(|c| !c.value.is_blank()) {
             ex.finding(
                 "BILAN-TPL-005",
                 Severity::Info,
-                format!("Libellé « {} » ignoré : il ne fait pas partie du modèle (feuille « {} »).", label.value.display().trim(), sheet.name),
+                format!(
+                    "Libellé « {} » ignoré : il ne fait pas partie du modèle (feuille « {} »).",
+                    label.value.display().trim(),
+                    sheet.name
+                ),
                 &sheet.name,
                 Some(label.pos),
                 None,
@@ -287,11 +342,21 @@ fn find_header(sheet: &Sheet, tb: &TableSpec, skip_rows: &BTreeSet<u32>) -> Opti
                 }
             }
         }
-        let all_required = tb.columns.iter().enumerate().filter(|(_, c)| c.required).all(|(i, _)| columns.iter().any(|(j, _)| *j == i));
+        let all_required = tb
+            .columns
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.required)
+            .all(|(i, _)| columns.iter().any(|(j, _)| *j == i));
         if all_required && !columns.is_empty() {
             let first_col = columns.iter().map(|(_, c)| *c).min().unwrap_or(0);
             let last_col = columns.iter().map(|(_, c)| *c).max().unwrap_or(0);
-            return Some(Header { row, columns, first_col, last_col });
+            return Some(Header {
+                row,
+                columns,
+                first_col,
+                last_col,
+            });
         }
     }
     None
@@ -331,7 +396,12 @@ fn extract_table(
             ex.missing.insert(format!("{prefix}/{}", total.key));
         }
         if tb.required {
-            let wanted: Vec<&str> = tb.columns.iter().filter(|c| c.required).map(|c| c.label.as_str()).collect();
+            let wanted: Vec<&str> = tb
+                .columns
+                .iter()
+                .filter(|c| c.required)
+                .map(|c| c.label.as_str())
+                .collect();
             ex.finding(
                 "BILAN-TPL-004",
                 Severity::Error,
@@ -352,7 +422,10 @@ fn extract_table(
             ex.finding(
                 "BILAN-TPL-005",
                 Severity::Info,
-                format!("Colonne « {} » ignorée : elle ne fait pas partie du tableau du modèle.", c.value.display().trim()),
+                format!(
+                    "Colonne « {} » ignorée : elle ne fait pas partie du tableau du modèle.",
+                    c.value.display().trim()
+                ),
                 &sheet.name,
                 Some(c.pos),
                 None,
@@ -364,9 +437,12 @@ fn extract_table(
             ex.missing.insert(format!("{pointer}/*/{}", col.key));
         }
     }
-    let row_is_empty = |row: u32| (header.first_col..=header.last_col).all(|c| table_cell(sheet, CellRef::new(row, c)).is_none());
+    let row_is_empty =
+        |row: u32| (header.first_col..=header.last_col).all(|c| table_cell(sheet, CellRef::new(row, c)).is_none());
     let first_text = |row: u32| {
-        (header.first_col..=header.last_col).find_map(|c| table_cell(sheet, CellRef::new(row, c))).map(|(_, v)| v.display())
+        (header.first_col..=header.last_col)
+            .find_map(|c| table_cell(sheet, CellRef::new(row, c)))
+            .map(|(_, v)| v.display())
     };
     let last_row = sheet.cells().last().map(|c| c.pos.row).unwrap_or(header.row);
     let mut rows = Vec::new();
@@ -412,14 +488,23 @@ fn extract_table(
             }
         }
     }
-    let header_range = CellRange::new(CellRef::new(header.row, header.first_col), CellRef::new(header.row, header.last_col));
+    let header_range = CellRange::new(
+        CellRef::new(header.row, header.first_col),
+        CellRef::new(header.row, header.last_col),
+    );
     let mut items = Vec::with_capacity(rows.len());
     for (n, &row) in rows.iter().enumerate() {
         let item = extract_row(ex, sheet, tb, &header, row, &format!("{pointer}/{n}"), None);
         items.push(Value::Object(item));
     }
     let end_row = total_row.or(rows.last().copied()).unwrap_or(header.row);
-    ex.origins.insert(pointer.clone(), Origin::range(&sheet.name, header_range.union(&CellRange::single(CellRef::new(end_row, header.last_col)))));
+    ex.origins.insert(
+        pointer.clone(),
+        Origin::range(
+            &sheet.name,
+            header_range.union(&CellRange::single(CellRef::new(end_row, header.last_col))),
+        ),
+    );
     obj.insert(tb.key.clone(), Value::Array(items));
     if let Some(total) = &tb.total {
         let total_pointer = format!("{prefix}/{}", total.key);
@@ -459,7 +544,8 @@ fn extract_row(
     only: Option<&[String]>,
 ) -> Map<String, Value> {
     let range = CellRange::new(CellRef::new(row, header.first_col), CellRef::new(row, header.last_col));
-    ex.origins.insert(row_pointer.to_string(), Origin::range(&sheet.name, range));
+    ex.origins
+        .insert(row_pointer.to_string(), Origin::range(&sheet.name, range));
     let mut item = Map::new();
     for (i, col) in &header.columns {
         let spec = &tb.columns[*i];
@@ -470,7 +556,10 @@ fn extract_row(
         let pos = CellRef::new(row, *col);
         match table_cell(sheet, pos) {
             Some((_, value)) => {
-                let cell = Cell { pos, value: value.clone() };
+                let cell = Cell {
+                    pos,
+                    value: value.clone(),
+                };
                 if let Some(v) = convert(ex, sheet, &cell, spec, &cell_pointer) {
                     item.insert(spec.key.clone(), v);
                 }
@@ -494,7 +583,12 @@ pub fn json_number(d: rust_decimal::Decimal) -> Value {
             return Value::Number(Number::from(i));
         }
     }
-    d.to_string().parse::<f64>().ok().and_then(Number::from_f64).map(Value::Number).unwrap_or(Value::Null)
+    d.to_string()
+        .parse::<f64>()
+        .ok()
+        .and_then(Number::from_f64)
+        .map(Value::Number)
+        .unwrap_or(Value::Null)
 }
 
 /// Converts one cell to the field's JSON value, recording its origin and any
@@ -506,7 +600,14 @@ fn convert(ex: &mut Extraction, sheet: &Sheet, cell: &Cell, f: &FieldSpec, point
     value
 }
 
-fn convert_value(ex: &mut Extraction, sheet: &Sheet, cell: &Cell, f: &FieldSpec, pointer: &str, origin: &mut Origin) -> Option<Value> {
+fn convert_value(
+    ex: &mut Extraction,
+    sheet: &Sheet,
+    cell: &Cell,
+    f: &FieldSpec,
+    pointer: &str,
+    origin: &mut Origin,
+) -> Option<Value> {
     let name = &sheet.name;
     let unusable = |ex: &mut Extraction| {
         ex.unusable.insert(pointer.to_string());
@@ -514,7 +615,17 @@ fn convert_value(ex: &mut Extraction, sheet: &Sheet, cell: &Cell, f: &FieldSpec,
     };
     match &cell.value {
         CellValue::Error(e) => {
-            ex.finding("BILAN-CELL-001", Severity::Error, format!("« {} » contient l'erreur Excel {e} : corrigez la formule ou saisissez la valeur.", f.label), name, Some(cell.pos), Some(pointer));
+            ex.finding(
+                "BILAN-CELL-001",
+                Severity::Error,
+                format!(
+                    "« {} » contient l'erreur Excel {e} : corrigez la formule ou saisissez la valeur.",
+                    f.label
+                ),
+                name,
+                Some(cell.pos),
+                Some(pointer),
+            );
             origin.raw = Some(e.clone());
             return unusable(ex);
         }
@@ -548,7 +659,10 @@ fn convert_value(ex: &mut Extraction, sheet: &Sheet, cell: &Cell, f: &FieldSpec,
                     ParsedNumber::Number { value, unit } => {
                         if let Some(u) = unit {
                             if Some(u) != f.unit {
-                                let expected = f.unit.map(|e| format!("en {}", e.symbol())).unwrap_or_else(|| "sans unité".to_string());
+                                let expected = f
+                                    .unit
+                                    .map(|e| format!("en {}", e.symbol()))
+                                    .unwrap_or_else(|| "sans unité".to_string());
                                 ex.finding(
                                     "BILAN-NUM-003",
                                     Severity::Error,
@@ -596,7 +710,9 @@ fn convert_value(ex: &mut Extraction, sheet: &Sheet, cell: &Cell, f: &FieldSpec,
                     origin.raw = Some(t.clone());
                     parse_french_date(t)
                 }
-                CellValue::Number(n) if n.fract() == 0.0 && (1900.0..=2100.0).contains(n) => DateInterval::year(*n as i32),
+                CellValue::Number(n) if n.fract() == 0.0 && (1900.0..=2100.0).contains(n) => {
+                    DateInterval::year(*n as i32)
+                }
                 other => {
                     origin.raw = Some(other.display());
                     None

@@ -131,7 +131,6 @@ impl Finding {
         self.pointer = Some(pointer.into());
         self
     }
-
 }
 
 /// How many findings of each severity.

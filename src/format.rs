@@ -88,6 +88,9 @@ mod tests {
         assert_eq!(decimal_fr("-0.5".parse().unwrap()), "-0,5");
         assert_eq!(decimal_fr("1048596".parse().unwrap()), "1 048 596");
         assert_eq!(decimal_of_f64(318765.75), Some("318765.75".parse().unwrap()));
-        assert_eq!(decimal_of_f64(0.1 + 0.2).map(|d| d.to_string()), Some("0.30000000000000004".into()));
+        assert_eq!(
+            decimal_of_f64(0.1 + 0.2).map(|d| d.to_string()),
+            Some("0.30000000000000004".into())
+        );
     }
 }

@@ -31,7 +31,10 @@ pub struct WorkerLimits {
 
 impl Default for WorkerLimits {
     fn default() -> Self {
-        Self { memory: 2 * 1024 * 1024 * 1024, timeout: Duration::from_secs(30) }
+        Self {
+            memory: 2 * 1024 * 1024 * 1024,
+            timeout: Duration::from_secs(30),
+        }
     }
 }
 
@@ -70,14 +73,21 @@ pub struct Isolation {
 
 impl std::fmt::Debug for Isolation {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Isolation").field("exe", &self.exe).field("limits", &self.limits).finish()
+        f.debug_struct("Isolation")
+            .field("exe", &self.exe)
+            .field("limits", &self.limits)
+            .finish()
     }
 }
 
 impl Isolation {
     /// Workers run `exe __worker` (`exe` is normally `std::env::current_exe()`).
     pub fn new(exe: PathBuf, limits: WorkerLimits) -> Self {
-        Self { exe, limits, idle: Mutex::new(Vec::new()) }
+        Self {
+            exe,
+            limits,
+            idle: Mutex::new(Vec::new()),
+        }
     }
 
     pub fn limits(&self) -> WorkerLimits {
@@ -86,7 +96,10 @@ impl Isolation {
 
     fn spawn(&self) -> Result<Worker, ReadError> {
         let mut cmd = Command::new(&self.exe);
-        cmd.arg("__worker").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        cmd.arg("__worker")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         let memory = self.limits.memory;
         #[cfg(unix)]
         {
@@ -94,16 +107,26 @@ impl Isolation {
             // SAFETY: only async-signal-safe libc calls between fork and exec.
             unsafe {
                 cmd.pre_exec(move || {
-                    let as_limit = libc::rlimit { rlim_cur: memory as libc::rlim_t, rlim_max: memory as libc::rlim_t };
-                    let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+                    let as_limit = libc::rlimit {
+                        rlim_cur: memory as libc::rlim_t,
+                        rlim_max: memory as libc::rlim_t,
+                    };
+                    let no_core = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
                     libc::setrlimit(libc::RLIMIT_AS, &as_limit);
                     libc::setrlimit(libc::RLIMIT_CORE, &no_core);
                     Ok(())
                 });
             }
         }
-        let mut child = cmd.spawn().map_err(|e| ReadError::Crashed(format!("impossible de lancer le lecteur isolé : {e}")))?;
-        let (Some(stdin), Some(stdout), Some(mut stderr)) = (child.stdin.take(), child.stdout.take(), child.stderr.take()) else {
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| ReadError::Crashed(format!("impossible de lancer le lecteur isolé : {e}")))?;
+        let (Some(stdin), Some(stdout), Some(mut stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
             let _ = child.kill();
             return Err(ReadError::Crashed("lecteur isolé sans canaux".into()));
         };
@@ -137,7 +160,12 @@ impl Isolation {
                 }
             }
         });
-        Ok(Worker { child, stdin, answers, stderr: err_text })
+        Ok(Worker {
+            child,
+            stdin,
+            answers,
+            stderr: err_text,
+        })
     }
 
     /// Reads `path` in a worker. Never panics; a worker that dies or hangs is
@@ -148,9 +176,17 @@ impl Isolation {
             Some(w) => w,
             None => self.spawn()?,
         };
-        let request = Request { path: path.to_path_buf(), limits: *limits };
+        let request = Request {
+            path: path.to_path_buf(),
+            limits: *limits,
+        };
         let line = serde_json::to_string(&request).map_err(|e| ReadError::Crashed(e.to_string()))? + "\n";
-        if worker.stdin.write_all(line.as_bytes()).and_then(|_| worker.stdin.flush()).is_err() {
+        if worker
+            .stdin
+            .write_all(line.as_bytes())
+            .and_then(|_| worker.stdin.flush())
+            .is_err()
+        {
             // The worker died while idle: start a fresh one once.
             worker = self.spawn()?;
             worker
@@ -174,7 +210,11 @@ impl Isolation {
             Err(RecvTimeoutError::Timeout) => {
                 let secs = self.limits.timeout.as_secs().max(1);
                 drop(worker); // killed
-                Err(ReadError::Limit { kind: LimitKind::Time, limit: secs, actual: secs })
+                Err(ReadError::Limit {
+                    kind: LimitKind::Time,
+                    limit: secs,
+                    actual: secs,
+                })
             }
             Err(RecvTimeoutError::Disconnected) => Err(self.death(worker)),
         }
@@ -186,7 +226,9 @@ impl Isolation {
         // Give the stderr reader a moment to drain the last message.
         std::thread::sleep(Duration::from_millis(20));
         let stderr = worker.stderr.lock().map(|s| s.clone()).unwrap_or_default();
-        let out_of_memory = stderr.contains("memory allocation") || stderr.contains("capacity overflow") || stderr.contains("out of memory");
+        let out_of_memory = stderr.contains("memory allocation")
+            || stderr.contains("capacity overflow")
+            || stderr.contains("out of memory");
         if out_of_memory {
             let wanted = stderr
                 .split("memory allocation of ")
@@ -194,7 +236,11 @@ impl Isolation {
                 .and_then(|rest| rest.split(' ').next())
                 .and_then(|n| n.parse::<u64>().ok())
                 .unwrap_or(self.limits.memory);
-            return ReadError::Limit { kind: LimitKind::Memory, limit: self.limits.memory, actual: wanted.max(self.limits.memory) };
+            return ReadError::Limit {
+                kind: LimitKind::Memory,
+                limit: self.limits.memory,
+                actual: wanted.max(self.limits.memory),
+            };
         }
         let how = match status {
             #[cfg(unix)]
@@ -232,7 +278,9 @@ pub fn worker_main() -> i32 {
             }
             Err(e) => Answer::Err(ReadError::Crashed(format!("requête illisible : {e}"))),
         };
-        let Ok(text) = serde_json::to_string(&answer) else { break };
+        let Ok(text) = serde_json::to_string(&answer) else {
+            break;
+        };
         if writeln!(stdout, "{text}").and_then(|_| stdout.flush()).is_err() {
             break;
         }
@@ -241,7 +289,9 @@ pub fn worker_main() -> i32 {
 }
 
 fn inject_fault(fault: Option<&str>, path: &Path) {
-    let Some((kind, needle)) = fault.and_then(|f| f.split_once(':')) else { return };
+    let Some((kind, needle)) = fault.and_then(|f| f.split_once(':')) else {
+        return;
+    };
     if !path.to_string_lossy().contains(needle) {
         return;
     }

@@ -15,7 +15,11 @@ use bilan::rules::{RuleError, RulePack, Sandbox};
 use bilan::template::TemplateSet;
 
 #[derive(Parser, Debug)]
-#[command(name = "bilan", version, about = "Contrôle des retours Excel du SRDE (pôles, PLDE, FEDER, programmes)")]
+#[command(
+    name = "bilan",
+    version,
+    about = "Contrôle des retours Excel du SRDE (pôles, PLDE, FEDER, programmes)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -219,10 +223,17 @@ fn render_rule_error(e: &RuleError) -> String {
     let diag = MietteDiagnostic::new(format!("règle invalide : {}", e.message))
         .with_code("bilan::rule-compile")
         .with_label(LabeledSpan::at(offset..offset + 1, "ici"));
-    let report = miette::Report::new(diag).with_source_code(NamedSource::new(e.path.display().to_string(), e.source_text.clone()));
+    let report = miette::Report::new(diag)
+        .with_source_code(NamedSource::new(e.path.display().to_string(), e.source_text.clone()));
     let mut out = format!("{}:{}:{}: erreur : {}\n", e.path.display(), e.line, e.column, e.message);
-    let theme = if color_enabled(false) { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let _ = GraphicalReportHandler::new_themed(theme).with_links(false).render_report(&mut out, report.as_ref());
+    let theme = if color_enabled(false) {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let _ = GraphicalReportHandler::new_themed(theme)
+        .with_links(false)
+        .render_report(&mut out, report.as_ref());
     out
 }
 
@@ -230,7 +241,11 @@ fn line_col_offset(text: &str, line: usize, column: usize) -> usize {
     let mut offset = 0;
     for (i, l) in text.split_inclusive('\n').enumerate() {
         if i + 1 == line {
-            let col = l.char_indices().nth(column.saturating_sub(1)).map(|(b, _)| b).unwrap_or(0);
+            let col = l
+                .char_indices()
+                .nth(column.saturating_sub(1))
+                .map(|(b, _)| b)
+                .unwrap_or(0);
             return (offset + col).min(text.len().saturating_sub(1));
         }
         offset += l.len();
@@ -244,12 +259,14 @@ fn color_enabled(no_color: bool) -> bool {
 
 fn load(common: &Common) -> Result<Checker, Fatal> {
     let schema_files = match &common.schemas {
-        Some(dir) => bilan::embedded::from_dir(dir).map_err(|e| Fatal::Message(format!("lecture de {} impossible : {e}", dir.display())))?,
+        Some(dir) => bilan::embedded::from_dir(dir)
+            .map_err(|e| Fatal::Message(format!("lecture de {} impossible : {e}", dir.display())))?,
         None => bilan::embedded::schemas(),
     };
     let templates = TemplateSet::load(&schema_files).map_err(|e| Fatal::Message(e.to_string()))?;
     let rule_files = match &common.rules {
-        Some(dir) => bilan::embedded::from_dir(dir).map_err(|e| Fatal::Message(format!("lecture de {} impossible : {e}", dir.display())))?,
+        Some(dir) => bilan::embedded::from_dir(dir)
+            .map_err(|e| Fatal::Message(format!("lecture de {} impossible : {e}", dir.display())))?,
         None => bilan::embedded::rules(),
     };
     let rules = RulePack::load(&rule_files, Sandbox::default())?;
@@ -276,7 +293,10 @@ fn load(common: &Common) -> Result<Checker, Fatal> {
     }
     if let Some(t) = &common.template {
         if checker.templates.get(t).is_none() {
-            return Err(Fatal::Message(format!("modèle « {t} » inconnu (modèles : {})", checker.templates.ids().join(", "))));
+            return Err(Fatal::Message(format!(
+                "modèle « {t} » inconnu (modèles : {})",
+                checker.templates.ids().join(", ")
+            )));
         }
         checker.forced_template = Some(t.clone());
     }
@@ -295,7 +315,8 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
                     print_out(&text)?;
                 } else {
                     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(dir).map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", dir.display())))?;
+                        std::fs::create_dir_all(dir)
+                            .map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", dir.display())))?;
                     }
                     write_atomic(path, text.as_bytes())?;
                     eprintln!("{} écrit", path.display());
@@ -313,12 +334,18 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
         Command::Batch(args) => batch(args),
         Command::Template(args) => template(args),
         Command::Explain(args) => {
-            let checker = load(&Common { template: None, ..args.common.clone() })?;
+            let checker = load(&Common {
+                template: None,
+                ..args.common.clone()
+            })?;
             if let Some(text) = bilan::docs::explain(&checker.rules, &checker.templates, &args.id) {
                 print_out(&text)?;
                 return Ok(0);
             }
-            Err(Fatal::Message(format!("« {} » n'est ni une règle ni un modèle connu (voir `bilan rules`)", args.id)))
+            Err(Fatal::Message(format!(
+                "« {} » n'est ni une règle ni un modèle connu (voir `bilan rules`)",
+                args.id
+            )))
         }
     }
 }
@@ -339,8 +366,14 @@ fn now_utc() -> String {
 
 /// Writes `contents` to `path` atomically (temporary file, then rename).
 fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Fatal> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "sortie".into());
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "sortie".into());
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
     let fail = |e: std::io::Error| Fatal::Message(format!("écriture de {} impossible : {e}", path.display()));
     std::fs::write(&tmp, contents).map_err(fail)?;
@@ -356,7 +389,8 @@ fn check(args: CheckArgs) -> Result<u8, Fatal> {
     let reports: Vec<FileReport> = args.files.iter().map(|f| checker.check_path(f)).collect();
     let checked_at = now_utc();
     for (r, out) in reports.iter().zip(&workbooks_out) {
-        let bytes = report::xlsx::write_report(r, &checker.rules, &checked_at).map_err(|e| Fatal::Message(e.to_string()))?;
+        let bytes =
+            report::xlsx::write_report(r, &checker.rules, &checked_at).map_err(|e| Fatal::Message(e.to_string()))?;
         report::xlsx::save(out, &bytes).map_err(|e| Fatal::Message(e.to_string()))?;
         if !args.quiet {
             eprintln!("Classeur annoté : {}", out.display());
@@ -373,7 +407,10 @@ fn check(args: CheckArgs) -> Result<u8, Fatal> {
         }
     }
     if !json_to_stdout {
-        let style = report::human::Style { color: color_enabled(args.no_color), width: 100 };
+        let style = report::human::Style {
+            color: color_enabled(args.no_color),
+            width: 100,
+        };
         let mut out = String::new();
         match args.format {
             Format::Json => {
@@ -417,7 +454,8 @@ fn annotated_paths(args: &CheckArgs) -> Result<Vec<PathBuf>, Fatal> {
         (Some(out), _) => {
             if args.files.len() != 1 {
                 return Err(Fatal::Message(
-                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DIR".into(),
+                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DIR"
+                        .into(),
                 ));
             }
             vec![out.clone()]
@@ -434,9 +472,15 @@ fn annotated_paths(args: &CheckArgs) -> Result<Vec<PathBuf>, Fatal> {
                     let stem = name.trim_end_matches(".controle.xlsx").to_string();
                     let mut n = 1;
                     loop {
-                        let candidate = if n == 1 { name.clone() } else { format!("{stem} ({n}).controle.xlsx") };
+                        let candidate = if n == 1 {
+                            name.clone()
+                        } else {
+                            format!("{stem} ({n}).controle.xlsx")
+                        };
                         let path = dir.join(&candidate);
-                        if !inputs.iter().flatten().any(|i| same_file(i, &path)) && taken.insert(candidate.to_lowercase()) {
+                        if !inputs.iter().flatten().any(|i| same_file(i, &path))
+                            && taken.insert(candidate.to_lowercase())
+                        {
                             break path;
                         }
                         n += 1;
@@ -470,7 +514,10 @@ fn same_file(input: &Path, out: &Path) -> bool {
     let resolved = match out.canonicalize() {
         Ok(p) => p,
         Err(_) => {
-            let parent = out.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+            let parent = out
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
             match (parent.canonicalize(), out.file_name()) {
                 (Ok(dir), Some(name)) => dir.join(name),
                 _ => return false,
@@ -512,16 +559,24 @@ fn batch(args: BatchArgs) -> Result<u8, Fatal> {
     } else {
         let mut builder = globset::GlobSetBuilder::new();
         for g in &args.glob {
-            builder.add(globset::Glob::new(g).map_err(|e| Fatal::Message(format!("motif --glob « {g} » invalide : {e}")))?);
+            builder.add(
+                globset::Glob::new(g).map_err(|e| Fatal::Message(format!("motif --glob « {g} » invalide : {e}")))?,
+            );
         }
-        Some(builder.build().map_err(|e| Fatal::Message(format!("motifs --glob invalides : {e}")))?)
+        Some(
+            builder
+                .build()
+                .map_err(|e| Fatal::Message(format!("motifs --glob invalides : {e}")))?,
+        )
     };
     let expected = match &args.expected {
         Some(p) => Some(batch::read_expected(p).map_err(Fatal::Message)?),
         None => None,
     };
     let annotes = args.out.join("annotes");
-    let mkdir = |d: &Path| std::fs::create_dir_all(d).map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", d.display())));
+    let mkdir = |d: &Path| {
+        std::fs::create_dir_all(d).map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", d.display())))
+    };
     mkdir(&args.out)?;
     if !args.no_annotated {
         mkdir(&annotes)?;
@@ -531,7 +586,9 @@ fn batch(args: BatchArgs) -> Result<u8, Fatal> {
     let checked_at = now_utc();
     let bar = if !args.quiet && std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(inputs.files.len() as u64);
-        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} retours [{bar:30}] {per_sec} · reste {eta}") {
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} retours [{bar:30}] {per_sec} · reste {eta}")
+        {
             bar.set_style(style.progress_chars("=> "));
         }
         Some(bar)
@@ -543,7 +600,9 @@ fn batch(args: BatchArgs) -> Result<u8, Fatal> {
             b.inc(1);
         }
     };
-    let jobs = args.jobs.unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
+    let jobs = args
+        .jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
     let write_annotated = |i: usize, report: &FileReport| -> Option<String> {
         if args.no_annotated {
             return None;
@@ -561,8 +620,15 @@ fn batch(args: BatchArgs) -> Result<u8, Fatal> {
     let report = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, &checked_at);
     let json_text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
     write_atomic(&args.out.join("rapport.json"), json_text.as_bytes())?;
-    let synthese = bilan::report::synthese::write(&summaries, &inputs.skipped, &cross, &checker.templates, &checked_at, &checker.rules.name)
-        .map_err(|e| Fatal::Message(format!("synthese.xlsx : {e}")))?;
+    let synthese = bilan::report::synthese::write(
+        &summaries,
+        &inputs.skipped,
+        &cross,
+        &checker.templates,
+        &checked_at,
+        &checker.rules.name,
+    )
+    .map_err(|e| Fatal::Message(format!("synthese.xlsx : {e}")))?;
     write_atomic(&args.out.join("synthese.xlsx"), &synthese)?;
     let reports: Vec<FileReport> = summaries.into_iter().map(|s| s.report).collect();
     if !args.quiet {
@@ -576,7 +642,10 @@ fn batch(args: BatchArgs) -> Result<u8, Fatal> {
         }
         for b in &cross {
             let place = b.file.as_deref().map(|f| format!("{f} : ")).unwrap_or_default();
-            out.push_str(&format!("{place}{}[{}] {}\n", b.finding.severity, b.finding.rule, b.finding.message));
+            out.push_str(&format!(
+                "{place}{}[{}] {}\n",
+                b.finding.severity, b.finding.rule, b.finding.message
+            ));
         }
         out.push_str(&report::total_line(&reports));
         out.push_str(&format!("\nSorties : {}\n", args.out.display()));
@@ -599,18 +668,36 @@ fn annotated_report(checker: &Checker, report: &FileReport, checked_at: &str) ->
 /// `bilan template ID -o OUT.xlsx` / `bilan template --all DIR`: blank returns
 /// generated from the schemas (see `bilan::blank`).
 fn template(args: TemplateArgs) -> Result<u8, Fatal> {
-    let checker = load(&Common { template: None, ..args.common.clone() })?;
+    let checker = load(&Common {
+        template: None,
+        ..args.common.clone()
+    })?;
     let set = &checker.templates;
     let jobs: Vec<(&bilan::template::Template, PathBuf)> = match (&args.all, &args.id) {
         (Some(dir), _) => {
-            std::fs::create_dir_all(dir).map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", dir.display())))?;
-            set.templates.iter().map(|t| (t, dir.join(format!("{}.xlsx", t.id)))).collect()
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", dir.display())))?;
+            set.templates
+                .iter()
+                .map(|t| (t, dir.join(format!("{}.xlsx", t.id))))
+                .collect()
         }
         (None, Some(id)) => {
-            let t = set.get(id).ok_or_else(|| Fatal::Message(format!("modèle « {id} » inconnu (modèles : {})", set.ids().join(", "))))?;
-            vec![(t, args.output.clone().unwrap_or_else(|| PathBuf::from(format!("{}.xlsx", t.id))))]
+            let t = set.get(id).ok_or_else(|| {
+                Fatal::Message(format!("modèle « {id} » inconnu (modèles : {})", set.ids().join(", ")))
+            })?;
+            vec![(
+                t,
+                args.output
+                    .clone()
+                    .unwrap_or_else(|| PathBuf::from(format!("{}.xlsx", t.id))),
+            )]
         }
-        (None, None) => return Err(Fatal::Message("indiquez un modèle (bilan template ID -o OUT.xlsx) ou --all DIR".into())),
+        (None, None) => {
+            return Err(Fatal::Message(
+                "indiquez un modèle (bilan template ID -o OUT.xlsx) ou --all DIR".into(),
+            ))
+        }
     };
     for (t, path) in jobs {
         let bytes = bilan::blank::blank(t).map_err(|e| Fatal::Message(e.to_string()))?;

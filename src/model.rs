@@ -155,15 +155,30 @@ pub struct Origin {
 
 impl Origin {
     pub fn sheet(sheet: &str) -> Self {
-        Self { sheet: sheet.to_string(), cell: None, range: None, raw: None }
+        Self {
+            sheet: sheet.to_string(),
+            cell: None,
+            range: None,
+            raw: None,
+        }
     }
 
     pub fn cell(sheet: &str, cell: CellRef) -> Self {
-        Self { sheet: sheet.to_string(), cell: Some(cell), range: None, raw: None }
+        Self {
+            sheet: sheet.to_string(),
+            cell: Some(cell),
+            range: None,
+            raw: None,
+        }
     }
 
     pub fn range(sheet: &str, range: CellRange) -> Self {
-        Self { sheet: sheet.to_string(), cell: Some(range.start), range: Some(range), raw: None }
+        Self {
+            sheet: sheet.to_string(),
+            cell: Some(range.start),
+            range: Some(range),
+            raw: None,
+        }
     }
 
     /// The cells this origin covers: its range, else its cell.
@@ -178,7 +193,12 @@ mod tests {
 
     #[test]
     fn a1_round_trip() {
-        for (s, r, c) in [("A1", 0, 0), ("Z10", 9, 25), ("AA1", 0, 26), ("XFD1048576", 1_048_575, 16_383)] {
+        for (s, r, c) in [
+            ("A1", 0, 0),
+            ("Z10", 9, 25),
+            ("AA1", 0, 26),
+            ("XFD1048576", 1_048_575, 16_383),
+        ] {
             let cell = CellRef::parse(s).expect("valid address");
             assert_eq!((cell.row, cell.col), (r, c));
             assert_eq!(cell.to_string(), s);

@@ -22,7 +22,10 @@ pub fn validate(t: &Template, ex: &mut Extraction) {
                 let prop = property.as_str().unwrap_or_default();
                 let pointer = format!("{base}/{prop}");
                 let label = label_of(t, &pointer);
-                (pointer, format!("« {label} » est obligatoire mais la cellule est vide : saisissez une valeur."))
+                (
+                    pointer,
+                    format!("« {label} » est obligatoire mais la cellule est vide : saisissez une valeur."),
+                )
             }
             kind => {
                 let label = label_of(t, &base);
@@ -81,8 +84,18 @@ fn describe(kind: &ValidationErrorKind, shown: &str) -> String {
             format!("{shown} n'est pas {wanted}.")
         }
         K::Enum { options } => {
-            let list: Vec<String> = options.as_array().map(|a| a.iter().map(|o| o.as_str().map(|s| format!("« {s} »")).unwrap_or_else(|| o.to_string())).collect()).unwrap_or_default();
-            format!("{shown} n'est pas une valeur autorisée ; valeurs possibles : {}.", list.join(", "))
+            let list: Vec<String> = options
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .map(|o| o.as_str().map(|s| format!("« {s} »")).unwrap_or_else(|| o.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            format!(
+                "{shown} n'est pas une valeur autorisée ; valeurs possibles : {}.",
+                list.join(", ")
+            )
         }
         K::Minimum { limit } => format!("{shown} est inférieur au minimum autorisé ({}).", num(limit)),
         K::Maximum { limit } => format!("{shown} est supérieur au maximum autorisé ({}).", num(limit)),
@@ -132,7 +145,10 @@ pub fn label_of(t: &Template, pointer: &str) -> String {
                 }
                 Block::Table(tb) => {
                     let table_at = if sheet_key.is_empty() { 0 } else { 1 };
-                    let in_table = parts.get(table_at).map(|p| *p == tb.key || tb.total.as_ref().is_some_and(|tt| tt.key == *p)).unwrap_or(false)
+                    let in_table = parts
+                        .get(table_at)
+                        .map(|p| *p == tb.key || tb.total.as_ref().is_some_and(|tt| tt.key == *p))
+                        .unwrap_or(false)
                         && (sheet_key.is_empty() || parts.first() == Some(&sheet_key));
                     if in_table {
                         if let Some(c) = tb.columns.iter().find(|c| c.key == last) {

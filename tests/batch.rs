@@ -21,10 +21,18 @@ fn campaign() -> tempfile::TempDir {
             std::fs::copy(entry.path(), inbox.join(&name)).expect("copy");
         }
     }
-    std::fs::copy(fixtures().join("pole-maud-conforme.xlsx"), inbox.join("sous-dossier").join("maud-renvoye.xlsx")).expect("copy");
+    std::fs::copy(
+        fixtures().join("pole-maud-conforme.xlsx"),
+        inbox.join("sous-dossier").join("maud-renvoye.xlsx"),
+    )
+    .expect("copy");
     std::fs::write(inbox.join("corrompu.xlsx"), b"PK\x03\x04 tronque").expect("write");
     std::fs::write(inbox.join("~$pole-maud-conforme.xlsx"), b"verrou").expect("write");
-    std::fs::write(dir.path().join("attendus.csv"), "modele;organisation\nBILAN-POLE;MAUD\nBILAN-POLE;I-TRANS\nBILAN-POLE;AQUIMER\n").expect("write");
+    std::fs::write(
+        dir.path().join("attendus.csv"),
+        "modele;organisation\nBILAN-POLE;MAUD\nBILAN-POLE;I-TRANS\nBILAN-POLE;AQUIMER\n",
+    )
+    .expect("write");
     dir
 }
 
@@ -64,26 +72,62 @@ fn a_campaign_is_checked_whole() {
         .collect();
     expected.push("sous-dossier/maud-renvoye.xlsx".into());
     for name in &expected {
-        assert!(paths.iter().any(|p| p.ends_with(name.as_str())), "{name} missing from rapport.json: {paths:#?}");
+        assert!(
+            paths.iter().any(|p| p.ends_with(name.as_str())),
+            "{name} missing from rapport.json: {paths:#?}"
+        );
     }
     assert_eq!(paths.len(), expected.len());
-    let skipped: Vec<&str> = report["skipped"].as_array().expect("skipped").iter().filter_map(|s| s["path"].as_str()).collect();
-    assert!(skipped.iter().any(|p| p.ends_with("~$pole-maud-conforme.xlsx")), "{skipped:?}");
+    let skipped: Vec<&str> = report["skipped"]
+        .as_array()
+        .expect("skipped")
+        .iter()
+        .filter_map(|s| s["path"].as_str())
+        .collect();
+    assert!(
+        skipped.iter().any(|p| p.ends_with("~$pole-maud-conforme.xlsx")),
+        "{skipped:?}"
+    );
 
     // The corrupt file has its finding.
-    let corrupt = files.iter().find(|f| f["path"].as_str().is_some_and(|p| p.ends_with("corrompu.xlsx"))).expect("corrupt file");
+    let corrupt = files
+        .iter()
+        .find(|f| f["path"].as_str().is_some_and(|p| p.ends_with("corrompu.xlsx")))
+        .expect("corrupt file");
     assert_eq!(corrupt["findings"][0]["rule"], "BILAN-IO-001");
 
     // Cross-file findings: the duplicate MAUD, the missing AQUIMER.
     let batch = report["batch"].as_array().expect("batch");
-    assert!(batch.iter().any(|b| b["rule"] == "BATCH-001" && b["file"].as_str().is_some_and(|f| f.ends_with("maud-renvoye.xlsx"))), "{batch:#?}");
-    assert!(batch.iter().any(|b| b["rule"] == "BATCH-002" && b["message"].as_str().is_some_and(|m| m.contains("AQUIMER"))), "{batch:#?}");
-    assert!(!batch.iter().any(|b| b["rule"] == "BATCH-002" && b["message"].as_str().is_some_and(|m| m.contains("I-TRANS"))), "{batch:#?}");
+    assert!(
+        batch
+            .iter()
+            .any(|b| b["rule"] == "BATCH-001" && b["file"].as_str().is_some_and(|f| f.ends_with("maud-renvoye.xlsx"))),
+        "{batch:#?}"
+    );
+    assert!(
+        batch
+            .iter()
+            .any(|b| b["rule"] == "BATCH-002" && b["message"].as_str().is_some_and(|m| m.contains("AQUIMER"))),
+        "{batch:#?}"
+    );
+    assert!(
+        !batch
+            .iter()
+            .any(|b| b["rule"] == "BATCH-002" && b["message"].as_str().is_some_and(|m| m.contains("I-TRANS"))),
+        "{batch:#?}"
+    );
 
     // The report validates against its schema.
-    let schema: Value = serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json")).expect("schema")).expect("json");
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json"))
+            .expect("schema"),
+    )
+    .expect("json");
     let validator = jsonschema::draft202012::new(&schema).expect("schema compiles");
-    let errors: Vec<String> = validator.iter_errors(&report).map(|e| format!("{e} at {}", e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&report)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
 
     // Every file has its annotated report, linked from rapport.json.
@@ -101,9 +145,20 @@ fn a_campaign_is_checked_whole() {
     assert_eq!(&names[..3], ["Synthèse", "Constats", "Contrôles croisés"]);
     assert!(names.contains(&"BILAN-POLE"), "{names:?}");
     let first = &wb.sheets[0];
-    let listed: Vec<String> = first.cells().iter().filter(|c| c.pos.col == 0).map(|c| c.value.display()).collect();
-    for name in expected.iter().chain(std::iter::once(&"~$pole-maud-conforme.xlsx".to_string())) {
-        assert!(listed.iter().any(|l| l.ends_with(name.as_str())), "{name} missing from Synthèse");
+    let listed: Vec<String> = first
+        .cells()
+        .iter()
+        .filter(|c| c.pos.col == 0)
+        .map(|c| c.value.display())
+        .collect();
+    for name in expected
+        .iter()
+        .chain(std::iter::once(&"~$pole-maud-conforme.xlsx".to_string()))
+    {
+        assert!(
+            listed.iter().any(|l| l.ends_with(name.as_str())),
+            "{name} missing from Synthèse"
+        );
     }
 }
 

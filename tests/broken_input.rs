@@ -7,20 +7,37 @@ use bilan::template::TemplateSet;
 use rust_xlsxwriter::Workbook;
 
 fn checker() -> Checker {
-    Checker::new(TemplateSet::builtin().expect("schemas"), RulePack::builtin().expect("rules"))
+    Checker::new(
+        TemplateSet::builtin().expect("schemas"),
+        RulePack::builtin().expect("rules"),
+    )
 }
 
 fn small_return() -> Vec<u8> {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     let _ = ws.set_name("Identification");
-    for (i, (label, value)) in [("Modèle", "BILAN-POLE"), ("Version", "2010.1"), ("Pôle", "MAUD")].iter().enumerate() {
+    for (i, (label, value)) in [("Modèle", "BILAN-POLE"), ("Version", "2010.1"), ("Pôle", "MAUD")]
+        .iter()
+        .enumerate()
+    {
         let _ = ws.write_string(i as u32, 0, *label);
         let _ = ws.write_string(i as u32, 1, *value);
     }
     let ws = wb.add_worksheet();
     let _ = ws.set_name("Financements");
-    for (c, h) in ["Année", "Coût total (€)", "Etat (€)", "Région (€)", "EPCI (€)", "Europe (€)", "Privé (€)"].iter().enumerate() {
+    for (c, h) in [
+        "Année",
+        "Coût total (€)",
+        "Etat (€)",
+        "Région (€)",
+        "EPCI (€)",
+        "Europe (€)",
+        "Privé (€)",
+    ]
+    .iter()
+    .enumerate()
+    {
         let _ = ws.write_string(0, c as u16, *h);
     }
     for c in 0..7u16 {
@@ -37,7 +54,10 @@ fn truncated_copies_give_findings() {
     assert_eq!(whole.template.as_deref(), Some("BILAN-POLE"));
     for len in (0..bytes.len()).step_by(97) {
         let r = checker.check_bytes("tronque.xlsx", &bytes[..len]);
-        assert!(!r.findings.is_empty(), "a file cut at {len} bytes gives at least one finding");
+        assert!(
+            !r.findings.is_empty(),
+            "a file cut at {len} bytes gives at least one finding"
+        );
     }
 }
 
@@ -66,10 +86,20 @@ fn things_that_are_not_workbooks() {
         ("vide.xlsx", Vec::new()),
         ("texte.xlsx", b"bonjour".to_vec()),
         ("pdf.xlsx", b"%PDF-1.4 ...".to_vec()),
-        ("zip-vide.xlsx", b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec()),
-        ("cfb.xls", [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0, 0].to_vec()),
+        (
+            "zip-vide.xlsx",
+            b"PK\x05\x06\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0".to_vec(),
+        ),
+        (
+            "cfb.xls",
+            [0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1, 0, 0, 0].to_vec(),
+        ),
     ] {
         let r = checker.check_bytes(name, &bytes);
-        assert!(r.findings.iter().any(|f| f.rule.as_str() == "BILAN-IO-001"), "{name}: {:?}", r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.rule.as_str() == "BILAN-IO-001"),
+            "{name}: {:?}",
+            r.findings
+        );
     }
 }

@@ -19,7 +19,13 @@ fn a_csv_renamed_xlsx_is_a_finding_not_a_crash() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("retour.xlsx");
     std::fs::write(&path, "Année;Coût total\n2005;12\n").expect("write");
-    let out = bilan().arg("check").arg(&path).arg("--format").arg("short").output().expect("runs");
+    let out = bilan()
+        .arg("check")
+        .arg(&path)
+        .arg("--format")
+        .arg("short")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("BILAN-IO-001"), "{text}");
@@ -29,7 +35,14 @@ fn a_csv_renamed_xlsx_is_a_finding_not_a_crash() {
 #[test]
 fn a_directory_or_a_missing_file_is_a_finding() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let out = bilan().arg("check").arg(dir.path()).arg(dir.path().join("absent.xlsx")).arg("--format").arg("short").output().expect("runs");
+    let out = bilan()
+        .arg("check")
+        .arg(dir.path())
+        .arg(dir.path().join("absent.xlsx"))
+        .arg("--format")
+        .arg("short")
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(text.matches("BILAN-IO-001").count(), 2, "{text}");
@@ -40,12 +53,21 @@ fn fail_on_never_exits_zero_even_with_errors() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("vide.xlsx");
     std::fs::write(&path, b"").expect("write");
-    bilan().arg("check").arg(&path).arg("--fail-on").arg("never").assert().code(0);
+    bilan()
+        .arg("check")
+        .arg(&path)
+        .arg("--fail-on")
+        .arg("never")
+        .assert()
+        .code(0);
 }
 
 #[test]
 fn an_unknown_forced_template_stops_the_run() {
-    let out = bilan().args(["check", "x.xlsx", "--template", "BILAN-INCONNU"]).output().expect("runs");
+    let out = bilan()
+        .args(["check", "x.xlsx", "--template", "BILAN-INCONNU"])
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("BILAN-INCONNU"));
 }
@@ -53,7 +75,10 @@ fn an_unknown_forced_template_stops_the_run() {
 #[test]
 fn bad_arguments_exit_two() {
     bilan().args(["check"]).assert().code(2);
-    bilan().args(["check", "x.xlsx", "--fail-on", "sometimes"]).assert().code(2);
+    bilan()
+        .args(["check", "x.xlsx", "--fail-on", "sometimes"])
+        .assert()
+        .code(2);
 }
 
 /// A rule pack with a syntax error: exit 2, and the diagnostic names the file,
@@ -69,7 +94,11 @@ fn a_rule_that_does_not_compile_stops_the_run_with_its_position() {
         "/*\nid = \"POLE-X-001\"\ntitle = \"t\"\nseverity = \"error\"\nchecks = \"c\"\n*/\nlet x = ;\n",
     )
     .expect("write");
-    let out = bilan().args(["check", "x.xlsx", "--rules"]).arg(&rules).output().expect("runs");
+    let out = bilan()
+        .args(["check", "x.xlsx", "--rules"])
+        .arg(&rules)
+        .output()
+        .expect("runs");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("POLE-X-001-casse.rhai:7:"), "{err}");
@@ -80,14 +109,29 @@ fn rules_lists_every_rule_and_explain_documents_one() {
     let out = bilan().args(["rules", "--format", "json"]).output().expect("runs");
     assert!(out.status.success());
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    let ids: Vec<&str> = rows.as_array().expect("array").iter().filter_map(|r| r["id"].as_str()).collect();
-    for id in ["BILAN-IO-001", "BILAN-RULE-001", "ID-001", "ID-002", "POLE-FIN-001", "POLE-IND-003"] {
+    let ids: Vec<&str> = rows
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(|r| r["id"].as_str())
+        .collect();
+    for id in [
+        "BILAN-IO-001",
+        "BILAN-RULE-001",
+        "ID-001",
+        "ID-002",
+        "POLE-FIN-001",
+        "POLE-IND-003",
+    ] {
         assert!(ids.contains(&id), "{id} missing from {ids:?}");
     }
     let out = bilan().args(["explain", "POLE-FIN-001"]).output().expect("runs");
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("Coût total 17 081 618 €"), "the failing example's message is shown:\n{text}");
+    assert!(
+        text.contains("Coût total 17 081 618 €"),
+        "the failing example's message is shown:\n{text}"
+    );
     assert!(text.contains("tolerance = 1"), "{text}");
     bilan().args(["explain", "NOPE-001"]).assert().code(2);
     let out = bilan().args(["explain", "BILAN-POLE"]).output().expect("runs");

@@ -26,7 +26,11 @@ fn run(fault: &str, extra: &[&str]) -> (Option<i32>, String) {
 }
 
 fn itrans_still_checked(text: &str) {
-    assert_eq!(text.matches("POLE-FIN-001").count(), 5, "the other file is fully checked:\n{text}");
+    assert_eq!(
+        text.matches("POLE-FIN-001").count(),
+        5,
+        "the other file is fully checked:\n{text}"
+    );
 }
 
 #[test]

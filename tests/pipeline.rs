@@ -9,7 +9,10 @@ use bilan::rules::RulePack;
 use bilan::template::TemplateSet;
 
 fn checker() -> Checker {
-    Checker::new(TemplateSet::builtin().expect("schemas"), RulePack::builtin().expect("rules"))
+    Checker::new(
+        TemplateSet::builtin().expect("schemas"),
+        RulePack::builtin().expect("rules"),
+    )
 }
 
 fn fixture(name: &str) -> PathBuf {
@@ -26,14 +29,27 @@ fn check(name: &str) -> FileReport {
 fn located(r: &FileReport) -> Vec<(String, String)> {
     r.findings
         .iter()
-        .map(|f| (f.rule.to_string(), format!("{}!{}", f.sheet.clone().unwrap_or_default(), f.cell.map(|c| c.to_string()).unwrap_or_default())))
+        .map(|f| {
+            (
+                f.rule.to_string(),
+                format!(
+                    "{}!{}",
+                    f.sheet.clone().unwrap_or_default(),
+                    f.cell.map(|c| c.to_string()).unwrap_or_default()
+                ),
+            )
+        })
         .collect()
 }
 
 #[test]
 fn itrans_reports_pole_fin_001_on_each_of_the_five_years() {
     let r = check("pole-itrans-cout-total-different-des-financeurs.xlsx");
-    let fin: Vec<_> = r.findings.iter().filter(|f| f.rule.as_str() == "POLE-FIN-001").collect();
+    let fin: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.as_str() == "POLE-FIN-001")
+        .collect();
     assert_eq!(fin.len(), 5, "{:#?}", located(&r));
     let first = fin[0];
     assert_eq!(first.sheet.as_deref(), Some("Financements"));
@@ -51,9 +67,19 @@ fn itrans_reports_pole_fin_001_on_each_of_the_five_years() {
 
 #[test]
 fn maud_is_clean() {
-    for name in ["pole-maud-conforme.xlsx", "pole-maud-tableaux-deplaces.xlsx", "pole-maud-libelles-modifies.xlsx", "pole-maud-feuilles-en-plus.xlsx"] {
+    for name in [
+        "pole-maud-conforme.xlsx",
+        "pole-maud-tableaux-deplaces.xlsx",
+        "pole-maud-libelles-modifies.xlsx",
+        "pole-maud-feuilles-en-plus.xlsx",
+    ] {
         let r = check(name);
-        assert_eq!(r.counts().at_or_above(Severity::Warning), 0, "{name}: {:#?}", located(&r));
+        assert_eq!(
+            r.counts().at_or_above(Severity::Warning),
+            0,
+            "{name}: {:#?}",
+            located(&r)
+        );
         assert_eq!(r.template.as_deref(), Some("BILAN-POLE"), "{name}");
     }
 }
@@ -71,7 +97,11 @@ fn xls_and_ods_copies_report_exactly_what_the_xlsx_reports() {
             assert_eq!(located(&other), located(&xlsx), "{name}");
             let messages = |r: &FileReport| r.findings.iter().map(|f| f.message.clone()).collect::<Vec<_>>();
             assert_eq!(messages(&other), messages(&xlsx), "{name}");
-            assert_eq!(other.extraction.as_ref().map(|e| &e.data), xlsx.extraction.as_ref().map(|e| &e.data), "{name}: same data");
+            assert_eq!(
+                other.extraction.as_ref().map(|e| &e.data),
+                xlsx.extraction.as_ref().map(|e| &e.data),
+                "{name}: same data"
+            );
         }
     }
 }
@@ -79,17 +109,33 @@ fn xls_and_ods_copies_report_exactly_what_the_xlsx_reports() {
 #[test]
 fn picom_malformed_amounts_are_reported_once_and_not_summed() {
     let r = check("pole-picom-montants-mal-formes.xlsx");
-    let num: Vec<_> = r.findings.iter().filter(|f| f.rule.as_str() == "BILAN-NUM-002").collect();
+    let num: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.as_str() == "BILAN-NUM-002")
+        .collect();
     assert_eq!(num.len(), 3, "{:#?}", located(&r));
     // 2008 holds the malformed amounts: POLE-FIN-001 does not also fire on it.
     let data = &r.extraction.as_ref().expect("extracted").data;
     let rows = data["financements"].as_array().expect("rows");
     let i = rows.iter().position(|row| row["annee"] == 2008).expect("a 2008 row");
     let prefix = format!("/financements/{i}/");
-    let rows_2008: Vec<_> = r.findings.iter().filter(|f| f.rule.as_str().starts_with("POLE-FIN") && f.pointer.as_deref().is_some_and(|p| p.starts_with(&prefix))).collect();
+    let rows_2008: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| {
+            f.rule.as_str().starts_with("POLE-FIN") && f.pointer.as_deref().is_some_and(|p| p.starts_with(&prefix))
+        })
+        .collect();
     assert!(rows_2008.is_empty(), "{rows_2008:#?}");
     // The 500 € gap of 2009 is caught.
-    assert!(r.findings.iter().any(|f| f.rule.as_str() == "POLE-FIN-001" && f.figures.difference == Some((-500).into())), "{:#?}", located(&r));
+    assert!(
+        r.findings
+            .iter()
+            .any(|f| f.rule.as_str() == "POLE-FIN-001" && f.figures.difference == Some((-500).into())),
+        "{:#?}",
+        located(&r)
+    );
 }
 
 #[test]
@@ -111,7 +157,10 @@ fn engine_findings_land_on_their_cells() {
     for (name, rule, at) in cases {
         let r = check(name);
         let found = located(&r);
-        assert!(found.iter().any(|(fr, fa)| fr == rule && fa == at), "{name}: expected {rule} at {at}, got {found:#?}");
+        assert!(
+            found.iter().any(|(fr, fa)| fr == rule && fa == at),
+            "{name}: expected {rule} at {at}, got {found:#?}"
+        );
     }
 }
 
@@ -119,7 +168,11 @@ fn engine_findings_land_on_their_cells() {
 fn schema_errors_are_mapped_to_their_cells_in_french() {
     // PICOM's report gives no « dont labellisés dans l'exercice »: required, empty.
     let r = check("pole-picom-montants-mal-formes.xlsx");
-    let sch = r.findings.iter().find(|f| f.rule.as_str() == "BILAN-SCH-001").expect("a schema finding");
+    let sch = r
+        .findings
+        .iter()
+        .find(|f| f.rule.as_str() == "BILAN-SCH-001")
+        .expect("a schema finding");
     assert_eq!(sch.pointer.as_deref(), Some("/indicateurs/labellises_exercice"));
     assert_eq!(sch.sheet.as_deref(), Some("Indicateurs"));
     assert!(sch.cell.is_some());
@@ -130,7 +183,10 @@ fn schema_errors_are_mapped_to_their_cells_in_french() {
 fn text_that_looks_like_a_formula_stays_text() {
     let r = check("pole-texte-formule.xlsx");
     let data = &r.extraction.as_ref().expect("extracted").data;
-    let value = data.pointer("/identification/structure_porteuse").and_then(|v| v.as_str()).unwrap_or_default();
+    let value = data
+        .pointer("/identification/structure_porteuse")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
     assert!(value.starts_with("=HYPERLINK("), "{value}");
 }
 
@@ -161,9 +217,20 @@ fn extraction_snapshots() {
 /// Terminal output, without colour: a change of wording is a reviewed diff.
 #[test]
 fn terminal_output_snapshots() {
-    for name in ["pole-itrans-cout-total-different-des-financeurs.xlsx", "pole-picom-montants-mal-formes.xlsx", "pole-maud-conforme.xlsx", "pole-erreurs-excel.xlsx"] {
+    for name in [
+        "pole-itrans-cout-total-different-des-financeurs.xlsx",
+        "pole-picom-montants-mal-formes.xlsx",
+        "pole-maud-conforme.xlsx",
+        "pole-erreurs-excel.xlsx",
+    ] {
         let r = check(name);
-        let text = bilan::report::human::render(&r, bilan::report::human::Style { color: false, width: 100 });
+        let text = bilan::report::human::render(
+            &r,
+            bilan::report::human::Style {
+                color: false,
+                width: 100,
+            },
+        );
         assert!(!text.contains('\u{1b}'), "no escape codes");
         insta::with_settings!({ snapshot_suffix => name.trim_end_matches(".xlsx").to_string(), prepend_module_to_snapshot => false }, {
             insta::assert_snapshot!("human", text);
@@ -173,17 +240,26 @@ fn terminal_output_snapshots() {
 
 #[test]
 fn the_json_report_validates_against_its_schema() {
-    let schema_text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json")).expect("schema");
+    let schema_text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas/report.schema.json"))
+        .expect("schema");
     let schema: serde_json::Value = serde_json::from_str(&schema_text).expect("json");
     let validator = jsonschema::draft202012::new(&schema).expect("compiles");
-    let reports: Vec<FileReport> = ["pole-itrans-cout-total-different-des-financeurs.xlsx", "pole-sans-identification.xlsx", "pole-maud-conforme.xlsx", "pole-picom-montants-mal-formes.xlsx"]
-        .iter()
-        .map(|n| check(n))
-        .collect();
+    let reports: Vec<FileReport> = [
+        "pole-itrans-cout-total-different-des-financeurs.xlsx",
+        "pole-sans-identification.xlsx",
+        "pole-maud-conforme.xlsx",
+        "pole-picom-montants-mal-formes.xlsx",
+    ]
+    .iter()
+    .map(|n| check(n))
+    .collect();
     let mut with_io = reports;
     with_io.push(checker().check_bytes("pas-un-classeur.xlsx", b"texte"));
     let value = bilan::report::json::report(&with_io, "srde-2010.1", "2026-11-26T10:00:00Z", Vec::new());
-    let errors: Vec<String> = validator.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    let errors: Vec<String> = validator
+        .iter_errors(&value)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .collect();
     assert!(errors.is_empty(), "{errors:#?}");
     let f = &value["files"][0]["findings"][0];
     assert_eq!(f["rule"], "POLE-FIN-001");

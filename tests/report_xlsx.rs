@@ -433,7 +433,8 @@ fn text_that_looks_like_a_formula_stays_text() {
         assert!(!xml.contains("<f>") && !xml.contains("<f "), "{name} holds a formula");
         // The text itself is in the strings (inline in constant-memory sheets),
         // never in a hyperlink or a relationship.
-        let text_part = name == "xl/sharedStrings.xml" || (name.starts_with("xl/worksheets/sheet") && !xml.contains("<hyperlink"));
+        let text_part =
+            name == "xl/sharedStrings.xml" || (name.starts_with("xl/worksheets/sheet") && !xml.contains("<hyperlink"));
         assert!(!xml.contains("http://x") || text_part, "{name} links outside");
     }
     // Saved without a value, a formula of the submitted file is shown as its text.

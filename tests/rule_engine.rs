@@ -17,11 +17,20 @@ fn rule(id: &str, body: &str) -> SourceFile {
 }
 
 fn run(files: &[SourceFile]) -> Vec<(String, String)> {
-    let sandbox = Sandbox { time_budget: Duration::from_millis(500), ..Sandbox::default() };
+    let sandbox = Sandbox {
+        time_budget: Duration::from_millis(500),
+        ..Sandbox::default()
+    };
     let pack = RulePack::load(files, sandbox).expect("compiles");
-    let mut ex = Extraction { data: serde_json::json!({"indicateurs": {"dont_pme": 3}}), ..Default::default() };
+    let mut ex = Extraction {
+        data: serde_json::json!({"indicateurs": {"dont_pme": 3}}),
+        ..Default::default()
+    };
     pack.run("BILAN-POLE", &mut ex);
-    ex.findings.iter().map(|f| (f.rule.to_string(), f.message.clone())).collect()
+    ex.findings
+        .iter()
+        .map(|f| (f.rule.to_string(), f.message.clone()))
+        .collect()
 }
 
 #[test]
@@ -34,12 +43,19 @@ fn runaway_rules_are_stopped_and_the_others_still_run() {
         rule("T-ERR-001", "let x = data.indicateurs.dont_pme + \"texte\" * 2;"),
         rule("T-OK-001", "report(\"/indicateurs/dont_pme\", \"vu\");"),
     ]);
-    let failed: Vec<&str> = findings.iter().filter(|(r, _)| r == "BILAN-RULE-001").map(|(_, m)| m.as_str()).collect();
+    let failed: Vec<&str> = findings
+        .iter()
+        .filter(|(r, _)| r == "BILAN-RULE-001")
+        .map(|(_, m)| m.as_str())
+        .collect();
     assert_eq!(failed.len(), 5, "{findings:#?}");
     for id in ["T-LOOP-001", "T-STR-001", "T-ARR-001", "T-REC-001", "T-ERR-001"] {
         assert!(failed.iter().any(|m| m.contains(id)), "{id} not reported: {failed:#?}");
     }
-    assert!(findings.iter().any(|(r, m)| r == "T-OK-001" && m == "vu"), "{findings:#?}");
+    assert!(
+        findings.iter().any(|(r, m)| r == "T-OK-001" && m == "vu"),
+        "{findings:#?}"
+    );
 }
 
 #[test]
@@ -52,6 +68,7 @@ fn eval_is_not_available_to_rules() {
 
 #[test]
 fn a_typo_in_a_variable_name_fails_at_load_time() {
-    let err = RulePack::load(&[rule("T-TYPO-001", "let x = dta.indicateurs;")], Sandbox::default()).expect_err("strict variables");
+    let err = RulePack::load(&[rule("T-TYPO-001", "let x = dta.indicateurs;")], Sandbox::default())
+        .expect_err("strict variables");
     assert_eq!(err.line, 7, "{err}");
 }

@@ -10,5 +10,9 @@ fn every_rule_example_passes() {
     for rule in &pack.rules {
         problems.extend(pack.check_examples(rule));
     }
-    assert!(problems.is_empty(), "examples that do not behave as documented:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "examples that do not behave as documented:\n{}",
+        problems.join("\n")
+    );
 }

@@ -2,15 +2,13 @@
 //! intervals, label normalisation.
 
 use bilan::values::{
-    normalize_label, parse_french_date, parse_french_number, DateInterval, ParsedNumber, Precision,
-    Unit,
+    normalize_label, parse_french_date, parse_french_number, DateInterval, ParsedNumber, Precision, Unit,
 };
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
 /// Thousands separators a French number may use; `None` writes the digits unseparated.
-const SEPARATORS: [Option<char>; 5] =
-    [None, Some('.'), Some(' '), Some('\u{a0}'), Some('\u{202f}')];
+const SEPARATORS: [Option<char>; 5] = [None, Some('.'), Some(' '), Some('\u{a0}'), Some('\u{202f}')];
 
 /// Every spelling of a unit suffix the parser accepts, with the unit it means.
 const UNIT_SPELLINGS: [(&str, Unit); 8] = [
@@ -51,35 +49,32 @@ fn french_number() -> impl Strategy<Value = (String, Decimal, Option<Unit>)> {
         proptest::option::of(proptest::sample::select(UNIT_SPELLINGS.to_vec())),
         proptest::sample::select(vec!["", " ", "\u{a0}", "\u{202f}"]),
     )
-        .prop_map(
-            |(integer, scale, fraction, negative, separator, unit, space)| {
-                let fraction = fraction % 10u64.pow(scale);
-                let mut text = String::new();
-                if negative {
-                    text.push('-');
-                }
-                text.push_str(&french_digits(integer, separator));
-                if scale > 0 {
-                    text.push_str(&format!(",{fraction:0width$}", width = scale as usize));
-                }
-                if let Some((symbol, _)) = unit {
-                    text.push_str(space);
-                    text.push_str(symbol);
-                }
-                let mantissa = i128::from(integer) * 10i128.pow(scale) + i128::from(fraction);
-                let mantissa = if negative { -mantissa } else { mantissa };
-                let value = Decimal::from_i128_with_scale(mantissa, scale);
-                (text, value, unit.map(|(_, unit)| unit))
-            },
-        )
+        .prop_map(|(integer, scale, fraction, negative, separator, unit, space)| {
+            let fraction = fraction % 10u64.pow(scale);
+            let mut text = String::new();
+            if negative {
+                text.push('-');
+            }
+            text.push_str(&french_digits(integer, separator));
+            if scale > 0 {
+                text.push_str(&format!(",{fraction:0width$}", width = scale as usize));
+            }
+            if let Some((symbol, _)) = unit {
+                text.push_str(space);
+                text.push_str(symbol);
+            }
+            let mantissa = i128::from(integer) * 10i128.pow(scale) + i128::from(fraction);
+            let mantissa = if negative { -mantissa } else { mantissa };
+            let value = Decimal::from_i128_with_scale(mantissa, scale);
+            (text, value, unit.map(|(_, unit)| unit))
+        })
 }
 
 /// Any valid date interval of any precision, years 1000 to 9999.
 fn interval() -> impl Strategy<Value = DateInterval> {
     let year = 1000i32..=9999;
     prop_oneof![
-        (year.clone(), 1u32..=12, 1u32..=31)
-            .prop_filter_map("no such day", |(y, m, d)| DateInterval::day(y, m, d)),
+        (year.clone(), 1u32..=12, 1u32..=31).prop_filter_map("no such day", |(y, m, d)| DateInterval::day(y, m, d)),
         (year.clone(), 1u32..=12).prop_filter_map("month", |(y, m)| DateInterval::month(y, m)),
         (year.clone(), 1u32..=4).prop_filter_map("quarter", |(y, q)| DateInterval::quarter(y, q)),
         (year.clone(), 1u32..=2).prop_filter_map("semester", |(y, s)| DateInterval::semester(y, s)),
@@ -89,8 +84,7 @@ fn interval() -> impl Strategy<Value = DateInterval> {
 
 /// Text made of the characters numbers, dates and labels are written with, to reach
 /// the parsers' inner paths more often than arbitrary Unicode does.
-const VALUE_LIKE: &str =
-    "[0-9 .,/:+\\-\u{a0}\u{202f}\u{2212}–—’€%kKMdsEURTtSeèéêrmaijunovcfbpl()İﬁ\u{301}]{0,24}";
+const VALUE_LIKE: &str = "[0-9 .,/:+\\-\u{a0}\u{202f}\u{2212}–—’€%kKMdsEURTtSeèéêrmaijunovcfbpl()İﬁ\u{301}]{0,24}";
 
 proptest! {
     #[test]

@@ -28,13 +28,20 @@ struct CellBudget {
 
 impl CellBudget {
     fn new(limits: &Limits) -> Self {
-        Self { used: 0, max: limits.max_cells }
+        Self {
+            used: 0,
+            max: limits.max_cells,
+        }
     }
 
     fn take(&mut self) -> Result<(), ReadError> {
         self.used += 1;
         if self.used > self.max {
-            return Err(ReadError::Limit { kind: LimitKind::Cells, limit: self.max as u64, actual: self.used as u64 });
+            return Err(ReadError::Limit {
+                kind: LimitKind::Cells,
+                limit: self.max as u64,
+                actual: self.used as u64,
+            });
         }
         Ok(())
     }
@@ -42,7 +49,11 @@ impl CellBudget {
 
 fn check_sheet_count(n: usize, limits: &Limits) -> Result<(), ReadError> {
     if n > limits.max_sheets {
-        return Err(ReadError::Limit { kind: LimitKind::Sheets, limit: limits.max_sheets as u64, actual: n as u64 });
+        return Err(ReadError::Limit {
+            kind: LimitKind::Sheets,
+            limit: limits.max_sheets as u64,
+            actual: n as u64,
+        });
     }
     Ok(())
 }
@@ -52,7 +63,10 @@ fn corrupt(format: Format, e: impl std::fmt::Display) -> ReadError {
     if detail.to_ascii_lowercase().contains("password") {
         return ReadError::Encrypted;
     }
-    ReadError::Corrupt { format: format.extension().to_string(), detail }
+    ReadError::Corrupt {
+        format: format.extension().to_string(),
+        detail,
+    }
 }
 
 fn to_range(d: &Dimensions) -> CellRange {
@@ -114,7 +128,9 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
         let mut cells = Vec::new();
         match wb.worksheet_cells_reader(&name) {
             Ok(mut reader) => loop {
-                let next = reader.next_cell_with_formula().map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
+                let next = reader
+                    .next_cell_with_formula()
+                    .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
                 let Some(cell) = next else { break };
                 let (row, col) = cell.pos;
                 let value = match (convert(cell.value), cell.formula) {
@@ -123,7 +139,10 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
                     (None, _) => continue,
                 };
                 budget.take()?;
-                cells.push(Cell { pos: CellRef::new(row, col), value });
+                cells.push(Cell {
+                    pos: CellRef::new(row, col),
+                    value,
+                });
             },
             // A chart sheet or a dialog sheet holds no cells: keep it, empty.
             Err(calamine::XlsxError::NotAWorksheet(_)) => {}
@@ -152,11 +171,17 @@ fn read_xlsb(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
         let mut reader = wb
             .worksheet_cells_reader(&name)
             .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
-        while let Some(cell) = reader.next_cell().map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))? {
+        while let Some(cell) = reader
+            .next_cell()
+            .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?
+        {
             let (row, col) = cell.get_position();
             if let Some(value) = convert(cell.get_value().clone()) {
                 budget.take()?;
-                cells.push(Cell { pos: CellRef::new(row, col), value });
+                cells.push(Cell {
+                    pos: CellRef::new(row, col),
+                    value,
+                });
             }
         }
         sheets.push(Sheet::new(name, cells, Vec::new()));
@@ -172,7 +197,10 @@ fn range_cells(range: &Range<Data>, budget: &mut CellBudget) -> Result<Vec<Cell>
     for (r, c, v) in range.used_cells() {
         if let Some(value) = convert_owned(v) {
             budget.take()?;
-            cells.push(Cell { pos: CellRef::new(r0 + r as u32, c0 + c as u32), value });
+            cells.push(Cell {
+                pos: CellRef::new(r0 + r as u32, c0 + c as u32),
+                value,
+            });
         }
     }
     Ok(cells)
@@ -186,14 +214,22 @@ fn read_xls(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
     let mut budget = CellBudget::new(limits);
     let mut sheets = Vec::with_capacity(names.len());
     for name in names {
-        let range = wb.worksheet_range(&name).map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
+        let range = wb
+            .worksheet_range(&name)
+            .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
         let mut cells = range_cells(&range, &mut budget)?;
         // A formula saved without its value reads as an empty string in .xls.
-        if cells.iter().any(|c| matches!(&c.value, CellValue::Text(s) if s.is_empty())) {
+        if cells
+            .iter()
+            .any(|c| matches!(&c.value, CellValue::Text(s) if s.is_empty()))
+        {
             if let Ok(formulas) = wb.worksheet_formula(&name) {
                 for cell in cells.iter_mut() {
                     if matches!(&cell.value, CellValue::Text(s) if s.is_empty()) {
-                        if let Some(f) = formulas.get_value((cell.pos.row, cell.pos.col)).filter(|f| !f.is_empty()) {
+                        if let Some(f) = formulas
+                            .get_value((cell.pos.row, cell.pos.col))
+                            .filter(|f| !f.is_empty())
+                        {
                             cell.value = CellValue::FormulaWithoutValue(f.clone());
                         }
                     }
@@ -217,7 +253,9 @@ fn read_ods(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
     let mut budget = CellBudget::new(limits);
     let mut sheets = Vec::with_capacity(names.len());
     for name in names {
-        let range = wb.worksheet_range(&name).map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
+        let range = wb
+            .worksheet_range(&name)
+            .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
         let cells = range_cells(&range, &mut budget)?;
         sheets.push(Sheet::new(name, cells, Vec::new()));
     }

@@ -31,6 +31,15 @@ pub struct Limits {
     pub max_sheets: usize,
     /// Non-empty cells over the whole workbook.
     pub max_cells: usize,
+    /// Uncompressed size, in bytes, of each part that calamine loads whole when
+    /// it opens an `.xlsx`/`.xlsb`, before the first cell and so before the cell
+    /// cap can stop it: the shared strings, the styles and the workbook part.
+    #[serde(default = "default_max_loaded_part")]
+    pub max_loaded_part: u64,
+}
+
+fn default_max_loaded_part() -> u64 {
+    50 * 1_000_000
 }
 
 impl Default for Limits {
@@ -40,6 +49,7 @@ impl Default for Limits {
             max_uncompressed: 500 * 1_000_000,
             max_sheets: 200,
             max_cells: 5_000_000,
+            max_loaded_part: default_max_loaded_part(),
         }
     }
 }
@@ -104,7 +114,11 @@ impl Sheet {
     pub fn new(name: impl Into<String>, mut cells: Vec<Cell>, merges: Vec<CellRange>) -> Self {
         cells.sort_by_key(|c| c.pos);
         cells.dedup_by_key(|c| c.pos);
-        Self { name: name.into(), cells, merges }
+        Self {
+            name: name.into(),
+            cells,
+            merges,
+        }
     }
 
     pub fn cells(&self) -> &[Cell] {
@@ -134,7 +148,10 @@ impl Sheet {
 
     /// The merged range whose top-left cell is not `pos` but that covers it.
     pub fn merge_anchor(&self, pos: CellRef) -> Option<CellRef> {
-        self.merges.iter().find(|m| m.contains(pos) && m.start != pos).map(|m| m.start)
+        self.merges
+            .iter()
+            .find(|m| m.contains(pos) && m.start != pos)
+            .map(|m| m.start)
     }
 
     /// The merged range that starts at `pos`, if any.
@@ -177,6 +194,9 @@ pub enum LimitKind {
     Uncompressed,
     Sheets,
     Cells,
+    /// One part of the package that the reader loads whole (its name, e.g.
+    /// `xl/sharedStrings.xml`): see [`Limits::max_loaded_part`].
+    Part(String),
     /// Seconds spent reading one file.
     Time,
     /// Memory used to read one file, in bytes.
@@ -194,7 +214,9 @@ pub enum ReadError {
     Empty,
     #[error("le fichier n'est pas un classeur Excel ou OpenDocument : {0}")]
     NotAWorkbook(String),
-    #[error("le classeur est protégé par un mot de passe (chiffré) : enregistrez-le sans mot de passe puis renvoyez-le")]
+    #[error(
+        "le classeur est protégé par un mot de passe (chiffré) : enregistrez-le sans mot de passe puis renvoyez-le"
+    )]
     Encrypted,
     #[error("le classeur est endommagé ({format}) : {detail}")]
     Corrupt { format: String, detail: String },
@@ -222,6 +244,12 @@ fn limit_message(kind: &LimitKind, limit: u64, actual: u64) -> String {
         LimitKind::Uncompressed => ("taille décompressée", " octets"),
         LimitKind::Sheets => ("nombre de feuilles", ""),
         LimitKind::Cells => ("nombre de cellules non vides", ""),
+        LimitKind::Part(name) => {
+            let what = sniff::describe_part(name);
+            let actual = crate::format::int_fr(actual as i128);
+            let limit = crate::format::int_fr(limit as i128);
+            return format!("taille décompressée de {what} hors limite : {actual} octets (au moins) pour une limite de {limit} octets");
+        }
         LimitKind::Time => ("durée de lecture", " s"),
         LimitKind::Memory => ("mémoire nécessaire à la lecture", " octets"),
     };
@@ -237,6 +265,7 @@ impl fmt::Display for LimitKind {
             LimitKind::Uncompressed => "uncompressed-size",
             LimitKind::Sheets => "sheets",
             LimitKind::Cells => "cells",
+            LimitKind::Part(_) => "loaded-part",
             LimitKind::Time => "time",
             LimitKind::Memory => "memory",
         })
@@ -258,7 +287,11 @@ pub fn read_file_bytes(path: &Path, limits: &Limits) -> Result<Vec<u8>, ReadErro
         return Err(ReadError::NotAFile(path.display().to_string()));
     }
     if meta.len() > limits.max_file_size {
-        return Err(ReadError::Limit { kind: LimitKind::FileSize, limit: limits.max_file_size, actual: meta.len() });
+        return Err(ReadError::Limit {
+            kind: LimitKind::FileSize,
+            limit: limits.max_file_size,
+            actual: meta.len(),
+        });
     }
     let file = std::fs::File::open(path).map_err(|e| ReadError::Io(io_message(&e)))?;
     let mut bytes = Vec::with_capacity(meta.len() as usize);
@@ -267,7 +300,11 @@ pub fn read_file_bytes(path: &Path, limits: &Limits) -> Result<Vec<u8>, ReadErro
         .read_to_end(&mut bytes)
         .map_err(|e| ReadError::Io(io_message(&e)))?;
     if bytes.len() as u64 > limits.max_file_size {
-        return Err(ReadError::Limit { kind: LimitKind::FileSize, limit: limits.max_file_size, actual: bytes.len() as u64 });
+        return Err(ReadError::Limit {
+            kind: LimitKind::FileSize,
+            limit: limits.max_file_size,
+            actual: bytes.len() as u64,
+        });
     }
     Ok(bytes)
 }
@@ -286,7 +323,11 @@ pub fn read_bytes(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> 
         return Err(ReadError::Empty);
     }
     if bytes.len() as u64 > limits.max_file_size {
-        return Err(ReadError::Limit { kind: LimitKind::FileSize, limit: limits.max_file_size, actual: bytes.len() as u64 });
+        return Err(ReadError::Limit {
+            kind: LimitKind::FileSize,
+            limit: limits.max_file_size,
+            actual: bytes.len() as u64,
+        });
     }
     let format = sniff(bytes, limits)?;
     let workbook = formats::read(format, bytes, limits)?;

@@ -36,6 +36,9 @@ const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
 /// Tells which format `bytes` hold, checking a zip container's declared
 /// uncompressed size against the limit before anything is inflated.
 pub fn sniff(bytes: &[u8], limits: &Limits) -> Result<Format, ReadError> {
+    if bytes.is_empty() {
+        return Err(ReadError::Empty);
+    }
     if bytes.starts_with(ZIP_MAGIC) || bytes.starts_with(ZIP_EMPTY) {
         return sniff_zip(bytes, limits);
     }
@@ -61,16 +64,37 @@ fn sniff_zip(bytes: &[u8], limits: &Limits) -> Result<Format, ReadError> {
             names.push(name.to_string());
         }
     }
+    // The largest of the parts calamine loads whole before the first cell.
+    let mut largest_loaded: Option<(String, u64)> = None;
     let mut archive = archive;
     for i in 0..archive.len() {
+        // Declared sizes: the zip crate refuses to inflate a member past its
+        // declared size, so they bound what calamine can be made to read.
         if let Ok(f) = archive.by_index_raw(i) {
             total = total.saturating_add(f.size());
+            if let Ok(name) = f.name() {
+                if loaded_whole(&name) && largest_loaded.as_ref().is_none_or(|(_, s)| f.size() > *s) {
+                    largest_loaded = Some((name.to_string(), f.size()));
+                }
+            }
         }
     }
     if total > limits.max_uncompressed {
-        return Err(ReadError::Limit { kind: LimitKind::Uncompressed, limit: limits.max_uncompressed, actual: total });
+        return Err(ReadError::Limit {
+            kind: LimitKind::Uncompressed,
+            limit: limits.max_uncompressed,
+            actual: total,
+        });
     }
     let has = |n: &str| names.iter().any(|m| m.eq_ignore_ascii_case(n));
+    let spreadsheet = has("xl/workbook.xml") || has("xl/workbook.bin");
+    if let Some((name, size)) = largest_loaded.filter(|(_, s)| spreadsheet && *s > limits.max_loaded_part) {
+        return Err(ReadError::Limit {
+            kind: LimitKind::Part(name),
+            limit: limits.max_loaded_part,
+            actual: size,
+        });
+    }
     if has("xl/workbook.xml") {
         let macros = has("xl/vbaProject.bin");
         return Ok(if macros { Format::Xlsm } else { Format::Xlsx });
@@ -91,6 +115,35 @@ fn sniff_zip(bytes: &[u8], limits: &Limits) -> Result<Format, ReadError> {
         "archive zip sans classeur (ni xl/workbook.xml ni content.xml)".to_string()
     };
     Err(ReadError::NotAWorkbook(what))
+}
+
+/// The parts calamine reads whole when it opens an `.xlsx`/`.xlsb` (wherever
+/// the package puts them): the shared strings, the styles, the workbook.
+const LOADED_WHOLE: [&str; 6] = [
+    "sharedStrings.xml",
+    "sharedStrings.bin",
+    "styles.xml",
+    "styles.bin",
+    "workbook.xml",
+    "workbook.bin",
+];
+
+fn loaded_whole(name: &str) -> bool {
+    let file = name.rsplit('/').next().unwrap_or(name);
+    LOADED_WHOLE.iter().any(|w| w.eq_ignore_ascii_case(file))
+}
+
+/// How a finding names a part of the package.
+pub(super) fn describe_part(name: &str) -> String {
+    let file = name.rsplit('/').next().unwrap_or(name).to_ascii_lowercase();
+    let what = if file.starts_with("sharedstrings") {
+        "la table des chaînes partagées"
+    } else if file.starts_with("styles") {
+        "la table des styles"
+    } else {
+        "la partie"
+    };
+    format!("{what} ({name})")
 }
 
 fn contains_utf16(haystack: &[u8], needle: &str) -> bool {
@@ -122,7 +175,10 @@ mod tests {
     #[test]
     fn text_is_not_a_workbook() {
         let err = sniff(b"Annee;Cout\n2005;12\n", &Limits::default()).unwrap_err();
-        assert!(matches!(err, ReadError::NotAWorkbook(ref m) if m.contains("CSV")), "{err:?}");
+        assert!(
+            matches!(err, ReadError::NotAWorkbook(ref m) if m.contains("CSV")),
+            "{err:?}"
+        );
     }
 
     #[test]

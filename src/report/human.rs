@@ -4,7 +4,10 @@
 
 use std::fmt;
 
-use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
+use miette::{
+    Diagnostic, GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteSpanContents, SourceCode, SourceSpan,
+    SpanContents,
+};
 use unicode_width::UnicodeWidthStr;
 
 use crate::check::FileReport;
@@ -61,7 +64,10 @@ impl Excerpt {
         let mut span = range.unwrap_or(CellRange::single(cell)).union(&CellRange::single(cell));
         // A tall range (a column of parts): show the rows around the marked cell.
         if span.end.row - span.start.row > 8 {
-            span = CellRange::new(CellRef::new(cell.row, span.start.col), CellRef::new(cell.row, span.end.col));
+            span = CellRange::new(
+                CellRef::new(cell.row, span.start.col),
+                CellRef::new(cell.row, span.end.col),
+            );
         }
         let row0 = span.start.row.saturating_sub(ROWS_AROUND);
         let used_end = sheet.used_range().map_or(cell.row, |u| u.end.row).max(cell.row);
@@ -75,10 +81,22 @@ impl Excerpt {
         }
         let rows: Vec<u32> = (row0..=row1.max(row0)).collect();
         let cols: Vec<u32> = (col0..=col1.max(col0)).collect();
-        let shown = |r: u32, c: u32| sheet.get(CellRef::new(r, c)).map(|v| truncate(v.display().trim(), MAX_COL_WIDTH)).unwrap_or_default();
+        let shown = |r: u32, c: u32| {
+            sheet
+                .get(CellRef::new(r, c))
+                .map(|v| truncate(v.display().trim(), MAX_COL_WIDTH))
+                .unwrap_or_default()
+        };
         let widths: Vec<usize> = cols
             .iter()
-            .map(|&c| rows.iter().map(|&r| shown(r, c).width()).max().unwrap_or(0).max(column_letters(c).len()).max(1))
+            .map(|&c| {
+                rows.iter()
+                    .map(|&r| shown(r, c).width())
+                    .max()
+                    .unwrap_or(0)
+                    .max(column_letters(c).len())
+                    .max(1)
+            })
             .collect();
         let mut text = String::new();
         let mut mark = (0, 0);
@@ -116,12 +134,23 @@ impl Excerpt {
             }
             ruler.push_str(&pad(&column_letters(c), widths[i]));
         }
-        Excerpt { text, ruler: ruler.trim_end().to_string(), first_row: row0, lines: rows.len(), mark }
+        Excerpt {
+            text,
+            ruler: ruler.trim_end().to_string(),
+            first_row: row0,
+            lines: rows.len(),
+            mark,
+        }
     }
 }
 
 impl SourceCode for Excerpt {
-    fn read_span<'a>(&'a self, span: &SourceSpan, _before: usize, _after: usize) -> Result<Box<dyn SpanContents<'a> + 'a>, miette::MietteError> {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        _before: usize,
+        _after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, miette::MietteError> {
         let _ = span;
         Ok(Box::new(MietteSpanContents::new_named(
             self.ruler.clone(),
@@ -143,7 +172,9 @@ struct FindingDiagnostic<'a> {
 
 impl fmt::Debug for FindingDiagnostic<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("FindingDiagnostic").field("rule", &self.finding.rule).finish()
+        f.debug_struct("FindingDiagnostic")
+            .field("rule", &self.finding.rule)
+            .finish()
     }
 }
 
@@ -159,7 +190,12 @@ fn keep_numbers_whole(s: &str) -> String {
     let chars: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     for (i, &c) in chars.iter().enumerate() {
-        let between_digits = c == ' ' && i > 0 && chars[i - 1].is_ascii_digit() && chars.get(i + 1).is_some_and(|n| n.is_ascii_digit() || *n == '€' || *n == '%');
+        let between_digits = c == ' '
+            && i > 0
+            && chars[i - 1].is_ascii_digit()
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| n.is_ascii_digit() || *n == '€' || *n == '%');
         out.push(if between_digits { '\u{a0}' } else { c });
     }
     out
@@ -191,7 +227,10 @@ impl Diagnostic for FindingDiagnostic<'_> {
             Some(r) => format!("{cell} (plage {r})"),
             None => cell.to_string(),
         };
-        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(Some(text), SourceSpan::from(e.mark)))))
+        Some(Box::new(std::iter::once(LabeledSpan::new_primary_with_span(
+            Some(text),
+            SourceSpan::from(e.mark),
+        ))))
     }
 
     fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
@@ -230,15 +269,32 @@ impl Diagnostic for FindingDiagnostic<'_> {
 
 /// Renders every finding of a file, then its summary line.
 pub fn render(r: &FileReport, style: Style) -> String {
-    let theme = if style.color { GraphicalTheme::unicode() } else { GraphicalTheme::unicode_nocolor() };
-    let handler = GraphicalReportHandler::new_themed(theme).with_width(style.width).with_links(false).with_context_lines(0).without_primary_span_start().with_break_words(false);
+    let theme = if style.color {
+        GraphicalTheme::unicode()
+    } else {
+        GraphicalTheme::unicode_nocolor()
+    };
+    let handler = GraphicalReportHandler::new_themed(theme)
+        .with_width(style.width)
+        .with_links(false)
+        .with_context_lines(0)
+        .without_primary_span_start()
+        .with_break_words(false);
     let mut out = String::new();
     for finding in &r.findings {
         let excerpt = match (&finding.sheet, finding.cell, &r.workbook) {
-            (Some(name), Some(cell), Some(wb)) => wb.sheets.iter().find(|s| &s.name == name).map(|s| Excerpt::new(s, cell, finding.range)),
+            (Some(name), Some(cell), Some(wb)) => wb
+                .sheets
+                .iter()
+                .find(|s| &s.name == name)
+                .map(|s| Excerpt::new(s, cell, finding.range)),
             _ => None,
         };
-        let diag = FindingDiagnostic { finding, file: &r.path, excerpt };
+        let diag = FindingDiagnostic {
+            finding,
+            file: &r.path,
+            excerpt,
+        };
         let mut s = String::new();
         if handler.render_report(&mut s, &diag).is_err() {
             s = format!("{}[{}] {}\n", finding.severity, finding.rule, finding.message);

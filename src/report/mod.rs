@@ -3,8 +3,8 @@
 pub mod human;
 pub mod json;
 pub mod short;
-pub mod xlsx;
 pub mod synthese;
+pub mod xlsx;
 
 use crate::check::FileReport;
 use crate::finding::Counts;
@@ -32,7 +32,12 @@ pub fn summary_line(r: &FileReport) -> String {
         _ if r.findings.iter().any(|f| f.rule.as_str().starts_with("BILAN-IO")) => "fichier illisible".to_string(),
         _ => "modèle non reconnu".to_string(),
     };
-    format!("{} : {what} — {} ({})", r.path, r.status().label_fr(), counts_fr(r.counts()))
+    format!(
+        "{} : {what} — {} ({})",
+        r.path,
+        r.status().label_fr(),
+        counts_fr(r.counts())
+    )
 }
 
 /// The final line over all files.

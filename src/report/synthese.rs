@@ -21,7 +21,10 @@ fn text(s: &str) -> String {
 
 /// A sheet name Excel accepts: at most 31 characters, none of `[]:*?/\`.
 pub fn sheet_name(s: &str) -> String {
-    let cleaned: String = s.chars().map(|c| if "[]:*?/\\".contains(c) { '_' } else { c }).collect();
+    let cleaned: String = s
+        .chars()
+        .map(|c| if "[]:*?/\\".contains(c) { '_' } else { c })
+        .collect();
     let trimmed = cleaned.trim_matches('\'').to_string();
     let out: String = trimmed.chars().take(31).collect();
     if out.is_empty() {
@@ -59,10 +62,17 @@ impl Formats {
     fn new() -> Self {
         Self {
             title: Format::new().set_bold().set_font_size(14),
-            header: Format::new().set_bold().set_background_color(Color::RGB(0xD9E1F2)).set_border_bottom(FormatBorder::Thin).set_text_wrap().set_align(FormatAlign::Top),
+            header: Format::new()
+                .set_bold()
+                .set_background_color(Color::RGB(0xD9E1F2))
+                .set_border_bottom(FormatBorder::Thin)
+                .set_text_wrap()
+                .set_align(FormatAlign::Top),
             amount: Format::new().set_num_format("# ##0.##"),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
-            link: Format::new().set_font_color(Color::RGB(0x0563C1)).set_underline(rust_xlsxwriter::FormatUnderline::Single),
+            link: Format::new()
+                .set_font_color(Color::RGB(0x0563C1))
+                .set_underline(rust_xlsxwriter::FormatUnderline::Single),
         }
     }
 }
@@ -88,7 +98,12 @@ fn write_value(ws: &mut Worksheet, row: u32, col: u16, v: &Value, f: &Formats) -
 }
 
 fn write_figures(ws: &mut Worksheet, row: u32, col: u16, f: &Finding, fm: &Formats) -> Result<(), XlsxError> {
-    let nums = [f.figures.expected, f.figures.actual, f.figures.difference, f.figures.tolerance];
+    let nums = [
+        f.figures.expected,
+        f.figures.actual,
+        f.figures.difference,
+        f.figures.tolerance,
+    ];
     for (i, n) in nums.iter().enumerate() {
         if let Some(d) = n.and_then(|d| d.to_string().parse::<f64>().ok()) {
             ws.write_number_with_format(row, col + i as u16, d, &fm.amount)?;
@@ -113,8 +128,28 @@ pub fn write(
     let ws = wb.add_worksheet();
     ws.set_name("Synthèse")?;
     ws.write_string_with_format(0, 0, "Synthèse du contrôle des retours", &f.title)?;
-    ws.write_string(1, 0, format!("Contrôle du {checked_at} — bilan {} — règles {rule_pack} — {} fichier(s)", env!("CARGO_PKG_VERSION"), summaries.len() + skipped.len()))?;
-    let cols = ["Fichier", "Modèle", "Organisation", "Exercice", "Date d'arrêté", "Statut", "Erreurs", "Avertissements", "Informations", "Rapport annoté", "Premier constat"];
+    ws.write_string(
+        1,
+        0,
+        format!(
+            "Contrôle du {checked_at} — bilan {} — règles {rule_pack} — {} fichier(s)",
+            env!("CARGO_PKG_VERSION"),
+            summaries.len() + skipped.len()
+        ),
+    )?;
+    let cols = [
+        "Fichier",
+        "Modèle",
+        "Organisation",
+        "Exercice",
+        "Date d'arrêté",
+        "Statut",
+        "Erreurs",
+        "Avertissements",
+        "Informations",
+        "Rapport annoté",
+        "Premier constat",
+    ];
     headers(ws, 3, &cols, &f)?;
     let mut row = 4u32;
     for s in summaries {
@@ -125,7 +160,12 @@ pub fn write(
         ws.write_string(row, 3, r.exercice.clone().unwrap_or_default())?;
         ws.write_string(row, 4, r.cut_off.clone().unwrap_or_default())?;
         let status = r.status();
-        ws.write_string_with_format(row, 5, status.label_fr(), &Format::new().set_background_color(status_color(status)).set_bold())?;
+        ws.write_string_with_format(
+            row,
+            5,
+            status.label_fr(),
+            &Format::new().set_background_color(status_color(status)).set_bold(),
+        )?;
         let c = r.counts();
         ws.write_number(row, 6, c.error as f64)?;
         ws.write_number(row, 7, c.warning as f64)?;
@@ -140,20 +180,39 @@ pub fn write(
     }
     for s in skipped {
         ws.write_string(row, 0, text(&s.path.display().to_string()))?;
-        ws.write_string_with_format(row, 5, "Ignoré", &Format::new().set_background_color(Color::RGB(0xEDEDED)))?;
+        ws.write_string_with_format(
+            row,
+            5,
+            "Ignoré",
+            &Format::new().set_background_color(Color::RGB(0xEDEDED)),
+        )?;
         ws.write_string(row, 10, text(&s.reason))?;
         row += 1;
     }
     ws.autofilter(3, 0, row.saturating_sub(1).max(3), (cols.len() - 1) as u16)?;
     ws.set_freeze_panes(4, 0)?;
-    for (c, w) in [45.0, 18.0, 24.0, 9.0, 12.0, 22.0, 8.0, 14.0, 12.0, 14.0, 80.0].iter().enumerate() {
+    for (c, w) in [45.0, 18.0, 24.0, 9.0, 12.0, 22.0, 8.0, 14.0, 12.0, 14.0, 80.0]
+        .iter()
+        .enumerate()
+    {
         ws.set_column_width(c as u16, *w)?;
     }
 
     // Constats: every finding of every file.
     let ws = wb.add_worksheet();
     ws.set_name("Constats")?;
-    let cols = ["Fichier", "Gravité", "Règle", "Feuille", "Cellule", "Message", "Attendu", "Trouvé", "Écart", "Tolérance"];
+    let cols = [
+        "Fichier",
+        "Gravité",
+        "Règle",
+        "Feuille",
+        "Cellule",
+        "Message",
+        "Attendu",
+        "Trouvé",
+        "Écart",
+        "Tolérance",
+    ];
     headers(ws, 0, &cols, &f)?;
     let mut row = 1u32;
     for s in summaries {
@@ -170,7 +229,10 @@ pub fn write(
     }
     ws.autofilter(0, 0, row.saturating_sub(1).max(0), (cols.len() - 1) as u16)?;
     ws.set_freeze_panes(1, 0)?;
-    for (c, w) in [40.0, 13.0, 15.0, 16.0, 8.0, 90.0, 14.0, 14.0, 14.0, 10.0].iter().enumerate() {
+    for (c, w) in [40.0, 13.0, 15.0, 16.0, 8.0, 90.0, 14.0, 14.0, 14.0, 10.0]
+        .iter()
+        .enumerate()
+    {
         ws.set_column_width(c as u16, *w)?;
     }
 
@@ -197,18 +259,42 @@ pub fn write(
 
     // One sheet per template: key figures side by side, with totals.
     for t in &templates.templates {
-        let mine: Vec<&Summary> = summaries.iter().filter(|s| s.report.template.as_deref() == Some(t.id.as_str())).collect();
+        let mine: Vec<&Summary> = summaries
+            .iter()
+            .filter(|s| s.report.template.as_deref() == Some(t.id.as_str()))
+            .collect();
         if mine.is_empty() {
             continue;
         }
-        let Some(spec) = t.schema.pointer("/x-template/synthese") else { continue };
-        let columns = spec.get("columns").and_then(Value::as_array).cloned().unwrap_or_default();
-        let labels: Vec<String> = columns.iter().map(|c| c.get("label").and_then(Value::as_str).unwrap_or_default().to_string()).collect();
-        let summed: Vec<bool> = columns.iter().map(|c| c.get("total").and_then(Value::as_bool).unwrap_or(false)).collect();
+        let Some(spec) = t.schema.pointer("/x-template/synthese") else {
+            continue;
+        };
+        let columns = spec
+            .get("columns")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        let labels: Vec<String> = columns
+            .iter()
+            .map(|c| c.get("label").and_then(Value::as_str).unwrap_or_default().to_string())
+            .collect();
+        let summed: Vec<bool> = columns
+            .iter()
+            .map(|c| c.get("total").and_then(Value::as_bool).unwrap_or(false))
+            .collect();
         let ws = wb.add_worksheet();
         ws.set_name(sheet_name(&t.id))?;
-        ws.write_string_with_format(0, 0, text(&format!("{} — chiffres clés des retours", t.title)), &f.title)?;
-        ws.write_string(1, 0, "Les retours non conformes sont inclus ; leur statut est rappelé en dernière colonne.")?;
+        ws.write_string_with_format(
+            0,
+            0,
+            text(&format!("{} — chiffres clés des retours", t.title)),
+            &f.title,
+        )?;
+        ws.write_string(
+            1,
+            0,
+            "Les retours non conformes sont inclus ; leur statut est rappelé en dernière colonne.",
+        )?;
         let mut head: Vec<&str> = vec!["Fichier"];
         head.extend(labels.iter().map(String::as_str));
         head.push("Statut");
@@ -229,7 +315,10 @@ pub fn write(
             }
         }
         let bold = Format::new().set_bold().set_border_top(FormatBorder::Thin);
-        let bold_amount = Format::new().set_bold().set_border_top(FormatBorder::Thin).set_num_format("# ##0.##");
+        let bold_amount = Format::new()
+            .set_bold()
+            .set_border_top(FormatBorder::Thin)
+            .set_num_format("# ##0.##");
         ws.write_string_with_format(row, 0, "TOTAL", &bold)?;
         for (i, total) in totals.iter().enumerate() {
             if summed[i] {

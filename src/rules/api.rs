@@ -76,7 +76,12 @@ pub fn as_decimal(d: &Dynamic) -> Option<Decimal> {
 }
 
 fn record(ctx: &NativeCallContext, pointer: &str, message: &str, extra: Option<&Map>) {
-    let mut r = Reported { pointer: pointer.to_string(), message: message.to_string(), line: ctx.call_position().line(), ..Default::default() };
+    let mut r = Reported {
+        pointer: pointer.to_string(),
+        message: message.to_string(),
+        line: ctx.call_position().line(),
+        ..Default::default()
+    };
     if let Some(extra) = extra {
         let num = |k: &str| extra.get(k).and_then(as_decimal);
         r.expected = num("expected");
@@ -87,7 +92,11 @@ fn record(ctx: &NativeCallContext, pointer: &str, message: &str, extra: Option<&
             if let Some(s) = range.clone().try_cast::<ImmutableString>() {
                 r.range.push(s.to_string());
             } else if let Some(a) = range.clone().try_cast::<Array>() {
-                r.range.extend(a.iter().filter_map(|x| x.clone().try_cast::<ImmutableString>()).map(|s| s.to_string()));
+                r.range.extend(
+                    a.iter()
+                        .filter_map(|x| x.clone().try_cast::<ImmutableString>())
+                        .map(|s| s.to_string()),
+                );
             }
         }
     }
@@ -104,16 +113,24 @@ fn interval(s: &str) -> Option<DateInterval> {
 
 /// Registers the functions rule scripts may call.
 pub fn register(engine: &mut Engine) {
-    engine.register_fn("report", |ctx: NativeCallContext, pointer: ImmutableString, message: ImmutableString| {
-        record(&ctx, &pointer, &message, None)
-    });
-    engine.register_fn("report", |ctx: NativeCallContext, pointer: ImmutableString, message: ImmutableString, extra: Map| {
-        record(&ctx, &pointer, &message, Some(&extra))
-    });
+    engine.register_fn(
+        "report",
+        |ctx: NativeCallContext, pointer: ImmutableString, message: ImmutableString| {
+            record(&ctx, &pointer, &message, None)
+        },
+    );
+    engine.register_fn(
+        "report",
+        |ctx: NativeCallContext, pointer: ImmutableString, message: ImmutableString, extra: Map| {
+            record(&ctx, &pointer, &message, Some(&extra))
+        },
+    );
     engine.register_fn("is_num", |d: Dynamic| is_num(&d));
     engine.register_fn("num", |d: Dynamic| -> Dynamic {
         // An absent value in a table of amounts counts as 0 where the rule says so.
-        as_decimal(&d).map(Dynamic::from_decimal).unwrap_or(Dynamic::from_decimal(Decimal::ZERO))
+        as_decimal(&d)
+            .map(Dynamic::from_decimal)
+            .unwrap_or(Dynamic::from_decimal(Decimal::ZERO))
     });
     engine.register_fn("eur", |d: Decimal| format!("{} €", decimal_fr_dp(d, 2)));
     engine.register_fn("eur", |d: INT| format!("{} €", decimal_fr(Decimal::from(d))));
@@ -131,20 +148,32 @@ pub fn register(engine: &mut Engine) {
             .map(|w| Dynamic::from(w.to_string()))
             .collect()
     });
-    engine.register_fn("roman", |s: ImmutableString| -> INT { parse_ordinal(&s).map(|n| n as INT).unwrap_or(-1) });
+    engine.register_fn("roman", |s: ImmutableString| -> INT {
+        parse_ordinal(&s).map(|n| n as INT).unwrap_or(-1)
+    });
     engine.register_fn("date_before", |a: ImmutableString, b: ImmutableString| -> bool {
         matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.is_before(&y))
     });
     engine.register_fn("date_after", |a: ImmutableString, b: ImmutableString| -> bool {
         matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.is_after(&y))
     });
-    engine.register_fn("is_date", |a: Dynamic| a.clone().try_cast::<ImmutableString>().is_some_and(|s| interval(&s).is_some()));
-    engine.register_fn("date_fr", |a: ImmutableString| interval(&a).map(|d| d.display_fr()).unwrap_or_else(|| a.to_string()));
+    engine.register_fn("is_date", |a: Dynamic| {
+        a.clone()
+            .try_cast::<ImmutableString>()
+            .is_some_and(|s| interval(&s).is_some())
+    });
+    engine.register_fn("date_fr", |a: ImmutableString| {
+        interval(&a).map(|d| d.display_fr()).unwrap_or_else(|| a.to_string())
+    });
     engine.register_fn("date_start_year", |a: ImmutableString| -> Dynamic {
-        interval(&a).map(|d| Dynamic::from_decimal(Decimal::from(d.start.year))).unwrap_or(Dynamic::UNIT)
+        interval(&a)
+            .map(|d| Dynamic::from_decimal(Decimal::from(d.start.year)))
+            .unwrap_or(Dynamic::UNIT)
     });
     engine.register_fn("date_end_year", |a: ImmutableString| -> Dynamic {
-        interval(&a).map(|d| Dynamic::from_decimal(Decimal::from(d.end.year))).unwrap_or(Dynamic::UNIT)
+        interval(&a)
+            .map(|d| Dynamic::from_decimal(Decimal::from(d.end.year)))
+            .unwrap_or(Dynamic::UNIT)
     });
 }
 

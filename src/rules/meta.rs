@@ -109,6 +109,9 @@ pub fn split_header(text: &str) -> Option<(&str, String)> {
     let end = rest.find("*/")?;
     let header = &rest[..end];
     let header_len = offset + 2 + end + 2;
-    let blank: String = text[..header_len].chars().map(|c| if c == '\n' { '\n' } else { ' ' }).collect();
+    let blank: String = text[..header_len]
+        .chars()
+        .map(|c| if c == '\n' { '\n' } else { ' ' })
+        .collect();
     Some((header, format!("{blank}{}", &text[header_len..])))
 }

@@ -77,7 +77,9 @@ pub struct Rule {
 
 impl Rule {
     pub fn applies_to(&self, template: &str) -> bool {
-        self.templates.as_ref().is_none_or(|ts| ts.iter().any(|t| t == template))
+        self.templates
+            .as_ref()
+            .is_none_or(|ts| ts.iter().any(|t| t == template))
     }
 
     /// Parameters as Rhai values (exact decimals).
@@ -138,7 +140,10 @@ pub struct RulePack {
 
 impl std::fmt::Debug for RulePack {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RulePack").field("name", &self.name).field("rules", &self.rules.len()).finish()
+        f.debug_struct("RulePack")
+            .field("name", &self.name)
+            .field("rules", &self.rules.len())
+            .finish()
     }
 }
 
@@ -155,7 +160,13 @@ fn new_engine(sandbox: &Sandbox) -> Engine {
     engine.disable_symbol("eval");
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
-    engine.on_progress(|_| if api::past_deadline() { Some(Dynamic::from("délai dépassé")) } else { None });
+    engine.on_progress(|_| {
+        if api::past_deadline() {
+            Some(Dynamic::from("délai dépassé"))
+        } else {
+            None
+        }
+    });
     api::register(&mut engine);
     engine
 }
@@ -177,14 +188,23 @@ impl RulePack {
     pub fn load(files: &[SourceFile], sandbox: Sandbox) -> Result<Self, RuleError> {
         let engine = new_engine(&sandbox);
         let scope = base_scope();
-        let mut pack = PackFile { name: "local".into(), ..Default::default() };
+        let mut pack = PackFile {
+            name: "local".into(),
+            ..Default::default()
+        };
         let mut engine_rules = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
         for file in files {
             let name = file.path.to_string_lossy().replace('\\', "/");
             let toml_error = |e: toml::de::Error| {
                 let (line, column) = e.span().map(|s| line_col(&file.text, s.start)).unwrap_or((1, 1));
-                RuleError { path: file.path.clone(), line, column, message: e.message().to_string(), source_text: file.text.clone() }
+                RuleError {
+                    path: file.path.clone(),
+                    line,
+                    column,
+                    message: e.message().to_string(),
+                    source_text: file.text.clone(),
+                }
             };
             if name == "pack.toml" {
                 pack = toml::from_str(&file.text).map_err(toml_error)?;
@@ -207,12 +227,22 @@ impl RulePack {
                     path: pair[1].path.clone(),
                     line: 1,
                     column: 1,
-                    message: format!("identifiant {} déjà utilisé par {}", pair[1].meta.id, pair[0].path.display()),
+                    message: format!(
+                        "identifiant {} déjà utilisé par {}",
+                        pair[1].meta.id,
+                        pair[0].path.display()
+                    ),
                     source_text: pair[1].source_text.clone(),
                 });
             }
         }
-        Ok(Self { name: pack.name, rules, engine_rules, engine, sandbox })
+        Ok(Self {
+            name: pack.name,
+            rules,
+            engine_rules,
+            engine,
+            sandbox,
+        })
     }
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
@@ -234,7 +264,12 @@ impl RulePack {
         }
         let data = api::to_dynamic(&data);
         for rule in self.rules.iter().filter(|r| r.applies_to(template)) {
-            if rule.meta.needs.iter().any(|p| ex.missing.contains(p) || ex.data.pointer(p).is_none()) {
+            if rule
+                .meta
+                .needs
+                .iter()
+                .any(|p| ex.missing.contains(p) || ex.data.pointer(p).is_none())
+            {
                 continue;
             }
             let findings = match self.run_one(rule, data.clone()) {
@@ -266,11 +301,20 @@ impl RulePack {
             Ok(()) => Ok(reports),
             Err(e) => {
                 let pos = e.position();
-                let at = pos.line().map(|l| format!(" ({}, ligne {l})", rule.path.display())).unwrap_or_default();
+                let at = pos
+                    .line()
+                    .map(|l| format!(" ({}, ligne {l})", rule.path.display()))
+                    .unwrap_or_default();
                 let what = match *e {
-                    rhai::EvalAltResult::ErrorTooManyOperations(_) => "limite d'opérations atteinte (boucle sans fin ?)".to_string(),
-                    rhai::EvalAltResult::ErrorTerminated(..) => format!("arrêtée après {} s", self.sandbox.time_budget.as_secs_f32()),
-                    rhai::EvalAltResult::ErrorDataTooLarge(ref what, _) => format!("données trop volumineuses ({what})"),
+                    rhai::EvalAltResult::ErrorTooManyOperations(_) => {
+                        "limite d'opérations atteinte (boucle sans fin ?)".to_string()
+                    }
+                    rhai::EvalAltResult::ErrorTerminated(..) => {
+                        format!("arrêtée après {} s", self.sandbox.time_budget.as_secs_f32())
+                    }
+                    rhai::EvalAltResult::ErrorDataTooLarge(ref what, _) => {
+                        format!("données trop volumineuses ({what})")
+                    }
                     rhai::EvalAltResult::ErrorStackOverflow(_) => "récursion trop profonde".to_string(),
                     ref other => other.to_string(),
                 };
@@ -283,8 +327,13 @@ impl RulePack {
     /// behave as documented.
     pub fn check_examples(&self, rule: &Rule) -> Vec<String> {
         let mut problems = Vec::new();
-        if !rule.meta.examples.iter().any(|e| e.expect == Expect::Fail) || !rule.meta.examples.iter().any(|e| e.expect == Expect::Pass) {
-            problems.push(format!("{}: il faut au moins un exemple « pass » et un exemple « fail »", rule.meta.id));
+        if !rule.meta.examples.iter().any(|e| e.expect == Expect::Fail)
+            || !rule.meta.examples.iter().any(|e| e.expect == Expect::Pass)
+        {
+            problems.push(format!(
+                "{}: il faut au moins un exemple « pass » et un exemple « fail »",
+                rule.meta.id
+            ));
         }
         for ex in &rule.meta.examples {
             let data: Value = match serde_json::from_str(&ex.data) {
@@ -300,10 +349,17 @@ impl RulePack {
                     let got: Vec<&str> = reports.iter().map(|r| r.pointer.as_str()).collect();
                     let ok = match ex.expect {
                         Expect::Pass => got.is_empty(),
-                        Expect::Fail => !got.is_empty() && (ex.findings.is_empty() || got == ex.findings.iter().map(String::as_str).collect::<Vec<_>>()),
+                        Expect::Fail => {
+                            !got.is_empty()
+                                && (ex.findings.is_empty()
+                                    || got == ex.findings.iter().map(String::as_str).collect::<Vec<_>>())
+                        }
                     };
                     if !ok {
-                        problems.push(format!("{} « {} » : attendu {:?} {:?}, obtenu {:?}", rule.meta.id, ex.name, ex.expect, ex.findings, got));
+                        problems.push(format!(
+                            "{} « {} » : attendu {:?} {:?}, obtenu {:?}",
+                            rule.meta.id, ex.name, ex.expect, ex.findings, got
+                        ));
                     }
                 }
             }
@@ -335,18 +391,32 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 }
 
 fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rule, RuleError> {
-    let err = |line: usize, column: usize, message: String| RuleError { path: file.path.clone(), line, column, message, source_text: file.text.clone() };
+    let err = |line: usize, column: usize, message: String| RuleError {
+        path: file.path.clone(),
+        line,
+        column,
+        message,
+        source_text: file.text.clone(),
+    };
     let (header, script) = meta::split_header(&file.text).ok_or_else(|| err(1, 1, "en-tête manquant : le fichier doit commencer par un commentaire /* … */ contenant les métadonnées TOML (id, title, severity, checks…)".into()))?;
     let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
     let meta: RuleMeta = toml::from_str(header).map_err(|e| {
-        let (line, column) = e.span().map(|s| line_col(&file.text, header_offset + s.start)).unwrap_or((1, 1));
+        let (line, column) = e
+            .span()
+            .map(|s| line_col(&file.text, header_offset + s.start))
+            .unwrap_or((1, 1));
         err(line, column, format!("métadonnées invalides : {}", e.message()))
     })?;
     let ast = engine.compile_with_scope(scope, &script).map_err(|e| {
         let pos = e.position();
         err(pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
     })?;
-    let folder = file.path.parent().and_then(|p| p.file_name()).map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let folder = file
+        .path
+        .parent()
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     let templates = if !meta.templates.is_empty() {
         Some(meta.templates.clone())
     } else if folder.is_empty() || folder == "common" {
@@ -354,11 +424,28 @@ fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rul
     } else {
         Some(vec![folder])
     };
-    let stem = file.path.file_name().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+    let stem = file
+        .path
+        .file_name()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
     if !stem.starts_with(&meta.id) {
-        return Err(err(1, 1, format!("le nom du fichier doit commencer par l'identifiant de la règle ({})", meta.id)));
+        return Err(err(
+            1,
+            1,
+            format!(
+                "le nom du fichier doit commencer par l'identifiant de la règle ({})",
+                meta.id
+            ),
+        ));
     }
-    Ok(Rule { meta, templates, path: file.path.clone(), source_text: file.text.clone(), ast })
+    Ok(Rule {
+        meta,
+        templates,
+        path: file.path.clone(),
+        source_text: file.text.clone(),
+        ast,
+    })
 }
 
 fn rule_failure(rule: &Rule, message: &str) -> Finding {
@@ -378,7 +465,11 @@ fn to_finding(rule: &Rule, r: api::Reported, ex: &Extraction) -> Option<Finding>
         f = f.at(&o.sheet, o.cell.or(o.range.map(|x| x.start)));
         let mut range: Option<CellRange> = None;
         for p in &r.range {
-            if let Some(span) = ex.origin_of(p).filter(|po| po.sheet == o.sheet).and_then(|po| po.span()) {
+            if let Some(span) = ex
+                .origin_of(p)
+                .filter(|po| po.sheet == o.sheet)
+                .and_then(|po| po.span())
+            {
                 range = Some(range.map_or(span, |x| x.union(&span)));
             }
         }
@@ -395,7 +486,9 @@ fn to_finding(rule: &Rule, r: api::Reported, ex: &Extraction) -> Option<Finding>
         expected: r.expected,
         actual: r.actual,
         difference,
-        tolerance: r.tolerance.or_else(|| if r.expected.is_some() { rule.tolerance() } else { None }),
+        tolerance: r
+            .tolerance
+            .or_else(|| if r.expected.is_some() { rule.tolerance() } else { None }),
     };
     Some(f)
 }

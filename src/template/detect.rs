@@ -19,7 +19,10 @@ const TPL_001: &str = "BILAN-TPL-001";
 /// or uses `forced` (`--template`). An unknown forced id is the caller's error.
 pub fn detect<'a>(wb: &Workbook, set: &'a TemplateSet, forced: Option<&str>) -> Detection<'a> {
     if let Some(id) = forced {
-        return Detection { template: set.get(id), findings: Vec::new() };
+        return Detection {
+            template: set.get(id),
+            findings: Vec::new(),
+        };
     }
     let known = set.ids().join(", ");
     let Some(sheet) = wb.sheets.iter().find(|s| normalize_label(&s.name) == "identification") else {
@@ -29,25 +32,44 @@ pub fn detect<'a>(wb: &Workbook, set: &'a TemplateSet, forced: Option<&str>) -> 
             format!("Modèle non reconnu : la feuille « Identification » est introuvable (feuilles présentes : {}). Utilisez le classeur modèle fourni par la Région, dont la feuille Identification indique le modèle ({known}).",
                 wb.sheets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")),
         );
-        return Detection { template: None, findings: vec![f] };
+        return Detection {
+            template: None,
+            findings: vec![f],
+        };
     };
     let Some((label_cell, value)) = find_label_value(sheet, &|t| normalize_label(t) == "modele") else {
         let f = Finding::new(TPL_001, Severity::Error, format!("Modèle non reconnu : le libellé « Modèle » est absent de la feuille Identification. Indiquez-le avec l'identifiant du modèle ({known})."))
             .at(&sheet.name, None);
-        return Detection { template: None, findings: vec![f] };
+        return Detection {
+            template: None,
+            findings: vec![f],
+        };
     };
     let Some((value_cell, text)) = value else {
         let f = Finding::new(TPL_001, Severity::Error, format!("Modèle non reconnu : la cellule à droite de « Modèle » est vide. Indiquez l'identifiant du modèle ({known})."))
             .at(&sheet.name, Some(label_cell));
-        return Detection { template: None, findings: vec![f] };
+        return Detection {
+            template: None,
+            findings: vec![f],
+        };
     };
     match set.get(&text) {
-        Some(t) => Detection { template: Some(t), findings: Vec::new() },
+        Some(t) => Detection {
+            template: Some(t),
+            findings: Vec::new(),
+        },
         None => {
-            let f = Finding::new(TPL_001, Severity::Error, format!("Modèle « {text} » inconnu : les modèles reconnus sont {known}."))
-                .at(&sheet.name, Some(value_cell))
-                .with_pointer("/identification/modele");
-            Detection { template: None, findings: vec![f] }
+            let f = Finding::new(
+                TPL_001,
+                Severity::Error,
+                format!("Modèle « {text} » inconnu : les modèles reconnus sont {known}."),
+            )
+            .at(&sheet.name, Some(value_cell))
+            .with_pointer("/identification/modele");
+            Detection {
+                template: None,
+                findings: vec![f],
+            }
         }
     }
 }

@@ -133,7 +133,10 @@ pub struct Template {
 
 impl std::fmt::Debug for Template {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Template").field("id", &self.id).field("source", &self.source).finish()
+        f.debug_struct("Template")
+            .field("id", &self.id)
+            .field("source", &self.source)
+            .finish()
     }
 }
 
@@ -201,7 +204,10 @@ impl TemplateSet {
 }
 
 fn err(path: &std::path::Path, message: impl Into<String>) -> SchemaError {
-    SchemaError { path: path.to_path_buf(), message: message.into() }
+    SchemaError {
+        path: path.to_path_buf(),
+        message: message.into(),
+    }
 }
 
 fn str_of(v: &Value, key: &str) -> Option<String> {
@@ -216,7 +222,10 @@ fn required_set(v: &Value) -> Vec<String> {
 }
 
 fn properties(v: &Value) -> Vec<(&String, &Value)> {
-    v.get("properties").and_then(Value::as_object).map(|m| m.iter().collect()).unwrap_or_default()
+    v.get("properties")
+        .and_then(Value::as_object)
+        .map(|m| m.iter().collect())
+        .unwrap_or_default()
 }
 
 fn parse_template(path: &std::path::Path, schema: Value) -> Result<Template, SchemaError> {
@@ -234,19 +243,36 @@ fn parse_template(path: &std::path::Path, schema: Value) -> Result<Template, Sch
     let mut sheets = Vec::new();
     let props = properties(&schema);
     for (key, prop) in &props {
-        let Some(sheet_name) = str_of(prop, "x-sheet") else { continue };
+        let Some(sheet_name) = str_of(prop, "x-sheet") else {
+            continue;
+        };
         let is_required = required.contains(key);
         let description = str_of(prop, "description");
         if prop.get("type").and_then(Value::as_str) == Some("array") {
             let table = parse_table(path, key, prop, is_required, &schema)?;
-            sheets.push(SheetSpec { key: String::new(), name: sheet_name, required: is_required, blocks: vec![Block::Table(table)], description });
+            sheets.push(SheetSpec {
+                key: String::new(),
+                name: sheet_name,
+                required: is_required,
+                blocks: vec![Block::Table(table)],
+                description,
+            });
         } else {
             let blocks = parse_blocks(path, prop)?;
-            sheets.push(SheetSpec { key: key.to_string(), name: sheet_name, required: is_required, blocks, description });
+            sheets.push(SheetSpec {
+                key: key.to_string(),
+                name: sheet_name,
+                required: is_required,
+                blocks,
+                description,
+            });
         }
     }
     if sheets.is_empty() {
-        return Err(err(path, "aucune propriété x-sheet : le modèle ne décrit aucune feuille"));
+        return Err(err(
+            path,
+            "aucune propriété x-sheet : le modèle ne décrit aucune feuille",
+        ));
     }
     let validator = jsonschema::draft202012::options()
         .should_validate_formats(true)
@@ -254,7 +280,9 @@ fn parse_template(path: &std::path::Path, schema: Value) -> Result<Template, Sch
         .map_err(|e| err(path, format!("schéma JSON invalide : {e}")))?;
     Ok(Template {
         id,
-        title: str_of(&meta, "title").or_else(|| str_of(&schema, "title")).unwrap_or_default(),
+        title: str_of(&meta, "title")
+            .or_else(|| str_of(&schema, "title"))
+            .unwrap_or_default(),
         versions,
         organisation: str_of(&meta, "organisation"),
         exercice: str_of(&meta, "exercice"),
@@ -282,22 +310,39 @@ fn parse_blocks(path: &std::path::Path, sheet: &Value) -> Result<Vec<Block>, Sch
         } else if let Some(label) = str_of(prop, "x-label") {
             blocks.push(Block::Field(parse_field(path, key, &label, prop, is_required)?));
         } else {
-            return Err(err(path, format!("la propriété « {key} » n'a ni x-label, ni x-title, ni tableau")));
+            return Err(err(
+                path,
+                format!("la propriété « {key} » n'a ni x-label, ni x-title, ni tableau"),
+            ));
         }
     }
     Ok(blocks)
 }
 
-fn parse_table(path: &std::path::Path, key: &str, prop: &Value, required: bool, parent: &Value) -> Result<TableSpec, SchemaError> {
-    let items = prop.get("items").ok_or_else(|| err(path, format!("tableau « {key} » sans items")))?;
+fn parse_table(
+    path: &std::path::Path,
+    key: &str,
+    prop: &Value,
+    required: bool,
+    parent: &Value,
+) -> Result<TableSpec, SchemaError> {
+    let items = prop
+        .get("items")
+        .ok_or_else(|| err(path, format!("tableau « {key} » sans items")))?;
     let item_required = required_set(items);
     let mut columns = Vec::new();
     for (col, cprop) in properties(items) {
-        let header = str_of(cprop, "x-header").ok_or_else(|| err(path, format!("colonne « {key}.{col} » sans x-header")))?;
+        let header =
+            str_of(cprop, "x-header").ok_or_else(|| err(path, format!("colonne « {key}.{col} » sans x-header")))?;
         columns.push(parse_field(path, col, &header, cprop, item_required.contains(col))?);
     }
     if !columns.iter().any(|c| c.required) {
-        return Err(err(path, format!("tableau « {key} » : au moins une colonne doit être requise (items.required) pour trouver l'en-tête")));
+        return Err(err(
+            path,
+            format!(
+                "tableau « {key} » : au moins une colonne doit être requise (items.required) pour trouver l'en-tête"
+            ),
+        ));
     }
     let parent_required = required_set(parent);
     let total = properties(parent)
@@ -308,10 +353,22 @@ fn parse_table(path: &std::path::Path, key: &str, prop: &Value, required: bool, 
             required: parent_required.contains(tkey),
             columns: properties(tprop).into_iter().map(|(k, _)| k.clone()).collect(),
         });
-    Ok(TableSpec { key: key.to_string(), columns, required, total, description: str_of(prop, "description") })
+    Ok(TableSpec {
+        key: key.to_string(),
+        columns,
+        required,
+        total,
+        description: str_of(prop, "description"),
+    })
 }
 
-fn parse_field(path: &std::path::Path, key: &str, label: &str, prop: &Value, required: bool) -> Result<FieldSpec, SchemaError> {
+fn parse_field(
+    path: &std::path::Path,
+    key: &str,
+    label: &str,
+    prop: &Value,
+    required: bool,
+) -> Result<FieldSpec, SchemaError> {
     let ty = prop.get("type").and_then(Value::as_str);
     let kind = if let Some(values) = prop.get("enum").and_then(Value::as_array) {
         ValueKind::Enum(values.iter().filter_map(Value::as_str).map(str::to_string).collect())
@@ -323,7 +380,12 @@ fn parse_field(path: &std::path::Path, key: &str, label: &str, prop: &Value, req
             Some("number") => ValueKind::Number,
             Some("string") | None => ValueKind::Text,
             Some("boolean") => ValueKind::Boolean,
-            Some(other) => return Err(err(path, format!("« {key} » : type « {other} » non pris en charge pour une cellule"))),
+            Some(other) => {
+                return Err(err(
+                    path,
+                    format!("« {key} » : type « {other} » non pris en charge pour une cellule"),
+                ))
+            }
         }
     };
     let mut matches = vec![normalize_label(label)];
@@ -331,7 +393,10 @@ fn parse_field(path: &std::path::Path, key: &str, label: &str, prop: &Value, req
         matches.extend(aliases.iter().filter_map(Value::as_str).map(normalize_label));
     }
     let unit = match str_of(prop, "x-unit") {
-        Some(u) => Some(Unit::from_label(&format!("({u})")).ok_or_else(|| err(path, format!("« {key} » : unité x-unit « {u} » inconnue")))?),
+        Some(u) => Some(
+            Unit::from_label(&format!("({u})"))
+                .ok_or_else(|| err(path, format!("« {key} » : unité x-unit « {u} » inconnue")))?,
+        ),
         None => Unit::from_label(label),
     };
     Ok(FieldSpec {
@@ -354,11 +419,17 @@ pub fn layout_map(t: &Template) -> BTreeMap<String, (String, String)> {
         for block in &sheet.blocks {
             match block {
                 Block::Field(f) | Block::Title(f) => {
-                    out.insert(format!("{}/{}", sheet.pointer(), f.key), (sheet.name.clone(), f.label.clone()));
+                    out.insert(
+                        format!("{}/{}", sheet.pointer(), f.key),
+                        (sheet.name.clone(), f.label.clone()),
+                    );
                 }
                 Block::Table(tb) => {
                     for c in &tb.columns {
-                        out.insert(format!("{}/{}/*/{}", sheet.pointer(), tb.key, c.key), (sheet.name.clone(), c.label.clone()));
+                        out.insert(
+                            format!("{}/{}/*/{}", sheet.pointer(), tb.key, c.key),
+                            (sheet.name.clone(), c.label.clone()),
+                        );
                     }
                 }
             }

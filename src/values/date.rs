@@ -197,11 +197,7 @@ impl DateInterval {
         let epoch = days_from_civil(EXCEL_EPOCH.0, EXCEL_EPOCH.1, EXCEL_EPOCH.2);
         let days = days_from_civil(i64::from(year), month, day) - epoch;
         // Before the phantom 29/02/1900, Excel counts one day less.
-        let serial = if (year, month) < (1900, 3) {
-            days - 1
-        } else {
-            days
-        };
+        let serial = if (year, month) < (1900, 3) { days - 1 } else { days };
         serial as f64
     }
 
@@ -213,12 +209,8 @@ impl DateInterval {
             Some((date, time)) => (date, Some(time)),
             None => (s, None),
         };
-        let time_ok = time.is_none_or(|time| {
-            !time.is_empty()
-                && time
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || c == ':' || c == '.')
-        });
+        let time_ok = time
+            .is_none_or(|time| !time.is_empty() && time.chars().all(|c| c.is_ascii_digit() || c == ':' || c == '.'));
         if !time_ok {
             return None;
         }
@@ -252,10 +244,7 @@ pub fn parse_french_date(s: &str) -> Option<DateInterval> {
 /// Dates written with digits only: `31/03/2010`, `06/2010`, `2010-03-31`, `2009`.
 fn parse_numeric(text: &str) -> Option<DateInterval> {
     let is_separator = |c: char| matches!(c, '/' | '.' | '-');
-    if !text
-        .chars()
-        .all(|c| c.is_ascii_digit() || c == ' ' || is_separator(c))
-    {
+    if !text.chars().all(|c| c.is_ascii_digit() || c == ' ' || is_separator(c)) {
         return None;
     }
     let mut separators = text.chars().filter(|c| is_separator(*c));
@@ -274,12 +263,8 @@ fn parse_numeric(text: &str) -> Option<DateInterval> {
                 .then(|| DateInterval::year(year))
                 .flatten()
         }
-        [month, year] if short(month) => {
-            DateInterval::month(digits(year, 4)?, digits_upto2(month)?)
-        }
-        [year, month] if short(month) => {
-            DateInterval::month(digits(year, 4)?, digits_upto2(month)?)
-        }
+        [month, year] if short(month) => DateInterval::month(digits(year, 4)?, digits_upto2(month)?),
+        [year, month] if short(month) => DateInterval::month(digits(year, 4)?, digits_upto2(month)?),
         [day, month, year] if short(day) && short(month) => {
             DateInterval::day(digits(year, 4)?, digits_upto2(month)?, digits_upto2(day)?)
         }
@@ -471,8 +456,7 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     let days = days + 719_468;
     let era = days.div_euclid(146_097);
     let day_of_era = days - era * 146_097;
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let march_based_month = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * march_based_month + 2) / 5 + 1;
@@ -648,26 +632,10 @@ mod tests {
         let cases = [
             (day(2010, 3, 31), "2010-03-31", "31/03/2010"),
             (DateInterval::month(2010, 6), "2010-06", "juin 2010"),
-            (
-                DateInterval::quarter(2010, 1),
-                "2010-T1",
-                "1er trimestre 2010",
-            ),
-            (
-                DateInterval::quarter(2009, 3),
-                "2009-T3",
-                "3e trimestre 2009",
-            ),
-            (
-                DateInterval::semester(2009, 1),
-                "2009-S1",
-                "1er semestre 2009",
-            ),
-            (
-                DateInterval::semester(2008, 2),
-                "2008-S2",
-                "2e semestre 2008",
-            ),
+            (DateInterval::quarter(2010, 1), "2010-T1", "1er trimestre 2010"),
+            (DateInterval::quarter(2009, 3), "2009-T3", "3e trimestre 2009"),
+            (DateInterval::semester(2009, 1), "2009-S1", "1er semestre 2009"),
+            (DateInterval::semester(2008, 2), "2008-S2", "2e semestre 2008"),
             (DateInterval::year(2009), "2009", "2009"),
         ];
         for (interval, canonical, display) in cases {
@@ -676,9 +644,7 @@ mod tests {
             assert_eq!(DateInterval::from_canonical(canonical), interval);
         }
         assert_eq!(
-            DateInterval::month(2009, 8)
-                .map(|d| d.display_fr())
-                .as_deref(),
+            DateInterval::month(2009, 8).map(|d| d.display_fr()).as_deref(),
             Some("août 2009")
         );
     }
@@ -735,22 +701,10 @@ mod tests {
             ("2008", "1er trimestre 2009"),
             ("mars 2010", "01/04/2010"),
         ] {
-            assert_eq!(
-                before(earlier, later),
-                Some(true),
-                "{earlier} before {later}"
-            );
+            assert_eq!(before(earlier, later), Some(true), "{earlier} before {later}");
             assert_eq!(after(later, earlier), Some(true), "{later} after {earlier}");
-            assert_eq!(
-                before(later, earlier),
-                Some(false),
-                "{later} before {earlier}"
-            );
-            assert_eq!(
-                after(earlier, later),
-                Some(false),
-                "{earlier} after {later}"
-            );
+            assert_eq!(before(later, earlier), Some(false), "{later} before {earlier}");
+            assert_eq!(after(earlier, later), Some(false), "{earlier} after {later}");
         }
     }
 
@@ -762,10 +716,7 @@ mod tests {
         assert_eq!(DateInterval::from_excel_serial(59.0), day(1900, 2, 28));
         assert_eq!(DateInterval::from_excel_serial(60.0), None);
         assert_eq!(DateInterval::from_excel_serial(61.0), day(1900, 3, 1));
-        assert_eq!(
-            DateInterval::from_excel_serial(2_958_465.0),
-            day(9999, 12, 31)
-        );
+        assert_eq!(DateInterval::from_excel_serial(2_958_465.0), day(9999, 12, 31));
         assert_eq!(DateInterval::from_excel_serial(2_958_466.0), None);
         assert_eq!(DateInterval::from_excel_serial(0.0), None);
         assert_eq!(DateInterval::from_excel_serial(0.5), None);
@@ -778,23 +729,14 @@ mod tests {
         assert_eq!(day(1900, 1, 1).map(|d| d.to_excel_serial()), Some(1.0));
         assert_eq!(day(1900, 2, 28).map(|d| d.to_excel_serial()), Some(59.0));
         assert_eq!(day(1900, 3, 1).map(|d| d.to_excel_serial()), Some(61.0));
-        assert_eq!(
-            DateInterval::month(2010, 3).map(|d| d.to_excel_serial()),
-            Some(40238.0)
-        );
+        assert_eq!(DateInterval::month(2010, 3).map(|d| d.to_excel_serial()), Some(40238.0));
     }
 
     #[test]
     fn iso() {
         assert_eq!(DateInterval::from_iso("2024-03-31"), day(2024, 3, 31));
-        assert_eq!(
-            DateInterval::from_iso("2024-03-31T00:00:00"),
-            day(2024, 3, 31)
-        );
-        assert_eq!(
-            DateInterval::from_iso("2024-03-31T12:30:00.000"),
-            day(2024, 3, 31)
-        );
+        assert_eq!(DateInterval::from_iso("2024-03-31T00:00:00"), day(2024, 3, 31));
+        assert_eq!(DateInterval::from_iso("2024-03-31T12:30:00.000"), day(2024, 3, 31));
         assert_eq!(DateInterval::from_iso("2024-02-30"), None);
         assert_eq!(DateInterval::from_iso("2024-3-31"), None);
         assert_eq!(DateInterval::from_iso("2024-03-31T"), None);

@@ -120,12 +120,7 @@ fn unit_from_symbol(symbol: &str) -> Option<Unit> {
         "M€" => Some(Unit::MegaEuro),
         "Md€" | "Mds€" => Some(Unit::BillionEuro),
         "%" => Some(Unit::Percent),
-        word if ["eur", "euro", "euros"]
-            .iter()
-            .any(|w| word.eq_ignore_ascii_case(w)) =>
-        {
-            Some(Unit::Euro)
-        }
+        word if ["eur", "euro", "euros"].iter().any(|w| word.eq_ignore_ascii_case(w)) => Some(Unit::Euro),
         _ => None,
     }
 }
@@ -134,9 +129,7 @@ fn unit_from_symbol(symbol: &str) -> Option<Unit> {
 fn split_unit(text: &str) -> (&str, Option<Unit>) {
     // Candidate suffixes, each before the shorter ones it ends with ("Md€" before "€").
     // `unit_from_symbol` decides whether the tail of that length is a unit.
-    const SUFFIXES: [&str; 10] = [
-        "Mds€", "Md€", "M€", "k€", "K€", "€", "%", "euros", "euro", "eur",
-    ];
+    const SUFFIXES: [&str; 10] = ["Mds€", "Md€", "M€", "k€", "K€", "€", "%", "euros", "euro", "eur"];
     for suffix in SUFFIXES {
         let Some(start) = text.len().checked_sub(suffix.len()) else {
             continue;
@@ -152,10 +145,7 @@ fn split_unit(text: &str) -> (&str, Option<Unit>) {
 
 /// Splits a leading sign off: `"-3,5"` gives `(true, "3,5")`.
 fn split_sign(text: &str) -> (bool, &str) {
-    if let Some(rest) = text
-        .strip_prefix('-')
-        .or_else(|| text.strip_prefix('\u{2212}'))
-    {
+    if let Some(rest) = text.strip_prefix('-').or_else(|| text.strip_prefix('\u{2212}')) {
         (true, rest)
     } else if let Some(rest) = text.strip_prefix('+') {
         (false, rest)
@@ -202,9 +192,7 @@ fn looks_like_number(body: &str) -> bool {
 fn is_made_of_number_characters(text: &str) -> bool {
     text.chars().any(|c| c.is_ascii_digit())
         && text.chars().all(|c| {
-            c.is_ascii_digit()
-                || c.is_whitespace()
-                || matches!(c, '.' | ',' | '+' | '-' | '\u{2212}' | '€' | '%')
+            c.is_ascii_digit() || c.is_whitespace() || matches!(c, '.' | ',' | '+' | '-' | '\u{2212}' | '€' | '%')
         })
 }
 
@@ -436,10 +424,7 @@ mod tests {
             reason("1 00 000"),
             "groupe de chiffres « 00 » après une espace : les milliers se séparent par groupes de 3"
         );
-        assert_eq!(
-            reason("1..000"),
-            "deux séparateurs de milliers qui se suivent"
-        );
+        assert_eq!(reason("1..000"), "deux séparateurs de milliers qui se suivent");
         assert_eq!(
             reason("1234.567"),
             "premier groupe de chiffres « 1234 » trop long : les milliers se séparent par groupes de 3"
@@ -448,14 +433,8 @@ mod tests {
 
     #[test]
     fn not_numeric() {
-        for text in [
-            "En cours", "abc", "12 ans", "€", "%", "n/a", "1e5", "12 M", "(12)",
-        ] {
-            assert_eq!(
-                parse_french_number(text),
-                ParsedNumber::NotNumeric,
-                "{text}"
-            );
+        for text in ["En cours", "abc", "12 ans", "€", "%", "n/a", "1e5", "12 M", "(12)"] {
+            assert_eq!(parse_french_number(text), ParsedNumber::NotNumeric, "{text}");
         }
     }
 
@@ -471,10 +450,7 @@ mod tests {
     #[test]
     fn unit_from_label() {
         assert_eq!(Unit::from_label("Coût total (€)"), Some(Unit::Euro));
-        assert_eq!(
-            Unit::from_label("FEDER prévu PO (M€)"),
-            Some(Unit::MegaEuro)
-        );
+        assert_eq!(Unit::from_label("FEDER prévu PO (M€)"), Some(Unit::MegaEuro));
         assert_eq!(Unit::from_label("Part (%)"), Some(Unit::Percent));
         assert_eq!(Unit::from_label("Budget (k€)"), Some(Unit::KiloEuro));
         assert_eq!(Unit::from_label("Budget (Md€)"), Some(Unit::BillionEuro));
