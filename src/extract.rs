@@ -12,7 +12,7 @@ use crate::model::{CellRange, CellRef, Origin};
 use crate::read::{Cell, CellValue, Sheet, Workbook};
 use crate::template::{Block, FieldSpec, SheetSpec, TableSpec, Template, ValueKind};
 use crate::values::label::normalize_choice;
-use crate::values::{normalize_label, parse_french_date, parse_french_number, DateInterval, ParsedNumber};
+use crate::values::{normalize_label, parse_french_date, parse_french_number, DateInterval, ParsedNumber, Unit};
 
 /// The structured data of one return, with where each value came from.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -645,6 +645,30 @@ fn convert_value(
     }
     match &f.kind {
         ValueKind::Integer | ValueKind::Number => match &cell.value {
+            CellValue::Number(n) if sheet.shows_percent(cell.pos) => {
+                // Shown as `72 %`, stored as 0.72: the submitter means 72 in a (%) field.
+                let shown = decimal_of_f64(*n).map(|d| d * rust_decimal::Decimal::ONE_HUNDRED);
+                match (f.unit, shown) {
+                    (Some(Unit::Percent), Some(d)) => Some(json_number(d)),
+                    (Some(other), Some(d)) => {
+                        ex.finding(
+                            "BILAN-NUM-003",
+                            Severity::Error,
+                            format!(
+                                "« {} » : la cellule affiche un pourcentage ({} %) alors que la valeur attendue est en {}. Saisissez le montant dans l'unité de la colonne.",
+                                f.label,
+                                decimal_fr(d),
+                                other.symbol()
+                            ),
+                            name,
+                            Some(cell.pos),
+                            Some(pointer),
+                        );
+                        unusable(ex)
+                    }
+                    _ => Some(decimal_of_f64(*n).map(json_number).unwrap_or(Value::Null)),
+                }
+            }
             CellValue::Number(n) => Some(decimal_of_f64(*n).map(json_number).unwrap_or(Value::Null)),
             CellValue::Text(text) => {
                 origin.raw = Some(text.clone());

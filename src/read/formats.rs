@@ -156,7 +156,47 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
     }
     // Looks are cosmetic: read after the values, never a reason to fail.
     let styles = super::styles::read_with(&mut wb, bytes, limits);
+    mark_percent_cells(&mut sheets, &styles);
     Ok((sheets, Some(styles)))
+}
+
+/// A number format that shows a percentage: a `%` outside quotes and escapes.
+fn is_percent_format(code: &str) -> bool {
+    let mut quoted = false;
+    let mut escaped = false;
+    for c in code.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '"' => quoted = !quoted,
+            '%' if !quoted => return true,
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Records which number cells the submitter sees as percentages.
+fn mark_percent_cells(sheets: &mut [Sheet], styles: &WorkbookStyles) {
+    for sheet in sheets.iter_mut() {
+        let Some(looks) = styles.sheet(&sheet.name) else { continue };
+        let percent: Vec<CellRef> = sheet
+            .cells()
+            .iter()
+            .filter(|c| matches!(c.value, CellValue::Number(_)))
+            .filter(|c| {
+                looks
+                    .style_at(c.pos)
+                    .and_then(|id| styles.style(id))
+                    .and_then(|st| st.number_format.as_ref())
+                    .is_some_and(|nf| is_percent_format(&nf.code))
+            })
+            .map(|c| c.pos)
+            .collect();
+        if !percent.is_empty() {
+            sheet.set_percent_cells(percent);
+        }
+    }
 }
 
 fn read_xlsb(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {

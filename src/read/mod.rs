@@ -108,17 +108,29 @@ pub struct Sheet {
     pub name: String,
     cells: Vec<Cell>,
     pub merges: Vec<CellRange>,
+    /// Number cells whose format shows a percentage (`0.72` displayed `72 %`),
+    /// sorted: the value the submitter sees is the number × 100.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    percent_cells: Vec<CellRef>,
 }
 
 impl Sheet {
     pub fn new(name: impl Into<String>, mut cells: Vec<Cell>, merges: Vec<CellRange>) -> Self {
         cells.sort_by_key(|c| c.pos);
         cells.dedup_by_key(|c| c.pos);
-        Self {
-            name: name.into(),
-            cells,
-            merges,
-        }
+        Self { name: name.into(), cells, merges, percent_cells: Vec::new() }
+    }
+
+    /// Marks the number cells that are displayed as percentages.
+    pub fn set_percent_cells(&mut self, mut cells: Vec<CellRef>) {
+        cells.sort();
+        cells.dedup();
+        self.percent_cells = cells;
+    }
+
+    /// True when the number at `pos` is displayed as a percentage.
+    pub fn shows_percent(&self, pos: CellRef) -> bool {
+        self.percent_cells.binary_search(&pos).is_ok()
     }
 
     pub fn cells(&self) -> &[Cell] {
