@@ -103,3 +103,18 @@ fn things_that_are_not_workbooks() {
         );
     }
 }
+
+/// Inputs the fuzzer found crashing (`fixtures/fuzz/`): each is a finding now.
+#[test]
+fn fuzzer_regressions_are_findings() {
+    let checker = checker();
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/fuzz");
+    let mut seen = 0;
+    for entry in std::fs::read_dir(&dir).expect("fixtures/fuzz").flatten() {
+        let bytes = std::fs::read(entry.path()).expect("read");
+        let r = checker.check_bytes(&entry.file_name().to_string_lossy(), &bytes);
+        assert!(r.findings.iter().any(|f| f.rule.as_str() == "BILAN-IO-001"), "{:?}: {:#?}", entry.path(), r.findings);
+        seen += 1;
+    }
+    assert!(seen >= 1);
+}

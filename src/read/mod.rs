@@ -342,7 +342,16 @@ pub fn read_bytes(bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> 
         });
     }
     let format = sniff(bytes, limits)?;
-    let workbook = formats::read(format, bytes, limits)?;
+    // calamine panics on some malformed files (found by fuzzing: a slice index
+    // out of range in its compound-file reader); such a file is corrupt, not a
+    // reason to stop. Aborts cannot be caught here: see `crate::isolate`.
+    let read = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| formats::read(format, bytes, limits)));
+    let workbook = read.unwrap_or_else(|_| {
+        Err(ReadError::Corrupt {
+            format: format.extension().to_string(),
+            detail: "structure interne invalide (le lecteur de classeur a échoué)".to_string(),
+        })
+    })?;
     if workbook.sheets.is_empty() {
         return Err(ReadError::NoSheets);
     }
