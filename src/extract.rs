@@ -444,19 +444,22 @@ fn extract_table(
             .find_map(|c| table_cell(sheet, CellRef::new(row, c)))
             .map(|(_, v)| v.display())
     };
-    let last_row = sheet.cells().last().map(|c| c.pos.row).unwrap_or(header.row);
+    // Only rows that hold something in the table's columns are visited: a
+    // hostile sheet with one cell at row 1 048 576 costs nothing.
+    let candidates = candidate_rows(sheet, &header);
     let mut rows = Vec::new();
     let mut total_row = None;
-    let mut r = header.row + 1;
     let mut seen_data = false;
     let mut ended_on_blank = None;
-    while r <= last_row {
+    let mut expected = header.row + 1;
+    for &r in &candidates {
+        let gap = r > expected;
+        if (gap || row_is_empty(r)) && seen_data {
+            ended_on_blank = Some(if gap { expected } else { r });
+            break;
+        }
+        expected = r + 1;
         if row_is_empty(r) {
-            if seen_data {
-                ended_on_blank = Some(r);
-                break;
-            }
-            r += 1;
             continue;
         }
         if first_text(r).map(|t| is_total_label(&t)).unwrap_or(false) {
@@ -465,11 +468,15 @@ fn extract_table(
         }
         rows.push(r);
         seen_data = true;
-        r += 1;
     }
     // Data below a blank row is not read: say so rather than lose it silently.
     if let Some(blank) = ended_on_blank {
-        if let Some(next) = (blank + 1..=last_row).find(|&rr| !row_is_empty(rr)) {
+        if let Some(next) = candidates
+            .iter()
+            .copied()
+            .filter(|&rr| rr > blank)
+            .find(|&rr| !row_is_empty(rr))
+        {
             let text = first_text(next).unwrap_or_default();
             // Empty rows between the last data row and the TOTAL row are the
             // unused rows of a blank return (`bilan template`): the TOTAL row
@@ -530,6 +537,25 @@ fn extract_table(
         }
     }
     Some(header.row..=end_row)
+}
+
+/// Rows below the header with a cell in the header's columns, or covered there
+/// by a merged range (merges taller than 10 000 rows are not expanded), sorted.
+fn candidate_rows(sheet: &Sheet, header: &Header) -> Vec<u32> {
+    let cols = header.first_col..=header.last_col;
+    let mut rows: BTreeSet<u32> = sheet
+        .cells()
+        .iter()
+        .filter(|c| c.pos.row > header.row && cols.contains(&c.pos.col))
+        .map(|c| c.pos.row)
+        .collect();
+    for m in &sheet.merges {
+        let overlaps = m.start.col <= header.last_col && m.end.col >= header.first_col;
+        if overlaps && m.end.row > header.row && m.end.row - m.start.row <= 10_000 {
+            rows.extend(m.start.row.max(header.row + 1)..=m.end.row);
+        }
+    }
+    rows.into_iter().collect()
 }
 
 /// Reads one table row (a data row, or the TOTAL row restricted to `only`

@@ -103,6 +103,9 @@ struct Common {
     /// Nombre maximal de cellules non vides par classeur
     #[arg(long, value_name = "N", global = true)]
     max_cells: Option<usize>,
+    /// Taille décompressée maximale d'une partie chargée d'un bloc (chaînes partagées, styles), en octets
+    #[arg(long, value_name = "OCTETS", global = true)]
+    max_part_size: Option<u64>,
     /// Lit les classeurs dans ce processus, sans processus lecteur isolé
     #[arg(long, global = true)]
     no_isolation: bool,
@@ -277,6 +280,9 @@ fn load(common: &Common) -> Result<Checker, Fatal> {
     }
     if let Some(n) = common.max_cells {
         limits.max_cells = n;
+    }
+    if let Some(n) = common.max_part_size {
+        limits.max_loaded_part = n;
     }
     checker.limits = limits;
     if !common.no_isolation {

@@ -113,7 +113,12 @@ fn fuzzer_regressions_are_findings() {
     for entry in std::fs::read_dir(&dir).expect("fixtures/fuzz").flatten() {
         let bytes = std::fs::read(entry.path()).expect("read");
         let r = checker.check_bytes(&entry.file_name().to_string_lossy(), &bytes);
-        assert!(r.findings.iter().any(|f| f.rule.as_str() == "BILAN-IO-001"), "{:?}: {:#?}", entry.path(), r.findings);
+        assert!(
+            r.findings.iter().any(|f| f.rule.as_str() == "BILAN-IO-001"),
+            "{:?}: {:#?}",
+            entry.path(),
+            r.findings
+        );
         seen += 1;
     }
     assert!(seen >= 1);

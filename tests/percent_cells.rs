@@ -11,7 +11,15 @@ fn repartition(part_format: &Format, total_format: &Format) -> Vec<u8> {
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();
     let _ = ws.set_name("Identification");
-    for (i, (label, value)) in [("Modèle", "BILAN-XYZ"), ("Version", "2010.1"), ("Date d'arrêté", "31/03/2010"), ("Exercice", "2009")].iter().enumerate() {
+    for (i, (label, value)) in [
+        ("Modèle", "BILAN-XYZ"),
+        ("Version", "2010.1"),
+        ("Date d'arrêté", "31/03/2010"),
+        ("Exercice", "2009"),
+    ]
+    .iter()
+    .enumerate()
+    {
         let _ = ws.write_string(i as u32, 0, *label);
         let _ = ws.write_string(i as u32, 1, *value);
     }
@@ -19,10 +27,22 @@ fn repartition(part_format: &Format, total_format: &Format) -> Vec<u8> {
     let _ = ws.write_number(3, 1, 2009.0);
     let ws = wb.add_worksheet();
     let _ = ws.set_name("Répartition");
-    for (c, h) in ["Pôle / filière", "Financement Région (€)", "Financement FEDER (€)", "Total (€)", "Part (%)"].iter().enumerate() {
+    for (c, h) in [
+        "Pôle / filière",
+        "Financement Région (€)",
+        "Financement FEDER (€)",
+        "Total (€)",
+        "Part (%)",
+    ]
+    .iter()
+    .enumerate()
+    {
         let _ = ws.write_string(0, c as u16, *h);
     }
-    for (r, (pole, region, feder)) in [("PC MAUD", 200_000.0, 114_000.0), ("PC I-TRANS", 314_000.0, 0.0)].iter().enumerate() {
+    for (r, (pole, region, feder)) in [("PC MAUD", 200_000.0, 114_000.0), ("PC I-TRANS", 314_000.0, 0.0)]
+        .iter()
+        .enumerate()
+    {
         let row = r as u32 + 1;
         let _ = ws.write_string(row, 0, *pole);
         let _ = ws.write_number(row, 1, *region);
@@ -39,26 +59,47 @@ fn repartition(part_format: &Format, total_format: &Format) -> Vec<u8> {
 }
 
 fn checker() -> Checker {
-    Checker::new(TemplateSet::builtin().expect("schemas"), RulePack::builtin().expect("rules"))
+    Checker::new(
+        TemplateSet::builtin().expect("schemas"),
+        RulePack::builtin().expect("rules"),
+    )
 }
 
 #[test]
 fn a_percentage_format_means_hundredths_in_a_percent_field() {
-    let bytes = repartition(&Format::new().set_num_format("0.0%"), &Format::new().set_num_format("#,##0"));
+    let bytes = repartition(
+        &Format::new().set_num_format("0.0%"),
+        &Format::new().set_num_format("#,##0"),
+    );
     let r = checker().check_bytes("repartition.xlsx", &bytes);
     let data = &r.extraction.as_ref().expect("extracted").data;
     assert_eq!(data.pointer("/repartition/0/part"), Some(&serde_json::json!(50)));
     assert_eq!(data.pointer("/repartition_total/part"), Some(&serde_json::json!(100)));
-    assert!(!r.findings.iter().any(|f| f.rule.as_str() == "REP-004"), "{:#?}", r.findings);
+    assert!(
+        !r.findings.iter().any(|f| f.rule.as_str() == "REP-004"),
+        "{:#?}",
+        r.findings
+    );
 }
 
 #[test]
 fn a_percentage_in_an_amount_column_is_a_unit_error() {
-    let bytes = repartition(&Format::new().set_num_format("0.0%"), &Format::new().set_num_format("0%"));
+    let bytes = repartition(
+        &Format::new().set_num_format("0.0%"),
+        &Format::new().set_num_format("0%"),
+    );
     let r = checker().check_bytes("repartition.xlsx", &bytes);
-    let num: Vec<_> = r.findings.iter().filter(|f| f.rule.as_str() == "BILAN-NUM-003").collect();
+    let num: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.as_str() == "BILAN-NUM-003")
+        .collect();
     assert_eq!(num.len(), 2, "{:#?}", r.findings);
     assert_eq!(num[0].cell.map(|c| c.to_string()).as_deref(), Some("D2"));
     // The unusable totals do not also fail REP-001.
-    assert!(!r.findings.iter().any(|f| f.rule.as_str() == "REP-001"), "{:#?}", r.findings);
+    assert!(
+        !r.findings.iter().any(|f| f.rule.as_str() == "REP-001"),
+        "{:#?}",
+        r.findings
+    );
 }

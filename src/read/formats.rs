@@ -179,7 +179,9 @@ fn is_percent_format(code: &str) -> bool {
 /// Records which number cells the submitter sees as percentages.
 fn mark_percent_cells(sheets: &mut [Sheet], styles: &WorkbookStyles) {
     for sheet in sheets.iter_mut() {
-        let Some(looks) = styles.sheet(&sheet.name) else { continue };
+        let Some(looks) = styles.sheet(&sheet.name) else {
+            continue;
+        };
         let percent: Vec<CellRef> = sheet
             .cells()
             .iter()

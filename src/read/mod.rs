@@ -118,7 +118,12 @@ impl Sheet {
     pub fn new(name: impl Into<String>, mut cells: Vec<Cell>, merges: Vec<CellRange>) -> Self {
         cells.sort_by_key(|c| c.pos);
         cells.dedup_by_key(|c| c.pos);
-        Self { name: name.into(), cells, merges, percent_cells: Vec::new() }
+        Self {
+            name: name.into(),
+            cells,
+            merges,
+            percent_cells: Vec::new(),
+        }
     }
 
     /// Marks the number cells that are displayed as percentages.

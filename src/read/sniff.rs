@@ -186,4 +186,50 @@ mod tests {
         let err = sniff(b"PK\x03\x04\x14\x00\x00\x00", &Limits::default()).unwrap_err();
         assert!(matches!(err, ReadError::Corrupt { .. }), "{err:?}");
     }
+
+    #[test]
+    fn an_empty_file_is_empty() {
+        assert_eq!(sniff(b"", &Limits::default()), Err(ReadError::Empty));
+    }
+
+    fn package(parts: &[(&str, usize)]) -> Vec<u8> {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for (name, size) in parts {
+            w.start_file(*name, options).unwrap();
+            w.write_all(&vec![b' '; *size]).unwrap();
+        }
+        w.finish().unwrap().into_inner()
+    }
+
+    #[test]
+    fn a_part_loaded_whole_has_its_own_cap() {
+        let limits = Limits {
+            max_loaded_part: 1_000,
+            ..Limits::default()
+        };
+        let bytes = package(&[
+            ("xl/workbook.xml", 10),
+            ("xl/sharedStrings.xml", 1_001),
+            ("xl/worksheets/sheet1.xml", 5_000),
+        ]);
+        let err = sniff(&bytes, &limits).unwrap_err();
+        assert_eq!(
+            err,
+            ReadError::Limit {
+                kind: LimitKind::Part("xl/sharedStrings.xml".into()),
+                limit: 1_000,
+                actual: 1_001
+            }
+        );
+        assert!(err.to_string().contains("chaînes partagées"), "{err}");
+        // Sheets are streamed: only the whole package's size applies to them.
+        let bytes = package(&[
+            ("xl/workbook.xml", 10),
+            ("xl/sharedStrings.xml", 1_000),
+            ("xl/worksheets/sheet1.xml", 5_000),
+        ]);
+        assert_eq!(sniff(&bytes, &limits), Ok(Format::Xlsx));
+    }
 }
