@@ -229,30 +229,12 @@ where
         let annotated = catch_unwind(AssertUnwindSafe(|| after(i, &report))).unwrap_or(None);
         let key = key_rows(&checker.templates, &report);
         progress();
-        let FileReport {
-            path,
-            sha256,
-            template,
-            template_version,
-            organisation,
-            cut_off,
-            exercice,
-            findings,
-            ..
-        } = report;
+        // The cells and the extracted data are not needed any more.
+        let mut report = report;
+        report.workbook = None;
+        report.extraction = None;
         Summary {
-            report: FileReport {
-                path,
-                sha256,
-                template,
-                template_version,
-                organisation,
-                cut_off,
-                exercice,
-                findings,
-                workbook: None,
-                extraction: None,
-            },
+            report,
             key_rows: key,
             annotated,
         }

@@ -372,21 +372,7 @@ fn now_utc() -> String {
 
 /// Writes `contents` to `path` atomically (temporary file, then rename).
 fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Fatal> {
-    let dir = path
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "sortie".into());
-    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    let fail = |e: std::io::Error| Fatal::Message(format!("écriture de {} impossible : {e}", path.display()));
-    std::fs::write(&tmp, contents).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        fail(e)
-    })
+    report::xlsx::save(path, contents).map_err(|e| Fatal::Message(e.to_string()))
 }
 
 fn check(args: CheckArgs) -> Result<u8, Fatal> {
