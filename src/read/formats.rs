@@ -69,8 +69,32 @@ fn corrupt(format: Format, e: impl std::fmt::Display) -> ReadError {
     }
 }
 
-fn to_range(d: &Dimensions) -> CellRange {
-    CellRange::new(CellRef::new(d.start.0, d.start.1), CellRef::new(d.end.0, d.end.1))
+/// Excel's grid: 1 048 576 rows × 16 384 columns (A1:XFD1048576).
+const MAX_ROW: u32 = 1_048_575;
+const MAX_COL: u32 = 16_383;
+
+/// A cell position from the file, refused when it lies outside Excel's grid
+/// (no real workbook has one: the file is corrupt).
+fn in_grid(format: Format, row: u32, col: u32) -> Result<CellRef, ReadError> {
+    if row > MAX_ROW || col > MAX_COL {
+        return Err(corrupt(
+            format,
+            format!(
+                "cellule hors de la grille Excel (ligne {}, colonne {})",
+                row as u64 + 1,
+                col as u64 + 1
+            ),
+        ));
+    }
+    Ok(CellRef::new(row, col))
+}
+
+/// A merged range, if it lies inside Excel's grid (a corrupt one is dropped:
+/// merges only shape how a sheet looks).
+fn to_range(d: &Dimensions) -> Option<CellRange> {
+    let inside = |(r, c): (u32, u32)| r <= MAX_ROW && c <= MAX_COL;
+    (inside(d.start) && inside(d.end))
+        .then(|| CellRange::new(CellRef::new(d.start.0, d.start.1), CellRef::new(d.end.0, d.end.1)))
 }
 
 /// Converts one calamine value; `None` for an empty cell.
@@ -140,7 +164,7 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
                 };
                 budget.take()?;
                 cells.push(Cell {
-                    pos: CellRef::new(row, col),
+                    pos: in_grid(format, row, col)?,
                     value,
                 });
             },
@@ -150,7 +174,7 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
         }
         let merges = wb
             .merge_cells_by_sheet_name(&name)
-            .map(|ms| ms.iter().map(to_range).collect())
+            .map(|ms| ms.iter().filter_map(to_range).collect())
             .unwrap_or_default();
         sheets.push(Sheet::new(name, cells, merges));
     }
@@ -221,7 +245,7 @@ fn read_xlsb(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
             if let Some(value) = convert(cell.get_value().clone()) {
                 budget.take()?;
                 cells.push(Cell {
-                    pos: CellRef::new(row, col),
+                    pos: in_grid(format, row, col)?,
                     value,
                 });
             }
@@ -233,14 +257,22 @@ fn read_xlsb(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
 
 /// Cells of a calamine range at absolute positions (a `Range` starts at its
 /// used area: `used_cells` positions are relative to `start()`).
-fn range_cells(range: &Range<Data>, budget: &mut CellBudget) -> Result<Vec<Cell>, ReadError> {
+fn range_cells(format: Format, range: &Range<Data>, budget: &mut CellBudget) -> Result<Vec<Cell>, ReadError> {
     let (r0, c0) = range.start().unwrap_or((0, 0));
     let mut cells = Vec::new();
     for (r, c, v) in range.used_cells() {
         if let Some(value) = convert_owned(v) {
             budget.take()?;
+            let row = u32::try_from(r)
+                .ok()
+                .and_then(|r| r.checked_add(r0))
+                .unwrap_or(u32::MAX);
+            let col = u32::try_from(c)
+                .ok()
+                .and_then(|c| c.checked_add(c0))
+                .unwrap_or(u32::MAX);
             cells.push(Cell {
-                pos: CellRef::new(r0 + r as u32, c0 + c as u32),
+                pos: in_grid(format, row, col)?,
                 value,
             });
         }
@@ -259,7 +291,7 @@ fn read_xls(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
         let range = wb
             .worksheet_range(&name)
             .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
-        let mut cells = range_cells(&range, &mut budget)?;
+        let mut cells = range_cells(format, &range, &mut budget)?;
         // A formula saved without its value reads as an empty string in .xls.
         if cells
             .iter()
@@ -280,7 +312,7 @@ fn read_xls(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
         }
         let merges = wb
             .merge_cells_by_sheet_name(&name)
-            .map(|ms| ms.iter().map(to_range).collect())
+            .map(|ms| ms.iter().filter_map(to_range).collect())
             .unwrap_or_default();
         sheets.push(Sheet::new(name, cells, merges));
     }
@@ -298,7 +330,7 @@ fn read_ods(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
         let range = wb
             .worksheet_range(&name)
             .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
-        let cells = range_cells(&range, &mut budget)?;
+        let cells = range_cells(format, &range, &mut budget)?;
         sheets.push(Sheet::new(name, cells, Vec::new()));
     }
     Ok(sheets)

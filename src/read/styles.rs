@@ -274,6 +274,10 @@ pub(super) fn read_with<RS: std::io::Read + std::io::Seek>(
                             break;
                         }
                         budget -= 1;
+                        // Outside Excel's grid: a corrupt position, no look to keep.
+                        if row > 1_048_575 || col > 16_383 {
+                            continue;
+                        }
                         sheet.cells.push((CellRef::new(row, col), id as u32));
                     }
                     Ok(None) => break,
