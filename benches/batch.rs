@@ -8,7 +8,8 @@
 //! - peak memory (max RSS of `bilan` and its reader processes) for 5 000 returns.
 //!
 //! `BILAN_BENCH_N` (default 1000) and `BILAN_BENCH_BIG` (default 5000) change
-//! the sizes. The figures are printed as a Markdown table (see README).
+//! the sizes; `BILAN_BENCH_KEEP=1` keeps the generated campaigns. The figures
+//! are printed as a Markdown table (see README).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -194,5 +195,9 @@ fn main() {
         big_time.as_secs_f64(),
         rss_big / 1024
     );
-    let _ = std::fs::remove_dir_all(&root);
+    if std::env::var_os("BILAN_BENCH_KEEP").is_some() {
+        println!("kept: {}", root.display());
+    } else {
+        let _ = std::fs::remove_dir_all(&root);
+    }
 }

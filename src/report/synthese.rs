@@ -125,7 +125,7 @@ pub fn write(
     let mut wb = Workbook::new();
 
     // Synthèse: one row per input.
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name("Synthèse")?;
     ws.write_string_with_format(0, 0, "Synthèse du contrôle des retours", &f.title)?;
     ws.write_string(
@@ -199,7 +199,7 @@ pub fn write(
     }
 
     // Constats: every finding of every file.
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name("Constats")?;
     let cols = [
         "Fichier",
@@ -237,7 +237,7 @@ pub fn write(
     }
 
     // Contrôles croisés.
-    let ws = wb.add_worksheet();
+    let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name("Contrôles croisés")?;
     let cols = ["Règle", "Gravité", "Fichier", "Message"];
     headers(ws, 0, &cols, &f)?;
@@ -282,7 +282,7 @@ pub fn write(
             .iter()
             .map(|c| c.get("total").and_then(Value::as_bool).unwrap_or(false))
             .collect();
-        let ws = wb.add_worksheet();
+        let ws = wb.add_worksheet_with_constant_memory()?;
         ws.set_name(sheet_name(&t.id))?;
         ws.write_string_with_format(
             0,
