@@ -274,11 +274,9 @@ fn find_label_outside<'s>(
             continue;
         }
         let cells = sheet.row(row);
-        for (i, c) in cells.iter().enumerate() {
-            if let CellValue::Text(t) = &c.value {
-                if f.matches_text(t) {
-                    return Some((c.pos, cells[i + 1..].iter().find(|v| !v.value.is_blank())));
-                }
+        for (i, (c, norm)) in sheet.row_normalized(row).enumerate() {
+            if norm.is_some_and(|n| f.matches_normalized(n)) {
+                return Some((c.pos, cells[i + 1..].iter().find(|v| !v.value.is_blank())));
             }
         }
     }
@@ -332,11 +330,10 @@ fn find_header(sheet: &Sheet, tb: &TableSpec, skip_rows: &BTreeSet<u32>) -> Opti
         if skip_rows.contains(&row) {
             continue;
         }
-        let cells = sheet.row(row);
         let mut columns: Vec<(usize, u32)> = Vec::new();
-        for c in cells {
-            let CellValue::Text(t) = &c.value else { continue };
-            if let Some(i) = tb.columns.iter().position(|col| col.matches_text(t)) {
+        for (c, norm) in sheet.row_normalized(row) {
+            let Some(n) = norm else { continue };
+            if let Some(i) = tb.columns.iter().position(|col| col.matches_normalized(n)) {
                 if !columns.iter().any(|(j, _)| *j == i) {
                     columns.push((i, c.pos.col));
                 }

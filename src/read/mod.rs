@@ -103,7 +103,7 @@ pub struct Cell {
 }
 
 /// A worksheet: its cells sorted by row then column, and its merged ranges.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Sheet {
     pub name: String,
     cells: Vec<Cell>,
@@ -112,6 +112,20 @@ pub struct Sheet {
     /// sorted: the value the submitter sees is the number × 100.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     percent_cells: Vec<CellRef>,
+    /// Each cell's text normalised for label matching, computed once on demand.
+    #[serde(skip)]
+    normalized: std::sync::OnceLock<Vec<Option<String>>>,
+}
+
+/// Equal when they hold the same cells, merges and formats (the cache of
+/// normalised texts does not count).
+impl PartialEq for Sheet {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+            && self.cells == other.cells
+            && self.merges == other.merges
+            && self.percent_cells == other.percent_cells
+    }
 }
 
 impl Sheet {
@@ -123,7 +137,24 @@ impl Sheet {
             cells,
             merges,
             percent_cells: Vec::new(),
+            normalized: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The non-empty cells of one row with their text normalised for label
+    /// matching (`None` for non-text cells). Each text is normalised once per sheet.
+    pub fn row_normalized(&self, row: u32) -> impl Iterator<Item = (&Cell, Option<&str>)> {
+        let norm = self.normalized.get_or_init(|| {
+            self.cells
+                .iter()
+                .map(|c| c.value.as_text().map(crate::values::normalize_label))
+                .collect()
+        });
+        let start = self.cells.partition_point(|c| c.pos.row < row);
+        let end = self.cells.partition_point(|c| c.pos.row <= row);
+        self.cells[start..end]
+            .iter()
+            .zip(norm[start..end].iter().map(|n| n.as_deref()))
     }
 
     /// Marks the number cells that are displayed as percentages.

@@ -62,8 +62,12 @@ pub struct FieldSpec {
 
 impl FieldSpec {
     pub fn matches_text(&self, text: &str) -> bool {
-        let n = normalize_label(text);
-        self.matches.iter().any(|m| *m == n)
+        self.matches_normalized(&normalize_label(text))
+    }
+
+    /// Like [`Self::matches_text`], for a text already normalised.
+    pub fn matches_normalized(&self, normalized: &str) -> bool {
+        self.matches.iter().any(|m| m == normalized)
     }
 }
 
