@@ -247,22 +247,15 @@ where
 }
 
 fn internal_failure(path: &Path, what: &str) -> FileReport {
-    FileReport {
-        path: path.display().to_string(),
-        sha256: None,
-        template: None,
-        template_version: None,
-        organisation: None,
-        cut_off: None,
-        exercice: None,
-        findings: vec![Finding::new(
+    FileReport::failed(
+        &path.display().to_string(),
+        None,
+        Finding::new(
             "BILAN-IO-001",
             Severity::Error,
             format!("Le contrôle de ce fichier a échoué sur une erreur interne ({what}) ; les autres fichiers ont été contrôlés. Signalez ce fichier à l'équipe bilan."),
-        )],
-        workbook: None,
-        extraction: None,
-    }
+        ),
+    )
 }
 
 /// One expected return of `--expected LIST.csv`.

@@ -47,7 +47,8 @@ impl FileReport {
         Status::of(self.counts())
     }
 
-    fn failed(path: &str, sha256: Option<String>, finding: Finding) -> Self {
+    /// A file that could not be checked: one finding, nothing read.
+    pub fn failed(path: &str, sha256: Option<String>, finding: Finding) -> Self {
         Self {
             path: path.to_string(),
             sha256,

@@ -84,10 +84,10 @@ mod tests {
         assert_eq!(int_fr(-10_000), "-10 000");
         assert_eq!(int_fr(2005), "2005");
         assert_eq!(int_fr(999), "999");
-        assert_eq!(decimal_fr("266.70".parse().unwrap()), "266,7");
-        assert_eq!(decimal_fr("-0.5".parse().unwrap()), "-0,5");
-        assert_eq!(decimal_fr("1048596".parse().unwrap()), "1 048 596");
-        assert_eq!(decimal_of_f64(318765.75), Some("318765.75".parse().unwrap()));
+        assert_eq!(decimal_fr(Decimal::new(26670, 2)), "266,7");
+        assert_eq!(decimal_fr(Decimal::new(-5, 1)), "-0,5");
+        assert_eq!(decimal_fr(Decimal::from(1_048_596)), "1 048 596");
+        assert_eq!(decimal_of_f64(318765.75), Some(Decimal::new(31_876_575, 2)));
         assert_eq!(
             decimal_of_f64(0.1 + 0.2).map(|d| d.to_string()),
             Some("0.30000000000000004".into())

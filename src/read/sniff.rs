@@ -196,11 +196,12 @@ mod tests {
         use std::io::Write;
         let mut w = zip::ZipWriter::new(Cursor::new(Vec::new()));
         let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
-        for (name, size) in parts {
-            w.start_file(*name, options).unwrap();
-            w.write_all(&vec![b' '; *size]).unwrap();
-        }
-        w.finish().unwrap().into_inner()
+        let written: zip::result::ZipResult<()> = parts.iter().try_for_each(|(name, size)| {
+            w.start_file(*name, options)?;
+            Ok(w.write_all(&vec![b' '; *size])?)
+        });
+        assert!(written.is_ok(), "{written:?}");
+        w.finish().map(Cursor::into_inner).unwrap_or_default()
     }
 
     #[test]
