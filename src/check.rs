@@ -123,6 +123,7 @@ impl Checker {
 
     /// Checks a workbook already read.
     pub fn check_workbook(&self, name: &str, workbook: Workbook) -> FileReport {
+        let wrong_extension = crate::read::extension_mismatch(name, workbook.format);
         let detection = detect(&workbook, &self.templates, self.forced_template.as_deref());
         let Some(template) = detection.template else {
             let mut report = FileReport::failed(
@@ -131,6 +132,7 @@ impl Checker {
                 Finding::new("BILAN-TPL-001", Severity::Error, "Modèle non reconnu."),
             );
             report.findings = detection.findings;
+            report.findings.extend(wrong_extension);
             report.workbook = Some(workbook);
             return report;
         };
@@ -157,6 +159,7 @@ impl Checker {
         validate(template, &mut ex);
         self.rules.run(&template.id, &mut ex);
         let mut findings = std::mem::take(&mut ex.findings);
+        findings.extend(wrong_extension);
         sort_findings(&mut findings, &workbook);
         FileReport {
             path: name.to_string(),

@@ -504,7 +504,7 @@ fn relationships(xml: &[u8]) -> Vec<(String, String, String)> {
 }
 
 /// A relationship target relative to `base` (a folder), as a part name without leading `/`.
-fn resolve(base: &str, target: &str) -> String {
+pub(crate) fn resolve(base: &str, target: &str) -> String {
     let joined = if let Some(abs) = target.strip_prefix('/') {
         abs.to_string()
     } else if base.is_empty() {
