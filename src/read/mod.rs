@@ -26,6 +26,7 @@ mod formats;
 pub mod numfmt;
 mod sniff;
 pub mod styles;
+mod xml;
 
 use std::fmt;
 use std::path::Path;

@@ -18,6 +18,7 @@ use quick_xml::Reader;
 
 use super::{in_grid, NumberFormat, Palette, WorkbookFormats};
 use crate::model::CellRef;
+use crate::read::xml::{self, attr};
 use crate::read::Limits;
 
 /// A style's parents followed at most this far (a loop in a hostile file ends here).
@@ -97,14 +98,6 @@ impl Styles {
     }
 }
 
-/// An attribute's value, entities decoded.
-pub(crate) fn attr(e: &BytesStart<'_>, key: &str) -> Option<String> {
-    let a = e.try_get_attribute(key).ok()??;
-    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
-        .ok()
-        .map(|v| v.into_owned())
-}
-
 /// A repetition count: at least 1, at most what fits in Excel's grid.
 fn repeated(e: &BytesStart<'_>, key: &str) -> u64 {
     attr(e, key)
@@ -118,11 +111,11 @@ pub fn read(bytes: &[u8], limits: &Limits, budget: usize) -> Option<WorkbookForm
     let mut styles = Styles::default();
     let mut buf = Vec::with_capacity(1024);
     if let Ok(part) = zip.by_name("styles.xml") {
-        let mut xml = Reader::from_reader(BufReader::new(part.take(limits.max_uncompressed)));
+        let mut xml = xml::reader(BufReader::new(part.take(limits.max_uncompressed)));
         styles.read(&mut xml, &mut buf);
     }
     let part = zip.by_name("content.xml").ok()?;
-    let mut xml = Reader::from_reader(BufReader::new(part.take(limits.max_uncompressed)));
+    let mut xml = xml::reader(BufReader::new(part.take(limits.max_uncompressed)));
     Some(read_content(&mut xml, &mut styles, budget))
 }
 

@@ -15,9 +15,9 @@ use std::io::{BufReader, Cursor, Read};
 
 use quick_xml::events::Event;
 
-use super::ods::attr;
 use super::{in_grid, NumberFormat, Palette, WorkbookFormats};
 use crate::model::CellRef;
+use crate::read::xml::{self, attr};
 use crate::read::Limits;
 
 const ROW_HDR: u32 = 0x00;
@@ -185,9 +185,9 @@ pub fn read(bytes: &[u8], limits: &Limits, mut budget: usize) -> Option<Workbook
 }
 
 /// `Id` → `Target` of a relationships part.
-fn relationships(xml: &[u8]) -> HashMap<String, String> {
+fn relationships(part: &[u8]) -> HashMap<String, String> {
     let mut out = HashMap::new();
-    let mut reader = quick_xml::Reader::from_reader(BufReader::new(xml));
+    let mut reader = xml::reader(BufReader::new(part));
     let mut buf = Vec::new();
     loop {
         buf.clear();
