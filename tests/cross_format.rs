@@ -1,4 +1,4 @@
-//! The same workbook saved as `.xlsx`, `.xls` and `.ods` gives the same cells,
+//! The same workbook saved as `.xlsx`, `.xls`, `.ods` and `.xlsb` gives the same cells,
 //! the same number formats and the same findings (templates.md, "Percent
 //! formats": a number shown as a percentage is read as displayed in every file
 //! format that stores number formats).
@@ -13,6 +13,17 @@
 //! ```sh
 //! cd fixtures/formats && for f in *.xlsx; do
 //!   soffice --headless --convert-to xls "$f"; soffice --headless --convert-to ods "$f"; done
+//! ```
+//!
+//! LibreOffice cannot write `.xlsb`: the `.xlsb` copies are written by SheetJS
+//! (npm `xlsx` 0.18.5, `src/toxlsb.js`) with one line of its `write_CELLTABLE`
+//! changed so that every cell is a full record (SheetJS writes the "short" cell
+//! records `BrtShortReal`… that Excel does not write and calamine does not read):
+//!
+//! ```sh
+//! npm install xlsx@0.18.5
+//! sed -i 's/last_seen = write_ws_bin_cell(ba, cell, R, C, opts, ws, last_seen);/write_ws_bin_cell(ba, cell, R, C, opts, ws, false);/' node_modules/xlsx/xlsx.js
+//! node fixtures/formats/src/toxlsb.js fixtures/formats/NAME.xlsx fixtures/formats/NAME.xlsb
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -214,13 +225,13 @@ fn the_xlsx_fixtures_are_what_their_descriptions_give() {
 }
 
 #[test]
-fn xlsx_xls_and_ods_give_the_same_cells_formats_and_findings() {
+fn xlsx_xls_ods_and_xlsb_give_the_same_cells_formats_and_findings() {
     let checker = checker();
     for name in NAMES {
         let xlsx_path = dir().join(format!("{name}.xlsx"));
         let xlsx = read(&xlsx_path);
         let expected_findings = findings(&checker.check_path(&xlsx_path));
-        for ext in ["xls", "ods"] {
+        for ext in ["xls", "ods", "xlsb"] {
             let path = dir().join(format!("{name}.{ext}"));
             let other = read(&path);
             assert_eq!(other.format.extension(), ext);
@@ -241,7 +252,7 @@ fn xlsx_xls_and_ods_give_the_same_cells_formats_and_findings() {
 #[test]
 fn parts_formatted_as_percentages_are_read_as_displayed() {
     let checker = checker();
-    for ext in ["xlsx", "xls", "ods"] {
+    for ext in ["xlsx", "xls", "ods", "xlsb"] {
         let path = dir().join(format!("repartition-poles-2009-parts-en-pourcentage.{ext}"));
         let r = checker.check_path(&path);
         let data = &r.extraction.as_ref().expect("extracted").data;
@@ -269,7 +280,7 @@ fn parts_formatted_as_percentages_are_read_as_displayed() {
 
 #[test]
 fn the_earmarking_typed_as_a_percentage_shows_one_in_every_format() {
-    for ext in ["xlsx", "xls", "ods"] {
+    for ext in ["xlsx", "xls", "ods", "xlsb"] {
         let wb = read(&dir().join(format!("feder-axe1-2009-earmarking-en-pourcentage.{ext}")));
         let sheet = wb.sheets.iter().find(|s| s.name == "Indicateurs").expect("Indicateurs");
         let d5 = CellRef::parse("D5").expect("D5");
