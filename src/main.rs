@@ -376,8 +376,9 @@ fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Fatal> {
 }
 
 fn check(args: CheckArgs) -> Result<u8, Fatal> {
-    let checker = load(&args.common)?;
+    let mut checker = load(&args.common)?;
     let workbooks_out = annotated_paths(&args)?;
+    checker.limits.read_styles = !workbooks_out.is_empty();
     let reports: Vec<FileReport> = args.files.iter().map(|f| checker.check_path(f)).collect();
     let checked_at = now_utc();
     for (r, out) in reports.iter().zip(&workbooks_out) {
@@ -530,7 +531,8 @@ fn exit_code(reports: &[FileReport], fail_on: FailOn) -> u8 {
 }
 
 fn extract(args: ExtractArgs) -> Result<u8, Fatal> {
-    let checker = load(&args.common)?;
+    let mut checker = load(&args.common)?;
+    checker.limits.read_styles = false;
     let r = checker.check_path(&args.file);
     let value = serde_json::json!({
         "path": r.path,
@@ -545,7 +547,8 @@ fn extract(args: ExtractArgs) -> Result<u8, Fatal> {
 
 fn batch(args: BatchArgs) -> Result<u8, Fatal> {
     use bilan::batch;
-    let checker = load(&args.common)?;
+    let mut checker = load(&args.common)?;
+    checker.limits.read_styles = !args.no_annotated;
     let glob = if args.glob.is_empty() {
         None
     } else {

@@ -26,11 +26,6 @@ pub(super) fn read(format: Format, bytes: &[u8], limits: &Limits) -> Result<Work
     Ok(Workbook { format, sheets, styles })
 }
 
-/// Whether the look of the sheets is read too (for the annotated report).
-fn limits_want_styles(_limits: &Limits) -> bool {
-    true
-}
-
 /// Counts cells against the workbook-wide cap.
 struct CellBudget {
     used: usize,
@@ -215,7 +210,7 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
         }
         sheets.push(sheet);
     }
-    let styles = if limits_want_styles(limits) {
+    let styles = if limits.read_styles {
         Some(super::styles::read_with(&mut wb, bytes, limits))
     } else {
         None
