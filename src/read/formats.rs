@@ -161,6 +161,7 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
     let mut sheets = Vec::with_capacity(names.len());
     // The number format of each style id, from calamine's palette (read once).
     let mut palette: Option<Vec<NumberFormat>> = None;
+    let mut parts = super::merges::SheetParts::open(bytes, limits);
     for name in names {
         let mut cells = Vec::new();
         let mut styled: Vec<(CellRef, usize)> = Vec::new();
@@ -196,10 +197,13 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
             valueless.sort();
             formulas_without_value(&mut wb, &name, &valueless, &mut cells, &mut budget, format)?;
         }
-        let merges = wb
-            .merge_cells_by_sheet_name(&name)
-            .map(|ms| ms.iter().filter_map(to_range).collect())
-            .unwrap_or_default();
+        let merges = match parts.as_mut().and_then(|p| p.merges(&name)) {
+            Some(merges) => merges,
+            None => wb
+                .merge_cells_by_sheet_name(&name)
+                .map(|ms| ms.iter().filter_map(to_range).collect())
+                .unwrap_or_default(),
+        };
         let mut sheet = Sheet::new(name, cells, merges);
         if let Some(formats) = &palette {
             sheet.set_number_formats(

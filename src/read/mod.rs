@@ -23,6 +23,7 @@
 //! declaring a huge dimension does not make us allocate it.
 
 mod formats;
+mod merges;
 pub mod numfmt;
 mod sniff;
 pub mod styles;
