@@ -9,6 +9,9 @@
 //! (`open_workbook_auto_from_rs` + `worksheet_range` of every sheet: the floor),
 //! `bilan::read::read_bytes` without the looks (what a check needs: cells, merges,
 //! number formats), and with the looks (what an annotated report needs).
+//! `READ_FLOOR_ONLY=floor|check|report` runs one of them (for
+//! `valgrind --tool=callgrind`, whose instruction counts do not depend on the
+//! load of the machine).
 
 use std::io::Cursor;
 use std::path::PathBuf;
@@ -74,6 +77,18 @@ fn main() {
     };
     let looks = Limits::default();
     let reads = rounds * files.len();
+    // `READ_FLOOR_ONLY=floor|check|report`: one way only (for callgrind).
+    if let Ok(only) = std::env::var("READ_FLOOR_ONLY") {
+        let limits = if only == "report" { looks } else { plain };
+        let (d, _) = match only.as_str() {
+            "floor" => time(rounds, &files, raw),
+            _ => time(rounds, &files, |b| {
+                read_bytes(b, &limits).map(|w| w.sheets.len()).unwrap_or(0)
+            }),
+        };
+        println!("{only}: {:.3} s for {reads} reads", d.as_secs_f64());
+        return;
+    }
     // Warm up.
     let _ = time(1, &files, raw);
     let (floor, cells) = time(rounds, &files, raw);

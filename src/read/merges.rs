@@ -43,7 +43,7 @@ impl<'a> SheetParts<'a> {
     }
 }
 
-const CHUNK: usize = 64 * 1024;
+const CHUNK: usize = 8 * 1024;
 const NEEDLE: &[u8] = b"mergeCells";
 
 /// Streams `input` until `mergeCells`, then reads the `mergeCell ref` of what
