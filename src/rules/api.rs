@@ -273,6 +273,10 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("date_after", |a: ImmutableString, b: ImmutableString| -> bool {
         matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.is_after(&y))
     });
+    engine.register_fn("date_starts_before", |a: ImmutableString, b: ImmutableString| -> bool {
+        // A starts strictly before B starts (life-cycle order, PLDE-DAT-005).
+        matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.start < y.start)
+    });
     engine.register_fn("is_date", |a: Dynamic| {
         a.clone()
             .try_cast::<ImmutableString>()
