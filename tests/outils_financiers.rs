@@ -1,0 +1,277 @@
+//! The sixth template, BILAN-OUTILS-FINANCIERS, added with files only (schema,
+//! rule folder, fixtures): what its fixtures report, cell by cell.
+//!
+//! - the seed's table as it was typed (`outils-financiers-2009-tel-que-le-bilan`):
+//!   each comment typed in a figure cell is BILAN-SCH-001 on its cell, saying to move
+//!   the comment; each `NS`/`nc` is BILAN-NUM-004 (info); nothing else at warning
+//!   or above, merged `Famille` cells included;
+//! - the same table cleaned the way a reviewer asks (`…-conforme`, and its `.xls` and
+//!   `.ods` copies): `Conforme`;
+//! - each OUT rule on its fixture, on the right cell, and nothing else at warning or
+//!   above;
+//! - a blank return filled with a fixture's data (`blank::fill`) reports exactly
+//!   what the fixture reports.
+
+use std::path::{Path, PathBuf};
+
+use bilan::blank::fill;
+use bilan::check::{Checker, FileReport};
+use bilan::finding::{Severity, Status};
+use bilan::rules::RulePack;
+use bilan::template::TemplateSet;
+
+const ID: &str = "BILAN-OUTILS-FINANCIERS";
+
+fn checker() -> Checker {
+    Checker::new(
+        TemplateSet::builtin().expect("built-in schemas load"),
+        RulePack::builtin().expect("built-in rules load"),
+    )
+}
+
+fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
+}
+
+fn check(checker: &Checker, name: &str) -> FileReport {
+    let r = checker.check_path(&fixture(name));
+    assert_eq!(r.template.as_deref(), Some(ID), "{name}: template not recognised");
+    r
+}
+
+/// `(rule, Sheet!cell)` of the findings at `min` or above, sorted.
+fn located(r: &FileReport, min: Severity) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = r
+        .findings
+        .iter()
+        .filter(|f| f.severity >= min)
+        .map(|f| {
+            (
+                f.rule.as_str().to_string(),
+                format!(
+                    "{}!{}",
+                    f.sheet.clone().unwrap_or_default(),
+                    f.cell.map(|c| c.to_string()).unwrap_or_default()
+                ),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn expected(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = list.iter().map(|(r, c)| (r.to_string(), c.to_string())).collect();
+    out.sort();
+    out
+}
+
+/// The seed's own OUT-007: Contrat ACES engaged 0,090 M€ by 31/03/10 against
+/// 0,070 M€ over 2009 (an information, in every fixture built from the seed).
+const ACES: (&str, &str) = ("OUT-007", "Outils!G19");
+
+#[test]
+fn the_seed_table_as_typed_reports_each_quirk_on_its_cell_and_nothing_else() {
+    let checker = checker();
+    let r = check(&checker, "outils-financiers-2009-tel-que-le-bilan.xlsx");
+    // Numbers followed by words: one schema error each, on the cell.
+    let comments = [
+        ("D5", "21 (+2 et 1 sortie) SCI en portefeuille"),
+        ("F5", "73,5 en travaux"),
+        ("G5", "73,5 de travaux"),
+        ("D11", "17(+6 et 1 sortie) en portefeuille"),
+        ("E11", "4 décisions"),
+        ("H12", "2 782 maintenus"),
+        ("J12", "228 maintenus"),
+        ("H19", "842 (1557 maintenus)"),
+        ("J19", "38 (144 maintenus)"),
+        ("H20", "19 (12 maintenus)"),
+        ("H21", "1 540 + 2 827 maintenus"),
+        ("J21", "27+168 maintenus"),
+    ];
+    let mut want: Vec<(String, String)> = comments
+        .iter()
+        .map(|(cell, _)| ("BILAN-SCH-001".to_string(), format!("Outils!{cell}")))
+        .collect();
+    want.sort();
+    assert_eq!(located(&r, Severity::Warning), want, "{:#?}", r.findings);
+    for (cell, text) in comments {
+        let f = r
+            .findings
+            .iter()
+            .find(|f| f.cell.map(|c| c.to_string()).as_deref() == Some(cell))
+            .unwrap_or_else(|| panic!("no finding on {cell}"));
+        assert!(f.message.contains(text), "{cell}: {}", f.message);
+        assert!(
+            f.message.to_lowercase().contains("comment"),
+            "{cell}: the message should say to move the comment: {}",
+            f.message
+        );
+    }
+    // `NS` (BATIXIA's jobs) and `nc` (Nord Actif's jobs at the cut-off): not
+    // communicated, an information each, no schema error.
+    let mut infos: Vec<(String, String)> = located(&r, Severity::Info)
+        .into_iter()
+        .filter(|(rule, _)| rule.as_str() != "BILAN-SCH-001")
+        .collect();
+    infos.sort();
+    assert_eq!(
+        infos,
+        expected(&[
+            ("BILAN-NUM-004", "Outils!H5"),
+            ("BILAN-NUM-004", "Outils!J5"),
+            ("BILAN-NUM-004", "Outils!J17"),
+            ("OUT-007", "Outils!G20"),
+        ]),
+        "{:#?}",
+        r.findings
+    );
+    // Merged `Famille` cells give every row of the family its family.
+    let data = &r.extraction.as_ref().expect("extraction").data;
+    let familles: Vec<&str> = data["outils"]
+        .as_array()
+        .expect("outils")
+        .iter()
+        .map(|row| row["famille"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(familles.len(), 20);
+    assert_eq!(familles[3], "Fonds propres ou quasi fonds propres", "SCR");
+    assert_eq!(familles[19], "Subventions Région/FEDER", "FSI Région/FEDER");
+    assert!(familles.iter().all(|f| !f.is_empty()), "{familles:?}");
+}
+
+#[test]
+fn the_cleaned_table_is_conforme_in_every_format() {
+    let checker = checker();
+    for ext in ["xlsx", "xls", "ods"] {
+        let name = format!("outils-financiers-2009-conforme.{ext}");
+        let r = check(&checker, &name);
+        assert_eq!(r.status(), Status::Conforme, "{name}: {:#?}", r.findings);
+        assert_eq!(located(&r, Severity::Info), expected(&[ACES]), "{name}: {:#?}", r.findings);
+        assert_eq!(r.organisation.as_deref(), Some("Direction de l'Action Economique"));
+    }
+}
+
+#[test]
+fn each_out_rule_fires_on_its_fixture_on_the_right_cell() {
+    let checker = checker();
+    let cases: &[(&str, &[(&str, &str)])] = &[
+        (
+            "outils-financiers-2009-finorpa-inferieur-a-ses-parties.xlsx",
+            &[("OUT-001", "Outils!F6")],
+        ),
+        (
+            "outils-financiers-2009-partie-d-un-outil-absent.xlsx",
+            &[("OUT-002", "Outils!C7")],
+        ),
+        (
+            "outils-financiers-2009-dossiers-sans-montant.xlsx",
+            &[("OUT-003", "Outils!G14")],
+        ),
+        (
+            "outils-financiers-2009-montant-en-milliers-d-euros.xlsx",
+            &[("OUT-004", "Outils!G12")],
+        ),
+        ("outils-financiers-2009-pfil-en-double.xlsx", &[("OUT-005", "Outils!B14")]),
+        (
+            "outils-financiers-2009-total-compte-les-parties.xlsx",
+            &[
+                ("OUT-006", "Outils!D24"),
+                ("OUT-006", "Outils!E24"),
+                ("OUT-006", "Outils!F24"),
+                ("OUT-006", "Outils!G24"),
+            ],
+        ),
+    ];
+    for (name, want) in cases {
+        let r = check(&checker, name);
+        assert_eq!(located(&r, Severity::Warning), expected(want), "{name}: {:#?}", r.findings);
+    }
+    // OUT-007 is an information: the cumulated row, beside the seed's own.
+    let r = check(&checker, "outils-financiers-2009-arrete-cumule-avec-l-exercice.xlsx");
+    assert_eq!(located(&r, Severity::Warning), expected(&[]), "{:#?}", r.findings);
+    assert_eq!(
+        located(&r, Severity::Info),
+        expected(&[("OUT-007", "Outils!E15"), ACES]),
+        "{:#?}",
+        r.findings
+    );
+    let inseraction = r
+        .findings
+        .iter()
+        .find(|f| f.cell.map(|c| c.to_string()).as_deref() == Some("E15"))
+        .expect("OUT-007 on Inseraction 62");
+    assert!(
+        inseraction.message.contains("les dossiers (391 contre 289)")
+            && inseraction.message.contains("le montant (9,103 M€ contre 6,893 M€)"),
+        "one finding naming both columns: {}",
+        inseraction.message
+    );
+}
+
+#[test]
+fn the_figures_of_the_out_findings_are_exact_decimals() {
+    let checker = checker();
+    let r = check(&checker, "outils-financiers-2009-finorpa-inferieur-a-ses-parties.xlsx");
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule.as_str() == "OUT-001")
+        .expect("OUT-001");
+    assert_eq!(f.figures.expected.map(|d| d.to_string()).as_deref(), Some("9.640"));
+    assert_eq!(f.figures.actual.map(|d| d.normalize().to_string()).as_deref(), Some("8.64"));
+    assert_eq!(f.range.map(|rg| rg.to_string()).as_deref(), Some("F6:F9"));
+    let r = check(&checker, "outils-financiers-2009-total-compte-les-parties.xlsx");
+    let gaps: Vec<String> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.as_str() == "OUT-006")
+        .filter_map(|f| f.figures.difference.map(|d| d.normalize().to_string()))
+        .collect();
+    // The FSI's three parts, counted a second time.
+    assert_eq!(gaps, ["11", "1", "8.41", "0.356"]);
+}
+
+/// (rule, severity, pointer, message), sorted.
+fn findings_of(r: &FileReport) -> Vec<(String, Severity, String, String)> {
+    let mut out: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule.as_str().to_string(),
+                f.severity,
+                f.pointer.clone().unwrap_or_default(),
+                f.message.clone(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn a_blank_return_filled_with_the_fixtures_reports_what_they_report() {
+    let checker = checker();
+    let t = checker.templates.get(ID).expect("template");
+    for name in [
+        "outils-financiers-2009-conforme.xlsx",
+        "outils-financiers-2009-finorpa-inferieur-a-ses-parties.xlsx",
+        "outils-financiers-2009-partie-d-un-outil-absent.xlsx",
+        "outils-financiers-2009-dossiers-sans-montant.xlsx",
+        "outils-financiers-2009-montant-en-milliers-d-euros.xlsx",
+        "outils-financiers-2009-pfil-en-double.xlsx",
+        "outils-financiers-2009-total-compte-les-parties.xlsx",
+        "outils-financiers-2009-arrete-cumule-avec-l-exercice.xlsx",
+    ] {
+        let original = check(&checker, name);
+        let data = &original.extraction.as_ref().expect("extraction").data;
+        let bytes = fill(t, data).unwrap_or_else(|e| panic!("{name}: fill: {e}"));
+        let filled = checker.check_bytes("rempli.xlsx", &bytes);
+        assert_eq!(filled.template.as_deref(), Some(ID), "{name}");
+        assert_eq!(findings_of(&filled), findings_of(&original), "{name}");
+        assert_eq!(filled.status(), original.status(), "{name}");
+        let again = &filled.extraction.as_ref().expect("extraction").data;
+        assert_eq!(again, data, "{name}: the filled return reads back the same data");
+    }
+}
