@@ -152,7 +152,12 @@ fn the_cleaned_table_is_conforme_in_every_format() {
         let name = format!("outils-financiers-2009-conforme.{ext}");
         let r = check(&checker, &name);
         assert_eq!(r.status(), Status::Conforme, "{name}: {:#?}", r.findings);
-        assert_eq!(located(&r, Severity::Info), expected(&[ACES]), "{name}: {:#?}", r.findings);
+        assert_eq!(
+            located(&r, Severity::Info),
+            expected(&[ACES]),
+            "{name}: {:#?}",
+            r.findings
+        );
         assert_eq!(r.organisation.as_deref(), Some("Direction de l'Action Economique"));
     }
 }
@@ -177,7 +182,10 @@ fn each_out_rule_fires_on_its_fixture_on_the_right_cell() {
             "outils-financiers-2009-montant-en-milliers-d-euros.xlsx",
             &[("OUT-004", "Outils!G12")],
         ),
-        ("outils-financiers-2009-pfil-en-double.xlsx", &[("OUT-005", "Outils!B14")]),
+        (
+            "outils-financiers-2009-pfil-en-double.xlsx",
+            &[("OUT-005", "Outils!B14")],
+        ),
         (
             "outils-financiers-2009-total-compte-les-parties.xlsx",
             &[
@@ -190,12 +198,19 @@ fn each_out_rule_fires_on_its_fixture_on_the_right_cell() {
     ];
     for (name, want) in cases {
         let r = check(&checker, name);
-        assert_eq!(located(&r, Severity::Warning), expected(want), "{name}: {:#?}", r.findings);
+        assert_eq!(
+            located(&r, Severity::Warning),
+            expected(want),
+            "{name}: {:#?}",
+            r.findings
+        );
     }
     // A duplicate names the sheet row of the first occurrence.
     let r = check(&checker, "outils-financiers-2009-pfil-en-double.xlsx");
     assert!(
-        r.findings.iter().any(|f| f.rule.as_str() == "OUT-005" && f.message.contains("(déjà ligne 13)")),
+        r.findings
+            .iter()
+            .any(|f| f.rule.as_str() == "OUT-005" && f.message.contains("(déjà ligne 13)")),
         "{:#?}",
         r.findings
     );
@@ -231,7 +246,10 @@ fn the_figures_of_the_out_findings_are_exact_decimals() {
         .find(|f| f.rule.as_str() == "OUT-001")
         .expect("OUT-001");
     assert_eq!(f.figures.expected.map(|d| d.to_string()).as_deref(), Some("9.640"));
-    assert_eq!(f.figures.actual.map(|d| d.normalize().to_string()).as_deref(), Some("8.64"));
+    assert_eq!(
+        f.figures.actual.map(|d| d.normalize().to_string()).as_deref(),
+        Some("8.64")
+    );
     assert_eq!(f.range.map(|rg| rg.to_string()).as_deref(), Some("F6:F9"));
     let r = check(&checker, "outils-financiers-2009-total-compte-les-parties.xlsx");
     let gaps: Vec<String> = r
@@ -286,4 +304,77 @@ fn a_blank_return_filled_with_the_fixtures_reports_what_they_report() {
         let again = &filled.extraction.as_ref().expect("extraction").data;
         assert_eq!(again, data, "{name}: the filled return reads back the same data");
     }
+}
+
+/// A copy of the built-in schemas in a temporary folder, with `edit` applied to
+/// the text of BILAN-OUTILS-FINANCIERS.
+fn schemas_with(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("schemas");
+    for entry in std::fs::read_dir(&src).expect("schemas/ is listed") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().expect("file name").to_owned();
+        let text = std::fs::read_to_string(&path).expect("schema text");
+        let text = if name == "BILAN-OUTILS-FINANCIERS.schema.json" {
+            edit(&text)
+        } else {
+            text
+        };
+        std::fs::write(dir.path().join(name), text).expect("schema written");
+    }
+    dir
+}
+
+#[test]
+fn a_misspelt_annotation_stops_the_load_with_the_file_and_the_pointer() {
+    // `x-header` misspelt on the `Outil` column: the column would never be found.
+    let dir = schemas_with(|t| t.replacen("\"x-header\": \"Outil\"", "\"x-headr\": \"Outil\"", 1));
+    let files = bilan::embedded::from_dir(dir.path()).expect("folder read");
+    let err = TemplateSet::load(&files).expect_err("a misspelt annotation is refused");
+    let text = err.to_string();
+    assert!(text.starts_with("BILAN-OUTILS-FINANCIERS.schema.json: "), "{text}");
+    assert!(
+        text.contains("annotation invalide en « /properties/outils/items/properties/outil/x-headr » : mot-clé « x-headr » inconnu"),
+        "{text}"
+    );
+    // The same through the command line (`--schemas DIR`): exit 2, French message.
+    let out = assert_cmd::Command::cargo_bin("bilan")
+        .expect("binary built")
+        .arg("check")
+        .arg("--schemas")
+        .arg(dir.path())
+        .arg(fixture("outils-financiers-2009-conforme.xlsx"))
+        .output()
+        .expect("bilan runs");
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("mot-clé « x-headr » inconnu"), "{stderr}");
+}
+
+#[test]
+fn a_synthesis_column_that_names_nothing_is_refused() {
+    // A typo in a key figure of the batch synthesis would give an empty column.
+    let dir = schemas_with(|t| {
+        t.replacen(
+            "\"pointer\": \"montant_exercice\"",
+            "\"pointer\": \"montant_exercise\"",
+            1,
+        )
+    });
+    let files = bilan::embedded::from_dir(dir.path()).expect("folder read");
+    let text = TemplateSet::load(&files).expect_err("refused").to_string();
+    assert!(
+        text.contains("/x-template/synthese/columns/7/pointer")
+            && text.contains("« montant_exercise » n'est pas une colonne du tableau « /outils »"),
+        "{text}"
+    );
+}
+
+#[test]
+fn every_built_in_schema_honours_the_annotation_contract() {
+    for file in bilan::embedded::schemas() {
+        let schema: serde_json::Value = serde_json::from_str(&file.text).expect("JSON");
+        bilan::template::annotations::check(&file.path, &schema).unwrap_or_else(|e| panic!("{}", e));
+    }
+    assert_eq!(TemplateSet::builtin().expect("schemas").templates.len(), 6);
 }
