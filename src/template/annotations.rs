@@ -9,6 +9,11 @@
 //! template, `x-total-of` a neighbouring table. A misspelt keyword or pointer
 //! stops the run with a French error naming the file and the JSON pointer, instead
 //! of an empty column in a synthesis or an annotation silently ignored.
+//!
+//! The meta-schema also holds what the engine reads at fixed places: a sheet
+//! `Identification` (property `identification`) with the labels `Modèle`
+//! (`modele`, template detection) and `Version` (`version`, BILAN-TPL-002); the
+//! `Modèle` constant, when given, is the template's id.
 
 use std::path::Path;
 use std::sync::OnceLock;
@@ -222,6 +227,19 @@ fn is_table(v: &Value) -> bool {
 fn pointers(schema: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let meta = &schema["x-template"];
+    let modele = schema.pointer("/properties/identification/properties/modele/const");
+    if let (Some(m), Some(id)) = (modele, meta.get("id")) {
+        if m != id {
+            out.push((
+                "/properties/identification/properties/modele/const".to_string(),
+                format!(
+                    "le Modèle {} n'est pas l'identifiant du modèle {}",
+                    json_text(m),
+                    json_text(id)
+                ),
+            ));
+        }
+    }
     for key in ["organisation", "exercice", "cut_off"] {
         if let Some(p) = meta.get(key).and_then(Value::as_str) {
             if resolve(schema, p).is_none() {
@@ -309,6 +327,8 @@ mod tests {
             "type": "object",
             "properties": {
                 "identification": {"x-sheet": "Identification", "type": "object", "properties": {
+                    "modele": {"x-label": "Modèle", "type": "string", "const": "T"},
+                    "version": {"x-label": "Version", "type": "string"},
                     "exercice": {"x-label": "Exercice", "type": "integer"}}},
                 "lignes": {"x-sheet": "Lignes", "type": "array", "items": {"type": "object",
                     "required": ["montant"],
@@ -379,6 +399,16 @@ mod tests {
                 "« ligne » n'est pas un tableau voisin",
             ),
             ("/x-template/versions", json!([]), "liste vide"),
+            (
+                "/properties/identification/properties/version/x-label",
+                json!("Révision"),
+                "seule la valeur \"Version\" est permise",
+            ),
+            (
+                "/properties/identification/properties/modele/const",
+                json!("U"),
+                "n'est pas l'identifiant du modèle \"T\"",
+            ),
         ];
         for (pointer, value, expected) in cases {
             let mut v = minimal();
