@@ -424,7 +424,7 @@ fn stop_rows(sheet: &Sheet, spec: &SheetSpec) -> BTreeSet<u32> {
 }
 
 /// Value of a cell as the table reads it: a merged range's anchor for covered cells.
-fn table_cell<'s>(sheet: &'s Sheet, pos: CellRef) -> Option<(CellRef, &'s CellValue)> {
+fn table_cell(sheet: &Sheet, pos: CellRef) -> Option<(CellRef, &CellValue)> {
     if let Some(v) = sheet.get(pos) {
         if !v.is_blank() {
             return Some((pos, v));
@@ -761,6 +761,11 @@ fn convert_value(
         }
         _ => {}
     }
+    if let (true, CellValue::Number(n)) = (f.key == "version", &cell.value) {
+        // `Version` typed as a number (2010.1 shown `2010,1`) is that version.
+        origin.raw = Some(cell.value.display());
+        return decimal_of_f64(*n).map(|d| Value::String(d.normalize().to_string()));
+    }
     match &f.kind {
         ValueKind::Integer | ValueKind::Number => match &cell.value {
             CellValue::Number(n) if sheet.shows_percent(cell.pos) => {
@@ -923,11 +928,6 @@ fn convert_value(
                 None => Some(Value::String(text.trim().to_string())),
             }
         }
-        // `Version` typed as a number (2010.1 shown `2010,1`) is that version.
-        ValueKind::Text if f.key == "version" => match &cell.value {
-            CellValue::Number(n) => decimal_of_f64(*n).map(|d| Value::String(d.normalize().to_string())),
-            other => Some(Value::String(other.display().trim().to_string())),
-        },
         ValueKind::Text => Some(Value::String(cell.value.display().trim().to_string())),
         ValueKind::Boolean => match &cell.value {
             CellValue::Bool(b) => Some(Value::Bool(*b)),

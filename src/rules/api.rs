@@ -254,6 +254,19 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("sum_of", |row: Map, keys: Array| sum_of_keys(&row, &keys));
     engine.register_fn("sum_of", |rows: Array, key: ImmutableString| sum_of_column(&rows, &key));
     engine.register_fn("differs", |a: Dynamic, b: Dynamic| differs(&a, &b));
+    engine.register_fn("differs", |a: Dynamic, b: Dynamic, tolerance: Dynamic| {
+        match (as_decimal(&a), as_decimal(&b), as_decimal(&tolerance)) {
+            (Some(a), Some(b), Some(t)) => (a - b).abs() > t,
+            _ => false,
+        }
+    });
+    engine.register_fn("exceeds", |a: Dynamic, b: Dynamic| {
+        // `a` is over `b` by more than the rule's tolerance.
+        match (as_decimal(&a), as_decimal(&b)) {
+            (Some(a), Some(b)) => a - b > TOLERANCE.with(|t| *t.borrow()),
+            _ => false,
+        }
+    });
     engine.register_fn("elapsed_share", |cut_off: Dynamic, exercice: Dynamic| {
         elapsed_share(&cut_off, &exercice)
     });
@@ -272,6 +285,10 @@ pub fn register(engine: &mut Engine) {
     });
     engine.register_fn("date_after", |a: ImmutableString, b: ImmutableString| -> bool {
         matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.is_after(&y))
+    });
+    engine.register_fn("date_starts_before", |a: ImmutableString, b: ImmutableString| -> bool {
+        // A starts strictly before B starts (life-cycle order, PLDE-DAT-005).
+        matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.start < y.start)
     });
     engine.register_fn("is_date", |a: Dynamic| {
         a.clone()
