@@ -848,6 +848,7 @@ fn clean_data(checker: &Checker, id: &str) -> serde_json::Value {
         "BILAN-POLE" => Some("pole-maud-conforme.xlsx"),
         "BILAN-PLDE" => Some("plde-boulonnais-conforme.xlsx"),
         "TDB-FEDER-AXE1" => Some("feder-axe1-2009-conforme.xlsx"),
+        "BILAN-OUTILS-FINANCIERS" => Some("outils-financiers-2009-conforme.xlsx"),
         _ => None,
     };
     if let Some(name) = fixture {

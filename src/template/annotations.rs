@@ -227,14 +227,27 @@ fn is_table(v: &Value) -> bool {
 fn pointers(schema: &Value) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let meta = &schema["x-template"];
-    let modele = schema.pointer("/properties/identification/properties/modele/const");
-    if let (Some(m), Some(id)) = (modele, meta.get("id")) {
-        if m != id {
+    let modele = "/properties/identification/properties/modele";
+    if let Some(id) = meta.get("id") {
+        if let Some(m) = schema.pointer(&format!("{modele}/const")).filter(|m| *m != id) {
             out.push((
-                "/properties/identification/properties/modele/const".to_string(),
+                format!("{modele}/const"),
                 format!(
                     "le Modèle {} n'est pas l'identifiant du modèle {}",
                     json_text(m),
+                    json_text(id)
+                ),
+            ));
+        }
+        if let Some(e) = schema
+            .pointer(&format!("{modele}/enum"))
+            .filter(|e| !e.as_array().is_some_and(|a| a.contains(id)))
+        {
+            out.push((
+                format!("{modele}/enum"),
+                format!(
+                    "les valeurs {} du Modèle ne contiennent pas l'identifiant du modèle {}",
+                    json_text(e),
                     json_text(id)
                 ),
             ));
@@ -408,6 +421,11 @@ mod tests {
                 "/properties/identification/properties/modele/const",
                 json!("U"),
                 "n'est pas l'identifiant du modèle \"T\"",
+            ),
+            (
+                "/properties/identification/properties/modele/enum",
+                json!(["U"]),
+                "ne contiennent pas l'identifiant du modèle \"T\"",
             ),
         ];
         for (pointer, value, expected) in cases {
