@@ -378,3 +378,69 @@ fn every_built_in_schema_honours_the_annotation_contract() {
     }
     assert_eq!(TemplateSet::builtin().expect("schemas").templates.len(), 6);
 }
+
+#[test]
+fn the_batch_synthesis_lists_every_instrument_and_totals_them_without_counting_parts_twice() {
+    use bilan::model::CellRef;
+    use bilan::read::{read_bytes, CellValue, Limits};
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let input = dir.path().join("retours");
+    std::fs::create_dir(&input).expect("folder");
+    std::fs::copy(
+        fixture("outils-financiers-2009-conforme.xlsx"),
+        input.join("outils-financiers-2009-conforme.xlsx"),
+    )
+    .expect("copy");
+    let out = dir.path().join("sortie");
+    let status = assert_cmd::Command::cargo_bin("bilan")
+        .expect("binary built")
+        .arg("batch")
+        .arg(&input)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .expect("bilan runs");
+    assert!(status.status.code().is_some_and(|c| c < 2), "{status:?}");
+    let bytes = std::fs::read(out.join("synthese.xlsx")).expect("synthese.xlsx");
+    let wb = read_bytes(&bytes, &Limits::default()).expect("readable");
+    let sheet = wb
+        .sheets
+        .iter()
+        .find(|s| s.name == ID)
+        .expect("one sheet for the template");
+    let text = |row: u32, col: u32| match sheet.get(CellRef::new(row, col)) {
+        Some(CellValue::Text(s)) => s.clone(),
+        Some(CellValue::Number(n)) => format!("{}", (n * 1000.0).round() / 1000.0),
+        _ => String::new(),
+    };
+    let header: Vec<String> = (0..15).map(|c| text(3, c)).collect();
+    assert_eq!(
+        header[1..15],
+        [
+            "Service",
+            "Exercice",
+            "Famille",
+            "Outil",
+            "Dont part de",
+            "Dossiers exercice",
+            "Dossiers à l'arrêté",
+            "Montant exercice (M€)",
+            "Montant à l'arrêté (M€)",
+            "Emplois créés exercice",
+            "Emplois maintenus exercice",
+            "Emplois créés à l'arrêté",
+            "Emplois maintenus à l'arrêté",
+            "Statut",
+        ]
+    );
+    // One row per instrument (20), then the TOTAL line.
+    assert_eq!(text(4, 4), "BATIXIA");
+    assert_eq!(text(23, 4), "FSI Région/FEDER");
+    assert_eq!(text(23, 5), "FSI (total)");
+    assert_eq!(text(24, 0), "TOTAL");
+    // FINORPA (left empty) counts for SCR + PP + Mezzanine; the FSI's parts are
+    // already in « FSI (total) ».
+    assert_eq!(text(24, 6), "2978", "files decided in 2009");
+    assert_eq!(text(24, 8), "276.402", "M€ decided in 2009");
+    assert_eq!(text(24, 9), "104.815", "M€ decided by 31/03/2010");
+}

@@ -203,6 +203,63 @@ fn describe(path: &str, instance: &Value, kind: &ValidationErrorKind) -> (String
     }
 }
 
+/// Which key figures of a return count in the TOTAL line of the batch synthesis,
+/// row by row and column by column (`rows` as `batch::key_rows` gives them).
+///
+/// With `"parts": {"of": P, "name": N}` in `x-template.synthese` (`P` and `N`
+/// being pointers of two of its columns), a row whose `P` is filled is a part of
+/// the row whose `N` it names (compared like labels): it counts only where that
+/// row, itself not a part, gives no figure (a row left empty is the sum of its
+/// parts); a part that names no row does not count. Without `parts`, every figure
+/// counts.
+pub fn counted_in_total(spec: &Value, rows: &[Vec<Value>]) -> Vec<Vec<bool>> {
+    let all = || rows.iter().map(|r| vec![true; r.len()]).collect();
+    let Some(parts) = spec.get("parts") else {
+        return all();
+    };
+    let columns = spec
+        .get("columns")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let index_of = |key: &str| {
+        let wanted = parts.get(key).and_then(Value::as_str)?;
+        columns
+            .iter()
+            .position(|c| c.get("pointer").and_then(Value::as_str) == Some(wanted))
+    };
+    let (Some(of), Some(name)) = (index_of("of"), index_of("name")) else {
+        return all();
+    };
+    let text = |row: &Vec<Value>, i: usize| {
+        row.get(i)
+            .and_then(Value::as_str)
+            .map(crate::values::normalize_label)
+            .filter(|t| !t.is_empty())
+    };
+    let owner_of = |r: usize| -> Option<Option<usize>> {
+        let wanted = text(&rows[r], of)?;
+        Some(
+            rows.iter()
+                .enumerate()
+                .find(|(o, row)| *o != r && text(row, name).as_deref() == Some(wanted.as_str()))
+                .map(|(o, _)| o),
+        )
+    };
+    (0..rows.len())
+        .map(|r| {
+            let owner = owner_of(r);
+            (0..rows[r].len())
+                .map(|i| match owner {
+                    None => true,
+                    Some(None) => false,
+                    Some(Some(o)) => owner_of(o).is_none() && rows[o].get(i).is_none_or(|v| v.is_null()),
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// The schema that a pointer into the data designates (`/identification/exercice`
 /// → `properties.identification.properties.exercice`), through objects and
 /// tables (`/outils/0/outil` or `/outils/*/outil`).
@@ -300,6 +357,27 @@ fn pointers(schema: &Value) -> Vec<(String, String)> {
                     )),
                     _ => {}
                 }
+            }
+        }
+    }
+    if let Some(parts) = meta.pointer("/synthese/parts") {
+        let columns = meta
+            .pointer("/synthese/columns")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for key in ["of", "name"] {
+            let Some(p) = parts.get(key).and_then(Value::as_str) else {
+                continue;
+            };
+            if !columns
+                .iter()
+                .any(|c| c.get("pointer").and_then(Value::as_str) == Some(p))
+            {
+                out.push((
+                    format!("/x-template/synthese/parts/{key}"),
+                    format!("« {p} » n'est le pointeur d'aucune colonne de synthese"),
+                ));
             }
         }
     }
@@ -439,6 +517,26 @@ mod tests {
             assert!(e.contains(&format!("« {pointer} »")), "{pointer}: {e}");
             assert!(e.contains(expected), "{pointer}: {e}");
         }
+    }
+
+    #[test]
+    fn parts_count_in_the_total_only_where_their_row_gives_no_figure() {
+        let spec = json!({"columns": [
+            {"label": "Outil", "pointer": "outil"},
+            {"label": "Dont part de", "pointer": "part"},
+            {"label": "Montant", "pointer": "m", "total": true}],
+            "parts": {"of": "part", "name": "outil"}});
+        let rows = vec![
+            vec![json!("FINORPA"), Value::Null, Value::Null],
+            vec![json!("SCR"), json!("Finorpa"), json!(4.065)],
+            vec![json!("FSI (total)"), Value::Null, json!(8.41)],
+            vec![json!("F.S.I. FEDER"), json!("FSI (total)"), json!(4.92)],
+            vec![json!("Autre"), json!("Inconnu"), json!(1)],
+        ];
+        let counted: Vec<bool> = counted_in_total(&spec, &rows).iter().map(|r| r[2]).collect();
+        assert_eq!(counted, [true, true, true, false, false]);
+        let none = json!({"columns": spec["columns"]});
+        assert!(counted_in_total(&none, &rows).iter().all(|r| r.iter().all(|c| *c)));
     }
 
     #[test]
