@@ -290,7 +290,7 @@ pub fn write(
         let mut totals = vec![0f64; labels.len()];
         let mut row = 4u32;
         for s in &mine {
-            let counted = crate::template::annotations::counted_in_total(spec, &s.key_rows);
+            let counted = crate::template::annotations::counted_in_total(&t.schema, spec, &s.key_rows);
             for (values, counted) in s.key_rows.iter().zip(&counted) {
                 ws.write_string(row, 0, text(&s.report.path))?;
                 for (i, v) in values.iter().enumerate() {

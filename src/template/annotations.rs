@@ -203,18 +203,34 @@ fn describe(path: &str, instance: &Value, kind: &ValidationErrorKind) -> (String
     }
 }
 
+/// The `x-parts` of a table's schema: `(of, name)`, the keys of the column that
+/// names a row's parent and of the column that holds the names.
+pub fn parts_of(table: &Value) -> Option<(&str, &str)> {
+    let parts = table.get("x-parts")?;
+    Some((parts.get("of")?.as_str()?, parts.get("name")?.as_str()?))
+}
+
+/// Whether the table at `pointer` (in the data: `/outils`) has `x-parts`: its
+/// TOTAL is not the plain sum of its rows, so a blank return leaves it to type.
+pub fn has_parts(schema: &Value, pointer: &str) -> bool {
+    resolve(schema, pointer).and_then(parts_of).is_some()
+}
+
 /// Which key figures of a return count in the TOTAL line of the batch synthesis,
 /// row by row and column by column (`rows` as `batch::key_rows` gives them).
 ///
-/// With `"parts": {"of": P, "name": N}` in `x-template.synthese` (`P` and `N`
-/// being pointers of two of its columns), a row whose `P` is filled is a part of
-/// the row whose `N` it names (compared like labels): it counts only where that
-/// row, itself not a part, gives no figure (a row left empty is the sum of its
-/// parts); a part that names no row does not count. Without `parts`, every figure
-/// counts.
-pub fn counted_in_total(spec: &Value, rows: &[Vec<Value>]) -> Vec<Vec<bool>> {
+/// When the `rows` table has `"x-parts": {"of": P, "name": N}` (both columns of
+/// the synthesis), a row whose `P` is filled is a part of the row whose `N` it
+/// names (compared like labels): it counts only where that row, itself not a
+/// part, gives no figure (a row left empty is the sum of its parts); a part that
+/// names no row does not count. Otherwise every figure counts.
+pub fn counted_in_total(schema: &Value, spec: &Value, rows: &[Vec<Value>]) -> Vec<Vec<bool>> {
     let all = || rows.iter().map(|r| vec![true; r.len()]).collect();
-    let Some(parts) = spec.get("parts") else {
+    let table = spec
+        .get("rows")
+        .and_then(Value::as_str)
+        .and_then(|p| resolve(schema, p));
+    let Some((of_key, name_key)) = table.and_then(parts_of) else {
         return all();
     };
     let columns = spec
@@ -222,13 +238,12 @@ pub fn counted_in_total(spec: &Value, rows: &[Vec<Value>]) -> Vec<Vec<bool>> {
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let index_of = |key: &str| {
-        let wanted = parts.get(key).and_then(Value::as_str)?;
+    let index_of = |wanted: &str| {
         columns
             .iter()
             .position(|c| c.get("pointer").and_then(Value::as_str) == Some(wanted))
     };
-    let (Some(of), Some(name)) = (index_of("of"), index_of("name")) else {
+    let (Some(of), Some(name)) = (index_of(of_key), index_of(name_key)) else {
         return all();
     };
     let text = |row: &Vec<Value>, i: usize| {
@@ -360,24 +375,27 @@ fn pointers(schema: &Value) -> Vec<(String, String)> {
             }
         }
     }
-    if let Some(parts) = meta.pointer("/synthese/parts") {
-        let columns = meta
-            .pointer("/synthese/columns")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for key in ["of", "name"] {
-            let Some(p) = parts.get(key).and_then(Value::as_str) else {
-                continue;
-            };
-            if !columns
-                .iter()
-                .any(|c| c.get("pointer").and_then(Value::as_str) == Some(p))
-            {
-                out.push((
-                    format!("/x-template/synthese/parts/{key}"),
-                    format!("« {p} » n'est le pointeur d'aucune colonne de synthese"),
-                ));
+    // The synthesis can only keep parts out of its TOTAL if it lists both columns.
+    if let Some((Some(rows), Some(table))) = meta.get("synthese").map(|syn| {
+        let rows = syn.get("rows").and_then(Value::as_str);
+        (rows, rows.and_then(|r| resolve(schema, r)))
+    }) {
+        if let Some((of, name)) = parts_of(table) {
+            let columns = meta
+                .pointer("/synthese/columns")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            for key in [of, name] {
+                if !columns
+                    .iter()
+                    .any(|c| c.get("pointer").and_then(Value::as_str) == Some(key))
+                {
+                    out.push((
+                        "/x-template/synthese/columns".to_string(),
+                        format!("le tableau « {rows} » a des parties (x-parts) : ajoutez la colonne « {key} » à la synthèse, sans quoi son TOTAL compterait les parties deux fois"),
+                    ));
+                }
             }
         }
     }
@@ -392,6 +410,19 @@ fn totals(node: &Value, at: &str, out: &mut Vec<(String, String)>) {
     };
     for (key, prop) in props {
         let here = format!("{at}/properties/{}", key.replace('~', "~0").replace('/', "~1"));
+        if let Some(parts) = prop.get("x-parts") {
+            for which in ["of", "name"] {
+                let Some(col) = parts.get(which).and_then(Value::as_str) else {
+                    continue;
+                };
+                if prop.pointer(&format!("/items/properties/{col}")).is_none() {
+                    out.push((
+                        format!("{here}/x-parts/{which}"),
+                        format!("« {col} » n'est pas une colonne du tableau « {key} »"),
+                    ));
+                }
+            }
+        }
         if let Some(of) = prop.get("x-total-of").and_then(Value::as_str) {
             if !props.get(of).is_some_and(is_table) {
                 out.push((
@@ -421,7 +452,7 @@ mod tests {
                     "modele": {"x-label": "Modèle", "type": "string", "const": "T"},
                     "version": {"x-label": "Version", "type": "string"},
                     "exercice": {"x-label": "Exercice", "type": "integer"}}},
-                "lignes": {"x-sheet": "Lignes", "type": "array", "items": {"type": "object",
+                "lignes": {"x-sheet": "Lignes", "type": "array", "x-parts": {"of": "montant", "name": "montant"}, "items": {"type": "object",
                     "required": ["montant"],
                     "properties": {"montant": {"x-header": "Montant (€)", "x-empty": "zero", "type": "number"}}}},
                 "lignes_total": {"x-total-of": "lignes", "type": "object"}
@@ -501,6 +532,12 @@ mod tests {
                 "n'est pas l'identifiant du modèle \"T\"",
             ),
             (
+                "/properties/lignes/x-parts/of",
+                json!("partie"),
+                "« partie » n'est pas une colonne du tableau « lignes »",
+            ),
+            ("/properties/lignes/x-parts/sens", json!(1), "« sens »"),
+            (
                 "/properties/identification/properties/modele/enum",
                 json!(["U"]),
                 "ne contiennent pas l'identifiant du modèle \"T\"",
@@ -521,11 +558,12 @@ mod tests {
 
     #[test]
     fn parts_count_in_the_total_only_where_their_row_gives_no_figure() {
-        let spec = json!({"columns": [
+        let schema = json!({"properties": {"lignes": {"type": "array", "x-parts": {"of": "part", "name": "outil"},
+            "items": {"properties": {"outil": {}, "part": {}, "m": {}}}}}});
+        let spec = json!({"rows": "/lignes", "columns": [
             {"label": "Outil", "pointer": "outil"},
             {"label": "Dont part de", "pointer": "part"},
-            {"label": "Montant", "pointer": "m", "total": true}],
-            "parts": {"of": "part", "name": "outil"}});
+            {"label": "Montant", "pointer": "m", "total": true}]});
         let rows = vec![
             vec![json!("FINORPA"), Value::Null, Value::Null],
             vec![json!("SCR"), json!("Finorpa"), json!(4.065)],
@@ -533,10 +571,12 @@ mod tests {
             vec![json!("F.S.I. FEDER"), json!("FSI (total)"), json!(4.92)],
             vec![json!("Autre"), json!("Inconnu"), json!(1)],
         ];
-        let counted: Vec<bool> = counted_in_total(&spec, &rows).iter().map(|r| r[2]).collect();
+        let counted: Vec<bool> = counted_in_total(&schema, &spec, &rows).iter().map(|r| r[2]).collect();
         assert_eq!(counted, [true, true, true, false, false]);
-        let none = json!({"columns": spec["columns"]});
-        assert!(counted_in_total(&none, &rows).iter().all(|r| r.iter().all(|c| *c)));
+        let without = json!({"properties": {"lignes": {"type": "array", "items": {}}}});
+        assert!(counted_in_total(&without, &spec, &rows)
+            .iter()
+            .all(|r| r.iter().all(|c| *c)));
     }
 
     #[test]
