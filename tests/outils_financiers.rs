@@ -260,6 +260,14 @@ fn the_figures_of_the_out_findings_are_exact_decimals() {
         .collect();
     // The FSI's three parts, counted a second time.
     assert_eq!(gaps, ["11", "1", "8.41", "0.356"]);
+    // Counts are compared exactly, amounts to 0,001 M€.
+    let tolerances: Vec<String> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.as_str() == "OUT-006")
+        .filter_map(|f| f.figures.tolerance.map(|d| d.normalize().to_string()))
+        .collect();
+    assert_eq!(tolerances, ["0", "0", "0.001", "0.001"]);
 }
 
 /// (rule, severity, pointer, message), sorted.
