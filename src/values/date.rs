@@ -492,6 +492,19 @@ pub fn days_in_year(year: i32) -> u32 {
     (1..=12).map(|m| days_in_month(year, m)).sum()
 }
 
+impl serde::Serialize for DateInterval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.canonical())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DateInterval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DateInterval::from_canonical(&s).ok_or_else(|| serde::de::Error::custom(format!("date invalide : {s}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -817,18 +830,5 @@ mod tests {
         assert_eq!(days_in_year(2010), 365);
         assert_eq!(days_in_year(2008), 366);
         assert_eq!(Ymd::new(2010, 3, 31).map(Ymd::ordinal), Some(90));
-    }
-}
-
-impl serde::Serialize for DateInterval {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.canonical())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for DateInterval {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        DateInterval::from_canonical(&s).ok_or_else(|| serde::de::Error::custom(format!("date invalide : {s}")))
     }
 }
