@@ -398,7 +398,8 @@ mod tests {
     fn rules_get_the_exact_decimal_not_the_float() {
         // 18 significant digits: the f64 of the JSON document cannot hold them.
         let exact = Decimal::from_str("1234567890123456.78").unwrap_or_default();
-        let data = serde_json::json!({"moyens": {"total": 1234567890123456.78}});
+        let float: f64 = "1234567890123456.78".parse().unwrap_or_default();
+        let data = serde_json::json!({"moyens": {"total": float}});
         let mut table = BTreeMap::new();
         table.insert("/moyens/total".to_string(), exact);
         let d = to_dynamic_exact(&data, &table);
