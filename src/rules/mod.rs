@@ -258,7 +258,7 @@ impl RulePack {
                 *v = Value::Null;
             }
         }
-        let data = api::to_dynamic(&data);
+        let data = api::to_dynamic_exact(&data, &ex.exact);
         api::set_rows(
             ex.origins
                 .iter()
