@@ -160,13 +160,9 @@ fn new_engine(sandbox: &Sandbox) -> Engine {
     engine.disable_symbol("eval");
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
-    engine.on_progress(|_| {
-        if api::past_deadline() {
-            Some(Dynamic::from("délai dépassé"))
-        } else {
-            None
-        }
-    });
+    // No wall-clock stop here: a rule's limits are operations, sizes and depth,
+    // so a return gets the same findings on a busy machine as on an idle one;
+    // the time of a whole file is bounded by its worker process (`isolate`).
     api::register(&mut engine);
     engine
 }
@@ -262,7 +258,13 @@ impl RulePack {
                 *v = Value::Null;
             }
         }
-        let data = api::to_dynamic(&data);
+        let data = api::to_dynamic_exact(&data, &ex.exact);
+        api::set_rows(
+            ex.origins
+                .iter()
+                .filter_map(|(p, o)| o.cell.map(|c| (p.clone(), c.row + 1)))
+                .collect(),
+        );
         for rule in self.rules.iter().filter(|r| r.applies_to(template)) {
             if rule
                 .meta
@@ -278,6 +280,7 @@ impl RulePack {
             };
             ex.findings.extend(findings);
         }
+        api::set_rows(Default::default());
     }
 
     /// Runs the cross-file rules (folder `rules/batch/`) over a batch's data.
@@ -295,6 +298,7 @@ impl RulePack {
         let mut scope = Scope::new();
         scope.push("data", data);
         scope.push("params", rule.params());
+        api::set_tolerance(rule.tolerance().unwrap_or(Decimal::ZERO));
         let deadline = Instant::now() + self.sandbox.time_budget;
         let (result, reports) = api::collect(deadline, || self.engine.run_ast_with_scope(&mut scope, &rule.ast));
         match result {
@@ -460,6 +464,7 @@ fn to_finding(rule: &Rule, r: api::Reported, ex: &Extraction) -> Option<Finding>
     if ex.is_unusable(&r.pointer) {
         return None;
     }
+    let figures = figures(rule, &r);
     let mut f = Finding::new(&rule.meta.id, rule.meta.severity, r.message).with_pointer(r.pointer.clone());
     if let Some(o) = ex.origin_of(&r.pointer) {
         f = f.at(&o.sheet, o.cell.or(o.range.map(|x| x.start)));
@@ -478,17 +483,24 @@ fn to_finding(rule: &Rule, r: api::Reported, ex: &Extraction) -> Option<Finding>
         }
         f = f.with_range(range);
     }
+    f.figures = figures;
+    Some(f)
+}
+
+/// The figures of a reported finding (per file or across files): the
+/// difference is `actual − expected` unless the rule gave it, the tolerance the
+/// rule's parameter unless the report gave one.
+pub fn figures(rule: &Rule, r: &api::Reported) -> Figures {
     let difference = r.difference.or(match (r.actual, r.expected) {
         (Some(a), Some(e)) => Some(a - e),
         _ => None,
     });
-    f.figures = Figures {
+    Figures {
         expected: r.expected,
         actual: r.actual,
         difference,
         tolerance: r
             .tolerance
             .or_else(|| if r.expected.is_some() { rule.tolerance() } else { None }),
-    };
-    Some(f)
+    }
 }
