@@ -42,6 +42,9 @@ pub const MEMORY_RANGE: (u64, u64) = (128 * 1024 * 1024, 64 * 1024 * 1024 * 1024
 pub const DEFAULT_TIMEOUT: u64 = 60;
 pub const TIMEOUT_RANGE: (u64, u64) = (1, 3600);
 
+/// Time for a new worker to load the schemas and compile the rules.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Limits of the worker processes.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerLimits {
@@ -302,12 +305,28 @@ impl Isolation {
             .write_all(config.as_bytes())
             .and_then(|_| stdin.flush())
             .map_err(|e| format!("processus de contrôle isolé injoignable : {e}"))?;
-        Ok(Worker {
+        let worker = Worker {
             child,
             stdin,
             lines,
             stderr: err_text,
-        })
+        };
+        // Loading the schemas and compiling the rules is not a file's time:
+        // wait until the worker says it is ready.
+        match worker.lines.recv_timeout(READY_TIMEOUT) {
+            Ok(line) if line.trim_end() == "P" => Ok(worker),
+            _ => {
+                let stderr = worker.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+                Err(format!(
+                    "le processus de contrôle isolé n'a pas démarré{}",
+                    if stderr.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" : {}", stderr.trim())
+                    }
+                ))
+            }
+        }
     }
 
     /// A worker for one file: waits while the pool is full.
@@ -517,13 +536,15 @@ impl Isolation {
             Some(s) => format!("code {}", s.code().unwrap_or(-1)),
             None => "arrêt inconnu".to_string(),
         };
-        Finding::new(
-            "BILAN-IO-001",
-            Severity::Error,
-            crate::format::capitalise(
-                &crate::read::ReadError::Crashed(format!("{how}, étape : {}", stage.label_fr())).to_string(),
-            ),
-        )
+        let message = if stage == Stage::Read {
+            crate::format::capitalise(&crate::read::ReadError::Crashed(how).to_string())
+        } else {
+            format!(
+                "Le contrôle de ce fichier s'est arrêté brutalement à l'étape « {} » ({how}) : le fichier est probablement endommagé.",
+                stage.label_fr()
+            )
+        };
+        Finding::new("BILAN-IO-001", Severity::Error, message)
     }
 }
 
@@ -565,6 +586,12 @@ pub fn serve(load: &dyn Fn(&WorkerConfig) -> Result<Checker, String>) -> i32 {
         }
     };
     let fault = fault_hook();
+    {
+        let mut out = stdout.lock();
+        if writeln!(out, "P").and_then(|_| out.flush()).is_err() {
+            return 0;
+        }
+    }
     loop {
         line.clear();
         match input.read_line(&mut line) {
