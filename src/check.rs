@@ -347,6 +347,23 @@ mod tests {
     use crate::finding::Status;
 
     #[test]
+    fn findings_are_capped_per_rule_and_the_rest_counted() {
+        let mut findings: Vec<Finding> = (0..1_200)
+            .map(|i| Finding::new("POLE-FIN-001", Severity::Error, format!("ligne {i}")))
+            .chain((0..3).map(|i| Finding::new("POLE-FIN-002", Severity::Warning, format!("w{i}"))))
+            .collect();
+        cap_findings(&mut findings);
+        let of = |rule: &str| findings.iter().filter(|f| f.rule.as_str() == rule).count();
+        assert_eq!(of("POLE-FIN-001"), MAX_FINDINGS_PER_RULE + 1);
+        assert_eq!(of("POLE-FIN-002"), 3);
+        let more = findings.last().map(|f| f.message.clone()).unwrap_or_default();
+        assert!(
+            more.starts_with("… et 700 autres constats de la règle POLE-FIN-001"),
+            "{more}"
+        );
+    }
+
+    #[test]
     fn an_unknown_forced_template_is_never_conforme() {
         let mut checker = Checker::new(
             TemplateSet::builtin().unwrap_or_else(|e| panic!("schemas: {e}")),

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use corpus_support::{cases, corpus_dir, materialise, Case, Source};
+use corpus_support::{cases, corpus_dir, large_legal, materialise, Case, Source};
 use serde_json::Value;
 
 /// The heavy tests run one at a time, so that their timings mean something.
@@ -470,4 +470,62 @@ fn the_bombs_really_inflate_past_their_limits() {
     assert_eq!(corpus_support::package::unpack(&bytes)[0].1.len() as u64, len);
     // 2 bits per 258 bytes: the ~2 MB bomb holds over 2 GB.
     assert!(len / stream.len() as u64 > 1000, "{len} / {}", stream.len());
+}
+
+/// The large-but-legal files stopped by the default memory limit get their
+/// findings when `--max-memory` is raised, and the main process stays small
+/// (it only receives the report: findings capped per rule).
+#[test]
+fn large_legal_files_get_their_findings_with_more_memory() {
+    let _serial = serial();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let mut problems = Vec::new();
+    for (make, file, rule, gist) in large_legal() {
+        let path = tmp.path().join(file);
+        std::fs::write(&path, make()).expect("written");
+        let args: Vec<OsString> = vec![
+            "check".into(),
+            path.into(),
+            "--format".into(),
+            "json".into(),
+            "--max-memory".into(),
+            "4294967296".into(),
+            "--timeout".into(),
+            "600".into(),
+        ];
+        let r = run(&args);
+        let what = format!("check --max-memory 4294967296 {file}");
+        problems.extend(no_panic(&what, &r));
+        let report: Value = serde_json::from_str(&r.stdout).unwrap_or_default();
+        let findings = findings_of(&report, file).cloned().unwrap_or_default();
+        let stopped_in_time = findings.iter().any(|f| {
+            f["rule"] == "BILAN-IO-002" && f["message"].as_str().is_some_and(|m| m.contains("durée du contrôle"))
+        });
+        let hit = findings
+            .iter()
+            .any(|f| f["rule"] == rule && f["message"].as_str().is_some_and(|m| m.contains(gist)));
+        if !hit && !(cfg!(debug_assertions) && stopped_in_time) {
+            problems.push(format!("{what}: expected {rule} « {gist} », got {findings:#?}"));
+        }
+        if findings.len() > 2_000 {
+            problems.push(format!(
+                "{what}: {} findings, the cap per rule did not hold",
+                findings.len()
+            ));
+        }
+        if r.sampled.main_kb / 1024 > 64 {
+            problems.push(format!(
+                "{what}: the main process reached {} MB",
+                r.sampled.main_kb / 1024
+            ));
+        }
+        eprintln!(
+            "{file}: {:.2} s, main {:.1} MB, worker {:.1} MB, tree {:.1} MB",
+            r.wall.as_secs_f64(),
+            r.sampled.main_kb as f64 / 1024.0,
+            r.sampled.worker_kb as f64 / 1024.0,
+            (r.sampled.main_kb + r.sampled.worker_kb) as f64 / 1024.0
+        );
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n\n"));
 }
