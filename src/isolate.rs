@@ -204,8 +204,14 @@ enum Outcome {
 
 impl Isolation {
     /// Workers run `exe __worker` (`exe` is normally `std::env::current_exe()`)
-    /// and check files as `config` says.
-    pub fn new(exe: PathBuf, limits: WorkerLimits, config: WorkerConfig) -> Self {
+    /// with the built-in schemas and rules and the default reading limits.
+    pub fn new(exe: PathBuf, limits: WorkerLimits) -> Self {
+        Self::with_config(exe, limits, WorkerConfig::default())
+    }
+
+    /// Workers run `exe __worker` and check files as `config` says (schemas,
+    /// rules, forced template, reading limits: see `run::load`).
+    pub fn with_config(exe: PathBuf, limits: WorkerLimits, config: WorkerConfig) -> Self {
         let max_workers = (limits.total_memory / limits.memory.max(1)).max(1) as usize;
         Self {
             exe,

@@ -180,7 +180,7 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
             worker.timeout = std::time::Duration::from_secs(t.max(1));
         }
         let config = worker_config(setup, limits);
-        checker.isolation = Some(std::sync::Arc::new(crate::isolate::Isolation::new(
+        checker.isolation = Some(std::sync::Arc::new(crate::isolate::Isolation::with_config(
             exe.clone(),
             worker,
             config,
