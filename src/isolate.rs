@@ -690,3 +690,32 @@ fn inject_fault(fault: Option<&str>, name: &str, stage: Stage) {
         _ => {}
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_total_budget_bounds_the_workers_at_once() {
+        let limits = |memory: u64, total: u64| WorkerLimits {
+            memory,
+            timeout: Duration::from_secs(1),
+            total_memory: total,
+        };
+        let exe = PathBuf::from("bilan");
+        assert_eq!(Isolation::new(exe.clone(), limits(512 << 20, 2 << 30)).max_workers(), 4);
+        assert_eq!(Isolation::new(exe.clone(), limits(512 << 20, 1 << 30)).max_workers(), 2);
+        // Never less than one.
+        assert_eq!(Isolation::new(exe, limits(1 << 30, 1 << 29)).max_workers(), 1);
+        assert!(default_total_memory() >= 1 << 30 && default_total_memory() <= 8 << 30);
+    }
+
+    #[test]
+    fn faults_fire_only_on_their_stage_and_file() {
+        // No fault, or another file, or another stage: nothing happens.
+        inject_fault(None, "maud.xlsx", Stage::Read);
+        inject_fault(Some("abort:itrans"), "maud.xlsx", Stage::Read);
+        inject_fault(Some("abort@rules:maud"), "maud.xlsx", Stage::Read);
+        inject_fault(Some("abort@rules:"), "maud.xlsx", Stage::Rules);
+    }
+}
