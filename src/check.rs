@@ -142,12 +142,17 @@ impl Checker {
     /// [`Checker::process`] in this process; `stage` is told each stage as it starts.
     pub fn process_here(&self, input: &Input, job: &Job, stage: &dyn Fn(Stage)) -> Checked {
         stage(Stage::Read);
+        // The looks of the sheets (a second pass over each) only serve the annotated workbook.
+        let limits = Limits {
+            read_styles: job.annotated.is_some(),
+            ..self.limits
+        };
         let mut report = match input {
             Input::Path(path) => match read_file_bytes(path, &self.limits) {
-                Ok(bytes) => self.check_bytes_staged(&input.shown(), &bytes, stage),
+                Ok(bytes) => self.check_bytes_staged(&input.shown(), &bytes, &limits, stage),
                 Err(e) => FileReport::failed(&input.shown(), None, read_failure(&e)),
             },
-            Input::Bytes { name, bytes } => self.check_bytes_staged(name, bytes, stage),
+            Input::Bytes { name, bytes } => self.check_bytes_staged(name, bytes, &limits, stage),
         };
         cap(&mut report);
         let extraction = job.extraction.then(|| crate::report::json::extraction(&report));
@@ -179,12 +184,12 @@ impl Checker {
 
     /// Checks a workbook held in memory, in this process; `name` is how reports call it.
     pub fn check_bytes(&self, name: &str, bytes: &[u8]) -> FileReport {
-        self.check_bytes_staged(name, bytes, &|_| {})
+        self.check_bytes_staged(name, bytes, &self.limits, &|_| {})
     }
 
-    fn check_bytes_staged(&self, name: &str, bytes: &[u8], stage: &dyn Fn(Stage)) -> FileReport {
+    fn check_bytes_staged(&self, name: &str, bytes: &[u8], limits: &Limits, stage: &dyn Fn(Stage)) -> FileReport {
         let sha = hex(&Sha256::digest(bytes));
-        let workbook = match read_bytes(bytes, &self.limits) {
+        let workbook = match read_bytes(bytes, limits) {
             Ok(wb) => wb,
             Err(e) => return FileReport::failed(name, Some(sha), read_failure(&e)),
         };
