@@ -159,7 +159,12 @@ pub fn write(
         ws.write_number(row, 7, c.warning as f64)?;
         ws.write_number(row, 8, c.info as f64)?;
         if let Some(a) = &s.annotated {
-            ws.write_url_with_format(row, 9, Url::new(format!("file:///{a}")).set_text("ouvrir"), &f.link)?;
+            ws.write_url_with_format(
+                row,
+                9,
+                Url::new(format!("file:///{}", crate::output::url_path(a))).set_text("ouvrir"),
+                &f.link,
+            )?;
         }
         if let Some(first) = r.findings.first() {
             ws.write_string(row, 10, text(&format!("{} : {}", first.rule, first.message)))?;
