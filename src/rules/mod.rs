@@ -258,13 +258,9 @@ impl RulePack {
                 *v = Value::Null;
             }
         }
-        let data = api::to_dynamic_exact(&data, &ex.exact);
-        api::set_rows(
-            ex.origins
-                .iter()
-                .filter_map(|(p, o)| o.cell.map(|c| (p.clone(), c.row + 1)))
-                .collect(),
-        );
+        // A value found unusable (even after extraction, by the schema) stays `()`.
+        let data = api::to_dynamic_exact(&data, ex.exact.iter().filter(|(p, _)| !ex.is_unusable(p)));
+        let mut outcomes = Vec::new();
         for rule in self.rules.iter().filter(|r| r.applies_to(template)) {
             if rule
                 .meta
@@ -274,13 +270,23 @@ impl RulePack {
             {
                 continue;
             }
-            let findings = match self.run_one(rule, data.clone()) {
+            outcomes.push(rule);
+        }
+        // The origins are lent to `row_of` while the scripts run, then taken back
+        // to place the findings.
+        api::lend_origins(std::mem::take(&mut ex.origins));
+        let results: Vec<_> = outcomes
+            .into_iter()
+            .map(|rule| (rule, self.run_one(rule, data.clone())))
+            .collect();
+        ex.origins = api::take_origins();
+        for (rule, result) in results {
+            let findings = match result {
                 Ok(reports) => reports.into_iter().filter_map(|r| to_finding(rule, r, ex)).collect(),
                 Err(message) => vec![rule_failure(rule, &message)],
             };
             ex.findings.extend(findings);
         }
-        api::set_rows(Default::default());
     }
 
     /// Runs the cross-file rules (folder `rules/batch/`) over a batch's data.
