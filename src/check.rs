@@ -131,6 +131,7 @@ impl Checker {
                 Finding::new("BILAN-TPL-001", Severity::Error, "Modèle non reconnu."),
             );
             report.findings = detection.findings;
+            self.rules.apply_levels(&mut report.findings);
             report.workbook = Some(workbook);
             return report;
         };
@@ -157,6 +158,13 @@ impl Checker {
         validate(template, &mut ex);
         self.rules.run(&template.id, &mut ex);
         let mut findings = std::mem::take(&mut ex.findings);
+        if let Some(campaign) = &self.rules.campaign {
+            findings.extend(campaign.return_findings(&self.rules, template, &ex));
+        }
+        self.rules.apply_levels(&mut findings);
+        let mut justification_findings = crate::justify::apply(&self.rules, &workbook, &mut findings);
+        self.rules.apply_levels(&mut justification_findings);
+        findings.extend(justification_findings);
         sort_findings(&mut findings, &workbook);
         FileReport {
             path: name.to_string(),
