@@ -192,6 +192,22 @@ pub fn compare(old: &FileReport, new: &FileReport) -> Result<Diff, DiffError> {
         }
     }
     diff.valeurs_modifiees = value_changes(old, new);
+    // In the workbook's order: sheet, row, column (of the new cell, else the old).
+    let sheet_index = |r: &FileReport, name: &str| {
+        r.workbook
+            .as_ref()
+            .and_then(|wb| wb.sheets.iter().position(|s| s.name == name))
+            .unwrap_or(usize::MAX)
+    };
+    diff.valeurs_modifiees.sort_by_cached_key(|c| {
+        let (report, place) = match (&c.new_place, &c.old_place) {
+            (Some(p), _) => (new, p),
+            (None, Some(p)) => (old, p),
+            (None, None) => return (usize::MAX, u32::MAX, u32::MAX),
+        };
+        let (row, col) = place.cell.map_or((u32::MAX, u32::MAX), |c| (c.row, c.col));
+        (sheet_index(report, &place.sheet), row, col)
+    });
     Ok(diff)
 }
 
