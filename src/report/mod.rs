@@ -3,6 +3,7 @@
 pub mod diff;
 pub mod human;
 pub mod json;
+pub mod palette;
 pub mod short;
 pub mod synthese;
 pub mod xlsx;
