@@ -378,6 +378,12 @@ impl Campaign {
         })
     }
 
+    /// What `bilan explain RULE --campagne F` adds: how the campaign applies the rule.
+    pub fn explain_note(&self, rule: &str) -> Option<String> {
+        let o = self.overrides.iter().find(|o| o.rule.eq_ignore_ascii_case(rule))?;
+        Some(format!("\nDans la campagne « {} » : {}\n", self.name, o.describe_fr()))
+    }
+
     /// The override of a rule, if the campaign has one.
     pub fn override_of(&self, rule: &str) -> Option<&Override> {
         self.overrides.iter().find(|o| o.rule == rule)

@@ -22,6 +22,8 @@ use crate::template::TemplateSet;
 pub enum RunError {
     /// A rule does not compile: shown with its source.
     Rule(RuleError),
+    /// The campaign file does not load: shown with its source.
+    Campaign(crate::campaign::CampaignError),
     /// Anything else, in French, ready to print.
     Message(String),
 }
@@ -59,6 +61,8 @@ pub struct Setup {
     pub max_memory: Option<u64>,
     /// Seconds.
     pub timeout: Option<u64>,
+    /// `--campagne campagne.toml`: applied to the rules (see [`crate::campaign`]).
+    pub campagne: Option<PathBuf>,
 }
 
 /// Builds the checker: schemas and rules compiled, limits set.
@@ -75,7 +79,12 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
         Some(dir) => read_dir(dir)?,
         None => crate::embedded::rules(),
     };
-    let rules = RulePack::load(&rule_files, Sandbox::default())?;
+    let mut rules = RulePack::load(&rule_files, Sandbox::default())?;
+    if let Some(path) = &setup.campagne {
+        crate::campaign::Campaign::load(path, &rules)
+            .map_err(RunError::Campaign)?
+            .apply(&mut rules);
+    }
     let mut checker = Checker::new(templates, rules);
     let mut limits = Limits::default();
     if let Some(n) = setup.max_file_size {
@@ -157,12 +166,7 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
         output::save(out, &bytes)?;
     }
     if let Some(path) = &opts.json {
-        let text = json_text(&report::json::report(
-            &reports,
-            &checker.rules.name,
-            Utc::now(),
-            Vec::new(),
-        ));
+        let text = json_text(&json_report(checker, &reports));
         output::save(path, text.as_bytes())?;
     }
     Ok(CheckRun {
@@ -170,6 +174,13 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
         annotated: workbooks_out,
         checked_at,
     })
+}
+
+/// The machine report of `check` (`--json`), with the campaign when there is one.
+pub fn json_report(checker: &Checker, reports: &[FileReport]) -> serde_json::Value {
+    let mut value = report::json::report(reports, &checker.rules.name, Utc::now(), Vec::new());
+    report::json::add_campaign(&mut value, &checker.rules);
+    value
 }
 
 /// A JSON value as the reports print it (pretty, one final newline).
@@ -266,9 +277,16 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
                 .map_err(|e| message(format!("motifs --glob invalides : {e}")))?,
         )
     };
-    let expected = match &opts.expected {
-        Some(p) => Some(batch::read_expected(p).map_err(RunError::Message)?),
-        None => None,
+    let campaign = checker.rules.campaign.as_deref();
+    let expected = match (&opts.expected, campaign.and_then(|c| c.expected.clone())) {
+        (Some(_), Some(_)) => {
+            return Err(message(format!(
+                "la campagne fixe déjà les retours attendus (attendus = « {} ») : retirez --expected, ou la clé attendus du fichier de campagne",
+                campaign.and_then(|c| c.expected_file.as_deref()).unwrap_or("")
+            )))
+        }
+        (Some(p), None) => Some(batch::read_expected(p).map_err(RunError::Message)?),
+        (None, from_campaign) => from_campaign,
     };
     let annotes = opts.out.join("annotes");
     create_dir(&opts.out)?;
@@ -293,7 +311,8 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
     };
     let summaries = batch::check_all(checker, &inputs.files, jobs, write_annotated, &|| progress.tick());
     let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());
-    let json = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, checked_at);
+    let mut json = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, checked_at);
+    report::json::add_campaign(&mut json, &checker.rules);
     output::save(&opts.out.join("rapport.json"), json_text(&json).as_bytes())?;
     let synthese = report::synthese::write(
         &summaries,
@@ -302,6 +321,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         &checker.templates,
         checked_at,
         &checker.rules.name,
+        campaign,
     )
     .map_err(|e| message(format!("synthese.xlsx : {e}")))?;
     output::save(&opts.out.join("synthese.xlsx"), &synthese)?;
@@ -311,6 +331,73 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         cross,
         checked_at,
     })
+}
+
+// ---------------------------------------------------------------------------
+// diff
+
+/// `bilan diff OLD NEW`: what to write besides the terminal output.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    pub old: PathBuf,
+    pub new: PathBuf,
+    /// `--json OUT.json` (a file; `-` is the caller's to print).
+    pub json: Option<PathBuf>,
+    /// `--report OUT.xlsx`: the new submission's annotated workbook with its follow-up.
+    pub report: Option<PathBuf>,
+}
+
+/// What `diff` did.
+#[derive(Debug)]
+pub struct DiffRun {
+    pub old: FileReport,
+    pub new: FileReport,
+    pub diff: crate::diff::Diff,
+}
+
+/// Checks two submissions of one return and compares them. Two different
+/// returns (template, organisation) or an unreadable one: an error (exit 2).
+pub fn diff(checker: &Checker, opts: &DiffOptions) -> Result<DiffRun, RunError> {
+    for p in [&opts.old, &opts.new] {
+        if !p.exists() {
+            return Err(message(format!("{} : fichier introuvable", p.display())));
+        }
+        if p.is_dir() {
+            return Err(message(format!(
+                "{} est un dossier : bilan diff compare deux fichiers",
+                p.display()
+            )));
+        }
+    }
+    for out in opts.report.iter().chain(opts.json.iter()) {
+        for input in [&opts.old, &opts.new] {
+            if input.canonicalize().is_ok_and(|i| output::same_file(&i, out)) {
+                return Err(message(format!(
+                    "{} remplacerait le fichier comparé {} : choisissez un autre nom",
+                    out.display(),
+                    input.display()
+                )));
+            }
+        }
+    }
+    let old = checker.check_path(&opts.old);
+    let new = checker.check_path(&opts.new);
+    let diff = crate::diff::compare(&old, &new).map_err(|e| message(e.to_string()))?;
+    if let Some(path) = &opts.json {
+        if path != Path::new("-") {
+            output::save(path, json_text(&crate::diff::to_json(&diff, &old, &new)).as_bytes())?;
+        }
+    }
+    if let Some(path) = &opts.report {
+        let follow_up = report::xlsx::FollowUp {
+            diff: &diff,
+            previous: &old.path,
+        };
+        let bytes = report::xlsx::write_report_with(&new, &checker.rules, Utc::now(), Some(follow_up))
+            .map_err(|e| message(e.to_string()))?;
+        output::save(path, &bytes)?;
+    }
+    Ok(DiffRun { old, new, diff })
 }
 
 // ---------------------------------------------------------------------------
