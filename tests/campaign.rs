@@ -311,3 +311,27 @@ fn the_diff_schema_uses_the_report_s_findings() {
         );
     }
 }
+
+#[test]
+fn pack_toml_can_switch_a_rule_off() {
+    let mut files = bilan::embedded::rules();
+    let pack = files
+        .iter_mut()
+        .find(|f| f.path == Path::new("pack.toml"))
+        .unwrap_or_else(|| panic!("pack.toml"));
+    pack.text
+        .push_str("\n[severity]\n\"POLE-PRJ-002\" = \"off\"\n\"POLE-FIN-001\" = \"avertissement\"\n");
+    let rules = RulePack::load(&files, bilan::rules::Sandbox::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(rules.is_off("POLE-PRJ-002"));
+    let r = checker(rules).check_path(&fixture("pole-itrans-cout-total-different-des-financeurs.xlsx"));
+    assert!(!r.findings.iter().any(|f| f.rule.as_str() == "POLE-PRJ-002"));
+    assert_eq!(r.counts().warning, 5);
+    assert_eq!(r.status(), Status::ConformeAvecReserves);
+    // A word that is not a severity stops the load, with its place.
+    let mut files = bilan::embedded::rules();
+    if let Some(pack) = files.iter_mut().find(|f| f.path == Path::new("pack.toml")) {
+        pack.text.push_str("\n[severity]\n\"POLE-PRJ-002\" = \"douce\"\n");
+    }
+    let e = RulePack::load(&files, bilan::rules::Sandbox::default()).err();
+    assert!(e.is_some_and(|e| e.message.contains("gravité « douce » inconnue")));
+}
