@@ -345,6 +345,9 @@ pub(super) fn note_text(findings: &[&Finding], rules: &RulePack) -> String {
             b.push('\n');
             b.push_str(&fig);
         }
+        if let Some(j) = f.justification.as_ref().filter(|_| f.is_justified()) {
+            b.push_str(&format!("\nJustifié par le déclarant : {j}"));
+        }
         blocks.push(b);
     }
     let mut text = blocks.join("\n\n");
