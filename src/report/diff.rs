@@ -17,7 +17,9 @@ fn place(file: &str, f: &Finding) -> String {
     }
 }
 
-fn value_fr(v: &Option<Value>) -> String {
+/// A value of the extracted data as reports show it: `17 081 618`, `« texte »`,
+/// `(absente)`.
+pub fn value_fr(v: &Option<Value>) -> String {
     match v {
         None => "(absente)".into(),
         Some(Value::String(s)) => format!("« {s} »"),

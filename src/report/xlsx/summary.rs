@@ -241,11 +241,7 @@ pub(super) fn write(
         }
         for c in d.valeurs_modifiees.iter().take(MAX_SUMMARY_LIST) {
             let cell = |p: &Option<crate::diff::Place>| p.as_ref().map_or_else(|| "—".to_string(), ToString::to_string);
-            let val = |v: &Option<serde_json::Value>| match v {
-                None => "(absente)".to_string(),
-                Some(serde_json::Value::String(s)) => format!("« {s} »"),
-                Some(other) => other.to_string(),
-            };
+            let val = crate::report::diff::value_fr;
             ws.write_string_with_format(row, 0, shorten(&cell(&c.new_place), MAX_TEXT), &value)?;
             let text = format!(
                 "{} → {} (avant : {} {})",
