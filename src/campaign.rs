@@ -153,6 +153,8 @@ pub struct Campaign {
     pub sha256: String,
     /// How messages name the file.
     pub path: PathBuf,
+    /// The file's text (what the fingerprint is of).
+    pub source: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +263,7 @@ impl Campaign {
             overrides,
             sha256: hex(&Sha256::digest(text.as_bytes())),
             path: name.to_path_buf(),
+            source: text.to_string(),
         })
     }
 

@@ -6,8 +6,9 @@
 //! without a pointer are matched on rule, sheet and message. Values are compared
 //! pointer by pointer, each with its cell in both files.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::check::FileReport;
@@ -20,7 +21,7 @@ use crate::values::normalize_label;
 pub struct DiffError(pub String);
 
 /// What became of a finding of the new submission.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Suivi {
     /// Not in the previous submission.
     Nouveau,
@@ -51,7 +52,7 @@ impl Suivi {
 }
 
 /// Where a value sits: sheet and cell (`Financements!B4`), as reports write it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Place {
     pub sheet: String,
     pub cell: Option<crate::model::CellRef>,
@@ -67,7 +68,7 @@ impl std::fmt::Display for Place {
 }
 
 /// One value that differs between the two submissions.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ValueChange {
     pub pointer: String,
     pub old_place: Option<Place>,
@@ -79,7 +80,7 @@ pub struct ValueChange {
 }
 
 /// The comparison of two submissions.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Diff {
     /// In the old submission, not in the new one (justified or not).
     pub corriges: Vec<Finding>,
@@ -192,22 +193,6 @@ pub fn compare(old: &FileReport, new: &FileReport) -> Result<Diff, DiffError> {
         }
     }
     diff.valeurs_modifiees = value_changes(old, new);
-    // In the workbook's order: sheet, row, column (of the new cell, else the old).
-    let sheet_index = |r: &FileReport, name: &str| {
-        r.workbook
-            .as_ref()
-            .and_then(|wb| wb.sheets.iter().position(|s| s.name == name))
-            .unwrap_or(usize::MAX)
-    };
-    diff.valeurs_modifiees.sort_by_cached_key(|c| {
-        let (report, place) = match (&c.new_place, &c.old_place) {
-            (Some(p), _) => (new, p),
-            (None, Some(p)) => (old, p),
-            (None, None) => return (usize::MAX, u32::MAX, u32::MAX),
-        };
-        let (row, col) = place.cell.map_or((u32::MAX, u32::MAX), |c| (c.row, c.col));
-        (sheet_index(report, &place.sheet), row, col)
-    });
     Ok(diff)
 }
 
@@ -215,19 +200,27 @@ fn value_changes(old: &FileReport, new: &FileReport) -> Vec<ValueChange> {
     let (Some(a), Some(b)) = (&old.extraction, &new.extraction) else {
         return Vec::new();
     };
-    let mut leaves_a = BTreeMap::new();
-    leaves("", &a.data, &mut leaves_a);
-    let mut leaves_b = BTreeMap::new();
-    leaves("", &b.data, &mut leaves_b);
+    let mut list_a = Vec::new();
+    leaves("", &a.data, &mut list_a);
+    let mut list_b = Vec::new();
+    leaves("", &b.data, &mut list_b);
     let place = |ex: &crate::extract::Extraction, p: &str| {
         ex.origins.get(p).map(|o| Place {
             sheet: o.sheet.clone(),
             cell: o.cell,
         })
     };
-    let mut pointers: Vec<&String> = leaves_a.keys().chain(leaves_b.keys()).collect();
-    pointers.sort_by_key(|p| pointer_order(p));
-    pointers.dedup();
+    // In the order of the new return's data (the template's order: sheets, then
+    // rows), then what only the old one has.
+    let mut seen = std::collections::HashSet::new();
+    let pointers: Vec<&String> = list_b
+        .iter()
+        .chain(&list_a)
+        .map(|(p, _)| p)
+        .filter(|p| seen.insert(*p))
+        .collect();
+    let leaves_a: HashMap<&String, &Value> = list_a.iter().map(|(p, v)| (p, *v)).collect();
+    let leaves_b: HashMap<&String, &Value> = list_b.iter().map(|(p, v)| (p, *v)).collect();
     let mut out = Vec::new();
     for p in pointers {
         let va = leaves_a.get(p).copied().filter(|v| !v.is_null());
@@ -246,16 +239,6 @@ fn value_changes(old: &FileReport, new: &FileReport) -> Vec<ValueChange> {
     out
 }
 
-/// Pointers in document order: `/x/2/y` before `/x/10/y`.
-fn pointer_order(p: &str) -> Vec<(u64, String)> {
-    p.split('/')
-        .map(|seg| match seg.parse::<u64>() {
-            Ok(n) => (n, String::new()),
-            Err(_) => (u64::MAX, seg.to_string()),
-        })
-        .collect()
-}
-
 fn same_value(a: Option<&Value>, b: Option<&Value>) -> bool {
     match (a, b) {
         (None, None) => true,
@@ -268,7 +251,7 @@ fn same_value(a: Option<&Value>, b: Option<&Value>) -> bool {
     }
 }
 
-fn leaves<'a>(prefix: &str, v: &'a Value, out: &mut BTreeMap<String, &'a Value>) {
+fn leaves<'a>(prefix: &str, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
     match v {
         Value::Object(m) => {
             for (k, x) in m {
@@ -281,10 +264,24 @@ fn leaves<'a>(prefix: &str, v: &'a Value, out: &mut BTreeMap<String, &'a Value>)
                 leaves(&format!("{prefix}/{i}"), x, out);
             }
         }
-        leaf => {
-            out.insert(prefix.to_string(), leaf);
-        }
+        leaf => out.push((prefix.to_string(), leaf)),
     }
+}
+
+/// The extracted data of a report as `bilan extract` prints it (`data`,
+/// `cells`), back into an [`Extraction`](crate::extract::Extraction): what a
+/// report checked in a worker process brings back ([`crate::check::Job::extraction`]).
+pub fn extraction_of_json(v: &Value) -> Option<crate::extract::Extraction> {
+    let data = v.get("data").filter(|d| !d.is_null())?.clone();
+    let origins = v
+        .get("cells")
+        .and_then(|c| serde_json::from_value(c.clone()).ok())
+        .unwrap_or_default();
+    Some(crate::extract::Extraction {
+        data,
+        origins,
+        ..Default::default()
+    })
 }
 
 /// The machine form of a comparison (`bilan diff --json`); its schema is

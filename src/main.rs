@@ -130,10 +130,13 @@ struct Common {
     /// Lit les classeurs dans ce processus, sans processus lecteur isolé
     #[arg(long, global = true)]
     no_isolation: bool,
-    /// Mémoire maximale d'un processus lecteur (octets)
+    /// Mémoire maximale d'un processus de contrôle isolé (octets ; défaut 536 870 912, soit 512 Mo)
     #[arg(long, value_name = "OCTETS", global = true)]
     max_memory: Option<u64>,
-    /// Temps maximal de lecture d'un fichier (secondes)
+    /// Mémoire maximale de tous les processus de contrôle ensemble (octets ; défaut : la moitié de la mémoire, 8 Go au plus)
+    #[arg(long, value_name = "OCTETS", global = true)]
+    max_total_memory: Option<u64>,
+    /// Temps maximal du contrôle d'un fichier (secondes ; défaut 60)
     #[arg(long, value_name = "SECONDES", global = true)]
     timeout: Option<u64>,
     /// Fichier de campagne (campagne.toml) : exercice, date d'arrêté, retours attendus, règles désactivées ou modifiées
@@ -239,17 +242,20 @@ impl Common {
                 std::env::current_exe().ok()
             },
             max_memory: self.max_memory,
+            max_total_memory: self.max_total_memory,
             timeout: self.timeout,
+            jobs: None,
             campagne: self.campagne.clone(),
         }
     }
 }
 
 fn main() -> ExitCode {
-    // A worker process that reads untrusted workbooks for its parent (see bilan::isolate).
+    // A worker process that checks untrusted workbooks for its parent (see bilan::isolate).
     if std::env::args_os().nth(1).is_some_and(|a| a == "__worker") {
-        return ExitCode::from(bilan::isolate::worker_main() as u8);
+        return ExitCode::from(run::worker_main() as u8);
     }
+    bilan::isolate::install_signal_handlers();
     let cli = Cli::parse();
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
@@ -276,7 +282,19 @@ fn main() -> ExitCode {
             );
             ExitCode::from(2)
         }
+        Err(RunError::Interrupted) => {
+            eprintln!("bilan : contrôle interrompu ; aucune sortie n'a été remplacée");
+            ExitCode::from(130)
+        }
     }
+}
+
+/// Says what could not be written (exit 2), after the findings.
+fn failed_outputs(failures: &[String]) -> Option<u8> {
+    for f in failures {
+        eprintln!("bilan : BILAN-OUT-001 : {f}");
+    }
+    (!failures.is_empty()).then_some(2)
 }
 
 fn render_rule_error(e: &RuleError) -> String {
@@ -348,9 +366,14 @@ fn dispatch(cli: Cli) -> Result<u8, RunError> {
         Command::Check(args) => check(args),
         Command::Extract(args) => {
             let checker = run::load(&args.common.setup())?;
-            let r = checker.check_path(&args.file);
-            print_out(&run::json_text(&report::json::extraction(&r)))?;
-            Ok(u8::from(r.extraction.is_none()))
+            let job = bilan::check::Job {
+                extraction: true,
+                ..Default::default()
+            };
+            let checked = checker.process(&bilan::check::Input::Path(args.file.clone()), &job);
+            let value = checked.extraction.unwrap_or_default();
+            print_out(&run::json_text(&value))?;
+            Ok(u8::from(value.get("data").is_none_or(|d| d.is_null())))
         }
         Command::Rules(args) => {
             let checker = run::load(&args.common.setup())?;
@@ -431,7 +454,9 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
             json: args.json.clone().filter(|_| !json_to_stdout),
         },
     )?;
-    let reports = &done.reports;
+    let mut reports = done.reports;
+    reports.iter_mut().for_each(report::terminal_safe);
+    let reports = &reports;
     if !args.quiet {
         for out in &done.annotated {
             eprintln!("Classeur annoté : {}", out.display());
@@ -480,6 +505,9 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
         }
         print_out(&out)?;
     }
+    if let Some(code) = failed_outputs(&done.failures) {
+        return Ok(code);
+    }
     Ok(run::exit_code(reports, &[], args.fail_on.level()))
 }
 
@@ -496,7 +524,10 @@ impl run::Progress for Bar {
 }
 
 fn batch(args: BatchArgs) -> Result<u8, RunError> {
-    let checker = run::load(&args.common.setup())?;
+    let checker = run::load(&run::Setup {
+        jobs: args.jobs,
+        ..args.common.setup()
+    })?;
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) =
@@ -522,7 +553,9 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
         b.0.finish_and_clear();
     }
     let done = done?;
-    let reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
+    let mut reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
+    reports.iter_mut().for_each(report::terminal_safe);
+    let safe = |p: &Path| bilan::output::neutralise(&p.display().to_string()).into_owned();
     if !args.quiet {
         let mut out = String::new();
         for r in &reports {
@@ -530,13 +563,26 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
             out.push('\n');
         }
         for s in &done.skipped {
-            out.push_str(&format!("{} : ignoré — {}\n", s.path.display(), s.reason));
+            out.push_str(&format!("{} : ignoré — {}\n", safe(&s.path), s.reason));
+        }
+        for (link, target) in &done.links {
+            out.push_str(&format!(
+                "{} : lien symbolique suivi vers {}\n",
+                safe(link),
+                safe(target)
+            ));
         }
         for b in &done.cross {
-            let place = b.file.as_deref().map(|f| format!("{f} : ")).unwrap_or_default();
+            let place = b
+                .file
+                .as_deref()
+                .map(|f| format!("{} : ", bilan::output::neutralise(f)))
+                .unwrap_or_default();
             out.push_str(&format!(
                 "{place}{}[{}] {}\n",
-                b.finding.severity, b.finding.rule, b.finding.message
+                b.finding.severity,
+                b.finding.rule,
+                bilan::output::neutralise(&b.finding.message)
             ));
         }
         out.push_str(&report::total_line(&reports));
@@ -544,8 +590,11 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
         if let Some(block) = report::campaign_block(&checker.rules) {
             out.push_str(&block);
         }
-        out.push_str(&format!("Sorties : {}\n", args.out.display()));
+        out.push_str(&format!("Sorties : {}\n", safe(&args.out)));
         print_out(&out)?;
+    }
+    if let Some(code) = failed_outputs(&done.failures) {
+        return Ok(code);
     }
     Ok(run::exit_code(&reports, &done.cross, args.fail_on.level()))
 }

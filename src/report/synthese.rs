@@ -174,7 +174,12 @@ pub fn write(
         ws.write_number(row, 7, c.warning as f64)?;
         ws.write_number(row, 8, c.info as f64)?;
         if let Some(a) = &s.annotated {
-            ws.write_url_with_format(row, 9, Url::new(format!("file:///{a}")).set_text("ouvrir"), &f.link)?;
+            ws.write_url_with_format(
+                row,
+                9,
+                Url::new(format!("file:///{}", crate::output::url_path(a))).set_text("ouvrir"),
+                &f.link,
+            )?;
         }
         if let Some(first) = r.findings.first() {
             ws.write_string(row, 10, text(&format!("{} : {}", first.rule, first.message)))?;
@@ -320,11 +325,12 @@ pub fn write(
         let mut totals = vec![0f64; labels.len()];
         let mut row = 4u32;
         for s in &mine {
-            for values in &s.key_rows {
+            let counted = crate::template::annotations::counted_in_total(&t.schema, spec, &s.key_rows);
+            for (values, counted) in s.key_rows.iter().zip(&counted) {
                 ws.write_string(row, 0, text(&s.report.path))?;
                 for (i, v) in values.iter().enumerate() {
                     write_value(ws, row, i as u16 + 1, v, &f)?;
-                    if summed.get(i).copied().unwrap_or(false) {
+                    if summed.get(i).copied().unwrap_or(false) && counted.get(i).copied().unwrap_or(true) {
                         totals[i] += v.as_f64().unwrap_or(0.0);
                     }
                 }
