@@ -246,6 +246,7 @@ impl Common {
             timeout: self.timeout,
             jobs: None,
             campagne: self.campagne.clone(),
+            campagne_texte: None,
         }
     }
 }

@@ -70,6 +70,9 @@ pub struct Setup {
     pub jobs: Option<usize>,
     /// `--campagne campagne.toml`: applied to the rules (see [`crate::campaign`]).
     pub campagne: Option<PathBuf>,
+    /// A campaign given as text (an uploaded or stored file: how messages name
+    /// it, its text), applied like `campagne`; `attendus` is not read.
+    pub campagne_texte: Option<(PathBuf, String)>,
 }
 
 /// Upper bound of `--jobs`.
@@ -169,6 +172,10 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
     let mut rules = RulePack::load(&rule_files, Sandbox::default())?;
     if let Some(path) = &setup.campagne {
         crate::campaign::Campaign::load(path, &rules)
+            .map_err(RunError::Campaign)?
+            .apply(&mut rules);
+    } else if let Some((name, text)) = &setup.campagne_texte {
+        crate::campaign::Campaign::parse(text, name, None, &rules)
             .map_err(RunError::Campaign)?
             .apply(&mut rules);
     }

@@ -335,3 +335,30 @@ fn pack_toml_can_switch_a_rule_off() {
     let e = RulePack::load(&files, bilan::rules::Sandbox::default()).err();
     assert!(e.is_some_and(|e| e.message.contains("gravité « douce » inconnue")));
 }
+
+/// The web desk's way: a campaign stored as text, returns checked in worker
+/// processes (which must apply the same campaign).
+#[test]
+fn a_campaign_given_as_text_reaches_the_worker_processes() {
+    let text =
+        std::fs::read_to_string(root().join("fixtures/campagne/campagne.toml")).unwrap_or_else(|e| panic!("{e}"));
+    let setup = bilan::run::Setup {
+        isolation: Some(PathBuf::from(env!("CARGO_BIN_EXE_bilan"))),
+        campagne_texte: Some((PathBuf::from("campagne 2009 (déposée)"), text)),
+        ..Default::default()
+    };
+    let checker = bilan::run::load(&setup).unwrap_or_else(|e| panic!("{e:?}"));
+    assert!(checker.isolation.is_some());
+    let c = checker
+        .rules
+        .campaign
+        .as_ref()
+        .unwrap_or_else(|| panic!("campaign applied"));
+    assert!(c.expected.is_none(), "attendus is not read from a text");
+    assert_eq!(c.expected_file.as_deref(), Some("attendus.csv"));
+    let r = checker.check_path(&fixture("plde-calaisis-convention-sur-4-ans.xlsx"));
+    assert_eq!(r.template.as_deref(), Some("BILAN-PLDE"));
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+    let r = checker.check_path(&fixture("programme-sri-2009-fonds-innovation-sous-la-moitie.xlsx"));
+    assert!(r.findings.is_empty(), "{:?}", r.findings);
+}
