@@ -362,3 +362,15 @@ fn a_campaign_given_as_text_reaches_the_worker_processes() {
     let r = checker.check_path(&fixture("programme-sri-2009-fonds-innovation-sous-la-moitie.xlsx"));
     assert!(r.findings.is_empty(), "{:?}", r.findings);
 }
+
+/// What a reviewer reads on the terminal after `bilan diff` (a reviewed snapshot).
+#[test]
+fn diff_on_the_terminal() {
+    let c = checker(rules());
+    let mut old = c.check_path(&fixture("pole-itrans-cout-total-different-des-financeurs.xlsx"));
+    let mut new = c.check_path(&fixture("pole-itrans-renvoi-deux-annees-corrigees.xlsx"));
+    old.path = "retours/pole-itrans-2009.xlsx".into();
+    new.path = "retours/pole-itrans-2009-v2.xlsx".into();
+    let d = compare(&old, &new).unwrap_or_else(|e| panic!("{e}"));
+    insta::assert_snapshot!(bilan::report::diff::render(&d, &old, &new));
+}
