@@ -570,13 +570,16 @@ fn toml_message_fr(m: &str) -> String {
     if let Some(rest) = m.strip_prefix("invalid type: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
         return format!(
-            "type invalide : {} trouvé, {} attendu",
-            type_fr(found),
-            type_fr(expected)
+            "valeur invalide : il faut {} ici, pas {}",
+            type_fr(expected),
+            type_fr(found)
         );
     }
     if m.starts_with("duplicate key") {
         return "clé définie deux fois".into();
+    }
+    if m.starts_with("invalid date") || m.starts_with("invalid time") {
+        return "date impossible : écrivez-la AAAA-MM-JJ (par exemple 2010-03-31) avec un jour qui existe".into();
     }
     if m.contains("gravité") {
         return m.to_string();
@@ -598,11 +601,18 @@ fn tidy_expected(s: &str) -> String {
 
 fn type_fr(s: &str) -> String {
     let s = s.trim();
+    let s = s
+        .strip_prefix("a ")
+        .or_else(|| s.strip_prefix("an "))
+        .unwrap_or(s)
+        .trim();
     let word = s.split_whitespace().next().unwrap_or(s);
     match word {
+        "struct" => "une table".into(),
         "string" => "un texte".into(),
         "integer" | "i64" | "u64" | "i32" => "un nombre entier".into(),
         "float" | "f64" => "un nombre".into(),
+        "floating" => "un nombre décimal".into(),
         "boolean" | "bool" => "un booléen".into(),
         "sequence" | "array" => "une liste".into(),
         "map" | "table" => "une table".into(),
@@ -767,7 +777,11 @@ gravite = "erreur"
                 (3, 28),
                 "un nombre est attendu, pas un texte",
             ),
-            ("nom = \"x\"\nexercice = \"2009\"\n", (2, 12), "type invalide"),
+            (
+                "nom = \"x\"\nexercice = \"2009\"\n",
+                (2, 12),
+                "il faut un nombre entier ici, pas un texte",
+            ),
             ("nom = \"x\"\ndate_arrete = \"fin mars\"\n", (2, 15), "date_arrete"),
             (
                 "nom = \"x\"\n[regles.\"PLDE-DAT-004\"]\nmotif = \"rien\"\n",
