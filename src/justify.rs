@@ -139,10 +139,19 @@ pub fn apply(rules: &RulePack, wb: &Workbook, findings: &mut Vec<Finding>) -> Ve
     };
     findings.retain(|f| !(f.rule.as_str() == "BILAN-TPL-005" && f.sheet.as_deref() == Some(sheet.name.as_str())));
     let severity = |id: &str| rules.engine_rule(id).map_or(Severity::Info, |r| r.severity);
+    // Findings by rule and cell: a long sheet against many findings stays linear.
+    type Place = (String, Option<CellRef>);
+    let mut by_place: std::collections::HashMap<Place, Vec<usize>> = std::collections::HashMap::new();
+    for (i, f) in findings.iter().enumerate() {
+        by_place
+            .entry((f.rule.as_str().to_ascii_uppercase(), f.cell))
+            .or_default()
+            .push(i);
+    }
     let mut out = Vec::new();
     for j in &rows {
         let at = |rule: &str, message: String| Finding::new(rule, severity(rule), message).at(&sheet.name, Some(j.at));
-        let row_no = j.at.row + 1;
+        let row_no = j.at.row.saturating_add(1);
         if j.rule.is_empty() {
             out.push(at(
                 UNMATCHED_RULE,
@@ -157,12 +166,18 @@ pub fn apply(rules: &RulePack, wb: &Workbook, findings: &mut Vec<Finding>) -> Ve
             ));
             continue;
         }
-        let rule_matches = |f: &Finding| f.rule.as_str().eq_ignore_ascii_case(&j.rule);
-        let candidates: Vec<usize> = findings
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| rule_matches(f) && cell_matches(j, f))
-            .map(|(i, _)| i)
+        let key = (
+            j.rule.to_ascii_uppercase(),
+            if j.cell_text.is_empty() { None } else { j.target_cell },
+        );
+        let unreadable_cell = !j.cell_text.is_empty() && j.target_cell.is_none();
+        let candidates: Vec<usize> = by_place
+            .get(&key)
+            .filter(|_| !unreadable_cell)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|i| cell_matches(j, &findings[*i]))
             .collect();
         let sheets: std::collections::BTreeSet<String> = candidates
             .iter()
