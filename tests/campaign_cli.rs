@@ -429,3 +429,28 @@ fn diff_refuses_two_different_returns() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("BILAN-PLDE"), "{}", stderr(&o));
 }
+
+#[test]
+fn the_campaign_s_expected_returns_replace_expected() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let list = dir.path().join("liste.csv");
+    std::fs::write(&list, "BILAN-POLE;MAUD\n").unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("sortie");
+    let o = bilan(&[
+        os("batch"),
+        fixture("pole-maud-conforme.xlsx").as_os_str(),
+        os("--out"),
+        out.as_os_str(),
+        os("--campagne"),
+        campaign_file().as_os_str(),
+        os("--expected"),
+        list.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("la campagne fixe déjà les retours attendus"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.join("rapport.json").exists());
+}
