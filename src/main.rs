@@ -615,7 +615,11 @@ fn diff(args: DiffArgs) -> Result<u8, RunError> {
     if json_to_stdout {
         print_out(&run::json_text(&bilan::diff::to_json(&done.diff, &done.old, &done.new)))?;
     } else {
-        let mut out = report::diff::render(&done.diff, &done.old, &done.new);
+        // Text from the submitted files (names, values, justifications), shown safely.
+        let mut out: String = report::diff::render(&done.diff, &done.old, &done.new)
+            .lines()
+            .map(|l| bilan::output::neutralise(l).into_owned() + "\n")
+            .collect();
         if let Some(block) = report::campaign_block(&checker.rules) {
             out.push('\n');
             out.push_str(&block);

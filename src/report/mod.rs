@@ -38,6 +38,9 @@ pub fn terminal_safe(r: &mut FileReport) {
         if let Some(s) = &mut f.sheet {
             fix(s);
         }
+        if let Some(j) = &mut f.justification {
+            fix(j);
+        }
     }
     if let Some(wb) = &mut r.workbook {
         let sheets = std::mem::take(&mut wb.sheets);
