@@ -393,7 +393,6 @@ pub fn past_deadline() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use std::str::FromStr;
 
     #[test]
