@@ -23,3 +23,4 @@ pub mod sheetgen;
 pub mod template;
 pub mod validate;
 pub mod values;
+pub mod web;
