@@ -12,23 +12,21 @@ use globset::GlobSet;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::check::{Checker, FileReport};
-use crate::finding::{Counts, Finding, Severity};
+use crate::check::{Checked, Checker, FileReport, Input, Job};
+use crate::finding::{Finding, Severity};
+pub use crate::outcome::{BatchFinding, Skipped, Summary};
 use crate::rules::RulePack;
 use crate::template::TemplateSet;
-
-/// A file found under the inputs but not checked, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
-    pub path: PathBuf,
-    pub reason: String,
-}
 
 /// What `batch` will look at.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
     pub files: Vec<PathBuf>,
     pub skipped: Vec<Skipped>,
+    /// Folders that could not be read, and why (each becomes a finding).
+    pub unreadable: Vec<(PathBuf, String)>,
+    /// Symbolic links to folders that were followed: (link, target).
+    pub links: Vec<(PathBuf, PathBuf)>,
 }
 
 const WORKBOOK_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
@@ -37,34 +35,70 @@ const WORKBOOK_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
 /// pipe or a missing file: they get their finding); files found in directories
 /// are checked when they have a workbook extension and match `glob`; hidden and
 /// temporary Excel files (`~$x.xlsx`, `.~lock.x#`) are skipped and reported.
+/// A symbolic link to a folder is followed once (a folder reached twice, or a
+/// loop, is walked once and said); `exclude` (the output folder) is never
+/// entered; a folder that cannot be read is listed in `unreadable`.
 /// The result is sorted, so runs are reproducible.
-pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>) -> Inputs {
+pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>, exclude: Option<&Path>) -> Inputs {
     let mut inputs = Inputs::default();
+    let mut seen_files = std::collections::HashSet::new();
     for root in paths {
         if !root.is_dir() {
             inputs.files.push(root.clone());
             continue;
         }
-        let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name();
+        let visited = std::cell::RefCell::new(std::collections::HashSet::new());
+        let revisits = std::cell::RefCell::new(Vec::new());
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                if !e.file_type().is_dir() {
+                    return true;
+                }
+                let Ok(canonical) = e.path().canonicalize() else {
+                    return true;
+                };
+                if exclude.is_some_and(|x| x == canonical) {
+                    return false;
+                }
+                if !visited.borrow_mut().insert(canonical.clone()) {
+                    revisits.borrow_mut().push((e.path().to_path_buf(), canonical));
+                    return false;
+                }
+                true
+            });
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
                     let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
-                    inputs.skipped.push(Skipped {
-                        path,
-                        reason: format!("illisible : {e}"),
-                    });
+                    match e.loop_ancestor() {
+                        Some(ancestor) => inputs.skipped.push(Skipped {
+                            path,
+                            reason: format!(
+                                "lien symbolique en boucle vers {} (dossier déjà parcouru)",
+                                ancestor.display()
+                            ),
+                        }),
+                        None => {
+                            let why = e.io_error().map(crate::output::io_fr).unwrap_or_else(|| e.to_string());
+                            inputs.unreadable.push((path, why));
+                        }
+                    }
                     continue;
                 }
             };
-            if entry.depth() > 0 && entry.file_type().is_dir() {
-                continue;
-            }
-            if entry.file_type().is_dir() {
-                continue;
-            }
             let path = entry.path().to_path_buf();
+            if entry.file_type().is_dir() {
+                if entry.path_is_symlink() && entry.depth() > 0 {
+                    if let Ok(target) = path.canonicalize() {
+                        inputs.links.push((path, target));
+                    }
+                }
+                continue;
+            }
             let name = entry.file_name().to_string_lossy().to_string();
             if name.starts_with("~$") || name.starts_with(".~lock") {
                 inputs.skipped.push(Skipped {
@@ -101,53 +135,26 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>) -> Inputs {
                 });
                 continue;
             }
+            // The same file reached through two links is checked once.
+            if let Ok(canonical) = path.canonicalize() {
+                if !seen_files.insert(canonical) {
+                    continue;
+                }
+            }
             inputs.files.push(path);
+        }
+        for (path, target) in revisits.into_inner() {
+            inputs.skipped.push(Skipped {
+                path,
+                reason: format!("dossier déjà parcouru par un autre chemin ({})", target.display()),
+            });
         }
     }
     inputs.files.sort();
     inputs.files.dedup();
     inputs.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    inputs.links.sort();
     inputs
-}
-
-/// A return once checked: everything the batch outputs need, without its cells.
-#[derive(Debug)]
-pub struct Summary {
-    pub report: FileReport,
-    /// Key figures for the template's sheet of the synthesis (rows of values).
-    pub key_rows: Vec<Vec<Value>>,
-    /// The annotated report, relative to the output folder.
-    pub annotated: Option<String>,
-}
-
-/// A cross-file finding, with the file it is about (if any).
-#[derive(Debug, Clone)]
-pub struct BatchFinding {
-    pub finding: Finding,
-    pub file: Option<String>,
-}
-
-/// Unique file names for the annotated reports, as `check --report-dir` names
-/// them: `<name>.controle.xlsx`, then `<name> (2).controle.xlsx`…
-pub fn report_names(files: &[PathBuf]) -> Vec<String> {
-    let mut taken = std::collections::HashSet::new();
-    files
-        .iter()
-        .map(|f| {
-            let name = crate::report::xlsx::report_file_name(f);
-            let stem = name.trim_end_matches(".controle.xlsx").to_string();
-            (1..)
-                .map(|n| {
-                    if n == 1 {
-                        name.clone()
-                    } else {
-                        format!("{stem} ({n}).controle.xlsx")
-                    }
-                })
-                .find(|candidate| taken.insert(candidate.to_lowercase()))
-                .unwrap_or(name)
-        })
-        .collect()
 }
 
 /// Key figures of a return, as the template's `x-template.synthese` says:
@@ -204,46 +211,72 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
     }
 }
 
-/// Checks every file, in parallel, calling `after` on each report before its
-/// cells are dropped (to write the annotated report). Results keep the input
-/// order whatever the number of threads.
-pub fn check_all<F>(
+/// Checks every file, in parallel (each in a worker process when the checker
+/// is isolated), with the [`Job`] `job(i)` gives for the i-th. Results keep the
+/// input order whatever the number of threads. A file whose annotated report
+/// could not be written gets BILAN-OUT-001. After an interruption the
+/// remaining files are not checked (and the result is shorter).
+pub fn check_all(
     checker: &Checker,
     files: &[PathBuf],
     jobs: usize,
-    after: F,
+    job: &(dyn Fn(usize) -> (Job, Option<String>) + Sync),
     progress: &(dyn Fn() + Sync),
-) -> Vec<Summary>
-where
-    F: Fn(usize, &FileReport) -> Option<String> + Sync,
-{
-    let work = |i: usize, path: &PathBuf| -> Summary {
-        let report = catch_unwind(AssertUnwindSafe(|| checker.check_path(path))).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            internal_failure(path, &what)
-        });
-        let annotated = catch_unwind(AssertUnwindSafe(|| after(i, &report))).unwrap_or(None);
-        let key = key_rows(&checker.templates, &report);
+) -> Vec<Summary> {
+    let work = |i: usize, path: &PathBuf| -> Option<Summary> {
+        if crate::isolate::interrupted() {
+            return None;
+        }
+        let (job, annotated_name) = job(i);
+        let checked = catch_unwind(AssertUnwindSafe(|| checker.process(&Input::Path(path.clone()), &job)))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Checked {
+                    report: internal_failure(path, &what),
+                    key_rows: Vec::new(),
+                    annotated: job.annotated.as_ref().map(|_| Err("erreur interne".to_string())),
+                    extraction: None,
+                }
+            });
         progress();
-        // The cells and the extracted data are not needed any more.
-        let mut report = report;
+        let mut report = checked.report;
         report.workbook = None;
         report.extraction = None;
-        Summary {
+        let annotated = match (checked.annotated, annotated_name) {
+            (Some(Ok(())), name) => name,
+            (Some(Err(reason)), name) => {
+                report
+                    .findings
+                    .push(out_failure(name.as_deref().unwrap_or(""), &reason));
+                None
+            }
+            (None, _) => None,
+        };
+        Some(Summary {
             report,
-            key_rows: key,
+            key_rows: checked.key_rows,
             annotated,
-        }
+        })
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build();
-    match pool {
+    let all: Vec<Option<Summary>> = match pool {
         Ok(pool) => pool.install(|| files.par_iter().enumerate().map(|(i, p)| work(i, p)).collect()),
         Err(_) => files.iter().enumerate().map(|(i, p)| work(i, p)).collect(),
-    }
+    };
+    all.into_iter().flatten().collect()
+}
+
+/// BILAN-OUT-001: the annotated report of a file could not be written.
+pub fn out_failure(name: &str, reason: &str) -> Finding {
+    Finding::new(
+        "BILAN-OUT-001",
+        Severity::Error,
+        format!("Le classeur annoté {name} n'a pas pu être écrit : {reason}. Le contrôle du fichier est complet ; libérez de la place ou corrigez les droits, puis relancez."),
+    )
 }
 
 fn internal_failure(path: &Path, what: &str) -> FileReport {
@@ -251,7 +284,7 @@ fn internal_failure(path: &Path, what: &str) -> FileReport {
         &path.display().to_string(),
         None,
         Finding::new(
-            "BILAN-IO-001",
+            "BILAN-INT-001",
             Severity::Error,
             format!("Le contrôle de ce fichier a échoué sur une erreur interne ({what}) ; les autres fichiers ont été contrôlés. Signalez ce fichier à l'équipe bilan."),
         ),
@@ -347,9 +380,9 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
                         .and_then(|i| i.parse::<usize>().ok())
                         .and_then(|i| summaries.get(i))
                         .map(|s| s.report.path.clone());
+                    let figures = crate::rules::figures(rule, &r);
                     let mut f = Finding::new(&rule.meta.id, rule.meta.severity, r.message).with_pointer(r.pointer);
-                    f.figures.expected = r.expected;
-                    f.figures.actual = r.actual;
+                    f.figures = figures;
                     out.push(BatchFinding { finding: f, file });
                 }
             }
@@ -376,25 +409,13 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
     out
 }
 
-/// Counts over files and cross-file findings.
-pub fn total_counts(summaries: &[Summary], batch: &[BatchFinding]) -> Counts {
-    let mut c = Counts::default();
-    for s in summaries {
-        c.add(s.report.counts());
-    }
-    for b in batch {
-        c.add(Counts::of(std::slice::from_ref(&b.finding)));
-    }
-    c
-}
-
 /// The machine report of a batch (`rapport.json`).
 pub fn json_report(
     summaries: &[Summary],
     skipped: &[Skipped],
     batch: &[BatchFinding],
     rule_pack: &str,
-    checked_at: &str,
+    checked_at: chrono::DateTime<chrono::Utc>,
 ) -> Value {
     let files: Vec<FileReport> = Vec::new();
     let mut value = crate::report::json::report(&files, rule_pack, checked_at, Vec::new());

@@ -55,7 +55,11 @@ fn a_hanging_reader_is_stopped_after_its_time_budget() {
     let (code, text) = run("hang:maud", &["--timeout", "1"]);
     assert_eq!(code, Some(1));
     assert!(text.contains("pole-maud-conforme.xlsx: error[BILAN-IO-002]"), "{text}");
-    assert!(text.contains("Durée de lecture"), "{text}");
+    assert!(text.contains("durée du contrôle : plus de 1 s"), "{text}");
+    assert!(
+        text.contains("lecture du classeur") && text.contains("--timeout"),
+        "{text}"
+    );
     itrans_still_checked(&text);
 }
 

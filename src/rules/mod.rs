@@ -160,13 +160,9 @@ fn new_engine(sandbox: &Sandbox) -> Engine {
     engine.disable_symbol("eval");
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
-    engine.on_progress(|_| {
-        if api::past_deadline() {
-            Some(Dynamic::from("délai dépassé"))
-        } else {
-            None
-        }
-    });
+    // No wall-clock stop here: a rule's limits are operations, sizes and depth,
+    // so a return gets the same findings on a busy machine as on an idle one;
+    // the time of a whole file is bounded by its worker process (`isolate`).
     api::register(&mut engine);
     engine
 }
@@ -460,6 +456,7 @@ fn to_finding(rule: &Rule, r: api::Reported, ex: &Extraction) -> Option<Finding>
     if ex.is_unusable(&r.pointer) {
         return None;
     }
+    let figures = figures(rule, &r);
     let mut f = Finding::new(&rule.meta.id, rule.meta.severity, r.message).with_pointer(r.pointer.clone());
     if let Some(o) = ex.origin_of(&r.pointer) {
         f = f.at(&o.sheet, o.cell.or(o.range.map(|x| x.start)));
@@ -478,17 +475,24 @@ fn to_finding(rule: &Rule, r: api::Reported, ex: &Extraction) -> Option<Finding>
         }
         f = f.with_range(range);
     }
+    f.figures = figures;
+    Some(f)
+}
+
+/// The figures of a reported finding (per file or across files): the
+/// difference is `actual − expected` unless the rule gave it, the tolerance the
+/// rule's parameter unless the report gave one.
+pub fn figures(rule: &Rule, r: &api::Reported) -> Figures {
     let difference = r.difference.or(match (r.actual, r.expected) {
         (Some(a), Some(e)) => Some(a - e),
         _ => None,
     });
-    f.figures = Figures {
+    Figures {
         expected: r.expected,
         actual: r.actual,
         difference,
         tolerance: r
             .tolerance
             .or_else(|| if r.expected.is_some() { rule.tolerance() } else { None }),
-    };
-    Some(f)
+    }
 }

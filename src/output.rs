@@ -1,0 +1,411 @@
+//! Files that `bilan` writes: where they go, what they are called, and how they
+//! are written. The one home for output naming and for the atomic writer; every
+//! output (annotated workbooks, JSON, synthesis, Markdown, blank templates) goes
+//! through [`save`].
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Why an output could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("écriture de {} impossible : {}", .path.display(), io_fr(.source))]
+pub struct OutputError {
+    pub path: PathBuf,
+    pub source: std::io::Error,
+}
+
+impl OutputError {
+    /// The reason alone, in French (`disque plein`).
+    pub fn reason(&self) -> String {
+        io_fr(&self.source)
+    }
+}
+
+/// A system error in French words (`disque plein`, `permission refusée`), never
+/// `os error 28`.
+pub fn io_fr(e: &std::io::Error) -> String {
+    #[cfg(unix)]
+    if let Some(code) = e.raw_os_error() {
+        let text = match code {
+            libc::ENOSPC => Some("disque plein"),
+            libc::EDQUOT => Some("quota disque dépassé"),
+            libc::EACCES | libc::EPERM => Some("permission refusée"),
+            libc::EROFS => Some("système de fichiers en lecture seule"),
+            libc::EFBIG => Some("taille de fichier maximale dépassée (limite du système, ulimit -f)"),
+            libc::ENOENT => Some("dossier introuvable"),
+            libc::ENOTDIR => Some("un élément du chemin n'est pas un dossier"),
+            libc::EISDIR => Some("c'est un dossier"),
+            libc::ENAMETOOLONG => Some("nom de fichier trop long"),
+            libc::EIO => Some("erreur d'entrée-sortie du disque"),
+            libc::EEXIST => Some("le fichier existe déjà"),
+            libc::EXDEV => Some("déplacement impossible entre deux disques"),
+            _ => None,
+        };
+        if let Some(t) = text {
+            return t.to_string();
+        }
+    }
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "introuvable".into(),
+        K::PermissionDenied => "permission refusée".into(),
+        K::AlreadyExists => "le fichier existe déjà".into(),
+        K::WriteZero | K::UnexpectedEof => "écriture interrompue".into(),
+        _ => format!("erreur du système ({e})"),
+    }
+}
+
+/// A path as bytes (to cross a process boundary whatever its encoding).
+pub fn path_to_bytes(p: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        p.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        p.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+/// The path of [`path_to_bytes`].
+pub fn path_from_bytes(b: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(b))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(b).into_owned())
+    }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same folder,
+/// flushed to disk, then renamed over `path`. An interrupted run leaves either
+/// the previous file or the new one, never half of one.
+pub fn save(path: &Path, bytes: &[u8]) -> Result<(), OutputError> {
+    let io = |source| OutputError {
+        path: path.to_path_buf(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "rapport".into());
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(io(e));
+    }
+    Ok(())
+}
+
+/// The report's file name for a submitted file: `<name>.controle.xlsx`, with
+/// characters that some systems refuse replaced by `_` and the length bounded.
+pub fn report_file_name(input: &Path) -> String {
+    let stem = input
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut name: String = stem
+        .chars()
+        .map(|c| {
+            if "<>:\"/\\|?*".contains(c) || c.is_control() || unsafe_char(c) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    name = name.trim().trim_end_matches('.').trim().to_string();
+    if name.starts_with('.') {
+        name.replace_range(..1, "_");
+    }
+    // Keep the name well under the 255-byte limit of most file systems.
+    while name.len() > 150 {
+        name.pop();
+    }
+    let reserved = ["CON", "PRN", "AUX", "NUL"];
+    let upper = name.to_ascii_uppercase();
+    let device = reserved.contains(&upper.as_str())
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && upper.as_bytes()[3].is_ascii_digit());
+    if name.is_empty() || device {
+        name = format!("retour_{name}");
+    }
+    format!("{name}.controle.xlsx")
+}
+
+/// Unique file names for the annotated reports of `files`, in order:
+/// `<name>.controle.xlsx`, then `<name> (2).controle.xlsx`… (names compared
+/// ignoring case). `refused(name)` rejects a name for another reason (it would
+/// land on an input).
+pub fn report_names(files: &[PathBuf], refused: &dyn Fn(&str) -> bool) -> Vec<String> {
+    let mut taken = HashSet::new();
+    files
+        .iter()
+        .map(|f| {
+            let name = report_file_name(f);
+            let stem = name.trim_end_matches(".controle.xlsx").to_string();
+            (1..)
+                .map(|n| {
+                    if n == 1 {
+                        name.clone()
+                    } else {
+                        format!("{stem} ({n}).controle.xlsx")
+                    }
+                })
+                .find(|candidate| !refused(candidate) && taken.insert(candidate.to_lowercase()))
+                .unwrap_or(name)
+        })
+        .collect()
+}
+
+/// Whether `out` names the (canonical) file `input`, through links or `..`.
+pub fn same_file(input: &Path, out: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        // A hard link is the same file under another name.
+        use std::os::unix::fs::MetadataExt;
+        if let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(out)) {
+            return a.dev() == b.dev() && a.ino() == b.ino();
+        }
+    }
+    let resolved = match out.canonicalize() {
+        Ok(p) => p,
+        Err(_) => {
+            let parent = out
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            match (parent.canonicalize(), out.file_name()) {
+                (Ok(dir), Some(name)) => dir.join(name),
+                _ => return false,
+            }
+        }
+    };
+    resolved == input
+}
+
+/// Text from a submitted file made safe to show: control characters (ESC,
+/// BEL…) become their visible symbol (`␛`), and bidirectional overrides and
+/// isolates (which can make a name read backwards) become `�`. Line breaks and
+/// tabs are kept.
+pub fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = unsafe_char;
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                '\u{0}'..='\u{1F}' if bad(c) => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
+                '\u{7F}' => '\u{2421}',
+                c if bad(c) => '\u{FFFD}',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+/// A character that must not reach a terminal or a file name raw: controls
+/// (but line breaks and tabs) and bidirectional overrides, embeddings, isolates
+/// and marks.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// A relative path as a URL path: every byte outside `A-Z a-z 0-9 - . _ ~ /`
+/// percent-encoded (so `#`, `%20`, spaces and accents survive a link).
+pub fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// A batch's output folder: one run at a time, outputs written aside then
+// renamed together, leftovers of interrupted runs removed.
+
+/// The lock file of an output folder.
+pub const LOCK_FILE: &str = ".bilan.lock";
+/// Prefix of a run's staging folder inside the output folder.
+pub const STAGING_PREFIX: &str = ".bilan-en-cours-";
+
+/// The exclusive lock of an output folder, held until dropped (or until the
+/// process ends, however it ends: the system releases it).
+#[derive(Debug)]
+pub struct Lock {
+    _file: std::fs::File,
+}
+
+impl Lock {
+    /// Takes the lock of `dir`, or says in French that another run holds it.
+    pub fn acquire(dir: &Path) -> Result<Self, String> {
+        let path = dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("verrou {} impossible à créer : {}", path.display(), io_fr(&e)))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            // SAFETY: flock on a file descriptor we own.
+            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if r != 0 {
+                return Err(format!(
+                    "un autre contrôle écrit déjà dans {} (verrou {LOCK_FILE}) : attendez qu'il se termine, ou choisissez un autre dossier --out",
+                    dir.display()
+                ));
+            }
+        }
+        Ok(Self { _file: file })
+    }
+}
+
+/// Removes what interrupted runs left in `dir` (their staging folders and
+/// temporary files). Call it with the lock held: nothing else is writing there.
+pub fn remove_stale(dir: &Path) {
+    for folder in [dir.to_path_buf(), dir.join("annotes")] {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.starts_with(STAGING_PREFIX) && path.is_dir() {
+                let _ = std::fs::remove_dir_all(&path);
+            } else if name.starts_with('.') && name.ends_with(".tmp") && path.is_file() {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+/// Outputs being written: a folder inside the output folder, renamed into
+/// place by [`Staging::commit`]; removed with what it holds if the run stops.
+#[derive(Debug)]
+pub struct Staging {
+    pub dir: PathBuf,
+    out: PathBuf,
+}
+
+impl Staging {
+    pub fn new(out: &Path) -> Result<Self, OutputError> {
+        let dir = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).map_err(|source| OutputError {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(Self {
+            dir,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// Moves `names` (files or folders of the staging folder) into the output
+    /// folder, one rename each, one after the other: the previous run's
+    /// outputs of the same names are replaced (an old `annotes/` is removed
+    /// whole, so the set comes from one run).
+    pub fn commit(&self, names: &[&str]) -> Result<(), OutputError> {
+        let old = self.dir.join(".ancien");
+        let _ = std::fs::create_dir(&old);
+        for name in names {
+            let from = self.dir.join(name);
+            let to = self.out.join(name);
+            if from.is_dir() && to.is_dir() {
+                // A folder cannot be renamed over a non-empty one: move the old aside.
+                std::fs::rename(&to, old.join(name)).map_err(|source| OutputError {
+                    path: to.clone(),
+                    source,
+                })?;
+            }
+            std::fs::rename(&from, &to).map_err(|source| OutputError {
+                path: to.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(
+            report_file_name(Path::new("retours/pole-itrans.xlsx")),
+            "pole-itrans.controle.xlsx"
+        );
+        assert_eq!(report_file_name(Path::new("a|b?.xls")), "a_b_.controle.xlsx");
+        assert_eq!(report_file_name(Path::new("CON.xlsx")), "retour_CON.controle.xlsx");
+        assert_eq!(report_file_name(Path::new(".xlsx")), "_xlsx.controle.xlsx");
+        assert!(report_file_name(Path::new(&format!("{}.xlsx", "é".repeat(200)))).len() < 200);
+    }
+
+    #[test]
+    fn names_lose_control_and_bidi_characters() {
+        assert_eq!(
+            report_file_name(Path::new("a\u{1b}[31mb\u{202E}xslx.xlsx")),
+            "a_[31mb_xslx.controle.xlsx"
+        );
+        assert_eq!(neutralise("ok\u{7}\u{1b}\u{2067}"), "ok\u{2407}\u{241B}\u{FFFD}");
+        assert_eq!(neutralise("ligne\nsuivante"), "ligne\nsuivante");
+    }
+
+    #[test]
+    fn url_paths_are_percent_encoded() {
+        assert_eq!(url_path("annotes/a#b%20c é.xlsx"), "annotes/a%23b%2520c%20%C3%A9.xlsx");
+    }
+
+    #[test]
+    fn report_names_are_unique_ignoring_case() {
+        let files = [
+            PathBuf::from("a/x.xlsx"),
+            PathBuf::from("b/X.xls"),
+            PathBuf::from("c/x.ods"),
+        ];
+        assert_eq!(
+            report_names(&files, &|_| false),
+            ["x.controle.xlsx", "X (2).controle.xlsx", "x (3).controle.xlsx"]
+        );
+        assert_eq!(
+            report_names(&files[..1], &|n| n == "x.controle.xlsx"),
+            ["x (2).controle.xlsx"]
+        );
+    }
+}
