@@ -37,10 +37,9 @@ fn fixtures() -> Vec<(String, Vec<u8>)> {
 }
 
 fn body(name: &str, bytes: &[u8]) -> Vec<u8> {
-    let mut b = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{name}\"\r\n\r\n"
-    )
-    .into_bytes();
+    let mut b =
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"{name}\"\r\n\r\n")
+            .into_bytes();
     b.extend_from_slice(bytes);
     b.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
     b

@@ -8,6 +8,10 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use web_support::*;
 
+/// A reader process that reads its requests and never answers (its output
+/// stays open): the check hangs until the reader's time budget.
+const HANGING_READER: &str = "#!/bin/sh\nwhile read -r line; do :; done\n";
+
 async fn itrans_api_check(b: &mut Browser) -> serde_json::Value {
     let r = b
         .post_multipart("/api/controle", &[], &[file_part(&fixture(ITRANS))])
@@ -76,7 +80,11 @@ async fn the_self_check_page_shows_each_finding_on_its_cell_and_offers_the_annot
     assert!(page.contains("<th scope=\"col\">B</th>"));
     assert!(page.contains("<th scope=\"row\">4</th>"));
     assert!(page.contains("cellule B4 marquée"));
-    assert!(page.contains("<td class=\"marque\"><strong>17081618</strong>") || page.contains("<td class=\"marque\"><strong>17 081 618</strong>"), "{page}");
+    assert!(
+        page.contains("<td class=\"marque\"><strong>17081618</strong>")
+            || page.contains("<td class=\"marque\"><strong>17 081 618</strong>"),
+        "{page}"
+    );
     assert!(page.contains("<dt>Écart</dt><dd>1 048 596</dd>"), "{page}");
     let start = page.find("href=\"/controle/").expect("download link") + 6;
     let end = start + page[start..].find('"').expect("end");
@@ -94,24 +102,27 @@ async fn a_post_without_its_csrf_token_is_refused() {
     let desk = desk().await;
     let mut b = Browser::new(desk.addr());
     b.get("/").await; // the CSRF cookie is set, but the form field is missing
-    let r = b
-        .post_multipart("/controle", &[], &[file_part(&fixture(ITRANS))])
-        .await;
+    let r = b.post_multipart("/controle", &[], &[file_part(&fixture(ITRANS))]).await;
     assert_eq!(r.status, 403, "{}", r.text());
     assert!(r.text().contains("Formulaire expiré"));
     let r = b
-        .post_multipart("/controle", &[("csrf", &"0".repeat(64))], &[file_part(&fixture(ITRANS))])
+        .post_multipart(
+            "/controle",
+            &[("csrf", &"0".repeat(64))],
+            &[file_part(&fixture(ITRANS))],
+        )
         .await;
     assert_eq!(r.status, 403);
     let r = b
-        .post_form("/connexion", &[("identifiant", "relecteur"), ("mot_de_passe", PASSWORD)])
+        .post_form(
+            "/connexion",
+            &[("identifiant", "relecteur"), ("mot_de_passe", PASSWORD)],
+        )
         .await;
     assert_eq!(r.status, 403);
     // A logged-in reviewer's forms too.
     b.login().await;
-    let r = b
-        .post_multipart("/campagnes", &[("campagne", CAMPAIGN)], &[])
-        .await;
+    let r = b.post_multipart("/campagnes", &[("campagne", CAMPAIGN)], &[]).await;
     assert_eq!(r.status, 403);
     let r = b.post_form("/cle-api", &[]).await;
     assert_eq!(r.status, 403);
@@ -121,7 +132,13 @@ async fn a_post_without_its_csrf_token_is_refused() {
 async fn reviewer_pages_without_a_session_redirect_to_the_login() {
     let desk = desk().await;
     let mut b = Browser::new(desk.addr());
-    for path in ["/campagnes", "/campagnes/1", "/retours/1", "/campagnes/1/synthese.xlsx", "/campagnes/1/annotes.zip"] {
+    for path in [
+        "/campagnes",
+        "/campagnes/1",
+        "/retours/1",
+        "/campagnes/1/synthese.xlsx",
+        "/campagnes/1/annotes.zip",
+    ] {
         let r = b.get(path).await;
         assert_eq!(r.status, 303, "{path}");
         assert_eq!(r.header("location"), "/connexion", "{path}");
@@ -132,13 +149,23 @@ async fn reviewer_pages_without_a_session_redirect_to_the_login() {
     // A wrong password does not open a session.
     let csrf = b.csrf("/connexion").await;
     let r = b
-        .post_form("/connexion", &[("csrf", &csrf), ("identifiant", "relecteur"), ("mot_de_passe", "faux")])
+        .post_form(
+            "/connexion",
+            &[("csrf", &csrf), ("identifiant", "relecteur"), ("mot_de_passe", "faux")],
+        )
         .await;
     assert_eq!(r.status, 401);
     assert_eq!(b.get("/campagnes").await.status, 303);
     // The right one does; the session cookie is HttpOnly and SameSite=Strict.
     let r = b
-        .post_form("/connexion", &[("csrf", &csrf), ("identifiant", "relecteur"), ("mot_de_passe", PASSWORD)])
+        .post_form(
+            "/connexion",
+            &[
+                ("csrf", &csrf),
+                ("identifiant", "relecteur"),
+                ("mot_de_passe", PASSWORD),
+            ],
+        )
         .await;
     assert_eq!(r.status, 303);
     let cookie = r.header("set-cookie");
@@ -169,7 +196,10 @@ async fn a_submission_by_token_is_stored_listed_and_reaches_one_return_only() {
     let sha = file["sha256"].as_str().expect("sha").to_string();
     // Stored under its hash.
     let stored = desk.data().join("fichiers").join(&sha[..2]).join(format!("{sha}.xlsx"));
-    assert_eq!(std::fs::read(&stored).expect("stored file"), std::fs::read(fixture(ITRANS)).expect("fixture"));
+    assert_eq!(
+        std::fs::read(&stored).expect("stored file"),
+        std::fs::read(fixture(ITRANS)).expect("fixture")
+    );
 
     // The submitter's page lists it, with its findings.
     let page = submitter.get(&format!("/depot/{itrans}")).await.text();
@@ -179,12 +209,19 @@ async fn a_submission_by_token_is_stored_listed_and_reaches_one_return_only() {
     // The same page through the HTML form.
     let csrf = submitter.csrf(&format!("/depot/{itrans}")).await;
     let r = submitter
-        .post_multipart(&format!("/depot/{itrans}"), &[("csrf", &csrf)], &[file_part(&fixture(ITRANS))])
+        .post_multipart(
+            &format!("/depot/{itrans}"),
+            &[("csrf", &csrf)],
+            &[file_part(&fixture(ITRANS))],
+        )
         .await;
     assert_eq!(r.status, 303);
     let page = submitter.get(&format!("/depot/{itrans}")).await.text();
     assert_eq!(page.matches("class=\"envoi\"").count(), 2, "history of both versions");
-    assert!(page.contains("Depuis l'envoi n°"), "comparison with the previous version");
+    assert!(
+        page.contains("Depuis l'envoi n°"),
+        "comparison with the previous version"
+    );
     // Its annotated workbook.
     let start = page.find("/envois/").expect("link");
     let link_start = page[..start].rfind('"').expect("quote") + 1;
@@ -204,9 +241,15 @@ async fn a_submission_by_token_is_stored_listed_and_reaches_one_return_only() {
 
     // The dashboard lists it.
     let dash = reviewer.get(&format!("/campagnes/{campaign}")).await.text();
-    assert!(dash.contains("<td class=\"verdict-non_conforme\">Non conforme</td>"), "{dash}");
+    assert!(
+        dash.contains("<td class=\"verdict-non_conforme\">Non conforme</td>"),
+        "{dash}"
+    );
     assert!(dash.contains("(version 2)"), "{dash}");
-    assert!(dash.contains("<strong>1</strong> manquants") || dash.contains("<strong>1</strong> manquant"), "{dash}");
+    assert!(
+        dash.contains("<strong>1</strong> manquants") || dash.contains("<strong>1</strong> manquant"),
+        "{dash}"
+    );
     let json = reviewer.get(&format!("/api/campagnes/{campaign}")).await;
     assert_eq!(json.status, 200);
     assert_eq!(json.json()["files"].as_array().map(Vec::len), Some(1));
@@ -223,8 +266,13 @@ async fn a_wrong_token_is_403() {
         .post_multipart(&format!("/api/depots/{wrong}"), &[], &[file_part(&fixture(ITRANS))])
         .await;
     assert_eq!(r.status, 403);
-    assert!(r.json()["message"].as_str().is_some_and(|m| m.contains("Lien de dépôt inconnu")));
-    assert_eq!(std::fs::read_dir(desk.data().join("fichiers")).expect("folder").count(), 0);
+    assert!(r.json()["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Lien de dépôt inconnu")));
+    assert_eq!(
+        std::fs::read_dir(desk.data().join("fichiers")).expect("folder").count(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -256,9 +304,8 @@ async fn a_hostile_file_is_a_finding_and_the_server_keeps_serving() {
 async fn raw_exchange(addr: std::net::SocketAddr, head: String, body_chunks: usize, chunked: bool) -> String {
     let mut s = tokio::net::TcpStream::connect(addr).await.expect("connect");
     s.write_all(head.as_bytes()).await.expect("head");
-    let prologue = format!(
-        "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"gros.xlsx\"\r\n\r\n"
-    );
+    let prologue =
+        format!("--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"fichier\"; filename=\"gros.xlsx\"\r\n\r\n");
     let chunk = vec![b'x'; 16 * 1024];
     let mut pieces = vec![prologue.into_bytes()];
     pieces.extend(std::iter::repeat_n(chunk, body_chunks));
@@ -316,12 +363,20 @@ async fn an_oversize_upload_is_refused_without_being_read_whole() {
     assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
     assert!(answer.contains("100 000 octets"), "{answer}");
     // Nothing stored half-way.
-    assert_eq!(std::fs::read_dir(desk.data().join("fichiers")).expect("folder").count(), 0);
+    assert_eq!(
+        std::fs::read_dir(desk.data().join("fichiers")).expect("folder").count(),
+        0
+    );
     assert_eq!(std::fs::read_dir(desk.data().join("tmp")).expect("folder").count(), 0);
     let mut b = Browser::new(desk.addr());
     assert!(b.get(&format!("/depot/{token}")).await.text().contains("Aucun envoi"));
     // And the server still serves.
     assert_eq!(b.get("/api/sante").await.status, 200);
+}
+
+/// The page with numeric character references written as named ones.
+fn escaped(page: &str) -> String {
+    page.replace("&#60;", "&lt;").replace("&#62;", "&gt;")
 }
 
 #[tokio::test]
@@ -351,7 +406,7 @@ async fn submitted_text_is_shown_escaped() {
             &[("csrf", &csrf)],
             &[Part {
                 field: "fichier".into(),
-                name: "<script>alert(1)</script>.xlsx".into(),
+                name: "<img src=x onerror=alert(1)>.xlsx".into(),
                 bytes,
             }],
         )
@@ -359,8 +414,15 @@ async fn submitted_text_is_shown_escaped() {
     assert_eq!(r.status, 200, "{}", r.text());
     let page = r.text();
     assert!(!page.contains("<script>alert(1)"), "{page}");
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{page}");
-    assert!(page.matches("&lt;script&gt;").count() >= 2, "the file name and the cell");
+    assert!(!page.contains("<img src=x"), "{page}");
+    assert!(
+        escaped(&page).contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "the cell: {page}"
+    );
+    assert!(
+        escaped(&page).contains("&lt;img src=x onerror=alert(1)&gt;.xlsx"),
+        "the file name: {page}"
+    );
 
     // A reviewer's comment, shown to the submitter.
     let mut reviewer = Browser::new(desk.addr());
@@ -379,14 +441,18 @@ async fn submitted_text_is_shown_escaped() {
     let r = reviewer
         .post_form(
             "/retours/1/decision",
-            &[("csrf", &csrf), ("decision", "a_corriger"), ("commentaire", "<script>alert(1)</script>")],
+            &[
+                ("csrf", &csrf),
+                ("decision", "a_corriger"),
+                ("commentaire", "<script>alert(1)</script>"),
+            ],
         )
         .await;
     assert_eq!(r.status, 303);
     let seen = b.get(&format!("/depot/{token}")).await.text();
     assert!(seen.contains("À corriger"));
     assert!(!seen.contains("<script>alert(1)"));
-    assert!(seen.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(escaped(&seen).contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 }
 
 /// Polls `path` until `cond` holds (the desk checks in the background).
@@ -407,7 +473,7 @@ fn a_submission_stored_when_the_server_stops_during_its_check_is_checked_after_r
     let data = dir.path().join("donnees");
     // A reader that never answers (it waits for its input to close): the check hangs.
     let hang = dir.path().join("lecteur-bloque.sh");
-    std::fs::write(&hang, "#!/bin/sh\nexec cat > /dev/null\n").expect("script");
+    std::fs::write(&hang, HANGING_READER).expect("script");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -436,10 +502,7 @@ fn a_submission_stored_when_the_server_stops_during_its_check_is_checked_after_r
             p.contains("contrôle en cours")
         })
         .await;
-        server
-            .state
-            .stopping
-            .store(true, std::sync::atomic::Ordering::SeqCst);
+        server.state.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
         token
     });
     // The server stops abruptly, in the middle of the check.
@@ -466,7 +529,7 @@ async fn a_full_queue_answers_server_busy() {
     // No reader slot free and no room to wait: the answer is immediate and French.
     let dir = tempfile::tempdir().expect("dir");
     let hang = dir.path().join("lecteur-bloque.sh");
-    std::fs::write(&hang, "#!/bin/sh\nexec cat > /dev/null\n").expect("script");
+    std::fs::write(&hang, HANGING_READER).expect("script");
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -475,14 +538,28 @@ async fn a_full_queue_answers_server_busy() {
     let mut c = config(&dir.path().join("donnees"));
     c.workers = 1;
     c.queue = 0;
-    let checker = bilan::web::default_checker(Some(hang), c.max_file_size).expect("checker");
+    // The hanging reader is stopped after 10 s (its time budget), so the test ends.
+    let checker = bilan::run::load(&bilan::run::Setup {
+        isolation: Some(hang),
+        timeout: Some(10),
+        ..bilan::run::Setup::default()
+    })
+    .expect("checker");
     let server = bilan::web::start(c, checker).await.expect("starts");
     let addr = server.addr;
     let blocked = tokio::spawn(async move {
         let mut b = Browser::new(addr);
-        b.post_multipart("/api/controle", &[], &[file_part(&fixture(ITRANS))]).await
+        b.post_multipart("/api/controle", &[], &[file_part(&fixture(ITRANS))])
+            .await
     });
     let mut b = Browser::new(addr);
+    // Once the only reader is taken…
+    for _ in 0..600 {
+        if b.get("/api/sante").await.json()["controles_en_cours"] == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let mut answer = None;
     for _ in 0..600 {
         let r = b
@@ -495,8 +572,13 @@ async fn a_full_queue_answers_server_busy() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let r = answer.expect("a 503 while the only reader is busy");
-    assert!(r.json()["message"].as_str().is_some_and(|m| m.contains("Serveur occupé, réessayez")));
+    assert!(r.json()["message"]
+        .as_str()
+        .is_some_and(|m| m.contains("Serveur occupé, réessayez")));
     assert_eq!(r.header("retry-after"), "5");
     assert_eq!(b.get("/api/sante").await.status, 200);
-    blocked.abort();
+    // The blocked file gets its finding once the reader's time is up.
+    let r = blocked.await.expect("answered");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.json()["files"][0]["findings"][0]["rule"], "BILAN-IO-002");
 }

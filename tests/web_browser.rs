@@ -49,7 +49,9 @@ async fn browser(profile: &Path, downloads: &Path) -> Option<(Driver, Client)> {
             !ci,
             "Chromium or chromedriver is missing under CI=true: .ci/run must install chromium and chromium-driver"
         );
-        eprintln!("SKIPPED web_browser: chromium or chromedriver not installed (apt-get install chromium chromium-driver)");
+        eprintln!(
+            "SKIPPED web_browser: chromium or chromedriver not installed (apt-get install chromium chromium-driver)"
+        );
         return None;
     };
     let port = free_port();
@@ -158,14 +160,14 @@ async fn the_desk_in_a_real_browser() {
     let first = errors[0].text().await.expect("text");
     assert!(first.contains("POLE-FIN-001"), "{first}");
     let marked = c.find(Locator::Css("td.marque")).await.expect("marked cell");
-    assert!(marked.text().await.expect("text").contains("17081618") || marked.text().await.expect("text").contains("17 081 618"));
+    assert!(
+        marked.text().await.expect("text").contains("17081618")
+            || marked.text().await.expect("text").contains("17 081 618")
+    );
     screenshot(&c, "web-autocontrole.png", 1500).await;
 
     // Download the annotated workbook.
-    let link = c
-        .find(Locator::Css("a[href$='/annote']"))
-        .await
-        .expect("download link");
+    let link = c.find(Locator::Css("a[href$='/annote']")).await.expect("download link");
     let href = link.attr("href").await.expect("href").expect("a link");
     link.click().await.expect("download");
     let file = downloaded(downloads.path()).await;
@@ -213,8 +215,17 @@ async fn the_desk_in_a_real_browser() {
         .for_element(Locator::Css("table.tableau"))
         .await
         .expect("dashboard");
-    let counters = c.find(Locator::Css(".compteurs")).await.expect("counters").text().await.expect("text");
-    assert!(counters.contains("3\nattendus") || counters.contains("3 attendus"), "{counters}");
+    let counters = c
+        .find(Locator::Css(".compteurs"))
+        .await
+        .expect("counters")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        counters.contains("3\nattendus") || counters.contains("3 attendus"),
+        "{counters}"
+    );
     let token_link = c
         .find(Locator::Css("input.lien-depot"))
         .await
@@ -248,7 +259,13 @@ async fn the_desk_in_a_real_browser() {
 
     // Back on the dashboard: the return is received.
     c.goto(&dashboard_url).await.expect("dashboard");
-    let table = c.find(Locator::Css("table.tableau")).await.expect("table").text().await.expect("text");
+    let table = c
+        .find(Locator::Css("table.tableau"))
+        .await
+        .expect("table")
+        .text()
+        .await
+        .expect("text");
     assert!(table.contains("Non conforme"), "{table}");
     assert!(table.contains("manquant"), "{table}");
     screenshot(&c, "web-tableau.png", 1100).await;

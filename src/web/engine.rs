@@ -7,7 +7,7 @@
 //! (503) at once instead of waiting without end. Stored submissions never get
 //! that answer: they wait for a slot (they are already safe on disk).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -16,16 +16,14 @@ use tokio::sync::Semaphore;
 
 use super::error::WebError;
 use super::view::{file_view, FileView};
-use crate::check::{Checker, FileReport};
+use crate::check::{Checker, FileReport, Input, Job};
 
 /// A file once checked: what the pages and the API need.
 pub struct Checked {
     /// The file's entry of `rapport.json`.
     pub json: Value,
     pub view: FileView,
-    /// The annotated workbook, when asked for.
-    pub annotated: Option<Vec<u8>>,
-    /// The report itself, cells included (for the comparison between versions).
+    /// The report (findings; only the cells of the excerpts).
     pub report: FileReport,
 }
 
@@ -33,6 +31,7 @@ pub struct Engine {
     checker: Arc<Checker>,
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
+    running: Arc<AtomicUsize>,
     max_waiting: usize,
 }
 
@@ -51,6 +50,7 @@ impl Engine {
             checker: Arc::new(checker),
             slots: Arc::new(Semaphore::new(workers.max(1))),
             waiting: AtomicUsize::new(0),
+            running: Arc::new(AtomicUsize::new(0)),
             max_waiting: queue,
         }
     }
@@ -59,9 +59,20 @@ impl Engine {
         &self.checker
     }
 
+    /// Files being checked now, and files waiting for a reader.
+    pub fn load(&self) -> (usize, usize) {
+        (self.running.load(Ordering::SeqCst), self.waiting.load(Ordering::SeqCst))
+    }
+
     /// Checks the file at `path` (a path the desk made), calling it `name` in
-    /// every report.
-    pub async fn check(&self, path: PathBuf, name: String, annotated: bool, wait: Wait) -> Result<Checked, WebError> {
+    /// every report; writes its annotated workbook to `annotated` if given.
+    pub async fn check(
+        &self,
+        path: PathBuf,
+        name: String,
+        annotated: Option<PathBuf>,
+        wait: Wait,
+    ) -> Result<Checked, WebError> {
         let before = self.waiting.fetch_add(1, Ordering::SeqCst);
         if wait == Wait::IfRoom && before >= self.max_waiting && self.slots.available_permits() == 0 {
             self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -71,49 +82,64 @@ impl Engine {
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let permit = permit.map_err(|_| WebError::Internal("file de contrôle fermée".into()))?;
         let checker = Arc::clone(&self.checker);
+        let running = Arc::clone(&self.running);
+        running.fetch_add(1, Ordering::SeqCst);
         let task = tokio::task::spawn_blocking(move || {
             let _permit = permit;
-            check_now(&checker, &path, &name, annotated)
+            let result = check_now(&checker, &path, &name, annotated.as_deref());
+            running.fetch_sub(1, Ordering::SeqCst);
+            result
         });
         task.await
             .map_err(|e| WebError::Internal(format!("contrôle interrompu : {e}")))?
     }
 }
 
-fn check_now(checker: &Checker, path: &std::path::Path, name: &str, annotated: bool) -> Result<Checked, WebError> {
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut report = checker.check_path(path);
-        report.path = name.to_string();
-        report
-    }));
-    let report = match run {
-        Ok(r) => r,
-        Err(_) => FileReport::failed(
-            name,
-            None,
-            crate::finding::Finding::new(
-                "BILAN-IO-001",
-                crate::finding::Severity::Error,
-                "Le contrôle de ce fichier a échoué sur une erreur interne. Signalez ce fichier à l'équipe bilan.",
-            ),
-        ),
+impl Engine {
+    /// [`Engine::check`] with the annotated workbook returned in memory (it
+    /// passes through `tmp`, a folder of the desk, and is removed from it).
+    pub async fn check_annotated(
+        &self,
+        path: PathBuf,
+        name: String,
+        tmp: &Path,
+        wait: Wait,
+    ) -> Result<(Checked, Vec<u8>), WebError> {
+        let out = tmp.join(format!("annote-{}.xlsx", super::auth::random_token()?));
+        let checked = self.check(path, name, Some(out.clone()), wait).await;
+        let bytes = std::fs::read(&out);
+        let _ = std::fs::remove_file(&out);
+        let checked = checked?;
+        let bytes = bytes
+            .map_err(|e| WebError::Internal(format!("classeur annoté illisible : {}", super::error::io_fr(&e))))?;
+        Ok((checked, bytes))
+    }
+}
+
+fn check_now(checker: &Checker, path: &Path, name: &str, annotated: Option<&Path>) -> Result<Checked, WebError> {
+    // The bytes go to the isolated worker under the name the user gave.
+    let bytes = std::fs::read(path)
+        .map_err(|e| WebError::Internal(format!("fichier reçu illisible : {}", super::error::io_fr(&e))))?;
+    let input = Input::Bytes {
+        name: name.to_string(),
+        bytes,
     };
+    let job = Job {
+        annotated: annotated.map(crate::output::path_to_bytes),
+        checked_at: chrono::Utc::now().timestamp(),
+        excerpts: true,
+        key_rows: true,
+        extraction: false,
+    };
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| checker.process(&input, &job)));
+    let checked = run.map_err(|_| WebError::Internal("le contrôle a échoué sur une erreur interne".into()))?;
+    if let Some(Err(e)) = &checked.annotated {
+        return Err(WebError::Internal(format!("classeur annoté non écrit : {e}")));
+    }
+    let mut report = checked.report;
+    report.path = name.to_string();
     let mut view = file_view(&report, &|_| None);
-    view.key_rows = crate::batch::key_rows(&checker.templates, &report);
+    view.key_rows = checked.key_rows;
     let json = crate::report::json::file_json(&report);
-    let annotated = if annotated {
-        let at = super::storage::now();
-        Some(
-            crate::report::xlsx::write_report(&report, &checker.rules, &at)
-                .map_err(|e| WebError::Internal(format!("classeur annoté impossible : {e}")))?,
-        )
-    } else {
-        None
-    };
-    Ok(Checked {
-        json,
-        view,
-        annotated,
-        report,
-    })
+    Ok(Checked { json, view, report })
 }

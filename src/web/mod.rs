@@ -122,22 +122,20 @@ pub type Shared = Arc<AppState>;
 /// The library's checker as the desk uses it: built-in schemas and rules,
 /// files read by isolated worker processes (`worker_exe __worker`).
 pub fn default_checker(worker_exe: Option<PathBuf>, max_file_size: u64) -> Result<Checker, WebError> {
-    let templates =
-        crate::template::TemplateSet::builtin().map_err(|e| WebError::Internal(format!("schémas : {e}")))?;
-    let rules = crate::rules::RulePack::builtin().map_err(|e| WebError::Internal(format!("règles : {}", e.message)))?;
-    let mut checker = Checker::new(templates, rules);
-    checker.limits.max_file_size = max_file_size;
     let exe = match worker_exe {
         Some(p) => Some(p),
         None => std::env::current_exe().ok(),
     };
-    if let Some(exe) = exe {
-        checker.isolation = Some(Arc::new(crate::isolate::Isolation::new(
-            exe,
-            crate::isolate::WorkerLimits::default(),
-        )));
-    }
-    Ok(checker)
+    let setup = crate::run::Setup {
+        max_file_size: Some(max_file_size),
+        isolation: exe,
+        ..crate::run::Setup::default()
+    };
+    crate::run::load(&setup).map_err(|e| match e {
+        crate::run::RunError::Rule(r) => WebError::Internal(format!("règle invalide : {}", r.message)),
+        crate::run::RunError::Message(m) => WebError::Internal(m),
+        crate::run::RunError::Interrupted => WebError::Internal("interrompu".into()),
+    })
 }
 
 /// A running desk (for `serve` and for tests).

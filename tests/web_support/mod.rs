@@ -208,7 +208,11 @@ impl Browser {
         let r = self
             .post_form(
                 "/connexion",
-                &[("csrf", &csrf), ("identifiant", "relecteur"), ("mot_de_passe", PASSWORD)],
+                &[
+                    ("csrf", &csrf),
+                    ("identifiant", "relecteur"),
+                    ("mot_de_passe", PASSWORD),
+                ],
             )
             .await;
         assert_eq!(r.status, 303, "login: {}", r.text());
@@ -218,7 +222,11 @@ impl Browser {
     pub async fn create_campaign(&mut self, toml: &str, expected: &str) -> i64 {
         let csrf = self.csrf("/campagnes").await;
         let r = self
-            .post_multipart("/campagnes", &[("csrf", &csrf), ("campagne", toml), ("attendus", expected)], &[])
+            .post_multipart(
+                "/campagnes",
+                &[("csrf", &csrf), ("campagne", toml), ("attendus", expected)],
+                &[],
+            )
             .await;
         assert_eq!(r.status, 303, "campaign: {}", r.text());
         r.header("location")

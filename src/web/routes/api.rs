@@ -15,17 +15,20 @@ use crate::web::error::ApiError;
 use crate::web::upload::{self, read_form};
 use crate::web::{Shared, WebError};
 
-pub async fn health() -> Json<Value> {
-    Json(json!({"statut": "ok", "version": env!("CARGO_PKG_VERSION")}))
+/// `{"statut": "ok", "version", "controles_en_cours", "en_attente"}`.
+pub async fn health(State(state): State<Shared>) -> Json<Value> {
+    let (running, waiting) = state.engine.load();
+    Json(json!({
+        "statut": "ok",
+        "version": env!("CARGO_PKG_VERSION"),
+        "controles_en_cours": running,
+        "en_attente": waiting,
+    }))
 }
 
 fn report_of(state: &Shared, files: Vec<Value>) -> Value {
-    let mut value = crate::report::json::report(
-        &[],
-        &state.engine.checker().rules.name,
-        &crate::web::storage::now(),
-        Vec::new(),
-    );
+    let mut value =
+        crate::report::json::report(&[], &state.engine.checker().rules.name, chrono::Utc::now(), Vec::new());
     value["files"] = Value::Array(files);
     value
 }
@@ -62,20 +65,22 @@ pub async fn self_check(
             return Err(WebError::BadRequest("Avec annote=1, envoyez un seul fichier.".into()).into());
         }
         let f = &form.files[0];
-        let checked = state
+        let (_, bytes) = state
             .engine
-            .check(f.temp_path().to_path_buf(), f.name.clone(), true, Wait::IfRoom)
+            .check_annotated(
+                f.temp_path().to_path_buf(),
+                f.name.clone(),
+                &state.storage.data_dir().join("tmp"),
+                Wait::IfRoom,
+            )
             .await?;
-        let bytes = checked
-            .annotated
-            .ok_or_else(|| WebError::Internal("classeur annoté absent".into()))?;
         return Ok(attachment(bytes, &super::annotated_name(&f.name), XLSX));
     }
     let mut files = Vec::new();
     for f in &form.files {
         let checked = state
             .engine
-            .check(f.temp_path().to_path_buf(), f.name.clone(), false, Wait::IfRoom)
+            .check(f.temp_path().to_path_buf(), f.name.clone(), None, Wait::IfRoom)
             .await?;
         files.push(checked.json);
     }

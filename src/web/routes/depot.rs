@@ -72,14 +72,14 @@ pub async fn check_submission(state: &Shared, id: i64, wait: Wait) -> Result<boo
         return Ok(true);
     }
     let path = state.storage.path_of(&sub.chemin);
-    let checked = state.engine.check(path, sub.nom_fichier.clone(), true, wait).await?;
+    let out = state.storage.path_of(&annotated_path(id));
+    let checked = state
+        .engine
+        .check(path, sub.nom_fichier.clone(), Some(out), wait)
+        .await?;
     if state.stopping.load(Ordering::SeqCst) {
         // The server is stopping: the submission stays pending for the next start.
         return Ok(true);
-    }
-    if let Some(bytes) = &checked.annotated {
-        crate::report::xlsx::save(&state.storage.path_of(&annotated_path(id)), bytes)
-            .map_err(|e| WebError::Internal(format!("classeur annoté non enregistré : {e}")))?;
     }
     let follow_up = follow_up(state, &sub, &checked)?;
     let v = &checked.view;

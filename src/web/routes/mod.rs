@@ -143,7 +143,7 @@ pub const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadshee
 
 /// `pole-itrans.xlsx` → `pole-itrans.controle.xlsx` (the CLI's naming).
 pub fn annotated_name(original: &str) -> String {
-    crate::report::xlsx::report_file_name(std::path::Path::new(original))
+    crate::output::report_file_name(std::path::Path::new(original))
 }
 
 /// The size limit in words.

@@ -51,16 +51,14 @@ pub async fn self_check(
             "Choisissez au moins un fichier à contrôler.".into(),
         ));
     }
+    let tmp = state.storage.data_dir().join("tmp");
     let mut files = Vec::new();
     for f in &form.files {
-        let checked = state
+        let (checked, bytes) = state
             .engine
-            .check(f.temp_path().to_path_buf(), f.name.clone(), true, Wait::IfRoom)
+            .check_annotated(f.temp_path().to_path_buf(), f.name.clone(), &tmp, Wait::IfRoom)
             .await?;
-        let annotated = match checked.annotated {
-            Some(bytes) => Some(state.annotated.put(super::annotated_name(&f.name), bytes)?),
-            None => None,
-        };
+        let annotated = Some(state.annotated.put(super::annotated_name(&f.name), bytes)?);
         files.push(SelfCheckItem {
             view: checked.view,
             annotated,

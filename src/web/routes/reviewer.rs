@@ -13,10 +13,9 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{attachment, nav, with_cookie, XLSX};
-use crate::batch::Summary;
-use crate::check::FileReport;
 use crate::finding::{Finding, Severity};
 use crate::model::{CellRange, CellRef};
+use crate::outcome::{FileReport, Summary};
 use crate::web::auth::{self, Csrf, Reviewer};
 use crate::web::pages::{self, render, CrossFinding, DashRow, Dashboard, Filters, Login, Setup, Tally};
 use crate::web::storage::{Campaign, Submission};
@@ -460,7 +459,7 @@ fn latest_summaries(state: &Shared, campaign: i64) -> Result<Vec<(Submission, St
         .into_iter()
         .filter_map(|r| r.latest.filter(|s| s.etat == "controle"))
         .collect();
-    let names = crate::batch::report_names(
+    let names = crate::output::report_names(
         &subs
             .iter()
             .map(|s| {
@@ -470,6 +469,7 @@ fn latest_summaries(state: &Shared, campaign: i64) -> Result<Vec<(Submission, St
                 )
             })
             .collect::<Vec<_>>(),
+        &|_| false,
     );
     Ok(subs
         .into_iter()
@@ -608,7 +608,7 @@ pub fn campaign_report(state: &Shared, id: i64) -> Result<Value, WebError> {
         &[],
         &cross,
         &state.engine.checker().rules.name,
-        &crate::web::storage::now(),
+        chrono::Utc::now(),
     );
     let overrides: Vec<Value> = parse_campaign(&campaign.fichier, "campagne.toml")
         .map(|h| h.overrides)
@@ -648,7 +648,7 @@ pub async fn synthesis(
             &[],
             &cross,
             &checker.templates,
-            &crate::web::storage::now(),
+            chrono::Utc::now(),
             &checker.rules.name,
         )
     })
