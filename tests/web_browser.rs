@@ -159,11 +159,14 @@ async fn the_desk_in_a_real_browser() {
     assert_eq!(errors.len(), 5, "the five POLE-FIN-001 errors");
     let first = errors[0].text().await.expect("text");
     assert!(first.contains("POLE-FIN-001"), "{first}");
-    let marked = c.find(Locator::Css("td.marque")).await.expect("marked cell");
-    assert!(
-        marked.text().await.expect("text").contains("17081618")
-            || marked.text().await.expect("text").contains("17 081 618")
-    );
+    let marked = c
+        .find(Locator::Css("li.constat-error td.marque"))
+        .await
+        .expect("marked cell")
+        .text()
+        .await
+        .expect("text");
+    assert!(marked.contains("17081618") || marked.contains("17 081 618"), "{marked}");
     screenshot(&c, "web-autocontrole.png", 1500).await;
 
     // Download the annotated workbook.
@@ -227,7 +230,7 @@ async fn the_desk_in_a_real_browser() {
         "{counters}"
     );
     let token_link = c
-        .find(Locator::Css("input.lien-depot"))
+        .find(Locator::Css("input[aria-label='Lien de dépôt de I-TRANS']"))
         .await
         .expect("a link")
         .prop("value")

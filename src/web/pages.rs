@@ -178,6 +178,8 @@ pub struct SubmissionItem {
     pub annotated: String,
     pub follow_up: Option<FollowUp>,
     pub decisions: Vec<Decision>,
+    /// The file is another return than the one this link expects.
+    pub mismatch: Option<String>,
 }
 
 /// The comparison with the previous version.

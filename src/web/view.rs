@@ -205,7 +205,17 @@ pub fn file_view(report: &FileReport, justification: &dyn Fn(usize) -> Option<St
             .and_then(|wb| wb.sheets.iter().position(|s| s.name == name))
             .map_or(usize::MAX, |i| i + 1)
     };
-    groups.sort_by_key(|g| order(&g.sheet));
+    // Sheets with errors first (like every report: worst first), then in the workbook's order.
+    let worst = |g: &SheetGroup| match g.findings.iter().map(|f| f.severity.as_str()).min_by_key(|s| match *s {
+        "error" => 0,
+        "warning" => 1,
+        _ => 2,
+    }) {
+        Some("error") => 0,
+        Some("warning") => 1,
+        _ => 2,
+    };
+    groups.sort_by_key(|g| (worst(g), order(&g.sheet)));
     FileView {
         name: report.path.clone(),
         template: report.template.clone(),

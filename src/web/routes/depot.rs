@@ -251,6 +251,7 @@ pub fn return_page(
         .submissions(expected.id)?
         .into_iter()
         .map(|s| SubmissionItem {
+            mismatch: mismatch(&expected, &s),
             id: s.id,
             received: s.recu_le.replace('T', " à ").replace('Z', " UTC"),
             name: s.nom_fichier.clone(),
@@ -276,6 +277,30 @@ pub fn return_page(
         link,
     };
     Ok(with_cookie(render(&page), cookie))
+}
+
+/// A checked file that is not the return this link expects (another template
+/// or organisation): said in words on the page.
+fn mismatch(expected: &Expected, s: &crate::web::storage::Submission) -> Option<String> {
+    if s.etat != "controle" {
+        return None;
+    }
+    let norm = |t: &str| crate::values::normalize_label(t);
+    let template_ok = s.modele.as_deref().is_none_or(|m| m == expected.modele);
+    let org_ok = s
+        .organisation
+        .as_deref()
+        .is_none_or(|o| norm(o) == norm(&expected.organisation));
+    if template_ok && org_ok {
+        return None;
+    }
+    Some(format!(
+        "Ce fichier est un retour {} de « {} », alors que ce lien attend le retour {} de « {} » : vérifiez que vous avez envoyé le bon classeur.",
+        s.modele.as_deref().unwrap_or("de modèle non reconnu"),
+        s.organisation.as_deref().unwrap_or("organisation inconnue"),
+        expected.modele,
+        expected.organisation
+    ))
 }
 
 /// The full address of a submitter's link.
