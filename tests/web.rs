@@ -234,10 +234,23 @@ async fn a_submission_by_token_is_stored_listed_and_reaches_one_return_only() {
     let other = submitter.get(&format!("/depot/{maud}")).await.text();
     assert!(!other.contains(&sha));
     assert!(other.contains("Aucun envoi"));
+    assert!(!page.contains("Attention :"), "the expected return");
     let foreign = page[link_start..link_end].replace(itrans.as_str(), maud.as_str());
     assert_eq!(submitter.get(&foreign).await.status, 404);
     // No reviewer page with a token.
     assert_eq!(submitter.get(&format!("/campagnes/{campaign}")).await.status, 303);
+
+    // The I-TRANS return sent by MAUD's link: said in words.
+    let mut maud_browser = Browser::new(desk.addr());
+    let r = maud_browser
+        .post_multipart(&format!("/api/depots/{maud}"), &[], &[file_part(&fixture(ITRANS))])
+        .await;
+    assert_eq!(r.status, 201);
+    let maud_page = maud_browser.get(&format!("/depot/{maud}")).await.text();
+    assert!(
+        maud_page.contains("alors que ce lien attend le retour BILAN-POLE de « MAUD »"),
+        "{maud_page}"
+    );
 
     // The dashboard lists it.
     let dash = reviewer.get(&format!("/campagnes/{campaign}")).await.text();
@@ -246,13 +259,10 @@ async fn a_submission_by_token_is_stored_listed_and_reaches_one_return_only() {
         "{dash}"
     );
     assert!(dash.contains("(version 2)"), "{dash}");
-    assert!(
-        dash.contains("<strong>1</strong> manquants") || dash.contains("<strong>1</strong> manquant"),
-        "{dash}"
-    );
+    assert!(dash.contains("<strong>0</strong> manquants"), "{dash}");
     let json = reviewer.get(&format!("/api/campagnes/{campaign}")).await;
     assert_eq!(json.status, 200);
-    assert_eq!(json.json()["files"].as_array().map(Vec::len), Some(1));
+    assert_eq!(json.json()["files"].as_array().map(Vec::len), Some(2));
 }
 
 #[tokio::test]
