@@ -200,10 +200,12 @@ impl Checker {
 
     fn check_workbook_staged(&self, name: &str, workbook: Workbook, stage: &dyn Fn(Stage)) -> FileReport {
         stage(Stage::Extract);
+        let wrong_extension = crate::read::extension_mismatch(name, workbook.format);
         let template = match detect(&workbook, &self.templates, self.forced_template.as_deref()) {
             Detection::Template(t) => t,
             Detection::Unknown(finding) => {
                 let mut report = FileReport::failed(name, None, *finding);
+                report.findings.extend(wrong_extension);
                 report.workbook = Some(workbook);
                 return report;
             }
@@ -232,6 +234,7 @@ impl Checker {
         stage(Stage::Rules);
         self.rules.run(&template.id, &mut ex);
         let mut findings = std::mem::take(&mut ex.findings);
+        findings.extend(wrong_extension);
         sort_findings(&mut findings, &|s| workbook.sheets.iter().position(|w| w.name == s));
         FileReport {
             path: name.to_string(),

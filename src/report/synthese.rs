@@ -295,11 +295,12 @@ pub fn write(
         let mut totals = vec![0f64; labels.len()];
         let mut row = 4u32;
         for s in &mine {
-            for values in &s.key_rows {
+            let counted = crate::template::annotations::counted_in_total(&t.schema, spec, &s.key_rows);
+            for (values, counted) in s.key_rows.iter().zip(&counted) {
                 ws.write_string(row, 0, text(&s.report.path))?;
                 for (i, v) in values.iter().enumerate() {
                     write_value(ws, row, i as u16 + 1, v, &f)?;
-                    if summed.get(i).copied().unwrap_or(false) {
+                    if summed.get(i).copied().unwrap_or(false) && counted.get(i).copied().unwrap_or(true) {
                         totals[i] += v.as_f64().unwrap_or(0.0);
                     }
                 }

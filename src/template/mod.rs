@@ -19,6 +19,7 @@
 //! - `x-aliases: [...]`: other accepted spellings of a label or header;
 //! - `x-unit`: the unit of an amount, else read from the label's parentheses.
 
+pub mod annotations;
 mod detect;
 
 use std::collections::BTreeMap;
@@ -29,7 +30,7 @@ use serde_json::Value;
 use crate::embedded::SourceFile;
 use crate::values::{normalize_label, Unit};
 
-pub use detect::{detect, Detection};
+pub use detect::{detect, find_label_value, Detection};
 
 /// What kind of value a field holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -184,6 +185,7 @@ impl TemplateSet {
                 path: file.path.clone(),
                 message: format!("JSON invalide, ligne {} colonne {} : {e}", e.line(), e.column()),
             })?;
+            annotations::check(&file.path, &schema)?;
             if schema.get("x-template").is_none() {
                 continue;
             }
