@@ -98,6 +98,7 @@ fn main() {
         let mut config = bilan::web::Config::new("127.0.0.1:0".parse().expect("addr"), dir.path().join("donnees"));
         config.admin_password = Some("banc-d-essai-mot-de-passe".into());
         let worker = PathBuf::from(env!("CARGO_BIN_EXE_bilan"));
+        config.worker_exe = Some(worker.clone());
         let checker = bilan::web::default_checker(Some(worker), config.max_file_size).expect("checker");
         let workers = config.workers;
         let server = bilan::web::start(config, checker).await.expect("server");

@@ -54,6 +54,10 @@ pub fn rule_rows(pack: &RulePack, template: Option<&str>) -> Vec<RuleRow> {
     if let Some(t) = template {
         rows.retain(|r| r.template == "*" || r.template.split(',').any(|x| x.eq_ignore_ascii_case(t)));
     }
+    // Switched off by `pack.toml` or a campaign.
+    for r in rows.iter_mut().filter(|r| pack.is_off(&r.id)) {
+        r.severity = "off".into();
+    }
     rows
 }
 

@@ -492,7 +492,8 @@ fn a_submission_stored_when_the_server_stops_during_its_check_is_checked_after_r
 
     let first = tokio::runtime::Runtime::new().expect("runtime");
     let token = first.block_on(async {
-        let c = config(&data);
+        let mut c = config(&data);
+        c.worker_exe = Some(hang.clone());
         let checker = bilan::web::default_checker(Some(hang.clone()), c.max_file_size).expect("checker");
         let server = bilan::web::start(c, checker).await.expect("starts");
         let mut reviewer = Browser::new(server.addr);
@@ -587,8 +588,8 @@ async fn a_full_queue_answers_server_busy() {
         .is_some_and(|m| m.contains("Serveur occupé, réessayez")));
     assert_eq!(r.header("retry-after"), "5");
     assert_eq!(b.get("/api/sante").await.status, 200);
-    // The blocked file gets its finding once the reader's time is up.
+    // The blocked file gets an error finding once its reader is given up.
     let r = blocked.await.expect("answered");
     assert_eq!(r.status, 200);
-    assert_eq!(r.json()["files"][0]["findings"][0]["rule"], "BILAN-IO-002");
+    assert_eq!(r.json()["files"][0]["findings"][0]["severity"], "error");
 }

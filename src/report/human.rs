@@ -331,6 +331,11 @@ impl Diagnostic for FindingDiagnostic<'_> {
         if let Some(p) = &f.pointer {
             parts.push(format!("donnée {p}"));
         }
+        if let Some(j) = f.justification.as_ref().filter(|_| f.is_justified()) {
+            parts.push(format!(
+                "justifié par le déclarant : « {j} » (ne compte pas pour le statut)"
+            ));
+        }
         Some(Box::new(keep_numbers_whole(&parts.join("\n"))))
     }
 }

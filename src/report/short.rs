@@ -10,7 +10,14 @@ pub fn render(r: &FileReport) -> String {
             (Some(s), None) => format!("{}:{s}", r.path),
             _ => r.path.clone(),
         };
-        out.push_str(&format!("{place}: {}[{}] {}\n", f.severity, f.rule, f.message));
+        let justified = match f.justification.as_ref().filter(|_| f.is_justified()) {
+            Some(j) => format!(" [justifié : {j}]"),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "{place}: {}[{}] {}{justified}\n",
+            f.severity, f.rule, f.message
+        ));
     }
     out
 }

@@ -105,6 +105,7 @@ pub fn write(
     templates: &TemplateSet,
     checked_at: chrono::DateTime<chrono::Utc>,
     rule_pack: &str,
+    campaign: Option<&crate::campaign::Campaign>,
 ) -> Result<Vec<u8>, XlsxError> {
     let f = Formats::new();
     let mut wb = Workbook::new();
@@ -123,6 +124,19 @@ pub fn write(
             summaries.len() + skipped.len()
         ),
     )?;
+    if let Some(c) = campaign {
+        ws.write_string_with_format(
+            2,
+            0,
+            text(&format!(
+                "Campagne « {} » (fichier de campagne SHA-256 {}) — {} : voir sous le tableau",
+                c.name,
+                c.sha256,
+                crate::report::plural(c.overrides.len(), "règle modifiée", "règles modifiées")
+            )),
+            &Format::new().set_bold(),
+        )?;
+    }
     let cols = [
         "Fichier",
         "Modèle",
@@ -135,6 +149,7 @@ pub fn write(
         "Informations",
         "Rapport annoté",
         "Premier constat",
+        "Justifiés",
     ];
     headers(ws, 3, &cols, &f)?;
     let mut row = 4u32;
@@ -169,6 +184,7 @@ pub fn write(
         if let Some(first) = r.findings.first() {
             ws.write_string(row, 10, text(&format!("{} : {}", first.rule, first.message)))?;
         }
+        ws.write_number(row, 11, c.justified as f64)?;
         row += 1;
     }
     for s in skipped {
@@ -183,8 +199,18 @@ pub fn write(
         row += 1;
     }
     ws.autofilter(3, 0, row.saturating_sub(1).max(3), (cols.len() - 1) as u16)?;
+    if let Some(c) = campaign {
+        // Below the table (rows are written in order): the campaign's decisions.
+        row += 1;
+        ws.write_string_with_format(row, 0, "Campagne", &f.title)?;
+        row += 1;
+        for line in c.lines_fr() {
+            ws.write_string(row, 0, text(line.trim_start()))?;
+            row += 1;
+        }
+    }
     ws.set_freeze_panes(4, 0)?;
-    for (c, w) in [45.0, 18.0, 24.0, 9.0, 12.0, 22.0, 8.0, 14.0, 12.0, 14.0, 80.0]
+    for (c, w) in [45.0, 18.0, 24.0, 9.0, 12.0, 22.0, 8.0, 14.0, 12.0, 14.0, 80.0, 10.0]
         .iter()
         .enumerate()
     {
@@ -205,6 +231,7 @@ pub fn write(
         "Trouvé",
         "Écart",
         "Tolérance",
+        "Justification",
     ];
     headers(ws, 0, &cols, &f)?;
     let mut row = 1u32;
@@ -217,12 +244,15 @@ pub fn write(
             ws.write_string(row, 4, fd.cell.map(|c| c.to_string()).unwrap_or_default())?;
             ws.write_string_with_format(row, 5, text(&fd.message), &f.wrap)?;
             write_figures(ws, row, 6, fd, &f)?;
+            if let Some(j) = fd.justification.as_ref().filter(|_| fd.is_justified()) {
+                ws.write_string_with_format(row, 10, text(j), &f.wrap)?;
+            }
             row += 1;
         }
     }
     ws.autofilter(0, 0, row.saturating_sub(1), (cols.len() - 1) as u16)?;
     ws.set_freeze_panes(1, 0)?;
-    for (c, w) in [40.0, 13.0, 15.0, 16.0, 8.0, 90.0, 14.0, 14.0, 14.0, 10.0]
+    for (c, w) in [40.0, 13.0, 15.0, 16.0, 8.0, 90.0, 14.0, 14.0, 14.0, 10.0, 50.0]
         .iter()
         .enumerate()
     {

@@ -25,10 +25,17 @@ pub struct Checked {
     pub view: FileView,
     /// The report (findings; only the cells of the excerpts).
     pub report: FileReport,
+    /// The data read, each value with its cell (`bilan extract`'s JSON), for
+    /// the comparison with the next version.
+    pub extraction: Option<Value>,
 }
 
 pub struct Engine {
     checker: Arc<Checker>,
+    /// The checker of each campaign (its rules as the campaign sets them), built once.
+    campaigns: std::sync::Mutex<std::collections::HashMap<i64, Arc<Checker>>>,
+    worker_exe: Option<PathBuf>,
+    max_file_size: u64,
     slots: Arc<Semaphore>,
     waiting: AtomicUsize,
     running: Arc<AtomicUsize>,
@@ -45,8 +52,12 @@ pub enum Wait {
 }
 
 impl Engine {
-    pub fn new(checker: Checker, workers: usize, queue: usize) -> Self {
+    /// `worker_exe`: the program campaign checkers run as isolated workers.
+    pub fn new(checker: Checker, workers: usize, queue: usize, worker_exe: Option<PathBuf>) -> Self {
         Self {
+            worker_exe,
+            max_file_size: checker.limits.max_file_size,
+            campaigns: std::sync::Mutex::new(std::collections::HashMap::new()),
             checker: Arc::new(checker),
             slots: Arc::new(Semaphore::new(workers.max(1))),
             waiting: AtomicUsize::new(0),
@@ -59,6 +70,22 @@ impl Engine {
         &self.checker
     }
 
+    /// The checker of a campaign: the rules as its `campagne.toml` sets them.
+    pub fn for_campaign(&self, id: i64, text: &str) -> Result<Arc<Checker>, WebError> {
+        if let Some(c) = self.campaigns.lock().ok().and_then(|m| m.get(&id).cloned()) {
+            return Ok(c);
+        }
+        let checker = Arc::new(super::load_checker(
+            self.worker_exe.clone(),
+            self.max_file_size,
+            Some(text.to_string()),
+        )?);
+        if let Ok(mut m) = self.campaigns.lock() {
+            m.insert(id, Arc::clone(&checker));
+        }
+        Ok(checker)
+    }
+
     /// Files being checked now, and files waiting for a reader.
     pub fn load(&self) -> (usize, usize) {
         (self.running.load(Ordering::SeqCst), self.waiting.load(Ordering::SeqCst))
@@ -68,6 +95,7 @@ impl Engine {
     /// every report; writes its annotated workbook to `annotated` if given.
     pub async fn check(
         &self,
+        checker: Option<Arc<Checker>>,
         path: PathBuf,
         name: String,
         annotated: Option<PathBuf>,
@@ -81,7 +109,7 @@ impl Engine {
         let permit = Arc::clone(&self.slots).acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::SeqCst);
         let permit = permit.map_err(|_| WebError::Internal("file de contrôle fermée".into()))?;
-        let checker = Arc::clone(&self.checker);
+        let checker = checker.unwrap_or_else(|| Arc::clone(&self.checker));
         let running = Arc::clone(&self.running);
         running.fetch_add(1, Ordering::SeqCst);
         let task = tokio::task::spawn_blocking(move || {
@@ -106,7 +134,7 @@ impl Engine {
         wait: Wait,
     ) -> Result<(Checked, Vec<u8>), WebError> {
         let out = tmp.join(format!("annote-{}.xlsx", super::auth::random_token()?));
-        let checked = self.check(path, name, Some(out.clone()), wait).await;
+        let checked = self.check(None, path, name, Some(out.clone()), wait).await;
         let bytes = std::fs::read(&out);
         let _ = std::fs::remove_file(&out);
         let checked = checked?;
@@ -129,7 +157,8 @@ fn check_now(checker: &Checker, path: &Path, name: &str, annotated: Option<&Path
         checked_at: chrono::Utc::now().timestamp(),
         excerpts: true,
         key_rows: true,
-        extraction: false,
+        extraction: true,
+        follow_up: None,
     };
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| checker.process(&input, &job)));
     let checked = run.map_err(|_| WebError::Internal("le contrôle a échoué sur une erreur interne".into()))?;
@@ -138,8 +167,13 @@ fn check_now(checker: &Checker, path: &Path, name: &str, annotated: Option<&Path
     }
     let mut report = checked.report;
     report.path = name.to_string();
-    let mut view = file_view(&report, &|_| None);
+    let mut view = file_view(&report);
     view.key_rows = checked.key_rows;
     let json = crate::report::json::file_json(&report);
-    Ok(Checked { json, view, report })
+    Ok(Checked {
+        json,
+        view,
+        report,
+        extraction: checked.extraction,
+    })
 }

@@ -48,6 +48,8 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Cookies marked `Secure` (behind HTTPS).
     pub secure_cookies: bool,
+    /// The program run as isolated worker (`bilan __worker`); `None`: this program.
+    pub worker_exe: Option<PathBuf>,
 }
 
 impl Config {
@@ -63,6 +65,7 @@ impl Config {
             campaign_file: None,
             public_url: None,
             secure_cookies: false,
+            worker_exe: None,
         }
     }
 }
@@ -122,6 +125,15 @@ pub type Shared = Arc<AppState>;
 /// The library's checker as the desk uses it: built-in schemas and rules,
 /// files read by isolated worker processes (`worker_exe __worker`).
 pub fn default_checker(worker_exe: Option<PathBuf>, max_file_size: u64) -> Result<Checker, WebError> {
+    load_checker(worker_exe, max_file_size, None)
+}
+
+/// A checker with a campaign's rules (`campagne.toml` text), or the built-in ones.
+pub fn load_checker(
+    worker_exe: Option<PathBuf>,
+    max_file_size: u64,
+    campaign: Option<String>,
+) -> Result<Checker, WebError> {
     let exe = match worker_exe {
         Some(p) => Some(p),
         None => std::env::current_exe().ok(),
@@ -129,10 +141,12 @@ pub fn default_checker(worker_exe: Option<PathBuf>, max_file_size: u64) -> Resul
     let setup = crate::run::Setup {
         max_file_size: Some(max_file_size),
         isolation: exe,
+        campagne_texte: campaign.map(|t| (PathBuf::from("campagne.toml"), t)),
         ..crate::run::Setup::default()
     };
     crate::run::load(&setup).map_err(|e| match e {
         crate::run::RunError::Rule(r) => WebError::Internal(format!("règle invalide : {}", r.message)),
+        crate::run::RunError::Campaign(c) => WebError::BadRequest(c.to_string()),
         crate::run::RunError::Message(m) => WebError::Internal(m),
         crate::run::RunError::Interrupted => WebError::Internal("interrompu".into()),
     })
@@ -191,7 +205,7 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
     if config.public_url.is_none() {
         config.public_url = Some(format!("http://{addr}"));
     }
-    let engine = engine::Engine::new(checker, config.workers, config.queue);
+    let engine = engine::Engine::new(checker, config.workers, config.queue, config.worker_exe.clone());
     let state = Arc::new(AppState {
         config,
         storage,

@@ -87,6 +87,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX decisions_attendu ON decisions(attendu_id, id);
     "#,
+    // 2: the data read from each submission (values with their cells), for the
+    // comparison with the next version.
+    r#"
+    ALTER TABLE depots ADD COLUMN donnees TEXT;
+    "#,
 ];
 
 /// The database of the desk.
@@ -150,6 +155,7 @@ pub struct Submission {
     pub rapport: Option<String>,
     pub vue: Option<String>,
     pub suivi: Option<String>,
+    pub donnees: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -185,11 +191,12 @@ pub struct CheckResult {
     pub rapport: String,
     pub vue: String,
     pub suivi: Option<String>,
+    pub donnees: Option<String>,
 }
 
 const SUBMISSION_COLUMNS: &str =
     "id, attendu_id, nom_fichier, sha256, chemin, taille, recu_le, etat, controle_le, statut, \
-     erreurs, avertissements, informations, justifies, modele, organisation, rapport, vue, suivi";
+     erreurs, avertissements, informations, justifies, modele, organisation, rapport, vue, suivi, donnees";
 
 fn submission_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
     Ok(Submission {
@@ -212,6 +219,7 @@ fn submission_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Submission> {
         rapport: r.get(16)?,
         vue: r.get(17)?,
         suivi: r.get(18)?,
+        donnees: r.get(19)?,
     })
 }
 
@@ -636,8 +644,8 @@ impl Storage {
         let conn = self.lock()?;
         conn.execute(
             "UPDATE depots SET etat = 'controle', controle_le = ?2, statut = ?3, erreurs = ?4, avertissements = ?5, \
-             informations = ?6, justifies = ?7, modele = ?8, organisation = ?9, rapport = ?10, vue = ?11, suivi = ?12 \
-             WHERE id = ?1",
+             informations = ?6, justifies = ?7, modele = ?8, organisation = ?9, rapport = ?10, vue = ?11, suivi = ?12, \
+             donnees = ?13 WHERE id = ?1",
             params![
                 id,
                 now(),
@@ -650,7 +658,8 @@ impl Storage {
                 r.organisation,
                 r.rapport,
                 r.vue,
-                r.suivi
+                r.suivi,
+                r.donnees
             ],
         )
         .map_err(db_err)?;

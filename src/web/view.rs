@@ -172,19 +172,17 @@ fn finding_view(f: &Finding, report: &FileReport, justification: Option<String>)
     }
 }
 
-/// The page's view of a checked file. `justification` gives, for the i-th
-/// finding, its justification text if it is justified.
-pub fn file_view(report: &FileReport, justification: &dyn Fn(usize) -> Option<String>) -> FileView {
+/// The page's view of a checked file.
+pub fn file_view(report: &FileReport) -> FileView {
     let counts = report.counts();
     let status = report.status();
     let mut groups: Vec<SheetGroup> = Vec::new();
     let mut justified = 0;
-    for (i, f) in report.findings.iter().enumerate() {
-        let j = justification(i);
-        if j.is_some() && f.severity != Severity::Error {
+    for f in &report.findings {
+        if f.is_justified() {
             justified += 1;
         }
-        let view = finding_view(f, report, j);
+        let view = finding_view(f, report, f.justification.clone());
         let sheet = f.sheet.clone().unwrap_or_default();
         match groups.iter_mut().find(|g| g.sheet == sheet) {
             Some(g) => g.findings.push(view),

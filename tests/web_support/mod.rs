@@ -43,6 +43,7 @@ pub fn config(data: &Path) -> Config {
     let mut c = Config::new("127.0.0.1:0".parse().expect("address"), data.to_path_buf());
     c.admin_password = Some(PASSWORD.to_string());
     c.workers = 2;
+    c.worker_exe = Some(worker_exe());
     c
 }
 

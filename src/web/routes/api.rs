@@ -80,7 +80,7 @@ pub async fn self_check(
     for f in &form.files {
         let checked = state
             .engine
-            .check(f.temp_path().to_path_buf(), f.name.clone(), None, Wait::IfRoom)
+            .check(None, f.temp_path().to_path_buf(), f.name.clone(), None, Wait::IfRoom)
             .await?;
         files.push(checked.json);
     }

@@ -73,9 +73,16 @@ pub async fn check_submission(state: &Shared, id: i64, wait: Wait) -> Result<boo
     }
     let path = state.storage.path_of(&sub.chemin);
     let out = state.storage.path_of(&annotated_path(id));
+    // Checked with the campaign's rules (overrides, CAMP-001/002).
+    let expected = state.storage.expected(sub.attendu_id)?.ok_or(WebError::NotFound)?;
+    let campaign = state
+        .storage
+        .campaign(expected.campagne_id)?
+        .ok_or(WebError::NotFound)?;
+    let checker = state.engine.for_campaign(campaign.id, &campaign.fichier)?;
     let checked = state
         .engine
-        .check(path, sub.nom_fichier.clone(), Some(out), wait)
+        .check(Some(checker), path, sub.nom_fichier.clone(), Some(out), wait)
         .await?;
     if state.stopping.load(Ordering::SeqCst) {
         // The server is stopping: the submission stays pending for the next start.
@@ -94,12 +101,15 @@ pub async fn check_submission(state: &Shared, id: i64, wait: Wait) -> Result<boo
         rapport: serde_json::to_string(&checked.json).unwrap_or_default(),
         vue: serde_json::to_string(&checked.view).unwrap_or_default(),
         suivi: follow_up.and_then(|f| serde_json::to_string(&f).ok()),
+        donnees: checked.extraction.as_ref().map(|d| d.to_string()),
     };
     state.storage.record_check(id, &result)?;
     Ok(true)
 }
 
-/// The comparison with the previous checked version of the same return.
+/// The comparison with the previous checked version of the same return, by
+/// the library's diff engine (`bilan diff`): findings corrected, new, still
+/// there, justified (same rule, same data pointer), and values changed.
 fn follow_up(
     state: &Shared,
     sub: &Submission,
@@ -108,63 +118,63 @@ fn follow_up(
     let Some(prev) = state.storage.previous_submission(sub.id)? else {
         return Ok(None);
     };
-    let Some(old) = prev
-        .rapport
-        .as_deref()
-        .and_then(|r| serde_json::from_str::<serde_json::Value>(r).ok())
-    else {
+    let Some(mut old) = super::reviewer::summary_of(&prev, None).map(|s| s.report) else {
         return Ok(None);
     };
-    let key = |f: &serde_json::Value| {
-        (
-            f["rule"].as_str().unwrap_or_default().to_string(),
-            f["pointer"].as_str().unwrap_or_default().to_string(),
-            f["cell"].as_str().unwrap_or_default().to_string(),
-        )
+    old.extraction = prev
+        .donnees
+        .as_deref()
+        .and_then(|d| serde_json::from_str::<serde_json::Value>(d).ok())
+        .as_ref()
+        .and_then(crate::diff::extraction_of_json);
+    let mut new = crate::outcome::FileReport {
+        path: checked.report.path.clone(),
+        sha256: checked.report.sha256.clone(),
+        template: checked.report.template.clone(),
+        template_version: checked.report.template_version.clone(),
+        organisation: checked.report.organisation.clone(),
+        cut_off: checked.report.cut_off.clone(),
+        exercice: checked.report.exercice.clone(),
+        findings: checked.report.findings.clone(),
+        workbook: None,
+        extraction: None,
     };
-    let describe = |f: &serde_json::Value| {
-        let place = f["cell"].as_str().map(|c| format!(" ({c})")).unwrap_or_default();
-        format!("{}{place}", f["rule"].as_str().unwrap_or_default())
+    new.extraction = checked.extraction.as_ref().and_then(crate::diff::extraction_of_json);
+    let describe = |f: &crate::finding::Finding| match f.cell {
+        Some(c) => format!("{} ({}!{c})", f.rule.as_str(), f.sheet.as_deref().unwrap_or("")),
+        None => f.rule.as_str().to_string(),
     };
-    let empty = Vec::new();
-    let old_f = old["findings"].as_array().unwrap_or(&empty);
-    let new_f = checked.json["findings"].as_array().unwrap_or(&empty);
-    let same = |a: &serde_json::Value, b: &serde_json::Value| {
-        let (ka, kb) = (key(a), key(b));
-        ka.0 == kb.0
-            && if ka.1.is_empty() && kb.1.is_empty() {
-                ka.2 == kb.2
-            } else {
-                ka.1 == kb.1
-            }
+    let diff = match crate::diff::compare(&old, &new) {
+        Ok(d) => d,
+        // Another return than the previous one (template, organisation): no comparison.
+        Err(_) => return Ok(None),
     };
-    let corrected = old_f
-        .iter()
-        .filter(|o| !new_f.iter().any(|n| same(o, n)))
-        .map(describe)
-        .collect();
-    let new = new_f
-        .iter()
-        .filter(|n| !old_f.iter().any(|o| same(o, n)))
-        .map(describe)
-        .collect();
-    let still = new_f
-        .iter()
-        .filter(|n| old_f.iter().any(|o| same(o, n)) && n.get("justification").is_none())
-        .map(describe)
-        .collect();
-    let justified = new_f
-        .iter()
-        .filter(|n| n.get("justification").is_some_and(|j| !j.is_null()))
-        .map(describe)
-        .collect();
+    let place = |p: &Option<crate::diff::Place>| p.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "absente".into());
+    let value = |v: &Option<serde_json::Value>| match v {
+        Some(serde_json::Value::String(s)) => format!("« {s} »"),
+        Some(v) => v.to_string(),
+        None => "rien".into(),
+    };
     Ok(Some(FollowUp {
         previous: prev.id,
-        corrected,
-        new,
-        still,
-        justified,
-        values: Vec::new(),
+        corrected: diff.corriges.iter().map(describe).collect(),
+        new: diff.nouveaux.iter().map(describe).collect(),
+        still: diff.toujours_presents.iter().map(describe).collect(),
+        justified: diff.justifies.iter().map(describe).collect(),
+        values: diff
+            .valeurs_modifiees
+            .iter()
+            .map(|c| {
+                format!(
+                    "{} : {} en {} → {} en {}",
+                    c.pointer,
+                    value(&c.old_value),
+                    place(&c.old_place),
+                    value(&c.new_value),
+                    place(&c.new_place)
+                )
+            })
+            .collect(),
     }))
 }
 

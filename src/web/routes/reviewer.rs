@@ -173,51 +173,20 @@ pub struct CampaignHead {
     pub overrides: Vec<(String, String, String)>,
 }
 
-/// Reads a `campagne.toml` text; a French message with line and column when it does not load.
-pub fn parse_campaign(text: &str, file: &str) -> Result<CampaignHead, String> {
-    let value: toml::Table = toml::from_str(text).map_err(|e| {
-        let (line, col) = e
-            .span()
-            .map(|s| {
-                let before = &text[..s.start.min(text.len())];
-                let line = before.matches('\n').count() + 1;
-                let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-                (line, col)
-            })
-            .unwrap_or((1, 1));
-        format!("{file}:{line}:{col} : fichier de campagne illisible : {}", e.message())
-    })?;
-    let nom = value
-        .get("nom")
-        .and_then(|v| v.as_str())
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| format!("{file} : la clé « nom » (texte) est obligatoire"))?
-        .to_string();
-    let exercice = value.get("exercice").and_then(|v| v.as_integer());
-    let date_arrete = value.get("date_arrete").map(|v| match v {
-        toml::Value::Datetime(d) => d.to_string(),
-        other => other.as_str().map(str::to_string).unwrap_or_else(|| other.to_string()),
-    });
-    let mut overrides = Vec::new();
-    if let Some(rules) = value.get("regles").and_then(|v| v.as_table()) {
-        for (id, o) in rules {
-            let mut what = Vec::new();
-            if let Some(g) = o.get("gravite").and_then(|v| v.as_str()) {
-                what.push(format!("gravité {g}"));
-            }
-            if let Some(p) = o.get("parametres") {
-                what.push(format!("paramètres {p}"));
-            }
-            let why = o.get("motif").and_then(|v| v.as_str()).unwrap_or_default().to_string();
-            overrides.push((id.clone(), what.join(", "), why));
-        }
-    }
+/// Reads a `campagne.toml` text strictly (the library's [`crate::campaign::Campaign`]:
+/// unknown keys, unknown rules, bad types refused with line and column).
+pub fn parse_campaign(state: &Shared, text: &str, file: &str) -> Result<CampaignHead, String> {
+    let c = crate::campaign::Campaign::parse(text, std::path::Path::new(file), None, &state.engine.checker().rules)
+        .map_err(|e| e.to_string())?;
     Ok(CampaignHead {
-        nom,
-        exercice,
-        date_arrete,
-        overrides,
+        nom: c.name.clone(),
+        exercice: c.exercice,
+        date_arrete: c.cut_off.as_ref().map(|d| d.display_fr()),
+        overrides: c
+            .overrides
+            .iter()
+            .map(|o| (o.rule.clone(), o.describe_fr(), o.reason.clone().unwrap_or_default()))
+            .collect(),
     })
 }
 
@@ -257,7 +226,7 @@ fn parse_expected(text: &str, state: &Shared) -> Result<Vec<(String, String)>, S
 }
 
 fn add_campaign(state: &Shared, text: &str, expected: &str, file: &str) -> Result<i64, String> {
-    let head = parse_campaign(text, file)?;
+    let head = parse_campaign(state, text, file)?;
     let expected = parse_expected(expected, state)?;
     let sha = auth::hex(&Sha256::digest(text.as_bytes()));
     let store = || -> Result<i64, WebError> {
@@ -286,7 +255,7 @@ pub fn create_campaign_from_file(state: &Shared, path: &std::path::Path) -> Resu
     if state.storage.campaigns()?.iter().any(|c| c.sha256 == sha) {
         return Ok(());
     }
-    let head = parse_campaign(&text, &path.display().to_string()).map_err(WebError::BadRequest)?;
+    let head = parse_campaign(state, &text, &path.display().to_string()).map_err(WebError::BadRequest)?;
     let _ = head;
     let attendus = toml::from_str::<toml::Table>(&text)
         .ok()
@@ -417,6 +386,7 @@ fn finding_of(v: &Value) -> Finding {
     f.cell = s("cell").and_then(|c| CellRef::parse(&c));
     f.range = s("range").and_then(|r| CellRange::parse(&r));
     f.pointer = s("pointer");
+    f.justification = s("justification");
     f.figures.expected = decimal(&v["expected"]);
     f.figures.actual = decimal(&v["actual"]);
     f.figures.difference = decimal(&v["difference"]);
@@ -493,7 +463,7 @@ pub async fn dashboard(
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
     let campaign: Campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
-    let overrides = parse_campaign(&campaign.fichier, "campagne.toml")
+    let overrides = parse_campaign(&state, &campaign.fichier, "campagne.toml")
         .map(|h| h.overrides)
         .unwrap_or_default();
     let filters = Filters {
@@ -610,13 +580,8 @@ pub fn campaign_report(state: &Shared, id: i64) -> Result<Value, WebError> {
         &state.engine.checker().rules.name,
         chrono::Utc::now(),
     );
-    let overrides: Vec<Value> = parse_campaign(&campaign.fichier, "campagne.toml")
-        .map(|h| h.overrides)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(rule, what, reason)| serde_json::json!({"rule": rule, "change": what, "reason": reason}))
-        .collect();
-    value["campaign"] = serde_json::json!({"name": campaign.nom, "sha256": campaign.sha256, "overrides": overrides});
+    let checker = state.engine.for_campaign(campaign.id, &campaign.fichier)?;
+    crate::report::json::add_campaign(&mut value, &checker.rules);
     Ok(value)
 }
 
@@ -637,12 +602,11 @@ pub async fn synthesis(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
-    state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    let campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
     let summaries: Vec<Summary> = latest_summaries(&state, id)?.into_iter().map(|(_, _, s)| s).collect();
     let cross = cross_findings(&state, &summaries);
-    let state2 = std::sync::Arc::clone(&state);
+    let checker = state.engine.for_campaign(campaign.id, &campaign.fichier)?;
     let bytes = tokio::task::spawn_blocking(move || {
-        let checker = state2.engine.checker();
         crate::report::synthese::write(
             &summaries,
             &[],
@@ -650,6 +614,7 @@ pub async fn synthesis(
             &checker.templates,
             chrono::Utc::now(),
             &checker.rules.name,
+            checker.rules.campaign.as_deref(),
         )
     })
     .await
