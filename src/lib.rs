@@ -34,3 +34,4 @@ pub mod sheetgen;
 pub mod template;
 pub mod validate;
 pub mod values;
+pub mod web;

@@ -39,6 +39,36 @@ enum Command {
     Template(TemplateArgs),
     /// Compare deux versions d'un même retour : constats corrigés, nouveaux, toujours présents, justifiés ; valeurs modifiées
     Diff(DiffArgs),
+    /// Ouvre le guichet de campagne dans le navigateur (autocontrôle, dépôts, tableau de bord)
+    Serve(ServeArgs),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Adresse d'écoute
+    #[arg(long, value_name = "ADRESSE:PORT", default_value = "127.0.0.1:8080")]
+    bind: std::net::SocketAddr,
+    /// Dossier des données (base SQLite, fichiers reçus, classeurs annotés)
+    #[arg(long, value_name = "DIR", default_value = "bilan-data")]
+    data: PathBuf,
+    /// Fichier de campagne à créer au démarrage (s'il n'existe pas déjà)
+    #[arg(long, value_name = "campagne.toml")]
+    campagne: Option<PathBuf>,
+    /// Désactive la page d'autocontrôle ouverte à tous
+    #[arg(long)]
+    sans_autocontrole: bool,
+    /// Taille maximale d'un fichier reçu (octets)
+    #[arg(long, value_name = "OCTETS", default_value_t = 50_000_000)]
+    max_file_size: u64,
+    /// Fichiers contrôlés en même temps (un processus lecteur chacun ; défaut : nombre de cœurs)
+    #[arg(long, value_name = "N")]
+    lecteurs: Option<usize>,
+    /// Fichiers en attente d'un lecteur avant la réponse « serveur occupé »
+    #[arg(long, value_name = "N", default_value_t = 32)]
+    file_attente: usize,
+    /// Adresse publique du guichet, pour les liens affichés (https://bilan.exemple.fr)
+    #[arg(long, value_name = "URL")]
+    adresse_publique: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -396,6 +426,7 @@ fn dispatch(cli: Cli) -> Result<u8, RunError> {
             Ok(0)
         }
         Command::Batch(args) => batch(args),
+        Command::Serve(args) => serve(args),
         Command::Diff(args) => diff(args),
         Command::Template(args) => {
             let checker = run::load(&run::Setup {
@@ -431,6 +462,25 @@ fn dispatch(cli: Cli) -> Result<u8, RunError> {
             )))
         }
     }
+}
+
+fn serve(args: ServeArgs) -> Result<u8, RunError> {
+    let mut config = bilan::web::Config::new(args.bind, args.data);
+    config.self_check = !args.sans_autocontrole;
+    config.max_file_size = args.max_file_size;
+    if let Some(n) = args.lecteurs {
+        config.workers = n.max(1);
+    }
+    config.queue = args.file_attente;
+    config.campaign_file = args.campagne;
+    config.secure_cookies = args
+        .adresse_publique
+        .as_deref()
+        .is_some_and(|u| u.starts_with("https://"));
+    config.public_url = args.adresse_publique.map(|u| u.trim_end_matches('/').to_string());
+    config.admin_password = std::env::var("BILAN_ADMIN_PASSWORD").ok();
+    bilan::web::run(config).map_err(|e| RunError::Message(e.message()))?;
+    Ok(0)
 }
 
 fn print_out(s: &str) -> Result<(), RunError> {

@@ -118,28 +118,37 @@ fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
+/// The rows and columns shown around a finding's cell: a few rows above and
+/// below, the columns of its range (at most [`MAX_COLS`]). The terminal and the
+/// web desk show the same window.
+pub fn excerpt_window(sheet: &Sheet, cell: CellRef, range: Option<CellRange>) -> (Vec<u32>, Vec<u32>) {
+    let mut span = range.unwrap_or(CellRange::single(cell)).union(&CellRange::single(cell));
+    // A tall range (a column of parts): show the rows around the marked cell.
+    if span.end.row - span.start.row > 8 {
+        span = CellRange::new(
+            CellRef::new(cell.row, span.start.col),
+            CellRef::new(cell.row, span.end.col),
+        );
+    }
+    let row0 = span.start.row.saturating_sub(ROWS_AROUND);
+    let used_end = sheet.used_range().map_or(cell.row, |u| u.end.row).max(cell.row);
+    let row1 = span.end.row.saturating_add(ROWS_AROUND).min(used_end);
+    let used = sheet.used_range().unwrap_or(CellRange::single(cell));
+    let mut col0 = span.start.col.saturating_sub(1).max(used.start.col.min(cell.col));
+    let mut col1 = span.end.col.saturating_add(1).min(used.end.col.max(cell.col));
+    if col1.saturating_sub(col0) + 1 > MAX_COLS {
+        col0 = cell.col.saturating_sub(MAX_COLS / 2).max(col0);
+        col1 = (col0 + MAX_COLS - 1).max(cell.col);
+    }
+    let rows: Vec<u32> = (row0..=row1.max(row0)).collect();
+    let cols: Vec<u32> = (col0..=col1.max(col0)).collect();
+    (rows, cols)
+}
+
 impl Excerpt {
     fn new(sheet: &Sheet, cell: CellRef, range: Option<CellRange>) -> Self {
-        let mut span = range.unwrap_or(CellRange::single(cell)).union(&CellRange::single(cell));
-        // A tall range (a column of parts): show the rows around the marked cell.
-        if span.end.row - span.start.row > 8 {
-            span = CellRange::new(
-                CellRef::new(cell.row, span.start.col),
-                CellRef::new(cell.row, span.end.col),
-            );
-        }
-        let row0 = span.start.row.saturating_sub(ROWS_AROUND);
-        let used_end = sheet.used_range().map_or(cell.row, |u| u.end.row).max(cell.row);
-        let row1 = span.end.row.saturating_add(ROWS_AROUND).min(used_end);
-        let used = sheet.used_range().unwrap_or(CellRange::single(cell));
-        let mut col0 = span.start.col.saturating_sub(1).max(used.start.col.min(cell.col));
-        let mut col1 = span.end.col.saturating_add(1).min(used.end.col.max(cell.col));
-        if col1.saturating_sub(col0) + 1 > MAX_COLS {
-            col0 = cell.col.saturating_sub(MAX_COLS / 2).max(col0);
-            col1 = (col0 + MAX_COLS - 1).max(cell.col);
-        }
-        let rows: Vec<u32> = (row0..=row1.max(row0)).collect();
-        let cols: Vec<u32> = (col0..=col1.max(col0)).collect();
+        let (rows, cols) = excerpt_window(sheet, cell, range);
+        let row0 = rows.first().copied().unwrap_or(cell.row);
         let shown = |r: u32, c: u32| {
             sheet
                 .get(CellRef::new(r, c))
