@@ -9,12 +9,14 @@
 pub mod batch;
 pub mod blank;
 pub mod check;
+pub mod clap_fr;
 pub mod docs;
 pub mod embedded;
 pub mod extract;
 pub mod finding;
 pub mod format;
 pub mod isolate;
+pub mod messages;
 pub mod model;
 pub mod read;
 pub mod report;

@@ -1,0 +1,326 @@
+//! Every word a user reads that is not a rule's own message: severities,
+//! statuses, plurals, column labels, system errors, damaged-file explanations.
+//!
+//! One home for wording, so that the terminal, the short format, the batch
+//! output, the annotated workbook and the synthesis say the same thing the same
+//! way (`erreur` on a terminal line, `Erreur` as a cell value, `Constaté` in
+//! every column header). Library and system errors in English never reach a
+//! user: [`io_error`] and [`damaged`] translate them, and the technical text is
+//! kept apart (the JSON `detail` field) for whoever needs it.
+
+use std::io;
+
+use crate::finding::{Counts, Severity, Status};
+use crate::format::int_fr;
+
+/// A severity inside a sentence or on a terminal line: `erreur`.
+pub fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "erreur",
+        Severity::Warning => "avertissement",
+        Severity::Info => "information",
+    }
+}
+
+/// A severity as a cell value or a heading: `Erreur`.
+pub fn severity_title(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "Erreur",
+        Severity::Warning => "Avertissement",
+        Severity::Info => "Information",
+    }
+}
+
+/// The verdict on a return: `Conforme`, `Conforme avec réserves`, `Non conforme`.
+pub fn status(s: Status) -> &'static str {
+    match s {
+        Status::Conforme => "Conforme",
+        Status::ConformeAvecReserves => "Conforme avec réserves",
+        Status::NonConforme => "Non conforme",
+    }
+}
+
+/// A count and its noun, French rules: 0 and 1 take the singular
+/// (`0 erreur`, `1 avertissement`, `2 informations`); the count is grouped by
+/// three (`12 345 fichiers`).
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    let word = if n <= 1 { one } else { many };
+    format!("{} {word}", int_fr(n as i128))
+}
+
+/// `5 erreurs, 1 avertissement, 0 information`.
+pub fn counts(c: Counts) -> String {
+    format!(
+        "{}, {}, {}",
+        plural(c.error, "erreur", "erreurs"),
+        plural(c.warning, "avertissement", "avertissements"),
+        plural(c.info, "information", "informations")
+    )
+}
+
+/// `3 fichiers`, `1 fichier`.
+pub fn files(n: usize) -> String {
+    plural(n, "fichier", "fichiers")
+}
+
+/// `2 conformes, 1 conforme avec réserves, 0 non conforme` (adjectives agree
+/// with « retour » in number).
+pub fn statuses(conforme: usize, reserves: usize, non_conforme: usize) -> String {
+    format!(
+        "{}, {}, {}",
+        plural(conforme, "conforme", "conformes"),
+        plural(reserves, "conforme avec réserves", "conformes avec réserves"),
+        plural(non_conforme, "non conforme", "non conformes"),
+    )
+}
+
+/// Column headers shared by every table of findings (annotated report's
+/// `Constats`, synthesis' `Constats` and `Contrôles croisés`).
+pub mod column {
+    pub const FILE: &str = "Fichier";
+    pub const SEVERITY: &str = "Gravité";
+    pub const RULE: &str = "Règle";
+    pub const RULE_TITLE: &str = "Titre de la règle";
+    pub const SHEET: &str = "Feuille";
+    pub const CELL: &str = "Cellule";
+    pub const MESSAGE: &str = "Message";
+    pub const EXPECTED: &str = "Attendu";
+    pub const ACTUAL: &str = "Constaté";
+    pub const DIFFERENCE: &str = "Écart";
+    pub const TOLERANCE: &str = "Tolérance";
+    pub const TEMPLATE: &str = "Modèle";
+    pub const ORGANISATION: &str = "Organisation";
+    pub const STATUS: &str = "Statut";
+    pub const ERRORS: &str = "Erreurs";
+    pub const WARNINGS: &str = "Avertissements";
+    pub const INFOS: &str = "Informations";
+}
+
+/// The same words in a sentence (terminal help line): `attendu`, `constaté`…
+pub mod figure {
+    pub const EXPECTED: &str = "attendu";
+    pub const ACTUAL: &str = "constaté";
+    pub const DIFFERENCE: &str = "écart";
+    pub const TOLERANCE: &str = "tolérance";
+}
+
+/// What went wrong with a file or folder, in French, from a system error.
+/// Never `os error N`: an unknown code is `erreur système n° N`.
+pub fn io_error(e: &io::Error) -> String {
+    use io::ErrorKind as K;
+    if let Some(code) = e.raw_os_error() {
+        if let Some(text) = errno_fr(code) {
+            return text.to_string();
+        }
+    }
+    let text = match e.kind() {
+        K::NotFound => "fichier ou dossier introuvable",
+        K::PermissionDenied => "permission refusée",
+        K::AlreadyExists => "fichier existant",
+        K::StorageFull => "disque plein",
+        K::ReadOnlyFilesystem => "système de fichiers en lecture seule",
+        K::NotADirectory => "un élément du chemin n'est pas un dossier",
+        K::IsADirectory => "c'est un dossier, pas un fichier",
+        K::DirectoryNotEmpty => "dossier non vide",
+        K::InvalidFilename => "nom de fichier invalide ou trop long",
+        K::BrokenPipe => "la sortie a été fermée",
+        K::Interrupted => "opération interrompue",
+        K::TimedOut => "délai dépassé",
+        K::UnexpectedEof => "fin de fichier inattendue (fichier tronqué)",
+        K::InvalidData => "données invalides",
+        K::WriteZero | K::QuotaExceeded => "quota disque dépassé",
+        K::FileTooLarge => "fichier trop volumineux",
+        K::ResourceBusy => "fichier ou périphérique occupé",
+        K::CrossesDevices => "déplacement impossible d'un disque à un autre",
+        K::OutOfMemory => "mémoire insuffisante",
+        K::Unsupported => "opération non prise en charge",
+        _ => "",
+    };
+    if !text.is_empty() {
+        return text.to_string();
+    }
+    match e.raw_os_error() {
+        Some(code) => format!("erreur système n° {code}"),
+        None => "erreur d'entrée-sortie".to_string(),
+    }
+}
+
+/// The common POSIX error numbers (Linux and macOS agree on these).
+fn errno_fr(code: i32) -> Option<&'static str> {
+    Some(match code {
+        1 => "opération non permise",
+        2 => "fichier ou dossier introuvable",
+        5 => "erreur de lecture ou d'écriture sur le disque",
+        13 => "permission refusée",
+        16 => "fichier ou périphérique occupé",
+        17 => "fichier existant",
+        18 => "déplacement impossible d'un disque à un autre",
+        20 => "un élément du chemin n'est pas un dossier",
+        21 => "c'est un dossier, pas un fichier",
+        24 => "trop de fichiers ouverts",
+        27 => "fichier trop volumineux",
+        28 => "disque plein",
+        30 => "système de fichiers en lecture seule",
+        36 | 63 => "nom de fichier trop long",
+        39 | 66 => "dossier non vide",
+        122 | 69 => "quota disque dépassé",
+        _ => return None,
+    })
+}
+
+/// `écriture de « out.xlsx » impossible : permission refusée`.
+pub fn io_failure(action: &str, path: &std::path::Path, e: &io::Error) -> String {
+    format!("{action} de « {} » impossible : {}", path.display(), io_error(e))
+}
+
+/// A damaged workbook explained in French from the reader's technical text
+/// (calamine, zip, XML parsers: English). Returns the explanation; keep
+/// `technical` for the JSON `detail` field.
+///
+/// A leading `feuille « X » : ` (added by the reader) is kept in front of the
+/// explanation.
+pub fn damaged(technical: &str) -> String {
+    let (sheet, rest) = match technical.strip_prefix("feuille « ") {
+        Some(after) => match after.split_once(" » : ") {
+            Some((name, rest)) => (Some(name), rest),
+            None => (None, technical),
+        },
+        None => (None, technical),
+    };
+    let explanation = explain(rest);
+    match sheet {
+        Some(name) => format!("feuille « {name} » : {explanation}"),
+        None => explanation.to_string(),
+    }
+}
+
+fn explain(technical: &str) -> &'static str {
+    let t = technical.to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| t.contains(w));
+    if has(&[
+        "eocd",
+        "end of central directory",
+        "invalid zip",
+        "zip archive",
+        "archive zip",
+        "zip",
+    ]) {
+        if has(&["tronqu", "eocd", "end of central", "unexpected eof", "eof"]) {
+            return "le fichier est tronqué ou n'est pas une archive complète (copie ou téléchargement interrompu ?) : renvoyez le fichier d'origine";
+        }
+        return "l'archive qui contient le classeur est endommagée : renvoyez le fichier d'origine";
+    }
+    if has(&["password", "encrypt", "chiffr"]) {
+        return "le classeur est protégé par un mot de passe : enregistrez-le sans mot de passe";
+    }
+    if has(&[
+        "xml",
+        "unexpected end",
+        "unclosed",
+        "mismatch",
+        "syntax",
+        "attribute",
+        "escape",
+    ]) {
+        return "le contenu d'une partie du classeur est incomplet ou mal formé (fichier tronqué ou produit par un logiciel défectueux) : ouvrez-le dans Excel ou LibreOffice, enregistrez-le à nouveau et renvoyez-le";
+    }
+    if has(&["cfb", "compound", "sector", "fat", "biff", "xls"]) {
+        return "la structure interne du classeur .xls est endommagée : ouvrez-le dans Excel ou LibreOffice, enregistrez-le au format .xlsx et renvoyez-le";
+    }
+    if has(&["utf", "encoding", "utf8", "utf-8"]) {
+        return "le classeur contient du texte dont l'encodage est invalide : enregistrez-le à nouveau et renvoyez-le";
+    }
+    if has(&["not found", "missing", "introuvable", "manqu"]) {
+        return "une partie indispensable du classeur manque : enregistrez-le à nouveau et renvoyez-le";
+    }
+    if has(&["parse", "invalid", "unexpected", "expected"]) {
+        return "une valeur interne du classeur est invalide : ouvrez-le dans Excel ou LibreOffice, enregistrez-le à nouveau et renvoyez-le";
+    }
+    "la structure interne du classeur est invalide : ouvrez-le dans Excel ou LibreOffice, enregistrez-le à nouveau et renvoyez-le"
+}
+
+/// Whether a text reads as English library output rather than French (used to
+/// decide whether a message needs [`damaged`]). Conservative: only marks the
+/// wording that calamine, zip and quick-xml actually use.
+pub fn looks_technical(text: &str) -> bool {
+    const WORDS: [&str; 12] = [
+        "error",
+        "invalid",
+        "unexpected",
+        "could",
+        "cannot",
+        "found",
+        "expected",
+        "missing",
+        "eocd",
+        "failed",
+        "unsupported",
+        "the",
+    ];
+    text.split(|c: char| !c.is_ascii_alphabetic())
+        .any(|w| WORDS.contains(&w.to_ascii_lowercase().as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plurals_follow_french_rules() {
+        assert_eq!(plural(0, "erreur", "erreurs"), "0 erreur");
+        assert_eq!(plural(1, "projet", "projets"), "1 projet");
+        assert_eq!(plural(2, "information", "informations"), "2 informations");
+        assert_eq!(plural(12_345, "fichier", "fichiers"), "12 345 fichiers");
+        assert_eq!(
+            counts(Counts {
+                error: 0,
+                warning: 1,
+                info: 2
+            }),
+            "0 erreur, 1 avertissement, 2 informations"
+        );
+        assert_eq!(
+            statuses(0, 2, 1),
+            "0 conforme, 2 conformes avec réserves, 1 non conforme"
+        );
+    }
+
+    #[test]
+    fn system_errors_in_french() {
+        let cases = [
+            (2, "fichier ou dossier introuvable"),
+            (13, "permission refusée"),
+            (17, "fichier existant"),
+            (28, "disque plein"),
+            (30, "système de fichiers en lecture seule"),
+        ];
+        for (code, text) in cases {
+            assert_eq!(io_error(&io::Error::from_raw_os_error(code)), text);
+        }
+        let unknown = io_error(&io::Error::from_raw_os_error(4242));
+        assert!(!unknown.contains("os error"), "{unknown}");
+        assert_eq!(
+            io_error(&io::Error::from(io::ErrorKind::AlreadyExists)),
+            "fichier existant"
+        );
+        assert_eq!(
+            io_failure(
+                "écriture",
+                std::path::Path::new("x.xlsx"),
+                &io::Error::from_raw_os_error(13)
+            ),
+            "écriture de « x.xlsx » impossible : permission refusée"
+        );
+    }
+
+    #[test]
+    fn damaged_files_explained_in_french() {
+        let zip = damaged("archive zip illisible ou tronquée (invalid Zip archive: Could not find EOCD)");
+        assert!(zip.starts_with("le fichier est tronqué"), "{zip}");
+        let xml = damaged("feuille « Financements » : Xml error: Unexpected end of xml");
+        assert!(xml.starts_with("feuille « Financements » : le contenu"), "{xml}");
+        for text in [zip, xml, damaged("something odd")] {
+            assert!(!looks_technical(&text), "{text}");
+        }
+    }
+}
