@@ -100,6 +100,9 @@ pub struct Finding {
     /// JSON pointer of the judged value in the extracted data.
     pub pointer: Option<String>,
     pub figures: Figures,
+    /// Technical text behind a French message (a library's own error, in
+    /// English): kept for the JSON `detail` field, never shown to submitters.
+    pub detail: Option<String>,
 }
 
 impl Finding {
@@ -113,6 +116,7 @@ impl Finding {
             range: None,
             pointer: None,
             figures: Figures::default(),
+            detail: None,
         }
     }
 
@@ -124,6 +128,11 @@ impl Finding {
 
     pub fn with_range(mut self, range: Option<CellRange>) -> Self {
         self.range = range.filter(|r| !r.is_single());
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
         self
     }
 

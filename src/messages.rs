@@ -261,6 +261,87 @@ pub fn looks_technical(text: &str) -> bool {
         .any(|w| WORDS.contains(&w.to_ascii_lowercase().as_str()))
 }
 
+/// The items quoted with backquotes in a serde/toml message: `` `off` `` → `off`.
+fn backquoted(text: &str) -> Vec<&str> {
+    text.split('`').skip(1).step_by(2).collect()
+}
+
+fn french_type(t: &str) -> &'static str {
+    let t = t.trim();
+    let t = t.strip_prefix("an ").or_else(|| t.strip_prefix("a ")).unwrap_or(t);
+    match t.split_whitespace().next().unwrap_or(t) {
+        "string" | "str" | "char" => "un texte",
+        "integer" | "i64" | "u64" | "i32" | "u32" | "usize" | "u8" => "un nombre entier",
+        "float" | "f64" | "f32" => "un nombre",
+        "boolean" | "bool" => "un booléen (true ou false)",
+        "map" | "table" | "struct" => "une table",
+        "sequence" | "array" | "seq" => "une liste",
+        "datetime" | "date" => "une date",
+        _ => "une autre valeur",
+    }
+}
+
+/// A TOML or serde error about a configuration file (`pack.toml`,
+/// `engine.toml`, a rule's header) in French. The line and column are given
+/// separately by the caller.
+pub fn toml_error(message: &str) -> String {
+    let m = message.trim();
+    let q = backquoted(m);
+    let list = |items: &[&str]| items.iter().map(|i| format!("« {i} »")).collect::<Vec<_>>().join(", ");
+    if m.starts_with("unknown variant") {
+        if let Some((bad, rest)) = q.split_first() {
+            return format!("valeur « {bad} » inconnue (valeurs possibles : {})", list(rest));
+        }
+    }
+    if m.starts_with("unknown field") {
+        if let Some((bad, rest)) = q.split_first() {
+            if rest.is_empty() {
+                return format!("clé « {bad} » inconnue");
+            }
+            return format!("clé « {bad} » inconnue (clés possibles : {})", list(rest));
+        }
+    }
+    if m.starts_with("missing field") {
+        if let Some(field) = q.first() {
+            return format!("clé « {field} » manquante");
+        }
+    }
+    if m.starts_with("duplicate key") || m.starts_with("duplicate field") {
+        if let Some(field) = q.first() {
+            return format!("clé « {field} » donnée deux fois");
+        }
+        return "clé donnée deux fois".into();
+    }
+    if let Some(rest) = m.strip_prefix("invalid type: ") {
+        if let Some((found, expected)) = rest.split_once(", expected ") {
+            return format!(
+                "type invalide : {} là où il faut {}",
+                french_type(found),
+                french_type(expected)
+            );
+        }
+    }
+    if m.starts_with("invalid value") {
+        return "valeur invalide".into();
+    }
+    if m.contains("expected newline") || m.contains("expected `.`, `=`") || m.contains("expected `=`") {
+        return "syntaxe TOML invalide : une ligne doit être de la forme clé = valeur".into();
+    }
+    if m.contains("unclosed") || m.contains("unterminated") {
+        return "syntaxe TOML invalide : guillemet, crochet ou accolade non refermé".into();
+    }
+    if m.contains("invalid key") {
+        return "syntaxe TOML invalide : nom de clé invalide (mettez-le entre guillemets)".into();
+    }
+    if m.contains("invalid string") || m.contains("invalid escape") {
+        return "syntaxe TOML invalide : texte mal écrit (guillemets ou caractère d'échappement)".into();
+    }
+    if looks_technical(m) || m.is_empty() {
+        return "syntaxe TOML invalide".into();
+    }
+    m.to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,5 +403,22 @@ mod tests {
         for text in [zip, xml, damaged("something odd")] {
             assert!(!looks_technical(&text), "{text}");
         }
+    }
+
+    #[test]
+    fn configuration_errors_in_french() {
+        assert_eq!(
+            toml_error("unknown variant `off`, expected one of `info`, `warning`, `error`"),
+            "valeur « off » inconnue (valeurs possibles : « info », « warning », « error »)"
+        );
+        assert_eq!(toml_error("missing field `id`"), "clé « id » manquante");
+        assert_eq!(
+            toml_error("invalid type: string \"x\", expected a boolean"),
+            "type invalide : un texte là où il faut un booléen (true ou false)"
+        );
+        assert_eq!(
+            toml_error("invalid table header\nexpected `.`, `]`"),
+            "syntaxe TOML invalide"
+        );
     }
 }
