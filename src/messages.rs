@@ -261,6 +261,49 @@ pub fn looks_technical(text: &str) -> bool {
         .any(|w| WORDS.contains(&w.to_ascii_lowercase().as_str()))
 }
 
+/// The French message of a file that could not be read, and the technical text
+/// behind it (for the JSON `detail` field) when there is one: a library's
+/// English never reaches the submitter.
+pub fn read_error(e: &crate::read::ReadError) -> (String, Option<String>) {
+    use crate::read::ReadError;
+    match e {
+        ReadError::Corrupt { format, detail } => {
+            let technical = looks_technical(detail).then(|| detail.clone());
+            let explained = if technical.is_some() {
+                damaged(detail)
+            } else {
+                detail.clone()
+            };
+            (
+                cap(&format!("le classeur est endommagé ({format}) : {explained}")),
+                technical,
+            )
+        }
+        ReadError::Crashed(how) => {
+            let technical = looks_technical(how).then(|| how.clone());
+            let shown = if technical.is_some() {
+                "le lecteur de classeur s'est arrêté".to_string()
+            } else {
+                how.clone()
+            };
+            (cap(&ReadError::Crashed(shown).to_string()), technical)
+        }
+        ReadError::Io(text) if looks_technical(text) => (
+            cap("le fichier est introuvable ou illisible : erreur d'entrée-sortie"),
+            Some(text.clone()),
+        ),
+        other => (cap(&other.to_string()), None),
+    }
+}
+
+/// The text with its first letter in capitals.
+fn cap(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
 /// The items quoted with backquotes in a serde/toml message: `` `off` `` → `off`.
 fn backquoted(text: &str) -> Vec<&str> {
     text.split('`').skip(1).step_by(2).collect()
@@ -403,6 +446,15 @@ mod tests {
         for text in [zip, xml, damaged("something odd")] {
             assert!(!looks_technical(&text), "{text}");
         }
+        let (message, detail) = read_error(&crate::read::ReadError::Corrupt {
+            format: "xlsx".into(),
+            detail: "feuille « A » : Unexpected end of xml".into(),
+        });
+        assert!(
+            message.starts_with("Le classeur est endommagé (xlsx) : feuille « A » : le contenu"),
+            "{message}"
+        );
+        assert_eq!(detail.as_deref(), Some("feuille « A » : Unexpected end of xml"));
     }
 
     #[test]
