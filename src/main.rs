@@ -402,6 +402,7 @@ fn check(args: CheckArgs) -> Result<u8, Fatal> {
         let style = report::human::Style {
             color: color_enabled(args.no_color),
             width: 100,
+            verbose: false,
         };
         let mut out = String::new();
         match args.format {

@@ -74,6 +74,37 @@ pub fn statuses(conforme: usize, reserves: usize, non_conforme: usize) -> String
     )
 }
 
+/// A figure shown to a reader (the terminal's « attendu …, écart … » line):
+/// digits grouped by three whatever the length (`-9 000`, `1 048 596`,
+/// `12,5`), except a whole number that reads as a year (1900 to 2100), which
+/// stays `2009`.
+pub fn figure_value(d: rust_decimal::Decimal) -> String {
+    use rust_decimal::prelude::ToPrimitive;
+    let d = d.normalize();
+    if d.fract().is_zero() && (1900..=2100).contains(&d.to_i64().unwrap_or(0)) {
+        return d.to_string();
+    }
+    let text = crate::format::decimal_fr(d);
+    // decimal_fr keeps four-digit integer parts whole: group them too.
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text.as_str()),
+    };
+    let (int, frac) = match rest.split_once(',') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let int = if int.len() == 4 && int.chars().all(|c| c.is_ascii_digit()) {
+        format!("{} {}", &int[..1], &int[1..])
+    } else {
+        int.to_string()
+    };
+    match frac {
+        Some(f) => format!("{sign}{int},{f}"),
+        None => format!("{sign}{int}"),
+    }
+}
+
 /// Column headers shared by every table of findings (annotated report's
 /// `Constats`, synthesis' `Constats` and `Contrôles croisés`).
 pub mod column {
@@ -455,6 +486,16 @@ mod tests {
             "{message}"
         );
         assert_eq!(detail.as_deref(), Some("feuille « A » : Unexpected end of xml"));
+    }
+
+    #[test]
+    fn figures_are_grouped_but_years_stay_whole() {
+        use rust_decimal::Decimal;
+        assert_eq!(figure_value(Decimal::from(-9000)), "-9 000");
+        assert_eq!(figure_value(Decimal::from(1_048_596)), "1 048 596");
+        assert_eq!(figure_value(Decimal::from(2009)), "2009");
+        assert_eq!(figure_value(Decimal::new(12345, 1)), "1 234,5");
+        assert_eq!(figure_value(Decimal::from(1)), "1");
     }
 
     #[test]

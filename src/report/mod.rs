@@ -9,19 +9,14 @@ pub mod xlsx;
 use crate::check::FileReport;
 use crate::finding::Counts;
 
-/// French plural helper: `1 erreur`, `2 erreurs`.
+/// French plural helper: `0 erreur`, `1 erreur`, `2 erreurs` (see [`crate::messages`]).
 pub fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    crate::messages::plural(n, one, many)
 }
 
 /// `5 erreurs, 1 avertissement, 0 information`.
 pub fn counts_fr(c: Counts) -> String {
-    format!(
-        "{}, {}, {}",
-        plural(c.error, "erreur", "erreurs"),
-        plural(c.warning, "avertissement", "avertissements"),
-        plural(c.info, "information", "informations")
-    )
+    crate::messages::counts(c)
 }
 
 /// The one-line summary of a file.
@@ -42,7 +37,13 @@ pub fn summary_line(r: &FileReport) -> String {
 
 /// The final line over all files.
 pub fn total_line(reports: &[FileReport]) -> String {
-    let mut total = Counts::default();
+    total_line_with(reports, Counts::default())
+}
+
+/// The final line over all files, with the findings that belong to no file
+/// (a batch's cross-file checks) counted in the total.
+pub fn total_line_with(reports: &[FileReport], cross_file: Counts) -> String {
+    let mut total = cross_file;
     let mut by_status = [0usize; 3];
     for r in reports {
         total.add(r.counts());
@@ -52,12 +53,16 @@ pub fn total_line(reports: &[FileReport]) -> String {
             crate::finding::Status::NonConforme => 2,
         }] += 1;
     }
+    let cross = cross_file.error + cross_file.warning + cross_file.info;
+    let cross = if cross > 0 {
+        format!(" (dont {} entre fichiers)", plural(cross, "constat", "constats"))
+    } else {
+        String::new()
+    };
     format!(
-        "Total : {} — {} conforme(s), {} avec réserves, {} non conforme(s) — {}",
-        plural(reports.len(), "fichier", "fichiers"),
-        by_status[0],
-        by_status[1],
-        by_status[2],
+        "Total : {} — {} — {}{cross}",
+        crate::messages::files(reports.len()),
+        crate::messages::statuses(by_status[0], by_status[1], by_status[2]),
         counts_fr(total)
     )
 }
