@@ -201,7 +201,6 @@ impl SourceCode for Excerpt {
 /// One finding as a miette diagnostic.
 struct FindingDiagnostic<'a> {
     finding: &'a Finding,
-    file: &'a str,
     excerpt: Option<Excerpt>,
 }
 
@@ -331,11 +330,7 @@ pub fn render(r: &FileReport, style: Style) -> String {
                 .map(|s| Excerpt::new(s, cell, finding.range, style.width)),
             _ => None,
         };
-        let diag = FindingDiagnostic {
-            finding,
-            file: &r.path,
-            excerpt,
-        };
+        let diag = FindingDiagnostic { finding, excerpt };
         let mut s = String::new();
         if handler.render_report(&mut s, &diag).is_err() {
             s = format!(
