@@ -13,16 +13,10 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::check::{Checker, FileReport};
-use crate::finding::{Counts, Finding, Severity};
+use crate::finding::{Finding, Severity};
+pub use crate::outcome::{BatchFinding, Skipped, Summary};
 use crate::rules::RulePack;
 use crate::template::TemplateSet;
-
-/// A file found under the inputs but not checked, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Skipped {
-    pub path: PathBuf,
-    pub reason: String,
-}
 
 /// What `batch` will look at.
 #[derive(Debug, Clone, Default)]
@@ -108,46 +102,6 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>) -> Inputs {
     inputs.files.dedup();
     inputs.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     inputs
-}
-
-/// A return once checked: everything the batch outputs need, without its cells.
-#[derive(Debug)]
-pub struct Summary {
-    pub report: FileReport,
-    /// Key figures for the template's sheet of the synthesis (rows of values).
-    pub key_rows: Vec<Vec<Value>>,
-    /// The annotated report, relative to the output folder.
-    pub annotated: Option<String>,
-}
-
-/// A cross-file finding, with the file it is about (if any).
-#[derive(Debug, Clone)]
-pub struct BatchFinding {
-    pub finding: Finding,
-    pub file: Option<String>,
-}
-
-/// Unique file names for the annotated reports, as `check --report-dir` names
-/// them: `<name>.controle.xlsx`, then `<name> (2).controle.xlsx`…
-pub fn report_names(files: &[PathBuf]) -> Vec<String> {
-    let mut taken = std::collections::HashSet::new();
-    files
-        .iter()
-        .map(|f| {
-            let name = crate::report::xlsx::report_file_name(f);
-            let stem = name.trim_end_matches(".controle.xlsx").to_string();
-            (1..)
-                .map(|n| {
-                    if n == 1 {
-                        name.clone()
-                    } else {
-                        format!("{stem} ({n}).controle.xlsx")
-                    }
-                })
-                .find(|candidate| taken.insert(candidate.to_lowercase()))
-                .unwrap_or(name)
-        })
-        .collect()
 }
 
 /// Key figures of a return, as the template's `x-template.synthese` says:
@@ -347,9 +301,9 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
                         .and_then(|i| i.parse::<usize>().ok())
                         .and_then(|i| summaries.get(i))
                         .map(|s| s.report.path.clone());
+                    let figures = crate::rules::figures(rule, &r);
                     let mut f = Finding::new(&rule.meta.id, rule.meta.severity, r.message).with_pointer(r.pointer);
-                    f.figures.expected = r.expected;
-                    f.figures.actual = r.actual;
+                    f.figures = figures;
                     out.push(BatchFinding { finding: f, file });
                 }
             }
@@ -376,25 +330,13 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
     out
 }
 
-/// Counts over files and cross-file findings.
-pub fn total_counts(summaries: &[Summary], batch: &[BatchFinding]) -> Counts {
-    let mut c = Counts::default();
-    for s in summaries {
-        c.add(s.report.counts());
-    }
-    for b in batch {
-        c.add(Counts::of(std::slice::from_ref(&b.finding)));
-    }
-    c
-}
-
 /// The machine report of a batch (`rapport.json`).
 pub fn json_report(
     summaries: &[Summary],
     skipped: &[Skipped],
     batch: &[BatchFinding],
     rule_pack: &str,
-    checked_at: &str,
+    checked_at: chrono::DateTime<chrono::Utc>,
 ) -> Value {
     let files: Vec<FileReport> = Vec::new();
     let mut value = crate::report::json::report(&files, rule_pack, checked_at, Vec::new());

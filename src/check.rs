@@ -5,10 +5,11 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use crate::extract::{extract, Extraction};
-use crate::finding::{Counts, Finding, Severity, Status};
+use crate::finding::{sort_findings, Finding, Severity};
+use crate::format::capitalise;
 use crate::read::{read_bytes, read_file_bytes, Limits, Workbook};
 use crate::rules::RulePack;
-use crate::template::{detect, TemplateSet};
+use crate::template::{detect, Detection, TemplateSet};
 use crate::validate::validate;
 
 /// Everything a run needs, built once (schemas compiled, rules compiled).
@@ -23,46 +24,7 @@ pub struct Checker {
     pub isolation: Option<std::sync::Arc<crate::isolate::Isolation>>,
 }
 
-/// The outcome for one file: identity, findings, and what was read.
-#[derive(Debug)]
-pub struct FileReport {
-    pub path: String,
-    pub sha256: Option<String>,
-    pub template: Option<String>,
-    pub template_version: Option<String>,
-    pub organisation: Option<String>,
-    pub cut_off: Option<String>,
-    pub exercice: Option<String>,
-    pub findings: Vec<Finding>,
-    pub workbook: Option<Workbook>,
-    pub extraction: Option<Extraction>,
-}
-
-impl FileReport {
-    pub fn counts(&self) -> Counts {
-        Counts::of(&self.findings)
-    }
-
-    pub fn status(&self) -> Status {
-        Status::of(self.counts())
-    }
-
-    /// A file that could not be checked: one finding, nothing read.
-    pub fn failed(path: &str, sha256: Option<String>, finding: Finding) -> Self {
-        Self {
-            path: path.to_string(),
-            sha256,
-            template: None,
-            template_version: None,
-            organisation: None,
-            cut_off: None,
-            exercice: None,
-            findings: vec![finding],
-            workbook: None,
-            extraction: None,
-        }
-    }
-}
+pub use crate::outcome::FileReport;
 
 fn text_at(ex: &Extraction, pointer: Option<&String>) -> Option<String> {
     let v = ex.data.pointer(pointer?)?;
@@ -123,19 +85,15 @@ impl Checker {
 
     /// Checks a workbook already read.
     pub fn check_workbook(&self, name: &str, workbook: Workbook) -> FileReport {
-        let detection = detect(&workbook, &self.templates, self.forced_template.as_deref());
-        let Some(template) = detection.template else {
-            let mut report = FileReport::failed(
-                name,
-                None,
-                Finding::new("BILAN-TPL-001", Severity::Error, "Modèle non reconnu."),
-            );
-            report.findings = detection.findings;
-            report.workbook = Some(workbook);
-            return report;
+        let template = match detect(&workbook, &self.templates, self.forced_template.as_deref()) {
+            Detection::Template(t) => t,
+            Detection::Unknown(finding) => {
+                let mut report = FileReport::failed(name, None, *finding);
+                report.workbook = Some(workbook);
+                return report;
+            }
         };
         let mut ex = extract(&workbook, template);
-        ex.findings.extend(detection.findings);
         let version = text_at(&ex, Some(&"/identification/version".to_string()));
         if let Some(v) = &version {
             if !template.versions.iter().any(|k| k == v) {
@@ -157,7 +115,7 @@ impl Checker {
         validate(template, &mut ex);
         self.rules.run(&template.id, &mut ex);
         let mut findings = std::mem::take(&mut ex.findings);
-        sort_findings(&mut findings, &workbook);
+        sort_findings(&mut findings, &|s| workbook.sheets.iter().position(|w| w.name == s));
         FileReport {
             path: name.to_string(),
             sha256: None,
@@ -173,40 +131,35 @@ impl Checker {
     }
 }
 
-/// Worst first, then by sheet (in the workbook's order), row, column and rule:
-/// the order every report uses.
-pub fn sort_findings(findings: &mut [Finding], wb: &Workbook) {
-    let sheet_index = |f: &Finding| {
-        f.sheet
-            .as_ref()
-            .and_then(|s| wb.sheets.iter().position(|w| &w.name == s))
-            .map_or(0, |i| i + 1)
-    };
-    findings.sort_by_cached_key(|f| {
-        let (row, col) = f.cell.map(|c| (c.row, c.col)).unwrap_or((0, 0));
-        (
-            std::cmp::Reverse(f.severity),
-            sheet_index(f),
-            row,
-            col,
-            f.rule.clone(),
-            f.pointer.clone(),
-        )
-    });
-}
-
 fn read_failure(e: &crate::read::ReadError) -> Finding {
     Finding::new(e.rule(), Severity::Error, capitalise(&e.to_string()))
 }
 
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().collect::<String>() + c.as_str(),
-        None => String::new(),
-    }
-}
-
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Status;
+
+    #[test]
+    fn an_unknown_forced_template_is_never_conforme() {
+        let mut checker = Checker::new(
+            TemplateSet::builtin().unwrap_or_else(|e| panic!("schemas: {e}")),
+            RulePack::builtin().unwrap_or_else(|e| panic!("rules: {e:?}")),
+        );
+        checker.forced_template = Some("BILAN-INCONNU".into());
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pole-maud-conforme.xlsx");
+        let r = checker.check_path(&path);
+        assert_eq!(r.status(), Status::NonConforme);
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.findings[0].rule.as_str(), "BILAN-TPL-001");
+        assert!(
+            r.findings[0].message.contains("BILAN-INCONNU"),
+            "{}",
+            r.findings[0].message
+        );
+    }
 }

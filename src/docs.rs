@@ -82,21 +82,6 @@ pub fn explain(pack: &RulePack, templates: &TemplateSet, id: &str) -> Option<Str
     rule_doc(pack, Some(templates), id, 1).or_else(|| templates.get(id).map(|t| template_doc(t, 1)))
 }
 
-/// A rule's documentation without template context (no sheet names).
-pub fn explain_rule(pack: &RulePack, id: &str) -> Option<String> {
-    rule_doc(pack, None, id, 1)
-}
-
-/// A template's documentation: sheets, fields, types, units, bounds, allowed values.
-pub fn explain_template(t: &Template) -> String {
-    template_doc(t, 1)
-}
-
-/// Finds a template by id in a set.
-pub fn find_template<'a>(set: &'a TemplateSet, id: &str) -> Option<&'a Template> {
-    set.get(id)
-}
-
 fn heading(level: usize, text: &str) -> String {
     format!("{} {text}\n", "#".repeat(level.clamp(1, 6)))
 }

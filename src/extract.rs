@@ -365,7 +365,7 @@ fn is_total_label(text: &str) -> bool {
 }
 
 /// Value of a cell as the table reads it: a merged range's anchor for covered cells.
-fn table_cell<'s>(sheet: &'s Sheet, pos: CellRef) -> Option<(CellRef, &'s CellValue)> {
+fn table_cell(sheet: &Sheet, pos: CellRef) -> Option<(CellRef, &CellValue)> {
     if let Some(v) = sheet.get(pos) {
         if !v.is_blank() {
             return Some((pos, v));

@@ -28,12 +28,22 @@ impl Severity {
         }
     }
 
-    /// French label for reports.
+    /// French label for reports, in lower case (`erreur`): the one home of the
+    /// severity's French words.
     pub fn label_fr(self) -> &'static str {
         match self {
             Severity::Info => "information",
             Severity::Warning => "avertissement",
             Severity::Error => "erreur",
+        }
+    }
+
+    /// The French label as a title (`Erreur`).
+    pub fn title_fr(self) -> &'static str {
+        match self {
+            Severity::Info => "Information",
+            Severity::Warning => "Avertissement",
+            Severity::Error => "Erreur",
         }
     }
 
@@ -140,6 +150,25 @@ impl Finding {
         self.pointer = Some(pointer.into());
         self
     }
+}
+
+/// Sorts findings in the order every report uses: worst first, then by sheet
+/// (in the workbook's order, given by `sheet_index`; findings without a sheet
+/// first), row, column, rule and pointer. The one home of the findings' order.
+pub fn sort_findings<F: std::borrow::Borrow<Finding>>(findings: &mut [F], sheet_index: &dyn Fn(&str) -> Option<usize>) {
+    findings.sort_by_cached_key(|f| {
+        let f = f.borrow();
+        let sheet = f.sheet.as_deref().and_then(sheet_index).map_or(0, |i| i + 1);
+        let (row, col) = f.cell.map(|c| (c.row, c.col)).unwrap_or((0, 0));
+        (
+            std::cmp::Reverse(f.severity),
+            sheet,
+            row,
+            col,
+            f.rule.clone(),
+            f.pointer.clone(),
+        )
+    });
 }
 
 /// How many findings of each severity.

@@ -74,6 +74,14 @@ pub fn decimal_of_f64(n: f64) -> Option<Decimal> {
         .or_else(|| Decimal::from_scientific(&format!("{n:e}")).ok())
 }
 
+/// The text with its first letter in capitals: `fichier illisible` → `Fichier illisible`.
+pub fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    c.next()
+        .map(|f| f.to_uppercase().collect::<String>() + c.as_str())
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

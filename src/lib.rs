@@ -18,9 +18,13 @@ pub mod format;
 pub mod isolate;
 pub mod messages;
 pub mod model;
+pub mod outcome;
+pub mod output;
 pub mod read;
 pub mod report;
 pub mod rules;
+pub mod run;
+#[cfg(feature = "sheetgen")]
 pub mod sheetgen;
 pub mod template;
 pub mod validate;

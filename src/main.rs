@@ -7,12 +7,10 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use bilan::check::{Checker, FileReport};
 use bilan::finding::Severity;
-use bilan::read::Limits;
 use bilan::report;
-use bilan::rules::{RuleError, RulePack, Sandbox};
-use bilan::template::TemplateSet;
+use bilan::rules::RuleError;
+use bilan::run::{self, RunError};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -189,15 +187,34 @@ struct ExplainArgs {
     common: Common,
 }
 
-/// A failure of the run itself (exit 2).
-enum Fatal {
-    Rule(RuleError),
-    Message(String),
+impl FailOn {
+    fn level(self) -> Option<Severity> {
+        match self {
+            FailOn::Never => None,
+            FailOn::Error => Some(Severity::Error),
+            FailOn::Warning => Some(Severity::Warning),
+            FailOn::Info => Some(Severity::Info),
+        }
+    }
 }
 
-impl From<RuleError> for Fatal {
-    fn from(e: RuleError) -> Self {
-        Fatal::Rule(e)
+impl Common {
+    fn setup(&self) -> run::Setup {
+        run::Setup {
+            rules: self.rules.clone(),
+            schemas: self.schemas.clone(),
+            template: self.template.clone(),
+            max_file_size: self.max_file_size,
+            max_cells: self.max_cells,
+            max_part_size: self.max_part_size,
+            isolation: if self.no_isolation {
+                None
+            } else {
+                std::env::current_exe().ok()
+            },
+            max_memory: self.max_memory,
+            timeout: self.timeout,
+        }
     }
 }
 
@@ -207,13 +224,13 @@ fn main() -> ExitCode {
         return ExitCode::from(bilan::isolate::worker_main() as u8);
     }
     let cli = Cli::parse();
-    match run(cli) {
+    match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
-        Err(Fatal::Message(m)) => {
+        Err(RunError::Message(m)) => {
             eprintln!("bilan : {m}");
             ExitCode::from(2)
         }
-        Err(Fatal::Rule(e)) => {
+        Err(RunError::Rule(e)) => {
             eprintln!("{}", render_rule_error(&e));
             ExitCode::from(2)
         }
@@ -260,71 +277,22 @@ fn color_enabled(no_color: bool) -> bool {
     !no_color && std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal()
 }
 
-fn load(common: &Common) -> Result<Checker, Fatal> {
-    let schema_files = match &common.schemas {
-        Some(dir) => bilan::embedded::from_dir(dir)
-            .map_err(|e| Fatal::Message(format!("lecture de {} impossible : {e}", dir.display())))?,
-        None => bilan::embedded::schemas(),
-    };
-    let templates = TemplateSet::load(&schema_files).map_err(|e| Fatal::Message(e.to_string()))?;
-    let rule_files = match &common.rules {
-        Some(dir) => bilan::embedded::from_dir(dir)
-            .map_err(|e| Fatal::Message(format!("lecture de {} impossible : {e}", dir.display())))?,
-        None => bilan::embedded::rules(),
-    };
-    let rules = RulePack::load(&rule_files, Sandbox::default())?;
-    let mut checker = Checker::new(templates, rules);
-    let mut limits = Limits::default();
-    if let Some(n) = common.max_file_size {
-        limits.max_file_size = n;
-    }
-    if let Some(n) = common.max_cells {
-        limits.max_cells = n;
-    }
-    if let Some(n) = common.max_part_size {
-        limits.max_loaded_part = n;
-    }
-    checker.limits = limits;
-    if !common.no_isolation {
-        if let Ok(exe) = std::env::current_exe() {
-            let mut worker = bilan::isolate::WorkerLimits::default();
-            if let Some(m) = common.max_memory {
-                worker.memory = m;
-            }
-            if let Some(t) = common.timeout {
-                worker.timeout = std::time::Duration::from_secs(t.max(1));
-            }
-            checker.isolation = Some(std::sync::Arc::new(bilan::isolate::Isolation::new(exe, worker)));
-        }
-    }
-    if let Some(t) = &common.template {
-        if checker.templates.get(t).is_none() {
-            return Err(Fatal::Message(format!(
-                "modèle « {t} » inconnu (modèles : {})",
-                checker.templates.ids().join(", ")
-            )));
-        }
-        checker.forced_template = Some(t.clone());
-    }
-    Ok(checker)
-}
-
-fn run(cli: Cli) -> Result<u8, Fatal> {
+fn dispatch(cli: Cli) -> Result<u8, RunError> {
     match cli.command {
         Command::Check(args) => check(args),
-        Command::Extract(args) => extract(args),
+        Command::Extract(args) => {
+            let checker = run::load(&args.common.setup())?;
+            let r = checker.check_path(&args.file);
+            print_out(&run::json_text(&report::json::extraction(&r)))?;
+            Ok(u8::from(r.extraction.is_none()))
+        }
         Command::Rules(args) => {
-            let checker = load(&args.common)?;
+            let checker = run::load(&args.common.setup())?;
             if let Some(path) = &args.reference {
-                let text = bilan::docs::reference(&checker.rules, &checker.templates);
                 if path == Path::new("-") {
-                    print_out(&text)?;
+                    print_out(&bilan::docs::reference(&checker.rules, &checker.templates))?;
                 } else {
-                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        std::fs::create_dir_all(dir)
-                            .map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", dir.display())))?;
-                    }
-                    write_atomic(path, text.as_bytes())?;
+                    run::write_reference(&checker, path)?;
                     eprintln!("{} écrit", path.display());
                 }
                 return Ok(0);
@@ -338,17 +306,32 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
             Ok(0)
         }
         Command::Batch(args) => batch(args),
-        Command::Template(args) => template(args),
-        Command::Explain(args) => {
-            let checker = load(&Common {
+        Command::Template(args) => {
+            let checker = run::load(&run::Setup {
                 template: None,
-                ..args.common.clone()
+                ..args.common.setup()
+            })?;
+            let written = run::write_blanks(
+                &checker.templates,
+                args.id.as_deref(),
+                args.output.as_deref(),
+                args.all.as_deref(),
+            )?;
+            for (id, path) in written {
+                eprintln!("{id} : {}", path.display());
+            }
+            Ok(0)
+        }
+        Command::Explain(args) => {
+            let checker = run::load(&run::Setup {
+                template: None,
+                ..args.common.setup()
             })?;
             if let Some(text) = bilan::docs::explain(&checker.rules, &checker.templates, &args.id) {
                 print_out(&text)?;
                 return Ok(0);
             }
-            Err(Fatal::Message(format!(
+            Err(RunError::Message(format!(
                 "« {} » n'est ni une règle ni un modèle connu (voir `bilan rules`)",
                 args.id
             )))
@@ -356,49 +339,45 @@ fn run(cli: Cli) -> Result<u8, Fatal> {
     }
 }
 
-fn print_out(s: &str) -> Result<(), Fatal> {
+fn print_out(s: &str) -> Result<(), RunError> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         Ok(()) => Ok(()),
         // A closed pipe (`| head`) is not a failure of the run.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Fatal::Message(format!("écriture impossible : {e}"))),
+        Err(e) => Err(RunError::Message(format!("écriture impossible : {e}"))),
     }
 }
 
-fn now_utc() -> String {
-    chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()
-}
-
-/// Writes `contents` to `path` atomically (temporary file, then rename).
-fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Fatal> {
-    report::xlsx::save(path, contents).map_err(|e| Fatal::Message(e.to_string()))
-}
-
-fn check(args: CheckArgs) -> Result<u8, Fatal> {
-    let checker = load(&args.common)?;
-    let workbooks_out = annotated_paths(&args)?;
-    let reports: Vec<FileReport> = args.files.iter().map(|f| checker.check_path(f)).collect();
-    let checked_at = now_utc();
-    for (r, out) in reports.iter().zip(&workbooks_out) {
-        let bytes =
-            report::xlsx::write_report(r, &checker.rules, &checked_at).map_err(|e| Fatal::Message(e.to_string()))?;
-        report::xlsx::save(out, &bytes).map_err(|e| Fatal::Message(e.to_string()))?;
-        if !args.quiet {
+fn check(args: CheckArgs) -> Result<u8, RunError> {
+    let checker = run::load(&args.common.setup())?;
+    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    let done = run::check(
+        &checker,
+        &run::CheckOptions {
+            files: args.files.clone(),
+            report: args.report.clone(),
+            report_dir: args.report_dir.clone(),
+            json: args.json.clone().filter(|_| !json_to_stdout),
+        },
+    )?;
+    let reports = &done.reports;
+    if !args.quiet {
+        for out in &done.annotated {
             eprintln!("Classeur annoté : {}", out.display());
         }
     }
-    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
-    if let Some(path) = &args.json {
-        let value = report::json::report(&reports, &checker.rules.name, &now_utc(), Vec::new());
-        let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
-        if json_to_stdout {
-            print_out(&text)?;
-        } else {
-            write_atomic(path, text.as_bytes())?;
-        }
-    }
-    if !json_to_stdout {
+    let json = || {
+        run::json_text(&report::json::report(
+            reports,
+            &checker.rules.name,
+            chrono::Utc::now(),
+            Vec::new(),
+        ))
+    };
+    if json_to_stdout {
+        print_out(&json())?;
+    } else {
         let style = report::human::Style {
             color: color_enabled(args.no_color),
             width: 100,
@@ -406,12 +385,9 @@ fn check(args: CheckArgs) -> Result<u8, Fatal> {
         };
         let mut out = String::new();
         match args.format {
-            Format::Json => {
-                let value = report::json::report(&reports, &checker.rules.name, &now_utc(), Vec::new());
-                out = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
-            }
+            Format::Json => out = json(),
             Format::Short => {
-                for r in &reports {
+                for r in reports {
                     if !args.quiet {
                         out.push_str(&report::short::render(r));
                     }
@@ -420,7 +396,7 @@ fn check(args: CheckArgs) -> Result<u8, Fatal> {
                 }
             }
             Format::Human => {
-                for r in &reports {
+                for r in reports {
                     if args.quiet {
                         out.push_str(&report::summary_line(r));
                         out.push('\n');
@@ -429,211 +405,66 @@ fn check(args: CheckArgs) -> Result<u8, Fatal> {
                     }
                 }
                 if reports.len() > 1 {
-                    out.push_str(&report::total_line(&reports));
+                    out.push_str(&report::total_line(reports));
                     out.push('\n');
                 }
             }
         }
         print_out(&out)?;
     }
-    Ok(exit_code(&reports, args.fail_on))
+    Ok(run::exit_code(reports, &[], args.fail_on.level()))
 }
 
-/// Where `--report` / `--report-dir` write each file's annotated workbook (one
-/// path per FILE, or none). Refuses an output that is one of the inputs: a
-/// submitted file is never overwritten.
-fn annotated_paths(args: &CheckArgs) -> Result<Vec<PathBuf>, Fatal> {
-    let outputs = match (&args.report, &args.report_dir) {
-        (Some(out), _) => {
-            if args.files.len() != 1 {
-                return Err(Fatal::Message(
-                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DIR"
-                        .into(),
-                ));
-            }
-            vec![out.clone()]
-        }
-        (None, Some(dir)) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Fatal::Message(format!("création du dossier {} impossible : {e}", dir.display())))?;
-            let mut taken = std::collections::HashSet::new();
-            let inputs: Vec<Option<PathBuf>> = args.files.iter().map(|f| f.canonicalize().ok()).collect();
-            args.files
-                .iter()
-                .map(|f| {
-                    let name = report::xlsx::report_file_name(f);
-                    let stem = name.trim_end_matches(".controle.xlsx").to_string();
-                    let mut n = 1;
-                    loop {
-                        let candidate = if n == 1 {
-                            name.clone()
-                        } else {
-                            format!("{stem} ({n}).controle.xlsx")
-                        };
-                        let path = dir.join(&candidate);
-                        if !inputs.iter().flatten().any(|i| same_file(i, &path))
-                            && taken.insert(candidate.to_lowercase())
-                        {
-                            break path;
-                        }
-                        n += 1;
-                    }
-                })
-                .collect()
-        }
-        (None, None) => return Ok(Vec::new()),
-    };
-    for (out, input) in outputs.iter().zip(&args.files) {
-        if input.canonicalize().is_ok_and(|i| same_file(&i, out)) {
-            return Err(Fatal::Message(format!(
-                "le classeur annoté {} remplacerait le fichier contrôlé : choisissez un autre nom",
-                out.display()
-            )));
-        }
+/// A progress bar on the terminal.
+struct Bar(indicatif::ProgressBar);
+
+impl run::Progress for Bar {
+    fn start(&self, total: usize) {
+        self.0.set_length(total as u64);
     }
-    Ok(outputs)
-}
-
-/// Whether `out` names the (canonical) file `input`, through links or `..`.
-fn same_file(input: &Path, out: &Path) -> bool {
-    #[cfg(unix)]
-    {
-        // A hard link is the same file under another name.
-        use std::os::unix::fs::MetadataExt;
-        if let (Ok(a), Ok(b)) = (std::fs::metadata(input), std::fs::metadata(out)) {
-            return a.dev() == b.dev() && a.ino() == b.ino();
-        }
+    fn tick(&self) {
+        self.0.inc(1);
     }
-    let resolved = match out.canonicalize() {
-        Ok(p) => p,
-        Err(_) => {
-            let parent = out
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            match (parent.canonicalize(), out.file_name()) {
-                (Ok(dir), Some(name)) => dir.join(name),
-                _ => return false,
-            }
-        }
-    };
-    resolved == input
 }
 
-fn exit_code(reports: &[FileReport], fail_on: FailOn) -> u8 {
-    let level = match fail_on {
-        FailOn::Never => return 0,
-        FailOn::Error => Severity::Error,
-        FailOn::Warning => Severity::Warning,
-        FailOn::Info => Severity::Info,
-    };
-    u8::from(reports.iter().any(|r| r.counts().at_or_above(level) > 0))
-}
-
-fn extract(args: ExtractArgs) -> Result<u8, Fatal> {
-    let checker = load(&args.common)?;
-    let r = checker.check_path(&args.file);
-    let value = serde_json::json!({
-        "path": r.path,
-        "template": r.template,
-        "data": r.extraction.as_ref().map(|e| e.data.clone()),
-        "cells": r.extraction.as_ref().map(|e| serde_json::to_value(&e.origins).unwrap_or_default()),
-        "findings": r.findings.iter().map(|f| report::json::finding_json(f, &r.path)).collect::<Vec<_>>(),
-    });
-    print_out(&(serde_json::to_string_pretty(&value).unwrap_or_default() + "\n"))?;
-    Ok(u8::from(r.extraction.is_none()))
-}
-
-fn batch(args: BatchArgs) -> Result<u8, Fatal> {
-    use bilan::batch;
-    let checker = load(&args.common)?;
-    let glob = if args.glob.is_empty() {
-        None
-    } else {
-        let mut builder = globset::GlobSetBuilder::new();
-        for g in &args.glob {
-            builder.add(
-                globset::Glob::new(g).map_err(|e| Fatal::Message(format!("motif --glob « {g} » invalide : {e}")))?,
-            );
-        }
-        Some(
-            builder
-                .build()
-                .map_err(|e| Fatal::Message(format!("motifs --glob invalides : {e}")))?,
-        )
-    };
-    let expected = match &args.expected {
-        Some(p) => Some(batch::read_expected(p).map_err(Fatal::Message)?),
-        None => None,
-    };
-    let annotes = args.out.join("annotes");
-    let mkdir = |d: &Path| {
-        std::fs::create_dir_all(d).map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", d.display())))
-    };
-    mkdir(&args.out)?;
-    if !args.no_annotated {
-        mkdir(&annotes)?;
-    }
-    let inputs = batch::collect_inputs(&args.paths, glob.as_ref());
-    let names = batch::report_names(&inputs.files);
-    let checked_at = now_utc();
-    let bar = if !args.quiet && std::io::stderr().is_terminal() {
-        let bar = indicatif::ProgressBar::new(inputs.files.len() as u64);
+fn batch(args: BatchArgs) -> Result<u8, RunError> {
+    let checker = run::load(&args.common.setup())?;
+    let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) =
             indicatif::ProgressStyle::with_template("{spinner} {pos}/{len} retours [{bar:30}] {per_sec} · reste {eta}")
         {
             bar.set_style(style.progress_chars("=> "));
         }
-        Some(bar)
-    } else {
-        None
+        Bar(bar)
+    });
+    let opts = run::BatchOptions {
+        paths: args.paths.clone(),
+        out: args.out.clone(),
+        glob: args.glob.clone(),
+        jobs: args.jobs,
+        expected: args.expected.clone(),
+        annotated: !args.no_annotated,
     };
-    let tick = || {
-        if let Some(b) = &bar {
-            b.inc(1);
-        }
+    let done = match &bar {
+        Some(b) => run::batch(&checker, &opts, b),
+        None => run::batch(&checker, &opts, &()),
     };
-    let jobs = args
-        .jobs
-        .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let write_annotated = |i: usize, report: &FileReport| -> Option<String> {
-        if args.no_annotated {
-            return None;
-        }
-        let name = names.get(i)?;
-        let bytes = annotated_report(&checker, report, &checked_at)?;
-        write_atomic(&annotes.join(name), &bytes).ok()?;
-        Some(format!("annotes/{name}"))
-    };
-    let summaries = batch::check_all(&checker, &inputs.files, jobs, write_annotated, &tick);
     if let Some(b) = &bar {
-        b.finish_and_clear();
+        b.0.finish_and_clear();
     }
-    let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());
-    let report = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, &checked_at);
-    let json_text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
-    write_atomic(&args.out.join("rapport.json"), json_text.as_bytes())?;
-    let synthese = bilan::report::synthese::write(
-        &summaries,
-        &inputs.skipped,
-        &cross,
-        &checker.templates,
-        &checked_at,
-        &checker.rules.name,
-    )
-    .map_err(|e| Fatal::Message(format!("synthese.xlsx : {e}")))?;
-    write_atomic(&args.out.join("synthese.xlsx"), &synthese)?;
-    let reports: Vec<FileReport> = summaries.into_iter().map(|s| s.report).collect();
+    let done = done?;
+    let reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
     if !args.quiet {
         let mut out = String::new();
         for r in &reports {
             out.push_str(&report::summary_line(r));
             out.push('\n');
         }
-        for s in &inputs.skipped {
+        for s in &done.skipped {
             out.push_str(&format!("{} : ignoré — {}\n", s.path.display(), s.reason));
         }
-        for b in &cross {
+        for b in &done.cross {
             let place = b.file.as_deref().map(|f| format!("{f} : ")).unwrap_or_default();
             out.push_str(&format!(
                 "{place}{}[{}] {}\n",
@@ -644,58 +475,5 @@ fn batch(args: BatchArgs) -> Result<u8, Fatal> {
         out.push_str(&format!("\nSorties : {}\n", args.out.display()));
         print_out(&out)?;
     }
-    let batch_fails = match args.fail_on {
-        FailOn::Never => false,
-        FailOn::Error => cross.iter().any(|b| b.finding.severity >= Severity::Error),
-        FailOn::Warning => cross.iter().any(|b| b.finding.severity >= Severity::Warning),
-        FailOn::Info => !cross.is_empty(),
-    };
-    Ok(exit_code(&reports, args.fail_on).max(u8::from(batch_fails)))
-}
-
-/// The annotated workbook of one return (issue 3's report), if it can be built.
-fn annotated_report(checker: &Checker, report: &FileReport, checked_at: &str) -> Option<Vec<u8>> {
-    report::xlsx::write_report(report, &checker.rules, checked_at).ok()
-}
-
-/// `bilan template ID -o OUT.xlsx` / `bilan template --all DIR`: blank returns
-/// generated from the schemas (see `bilan::blank`).
-fn template(args: TemplateArgs) -> Result<u8, Fatal> {
-    let checker = load(&Common {
-        template: None,
-        ..args.common.clone()
-    })?;
-    let set = &checker.templates;
-    let jobs: Vec<(&bilan::template::Template, PathBuf)> = match (&args.all, &args.id) {
-        (Some(dir), _) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| Fatal::Message(format!("création de {} impossible : {e}", dir.display())))?;
-            set.templates
-                .iter()
-                .map(|t| (t, dir.join(format!("{}.xlsx", t.id))))
-                .collect()
-        }
-        (None, Some(id)) => {
-            let t = set.get(id).ok_or_else(|| {
-                Fatal::Message(format!("modèle « {id} » inconnu (modèles : {})", set.ids().join(", ")))
-            })?;
-            vec![(
-                t,
-                args.output
-                    .clone()
-                    .unwrap_or_else(|| PathBuf::from(format!("{}.xlsx", t.id))),
-            )]
-        }
-        (None, None) => {
-            return Err(Fatal::Message(
-                "indiquez un modèle (bilan template ID -o OUT.xlsx) ou --all DIR".into(),
-            ))
-        }
-    };
-    for (t, path) in jobs {
-        let bytes = bilan::blank::blank(t).map_err(|e| Fatal::Message(e.to_string()))?;
-        write_atomic(&path, &bytes)?;
-        eprintln!("{} : {}", t.id, path.display());
-    }
-    Ok(0)
+    Ok(run::exit_code(&reports, &done.cross, args.fail_on.level()))
 }

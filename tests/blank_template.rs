@@ -10,6 +10,8 @@
 //! - LibreOffice opens it headless (PDF export, and a re-saved copy still reads
 //!   the same).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -778,8 +780,10 @@ fn run_soffice(soffice: &Path, profile: &Path, args: &[&std::ffi::OsStr]) -> std
 #[test]
 fn libreoffice_opens_every_blank_return() {
     let Some(soffice) = soffice() else {
-        eprintln!("SKIPPED libreoffice_opens_every_blank_return: soffice (LibreOffice) is not installed");
-        return;
+        return common::skip(
+            "libreoffice_opens_every_blank_return",
+            "soffice (LibreOffice) is not installed",
+        );
     };
     let checker = checker();
     let dir = tempfile::tempdir().expect("temp dir");

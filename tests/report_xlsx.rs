@@ -1,6 +1,8 @@
 //! The annotated workbook (`.controle.xlsx`), read back two ways: its values with
 //! calamine, and its package (notes, fills, hyperlinks, formulas) as XML.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
@@ -17,7 +19,11 @@ use bilan::rules::RulePack;
 use bilan::template::TemplateSet;
 use calamine::{Data, Reader, Xlsx};
 
-const CHECKED_AT: &str = "2026-11-26T10:00:00Z";
+fn checked_at() -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
+        .expect("date")
+        .with_timezone(&chrono::Utc)
+}
 
 fn checker() -> Checker {
     Checker::new(
@@ -50,7 +56,7 @@ fn check(c: &Checker, name: &str) -> FileReport {
 }
 
 fn report_bytes(c: &Checker, r: &FileReport) -> Vec<u8> {
-    write_report(r, &c.rules, CHECKED_AT).expect("report written")
+    write_report(r, &c.rules, checked_at()).expect("report written")
 }
 
 /// The package's parts, by name.
@@ -729,7 +735,7 @@ fn odd_names_and_long_texts_do_not_stop_a_report() {
         ));
     }
     let r = file_report("bizarre.ods", wb, findings);
-    let bytes = write_report(&r, &c.rules, CHECKED_AT).expect("a report despite everything");
+    let bytes = write_report(&r, &c.rules, checked_at()).expect("a report despite everything");
     let mut xlsx: Xlsx<_> = Xlsx::new(Cursor::new(bytes.clone())).expect("report opens");
     let names = xlsx.sheet_names();
     assert_eq!(names.len(), 7);
@@ -802,7 +808,7 @@ fn a_large_workbook_is_reported_quickly() {
     let r = file_report("grand.ods", wb, findings);
     let before = peak_rss_mb();
     let start = Instant::now();
-    let bytes = write_report(&r, &c.rules, CHECKED_AT).expect("report");
+    let bytes = write_report(&r, &c.rules, checked_at()).expect("report");
     let elapsed = start.elapsed();
     println!(
         "100 000 cells, 500 findings: {:.2} s, report {} KB, peak RSS {:?} MB → {:?} MB",
@@ -915,8 +921,10 @@ fn soffice() -> Option<&'static str> {
 #[test]
 fn libreoffice_opens_the_itrans_report() {
     let Some(cmd) = soffice() else {
-        println!("SKIPPED: LibreOffice (soffice/libreoffice) is not installed; the report was not opened in it.");
-        return;
+        return common::skip(
+            "libreoffice_opens_the_itrans_report",
+            "LibreOffice (soffice/libreoffice) is not installed; the report was not opened in it",
+        );
     };
     let c = checker();
     let r = check(&c, "pole-itrans-cout-total-different-des-financeurs.xlsx");

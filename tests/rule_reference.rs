@@ -12,6 +12,8 @@
 //!
 //! or `cargo run -- rules --reference` (from the crate's folder).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use bilan::docs::{anchor, reference, rule_rows, REFERENCE_PATH};
@@ -86,11 +88,10 @@ fn catalogue_ids(text: &str) -> Vec<String> {
 fn the_reference_documents_every_rule_of_the_catalogue() {
     let spec = crate_dir().join("..").join("shared").join("spec").join("rules.md");
     let Ok(text) = std::fs::read_to_string(&spec) else {
-        eprintln!(
-            "SKIPPED the_reference_documents_every_rule_of_the_catalogue: {} not found",
-            spec.display()
+        return common::skip(
+            "the_reference_documents_every_rule_of_the_catalogue",
+            &format!("{} not found", spec.display()),
         );
-        return;
     };
     let ids = catalogue_ids(&text);
     assert!(

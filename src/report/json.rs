@@ -1,6 +1,7 @@
 //! The machine report of `cli.md` (`--json`, `rapport.json`). Its schema is
 //! `schemas/report.schema.json`.
 
+use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::check::FileReport;
@@ -41,14 +42,30 @@ pub fn file_json(r: &FileReport) -> Value {
     })
 }
 
+/// How reports write the time of a check: `2026-11-26T10:00:00Z`.
+pub fn timestamp(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%dT%H:%M:%SZ").to_string()
+}
+
 /// The whole report. `batch` holds cross-file findings (empty for `check`).
-pub fn report(files: &[FileReport], rule_pack: &str, checked_at: &str, batch: Vec<Value>) -> Value {
+pub fn report(files: &[FileReport], rule_pack: &str, checked_at: DateTime<Utc>, batch: Vec<Value>) -> Value {
     json!({
         "tool": "bilan",
         "version": env!("CARGO_PKG_VERSION"),
         "rule_pack": rule_pack,
-        "checked_at": checked_at,
+        "checked_at": timestamp(checked_at),
         "files": files.iter().map(file_json).collect::<Vec<_>>(),
         "batch": batch,
+    })
+}
+
+/// What `bilan extract` prints: the data read, each value's cell, and the findings.
+pub fn extraction(r: &FileReport) -> Value {
+    json!({
+        "path": r.path,
+        "template": r.template,
+        "data": r.extraction.as_ref().map(|e| e.data.clone()),
+        "cells": r.extraction.as_ref().map(|e| serde_json::to_value(&e.origins).unwrap_or_default()),
+        "findings": r.findings.iter().map(|f| finding_json(f, &r.path)).collect::<Vec<_>>(),
     })
 }

@@ -2,6 +2,7 @@
 
 pub mod human;
 pub mod json;
+pub mod palette;
 pub mod print;
 pub mod short;
 pub mod synthese;

@@ -5,8 +5,9 @@
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Url, Workbook, Worksheet, XlsxError};
 use serde_json::Value;
 
-use crate::batch::{BatchFinding, Skipped, Summary};
-use crate::finding::{Finding, Severity, Status};
+use crate::finding::Finding;
+use crate::outcome::{BatchFinding, Skipped, Summary};
+use crate::report::palette;
 use crate::template::TemplateSet;
 
 /// Excel's limit on a cell's text.
@@ -31,22 +32,6 @@ pub fn sheet_name(s: &str) -> String {
         "Feuille".into()
     } else {
         out
-    }
-}
-
-fn status_color(s: Status) -> Color {
-    match s {
-        Status::Conforme => Color::RGB(0xC6EFCE),
-        Status::ConformeAvecReserves => Color::RGB(0xFFEB9C),
-        Status::NonConforme => Color::RGB(0xFFC7CE),
-    }
-}
-
-fn severity_fr(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "erreur",
-        Severity::Warning => "avertissement",
-        Severity::Info => "information",
     }
 }
 
@@ -118,7 +103,7 @@ pub fn write(
     skipped: &[Skipped],
     batch: &[BatchFinding],
     templates: &TemplateSet,
-    checked_at: &str,
+    checked_at: chrono::DateTime<chrono::Utc>,
     rule_pack: &str,
 ) -> Result<Vec<u8>, XlsxError> {
     let f = Formats::new();
@@ -132,7 +117,8 @@ pub fn write(
         1,
         0,
         format!(
-            "Contrôle du {checked_at} — bilan {} — règles {rule_pack} — {} fichier(s)",
+            "Contrôle du {} — bilan {} — règles {rule_pack} — {} fichier(s)",
+            crate::report::json::timestamp(checked_at),
             env!("CARGO_PKG_VERSION"),
             summaries.len() + skipped.len()
         ),
@@ -164,7 +150,9 @@ pub fn write(
             row,
             5,
             status.label_fr(),
-            &Format::new().set_background_color(status_color(status)).set_bold(),
+            &Format::new()
+                .set_background_color(Color::RGB(palette::status_colors(status).0))
+                .set_bold(),
         )?;
         let c = r.counts();
         ws.write_number(row, 6, c.error as f64)?;
@@ -184,7 +172,7 @@ pub fn write(
             row,
             5,
             "Ignoré",
-            &Format::new().set_background_color(Color::RGB(0xEDEDED)),
+            &Format::new().set_background_color(Color::RGB(palette::SKIPPED)),
         )?;
         ws.write_string(row, 10, text(&s.reason))?;
         row += 1;
@@ -218,7 +206,7 @@ pub fn write(
     for s in summaries {
         for fd in &s.report.findings {
             ws.write_string(row, 0, text(&s.report.path))?;
-            ws.write_string(row, 1, severity_fr(fd.severity))?;
+            ws.write_string(row, 1, fd.severity.label_fr())?;
             ws.write_string(row, 2, fd.rule.as_str())?;
             ws.write_string(row, 3, text(&fd.sheet.clone().unwrap_or_default()))?;
             ws.write_string(row, 4, fd.cell.map(|c| c.to_string()).unwrap_or_default())?;
@@ -227,7 +215,7 @@ pub fn write(
             row += 1;
         }
     }
-    ws.autofilter(0, 0, row.saturating_sub(1).max(0), (cols.len() - 1) as u16)?;
+    ws.autofilter(0, 0, row.saturating_sub(1), (cols.len() - 1) as u16)?;
     ws.set_freeze_panes(1, 0)?;
     for (c, w) in [40.0, 13.0, 15.0, 16.0, 8.0, 90.0, 14.0, 14.0, 14.0, 10.0]
         .iter()
@@ -244,7 +232,7 @@ pub fn write(
     for (i, b) in batch.iter().enumerate() {
         let row = i as u32 + 1;
         ws.write_string(row, 0, b.finding.rule.as_str())?;
-        ws.write_string(row, 1, severity_fr(b.finding.severity))?;
+        ws.write_string(row, 1, b.finding.severity.label_fr())?;
         ws.write_string(row, 2, text(&b.file.clone().unwrap_or_default()))?;
         ws.write_string_with_format(row, 3, text(&b.finding.message), &f.wrap)?;
     }
@@ -328,8 +316,8 @@ pub fn write(
         ws.autofilter(3, 0, row.saturating_sub(1).max(3), labels.len() as u16 + 1)?;
         ws.set_freeze_panes(4, 1)?;
         ws.set_column_width(0, 40.0)?;
-        for i in 0..labels.len() {
-            ws.set_column_width(i as u16 + 1, (labels[i].chars().count() as f64 + 2.0).clamp(10.0, 28.0))?;
+        for (i, label) in labels.iter().enumerate() {
+            ws.set_column_width(i as u16 + 1, (label.chars().count() as f64 + 2.0).clamp(10.0, 28.0))?;
         }
     }
     wb.save_to_buffer()

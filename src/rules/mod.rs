@@ -464,6 +464,7 @@ fn to_finding(rule: &Rule, r: api::Reported, ex: &Extraction) -> Option<Finding>
     if ex.is_unusable(&r.pointer) {
         return None;
     }
+    let figures = figures(rule, &r);
     let mut f = Finding::new(&rule.meta.id, rule.meta.severity, r.message).with_pointer(r.pointer.clone());
     if let Some(o) = ex.origin_of(&r.pointer) {
         f = f.at(&o.sheet, o.cell.or(o.range.map(|x| x.start)));
@@ -482,17 +483,24 @@ fn to_finding(rule: &Rule, r: api::Reported, ex: &Extraction) -> Option<Finding>
         }
         f = f.with_range(range);
     }
+    f.figures = figures;
+    Some(f)
+}
+
+/// The figures of a reported finding (per file or across files): the
+/// difference is `actual − expected` unless the rule gave it, the tolerance the
+/// rule's parameter unless the report gave one.
+pub fn figures(rule: &Rule, r: &api::Reported) -> Figures {
     let difference = r.difference.or(match (r.actual, r.expected) {
         (Some(a), Some(e)) => Some(a - e),
         _ => None,
     });
-    f.figures = Figures {
+    Figures {
         expected: r.expected,
         actual: r.actual,
         difference,
         tolerance: r
             .tolerance
             .or_else(|| if r.expected.is_some() { rule.tolerance() } else { None }),
-    };
-    Some(f)
+    }
 }

@@ -6,25 +6,30 @@ use crate::finding::{Finding, Severity};
 use crate::read::Workbook;
 use crate::values::normalize_label;
 
-/// The template found (if any) and the findings about it.
+/// The template found, or the BILAN-TPL-001 finding that says why there is
+/// none: a workbook without a template always carries its finding.
 #[derive(Debug)]
-pub struct Detection<'a> {
-    pub template: Option<&'a Template>,
-    pub findings: Vec<Finding>,
+pub enum Detection<'a> {
+    Template(&'a Template),
+    Unknown(Box<Finding>),
 }
 
 const TPL_001: &str = "BILAN-TPL-001";
 
 /// Detects the template from the `Modèle` value of the `Identification` sheet,
-/// or uses `forced` (`--template`). An unknown forced id is the caller's error.
+/// or uses `forced` (`--template`; an unknown forced id gets its finding too).
 pub fn detect<'a>(wb: &Workbook, set: &'a TemplateSet, forced: Option<&str>) -> Detection<'a> {
+    let known = set.ids().join(", ");
     if let Some(id) = forced {
-        return Detection {
-            template: set.get(id),
-            findings: Vec::new(),
+        return match set.get(id) {
+            Some(t) => Detection::Template(t),
+            None => Detection::Unknown(Box::new(Finding::new(
+                TPL_001,
+                Severity::Error,
+                format!("Modèle « {id} » (--template) inconnu : les modèles reconnus sont {known}."),
+            ))),
         };
     }
-    let known = set.ids().join(", ");
     let Some(sheet) = wb.sheets.iter().find(|s| normalize_label(&s.name) == "identification") else {
         let f = Finding::new(
             TPL_001,
@@ -32,32 +37,20 @@ pub fn detect<'a>(wb: &Workbook, set: &'a TemplateSet, forced: Option<&str>) -> 
             format!("Modèle non reconnu : la feuille « Identification » est introuvable (feuilles présentes : {}). Utilisez le classeur modèle fourni par la Région, dont la feuille Identification indique le modèle ({known}).",
                 wb.sheets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")),
         );
-        return Detection {
-            template: None,
-            findings: vec![f],
-        };
+        return Detection::Unknown(Box::new(f));
     };
     let Some((label_cell, value)) = find_label_value(sheet, &|t| normalize_label(t) == "modele") else {
         let f = Finding::new(TPL_001, Severity::Error, format!("Modèle non reconnu : le libellé « Modèle » est absent de la feuille Identification. Indiquez-le avec l'identifiant du modèle ({known})."))
             .at(&sheet.name, None);
-        return Detection {
-            template: None,
-            findings: vec![f],
-        };
+        return Detection::Unknown(Box::new(f));
     };
     let Some((value_cell, text)) = value else {
         let f = Finding::new(TPL_001, Severity::Error, format!("Modèle non reconnu : la cellule à droite de « Modèle » est vide. Indiquez l'identifiant du modèle ({known})."))
             .at(&sheet.name, Some(label_cell));
-        return Detection {
-            template: None,
-            findings: vec![f],
-        };
+        return Detection::Unknown(Box::new(f));
     };
     match set.get(&text) {
-        Some(t) => Detection {
-            template: Some(t),
-            findings: Vec::new(),
-        },
+        Some(t) => Detection::Template(t),
         None => {
             let f = Finding::new(
                 TPL_001,
@@ -66,10 +59,7 @@ pub fn detect<'a>(wb: &Workbook, set: &'a TemplateSet, forced: Option<&str>) -> 
             )
             .at(&sheet.name, Some(value_cell))
             .with_pointer("/identification/modele");
-            Detection {
-                template: None,
-                findings: vec![f],
-            }
+            Detection::Unknown(Box::new(f))
         }
     }
 }

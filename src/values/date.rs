@@ -470,6 +470,19 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
     (year, month as u32, day as u32)
 }
 
+impl serde::Serialize for DateInterval {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.canonical())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DateInterval {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        DateInterval::from_canonical(&s).ok_or_else(|| serde::de::Error::custom(format!("date invalide : {s}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -749,18 +762,5 @@ mod tests {
         assert_eq!(days_from_civil(2000, 3, 1), 11_017);
         assert_eq!(civil_from_days(11_017), (2000, 3, 1));
         assert_eq!(civil_from_days(-1), (1969, 12, 31));
-    }
-}
-
-impl serde::Serialize for DateInterval {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.canonical())
-    }
-}
-
-impl<'de> serde::Deserialize<'de> for DateInterval {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        DateInterval::from_canonical(&s).ok_or_else(|| serde::de::Error::custom(format!("date invalide : {s}")))
     }
 }

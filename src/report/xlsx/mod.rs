@@ -1,0 +1,377 @@
+//! The annotated workbook (`<name>.controle.xlsx`) that reviewers send back to
+//! whoever submitted a return.
+//!
+//! Three parts, in this order:
+//! - `Synthèse`: who sent what, the verdict, counts, versions, the legend of the
+//!   marks, findings that have no cell, and links to every sheet;
+//! - `Constats`: one row per finding, worst first, each with a link to its cell;
+//! - every submitted sheet, in its original order, reproduced as the submitter saw
+//!   it (values with their types, merged cells, and for `.xlsx` the original
+//!   formats, column widths and row heights), with each cell that carries a
+//!   finding filled by its worst severity, framed with a thick border in the same
+//!   hue (so an original fill is never mistaken for a finding), and given a note.
+//!
+//! Text from the submitted file is always written as text (never as a formula),
+//! every string is cut to Excel's limits, and sheet names are made valid and
+//! unique: a hostile or odd file still gets a report.
+
+mod findings;
+mod sheets;
+mod styles;
+mod summary;
+
+use std::collections::HashSet;
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::prelude::ToPrimitive;
+use rust_decimal::Decimal;
+use rust_xlsxwriter::{DocProperties, FormatBorder, Note, Url, Workbook};
+
+use crate::check::FileReport;
+use crate::finding::{sort_findings, Finding, Severity};
+use crate::format::{capitalise, decimal_fr};
+use crate::read::Sheet;
+use crate::rules::RulePack;
+
+pub use crate::output::report_file_name;
+
+/// Why a report could not be produced or saved.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("écriture du classeur annoté : {0}")]
+    Xlsx(#[from] rust_xlsxwriter::XlsxError),
+    #[error(transparent)]
+    Io(#[from] crate::output::OutputError),
+}
+
+pub(super) const SUMMARY: &str = "Synthèse";
+pub(super) const FINDINGS: &str = "Constats";
+
+/// Excel's limits.
+pub(super) const MAX_TEXT: usize = 32_767;
+pub(super) const MAX_ROWS: u32 = 1_048_576;
+pub(super) const MAX_COLS: u32 = 16_384;
+pub(super) const MAX_LINKS_PER_SHEET: usize = 65_000;
+/// Our own bounds, far above real returns.
+pub(super) const MAX_NOTE: usize = 4_000;
+pub(super) const MAX_FINDINGS_PER_NOTE: usize = 20;
+pub(super) const MAX_MARKED_CELLS_PER_FINDING: u64 = 10_000;
+pub(super) const MAX_MARKED_CELLS_PER_SHEET: usize = 200_000;
+pub(super) const MAX_MERGE_AREA: u64 = 100_000;
+pub(super) const MAX_MERGED_CELLS_PER_SHEET: usize = 1_000_000;
+/// Paper size 9 of Excel: A4, as printed in France.
+pub(super) const A4: u8 = 9;
+/// Rows of a summary list (findings without a cell) before "… and N more".
+pub(super) const MAX_SUMMARY_LIST: usize = 200;
+
+/// How a finding marks a cell: `strong` on the cell in question, light on the
+/// rest of the row or range it covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(super) struct Mark {
+    pub(super) severity: Severity,
+    pub(super) strong: bool,
+}
+
+impl Mark {
+    /// The mark a cell keeps when several findings cover it: the worst of the
+    /// findings *on* that cell first, then the worst of the ranges around it.
+    pub(super) fn max(self, other: Mark) -> Mark {
+        if (other.strong, other.severity) > (self.strong, self.severity) {
+            other
+        } else {
+            self
+        }
+    }
+
+    pub(super) fn fill(self) -> u32 {
+        match (self.severity, self.strong) {
+            (Severity::Error, true) => 0xFF7C80,
+            (Severity::Error, false) => 0xFFE1E1,
+            (Severity::Warning, true) => 0xFFC04D,
+            (Severity::Warning, false) => 0xFFF0D0,
+            (Severity::Info, true) => 0x9DC3E6,
+            (Severity::Info, false) => 0xE2EEF9,
+        }
+    }
+
+    pub(super) fn frame(self) -> u32 {
+        match self.severity {
+            Severity::Error => 0xC00000,
+            Severity::Warning => 0xC55A11,
+            Severity::Info => 0x1F4E79,
+        }
+    }
+
+    /// Medium, not thin, on the cell in question: an original table border is thin.
+    pub(super) fn line(self) -> FormatBorder {
+        if self.strong {
+            FormatBorder::Medium
+        } else {
+            FormatBorder::Thin
+        }
+    }
+}
+
+/// Builds the annotated workbook of one checked file.
+///
+/// `checked_at` is the time of the check. The sheets of
+/// an `.xlsx` keep their look ([`crate::read::Workbook::styles`]); other formats
+/// get sensible defaults (thousands separators, dd/mm/yyyy, widths that fit).
+pub fn write_report(report: &FileReport, rules: &RulePack, checked_at: DateTime<Utc>) -> Result<Vec<u8>, ReportError> {
+    let sheets: &[Sheet] = report.workbook.as_ref().map_or(&[], |w| &w.sheets);
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    sort_findings(&mut findings, &|s| sheets.iter().position(|w| w.name == s));
+    let names = report_sheet_names(sheets.iter().map(|s| s.name.as_str()));
+    let target = |f: &Finding| -> Option<String> {
+        let i = sheets.iter().position(|s| Some(&s.name) == f.sheet.as_ref())?;
+        Some(names[i].clone())
+    };
+
+    let mut wb = Workbook::new();
+    let file_name = Path::new(&report.path)
+        .file_name()
+        .map_or(report.path.as_str(), |n| n.to_str().unwrap_or(""));
+    wb.set_properties(
+        &DocProperties::new()
+            .set_title(shorten(&format!("Rapport de contrôle — {file_name}"), 255))
+            .set_author("bilan")
+            .set_comment(shorten(
+                &format!("Contrôlé le {}, règles {}", checked_at_fr(checked_at), rules.name),
+                255,
+            )),
+    );
+    let summary = wb.add_worksheet();
+    summary.set_name(SUMMARY)?;
+    summary::write(summary, report, rules, checked_at, &findings, sheets, &names)?;
+
+    let list = wb.add_worksheet();
+    list.set_name(FINDINGS)?;
+    findings::write(list, rules, &findings, &target)?;
+
+    let styles = report.workbook.as_ref().and_then(|w| w.styles.as_ref());
+    for (sheet, name) in sheets.iter().zip(&names) {
+        // Rows are written in order: constant-memory mode keeps a 5-million-cell
+        // return from needing a gigabyte.
+        let ws = wb.add_worksheet_with_constant_memory()?;
+        ws.set_name(name)?;
+        let on_sheet: Vec<&Finding> = findings
+            .iter()
+            .copied()
+            .filter(|f| f.sheet.as_ref() == Some(&sheet.name))
+            .collect();
+        // The tab of a sheet with findings takes the colour of the worst.
+        if let Some(worst) = on_sheet.iter().map(|f| f.severity).max() {
+            ws.set_tab_color(
+                Mark {
+                    severity: worst,
+                    strong: true,
+                }
+                .frame(),
+            );
+        }
+        let look = styles.and_then(|st| st.sheet(&sheet.name).map(|s| (st, s)));
+        sheets::write(ws, sheet, look, &on_sheet, rules)?;
+    }
+    wb.worksheet_from_index(0)?.set_active(true);
+    Ok(wb.save_to_buffer()?)
+}
+
+// ---------------------------------------------------------------------------
+// Names of the report's sheets.
+
+/// Names for the submitted sheets that Excel accepts: at most 31 characters,
+/// none of `[]:*?/\`, no leading or trailing apostrophe, unique (ignoring case)
+/// and distinct from `Synthèse` and `Constats`.
+pub fn report_sheet_names<'a>(originals: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut taken: HashSet<String> = [SUMMARY, FINDINGS, "history"]
+        .iter()
+        .map(|s| s.to_lowercase())
+        .collect();
+    let mut out = Vec::new();
+    for original in originals {
+        let mut base: String = original
+            .chars()
+            .map(|c| {
+                if "[]:*?/\\".contains(c) || c.is_control() {
+                    '_'
+                } else {
+                    c
+                }
+            })
+            .collect();
+        base = base.trim().to_string();
+        if base.starts_with('\'') {
+            base.replace_range(..1, "_");
+        }
+        if base.ends_with('\'') {
+            base.pop();
+            base.push('_');
+        }
+        if base.is_empty() {
+            base = "Feuille".to_string();
+        }
+        let mut candidate = cut_utf16(&base, 31);
+        let mut n = 2;
+        while taken.contains(&candidate.to_lowercase()) {
+            let suffix = format!(" ({n})");
+            candidate = format!("{}{suffix}", cut_utf16(&base, 31 - suffix.len()).trim_end());
+            n += 1;
+        }
+        taken.insert(candidate.to_lowercase());
+        out.push(candidate);
+    }
+    out
+}
+
+/// Writes `bytes` to `path` atomically (see [`crate::output::save`]).
+pub fn save(path: &Path, bytes: &[u8]) -> Result<(), ReportError> {
+    Ok(crate::output::save(path, bytes)?)
+}
+
+/// At most `max` UTF-16 code units (Excel's unit), never splitting a character.
+pub(super) fn cut_utf16(s: &str, max: usize) -> String {
+    let mut n = 0;
+    let mut out = String::new();
+    for c in s.chars() {
+        n += c.len_utf16();
+        if n > max {
+            break;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A text cut to `max` UTF-16 units, ending with `…` when it was cut.
+pub(super) fn shorten(s: &str, max: usize) -> String {
+    if s.encode_utf16().count() <= max {
+        return s.to_string();
+    }
+    let mut out = cut_utf16(s, max.saturating_sub(1));
+    out.push('…');
+    out
+}
+
+pub(super) fn quote_sheet(name: &str) -> String {
+    format!("'{}'", name.replace('\'', "''"))
+}
+
+pub(super) fn internal_link(sheet: &str, target: &str) -> Url {
+    Url::new(format!("internal:{}!{target}", quote_sheet(sheet)))
+}
+
+// ---------------------------------------------------------------------------
+// Texts shared by the summary, the list and the notes.
+
+pub(super) fn rule_title<'a>(rules: &'a RulePack, id: &str) -> Option<&'a str> {
+    rules
+        .rule(id)
+        .map(|r| r.meta.title.as_str())
+        .or_else(|| rules.engine_rule(id).map(|r| r.title.as_str()))
+}
+
+pub(super) fn figures_line(f: &Finding) -> Option<String> {
+    let fig = &f.figures;
+    let mut parts = Vec::new();
+    if let Some(x) = fig.expected {
+        parts.push(format!("attendu {}", decimal_fr(x)));
+    }
+    if let Some(x) = fig.actual {
+        parts.push(format!("constaté {}", decimal_fr(x)));
+    }
+    if let Some(x) = fig.difference {
+        parts.push(format!("écart {}", decimal_fr(x)));
+    }
+    if let Some(x) = fig.tolerance {
+        parts.push(format!("tolérance {}", decimal_fr(x)));
+    }
+    (!parts.is_empty()).then(|| capitalise(&parts.join(" · ")))
+}
+
+pub(super) fn note_text(findings: &[&Finding], rules: &RulePack) -> String {
+    let mut blocks = Vec::new();
+    for f in findings.iter().take(MAX_FINDINGS_PER_NOTE) {
+        let mut b = format!("{} {}", f.severity.title_fr().to_uppercase(), f.rule);
+        if let Some(t) = rule_title(rules, f.rule.as_str()) {
+            b.push_str(&format!(" — {t}"));
+        }
+        b.push('\n');
+        b.push_str(&f.message);
+        if let Some(fig) = figures_line(f) {
+            b.push('\n');
+            b.push_str(&fig);
+        }
+        blocks.push(b);
+    }
+    let mut text = blocks.join("\n\n");
+    if findings.len() > MAX_FINDINGS_PER_NOTE {
+        text.push_str(&format!(
+            "\n\n… et {} autres constats : voir la feuille {FINDINGS}.",
+            findings.len() - MAX_FINDINGS_PER_NOTE
+        ));
+    }
+    shorten(&text, MAX_NOTE)
+}
+
+pub(super) fn note_for(findings: &[&Finding], rules: &RulePack) -> Note {
+    let text = note_text(findings, rules);
+    // About 55 characters per line at 360 pixels.
+    let lines: usize = text.lines().map(|l| l.chars().count() / 55 + 1).sum();
+    let height = (lines as u32 * 15 + 12).clamp(60, 600);
+    Note::new(text)
+        .set_author("bilan")
+        .add_author_prefix(false)
+        .set_width(360)
+        .set_height(height)
+}
+
+pub(super) fn checked_at_fr(checked_at: DateTime<Utc>) -> String {
+    checked_at.format("%d/%m/%Y à %H:%M (UTC)").to_string()
+}
+
+pub(super) fn to_f64(d: Decimal) -> Option<f64> {
+    d.to_f64().filter(|x| x.is_finite())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sheet_names_are_valid_and_unique() {
+        let long = "Un nom de feuille beaucoup trop long pour Excel";
+        let names = report_sheet_names([
+            "Synthèse",
+            "constats",
+            "a/b:c",
+            long,
+            long,
+            "'x'",
+            "",
+            "History",
+            "A",
+            "a",
+        ]);
+        assert_eq!(names[0], "Synthèse (2)");
+        assert_eq!(names[1], "constats (2)");
+        assert_eq!(names[2], "a_b_c");
+        assert_eq!(names[3].encode_utf16().count(), 31);
+        assert_ne!(names[3].to_lowercase(), names[4].to_lowercase());
+        assert!(names[4].encode_utf16().count() <= 31 && names[4].ends_with("(2)"));
+        assert_eq!(names[5], "_x_");
+        assert_eq!(names[6], "Feuille");
+        assert_eq!(names[7], "History (2)");
+        assert_eq!(names[8], "A");
+        assert_eq!(names[9], "a (2)");
+    }
+
+    #[test]
+    fn texts_are_cut_to_excel_limits() {
+        let s = "😀".repeat(20_000);
+        let cut = shorten(&s, MAX_TEXT);
+        assert!(cut.encode_utf16().count() <= MAX_TEXT);
+        assert!(cut.ends_with('…'));
+        assert_eq!(shorten("court", 10), "court");
+    }
+}

@@ -1,0 +1,333 @@
+//! The `Synthèse` sheet of the annotated workbook: who sent what, the verdict,
+//! counts, why nothing is shown, findings without a cell, the legend, links.
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, FormatUnderline, Worksheet};
+use unicode_width::UnicodeWidthStr;
+
+use super::styles::mark_format;
+use super::{
+    checked_at_fr, internal_link, shorten, Mark, ReportError, A4, FINDINGS, MAX_LINKS_PER_SHEET, MAX_SUMMARY_LIST,
+    MAX_TEXT,
+};
+use crate::check::FileReport;
+use crate::finding::{Finding, Severity, Status};
+use crate::read::Sheet;
+use crate::report::palette::status_colors;
+use crate::rules::RulePack;
+use crate::values::{DateInterval, Precision};
+
+pub(super) fn write(
+    ws: &mut Worksheet,
+    report: &FileReport,
+    rules: &RulePack,
+    checked_at: DateTime<Utc>,
+    findings: &[&Finding],
+    sheets: &[Sheet],
+    names: &[String],
+) -> Result<(), ReportError> {
+    let file_name = Path::new(&report.path)
+        .file_name()
+        .map_or_else(|| report.path.clone(), |n| n.to_string_lossy().into_owned());
+    let title = Format::new().set_bold().set_font_size(16).set_font_color(0x1F3864);
+    let subtitle = Format::new()
+        .set_italic()
+        .set_font_color(0x595959)
+        .set_text_wrap()
+        .set_align(FormatAlign::Top);
+    let heading = Format::new()
+        .set_bold()
+        .set_font_size(12)
+        .set_font_color(0x1F3864)
+        .set_border_bottom(FormatBorder::Thin);
+    let label = Format::new().set_bold().set_align(FormatAlign::Top);
+    let value = Format::new()
+        .set_text_wrap()
+        .set_align(FormatAlign::Left)
+        .set_align(FormatAlign::Top);
+    let date = value.clone().set_num_format("dd/mm/yyyy");
+    let link = Format::new()
+        .set_font_color(0x0563C1)
+        .set_underline(FormatUnderline::Single)
+        .set_align(FormatAlign::Top);
+
+    // Labels in A, short values in B, long texts across B:C.
+    ws.set_column_width(0, 24)?;
+    ws.set_column_width(1, 16)?;
+    ws.set_column_width(2, 62)?;
+    ws.set_print_fit_to_pages(1, 0);
+    ws.set_paper_size(A4);
+    ws.set_row_height(0, 24)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        shorten(&format!("Rapport de contrôle — {file_name}"), MAX_TEXT),
+        &title,
+    )?;
+    ws.set_row_height(1, 30)?;
+    ws.merge_range(
+        1,
+        0,
+        1,
+        2,
+        "Le retour a été contrôlé par bilan. Chaque constat est listé dans la feuille « Constats » et marqué sur sa \
+         cellule dans les feuilles du retour, reproduites à la suite : survolez une cellule marquée pour lire sa note.",
+        &subtitle,
+    )?;
+
+    // A label and a text across B:C.
+    let wide = |ws: &mut Worksheet, row: u32, text: &str, format: &Format| -> Result<(), ReportError> {
+        ws.merge_range(row, 1, row, 2, &shorten(text, MAX_TEXT), format)?;
+        Ok(())
+    };
+    let mut row: u32 = 3;
+    let line = |ws: &mut Worksheet, row: &mut u32, name: &str, text: &str| -> Result<(), ReportError> {
+        ws.write_string_with_format(*row, 0, name, &label)?;
+        wide(ws, *row, text, &value)?;
+        *row += 1;
+        Ok(())
+    };
+    line(ws, &mut row, "Fichier", &file_name)?;
+    line(
+        ws,
+        &mut row,
+        "Empreinte SHA-256",
+        report.sha256.as_deref().unwrap_or("—"),
+    )?;
+    let template = match (&report.template, &report.template_version) {
+        (Some(t), Some(v)) => format!("{t}, version {v}"),
+        (Some(t), None) => format!("{t} (version non indiquée)"),
+        (None, _) => "non reconnu".to_string(),
+    };
+    line(ws, &mut row, "Modèle", &template)?;
+    line(
+        ws,
+        &mut row,
+        "Organisation",
+        report.organisation.as_deref().unwrap_or("—"),
+    )?;
+    if let Some(ex) = &report.exercice {
+        line(ws, &mut row, "Exercice", ex)?;
+    }
+    // The cut-off date: a real date when it is one day.
+    ws.write_string_with_format(row, 0, "Date d'arrêté", &label)?;
+    match report.cut_off.as_deref().map(|c| (c, DateInterval::from_canonical(c))) {
+        Some((_, Some(d))) if d.precision == Precision::Day && d.to_excel_serial() >= 1.0 => {
+            ws.write_number_with_format(row, 1, d.to_excel_serial(), &date)?;
+        }
+        Some((_, Some(d))) => wide(ws, row, &d.display_fr(), &value)?,
+        Some((raw, None)) => wide(ws, row, raw, &value)?,
+        None => wide(ws, row, "—", &value)?,
+    }
+    row += 1;
+    line(ws, &mut row, "Date du contrôle", &checked_at_fr(checked_at))?;
+    line(
+        ws,
+        &mut row,
+        "Version du programme",
+        &format!("bilan {}", env!("CARGO_PKG_VERSION")),
+    )?;
+    line(ws, &mut row, "Jeu de règles", &rules.name)?;
+
+    // The verdict, then the counts.
+    row += 1;
+    let status = report.status();
+    let (bg, fg) = status_colors(status);
+    let status_format = Format::new()
+        .set_bold()
+        .set_font_size(14)
+        .set_background_color(bg)
+        .set_font_color(fg)
+        .set_border(FormatBorder::Medium)
+        .set_border_color(fg)
+        .set_align(FormatAlign::Center)
+        .set_align(FormatAlign::VerticalCenter);
+    ws.write_string_with_format(
+        row,
+        0,
+        "Statut",
+        &label.clone().set_font_size(14).set_align(FormatAlign::VerticalCenter),
+    )?;
+    ws.merge_range(row, 1, row, 2, status.label_fr(), &status_format)?;
+    ws.set_row_height(row, 26)?;
+    row += 1;
+    let counts = report.counts();
+    for (severity, n, name, hint) in [
+        (
+            Severity::Error,
+            counts.error,
+            "Erreurs",
+            "à corriger avant de renvoyer le retour",
+        ),
+        (Severity::Warning, counts.warning, "Avertissements", "à vérifier"),
+        (Severity::Info, counts.info, "Informations", "pour information"),
+    ] {
+        ws.write_string_with_format(row, 0, name, &label)?;
+        let mut f = Format::new().set_bold().set_align(FormatAlign::Center);
+        if n > 0 {
+            f = mark_format(f, Mark { severity, strong: true });
+        }
+        ws.write_number_with_format(row, 1, n as f64, &f)?;
+        if n > 0 {
+            ws.write_string_with_format(row, 2, hint, &value)?;
+        }
+        row += 1;
+    }
+
+    // Why there is nothing to look at, when that is the case.
+    let why = match (&report.workbook, &report.template) {
+        (None, _) => Some(format!(
+            "Le fichier n'a pas pu être lu : aucune de ses feuilles n'est reproduite. {}",
+            findings.first().map(|f| f.message.as_str()).unwrap_or("")
+        )),
+        (Some(_), None) => Some(
+            "Le modèle du retour n'a pas été reconnu : ses feuilles sont reproduites telles quelles, sans contrôle \
+             de leur contenu. Vérifiez la feuille « Identification » (Modèle, Version) ou repartez du modèle à jour."
+                .to_string(),
+        ),
+        _ => None,
+    };
+    if let Some(why) = why {
+        row += 1;
+        let (bg, fg) = status_colors(Status::NonConforme);
+        let warn = value.clone().set_bold().set_background_color(bg).set_font_color(fg);
+        ws.write_string_with_format(row, 0, "Motif", &label)?;
+        wide(ws, row, &why, &warn)?;
+        ws.set_row_height(row, text_height(&why, 78.0))?;
+        row += 1;
+    }
+
+    // Findings that no cell can carry.
+    let loose: Vec<&&Finding> = findings
+        .iter()
+        .filter(|f| f.cell.is_none() || f.sheet.as_ref().is_none_or(|s| !sheets.iter().any(|w| &w.name == s)))
+        .collect();
+    if !loose.is_empty() {
+        row += 1;
+        section(ws, row, "Constats sans cellule", &heading)?;
+        row += 1;
+        for f in loose.iter().take(MAX_SUMMARY_LIST) {
+            let sample = mark_format(
+                label.clone(),
+                Mark {
+                    severity: f.severity,
+                    strong: true,
+                },
+            );
+            ws.write_string_with_format(row, 0, format!("{} {}", f.severity.title_fr(), f.rule), &sample)?;
+            let place = f
+                .sheet
+                .as_ref()
+                .map(|s| format!(" (feuille « {s} »)"))
+                .unwrap_or_default();
+            let text = format!("{}{place}", f.message);
+            wide(ws, row, &text, &value)?;
+            ws.set_row_height(row, text_height(&text, 78.0))?;
+            row += 1;
+        }
+        if loose.len() > MAX_SUMMARY_LIST {
+            let more = format!(
+                "… et {} autres : voir la feuille « {FINDINGS} ».",
+                loose.len() - MAX_SUMMARY_LIST
+            );
+            wide(ws, row, &more, &value)?;
+            row += 1;
+        }
+    }
+
+    // The legend: what a mark looks like.
+    row += 1;
+    section(ws, row, "Légende des marques", &heading)?;
+    row += 1;
+    for severity in [Severity::Error, Severity::Warning, Severity::Info] {
+        let what = match severity {
+            Severity::Error => "au moins une erreur : à corriger",
+            Severity::Warning => "au moins un avertissement (aucune erreur) : à vérifier",
+            Severity::Info => "des informations seulement : rien à corriger",
+        };
+        let strong = mark_format(
+            Format::new().set_align(FormatAlign::Center),
+            Mark { severity, strong: true },
+        );
+        let weak = mark_format(
+            Format::new().set_align(FormatAlign::Center),
+            Mark {
+                severity,
+                strong: false,
+            },
+        );
+        ws.write_string_with_format(row, 0, severity.title_fr(), &strong)?;
+        ws.write_string_with_format(row, 1, "même ligne", &weak)?;
+        ws.write_string_with_format(row, 2, format!("Cellule en cause : {what}."), &value)?;
+        row += 1;
+    }
+    for text in [
+        "Fond soutenu et cadre épais : la cellule en cause. Fond clair et cadre fin : le reste de la ligne ou de la \
+         plage sur laquelle porte le constat.",
+        "La cellule en cause porte une note (triangle rouge dans son coin) : règle, message, valeurs attendue et \
+         constatée. Un fond coloré sans cadre vient du fichier d'origine : ce n'est pas un constat.",
+    ] {
+        ws.merge_range(row, 0, row, 2, text, &value)?;
+        ws.set_row_height(row, text_height(text, 102.0))?;
+        row += 1;
+    }
+
+    // Where to go next.
+    row += 1;
+    section(ws, row, "Feuilles", &heading)?;
+    row += 1;
+    ws.write_url_with_format(row, 0, internal_link(FINDINGS, "A1").set_text(FINDINGS), &link)?;
+    wide(
+        ws,
+        row,
+        &format!("la liste des constats ({})", crate::report::counts_fr(counts)),
+        &value,
+    )?;
+    row += 1;
+    for (sheet, name) in sheets.iter().zip(names).take(MAX_LINKS_PER_SHEET) {
+        let mut on_sheet = crate::finding::Counts::default();
+        for f in findings.iter().filter(|f| f.sheet.as_ref() == Some(&sheet.name)) {
+            match f.severity {
+                Severity::Error => on_sheet.error += 1,
+                Severity::Warning => on_sheet.warning += 1,
+                Severity::Info => on_sheet.info += 1,
+            }
+        }
+        ws.write_url_with_format(row, 0, internal_link(name, "A1").set_text(name.as_str()), &link)?;
+        let mut what = if on_sheet.at_or_above(Severity::Info) == 0 {
+            "aucun constat".to_string()
+        } else {
+            crate::report::counts_fr(on_sheet)
+        };
+        if name != &sheet.name {
+            what.push_str(&format!(
+                " — feuille « {} » du retour, renommée pour Excel",
+                shorten(&sheet.name, 200)
+            ));
+        }
+        wide(ws, row, &what, &value)?;
+        row += 1;
+    }
+    Ok(())
+}
+
+/// A section title across A:C.
+fn section(ws: &mut Worksheet, row: u32, text: &str, format: &Format) -> Result<(), ReportError> {
+    ws.write_string_with_format(row, 0, text, format)?;
+    ws.write_blank(row, 1, format)?;
+    ws.write_blank(row, 2, format)?;
+    Ok(())
+}
+
+/// The height (points) of a row whose wrapped text is `text` in a column `width`
+/// characters wide: neither Excel nor LibreOffice grow rows of a new file.
+pub(super) fn text_height(text: &str, width: f64) -> f64 {
+    let per_line = (width * 1.1).max(1.0);
+    let lines: f64 = text
+        .lines()
+        .map(|l| (l.width() as f64 / per_line).ceil().max(1.0))
+        .sum();
+    (lines.clamp(1.0, 27.0) * 15.0).max(15.0)
+}
