@@ -47,7 +47,10 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>) -> Inputs {
                     let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
                     inputs.skipped.push(Skipped {
                         path,
-                        reason: format!("illisible : {e}"),
+                        reason: match e.io_error() {
+                            Some(io) => format!("illisible : {}", crate::messages::io_error(io)),
+                            None => "illisible : boucle de liens symboliques".to_string(),
+                        },
                     });
                     continue;
                 }
@@ -222,7 +225,7 @@ pub struct Expected {
 /// Reads `--expected`: a CSV (`,` or `;`) with columns `modele`/`template` and
 /// `organisation` (a header row is recognised and skipped).
 pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("lecture de {} impossible : {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| crate::messages::io_failure("lecture", path, &e))?;
     let delimiter = if text.lines().next().is_some_and(|l| l.contains(';')) {
         b';'
     } else {
@@ -235,7 +238,7 @@ pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
         .from_reader(text.as_bytes());
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("{} : ligne {} illisible : {e}", path.display(), i + 1))?;
+        let record = record.map_err(|_| format!("{} : ligne {} illisible (CSV mal formé)", path.display(), i + 1))?;
         let cells: Vec<&str> = record.iter().map(str::trim).collect();
         if cells.iter().all(|c| c.is_empty()) {
             continue;

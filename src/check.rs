@@ -6,7 +6,6 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::{extract, Extraction};
 use crate::finding::{sort_findings, Finding, Severity};
-use crate::format::capitalise;
 use crate::read::{read_bytes, read_file_bytes, Limits, Workbook};
 use crate::rules::RulePack;
 use crate::template::{detect, Detection, TemplateSet};
@@ -131,8 +130,15 @@ impl Checker {
     }
 }
 
+/// An unreadable file's finding: French for the submitter, the reader's own
+/// (English) text kept in `detail`.
 fn read_failure(e: &crate::read::ReadError) -> Finding {
-    Finding::new(e.rule(), Severity::Error, capitalise(&e.to_string()))
+    let (message, detail) = crate::messages::read_error(e);
+    let finding = Finding::new(e.rule(), Severity::Error, message);
+    match detail {
+        Some(d) => finding.with_detail(d),
+        None => finding,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

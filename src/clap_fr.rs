@@ -124,6 +124,9 @@ fn french_arg(arg: Arg) -> Arg {
             .collect();
         let _ = write!(help, " [valeurs possibles : {}]", shown.join(", "));
     }
+    if !takes_value {
+        return arg.help(help);
+    }
     arg.hide_default_value(true).hide_possible_values(true).help(help)
 }
 
@@ -340,8 +343,9 @@ pub fn completions(cmd: &mut Command, shell: Shell, out: &mut dyn Write) {
 /// Writes the man page (roff) of `cmd` with French section titles.
 pub fn man(cmd: Command, out: &mut dyn Write) -> std::io::Result<()> {
     let mut buf = Vec::new();
+    let title = cmd.get_display_name().unwrap_or(cmd.get_name()).to_uppercase();
     clap_mangen::Man::new(cmd)
-        .title("BILAN")
+        .title(title)
         .section("1")
         .manual("Manuel de bilan")
         .render(&mut buf)?;
@@ -388,6 +392,9 @@ mod tests {
             /// Parallélisme
             #[arg(long, value_name = "N")]
             jobs: Option<usize>,
+            /// Silencieux
+            #[arg(long)]
+            quiet: bool,
         },
     }
 

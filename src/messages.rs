@@ -335,6 +335,31 @@ fn cap(s: &str) -> String {
         .unwrap_or_default()
 }
 
+/// A JSON syntax or data error (a schema, a campaign's JSON) in French; the
+/// line and column are given separately by the caller.
+pub fn json_error(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let text = e.to_string();
+    // serde_json appends « at line L column C »: the caller gives them.
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    match e.classify() {
+        Category::Eof => "le texte s'arrête avant la fin (accolade ou crochet non refermé ?)".into(),
+        Category::Syntax => {
+            if text.contains("trailing comma") {
+                "virgule en trop avant une accolade ou un crochet fermant".into()
+            } else if text.contains("key must be a string") {
+                "une clé doit être écrite entre guillemets".into()
+            } else if text.contains("control character") || text.contains("escape") {
+                "texte mal écrit (caractère de contrôle ou échappement invalide)".into()
+            } else {
+                "syntaxe JSON invalide (virgule, deux-points, guillemet ou accolade manquant ?)".into()
+            }
+        }
+        Category::Data => toml_error(text),
+        Category::Io => "lecture impossible".into(),
+    }
+}
+
 /// The items quoted with backquotes in a serde/toml message: `` `off` `` → `off`.
 fn backquoted(text: &str) -> Vec<&str> {
     text.split('`').skip(1).step_by(2).collect()

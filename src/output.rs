@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Why an output could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("écriture de {} impossible : {source}", .path.display())]
+#[error("écriture de « {} » impossible : {}", .path.display(), crate::messages::io_error(.source))]
 pub struct OutputError {
     pub path: PathBuf,
     pub source: std::io::Error,

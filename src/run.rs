@@ -64,7 +64,7 @@ pub struct Setup {
 /// Builds the checker: schemas and rules compiled, limits set.
 pub fn load(setup: &Setup) -> Result<Checker, RunError> {
     let read_dir = |dir: &Path| {
-        crate::embedded::from_dir(dir).map_err(|e| message(format!("lecture de {} impossible : {e}", dir.display())))
+        crate::embedded::from_dir(dir).map_err(|e| message(crate::messages::io_failure("lecture du dossier", dir, &e)))
     };
     let schema_files = match &setup.schemas {
         Some(dir) => read_dir(dir)?,
@@ -120,7 +120,50 @@ pub fn exit_code(reports: &[FileReport], cross: &[BatchFinding], fail_on: Option
 }
 
 fn create_dir(dir: &Path) -> Result<(), RunError> {
-    std::fs::create_dir_all(dir).map_err(|e| message(format!("création de {} impossible : {e}", dir.display())))
+    std::fs::create_dir_all(dir).map_err(|e| message(crate::messages::io_failure("création du dossier", dir, &e)))
+}
+
+/// A path given to `check` that is not a file to check stops the run (exit 2)
+/// before anything is written: a typo is not a non-conforming return, and a
+/// folder is `bilan batch`'s job.
+pub fn check_input(path: &Path) -> Result<(), RunError> {
+    use std::io::ErrorKind;
+    match std::fs::metadata(path) {
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => Err(message(format!(
+            "« {} » : fichier introuvable (vérifiez le chemin)",
+            path.display()
+        ))),
+        Ok(m) if m.is_dir() => Err(message(format!(
+            "« {0} » est un dossier : pour contrôler tous les retours d'un dossier, utilisez « bilan batch {0} --out DOSSIER »",
+            path.display()
+        ))),
+        // Anything else (no permission, a pipe) is the file's finding.
+        _ => Ok(()),
+    }
+}
+
+/// A path given to `batch` must exist (a typo would silently check nothing).
+fn batch_input(path: &Path) -> Result<(), RunError> {
+    match std::fs::symlink_metadata(path) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Err(message(format!(
+                "« {} » : fichier ou dossier introuvable (vérifiez le chemin)",
+                path.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether a path names an `.xlsx` workbook (the only format reports are written in).
+fn is_xlsx(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("xlsx"))
 }
 
 // ---------------------------------------------------------------------------
@@ -149,6 +192,9 @@ pub struct CheckRun {
 
 /// Checks the files and writes the annotated workbooks and the JSON report asked for.
 pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunError> {
+    for f in &opts.files {
+        check_input(f)?;
+    }
     let workbooks_out = annotated_paths(opts)?;
     let reports: Vec<FileReport> = opts.files.iter().map(|f| checker.check_path(f)).collect();
     let checked_at = Utc::now();
@@ -185,14 +231,19 @@ fn annotated_paths(opts: &CheckOptions) -> Result<Vec<PathBuf>, RunError> {
         (Some(out), _) => {
             if opts.files.len() != 1 {
                 return Err(message(
-                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DIR",
+                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DOSSIER",
                 ));
+            }
+            if !is_xlsx(out) {
+                return Err(message(format!(
+                    "--report écrit un classeur Excel : donnez-lui un nom en .xlsx (et non « {} »)",
+                    out.display()
+                )));
             }
             vec![out.clone()]
         }
         (None, Some(dir)) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|e| message(format!("création du dossier {} impossible : {e}", dir.display())))?;
+            create_dir(dir)?;
             let inputs: Vec<PathBuf> = opts.files.iter().filter_map(|f| f.canonicalize().ok()).collect();
             let on_input = |name: &str| inputs.iter().any(|i| output::same_file(i, &dir.join(name)));
             output::report_names(&opts.files, &on_input)
@@ -253,6 +304,9 @@ pub struct BatchRun {
 
 /// Checks every return found under `opts.paths` and writes the batch outputs.
 pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) -> Result<BatchRun, RunError> {
+    for p in &opts.paths {
+        batch_input(p)?;
+    }
     let glob = if opts.glob.is_empty() {
         None
     } else {
@@ -333,6 +387,7 @@ pub fn write_blanks(
     id: Option<&str>,
     output_path: Option<&Path>,
     all: Option<&Path>,
+    force: bool,
 ) -> Result<Vec<(String, PathBuf)>, RunError> {
     let jobs: Vec<(&crate::template::Template, PathBuf)> = match (all, id) {
         (Some(dir), _) => {
@@ -355,10 +410,24 @@ pub fn write_blanks(
         }
         (None, None) => {
             return Err(message(
-                "indiquez un modèle (bilan template ID -o OUT.xlsx) ou --all DIR",
+                "indiquez un modèle (bilan template ID -o SORTIE.xlsx) ou --all DOSSIER",
             ))
         }
     };
+    if !force {
+        if let Some((_, path)) = jobs.iter().find(|(_, p)| p.exists()) {
+            return Err(message(format!(
+                "« {} » existe déjà : ajoutez --force pour le remplacer",
+                path.display()
+            )));
+        }
+    }
+    if let Some((_, path)) = jobs.iter().find(|(_, p)| !is_xlsx(p)) {
+        return Err(message(format!(
+            "un modèle vierge est un classeur Excel : donnez-lui un nom en .xlsx (et non « {} »)",
+            path.display()
+        )));
+    }
     let mut done = Vec::new();
     for (t, path) in jobs {
         let bytes = crate::blank::blank(t).map_err(|e| message(e.to_string()))?;

@@ -19,3 +19,14 @@ pub fn render(r: &FileReport) -> String {
     }
     out
 }
+
+/// A cross-file finding of a batch: `[file : ]avertissement BATCH-003 : message`.
+pub fn cross_line(b: &crate::outcome::BatchFinding) -> String {
+    let place = b.file.as_deref().map(|f| format!("{f} : ")).unwrap_or_default();
+    format!(
+        "{place}{} {} : {}\n",
+        crate::messages::severity(b.finding.severity),
+        b.finding.rule,
+        b.finding.message.replace(['\n', '\r'], " ")
+    )
+}

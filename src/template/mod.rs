@@ -182,7 +182,12 @@ impl TemplateSet {
             }
             let schema: Value = serde_json::from_str(&file.text).map_err(|e| SchemaError {
                 path: file.path.clone(),
-                message: format!("JSON invalide, ligne {} colonne {} : {e}", e.line(), e.column()),
+                message: format!(
+                    "JSON invalide, ligne {} colonne {} : {}",
+                    e.line(),
+                    e.column(),
+                    crate::messages::json_error(&e)
+                ),
             })?;
             if schema.get("x-template").is_none() {
                 continue;
