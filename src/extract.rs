@@ -27,6 +27,11 @@ pub struct Extraction {
     /// Pointers whose label, header or sheet is missing (already reported).
     #[serde(skip)]
     pub missing: BTreeSet<String>,
+    /// Pointers whose cell says the figure is not given (`nc`, `NS`, `ND`…):
+    /// absent from the data (rules see a missing value), reported once as
+    /// BILAN-NUM-004, never "required value missing".
+    #[serde(skip)]
+    pub not_given: BTreeSet<String>,
     #[serde(skip)]
     pub findings: Vec<Finding>,
 }
@@ -77,29 +82,7 @@ impl Extraction {
     }
 }
 
-/// Finds a label on a sheet: the first row (top to bottom) with a text cell that
-/// `is_label` accepts. Returns the label's cell and the first non-empty cell to
-/// its right (cell, text as displayed).
-pub fn find_label_value(
-    sheet: &Sheet,
-    is_label: &dyn Fn(&str) -> bool,
-) -> Option<(CellRef, Option<(CellRef, String)>)> {
-    for row in sheet.row_numbers() {
-        let cells = sheet.row(row);
-        for (i, c) in cells.iter().enumerate() {
-            if let CellValue::Text(t) = &c.value {
-                if is_label(t) {
-                    let value = cells[i + 1..]
-                        .iter()
-                        .find(|v| !v.value.is_blank())
-                        .map(|v| (v.pos, v.value.display()));
-                    return Some((c.pos, value));
-                }
-            }
-        }
-    }
-    None
-}
+pub use crate::template::find_label_value;
 
 /// Extracts a return of template `t` from `wb`.
 pub fn extract(wb: &Workbook, t: &Template) -> Extraction {
@@ -119,9 +102,10 @@ pub fn extract(wb: &Workbook, t: &Template) -> Extraction {
         };
         if spec.key.is_empty() {
             // The sheet is one top-level table.
+            let stops = stop_rows(sheet, spec);
             for block in &spec.blocks {
                 if let Block::Table(tb) = block {
-                    extract_table(&mut ex, sheet, tb, "", &mut root, &BTreeSet::new());
+                    extract_table(&mut ex, sheet, tb, "", &mut root, &BTreeSet::new(), &stops);
                 }
             }
         } else {
@@ -188,9 +172,10 @@ fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, obj: &mut
     // Tables first: their rows are not label/value pairs.
     let mut table_rows: BTreeSet<u32> = BTreeSet::new();
     let mut first_table_row = u32::MAX;
+    let stops = stop_rows(sheet, spec);
     for block in &spec.blocks {
         if let Block::Table(tb) = block {
-            if let Some(rows) = extract_table(ex, sheet, tb, &prefix, obj, &table_rows) {
+            if let Some(rows) = extract_table(ex, sheet, tb, &prefix, obj, &table_rows, &stops) {
                 first_table_row = first_table_row.min(*rows.start());
                 table_rows.extend(rows);
             }
@@ -237,7 +222,7 @@ fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, obj: &mut
                         used_rows.insert(label_cell.row);
                         match value_cell {
                             Some(cell) => {
-                                if let Some(v) = convert(ex, sheet, cell, f, &pointer) {
+                                if let Some(v) = convert(ex, sheet, cell, f, f.unit, &pointer) {
                                     obj.insert(f.key.clone(), v);
                                 }
                             }
@@ -319,23 +304,58 @@ fn report_unknown_labels(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, u
 
 /// A located header row: which column holds which field.
 struct Header {
+    /// The row where every required column label is found (a label merged down
+    /// from a row above counts for this row).
     row: u32,
+    /// The header's first row, merges included.
+    top: u32,
+    /// The first row below the header, merges included: data start there.
+    data_start: u32,
     columns: Vec<(usize, u32)>, // (index in spec.columns, sheet column)
     first_col: u32,
     last_col: u32,
 }
 
+/// Merged ranges taller than one row (header cells merged down), at most 20 rows tall.
+fn tall_merges(sheet: &Sheet) -> Vec<CellRange> {
+    sheet
+        .merges
+        .iter()
+        .copied()
+        .filter(|m| m.end.row > m.start.row && m.end.row - m.start.row <= 20)
+        .collect()
+}
+
 fn find_header(sheet: &Sheet, tb: &TableSpec, skip_rows: &BTreeSet<u32>) -> Option<Header> {
+    let tall = tall_merges(sheet);
     for row in sheet.row_numbers() {
         if skip_rows.contains(&row) {
             continue;
         }
         let mut columns: Vec<(usize, u32)> = Vec::new();
+        let mut top = row;
+        let mut bottom = row;
         for (c, norm) in sheet.row_normalized(row) {
             let Some(n) = norm else { continue };
             if let Some(i) = tb.columns.iter().position(|col| col.matches_normalized(n)) {
                 if !columns.iter().any(|(j, _)| *j == i) {
                     columns.push((i, c.pos.col));
+                    bottom = bottom.max(merged_end(sheet, c.pos).row);
+                }
+            }
+        }
+        // Header cells merged down from a row above (`Année` over two rows
+        // beside a `Financeurs` group label) count for this row too.
+        for m in tall.iter().filter(|m| m.start.row < row && m.end.row >= row) {
+            let Some(CellValue::Text(t)) = sheet.get(m.start) else {
+                continue;
+            };
+            let n = normalize_label(t);
+            if let Some(i) = tb.columns.iter().position(|col| col.matches_normalized(&n)) {
+                if !columns.iter().any(|(j, _)| *j == i) {
+                    columns.push((i, m.start.col));
+                    top = top.min(m.start.row);
+                    bottom = bottom.max(m.end.row);
                 }
             }
         }
@@ -350,6 +370,8 @@ fn find_header(sheet: &Sheet, tb: &TableSpec, skip_rows: &BTreeSet<u32>) -> Opti
             let last_col = columns.iter().map(|(_, c)| *c).max().unwrap_or(0);
             return Some(Header {
                 row,
+                top,
+                data_start: bottom.saturating_add(1),
                 columns,
                 first_col,
                 last_col,
@@ -359,9 +381,46 @@ fn find_header(sheet: &Sheet, tb: &TableSpec, skip_rows: &BTreeSet<u32>) -> Opti
     None
 }
 
-fn is_total_label(text: &str) -> bool {
+/// `TOTAL`, `Total général`, `Totaux`, `Total :`: a table's total row.
+pub fn is_total_label(text: &str) -> bool {
     let n = normalize_label(text);
-    n == "total" || n.starts_with("total ") || n == "totaux" || n.starts_with("total:")
+    n == "total" || n.starts_with("total ") || n.starts_with("totaux") || n.starts_with("total:")
+}
+
+/// Rows of a sheet that hold a label of the template or a table's header: a
+/// table without a TOTAL row ends before the next of them.
+fn stop_rows(sheet: &Sheet, spec: &SheetSpec) -> BTreeSet<u32> {
+    let fields: Vec<&FieldSpec> = spec
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Field(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    let tables: Vec<&TableSpec> = spec
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Table(t) => Some(t),
+            _ => None,
+        })
+        .collect();
+    let mut rows = BTreeSet::new();
+    for row in sheet.row_numbers() {
+        let norms: Vec<&str> = sheet.row_normalized(row).filter_map(|(_, n)| n).collect();
+        let is_label = norms.iter().any(|n| fields.iter().any(|f| f.matches_normalized(n)));
+        let is_header = tables.iter().any(|t| {
+            t.columns
+                .iter()
+                .filter(|c| c.required)
+                .all(|c| norms.iter().any(|n| c.matches_normalized(n)))
+        });
+        if is_label || is_header {
+            rows.insert(row);
+        }
+    }
+    rows
 }
 
 /// Value of a cell as the table reads it: a merged range's anchor for covered cells.
@@ -376,8 +435,26 @@ fn table_cell(sheet: &Sheet, pos: CellRef) -> Option<(CellRef, &CellValue)> {
     sheet.get(anchor).filter(|v| !v.is_blank()).map(|v| (anchor, v))
 }
 
+/// Text that is neither a number nor a date: what a group heading holds.
+fn is_heading_text(v: &CellValue) -> bool {
+    match v {
+        CellValue::Text(t) => {
+            matches!(
+                parse_french_number(t),
+                ParsedNumber::NotNumeric | ParsedNumber::WithComment { .. }
+            ) && parse_french_date(t).is_none()
+        }
+        _ => false,
+    }
+}
+
 /// Extracts one table into `obj[tb.key]` (and its total row). Returns the rows
 /// the table occupies, header and total included.
+///
+/// `templates.md`, "Tables": blank rows inside the table are skipped; the table
+/// ends at its TOTAL row, else before the next label or header of the template
+/// on the sheet (`stops`), else at the end of the used area. A row with only
+/// text in the table's first column is a group heading, skipped.
 fn extract_table(
     ex: &mut Extraction,
     sheet: &Sheet,
@@ -385,6 +462,7 @@ fn extract_table(
     prefix: &str,
     obj: &mut Map<String, Value>,
     skip_rows: &BTreeSet<u32>,
+    stops: &BTreeSet<u32>,
 ) -> Option<std::ops::RangeInclusive<u32>> {
     let pointer = format!("{prefix}/{}", tb.key);
     let Some(header) = find_header(sheet, tb, skip_rows) else {
@@ -441,67 +519,57 @@ fn extract_table(
             .find_map(|c| table_cell(sheet, CellRef::new(row, c)))
             .map(|(_, v)| v.display())
     };
+    let is_group_heading = |row: u32| {
+        table_cell(sheet, CellRef::new(row, header.first_col)).is_some_and(|(_, v)| is_heading_text(v))
+            && header
+                .columns
+                .iter()
+                .filter(|(_, col)| *col != header.first_col)
+                .all(|(_, col)| table_cell(sheet, CellRef::new(row, *col)).is_none())
+    };
     // Only rows that hold something in the table's columns are visited: a
     // hostile sheet with one cell at row 1 048 576 costs nothing.
     let candidates = candidate_rows(sheet, &header);
     let mut rows = Vec::new();
     let mut total_row = None;
-    let mut seen_data = false;
-    let mut ended_on_blank = None;
-    let mut expected = header.row + 1;
     for &r in &candidates {
-        let gap = r > expected;
-        if (gap || row_is_empty(r)) && seen_data {
-            ended_on_blank = Some(if gap { expected } else { r });
-            break;
-        }
-        expected = r + 1;
         if row_is_empty(r) {
-            continue;
+            continue; // blank rows inside a table are skipped, not an end
         }
         if first_text(r).map(|t| is_total_label(&t)).unwrap_or(false) {
             total_row = Some(r);
             break;
         }
-        rows.push(r);
-        seen_data = true;
-    }
-    // Data below a blank row is not read: say so rather than lose it silently.
-    if let Some(blank) = ended_on_blank {
-        if let Some(next) = candidates
-            .iter()
-            .copied()
-            .filter(|&rr| rr > blank)
-            .find(|&rr| !row_is_empty(rr))
-        {
-            let text = first_text(next).unwrap_or_default();
-            // Empty rows between the last data row and the TOTAL row are the
-            // unused rows of a blank return (`bilan template`): the TOTAL row
-            // still ends the table.
-            if !is_total_label(&text) {
-                ex.finding(
-                    "BILAN-TPL-005",
-                    Severity::Info,
-                    format!("Le tableau de la feuille « {} » s'arrête à la ligne vide {} : la ligne {} et les suivantes ne sont pas lues. Supprimez la ligne vide si elles font partie du tableau.", sheet.name, blank + 1, next + 1),
-                    &sheet.name,
-                    Some(CellRef::new(next, header.first_col)),
-                    None,
-                );
-            } else {
-                total_row = Some(next);
-            }
+        if stops.contains(&r) {
+            break;
         }
+        if is_group_heading(r) {
+            continue;
+        }
+        rows.push(r);
     }
     let header_range = CellRange::new(
-        CellRef::new(header.row, header.first_col),
-        CellRef::new(header.row, header.last_col),
+        CellRef::new(header.top, header.first_col),
+        CellRef::new(header.data_start.saturating_sub(1), header.last_col),
     );
+    let unit_column = tb.columns.iter().position(|c| normalize_label(&c.label) == "unite");
     let mut items = Vec::with_capacity(rows.len());
     for (n, &row) in rows.iter().enumerate() {
-        let item = extract_row(ex, sheet, tb, &header, row, &format!("{pointer}/{n}"), None);
+        let item = extract_row(
+            ex,
+            sheet,
+            tb,
+            &header,
+            row,
+            &format!("{pointer}/{n}"),
+            None,
+            unit_column,
+        );
         items.push(Value::Object(item));
     }
-    let end_row = total_row.or(rows.last().copied()).unwrap_or(header.row);
+    let end_row = total_row
+        .or(rows.last().copied())
+        .unwrap_or(header.data_start.saturating_sub(1));
     ex.origins.insert(
         pointer.clone(),
         Origin::range(
@@ -514,7 +582,7 @@ fn extract_table(
         let total_pointer = format!("{prefix}/{}", total.key);
         match total_row {
             Some(row) => {
-                let item = extract_row(ex, sheet, tb, &header, row, &total_pointer, Some(&total.columns));
+                let item = extract_row(ex, sheet, tb, &header, row, &total_pointer, Some(&total.columns), None);
                 obj.insert(total.key.clone(), Value::Object(item));
             }
             None => {
@@ -533,7 +601,7 @@ fn extract_table(
             }
         }
     }
-    Some(header.row..=end_row)
+    Some(header.top..=end_row)
 }
 
 /// Rows below the header with a cell in the header's columns, or covered there
@@ -543,13 +611,13 @@ fn candidate_rows(sheet: &Sheet, header: &Header) -> Vec<u32> {
     let mut rows: BTreeSet<u32> = sheet
         .cells()
         .iter()
-        .filter(|c| c.pos.row > header.row && cols.contains(&c.pos.col))
+        .filter(|c| c.pos.row >= header.data_start && cols.contains(&c.pos.col))
         .map(|c| c.pos.row)
         .collect();
     for m in &sheet.merges {
         let overlaps = m.start.col <= header.last_col && m.end.col >= header.first_col;
-        if overlaps && m.end.row > header.row && m.end.row - m.start.row <= 10_000 {
-            rows.extend(m.start.row.max(header.row + 1)..=m.end.row);
+        if overlaps && m.end.row >= header.data_start && m.end.row - m.start.row <= 10_000 {
+            rows.extend(m.start.row.max(header.data_start)..=m.end.row);
         }
     }
     rows.into_iter().collect()
@@ -557,6 +625,9 @@ fn candidate_rows(sheet: &Sheet, header: &Header) -> Vec<u32> {
 
 /// Reads one table row (a data row, or the TOTAL row restricted to `only`
 /// columns) into an object, recording the row's range and each cell's origin.
+/// `unit_column`: the table's `Unité` column; a row whose unit is `%` reads its
+/// figures as percentages (a cell shown `73 %` is 73).
+#[allow(clippy::too_many_arguments)]
 fn extract_row(
     ex: &mut Extraction,
     sheet: &Sheet,
@@ -565,10 +636,18 @@ fn extract_row(
     row: u32,
     row_pointer: &str,
     only: Option<&[String]>,
+    unit_column: Option<usize>,
 ) -> Map<String, Value> {
     let range = CellRange::new(CellRef::new(row, header.first_col), CellRef::new(row, header.last_col));
     ex.origins
         .insert(row_pointer.to_string(), Origin::range(&sheet.name, range));
+    let row_unit = unit_column
+        .and_then(|i| header.columns.iter().find(|(j, _)| *j == i))
+        .and_then(|(_, col)| table_cell(sheet, CellRef::new(row, *col)))
+        .and_then(|(_, v)| match v {
+            CellValue::Text(t) if normalize_label(t) == "%" => Some(Unit::Percent),
+            _ => None,
+        });
     let mut item = Map::new();
     for (i, col) in &header.columns {
         let spec = &tb.columns[*i];
@@ -583,7 +662,11 @@ fn extract_row(
                     pos,
                     value: value.clone(),
                 };
-                if let Some(v) = convert(ex, sheet, &cell, spec, &cell_pointer) {
+                let unit = spec.unit.or(match spec.kind {
+                    ValueKind::Integer | ValueKind::Number => row_unit,
+                    _ => None,
+                });
+                if let Some(v) = convert(ex, sheet, &cell, spec, unit, &cell_pointer) {
                     item.insert(spec.key.clone(), v);
                 }
             }
@@ -616,18 +699,30 @@ pub fn json_number(d: rust_decimal::Decimal) -> Value {
 
 /// Converts one cell to the field's JSON value, recording its origin and any
 /// finding. `None` leaves the property absent (an empty value).
-fn convert(ex: &mut Extraction, sheet: &Sheet, cell: &Cell, f: &FieldSpec, pointer: &str) -> Option<Value> {
+/// `unit` is the field's unit, or the row's (`Unité` = `%`).
+fn convert(
+    ex: &mut Extraction,
+    sheet: &Sheet,
+    cell: &Cell,
+    f: &FieldSpec,
+    unit: Option<Unit>,
+    pointer: &str,
+) -> Option<Value> {
     let mut origin = Origin::cell(&sheet.name, cell.pos);
-    let value = convert_value(ex, sheet, cell, f, pointer, &mut origin);
+    let value = convert_value(ex, sheet, cell, f, unit, pointer, &mut origin);
     ex.origins.insert(pointer.to_string(), origin);
     value
 }
+
+/// The forms of dates BILAN-DATE-001 lists (`templates.md`, "Dates").
+pub const DATE_FORMS_FR: &str = "un jour (31/03/2010, 31/03/10, 2 juin 2010, 1er juin 2010), un mois (juin 2010, juin-10, 06/2010), un trimestre (T1 2010, 1er trimestre 2010), un semestre (S2 2008, 2ème semestre 2008), une année (2009, courant 2010), ou début 2010, mi-2010, fin 2009";
 
 fn convert_value(
     ex: &mut Extraction,
     sheet: &Sheet,
     cell: &Cell,
     f: &FieldSpec,
+    unit: Option<Unit>,
     pointer: &str,
     origin: &mut Origin,
 ) -> Option<Value> {
@@ -666,12 +761,17 @@ fn convert_value(
         }
         _ => {}
     }
+    if let (true, CellValue::Number(n)) = (f.key == "version", &cell.value) {
+        // `Version` typed as a number (2010.1 shown `2010,1`) is that version.
+        origin.raw = Some(cell.value.display());
+        return decimal_of_f64(*n).map(|d| Value::String(d.normalize().to_string()));
+    }
     match &f.kind {
         ValueKind::Integer | ValueKind::Number => match &cell.value {
             CellValue::Number(n) if sheet.shows_percent(cell.pos) => {
                 // Shown as `72 %`, stored as 0.72: the submitter means 72 in a (%) field.
                 let shown = decimal_of_f64(*n).map(|d| d * rust_decimal::Decimal::ONE_HUNDRED);
-                match (f.unit, shown) {
+                match (unit, shown) {
                     (Some(Unit::Percent), Some(d)) => Some(json_number(d)),
                     (Some(other), Some(d)) => {
                         ex.finding(
@@ -703,11 +803,10 @@ fn convert_value(
                             None
                         }
                     }
-                    ParsedNumber::Number { value, unit } => {
-                        if let Some(u) = unit {
-                            if Some(u) != f.unit {
-                                let expected = f
-                                    .unit
+                    ParsedNumber::Number { value, unit: written } => {
+                        if let Some(u) = written {
+                            if Some(u) != unit {
+                                let expected = unit
                                     .map(|e| format!("en {}", e.symbol()))
                                     .unwrap_or_else(|| "sans unité".to_string());
                                 ex.finding(
@@ -732,10 +831,40 @@ fn convert_value(
                         Some(json_number(value))
                     }
                     ParsedNumber::Malformed { reason } => {
+                        let proposal = ParsedNumber::plausible_reading(text)
+                            .map(|p| format!(" Vouliez-vous écrire « {p} » ?"))
+                            .unwrap_or_default();
                         ex.finding(
                             "BILAN-NUM-002",
                             Severity::Error,
-                            format!("« {} » : nombre mal formé « {} » ({reason}).", f.label, text.trim()),
+                            format!(
+                                "« {} » : nombre mal formé « {} » ({reason}).{proposal}",
+                                f.label,
+                                text.trim()
+                            ),
+                            name,
+                            Some(cell.pos),
+                            Some(pointer),
+                        );
+                        unusable(ex)
+                    }
+                    ParsedNumber::NotGiven => {
+                        ex.finding(
+                            "BILAN-NUM-004",
+                            Severity::Info,
+                            format!("« {} » : « {} » (non communiqué ou non significatif) : la valeur est traitée comme absente.", f.label, text.trim()),
+                            name,
+                            Some(cell.pos),
+                            Some(pointer),
+                        );
+                        ex.not_given.insert(pointer.to_string());
+                        None
+                    }
+                    ParsedNumber::WithComment { value, comment } => {
+                        ex.finding(
+                            "BILAN-SCH-001",
+                            Severity::Error,
+                            format!("« {} » : « {} » mêle un nombre ({}) et un commentaire (« {comment} ») : saisissez le nombre seul dans la cellule et déplacez le commentaire dans une colonne Commentaire ou dans une note de cellule.", f.label, text.trim(), decimal_fr(value)),
                             name,
                             Some(cell.pos),
                             Some(pointer),
@@ -771,7 +900,11 @@ fn convert_value(
                     ex.finding(
                         "BILAN-DATE-001",
                         Severity::Error,
-                        format!("« {} » : date illisible « {} ». Écrivez-la comme 31/03/2010, « juin 2010 », « 1er semestre 2009 » ou « 2009 ».", f.label, cell.value.display().trim()),
+                        format!(
+                            "« {} » : date illisible « {} ». Formes acceptées : {DATE_FORMS_FR}.",
+                            f.label,
+                            cell.value.display().trim()
+                        ),
                         name,
                         Some(cell.pos),
                         Some(pointer),

@@ -33,7 +33,7 @@ pub fn validate(t: &Template, ex: &mut Extraction) {
                 (base.clone(), format!("« {label} » : {}", describe(kind, &shown)))
             }
         };
-        if ex.is_unusable(&pointer) {
+        if ex.is_unusable(&pointer) || ex.not_given.contains(&pointer) {
             continue;
         }
         found.push((pointer, message));

@@ -841,6 +841,123 @@ fn libreoffice_opens_every_blank_return() {
     }
 }
 
+/// Clean data for every template: its clean fixture's values, or (for the
+/// templates whose seed figures all have findings) figures that add up.
+fn clean_data(checker: &Checker, id: &str) -> serde_json::Value {
+    let fixture = match id {
+        "BILAN-POLE" => Some("pole-maud-conforme.xlsx"),
+        "BILAN-PLDE" => Some("plde-boulonnais-conforme.xlsx"),
+        "TDB-FEDER-AXE1" => Some("feder-axe1-2009-conforme.xlsx"),
+        _ => None,
+    };
+    if let Some(name) = fixture {
+        let r = checker.check_path(&fixtures_dir().join(name));
+        return r.extraction.map(|e| e.data).unwrap_or_default();
+    }
+    match id {
+        "BILAN-PROGRAMME" => serde_json::json!({
+            "identification": {"modele": "BILAN-PROGRAMME", "version": "2010.1", "date_arrete": "2010-03-31",
+                "programme": "PRDA", "enjeu": 1, "exercice": 2009},
+            "objectifs": [
+                {"axe": "2 – Favoriser la transmission", "indicateur": "entreprises transmises", "unite": "entreprises", "objectif": 656, "resultat": 589},
+                {"axe": "3 – Pérenniser", "indicateur": "taux de pérennité à 3 ans", "unite": "%", "objectif": 70, "resultat": 73.5, "commentaire": "Enquête 2009"}
+            ]
+        }),
+        "REPARTITION-POLES" => serde_json::json!({
+            "identification": {"modele": "REPARTITION-POLES", "version": "2010.1", "date_arrete": "2010-03-31", "exercice": 2009},
+            "repartition": [
+                {"pole": "PC MAUD", "region": 400000, "feder": 100000, "total": 500000, "part": 62.5},
+                {"pole": "PC I-TRANS", "region": 300000, "feder": 0, "total": 300000, "part": 37.5}
+            ],
+            "repartition_total": {"region": 700000, "feder": 100000, "total": 800000, "part": 100}
+        }),
+        _ => serde_json::Value::Null,
+    }
+}
+
+/// Every blank return filled with clean data and saved again by LibreOffice
+/// (as `.xlsx` and as `.ods`) has no finding at warning or above: no false
+/// alarm from the form itself (its spare rows, its TOTAL formulas, its formats).
+#[test]
+fn blank_returns_filled_with_clean_data_and_saved_by_libreoffice_are_clean() {
+    let Some(soffice) = soffice() else {
+        return common::skip(
+            "blank_returns_filled_with_clean_data_and_saved_by_libreoffice_are_clean",
+            "soffice (LibreOffice) is not installed",
+        );
+    };
+    let checker = checker();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut inputs = Vec::new();
+    let mut problems = Vec::new();
+    for t in &checker.templates.templates {
+        let data = clean_data(&checker, &t.id);
+        if data.is_null() {
+            problems.push(format!("{}: no clean data for this template in the test", t.id));
+            continue;
+        }
+        let bytes = fill(t, &data).expect("fill");
+        let direct = checker.check_bytes("rempli.xlsx", &bytes);
+        let bad: Vec<_> = direct
+            .findings
+            .iter()
+            .filter(|f| f.severity >= Severity::Warning)
+            .collect();
+        if !bad.is_empty() {
+            problems.push(format!("{}: filled blank return: {bad:#?}", t.id));
+        }
+        let path = dir.path().join(format!("{}.xlsx", t.id));
+        std::fs::write(&path, bytes).expect("write");
+        inputs.push((t.id.clone(), path));
+    }
+    let profile = dir.path().join("profil");
+    for (target, ext) in [("xlsx:Calc MS Excel 2007 XML", "xlsx"), ("ods", "ods")] {
+        let outdir = dir.path().join(format!("lo-{ext}"));
+        let mut args: Vec<&std::ffi::OsStr> = vec![
+            "--convert-to".as_ref(),
+            target.as_ref(),
+            "--outdir".as_ref(),
+            outdir.as_os_str(),
+        ];
+        args.extend(inputs.iter().map(|(_, p)| p.as_os_str()));
+        let output = run_soffice(&soffice, &profile, &args);
+        assert!(
+            output.status.success(),
+            "soffice: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        for (id, _) in &inputs {
+            let saved = outdir.join(format!("{id}.{ext}"));
+            let Ok(bytes) = std::fs::read(&saved) else {
+                problems.push(format!("{id}: LibreOffice wrote no .{ext}"));
+                continue;
+            };
+            let r = checker.check_bytes(&format!("{id}.{ext}"), &bytes);
+            if r.template.as_deref() != Some(id.as_str()) {
+                problems.push(format!("{id}.{ext}: not recognised"));
+            }
+            let bad: Vec<String> = r
+                .findings
+                .iter()
+                .filter(|f| f.severity >= Severity::Warning)
+                .map(|f| {
+                    format!(
+                        "{} {:?}!{:?} {}",
+                        f.rule.as_str(),
+                        f.sheet,
+                        f.cell.map(|c| c.to_string()),
+                        f.message
+                    )
+                })
+                .collect();
+            if !bad.is_empty() {
+                problems.push(format!("{id}.{ext} saved by LibreOffice: {bad:#?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
 // ---------------------------------------------------------------------------
 // The command line
 

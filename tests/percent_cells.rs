@@ -103,3 +103,113 @@ fn a_percentage_in_an_amount_column_is_a_unit_error() {
         r.findings
     );
 }
+
+/// The FEDER dashboard with `Part earmarkée` (unit `%`) typed as Excel
+/// percentages: 0,66 and 0,72 shown `66 %` and `72 %`.
+fn feder_with_percent_earmarking() -> bilan::read::Workbook {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/feder-axe1-2009-conforme.xlsx");
+    let mut wb = bilan::read::read_path(&path, &bilan::read::Limits::default()).expect("fixture reads");
+    for sheet in wb.sheets.iter_mut().filter(|s| s.name == "Indicateurs") {
+        let mut percent = Vec::new();
+        let cells: Vec<bilan::read::Cell> = sheet
+            .cells()
+            .iter()
+            .map(|c| {
+                let mut c = c.clone();
+                // Row 5: Part earmarkée | % | 66 | 72.
+                if c.pos.row == 4 && (c.pos.col == 2 || c.pos.col == 3) {
+                    if let bilan::read::CellValue::Number(n) = c.value {
+                        c.value = bilan::read::CellValue::Number(n / 100.0);
+                        percent.push(c.pos);
+                    }
+                }
+                c
+            })
+            .collect();
+        let mut rebuilt = bilan::read::Sheet::new(sheet.name.clone(), cells, sheet.merges.clone());
+        rebuilt.set_percent_cells(percent);
+        *sheet = rebuilt;
+    }
+    wb
+}
+
+/// `templates.md`, "Percent formats": in a table row whose `Unité` is `%`, a
+/// number shown as a percentage is read as displayed (72, not 0,72).
+#[test]
+fn a_percentage_format_in_a_row_whose_unit_is_percent() {
+    let r = checker().check_workbook("feder.xlsx", feder_with_percent_earmarking());
+    let data = &r.extraction.as_ref().expect("extracted").data;
+    assert_eq!(
+        data.pointer("/indicateurs/1/valeur_cible"),
+        Some(&serde_json::json!(66))
+    );
+    assert_eq!(data.pointer("/indicateurs/1/realise"), Some(&serde_json::json!(72)));
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.severity >= bilan::finding::Severity::Warning),
+        "{:#?}",
+        r.findings
+    );
+    let ear = r
+        .findings
+        .iter()
+        .find(|f| f.rule.as_str() == "FEDER-EAR-002")
+        .expect("EAR-002 always reported");
+    assert!(
+        ear.message.contains("72 %") && !ear.message.contains("0,72"),
+        "{}",
+        ear.message
+    );
+}
+
+/// A programme objective in `%` typed `50 %` (0,5 shown as a percentage).
+#[test]
+fn a_percentage_format_in_a_programme_objective() {
+    let mut wb = Workbook::new();
+    let pct = Format::new().set_num_format("0%");
+    let ws = wb.add_worksheet();
+    let _ = ws.set_name("Identification");
+    for (i, (label, value)) in [
+        ("Modèle", "BILAN-PROGRAMME"),
+        ("Version", "2010.1"),
+        ("Programme", "PRDA"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let _ = ws.write_string(i as u32, 0, *label);
+        let _ = ws.write_string(i as u32, 1, *value);
+    }
+    let _ = ws.write_string(3, 0, "Date d'arrêté");
+    let _ = ws.write_string(3, 1, "31/03/2010");
+    let _ = ws.write_string(4, 0, "Enjeu SRDE");
+    let _ = ws.write_number(4, 1, 1.0);
+    let _ = ws.write_string(5, 0, "Exercice");
+    let _ = ws.write_number(5, 1, 2009.0);
+    let ws = wb.add_worksheet();
+    let _ = ws.set_name("Objectifs");
+    for (c, h) in ["Axe", "Indicateur", "Unité", "Objectif", "Résultat"]
+        .iter()
+        .enumerate()
+    {
+        let _ = ws.write_string(0, c as u16, *h);
+    }
+    let _ = ws.write_string(1, 0, "1");
+    let _ = ws.write_string(1, 1, "taux de pérennité à 3 ans");
+    let _ = ws.write_string(1, 2, "%");
+    let _ = ws.write_number_with_format(1, 3, 0.5, &pct);
+    let _ = ws.write_number_with_format(1, 4, 0.73, &pct);
+    let bytes = wb.save_to_buffer().expect("writes");
+    let r = checker().check_bytes("programme.xlsx", &bytes);
+    let data = &r.extraction.as_ref().expect("extracted").data;
+    assert_eq!(data.pointer("/objectifs/0/objectif"), Some(&serde_json::json!(50)));
+    assert_eq!(data.pointer("/objectifs/0/resultat"), Some(&serde_json::json!(73)));
+    assert!(
+        !r.findings
+            .iter()
+            .any(|f| f.severity >= bilan::finding::Severity::Warning),
+        "{:#?}",
+        r.findings
+    );
+}

@@ -285,3 +285,165 @@ fn the_json_report_validates_against_its_schema() {
     assert_eq!(f["tolerance"], 1);
     assert_eq!(value["files"][0]["status"], "non_conforme");
 }
+
+/// Data of a fixture's extraction.
+fn data_of(name: &str) -> serde_json::Value {
+    check(name).extraction.map(|e| e.data).unwrap_or_default()
+}
+
+/// `templates.md`, "Tables": blank rows inside a table are skipped, a group
+/// heading row is skipped, and `Total général` under blank rows is the TOTAL row.
+#[test]
+fn blank_rows_group_headings_and_total_general() {
+    let r = check("pole-maud-lignes-vides-et-total-general-conforme.xlsx");
+    assert_eq!(r.counts().at_or_above(Severity::Info), 0, "{:#?}", located(&r));
+    let data = data_of("pole-maud-lignes-vides-et-total-general-conforme.xlsx");
+    let clean = data_of("pole-maud-conforme.xlsx");
+    assert_eq!(data["financements"], clean["financements"]);
+    assert_eq!(data["financements_total"], clean["financements_total"]);
+    assert_eq!(data["projets"], clean["projets"]);
+    let cells = r.extraction.as_ref().map(|e| e.origins.clone()).unwrap_or_default();
+    assert_eq!(
+        cells["/financements/2"].cell.map(|c| c.to_string()).as_deref(),
+        Some("A7")
+    );
+    assert_eq!(
+        cells["/financements_total"].cell.map(|c| c.to_string()).as_deref(),
+        Some("A12")
+    );
+}
+
+/// A key date below blank rows is read (it used to be dropped: a false "Conforme").
+#[test]
+fn a_key_date_below_blank_rows_is_read() {
+    let r = check("plde-boulonnais-date-apres-l-arrete-sous-des-lignes-vides.xlsx");
+    assert_eq!(
+        located(&r),
+        [("PLDE-DAT-002".to_string(), "Dates clés!A20".to_string())]
+    );
+}
+
+/// Headers over two rows: `Année` and `Coût total (€)` merged down beside a
+/// `Financeurs` group label over the funders.
+#[test]
+fn a_header_over_two_rows_with_merges_and_a_group_label() {
+    let r = check("pole-maud-entete-sur-deux-lignes-conforme.xlsx");
+    assert_eq!(r.counts().at_or_above(Severity::Info), 0, "{:#?}", located(&r));
+    let data = data_of("pole-maud-entete-sur-deux-lignes-conforme.xlsx");
+    let clean = data_of("pole-maud-conforme.xlsx");
+    assert_eq!(data["financements"], clean["financements"]);
+    assert_eq!(data["financements_total"], clean["financements_total"]);
+    let cells = r.extraction.as_ref().map(|e| e.origins.clone()).unwrap_or_default();
+    assert_eq!(
+        cells["/financements/0/cout_total"]
+            .cell
+            .map(|c| c.to_string())
+            .as_deref(),
+        Some("B5")
+    );
+}
+
+/// Empty amounts of a financing table are 0, the cost included: never "required".
+#[test]
+fn empty_amounts_are_zero_and_the_sums_say_what_is_wrong() {
+    let r = check("pole-maud-montants-vides-conforme.xlsx");
+    assert_eq!(r.counts().at_or_above(Severity::Info), 0, "{:#?}", located(&r));
+    let data = data_of("pole-maud-montants-vides-conforme.xlsx");
+    assert_eq!(
+        data["financements"][0],
+        serde_json::json!({"annee": 2005, "cout_total": 0, "etat": 0, "region": 0, "epci": 0, "europe": 0, "prive": 0})
+    );
+    let r = check("pole-maud-cout-total-vide.xlsx");
+    assert!(
+        !r.findings.iter().any(|f| f.rule.as_str() == "BILAN-SCH-001"),
+        "{:#?}",
+        located(&r)
+    );
+    let fin: Vec<_> = located(&r)
+        .into_iter()
+        .filter(|(rule, _)| rule == "POLE-FIN-001")
+        .collect();
+    assert_eq!(fin, [("POLE-FIN-001".to_string(), "Financements!B6".to_string())]);
+}
+
+/// `Version` typed as a number (2010.1, shown `2010,1`) is version 2010.1.
+#[test]
+fn a_version_typed_as_a_number() {
+    let r = check("pole-maud-version-en-nombre-conforme.xlsx");
+    assert_eq!(r.counts().at_or_above(Severity::Info), 0, "{:#?}", located(&r));
+    assert_eq!(r.template_version.as_deref(), Some("2010.1"));
+}
+
+/// Spec 2 date forms, read as intervals and in order.
+#[test]
+fn spec_2_date_forms() {
+    let r = check("plde-boulonnais-formes-de-dates-conforme.xlsx");
+    assert_eq!(r.counts().at_or_above(Severity::Info), 0, "{:#?}", located(&r));
+    let data = data_of("plde-boulonnais-formes-de-dates-conforme.xlsx");
+    let dates: Vec<&str> = data["dates"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|d| d["date"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(
+        dates,
+        [
+            "2008",
+            "2009-T1",
+            "2009-04-02",
+            "2009-06",
+            "2009-06-19",
+            "2009-06-29",
+            "2009-MI",
+            "2009-S2",
+            "2009-T3",
+            "2009-T4",
+            "2009-12",
+            "2010-T1",
+            "2010-T1",
+            "2010-T1"
+        ]
+    );
+}
+
+/// Placeholders are missing values (NUM-004, info; PROG-OBJ-003 applies), a
+/// number followed by words is SCH-001 saying where the comment goes.
+#[test]
+fn placeholders_and_numbers_with_comments() {
+    let r = check("programme-prdecs-2009-resultat-nd-et-nombre-avec-commentaire.xlsx");
+    let found = located(&r);
+    for expected in [
+        ("BILAN-NUM-004", "Objectifs!E5"),
+        ("PROG-OBJ-003", "Objectifs!E5"),
+        ("BILAN-SCH-001", "Objectifs!E6"),
+    ] {
+        assert!(
+            found.contains(&(expected.0.to_string(), expected.1.to_string())),
+            "{expected:?} in {found:#?}"
+        );
+    }
+    assert_eq!(found.len(), 3, "{found:#?}");
+    let sch = r.findings.iter().find(|f| f.rule.as_str() == "BILAN-SCH-001");
+    assert!(
+        sch.is_some_and(|f| f.message.contains("colonne Commentaire")),
+        "{sch:?}"
+    );
+    // The group heading row (`Axes du programme 2009-2013`) is not data.
+    let data = data_of("programme-prdecs-2009-resultat-nd-et-nombre-avec-commentaire.xlsx");
+    assert_eq!(data["objectifs"].as_array().map(Vec::len), Some(3));
+}
+
+/// Positions in messages are sheet rows, never rows counted inside a table.
+#[test]
+fn duplicate_messages_name_the_sheet_row() {
+    let pack = RulePack::builtin().expect("rules");
+    let rule = pack.rule("POLE-PRJ-001").expect("rule");
+    let reports = pack
+        .run_one(
+            rule,
+            bilan::rules::api::to_dynamic(&serde_json::json!({"projets": [
+                {"annee": 2008, "dispositif": "FUI"}, {"annee": 2008, "dispositif": "FUI"}
+            ]})),
+        )
+        .expect("runs");
+    assert!(reports[0].message.contains("déjà ligne 1)"), "{}", reports[0].message);
+}

@@ -68,6 +68,10 @@ const DOUAISIS: &str = "plde-douaisis-conseil-installe-deux-fois";
 const OSTREVENT: &str = "plde-coeur-d-ostrevent-sans-annees-de-convention";
 const LYS: &str = "plde-lys-romane-axes-du-cambresis";
 const SAMBRE: &str = "plde-sambre-avesnois-investissement-superieur-au-total";
+const PRDECS_2010: &str = "programme-prdecs-2010-au-31-mars-entreprises-financees-sous-le-prorata";
+const PRDECS_ND: &str = "programme-prdecs-2009-resultat-nd-et-nombre-avec-commentaire";
+const BOULONNAIS_BLANK: &str = "plde-boulonnais-date-apres-l-arrete-sous-des-lignes-vides";
+const HENIN: &str = "plde-henin-carvin-conseil-installe-avant-la-validation";
 const FEDER: &str = "feder-axe1-2009-prevu-axe1-en-pourcentage";
 const FEDER_OK: &str = "feder-axe1-2009-conforme";
 const REPARTITION: &str = "repartition-poles-2009-lignes-et-totaux-incoherents";
@@ -94,6 +98,7 @@ const CAUGHT: &[Caught] = &[
     caught("#10", "L443", "PICOM 2008 EPCI `65.974.75 €`", PICOM, "BILAN-NUM-002", "Financements", "E7"),
     caught("#10", "L443", "PICOM 2008 Europe `365.740.50€`", PICOM, "BILAN-NUM-002", "Financements", "F7"),
     caught("#11", "L448", "PICOM 2009: funders exceed cost by 500", PICOM, "POLE-FIN-001", "Financements", "B8"),
+    caught("#14", "L447", "PICOM 2008 Oséo: 0 projects, 2 companies", PICOM, "POLE-PRJ-003", "Projets", "C17"),
     caught("#16", "L420-422", "PICOM: no `dont labellisés dans l'exercice` figure", PICOM, "BILAN-SCH-001", "Indicateurs", "B4"),
     // Répartition (seed-figures §5)
     caught("#22", "L860", "PE Images: Total 538 200 vs Région 538 220 (−20)", REPARTITION, "REP-001", "Répartition", "D4"),
@@ -124,6 +129,11 @@ const CAUGHT: &[Caught] = &[
     caught("#46", "L1462", "Ternois: 27 avril 2010 after the cut-off", TERNOIS, "PLDE-DAT-002", "Dates clés", "A9"),
     caught("#46", "L1485", "Douaisis: 31 mai 2010 after the cut-off", DOUAISIS, "PLDE-DAT-002", "Dates clés", "A10"),
     caught("#46", "L1569", "Sambre Avesnois: 1er avril 2010 after the cut-off", SAMBRE, "PLDE-DAT-002", "Dates clés", "A8"),
+    caught("#38", "L1203-1204", "Artois Comm: preparation « 2ème semestre 2008 » after the CP validation of 30 juin 2008", ARTOIS, "PLDE-DAT-005", "Dates clés", "A4"),
+    caught("#50", "L1310", "Dunkerque: the Axes title calls the Communauté urbaine a « Pays »", DUNKERQUE, "PLDE-AXE-003", "Axes", "A1"),
+    caught("#52", "L1250-1251", "Moulins de Flandre: preparation dated the day of the CP validation", MOULINS, "PLDE-DAT-005", "Dates clés", "A4"),
+    caught("#52", "L1279-1280", "Cœur de Flandre: preparation dated the day of the CP validation", COEUR_FLANDRE, "PLDE-DAT-005", "Dates clés", "A4"),
+    caught("#56", "L1588-1589", "Hénin-Carvin: council installed (8 décembre 2009) before the CP validation (18 décembre 2009)", HENIN, "PLDE-DAT-005", "Dates clés", "A5"),
     caught("#53", "L1385-1389", "Lille Métropole: no convention years (début)", LILLE, "BILAN-SCH-001", "Identification", "B9"),
     caught("#53", "L1385-1389", "Lille Métropole: no convention years (fin)", LILLE, "BILAN-SCH-001", "Identification", "B10"),
     caught("#53", "L1479-1485", "Douaisis: no convention years (début)", DOUAISIS, "BILAN-SCH-001", "Identification", "B9"),
@@ -148,6 +158,12 @@ const CAUGHT: &[Caught] = &[
     caught("§4.5", "L964, L972", "International: 200 new exporters, no result", INTERNATIONAL, "PROG-OBJ-003", "Objectifs", "E6"),
     caught("§4.6", "L1056", "TIC: 3 cyber-centres for 10 (30 %)", TIC, "PROG-OBJ-001", "Objectifs", "E6"),
     caught("§4.7", "L1112", "PRDESS: 121 DLA for 350 (34,6 %)", PRDESS, "PROG-OBJ-001", "Objectifs", "E10"),
+    // Spec 2 behaviours (`templates.md` / `rules.md` revised), on the seed's figures
+    caught("spec 2", "L168", "PRDECS at 31/03/2010: 5 companies financed for 200 a year (49,3 pro rata)", PRDECS_2010, "PROG-OBJ-001", "Objectifs", "E5"),
+    caught("spec 2", "L166", "PRDECS 2010: 2 conferences planned, no result yet", PRDECS_2010, "PROG-OBJ-003", "Objectifs", "E4"),
+    caught("spec 2", "L162", "PRDECS: `421 (dont 12 en cours)`, a number with a comment", PRDECS_ND, "BILAN-SCH-001", "Objectifs", "E6"),
+    caught("spec 2", "L162", "PRDECS: Résultat `ND`, an objective without result", PRDECS_ND, "PROG-OBJ-003", "Objectifs", "E5"),
+    caught("spec 2", "L1132-1150", "Boulonnais: a key date after the cut-off below two blank rows is read", BOULONNAIS_BLANK, "PLDE-DAT-002", "Dates clés", "A20"),
 ];
 
 /// Reproduced on purpose, but correct, accepted or under tolerance: the rule must
@@ -184,6 +200,10 @@ const fn quiet(
 
 #[rustfmt::skip]
 const NOT_FLAGGED: &[NotFlagged] = &[
+    quiet("spec 2", "L168", "PRDECS at 31/03/2010: 221 supported for 500 a year is 179 % of the pro rata objective", PRDECS_2010, "PROG-OBJ-001", "Objectifs", "E6"),
+    quiet("spec 2", "L168", "same, not over 200 % either", PRDECS_2010, "PROG-OBJ-002", "Objectifs", "E6"),
+    quiet("spec 2", "L169", "PRDECS at 31/03/2010: 13 territorial schemes for 94 a year is 56 % of the pro rata objective", PRDECS_2010, "PROG-OBJ-001", "Objectifs", "E7"),
+    quiet("spec 2", "-", "two visits the same day, zones 1 and 2: two events", "plde-boulonnais-visites-zone-1-et-zone-2-conforme", "PLDE-DAT-003", "Dates clés", "A14"),
     quiet("#33", "L1646", "Axis 1 rate 33,40 % vs 89 ÷ 266,7 = 33,37 %: within 0,05 pt", FEDER_OK, "FEDER-MAQ-004", "Maquette", "B9"),
     quiet("#34", "L1652", "average 202 382 € vs 202 272,73 €: +0,054 %, within 0,5 %", FEDER_OK, "FEDER-MAQ-005", "Maquette", "B13"),
     quiet("#34", "L1652", "same, when the planned amount is unusable", FEDER, "FEDER-MAQ-005", "Maquette", "B13"),
@@ -194,11 +214,11 @@ const NOT_FLAGGED: &[NotFlagged] = &[
     quiet("#50", "L1310", "the title calls the CU a « Pays » but names Dunkerque", DUNKERQUE, "PLDE-AXE-002", "Axes", "A1"),
     quiet("#55", "L1511", "« Communauté de Commune » (singular) in the title; « Cœur » and « Ostrevent » are there", OSTREVENT, "PLDE-AXE-002", "Axes", "A1"),
     quiet("§7.5", "L1275, L1284", "Territoire `Pays Coeur de Flandre`, title `… Cœur de Flandre` (œ = oe)", COEUR_FLANDRE, "PLDE-AXE-002", "Axes", "A1"),
-    quiet("§2.4", "L1593", "title `d'Hénin - Carvin` for `Communauté d'Agglomération d'Hénin-Carvin`", "plde-henin-carvin-conforme", "PLDE-AXE-002", "Axes", "A1"),
+    quiet("§2.4", "L1593", "title `d'Hénin - Carvin` for `Communauté d'Agglomération d'Hénin-Carvin`", HENIN, "PLDE-AXE-002", "Axes", "A1"),
     quiet("#52", "L1250-1251", "preparation and CP validation the same day: in order", MOULINS, "PLDE-DAT-001", "Dates clés", "A5"),
     quiet("§2.4", "L1253, L1256", "only one of the two governance-council rows says « installation »", MOULINS, "PLDE-DAT-003", "Dates clés", "A10"),
     quiet("§2.4", "L1504, L1508", "« mise en place » of the PLDE (Autre) and of the council: two different steps", OSTREVENT, "PLDE-DAT-003", "Dates clés", "A8"),
-    quiet("#56", "L1588-1589", "council installed before the CP validation, listed in that order: chronological", "plde-henin-carvin-conforme", "PLDE-DAT-001", "Dates clés", "A6"),
+    quiet("#56", "L1588-1589", "council installed before the CP validation, listed in that order: chronological", HENIN, "PLDE-DAT-001", "Dates clés", "A6"),
     quiet("§4.7", "L1111", "Cigales: 6 new clubs for 12 is exactly 50 %, not below", PRDESS, "PROG-OBJ-001", "Objectifs", "E9"),
 ];
 

@@ -4,6 +4,7 @@
 //! `no_float`), so money never suffers float noise.
 
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::time::Instant;
 
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map, NativeCallContext, INT};
@@ -31,6 +32,20 @@ pub struct Reported {
 thread_local! {
     static REPORTS: RefCell<Vec<Reported>> = const { RefCell::new(Vec::new()) };
     static DEADLINE: RefCell<Option<Instant>> = const { RefCell::new(None) };
+    /// The running rule's tolerance, for `differs`.
+    static TOLERANCE: RefCell<Decimal> = const { RefCell::new(Decimal::ZERO) };
+    /// Pointer → sheet row (1-based) of the return being checked, for `row_of`.
+    static ROWS: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+}
+
+/// Sets the sheet rows `row_of` answers with (empty: worked examples).
+pub fn set_rows(rows: HashMap<String, u32>) {
+    ROWS.with(|r| *r.borrow_mut() = rows);
+}
+
+/// Sets the tolerance `differs` uses (the running rule's `tolerance` parameter).
+pub fn set_tolerance(tolerance: Decimal) {
+    TOLERANCE.with(|t| *t.borrow_mut() = tolerance);
 }
 
 /// Runs `f` collecting the reports made on this thread, with a wall-clock deadline.
@@ -41,6 +56,90 @@ pub fn collect<T>(deadline: Instant, f: impl FnOnce() -> T) -> (T, Vec<Reported>
     DEADLINE.with(|d| *d.borrow_mut() = None);
     let reports = REPORTS.with(|r| std::mem::take(&mut *r.borrow_mut()));
     (out, reports)
+}
+
+/// The sheet row of a pointer's cell (1-based, as Excel shows it); without a
+/// workbook (worked examples), the row's position in its table.
+fn row_of(pointer: &str) -> INT {
+    let mut p = pointer;
+    loop {
+        if let Some(row) = ROWS.with(|r| r.borrow().get(p).copied()) {
+            return INT::from(row);
+        }
+        match p.rfind('/') {
+            Some(0) | None => break,
+            Some(i) => p = &p[..i],
+        }
+    }
+    pointer
+        .split('/')
+        .filter_map(|s| s.parse::<INT>().ok())
+        .next_back()
+        .map_or(0, |i| i + 1)
+}
+
+/// Sum of `keys` of a map, or `()` when one of them is not a number.
+fn sum_of_keys(row: &Map, keys: &Array) -> Dynamic {
+    let mut sum = Decimal::ZERO;
+    for k in keys {
+        let Some(k) = k.clone().try_cast::<ImmutableString>() else {
+            return Dynamic::UNIT;
+        };
+        match row.get(k.as_str()).and_then(as_decimal) {
+            Some(v) => sum += v,
+            None => return Dynamic::UNIT,
+        }
+    }
+    Dynamic::from_decimal(sum)
+}
+
+/// Sum of column `key` over table rows, or `()` when one is not a number (or
+/// there is no row).
+fn sum_of_column(rows: &Array, key: &str) -> Dynamic {
+    if rows.is_empty() {
+        return Dynamic::UNIT;
+    }
+    let mut sum = Decimal::ZERO;
+    for row in rows {
+        let v = row.read_lock::<Map>().and_then(|m| m.get(key).and_then(as_decimal));
+        match v {
+            Some(v) => sum += v,
+            None => return Dynamic::UNIT,
+        }
+    }
+    Dynamic::from_decimal(sum)
+}
+
+/// Whether two figures differ by more than the rule's tolerance; `false` when
+/// either is not a number.
+fn differs(a: &Dynamic, b: &Dynamic) -> bool {
+    match (as_decimal(a), as_decimal(b)) {
+        (Some(a), Some(b)) => (a - b).abs() > TOLERANCE.with(|t| *t.borrow()),
+        _ => false,
+    }
+}
+
+/// The share of `exercice` elapsed at the end of the cut-off date, in days
+/// (31/03/2010 in 2010: 90/365), when the cut-off falls inside the exercice;
+/// 1 otherwise (or when either is unreadable).
+fn elapsed_share(cut_off: &Dynamic, exercice: &Dynamic) -> Decimal {
+    let date = cut_off
+        .clone()
+        .try_cast::<ImmutableString>()
+        .and_then(|s| DateInterval::from_canonical(&s));
+    let year = as_decimal(exercice)
+        .filter(|d| d.fract().is_zero())
+        .and_then(|d| rust_decimal::prelude::ToPrimitive::to_i32(&d));
+    match (date, year) {
+        (Some(d), Some(y)) if d.end.year == y => {
+            let days = crate::values::date::days_in_year(y);
+            if days == 0 {
+                return Decimal::ONE;
+            }
+            Decimal::from(d.end.ordinal()) / Decimal::from(days)
+        }
+        _ => Decimal::ONE,
+    }
 }
 
 /// JSON → Rhai: numbers become exact decimals, null becomes `()`.
@@ -136,11 +235,41 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("eur", |d: INT| format!("{} €", decimal_fr(Decimal::from(d))));
     engine.register_fn("meur", |d: Decimal| format!("{} M€", decimal_fr_dp(d, 3)));
     engine.register_fn("pct", |d: Decimal| format!("{} %", decimal_fr_dp(d, 2)));
-    engine.register_fn("fr", |d: Decimal| decimal_fr(d));
+    engine.register_fn("pct", |d: INT| format!("{} %", decimal_fr(Decimal::from(d))));
+    // At most three decimals: what a French reader expects in a message.
+    engine.register_fn("fr", |d: Decimal| decimal_fr_dp(d, 3));
     engine.register_fn("fr", |d: INT| decimal_fr(Decimal::from(d)));
     engine.register_fn("fr", |d: Decimal, dp: INT| decimal_fr_dp(d, dp.clamp(0, 10) as u32));
     engine.register_fn("dec", |d: INT| Decimal::from(d));
     engine.register_fn("norm", |s: ImmutableString| normalize_label(&s));
+    engine.register_fn("tokens", |s: ImmutableString| -> Array {
+        // Words and numbers: `zone 1` and `zone 2` differ.
+        normalize_label(&s)
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .map(|w| Dynamic::from(w.to_string()))
+            .collect()
+    });
+    engine.register_fn("row_of", |p: ImmutableString| row_of(&p));
+    engine.register_fn("sum_of", |row: Map, keys: Array| sum_of_keys(&row, &keys));
+    engine.register_fn("sum_of", |rows: Array, key: ImmutableString| sum_of_column(&rows, &key));
+    engine.register_fn("differs", |a: Dynamic, b: Dynamic| differs(&a, &b));
+    engine.register_fn("differs", |a: Dynamic, b: Dynamic, tolerance: Dynamic| {
+        match (as_decimal(&a), as_decimal(&b), as_decimal(&tolerance)) {
+            (Some(a), Some(b), Some(t)) => (a - b).abs() > t,
+            _ => false,
+        }
+    });
+    engine.register_fn("exceeds", |a: Dynamic, b: Dynamic| {
+        // `a` is over `b` by more than the rule's tolerance.
+        match (as_decimal(&a), as_decimal(&b)) {
+            (Some(a), Some(b)) => a - b > TOLERANCE.with(|t| *t.borrow()),
+            _ => false,
+        }
+    });
+    engine.register_fn("elapsed_share", |cut_off: Dynamic, exercice: Dynamic| {
+        elapsed_share(&cut_off, &exercice)
+    });
     engine.register_fn("words", |s: ImmutableString| -> Array {
         normalize_label(&s)
             .split(|c: char| !c.is_alphabetic())
@@ -156,6 +285,10 @@ pub fn register(engine: &mut Engine) {
     });
     engine.register_fn("date_after", |a: ImmutableString, b: ImmutableString| -> bool {
         matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.is_after(&y))
+    });
+    engine.register_fn("date_starts_before", |a: ImmutableString, b: ImmutableString| -> bool {
+        // A starts strictly before B starts (life-cycle order, PLDE-DAT-005).
+        matches!((interval(&a), interval(&b)), (Some(x), Some(y)) if x.start < y.start)
     });
     engine.register_fn("is_date", |a: Dynamic| {
         a.clone()

@@ -263,6 +263,12 @@ impl RulePack {
             }
         }
         let data = api::to_dynamic(&data);
+        api::set_rows(
+            ex.origins
+                .iter()
+                .filter_map(|(p, o)| o.cell.map(|c| (p.clone(), c.row + 1)))
+                .collect(),
+        );
         for rule in self.rules.iter().filter(|r| r.applies_to(template)) {
             if rule
                 .meta
@@ -278,6 +284,7 @@ impl RulePack {
             };
             ex.findings.extend(findings);
         }
+        api::set_rows(Default::default());
     }
 
     /// Runs the cross-file rules (folder `rules/batch/`) over a batch's data.
@@ -295,6 +302,7 @@ impl RulePack {
         let mut scope = Scope::new();
         scope.push("data", data);
         scope.push("params", rule.params());
+        api::set_tolerance(rule.tolerance().unwrap_or(Decimal::ZERO));
         let deadline = Instant::now() + self.sandbox.time_budget;
         let (result, reports) = api::collect(deadline, || self.engine.run_ast_with_scope(&mut scope, &rule.ast));
         match result {

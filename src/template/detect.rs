@@ -1,9 +1,9 @@
 //! Which template a workbook follows: `Identification` › `Modèle`.
 
 use super::{Template, TemplateSet};
-use crate::extract::find_label_value;
 use crate::finding::{Finding, Severity};
-use crate::read::Workbook;
+use crate::model::CellRef;
+use crate::read::{CellValue, Sheet, Workbook};
 use crate::values::normalize_label;
 
 /// The template found, or the BILAN-TPL-001 finding that says why there is
@@ -62,4 +62,29 @@ pub fn detect<'a>(wb: &Workbook, set: &'a TemplateSet, forced: Option<&str>) -> 
             Detection::Unknown(Box::new(f))
         }
     }
+}
+
+/// Finds a label on a sheet: the first row (top to bottom) with a text cell that
+/// `is_label` accepts. Returns the label's cell and the first non-empty cell to
+/// its right (cell, text as displayed). Used by detection (`Modèle`) and by
+/// extraction: it lives here, below both, so that neither imports the other.
+pub fn find_label_value(
+    sheet: &Sheet,
+    is_label: &dyn Fn(&str) -> bool,
+) -> Option<(CellRef, Option<(CellRef, String)>)> {
+    for row in sheet.row_numbers() {
+        let cells = sheet.row(row);
+        for (i, c) in cells.iter().enumerate() {
+            if let CellValue::Text(t) = &c.value {
+                if is_label(t) {
+                    let value = cells[i + 1..]
+                        .iter()
+                        .find(|v| !v.value.is_blank())
+                        .map(|v| (v.pos, v.value.display()));
+                    return Some((c.pos, value));
+                }
+            }
+        }
+    }
+    None
 }

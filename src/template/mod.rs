@@ -29,7 +29,7 @@ use serde_json::Value;
 use crate::embedded::SourceFile;
 use crate::values::{normalize_label, Unit};
 
-pub use detect::{detect, Detection};
+pub use detect::{detect, find_label_value, Detection};
 
 /// What kind of value a field holds.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,6 +5,7 @@
 //! starts; overlapping intervals (`29 juin 2009` and `1er semestre 2009`) are in order
 //! either way.
 
+use chrono::{Datelike, NaiveDate};
 use serde::Serialize;
 
 use super::label::normalize_label;
@@ -20,10 +21,22 @@ pub struct Ymd {
 impl Ymd {
     /// A real calendar day of a year from 1000 to 9999, or `None`.
     pub fn new(year: i32, month: u32, day: u32) -> Option<Ymd> {
-        let valid = (1000..=9999).contains(&year)
-            && (1..=12).contains(&month)
-            && (1..=days_in_month(year, month)).contains(&day);
+        let valid = (1000..=9999).contains(&year) && NaiveDate::from_ymd_opt(year, month, day).is_some();
         valid.then_some(Ymd { year, month, day })
+    }
+
+    /// The same day as a `chrono` date (always valid by construction).
+    pub fn to_naive(self) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(self.year, self.month, self.day)
+    }
+
+    fn from_naive(d: NaiveDate) -> Option<Ymd> {
+        Ymd::new(d.year(), d.month(), d.day())
+    }
+
+    /// The day of the year, 1 for 1 January.
+    pub fn ordinal(self) -> u32 {
+        self.to_naive().map_or(0, |d| d.ordinal())
     }
 }
 
@@ -34,6 +47,8 @@ pub enum Precision {
     Month,
     Quarter,
     Semester,
+    /// `mi-2010`: June and July.
+    MidYear,
     Year,
 }
 
@@ -62,7 +77,11 @@ const MONTHS_FR: [&str; 12] = [
 ];
 
 /// Excel 1900 date system: serial 0 is 1899-12-30 for every date from 1900-03-01 on.
-const EXCEL_EPOCH: (i64, u32, u32) = (1899, 12, 30);
+const EXCEL_EPOCH: (i32, u32, u32) = (1899, 12, 30);
+
+fn excel_epoch() -> Option<NaiveDate> {
+    NaiveDate::from_ymd_opt(EXCEL_EPOCH.0, EXCEL_EPOCH.1, EXCEL_EPOCH.2)
+}
 
 impl DateInterval {
     /// One day; `None` if it does not exist (`31/02/2010`) or the year is outside 1000..=9999.
@@ -101,6 +120,11 @@ impl DateInterval {
         Self::months(year, 1, 12, Precision::Year)
     }
 
+    /// `mi-2010`: June and July of the year.
+    pub fn mid_year(year: i32) -> Option<Self> {
+        Self::months(year, 6, 7, Precision::MidYear)
+    }
+
     /// From the first day of `first` to the last day of `last`, in `year`.
     fn months(year: i32, first: u32, last: u32, precision: Precision) -> Option<Self> {
         Some(DateInterval {
@@ -111,7 +135,7 @@ impl DateInterval {
     }
 
     /// Canonical text: `2010-03-31` (day), `2010-06` (month), `2010-T1` (quarter),
-    /// `2009-S1` (semester), `2009` (year).
+    /// `2009-S1` (semester), `2010-MI` (mid-year: June and July), `2009` (year).
     pub fn canonical(&self) -> String {
         let Ymd { year, month, day } = self.start;
         match self.precision {
@@ -119,6 +143,7 @@ impl DateInterval {
             Precision::Month => format!("{year:04}-{month:02}"),
             Precision::Quarter => format!("{year:04}-T{}", quarter_of(month)),
             Precision::Semester => format!("{year:04}-S{}", semester_of(month)),
+            Precision::MidYear => format!("{year:04}-MI"),
             Precision::Year => format!("{year:04}"),
         }
     }
@@ -130,7 +155,9 @@ impl DateInterval {
             [year] => Self::year(digits(year, 4)?),
             [year, period] => {
                 let year = digits(year, 4)?;
-                if let Some(quarter) = period.strip_prefix('T') {
+                if *period == "MI" {
+                    Self::mid_year(year)
+                } else if let Some(quarter) = period.strip_prefix('T') {
                     Self::quarter(year, digits(quarter, 1)?)
                 } else if let Some(semester) = period.strip_prefix('S') {
                     Self::semester(year, digits(semester, 1)?)
@@ -164,6 +191,7 @@ impl DateInterval {
             Precision::Month => format!("{} {year}", month_name(month)),
             Precision::Quarter => format!("{} trimestre {year}", ordinal_fr(quarter_of(month))),
             Precision::Semester => format!("{} semestre {year}", ordinal_fr(semester_of(month))),
+            Precision::MidYear => format!("mi-{year}"),
             Precision::Year => format!("{year}"),
         }
     }
@@ -179,25 +207,30 @@ impl DateInterval {
             return None;
         }
         let serial = serial.trunc() as i64;
-        let epoch = days_from_civil(EXCEL_EPOCH.0, EXCEL_EPOCH.1, EXCEL_EPOCH.2);
         let days = match serial {
             60 => return None,
-            s if s < 60 => epoch + s + 1,
-            s => epoch + s,
+            s if s < 60 => s + 1,
+            s => s,
         };
-        let (year, month, day) = civil_from_days(days);
-        Self::day(i32::try_from(year).ok()?, month, day)
+        let date = excel_epoch()?.checked_add_days(chrono::Days::new(u64::try_from(days).ok()?))?;
+        let ymd = Ymd::from_naive(date)?;
+        Self::day(ymd.year, ymd.month, ymd.day)
     }
 
     /// The Excel serial number (1900 date system) of the interval's first day.
     ///
     /// Days before 1900-01-01 have no serial: the result is then 0 or negative.
     pub fn to_excel_serial(&self) -> f64 {
-        let Ymd { year, month, day } = self.start;
-        let epoch = days_from_civil(EXCEL_EPOCH.0, EXCEL_EPOCH.1, EXCEL_EPOCH.2);
-        let days = days_from_civil(i64::from(year), month, day) - epoch;
+        let (Some(epoch), Some(start)) = (excel_epoch(), self.start.to_naive()) else {
+            return 0.0;
+        };
+        let days = (start - epoch).num_days();
         // Before the phantom 29/02/1900, Excel counts one day less.
-        let serial = if (year, month) < (1900, 3) { days - 1 } else { days };
+        let serial = if (self.start.year, self.start.month) < (1900, 3) {
+            days - 1
+        } else {
+            days
+        };
         serial as f64
     }
 
@@ -227,13 +260,18 @@ impl DateInterval {
 /// - days: `31/03/2010`, `31/3/2010`, `31-03-2010`, `31.03.2010`, `2010-03-31`,
 ///   `2 juin 2010`, `1er juin 2010`, `mardi 2 juin 2010`, `2010-03-31T00:00:00`;
 /// - months: `Juin 2010`, `janv. 2010`, `06/2010`, `2010-06`;
-/// - quarters: `1er trimestre 2010`, `T1 2010`, `2010-T1`;
+/// - quarters: `1er trimestre 2010`, `premier trimestre 2010`, `4ème trimestre 2009`,
+///   `T1 2010`, `2010-T1`;
 /// - semesters: `1er semestre 2009`, `2ème semestre 2008`, `second semestre 2008`,
 ///   `S1 2009`, `2009-S1`;
-/// - years: `2009`, from 1900 to 2100 only.
+/// - years: `2009`, from 1900 to 2100 only, `courant 2010`;
+/// - parts of a year: `début 2010` (first quarter), `mi-2010` (June and July),
+///   `fin 2009` (fourth quarter).
 ///
 /// Month names may be full or abbreviated (`févr.`, `sept.`), with or without
-/// accents. Impossible days (`31/02/2010`) and two-digit years (`juin-10`) give `None`.
+/// accents. Two-digit years are 2000–2099 in days (`31/03/10`) and months written
+/// with a name (`juin-10`); `06/10` stays unreadable (day and month or month and
+/// year?). Impossible days (`31/02/2010`) give `None`.
 pub fn parse_french_date(s: &str) -> Option<DateInterval> {
     let text = normalize_label(s);
     parse_numeric(&text)
@@ -266,7 +304,7 @@ fn parse_numeric(text: &str) -> Option<DateInterval> {
         [month, year] if short(month) => DateInterval::month(digits(year, 4)?, digits_upto2(month)?),
         [year, month] if short(month) => DateInterval::month(digits(year, 4)?, digits_upto2(month)?),
         [day, month, year] if short(day) && short(month) => {
-            DateInterval::day(digits(year, 4)?, digits_upto2(month)?, digits_upto2(day)?)
+            DateInterval::day(year_of(year)?, digits_upto2(month)?, digits_upto2(day)?)
         }
         [year, month, day] if short(day) && short(month) => {
             DateInterval::day(digits(year, 4)?, digits_upto2(month)?, digits_upto2(day)?)
@@ -283,12 +321,18 @@ fn parse_words(words: &[&str]) -> Option<DateInterval> {
     };
     match words {
         [day, "er", month, year] if *day == "1" && month_number(month).is_some() => {
-            DateInterval::day(digits(year, 4)?, month_number(month)?, 1)
+            DateInterval::day(year_of(year)?, month_number(month)?, 1)
         }
         [day, month, year] if month_number(month).is_some() => {
-            DateInterval::day(digits(year, 4)?, month_number(month)?, digits_upto2(day)?)
+            DateInterval::day(year_of(year)?, month_number(month)?, digits_upto2(day)?)
         }
-        [month, year] => DateInterval::month(digits(year, 4)?, month_number(month)?),
+        [month, year] if month_number(month).is_some() => DateInterval::month(year_of(year)?, month_number(month)?),
+        ["debut", "de" | "d", year] | ["debut", year] => DateInterval::quarter(digits(year, 4)?, 1),
+        ["fin", "de" | "d", year] | ["fin", year] => DateInterval::quarter(digits(year, 4)?, 4),
+        ["mi", year] => DateInterval::mid_year(digits(year, 4)?),
+        ["courant", "de" | "d", year] | ["courant", year] | ["dans", "le", "courant", "de" | "d", year] => {
+            DateInterval::year(digits(year, 4)?)
+        }
         ["s", n, year] | [year, "s", n] => DateInterval::semester(digits(year, 4)?, digits(n, 1)?),
         ["t", n, year] | [year, "t", n] => DateInterval::quarter(digits(year, 4)?, digits(n, 1)?),
         [ordinal @ .., period, year] => {
@@ -393,6 +437,11 @@ fn digits<T: std::str::FromStr>(s: &str, len: usize) -> Option<T> {
         .flatten()
 }
 
+/// A year of four digits, or of two digits meaning 2000–2099 (`10` is 2010).
+fn year_of(s: &str) -> Option<i32> {
+    digits(s, 4).or_else(|| digits::<i32>(s, 2).map(|y| 2000 + y))
+}
+
 /// A number written with one or two ASCII digits.
 fn digits_upto2(s: &str) -> Option<u32> {
     digits(s, 1).or_else(|| digits(s, 2))
@@ -424,50 +473,23 @@ fn month_name(month: u32) -> &'static str {
         .map_or("?", |name| *name)
 }
 
-fn is_leap_year(year: i32) -> bool {
-    year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-}
-
-/// Number of days in a month (0 for a month outside 1..=12).
+/// Number of days in a month (0 for a month outside 1..=12 or a year chrono cannot hold).
 fn days_in_month(year: i32, month: u32) -> u32 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if is_leap_year(year) => 29,
-        2 => 28,
+    let first = NaiveDate::from_ymd_opt(year, month, 1);
+    let next = if month == 12 {
+        NaiveDate::from_ymd_opt(year + 1, 1, 1)
+    } else {
+        NaiveDate::from_ymd_opt(year, month + 1, 1)
+    };
+    match (first, next) {
+        (Some(a), Some(b)) => u32::try_from((b - a).num_days()).unwrap_or(0),
         _ => 0,
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year.div_euclid(400);
-    let year_of_era = year - era * 400;
-    let march_based_month = (i64::from(month) + 9) % 12;
-    let day_of_year = (153 * march_based_month + 2) / 5 + i64::from(day) - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (inverse of
-/// [`days_from_civil`]).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let days = days + 719_468;
-    let era = days.div_euclid(146_097);
-    let day_of_era = days - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let march_based_month = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * march_based_month + 2) / 5 + 1;
-    let month = if march_based_month < 10 {
-        march_based_month + 3
-    } else {
-        march_based_month - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    // Both are in range by construction: day in 1..=31, month in 1..=12.
-    (year, month as u32, day as u32)
+/// Number of days in a year: 365 or 366.
+pub fn days_in_year(year: i32) -> u32 {
+    (1..=12).map(|m| days_in_month(year, m)).sum()
 }
 
 impl serde::Serialize for DateInterval {
@@ -545,6 +567,52 @@ mod tests {
     }
 
     #[test]
+    fn spec_2_forms() {
+        let cases = [
+            ("15/03/10", "2010-03-15"),
+            ("31/03/10", "2010-03-31"),
+            ("juin-10", "2010-06"),
+            ("juin 10", "2010-06"),
+            ("Juin-2010", "2010-06"),
+            ("06/2010", "2010-06"),
+            ("T1 2010", "2010-T1"),
+            ("1er trimestre 2010", "2010-T1"),
+            ("premier trimestre 2010", "2010-T1"),
+            ("4ème trimestre 2009", "2009-T4"),
+            ("S2 2008", "2008-S2"),
+            ("courant 2010", "2010"),
+            ("Courant 2010", "2010"),
+            ("début 2010", "2010-T1"),
+            ("Début 2010", "2010-T1"),
+            ("mi-2010", "2010-MI"),
+            ("mi 2010", "2010-MI"),
+            ("fin 2009", "2009-T4"),
+            ("Fin 2009", "2009-T4"),
+        ];
+        for (text, canonical) in cases {
+            assert_eq!(parsed_canonical(text).as_deref(), Some(canonical), "{text}");
+        }
+        let mid = DateInterval::mid_year(2010);
+        assert_eq!(
+            mid.map(|d| (d.start, d.end)),
+            Some((
+                Ymd {
+                    year: 2010,
+                    month: 6,
+                    day: 1
+                },
+                Ymd {
+                    year: 2010,
+                    month: 7,
+                    day: 31
+                }
+            ))
+        );
+        assert_eq!(mid.map(|d| d.display_fr()).as_deref(), Some("mi-2010"));
+        assert_eq!(DateInterval::from_canonical("2010-MI"), mid);
+    }
+
+    #[test]
     fn quarters_semesters_years() {
         let cases = [
             ("1er semestre 2009", "2009-S1"),
@@ -578,9 +646,7 @@ mod tests {
             "29/02/2009",
             "32/01/2010",
             "13/2010",
-            "juin-10",
-            "juin 10",
-            "31/03/10",
+            "06/10",
             "1899",
             "2101",
             "40268",
@@ -757,10 +823,12 @@ mod tests {
     }
 
     #[test]
-    fn day_counts_match_known_dates() {
-        assert_eq!(days_from_civil(1970, 1, 1), 0);
-        assert_eq!(days_from_civil(2000, 3, 1), 11_017);
-        assert_eq!(civil_from_days(11_017), (2000, 3, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
+    fn day_counts() {
+        assert_eq!(days_in_month(2008, 2), 29);
+        assert_eq!(days_in_month(1900, 2), 28);
+        assert_eq!(days_in_month(2010, 13), 0);
+        assert_eq!(days_in_year(2010), 365);
+        assert_eq!(days_in_year(2008), 366);
+        assert_eq!(Ymd::new(2010, 3, 31).map(Ymd::ordinal), Some(90));
     }
 }

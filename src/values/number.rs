@@ -63,8 +63,45 @@ pub enum ParsedNumber {
     /// Made only of digits, signs, separators and a unit, but not a well-formed
     /// number (`318.765.75 €`, `1.5`, `1 00 000`). `reason` explains it in French.
     Malformed { reason: String },
-    /// Any other text (`En cours`, `abc`, `12 ans`).
+    /// A placeholder for a figure not given: `nc`, `n.c.`, `NS`, `n.s.`, `ND`,
+    /// `n.d.` (not communicated, not significant, not available).
+    NotGiven,
+    /// A readable number followed by words: `21 (+2 et 1 sortie)`,
+    /// `842 (1557 maintenus)`, `73,5 en travaux`. The comment belongs elsewhere.
+    WithComment { value: Decimal, comment: String },
+    /// Any other text (`En cours`, `abc`).
     NotNumeric,
+}
+
+impl ParsedNumber {
+    /// For a malformed number, the plausible reading when there is one, in
+    /// French: `318.765.75 €` → `318 765,75 €` (a last group of one or two
+    /// digits after a point is read as the decimals).
+    pub fn plausible_reading(text: &str) -> Option<String> {
+        let text = text.trim();
+        let (body, unit) = split_unit(text);
+        let body = body.trim();
+        if body.contains(',') || !body.contains('.') {
+            return None;
+        }
+        let groups: Vec<&str> = body.split('.').collect();
+        let (last, head) = groups.split_last()?;
+        let first = head.first()?;
+        let valid = (1..=2).contains(&last.len())
+            && last.chars().all(|c| c.is_ascii_digit())
+            && (1..=3).contains(&first.len())
+            && head
+                .iter()
+                .all(|g| !g.is_empty() && g.chars().all(|c| c.is_ascii_digit()))
+            && head.iter().skip(1).all(|g| g.len() == 3)
+            && !(head.len() > 1 && first.starts_with('0'));
+        if !valid {
+            return None;
+        }
+        let integer = head.join(" ");
+        let unit = unit.map(|u| format!(" {}", u.symbol())).unwrap_or_default();
+        Some(format!("{integer},{last}{unit}"))
+    }
 }
 
 /// Reads a number written with French conventions.
@@ -82,6 +119,9 @@ pub fn parse_french_number(s: &str) -> ParsedNumber {
     if is_placeholder(text) {
         return ParsedNumber::Blank;
     }
+    if is_not_given(text) {
+        return ParsedNumber::NotGiven;
+    }
     let (before_unit, unit) = split_unit(text);
     let before_unit = before_unit.trim_end();
     if unit.is_some() && is_placeholder(before_unit) && !before_unit.is_empty() {
@@ -95,7 +135,7 @@ pub fn parse_french_number(s: &str) -> ParsedNumber {
                 reason: "signe ou unité mal placé".to_string(),
             }
         } else {
-            ParsedNumber::NotNumeric
+            number_with_comment(text).unwrap_or(ParsedNumber::NotNumeric)
         };
     }
     match parse_unsigned(body) {
@@ -104,6 +144,47 @@ pub fn parse_french_number(s: &str) -> ParsedNumber {
             unit,
         },
         Err(reason) => ParsedNumber::Malformed { reason },
+    }
+}
+
+/// `nc`, `n.c.`, `NS`, `n.s.`, `ND`, `n.d.` (any case, dots and spaces ignored),
+/// and the words they stand for.
+fn is_not_given(text: &str) -> bool {
+    let squeezed: String = text
+        .chars()
+        .filter(|c| !matches!(c, '.' | ' ' | '\u{a0}' | '\u{202f}'))
+        .flat_map(char::to_lowercase)
+        .collect();
+    matches!(
+        squeezed.as_str(),
+        "nc" | "ns" | "nd" | "noncommuniqué" | "noncommunique" | "nonsignificatif" | "nondisponible"
+    )
+}
+
+/// `21 (+2 et 1 sortie)`, `73,5 en travaux`: a readable number (with or without
+/// unit), then white space and words (a letter or a parenthesis).
+fn number_with_comment(text: &str) -> Option<ParsedNumber> {
+    let end = text
+        .char_indices()
+        .find(|(i, c)| {
+            let sign = *i == 0 && matches!(c, '-' | '+' | '\u{2212}');
+            !(sign || c.is_ascii_digit() || matches!(c, '.' | ',') || Separator::of(*c).is_some())
+        })
+        .map(|(i, _)| i)?;
+    let (head, comment) = text.split_at(end);
+    let comment = comment.trim();
+    if !head.ends_with(|c: char| c.is_whitespace()) && !comment.starts_with('(') {
+        return None;
+    }
+    if !comment.chars().any(|c| c.is_alphabetic() || c == '(') {
+        return None;
+    }
+    match parse_french_number(head) {
+        ParsedNumber::Number { value, .. } => Some(ParsedNumber::WithComment {
+            value,
+            comment: comment.to_string(),
+        }),
+        _ => None,
     }
 }
 
@@ -432,8 +513,52 @@ mod tests {
     }
 
     #[test]
+    fn placeholders_and_comments() {
+        for text in ["nc", "NC", "n.c.", "N.C.", "NS", "n.s.", "ND", "n.d.", " nd "] {
+            assert_eq!(parse_french_number(text), ParsedNumber::NotGiven, "{text}");
+        }
+        for (text, value, comment) in [
+            ("21 (+2 et 1 sortie)", "21", "(+2 et 1 sortie)"),
+            ("842 (1557 maintenus)", "842", "(1557 maintenus)"),
+            ("73,5 en travaux", "73.5", "en travaux"),
+            ("1 540 + 2 827 maintenus", "1540", "+ 2 827 maintenus"),
+            ("12 ans", "12", "ans"),
+            ("21(+2)", "21", "(+2)"),
+        ] {
+            match parse_french_number(text) {
+                ParsedNumber::WithComment { value: v, comment: c } => {
+                    assert_eq!(v.to_string(), value, "{text}");
+                    assert_eq!(c, comment, "{text}");
+                }
+                other => panic!("{text}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn plausible_readings() {
+        assert_eq!(
+            ParsedNumber::plausible_reading("318.765.75 €").as_deref(),
+            Some("318 765,75 €")
+        );
+        assert_eq!(
+            ParsedNumber::plausible_reading("10.214.00 €").as_deref(),
+            Some("10 214,00 €")
+        );
+        assert_eq!(
+            ParsedNumber::plausible_reading("365.740.50€").as_deref(),
+            Some("365 740,50 €")
+        );
+        assert_eq!(ParsedNumber::plausible_reading("1.5").as_deref(), Some("1,5"));
+        assert_eq!(ParsedNumber::plausible_reading("1 00 000"), None);
+        assert_eq!(ParsedNumber::plausible_reading("1..000"), None);
+        assert_eq!(ParsedNumber::plausible_reading("1,234.56"), None);
+        assert_eq!(ParsedNumber::plausible_reading("12.34.567"), None);
+    }
+
+    #[test]
     fn not_numeric() {
-        for text in ["En cours", "abc", "12 ans", "€", "%", "n/a", "1e5", "12 M", "(12)"] {
+        for text in ["En cours", "abc", "€", "%", "n/a", "1e5", "(12)", "M 12"] {
             assert_eq!(parse_french_number(text), ParsedNumber::NotNumeric, "{text}");
         }
     }
