@@ -105,6 +105,12 @@ pub fn figure_value(d: rust_decimal::Decimal) -> String {
     }
 }
 
+/// The date and time of a check as people read it, in local time:
+/// `28/11/2026 à 07:05`.
+pub fn checked_at(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.with_timezone(&chrono::Local).format("%d/%m/%Y à %H:%M").to_string()
+}
+
 /// Column headers shared by every table of findings (annotated report's
 /// `Constats`, synthesis' `Constats` and `Contrôles croisés`).
 pub mod column {

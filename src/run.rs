@@ -356,6 +356,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         &checker.templates,
         checked_at,
         &checker.rules.name,
+        &report::print::Names::new(&opts.paths),
     )
     .map_err(|e| message(format!("synthese.xlsx : {e}")))?;
     output::save(&opts.out.join("synthese.xlsx"), &synthese)?;

@@ -44,10 +44,11 @@ pub fn total_line(reports: &[FileReport]) -> String {
 
 /// The final line over all files, with the findings that belong to no file
 /// (a batch's cross-file checks) counted in the total.
-pub fn total_line_with(reports: &[FileReport], cross_file: Counts) -> String {
+pub fn total_line_with<R: std::borrow::Borrow<FileReport>>(reports: &[R], cross_file: Counts) -> String {
     let mut total = cross_file;
     let mut by_status = [0usize; 3];
     for r in reports {
+        let r = r.borrow();
         total.add(r.counts());
         by_status[match r.status() {
             crate::finding::Status::Conforme => 0,

@@ -11,10 +11,10 @@ use serde_json::Value;
 /// A4, in rust_xlsxwriter's (Excel's) paper numbering.
 const A4: u8 = 9;
 
-/// Landscape A4, fitted to one page wide (as many pages tall as needed), rows
-/// `0..=header_row` repeated at the top of every page, `title` in the page
-/// header and « Page n sur N » in the footer.
-pub fn page_setup(ws: &mut Worksheet, header_row: u32, title: &str) -> Result<(), XlsxError> {
+/// Landscape A4, fitted to one page wide (as many pages tall as needed), the
+/// header row repeated at the top of every page, `title` and `date` in the
+/// page header and « Page n sur N » with the sheet name in the footer.
+pub fn page_setup(ws: &mut Worksheet, header_row: u32, title: &str, date: &str) -> Result<(), XlsxError> {
     ws.set_landscape();
     ws.set_paper_size(A4);
     ws.set_print_fit_to_pages(1, 0);
@@ -22,9 +22,25 @@ pub fn page_setup(ws: &mut Worksheet, header_row: u32, title: &str) -> Result<()
     ws.set_margins(0.4, 0.4, 0.6, 0.6, 0.3, 0.3);
     ws.set_print_center_horizontally(true);
     // `&` starts a field code in Excel headers: double it in the title.
-    ws.set_header(format!("&L{}&R&D", title.replace('&', "&&")));
+    ws.set_header(format!("&L{}&R{}", title.replace('&', "&&"), date.replace('&', "&&")));
     ws.set_footer("&LPage &P sur &N&R&A");
     Ok(())
+}
+
+/// The height (points) a row needs for its wrapped cells, each given with its
+/// column width (Excel characters): neither Excel nor LibreOffice grows a row
+/// written in constant-memory mode, so wrapped text would overlap.
+pub fn row_height(cells: &[(&str, f64)]) -> f64 {
+    let lines = cells
+        .iter()
+        .map(|(text, width)| {
+            let per_line = (width * 1.3).max(1.0);
+            text.split('\n')
+                .map(|l| (l.chars().count() as f64 / per_line).ceil().max(1.0))
+                .sum::<f64>()
+        })
+        .fold(1.0, f64::max);
+    15.0 * lines.min(12.0)
 }
 
 /// The folder the names of a batch's files are shown relative to: the common
@@ -52,6 +68,49 @@ fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
         .take_while(|(x, y)| x == y)
         .map(|(x, _)| x)
         .collect()
+}
+
+/// How a batch's files are named for the committee: relative to the batch
+/// root, in the file columns and inside messages (a cross-file finding names
+/// the other file with the path it was given).
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    root: Option<PathBuf>,
+    /// Prefixes removed from messages: each folder argument as given, and the
+    /// root itself, with a trailing `/`.
+    prefixes: Vec<String>,
+}
+
+impl Names {
+    pub fn new(paths: &[PathBuf]) -> Self {
+        let root = batch_root(paths);
+        let mut prefixes: Vec<String> = paths
+            .iter()
+            .filter(|p| p.is_dir())
+            .map(|p| format!("{}/", p.display().to_string().trim_end_matches('/')))
+            .collect();
+        if let Some(r) = &root {
+            prefixes.push(format!("{}/", r.display().to_string().trim_end_matches('/')));
+        }
+        // Longest first, so that `a/b/` is removed before `a/`.
+        prefixes.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        prefixes.retain(|p| p != "/" && p != "./" && !p.is_empty());
+        Names { root, prefixes }
+    }
+
+    /// A file's name relative to the batch root.
+    pub fn file(&self, path: &str) -> String {
+        display_name(path, self.root.as_deref())
+    }
+
+    /// A message with the batch's folders removed from the paths it quotes.
+    pub fn text(&self, message: &str) -> String {
+        let mut out = message.to_string();
+        for p in &self.prefixes {
+            out = out.replace(p.as_str(), "");
+        }
+        out
+    }
 }
 
 /// A file's name as the committee reads it: relative to the batch root

@@ -327,7 +327,7 @@ pub(super) fn note_for(findings: &[&Finding], rules: &RulePack) -> Note {
 }
 
 pub(super) fn checked_at_fr(checked_at: DateTime<Utc>) -> String {
-    checked_at.format("%d/%m/%Y à %H:%M (UTC)").to_string()
+    crate::messages::checked_at(checked_at)
 }
 
 pub(super) fn to_f64(d: Decimal) -> Option<f64> {
