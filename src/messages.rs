@@ -224,10 +224,19 @@ pub fn damaged(technical: &str) -> String {
         },
         None => (None, technical),
     };
-    let explanation = explain(rest);
+    // The reader's own French, with the library's English in parentheses:
+    // keep the French (`archive zip illisible ou tronquée (invalid Zip…)`).
+    let explanation = match rest.split_once(" (") {
+        Some((french, english))
+            if !french.trim().is_empty() && !looks_technical(french) && looks_technical(english) =>
+        {
+            format!("{} : renvoyez le fichier d'origine, ou ouvrez-le dans Excel ou LibreOffice et enregistrez-le à nouveau", french.trim())
+        }
+        _ => explain(rest).to_string(),
+    };
     match sheet {
         Some(name) => format!("feuille « {name} » : {explanation}"),
-        None => explanation.to_string(),
+        None => explanation,
     }
 }
 
@@ -263,9 +272,6 @@ fn explain(technical: &str) -> &'static str {
     }
     if has(&["cfb", "compound", "sector", "fat", "biff", "xls"]) {
         return "la structure interne du classeur .xls est endommagée : ouvrez-le dans Excel ou LibreOffice, enregistrez-le au format .xlsx et renvoyez-le";
-    }
-    if has(&["utf", "encoding", "utf8", "utf-8"]) {
-        return "le classeur contient du texte dont l'encodage est invalide : enregistrez-le à nouveau et renvoyez-le";
     }
     if has(&["not found", "missing", "introuvable", "manqu"]) {
         return "une partie indispensable du classeur manque : enregistrez-le à nouveau et renvoyez-le";
@@ -502,10 +508,14 @@ mod tests {
     #[test]
     fn damaged_files_explained_in_french() {
         let zip = damaged("archive zip illisible ou tronquée (invalid Zip archive: Could not find EOCD)");
-        assert!(zip.starts_with("le fichier est tronqué"), "{zip}");
+        assert!(zip.starts_with("archive zip illisible ou tronquée : renvoyez"), "{zip}");
+        let eocd = damaged("invalid Zip archive: Could not find EOCD");
+        assert!(eocd.starts_with("le fichier est tronqué"), "{eocd}");
+        let utf = damaged("Xml error: cannot decode input using UTF-8: invalid utf-8 sequence");
+        assert!(utf.contains("UTF-8"), "{utf}");
         let xml = damaged("feuille « Financements » : Xml error: Unexpected end of xml");
         assert!(xml.starts_with("feuille « Financements » : le contenu"), "{xml}");
-        for text in [zip, xml, damaged("something odd")] {
+        for text in [zip, eocd, utf, xml, damaged("something odd")] {
             assert!(!looks_technical(&text), "{text}");
         }
         let (message, detail) = read_error(&crate::read::ReadError::Corrupt {
