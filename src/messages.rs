@@ -205,6 +205,15 @@ fn errno_fr(code: i32) -> Option<&'static str> {
     })
 }
 
+/// A workbook that could not be built (rust_xlsxwriter's errors are English):
+/// a system error in French, anything else an internal error.
+pub fn xlsx_error(e: &rust_xlsxwriter::XlsxError) -> String {
+    match e {
+        rust_xlsxwriter::XlsxError::IoError(io) => io_error(io),
+        _ => "erreur interne à la construction du classeur (signalez-la avec le fichier en cause)".to_string(),
+    }
+}
+
 /// `écriture de « out.xlsx » impossible : permission refusée`.
 pub fn io_failure(action: &str, path: &std::path::Path, e: &io::Error) -> String {
     format!("{action} de « {} » impossible : {}", path.display(), io_error(e))
@@ -258,6 +267,9 @@ fn explain(technical: &str) -> &'static str {
     }
     if has(&["password", "encrypt", "chiffr"]) {
         return "le classeur est protégé par un mot de passe : enregistrez-le sans mot de passe";
+    }
+    if has(&["utf", "encoding", "decode"]) {
+        return "le classeur contient du texte dont l'encodage est invalide (ce n'est pas de l'UTF-8) : ouvrez-le dans Excel ou LibreOffice, enregistrez-le à nouveau et renvoyez-le";
     }
     if has(&[
         "xml",
@@ -369,6 +381,44 @@ pub fn json_error(e: &serde_json::Error) -> String {
         }
         Category::Data => toml_error(text),
         Category::Io => "lecture impossible".into(),
+    }
+}
+
+/// A rule script that does not compile, in French (Rhai's messages are
+/// English); the line and column are given separately.
+pub fn rhai_parse_error(e: &rhai::ParseErrorType) -> String {
+    use rhai::{LexError, ParseErrorType as P};
+    match e {
+        P::BadInput(LexError::UnexpectedInput(s)) => format!("caractère inattendu « {s} »"),
+        P::BadInput(LexError::UnterminatedString) => "texte non refermé (guillemet ou accent grave manquant)".into(),
+        P::BadInput(LexError::MalformedNumber(s)) => format!("nombre mal écrit « {s} »"),
+        P::BadInput(LexError::MalformedEscapeSequence(s)) => format!("séquence d'échappement invalide « {s} »"),
+        P::BadInput(_) => "caractère ou texte invalide".into(),
+        P::UnexpectedEOF => "le script s'arrête avant la fin (accolade ou parenthèse non refermée ?)".into(),
+        P::UnknownOperator(s) => format!("opérateur inconnu « {s} »"),
+        P::MissingToken(token, _) => format!("« {token} » attendu ici"),
+        P::MissingSymbol(s) if !s.is_empty() => format!("symbole attendu : {s}"),
+        P::VariableUndefined(s) => format!(
+            "variable « {s} » inconnue (faute de frappe ? les données s'appellent data.…, les paramètres params.…)"
+        ),
+        P::VariableExists(s) | P::DuplicatedVariable(s) => format!("variable « {s} » déjà définie"),
+        P::ModuleUndefined(s) => format!("module « {s} » inconnu"),
+        P::ExprExpected(s) => format!("expression attendue ({s})"),
+        P::MismatchedType(want, got) => format!("type inattendu : {got} au lieu de {want}"),
+        P::FnMissingParams(s) => format!("paramètres attendus pour la fonction {s}"),
+        P::FnDuplicatedParam(f, p) => format!("paramètre {p} répété dans la fonction {f}"),
+        P::DuplicatedProperty(s) => format!("propriété « {s} » répétée"),
+        P::Reserved(s) => format!("« {s} » est un mot réservé"),
+        P::ForbiddenVariable(s) => format!("nom de variable interdit : {s}"),
+        P::PropertyExpected => "nom de propriété attendu".into(),
+        P::VariableExpected => "nom de variable attendu".into(),
+        P::FnMissingName => "nom de fonction attendu".into(),
+        P::WrongFnDefinition => "une fonction se définit au premier niveau du script, pas dans un bloc".into(),
+        P::LoopBreak => "« break » hors d'une boucle".into(),
+        P::ExprTooDeep => "expression trop complexe".into(),
+        P::AssignmentToConstant(_) => "affectation à une constante".into(),
+        P::AssignmentToInvalidLHS(_) => "cette expression ne peut pas recevoir de valeur".into(),
+        _ => "erreur de syntaxe dans le script".into(),
     }
 }
 

@@ -312,12 +312,16 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
     } else {
         let mut builder = globset::GlobSetBuilder::new();
         for g in &opts.glob {
-            builder.add(globset::Glob::new(g).map_err(|e| message(format!("motif --glob « {g} » invalide : {e}")))?);
+            builder.add(globset::Glob::new(g).map_err(|_| {
+                message(format!(
+                    "motif --glob « {g} » invalide (crochet ou accolade non refermé ? exemple : '*.xlsx')"
+                ))
+            })?);
         }
         Some(
             builder
                 .build()
-                .map_err(|e| message(format!("motifs --glob invalides : {e}")))?,
+                .map_err(|_| message("motifs --glob invalides (exemple : '*.xlsx')"))?,
         )
     };
     let expected = match &opts.expected {
@@ -358,7 +362,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         &checker.rules.name,
         &report::print::Names::new(&opts.paths),
     )
-    .map_err(|e| message(format!("synthese.xlsx : {e}")))?;
+    .map_err(|e| message(format!("synthese.xlsx : {}", crate::messages::xlsx_error(&e))))?;
     output::save(&opts.out.join("synthese.xlsx"), &synthese)?;
     Ok(BatchRun {
         summaries,

@@ -421,7 +421,11 @@ fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rul
     })?;
     let ast = engine.compile_with_scope(scope, &script).map_err(|e| {
         let pos = e.position();
-        err(pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
+        err(
+            pos.line().unwrap_or(1),
+            pos.position().unwrap_or(1),
+            crate::messages::rhai_parse_error(&e.0),
+        )
     })?;
     let folder = file
         .path

@@ -39,7 +39,7 @@ pub use crate::output::report_file_name;
 /// Why a report could not be produced or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("écriture du classeur annoté : {0}")]
+    #[error("écriture du classeur annoté : {}", crate::messages::xlsx_error(.0))]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error(transparent)]
     Io(#[from] crate::output::OutputError),
