@@ -12,7 +12,7 @@ use globset::GlobSet;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::check::{Checker, FileReport};
+use crate::check::{Checked, Checker, FileReport, Input, Job};
 use crate::finding::{Finding, Severity};
 pub use crate::outcome::{BatchFinding, Skipped, Summary};
 use crate::rules::RulePack;
@@ -23,6 +23,10 @@ use crate::template::TemplateSet;
 pub struct Inputs {
     pub files: Vec<PathBuf>,
     pub skipped: Vec<Skipped>,
+    /// Folders that could not be read, and why (each becomes a finding).
+    pub unreadable: Vec<(PathBuf, String)>,
+    /// Symbolic links to folders that were followed: (link, target).
+    pub links: Vec<(PathBuf, PathBuf)>,
 }
 
 const WORKBOOK_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
@@ -31,37 +35,73 @@ const WORKBOOK_EXTENSIONS: [&str; 5] = ["xlsx", "xlsm", "xlsb", "xls", "ods"];
 /// pipe or a missing file: they get their finding); files found in directories
 /// are checked when they have a workbook extension and match `glob`; hidden and
 /// temporary Excel files (`~$x.xlsx`, `.~lock.x#`) are skipped and reported.
+/// A symbolic link to a folder is followed once (a folder reached twice, or a
+/// loop, is walked once and said); `exclude` (the output folder) is never
+/// entered; a folder that cannot be read is listed in `unreadable`.
 /// The result is sorted, so runs are reproducible.
-pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>) -> Inputs {
+pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>, exclude: Option<&Path>) -> Inputs {
     let mut inputs = Inputs::default();
+    let mut seen_files = std::collections::HashSet::new();
     for root in paths {
         if !root.is_dir() {
             inputs.files.push(root.clone());
             continue;
         }
-        let walker = walkdir::WalkDir::new(root).follow_links(false).sort_by_file_name();
+        let visited = std::cell::RefCell::new(std::collections::HashSet::new());
+        let revisits = std::cell::RefCell::new(Vec::new());
+        let walker = walkdir::WalkDir::new(root)
+            .follow_links(true)
+            .sort_by_file_name()
+            .into_iter()
+            .filter_entry(|e| {
+                if !e.file_type().is_dir() {
+                    return true;
+                }
+                let Ok(canonical) = e.path().canonicalize() else {
+                    return true;
+                };
+                if exclude.is_some_and(|x| x == canonical) {
+                    return false;
+                }
+                if !visited.borrow_mut().insert(canonical.clone()) {
+                    revisits.borrow_mut().push((e.path().to_path_buf(), canonical));
+                    return false;
+                }
+                true
+            });
         for entry in walker {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
                     let path = e.path().map(Path::to_path_buf).unwrap_or_else(|| root.clone());
-                    inputs.skipped.push(Skipped {
-                        path,
-                        reason: match e.io_error() {
-                            Some(io) => format!("illisible : {}", crate::messages::io_error(io)),
-                            None => "illisible : boucle de liens symboliques".to_string(),
-                        },
-                    });
+                    match e.loop_ancestor() {
+                        Some(ancestor) => inputs.skipped.push(Skipped {
+                            path,
+                            reason: format!(
+                                "lien symbolique en boucle vers {} (dossier déjà parcouru)",
+                                ancestor.display()
+                            ),
+                        }),
+                        None => {
+                            let why = e
+                                .io_error()
+                                .map(crate::output::io_fr)
+                                .unwrap_or_else(|| "illisible".to_string());
+                            inputs.unreadable.push((path, why));
+                        }
+                    }
                     continue;
                 }
             };
-            if entry.depth() > 0 && entry.file_type().is_dir() {
-                continue;
-            }
-            if entry.file_type().is_dir() {
-                continue;
-            }
             let path = entry.path().to_path_buf();
+            if entry.file_type().is_dir() {
+                if entry.path_is_symlink() && entry.depth() > 0 {
+                    if let Ok(target) = path.canonicalize() {
+                        inputs.links.push((path, target));
+                    }
+                }
+                continue;
+            }
             let name = entry.file_name().to_string_lossy().to_string();
             if name.starts_with("~$") || name.starts_with(".~lock") {
                 inputs.skipped.push(Skipped {
@@ -98,12 +138,25 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>) -> Inputs {
                 });
                 continue;
             }
+            // The same file reached through two links is checked once.
+            if let Ok(canonical) = path.canonicalize() {
+                if !seen_files.insert(canonical) {
+                    continue;
+                }
+            }
             inputs.files.push(path);
+        }
+        for (path, target) in revisits.into_inner() {
+            inputs.skipped.push(Skipped {
+                path,
+                reason: format!("dossier déjà parcouru par un autre chemin ({})", target.display()),
+            });
         }
     }
     inputs.files.sort();
     inputs.files.dedup();
     inputs.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    inputs.links.sort();
     inputs
 }
 
@@ -161,46 +214,72 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
     }
 }
 
-/// Checks every file, in parallel, calling `after` on each report before its
-/// cells are dropped (to write the annotated report). Results keep the input
-/// order whatever the number of threads.
-pub fn check_all<F>(
+/// Checks every file, in parallel (each in a worker process when the checker
+/// is isolated), with the [`Job`] `job(i)` gives for the i-th. Results keep the
+/// input order whatever the number of threads. A file whose annotated report
+/// could not be written gets BILAN-OUT-001. After an interruption the
+/// remaining files are not checked (and the result is shorter).
+pub fn check_all(
     checker: &Checker,
     files: &[PathBuf],
     jobs: usize,
-    after: F,
+    job: &(dyn Fn(usize) -> (Job, Option<String>) + Sync),
     progress: &(dyn Fn() + Sync),
-) -> Vec<Summary>
-where
-    F: Fn(usize, &FileReport) -> Option<String> + Sync,
-{
-    let work = |i: usize, path: &PathBuf| -> Summary {
-        let report = catch_unwind(AssertUnwindSafe(|| checker.check_path(path))).unwrap_or_else(|panic| {
-            let what = panic
-                .downcast_ref::<String>()
-                .cloned()
-                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
-                .unwrap_or_default();
-            internal_failure(path, &what)
-        });
-        let annotated = catch_unwind(AssertUnwindSafe(|| after(i, &report))).unwrap_or(None);
-        let key = key_rows(&checker.templates, &report);
+) -> Vec<Summary> {
+    let work = |i: usize, path: &PathBuf| -> Option<Summary> {
+        if crate::isolate::interrupted() {
+            return None;
+        }
+        let (job, annotated_name) = job(i);
+        let checked = catch_unwind(AssertUnwindSafe(|| checker.process(&Input::Path(path.clone()), &job)))
+            .unwrap_or_else(|panic| {
+                let what = panic
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Checked {
+                    report: internal_failure(path, &what),
+                    key_rows: Vec::new(),
+                    annotated: job.annotated.as_ref().map(|_| Err("erreur interne".to_string())),
+                    extraction: None,
+                }
+            });
         progress();
-        // The cells and the extracted data are not needed any more.
-        let mut report = report;
+        let mut report = checked.report;
         report.workbook = None;
         report.extraction = None;
-        Summary {
+        let annotated = match (checked.annotated, annotated_name) {
+            (Some(Ok(())), name) => name,
+            (Some(Err(reason)), name) => {
+                report
+                    .findings
+                    .push(out_failure(name.as_deref().unwrap_or(""), &reason));
+                None
+            }
+            (None, _) => None,
+        };
+        Some(Summary {
             report,
-            key_rows: key,
+            key_rows: checked.key_rows,
             annotated,
-        }
+        })
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build();
-    match pool {
+    let all: Vec<Option<Summary>> = match pool {
         Ok(pool) => pool.install(|| files.par_iter().enumerate().map(|(i, p)| work(i, p)).collect()),
         Err(_) => files.iter().enumerate().map(|(i, p)| work(i, p)).collect(),
-    }
+    };
+    all.into_iter().flatten().collect()
+}
+
+/// BILAN-OUT-001: the annotated report of a file could not be written.
+pub fn out_failure(name: &str, reason: &str) -> Finding {
+    Finding::new(
+        "BILAN-OUT-001",
+        Severity::Error,
+        format!("Le classeur annoté {name} n'a pas pu être écrit : {reason}. Le contrôle du fichier est complet ; libérez de la place ou corrigez les droits, puis relancez."),
+    )
 }
 
 fn internal_failure(path: &Path, what: &str) -> FileReport {
@@ -208,7 +287,7 @@ fn internal_failure(path: &Path, what: &str) -> FileReport {
         &path.display().to_string(),
         None,
         Finding::new(
-            "BILAN-IO-001",
+            "BILAN-INT-001",
             Severity::Error,
             format!("Le contrôle de ce fichier a échoué sur une erreur interne ({what}) ; les autres fichiers ont été contrôlés. Signalez ce fichier à l'équipe bilan."),
         ),

@@ -507,6 +507,8 @@ impl SheetWriter<'_> {
         }
         self.ws
             .write_string_with_format(total_row, 0, "TOTAL", &total_format(None))?;
+        let parts =
+            crate::template::annotations::has_parts(&self.t.schema, &format!("{}/{}", self.spec.pointer(), tb.key));
         for (i, c) in tb.columns.iter().enumerate().skip(1) {
             let col = i as u16;
             let fmt = total_format(Some(c));
@@ -521,6 +523,10 @@ impl SheetWriter<'_> {
                         self.ws.write_blank(total_row, col, &fmt)?;
                     }
                 },
+                // Rows that are parts of another: the total is not their plain sum.
+                _ if parts => {
+                    self.ws.write_blank(total_row, col, &input_format(c))?;
+                }
                 _ => {
                     let letters = column_letters(u32::from(col));
                     let formula =

@@ -32,6 +32,11 @@ pub struct Extraction {
     /// BILAN-NUM-004, never "required value missing".
     #[serde(skip)]
     pub not_given: BTreeSet<String>,
+    /// The exact decimal of every number read (pointer → value): `data` holds
+    /// JSON numbers (f64 for fractions), rules get these, so money never goes
+    /// through a float after the cell's one conversion.
+    #[serde(skip)]
+    pub exact: BTreeMap<String, rust_decimal::Decimal>,
     #[serde(skip)]
     pub findings: Vec<Finding>,
 }
@@ -63,6 +68,12 @@ impl Extraction {
                 Some(i) => p = &p[..i],
             }
         }
+    }
+
+    /// Records the exact value of the number at `pointer`; its JSON form.
+    fn exact_number(&mut self, pointer: &str, d: rust_decimal::Decimal) -> Value {
+        self.exact.insert(pointer.to_string(), d);
+        json_number(d)
     }
 
     fn finding(
@@ -772,7 +783,7 @@ fn convert_value(
                 // Shown as `72 %`, stored as 0.72: the submitter means 72 in a (%) field.
                 let shown = decimal_of_f64(*n).map(|d| d * rust_decimal::Decimal::ONE_HUNDRED);
                 match (unit, shown) {
-                    (Some(Unit::Percent), Some(d)) => Some(json_number(d)),
+                    (Some(Unit::Percent), Some(d)) => Some(ex.exact_number(pointer, d)),
                     (Some(other), Some(d)) => {
                         ex.finding(
                             "BILAN-NUM-003",
@@ -789,10 +800,18 @@ fn convert_value(
                         );
                         unusable(ex)
                     }
-                    _ => Some(decimal_of_f64(*n).map(json_number).unwrap_or(Value::Null)),
+                    _ => Some(
+                        decimal_of_f64(*n)
+                            .map(|d| ex.exact_number(pointer, d))
+                            .unwrap_or(Value::Null),
+                    ),
                 }
             }
-            CellValue::Number(n) => Some(decimal_of_f64(*n).map(json_number).unwrap_or(Value::Null)),
+            CellValue::Number(n) => Some(
+                decimal_of_f64(*n)
+                    .map(|d| ex.exact_number(pointer, d))
+                    .unwrap_or(Value::Null),
+            ),
             CellValue::Text(text) => {
                 origin.raw = Some(text.clone());
                 match parse_french_number(text) {
@@ -828,7 +847,7 @@ fn convert_value(
                             Some(cell.pos),
                             Some(pointer),
                         );
-                        Some(json_number(value))
+                        Some(ex.exact_number(pointer, value))
                     }
                     ParsedNumber::Malformed { reason } => {
                         let proposal = ParsedNumber::plausible_reading(text)

@@ -90,7 +90,7 @@ impl Serialize for RuleId {
 }
 
 /// The numbers behind an arithmetic finding.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Figures {
     pub expected: Option<Decimal>,
     pub actual: Option<Decimal>,
@@ -99,7 +99,7 @@ pub struct Figures {
 }
 
 /// One problem found in one return.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Finding {
     pub rule: RuleId,
     pub severity: Severity,

@@ -1,59 +1,159 @@
-//! Reading untrusted workbooks in child processes.
+//! Checking untrusted workbooks in child processes.
 //!
-//! calamine can abort the whole process on hostile input (a huge allocation
-//! request is not an error it can return, and `catch_unwind` cannot stop an
-//! abort). So the CLI reads each file in a worker process — the `bilan` binary
-//! started as `bilan __worker` — with an address-space limit (`RLIMIT_AS`) and a
-//! per-file time budget. A worker reads many files in turn (one JSON request
-//! and one JSON answer per line), so the cost of starting a process is paid once
-//! per worker, not once per file. A worker that dies or runs out of time is
-//! replaced, and its file gets BILAN-IO-001 or BILAN-IO-002.
+//! calamine can abort the whole process on hostile input, and a large-but-legal
+//! file can make extraction, rules or the annotated workbook need gigabytes. So
+//! the whole per-file pipeline (read, extract, validate, rules, annotated
+//! workbook) runs in a worker process — the `bilan` binary started as
+//! `bilan __worker` — under an address-space limit (`RLIMIT_AS`) and a per-file
+//! time budget. The parent receives only the file's report (findings, counts,
+//! key figures, the cells of the terminal excerpts). A worker checks many files
+//! in turn, so the cost of starting a process (and of compiling the rules) is
+//! paid once per worker. A worker that dies or runs out of time is replaced,
+//! and its file gets BILAN-IO-001 or BILAN-IO-002 naming the stage it reached.
+//!
+//! [`Isolation`] is a bounded pool shared by threads: at most as many workers
+//! run at once as the total memory budget allows.
+//!
+//! Protocol (one JSON object per line): the parent sends a [`WorkerConfig`]
+//! once, then per file a request (followed by the file's bytes for an upload);
+//! the worker answers `S <stage>` lines as it goes, then `R <answer>`.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use crate::read::{read_path, LimitKind, Limits, ReadError, Workbook};
+use crate::check::{Checked, Checker, FileReport, Input, Job, Stage};
+use crate::finding::{Finding, Severity};
+use crate::format::int_fr;
+use crate::read::Limits;
 
-/// Limits of a worker process.
+/// Address space of one worker by default: real returns need < 50 MB, the
+/// largest legal file read about 360 MB; a hostile file stops here.
+pub const DEFAULT_MEMORY: u64 = 512 * 1024 * 1024;
+/// Accepted range of `--max-memory`.
+pub const MEMORY_RANGE: (u64, u64) = (128 * 1024 * 1024, 64 * 1024 * 1024 * 1024);
+/// Time for one file by default, and the accepted range of `--timeout` (seconds).
+pub const DEFAULT_TIMEOUT: u64 = 60;
+pub const TIMEOUT_RANGE: (u64, u64) = (1, 3600);
+
+/// Limits of the worker processes.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerLimits {
     /// Address space of a worker, in bytes (`RLIMIT_AS`).
     pub memory: u64,
-    /// Time to read one file.
+    /// Time to check one file.
     pub timeout: Duration,
+    /// Memory of all workers together: at most `total_memory / memory` run at once.
+    pub total_memory: u64,
 }
 
 impl Default for WorkerLimits {
     fn default() -> Self {
         Self {
-            memory: 2 * 1024 * 1024 * 1024,
-            timeout: Duration::from_secs(30),
+            memory: DEFAULT_MEMORY,
+            timeout: Duration::from_secs(DEFAULT_TIMEOUT),
+            total_memory: default_total_memory(),
         }
     }
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Request {
-    path: PathBuf,
-    limits: Limits,
+/// Half of the machine's memory (at most 8 GB, at least 1 GB).
+pub fn default_total_memory() -> u64 {
+    let total = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|t| {
+            t.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<u64>().ok())
+        })
+        .map_or(4 << 30, |kb| kb * 1024);
+    (total / 2).clamp(1 << 30, 8 << 30)
+}
+
+/// What a worker needs to build its checker: the same schemas, rules, forced
+/// template and reading limits as its parent.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct WorkerConfig {
+    /// `--rules DIR`, `--schemas DIR`, as the bytes of their paths.
+    pub rules: Option<Vec<u8>>,
+    pub schemas: Option<Vec<u8>>,
+    pub template: Option<String>,
+    pub limits: Limits,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
-enum Answer {
-    Ok(Workbook),
-    Err(ReadError),
+enum WireInput {
+    /// The bytes of the path (any encoding).
+    Path(Vec<u8>),
+    /// An upload: `len` bytes follow the request line.
+    Bytes { name: String, len: usize },
 }
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Request {
+    input: WireInput,
+    job: Job,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Answer {
+    report: FileReport,
+    key_rows: Vec<Vec<serde_json::Value>>,
+    annotated: Option<Result<(), String>>,
+    extraction: Option<serde_json::Value>,
+}
+
+// ---------------------------------------------------------------------------
+// Interruption (SIGINT, SIGTERM).
+
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether SIGINT or SIGTERM was received: runs stop between files, workers are killed.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::Relaxed)
+}
+
+/// Marks the run as interrupted (what the signal handler does).
+pub fn interrupt() {
+    INTERRUPTED.store(true, Ordering::Relaxed);
+}
+
+#[cfg(unix)]
+extern "C" fn on_signal(_: libc::c_int) {
+    if INTERRUPTED.swap(true, Ordering::Relaxed) {
+        // A second signal: stop now.
+        // SAFETY: _exit is async-signal-safe.
+        unsafe { libc::_exit(130) };
+    }
+}
+
+/// For the binary: SIGINT/SIGTERM end the run cleanly (workers killed,
+/// temporary files removed), and SIGXFSZ (`ulimit -f`) is a write error
+/// instead of killing the process.
+pub fn install_signal_handlers() {
+    #[cfg(unix)]
+    // SAFETY: installs a handler that only touches an atomic (and _exit).
+    unsafe {
+        libc::signal(libc::SIGINT, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, on_signal as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The parent's side: a bounded pool of workers.
 
 struct Worker {
     child: Child,
     stdin: ChildStdin,
-    answers: Receiver<String>,
+    lines: Receiver<String>,
     stderr: Arc<Mutex<String>>,
 }
 
@@ -64,11 +164,20 @@ impl Drop for Worker {
     }
 }
 
-/// A pool of worker processes, shared by the threads of a run.
+#[derive(Default)]
+struct Pool {
+    idle: Vec<Worker>,
+    busy: usize,
+}
+
+/// A pool of worker processes, shared by the threads of a run (or a server).
 pub struct Isolation {
     exe: PathBuf,
     limits: WorkerLimits,
-    idle: Mutex<Vec<Worker>>,
+    config: WorkerConfig,
+    max_workers: usize,
+    pool: Mutex<Pool>,
+    freed: Condvar,
 }
 
 impl std::fmt::Debug for Isolation {
@@ -76,17 +185,32 @@ impl std::fmt::Debug for Isolation {
         f.debug_struct("Isolation")
             .field("exe", &self.exe)
             .field("limits", &self.limits)
+            .field("max_workers", &self.max_workers)
             .finish()
     }
 }
 
+/// How a request ended, before it becomes a report.
+enum Outcome {
+    Answer(Box<Answer>),
+    Timeout(Stage),
+    Died(Stage, Worker),
+    Interrupted,
+    Failed(String),
+}
+
 impl Isolation {
-    /// Workers run `exe __worker` (`exe` is normally `std::env::current_exe()`).
-    pub fn new(exe: PathBuf, limits: WorkerLimits) -> Self {
+    /// Workers run `exe __worker` (`exe` is normally `std::env::current_exe()`)
+    /// and check files as `config` says.
+    pub fn new(exe: PathBuf, limits: WorkerLimits, config: WorkerConfig) -> Self {
+        let max_workers = (limits.total_memory / limits.memory.max(1)).max(1) as usize;
         Self {
             exe,
             limits,
-            idle: Mutex::new(Vec::new()),
+            config,
+            max_workers,
+            pool: Mutex::new(Pool::default()),
+            freed: Condvar::new(),
         }
     }
 
@@ -94,9 +218,16 @@ impl Isolation {
         self.limits
     }
 
-    fn spawn(&self) -> Result<Worker, ReadError> {
+    /// How many workers may run at once (the total memory budget over each one's).
+    pub fn max_workers(&self) -> usize {
+        self.max_workers
+    }
+
+    fn spawn(&self) -> Result<Worker, String> {
         let mut cmd = Command::new(&self.exe);
         cmd.arg("__worker")
+            // Few malloc arenas: each reserves address space that RLIMIT_AS counts.
+            .env("MALLOC_ARENA_MAX", "2")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
@@ -117,25 +248,31 @@ impl Isolation {
                     };
                     libc::setrlimit(libc::RLIMIT_AS, &as_limit);
                     libc::setrlimit(libc::RLIMIT_CORE, &no_core);
+                    // The worker ends with its parent, whatever kills the parent.
+                    #[cfg(target_os = "linux")]
+                    libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+                    // Interrupts are the parent's to handle.
+                    libc::signal(libc::SIGINT, libc::SIG_IGN);
                     Ok(())
                 });
             }
         }
         let mut child = cmd
             .spawn()
-            .map_err(|e| ReadError::Crashed(format!("impossible de lancer le lecteur isolé : {e}")))?;
-        let (Some(stdin), Some(stdout), Some(mut stderr)) =
+            .map_err(|e| format!("impossible de lancer le processus de contrôle isolé : {e}"))?;
+        let (Some(mut stdin), Some(stdout), Some(mut stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {
             let _ = child.kill();
-            return Err(ReadError::Crashed("lecteur isolé sans canaux".into()));
+            let _ = child.wait();
+            return Err("processus de contrôle isolé sans canaux".into());
         };
-        let (tx, answers) = mpsc::channel();
+        let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
-            let mut lines = BufReader::new(stdout);
+            let mut reader = BufReader::new(stdout);
             loop {
                 let mut line = String::new();
-                match lines.read_line(&mut line) {
+                match reader.read_line(&mut line) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
                         if tx.send(line).is_err() {
@@ -160,68 +297,183 @@ impl Isolation {
                 }
             }
         });
+        let config = serde_json::to_string(&self.config).map_err(|e| e.to_string())? + "\n";
+        stdin
+            .write_all(config.as_bytes())
+            .and_then(|_| stdin.flush())
+            .map_err(|e| format!("processus de contrôle isolé injoignable : {e}"))?;
         Ok(Worker {
             child,
             stdin,
-            answers,
+            lines,
             stderr: err_text,
         })
     }
 
-    /// Reads `path` in a worker. Never panics; a worker that dies or hangs is
-    /// replaced and the file gets a [`ReadError`].
-    pub fn read(&self, path: &Path, limits: &Limits) -> Result<Workbook, ReadError> {
-        let pooled = self.idle.lock().ok().and_then(|mut idle| idle.pop());
-        let mut worker = match pooled {
-            Some(w) => w,
-            None => self.spawn()?,
+    /// A worker for one file: waits while the pool is full.
+    fn acquire(&self) -> Result<Worker, String> {
+        let mut pool = self
+            .pool
+            .lock()
+            .map_err(|_| "pool de processus inutilisable".to_string())?;
+        while pool.busy >= self.max_workers {
+            pool = self
+                .freed
+                .wait(pool)
+                .map_err(|_| "pool de processus inutilisable".to_string())?;
+        }
+        pool.busy += 1;
+        let idle = pool.idle.pop();
+        drop(pool);
+        match idle {
+            Some(w) => Ok(w),
+            None => self.spawn().inspect_err(|_| self.release(None)),
+        }
+    }
+
+    fn release(&self, worker: Option<Worker>) {
+        if let Ok(mut pool) = self.pool.lock() {
+            pool.busy = pool.busy.saturating_sub(1);
+            if let Some(w) = worker {
+                pool.idle.push(w);
+            }
+        }
+        self.freed.notify_one();
+    }
+
+    /// Checks a file in a worker. Never panics: a worker that dies or runs out
+    /// of time is replaced and the file gets its finding.
+    pub fn process(&self, input: &Input, job: &Job) -> Checked {
+        let shown = input.shown();
+        let outcome = match self.acquire() {
+            Ok(worker) => self.run(worker, input, job),
+            Err(e) => Outcome::Failed(e),
+        };
+        let finding = match outcome {
+            Outcome::Answer(a) => {
+                let Answer {
+                    report,
+                    key_rows,
+                    annotated,
+                    extraction,
+                } = *a;
+                return Checked {
+                    report,
+                    key_rows,
+                    annotated,
+                    extraction,
+                };
+            }
+            Outcome::Timeout(stage) => {
+                let secs = self.limits.timeout.as_secs().max(1);
+                let secs = format!("{} s", int_fr(secs as i128));
+                limit_finding(stage, "durée du contrôle", &format!("plus de {secs}"), &secs, "--timeout")
+            }
+            Outcome::Died(stage, worker) => self.death(stage, worker),
+            Outcome::Interrupted => Finding::new(
+                "BILAN-IO-001",
+                Severity::Error,
+                "Contrôle interrompu (signal d'arrêt reçu) : ce fichier n'a pas été contrôlé.",
+            ),
+            Outcome::Failed(e) => Finding::new(
+                "BILAN-INT-001",
+                Severity::Error,
+                format!("Le contrôle de ce fichier a échoué sur une erreur interne ({e}) ; les autres fichiers ont été contrôlés. Signalez ce fichier à l'équipe bilan."),
+            ),
+        };
+        Checked {
+            report: FileReport::failed(&shown, None, finding),
+            key_rows: Vec::new(),
+            // Not written: the caller writes this report's (see `Checker::process`).
+            annotated: None,
+            extraction: None,
+        }
+    }
+
+    fn send(worker: &mut Worker, input: &Input, job: &Job) -> std::io::Result<()> {
+        let (wire, bytes) = match input {
+            Input::Path(p) => (WireInput::Path(crate::output::path_to_bytes(p)), None),
+            Input::Bytes { name, bytes } => (
+                WireInput::Bytes {
+                    name: name.clone(),
+                    len: bytes.len(),
+                },
+                Some(bytes),
+            ),
         };
         let request = Request {
-            path: path.to_path_buf(),
-            limits: *limits,
+            input: wire,
+            job: job.clone(),
         };
-        let line = serde_json::to_string(&request).map_err(|e| ReadError::Crashed(e.to_string()))? + "\n";
-        if worker
-            .stdin
-            .write_all(line.as_bytes())
-            .and_then(|_| worker.stdin.flush())
-            .is_err()
-        {
-            // The worker died while idle: start a fresh one once.
-            worker = self.spawn()?;
-            worker
-                .stdin
-                .write_all(line.as_bytes())
-                .and_then(|_| worker.stdin.flush())
-                .map_err(|e| ReadError::Crashed(format!("lecteur isolé injoignable : {e}")))?;
+        let line = serde_json::to_string(&request).map_err(std::io::Error::other)? + "\n";
+        worker.stdin.write_all(line.as_bytes())?;
+        if let Some(b) = bytes {
+            worker.stdin.write_all(b)?;
         }
-        match worker.answers.recv_timeout(self.limits.timeout) {
-            Ok(answer) => {
-                let result = match serde_json::from_str::<Answer>(&answer) {
-                    Ok(Answer::Ok(wb)) => Ok(wb),
-                    Ok(Answer::Err(e)) => Err(e),
-                    Err(e) => Err(ReadError::Crashed(format!("réponse illisible du lecteur isolé : {e}"))),
-                };
-                if let Ok(mut idle) = self.idle.lock() {
-                    idle.push(worker);
+        worker.stdin.flush()
+    }
+
+    fn run(&self, mut worker: Worker, input: &Input, job: &Job) -> Outcome {
+        if Self::send(&mut worker, input, job).is_err() {
+            // The worker died while idle: start a fresh one once.
+            drop(worker);
+            worker = match self.spawn() {
+                Ok(w) => w,
+                Err(e) => {
+                    self.release(None);
+                    return Outcome::Failed(e);
                 }
-                result
+            };
+            if let Err(e) = Self::send(&mut worker, input, job) {
+                self.release(None);
+                return Outcome::Failed(format!("processus de contrôle isolé injoignable : {e}"));
             }
-            Err(RecvTimeoutError::Timeout) => {
-                let secs = self.limits.timeout.as_secs().max(1);
+        }
+        let deadline = Instant::now() + self.limits.timeout;
+        let mut stage = Stage::Read;
+        loop {
+            if interrupted() {
+                drop(worker);
+                self.release(None);
+                return Outcome::Interrupted;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
                 drop(worker); // killed
-                Err(ReadError::Limit {
-                    kind: LimitKind::Time,
-                    limit: secs,
-                    actual: secs,
-                })
+                self.release(None);
+                return Outcome::Timeout(stage);
             }
-            Err(RecvTimeoutError::Disconnected) => Err(self.death(worker)),
+            match worker.lines.recv_timeout(left.min(Duration::from_millis(100))) {
+                Ok(line) => {
+                    if let Some(s) = line.strip_prefix("S ") {
+                        if let Ok(s) = serde_json::from_str::<Stage>(s.trim()) {
+                            stage = s;
+                        }
+                    } else if let Some(a) = line.strip_prefix("R ") {
+                        return match serde_json::from_str::<Answer>(a) {
+                            Ok(answer) => {
+                                self.release(Some(worker));
+                                Outcome::Answer(Box::new(answer))
+                            }
+                            Err(e) => {
+                                drop(worker);
+                                self.release(None);
+                                Outcome::Failed(format!("réponse illisible du processus de contrôle : {e}"))
+                            }
+                        };
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => {
+                    self.release(None);
+                    return Outcome::Died(stage, worker);
+                }
+            }
         }
     }
 
     /// Why a worker died: out of memory (IO-002), or another crash (IO-001).
-    fn death(&self, mut worker: Worker) -> ReadError {
+    fn death(&self, stage: Stage, mut worker: Worker) -> Finding {
         let status = worker.child.wait().ok();
         // Give the stderr reader a moment to drain the last message.
         std::thread::sleep(Duration::from_millis(20));
@@ -230,17 +482,27 @@ impl Isolation {
             || stderr.contains("capacity overflow")
             || stderr.contains("out of memory");
         if out_of_memory {
+            let limit = self.limits.memory;
             let wanted = stderr
                 .split("memory allocation of ")
                 .nth(1)
                 .and_then(|rest| rest.split(' ').next())
-                .and_then(|n| n.parse::<u64>().ok())
-                .unwrap_or(self.limits.memory);
-            return ReadError::Limit {
-                kind: LimitKind::Memory,
-                limit: self.limits.memory,
-                actual: wanted.max(self.limits.memory),
+                .and_then(|n| n.parse::<u64>().ok());
+            let figure = match wanted {
+                Some(w) => format!(
+                    "plus de {} octets (une demande de {} octets a été refusée)",
+                    int_fr(limit as i128),
+                    int_fr(w as i128)
+                ),
+                None => format!("plus de {} octets", int_fr(limit as i128)),
             };
+            return limit_finding(
+                stage,
+                "mémoire nécessaire",
+                &figure,
+                &format!("{} octets", int_fr(limit as i128)),
+                "--max-memory",
+            );
         }
         let how = match status {
             #[cfg(unix)]
@@ -255,44 +517,129 @@ impl Isolation {
             Some(s) => format!("code {}", s.code().unwrap_or(-1)),
             None => "arrêt inconnu".to_string(),
         };
-        ReadError::Crashed(how)
+        Finding::new(
+            "BILAN-IO-001",
+            Severity::Error,
+            crate::format::capitalise(
+                &crate::read::ReadError::Crashed(format!("{how}, étape : {}", stage.label_fr())).to_string(),
+            ),
+        )
     }
 }
 
-/// The worker's side: answers read requests from stdin until it closes.
-/// `BILAN_WORKER_FAULT=abort:TEXT|hang:TEXT|alloc:TEXT` makes the worker fail on
-/// paths containing TEXT: a test hook for the isolation itself.
-pub fn worker_main() -> i32 {
-    let fault = std::env::var("BILAN_WORKER_FAULT").ok();
+/// BILAN-IO-002 for a limit of the worker: the stage, the limit, the figure and
+/// the option that raises it.
+fn limit_finding(stage: Stage, what: &str, figure: &str, limit: &str, option: &str) -> Finding {
+    Finding::new(
+        "BILAN-IO-002",
+        Severity::Error,
+        format!(
+            "Fichier hors limites à l'étape « {} » : {what} : {figure}, pour une limite de {limit}. \
+             Si ce fichier est légitime, relancez avec une limite plus haute ({option}).",
+            stage.label_fr()
+        ),
+    )
+}
+
+// ---------------------------------------------------------------------------
+// The worker's side.
+
+/// The worker's loop: reads its configuration, then checks files until its
+/// input closes. `load` builds the checker from the configuration.
+pub fn serve(load: &dyn Fn(&WorkerConfig) -> Result<Checker, String>) -> i32 {
     let stdin = std::io::stdin();
-    let mut stdout = std::io::stdout().lock();
-    for line in stdin.lock().lines() {
-        let Ok(line) = line else { break };
-        let answer = match serde_json::from_str::<Request>(&line) {
-            Ok(req) => {
-                inject_fault(fault.as_deref(), &req.path);
-                match read_path(&req.path, &req.limits) {
-                    Ok(wb) => Answer::Ok(wb),
-                    Err(e) => Answer::Err(e),
-                }
+    let mut input = stdin.lock();
+    let stdout = std::io::stdout();
+    let mut line = String::new();
+    if input.read_line(&mut line).unwrap_or(0) == 0 {
+        return 0;
+    }
+    let checker = match serde_json::from_str::<WorkerConfig>(&line)
+        .map_err(|e| e.to_string())
+        .and_then(|c| load(&c))
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("bilan __worker : {e}");
+            return 2;
+        }
+    };
+    let fault = fault_hook();
+    loop {
+        line.clear();
+        match input.read_line(&mut line) {
+            Ok(0) | Err(_) => return 0,
+            Ok(_) => {}
+        }
+        let request = match serde_json::from_str::<Request>(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                eprintln!("bilan __worker : requête illisible : {e}");
+                return 2;
             }
-            Err(e) => Answer::Err(ReadError::Crashed(format!("requête illisible : {e}"))),
+        };
+        let file = match request.input {
+            WireInput::Path(p) => Input::Path(crate::output::path_from_bytes(&p)),
+            WireInput::Bytes { name, len } => {
+                let mut bytes = vec![0u8; len];
+                if input.read_exact(&mut bytes).is_err() {
+                    return 2;
+                }
+                Input::Bytes { name, bytes }
+            }
+        };
+        let name = file.shown();
+        let tell = |stage: Stage| {
+            if let Ok(s) = serde_json::to_string(&stage) {
+                let mut out = stdout.lock();
+                let _ = writeln!(out, "S {s}").and_then(|_| out.flush());
+            }
+            inject_fault(fault.as_deref(), &name, stage);
+        };
+        let checked = checker.process_here(&file, &request.job, &tell);
+        let answer = Answer {
+            report: checked.report,
+            key_rows: checked.key_rows,
+            annotated: checked.annotated,
+            extraction: checked.extraction,
         };
         let Ok(text) = serde_json::to_string(&answer) else {
-            break;
+            return 2;
         };
-        if writeln!(stdout, "{text}").and_then(|_| stdout.flush()).is_err() {
-            break;
+        let mut out = stdout.lock();
+        if writeln!(out, "R {text}").and_then(|_| out.flush()).is_err() {
+            return 0;
         }
     }
-    0
 }
 
-fn inject_fault(fault: Option<&str>, path: &Path) {
+/// `BILAN_WORKER_FAULT=KIND[@STAGE]:TEXT` (KIND: `abort`, `hang`, `alloc`;
+/// STAGE: `read`, `extract`, `validate`, `rules`, `annotated`; default `read`)
+/// makes the worker fail on files whose name contains TEXT: a test hook for the
+/// isolation itself, compiled only with the `fault-injection` feature.
+#[cfg(feature = "fault-injection")]
+fn fault_hook() -> Option<String> {
+    std::env::var("BILAN_WORKER_FAULT").ok()
+}
+
+#[cfg(not(feature = "fault-injection"))]
+fn fault_hook() -> Option<String> {
+    None
+}
+
+fn inject_fault(fault: Option<&str>, name: &str, stage: Stage) {
     let Some((kind, needle)) = fault.and_then(|f| f.split_once(':')) else {
         return;
     };
-    if !path.to_string_lossy().contains(needle) {
+    let (kind, at) = kind.split_once('@').unwrap_or((kind, "read"));
+    let at_stage = match at {
+        "extract" => Stage::Extract,
+        "validate" => Stage::Validate,
+        "rules" => Stage::Rules,
+        "annotated" => Stage::Annotated,
+        _ => Stage::Read,
+    };
+    if stage != at_stage || needle.is_empty() || !name.contains(needle) {
         return;
     }
     match kind {
@@ -301,8 +648,8 @@ fn inject_fault(fault: Option<&str>, path: &Path) {
             std::thread::sleep(Duration::from_secs(3600));
         },
         "alloc" => {
-            // Allocate and touch far more than any limit: the address-space
-            // limit turns this into an allocation failure, hence an abort.
+            // Allocate far more than any limit: the address-space limit turns
+            // this into an allocation failure, hence an abort.
             let mut v: Vec<u8> = Vec::with_capacity(1 << 40);
             v.push(1);
             std::hint::black_box(&v);

@@ -125,10 +125,13 @@ struct Common {
     /// Lit les classeurs dans ce processus, sans processus lecteur isolé
     #[arg(long)]
     no_isolation: bool,
-    /// Mémoire maximale d'un processus lecteur, en octets (défaut : 2 Gio)
+    /// Mémoire maximale d'un processus de contrôle isolé, en octets (défaut : 536 870 912, soit 512 Mo)
     #[arg(long, value_name = "OCTETS")]
     max_memory: Option<u64>,
-    /// Temps maximal de lecture d'un fichier, en secondes (défaut : 30)
+    /// Mémoire maximale de tous les processus de contrôle ensemble, en octets (défaut : la moitié de la mémoire, 8 Go au plus)
+    #[arg(long, value_name = "OCTETS")]
+    max_total_memory: Option<u64>,
+    /// Temps maximal du contrôle d'un fichier, en secondes (défaut : 60)
     #[arg(long, value_name = "SECONDES")]
     timeout: Option<u64>,
 }
@@ -270,16 +273,19 @@ impl Common {
                 std::env::current_exe().ok()
             },
             max_memory: self.max_memory,
+            max_total_memory: self.max_total_memory,
             timeout: self.timeout,
+            jobs: None,
         }
     }
 }
 
 fn main() -> ExitCode {
-    // A worker process that reads untrusted workbooks for its parent (see bilan::isolate).
+    // A worker process that checks untrusted workbooks for its parent (see bilan::isolate).
     if std::env::args_os().nth(1).is_some_and(|a| a == "__worker") {
-        return ExitCode::from(bilan::isolate::worker_main() as u8);
+        return ExitCode::from(run::worker_main() as u8);
     }
+    bilan::isolate::install_signal_handlers();
     let cli: Cli = clap_fr::parse();
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),
@@ -291,7 +297,19 @@ fn main() -> ExitCode {
             eprintln!("{}", render_rule_error(&e));
             ExitCode::from(2)
         }
+        Err(RunError::Interrupted) => {
+            eprintln!("bilan : contrôle interrompu ; aucune sortie n'a été remplacée");
+            ExitCode::from(130)
+        }
     }
+}
+
+/// Says what could not be written (exit 2), after the findings.
+fn failed_outputs(failures: &[String]) -> Option<u8> {
+    for f in failures {
+        eprintln!("bilan : BILAN-OUT-001 : {f}");
+    }
+    (!failures.is_empty()).then_some(2)
 }
 
 fn render_rule_error(e: &RuleError) -> String {
@@ -375,9 +393,14 @@ fn dispatch(cli: Cli) -> Result<u8, RunError> {
         Command::Extract(args) => {
             bilan::run::check_input(&args.file)?;
             let checker = run::load(&args.common.setup())?;
-            let r = checker.check_path(&args.file);
-            print_out(&run::json_text(&report::json::extraction(&r)))?;
-            Ok(u8::from(r.extraction.is_none()))
+            let job = bilan::check::Job {
+                extraction: true,
+                ..Default::default()
+            };
+            let checked = checker.process(&bilan::check::Input::Path(args.file.clone()), &job);
+            let value = checked.extraction.unwrap_or_default();
+            print_out(&run::json_text(&value))?;
+            Ok(u8::from(value.get("data").is_none_or(|d| d.is_null())))
         }
         Command::Rules(args) => {
             let checker = run::load(&args.packs.setup())?;
@@ -460,7 +483,9 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
             json: args.json.clone().filter(|_| !json_to_stdout),
         },
     )?;
-    let reports = &done.reports;
+    let mut reports = done.reports;
+    reports.iter_mut().for_each(report::terminal_safe);
+    let reports = &reports;
     if !args.quiet {
         for out in &done.annotated {
             eprintln!("Classeur annoté : {}", out.display());
@@ -511,6 +536,9 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
         }
         print_out(&out)?;
     }
+    if let Some(code) = failed_outputs(&done.failures) {
+        return Ok(code);
+    }
     Ok(run::exit_code(reports, &[], args.fail_on.level()))
 }
 
@@ -527,7 +555,10 @@ impl run::Progress for Bar {
 }
 
 fn batch(args: BatchArgs) -> Result<u8, RunError> {
-    let checker = run::load(&args.common.setup())?;
+    let checker = run::load(&run::Setup {
+        jobs: args.jobs,
+        ..args.common.setup()
+    })?;
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) =
@@ -563,7 +594,9 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
         b.0.finish_and_clear();
     }
     let done = done?;
-    let reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
+    let mut reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
+    reports.iter_mut().for_each(report::terminal_safe);
+    let safe = |p: &Path| bilan::output::neutralise(&p.display().to_string()).into_owned();
     if !args.quiet {
         let mut out = String::new();
         for r in &reports {
@@ -571,7 +604,14 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
             out.push('\n');
         }
         for s in &done.skipped {
-            out.push_str(&format!("{} : ignoré — {}\n", s.path.display(), s.reason));
+            out.push_str(&format!("{} : ignoré — {}\n", safe(&s.path), s.reason));
+        }
+        for (link, target) in &done.links {
+            out.push_str(&format!(
+                "{} : lien symbolique suivi vers {}\n",
+                safe(link),
+                safe(target)
+            ));
         }
         for b in &done.cross {
             out.push_str(&report::short::cross_line(b));
@@ -586,8 +626,11 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
                 if done.skipped.len() > 1 { "s" } else { "" }
             ));
         }
-        out.push_str(&format!("Sorties : {}\n", args.out.display()));
+        out.push_str(&format!("Sorties : {}\n", safe(&args.out)));
         print_out(&out)?;
+    }
+    if let Some(code) = failed_outputs(&done.failures) {
+        return Ok(code);
     }
     Ok(run::exit_code(&reports, &done.cross, args.fail_on.level()))
 }

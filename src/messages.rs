@@ -187,7 +187,7 @@ fn errno_fr(code: i32) -> Option<&'static str> {
     Some(match code {
         1 => "opération non permise",
         2 => "fichier ou dossier introuvable",
-        5 => "erreur de lecture ou d'écriture sur le disque",
+        5 => "erreur d'entrée-sortie du disque",
         13 => "permission refusée",
         16 => "fichier ou périphérique occupé",
         17 => "fichier existant",
@@ -195,7 +195,7 @@ fn errno_fr(code: i32) -> Option<&'static str> {
         20 => "un élément du chemin n'est pas un dossier",
         21 => "c'est un dossier, pas un fichier",
         24 => "trop de fichiers ouverts",
-        27 => "fichier trop volumineux",
+        27 => "taille de fichier maximale dépassée (limite du système, ulimit -f)",
         28 => "disque plein",
         30 => "système de fichiers en lecture seule",
         36 | 63 => "nom de fichier trop long",

@@ -6,6 +6,7 @@
 
 use std::path::PathBuf;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::extract::Extraction;
@@ -13,7 +14,8 @@ use crate::finding::{Counts, Finding, Status};
 use crate::read::Workbook;
 
 /// The outcome for one file: identity, findings, and what was read.
-#[derive(Debug)]
+/// It crosses the boundary of a worker process (without its extraction).
+#[derive(Debug, Serialize, Deserialize)]
 pub struct FileReport {
     pub path: String,
     pub sha256: Option<String>,
@@ -24,6 +26,7 @@ pub struct FileReport {
     pub exercice: Option<String>,
     pub findings: Vec<Finding>,
     pub workbook: Option<Workbook>,
+    #[serde(skip)]
     pub extraction: Option<Extraction>,
 }
 

@@ -9,10 +9,49 @@ use std::path::{Path, PathBuf};
 
 /// Why an output could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("écriture de « {} » impossible : {}", .path.display(), crate::messages::io_error(.source))]
+#[error("écriture de « {} » impossible : {}", .path.display(), io_fr(.source))]
 pub struct OutputError {
     pub path: PathBuf,
     pub source: std::io::Error,
+}
+
+impl OutputError {
+    /// The reason alone, in French (`disque plein`).
+    pub fn reason(&self) -> String {
+        io_fr(&self.source)
+    }
+}
+
+/// A system error in French words (`disque plein`, `permission refusée`), never
+/// `os error 28`.
+pub fn io_fr(e: &std::io::Error) -> String {
+    crate::messages::io_error(e)
+}
+
+/// A path as bytes (to cross a process boundary whatever its encoding).
+pub fn path_to_bytes(p: &Path) -> Vec<u8> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        p.as_os_str().as_bytes().to_vec()
+    }
+    #[cfg(not(unix))]
+    {
+        p.to_string_lossy().into_owned().into_bytes()
+    }
+}
+
+/// The path of [`path_to_bytes`].
+pub fn path_from_bytes(b: &[u8]) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        PathBuf::from(std::ffi::OsStr::from_bytes(b))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(String::from_utf8_lossy(b).into_owned())
+    }
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same folder,
@@ -58,7 +97,7 @@ pub fn report_file_name(input: &Path) -> String {
     let mut name: String = stem
         .chars()
         .map(|c| {
-            if "<>:\"/\\|?*".contains(c) || c.is_control() {
+            if "<>:\"/\\|?*".contains(c) || c.is_control() || unsafe_char(c) {
                 '_'
             } else {
                 c
@@ -136,6 +175,164 @@ pub fn same_file(input: &Path, out: &Path) -> bool {
     resolved == input
 }
 
+/// Text from a submitted file made safe to show: control characters (ESC,
+/// BEL…) become their visible symbol (`␛`), and bidirectional overrides and
+/// isolates (which can make a name read backwards) become `�`. Line breaks and
+/// tabs are kept.
+pub fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {
+    let bad = unsafe_char;
+    if !s.chars().any(bad) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| match c {
+                '\u{0}'..='\u{1F}' if bad(c) => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
+                '\u{7F}' => '\u{2421}',
+                c if bad(c) => '\u{FFFD}',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+/// A character that must not reach a terminal or a file name raw: controls
+/// (but line breaks and tabs) and bidirectional overrides, embeddings, isolates
+/// and marks.
+fn unsafe_char(c: char) -> bool {
+    (c.is_control() && c != '\n' && c != '\t')
+        || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
+}
+
+/// A relative path as a URL path: every byte outside `A-Z a-z 0-9 - . _ ~ /`
+/// percent-encoded (so `#`, `%20`, spaces and accents survive a link).
+pub fn url_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------
+// A batch's output folder: one run at a time, outputs written aside then
+// renamed together, leftovers of interrupted runs removed.
+
+/// The lock file of an output folder.
+pub const LOCK_FILE: &str = ".bilan.lock";
+/// Prefix of a run's staging folder inside the output folder.
+pub const STAGING_PREFIX: &str = ".bilan-en-cours-";
+
+/// The exclusive lock of an output folder, held until dropped (or until the
+/// process ends, however it ends: the system releases it).
+#[derive(Debug)]
+pub struct Lock {
+    _file: std::fs::File,
+}
+
+impl Lock {
+    /// Takes the lock of `dir`, or says in French that another run holds it.
+    pub fn acquire(dir: &Path) -> Result<Self, String> {
+        let path = dir.join(LOCK_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| format!("verrou {} impossible à créer : {}", path.display(), io_fr(&e)))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::io::AsRawFd;
+            // SAFETY: flock on a file descriptor we own.
+            let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if r != 0 {
+                return Err(format!(
+                    "un autre contrôle écrit déjà dans {} (verrou {LOCK_FILE}) : attendez qu'il se termine, ou choisissez un autre dossier --out",
+                    dir.display()
+                ));
+            }
+        }
+        Ok(Self { _file: file })
+    }
+}
+
+/// Removes what interrupted runs left in `dir` (their staging folders and
+/// temporary files). Call it with the lock held: nothing else is writing there.
+pub fn remove_stale(dir: &Path) {
+    for folder in [dir.to_path_buf(), dir.join("annotes")] {
+        let Ok(entries) = std::fs::read_dir(&folder) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let path = entry.path();
+            if name.starts_with(STAGING_PREFIX) && path.is_dir() {
+                let _ = std::fs::remove_dir_all(&path);
+            } else if name.starts_with('.') && name.ends_with(".tmp") && path.is_file() {
+                let _ = std::fs::remove_file(&path);
+            }
+        }
+    }
+}
+
+/// Outputs being written: a folder inside the output folder, renamed into
+/// place by [`Staging::commit`]; removed with what it holds if the run stops.
+#[derive(Debug)]
+pub struct Staging {
+    pub dir: PathBuf,
+    out: PathBuf,
+}
+
+impl Staging {
+    pub fn new(out: &Path) -> Result<Self, OutputError> {
+        let dir = out.join(format!("{STAGING_PREFIX}{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir(&dir).map_err(|source| OutputError {
+            path: dir.clone(),
+            source,
+        })?;
+        Ok(Self {
+            dir,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// Moves `names` (files or folders of the staging folder) into the output
+    /// folder, one rename each, one after the other: the previous run's
+    /// outputs of the same names are replaced (an old `annotes/` is removed
+    /// whole, so the set comes from one run).
+    pub fn commit(&self, names: &[&str]) -> Result<(), OutputError> {
+        let old = self.dir.join(".ancien");
+        let _ = std::fs::create_dir(&old);
+        for name in names {
+            let from = self.dir.join(name);
+            let to = self.out.join(name);
+            if from.is_dir() && to.is_dir() {
+                // A folder cannot be renamed over a non-empty one: move the old aside.
+                std::fs::rename(&to, old.join(name)).map_err(|source| OutputError {
+                    path: to.clone(),
+                    source,
+                })?;
+            }
+            std::fs::rename(&from, &to).map_err(|source| OutputError {
+                path: to.clone(),
+                source,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Staging {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +347,21 @@ mod tests {
         assert_eq!(report_file_name(Path::new("CON.xlsx")), "retour_CON.controle.xlsx");
         assert_eq!(report_file_name(Path::new(".xlsx")), "_xlsx.controle.xlsx");
         assert!(report_file_name(Path::new(&format!("{}.xlsx", "é".repeat(200)))).len() < 200);
+    }
+
+    #[test]
+    fn names_lose_control_and_bidi_characters() {
+        assert_eq!(
+            report_file_name(Path::new("a\u{1b}[31mb\u{202E}xslx.xlsx")),
+            "a_[31mb_xslx.controle.xlsx"
+        );
+        assert_eq!(neutralise("ok\u{7}\u{1b}\u{2067}"), "ok\u{2407}\u{241B}\u{FFFD}");
+        assert_eq!(neutralise("ligne\nsuivante"), "ligne\nsuivante");
+    }
+
+    #[test]
+    fn url_paths_are_percent_encoded() {
+        assert_eq!(url_path("annotes/a#b%20c é.xlsx"), "annotes/a%23b%2520c%20%C3%A9.xlsx");
     }
 
     #[test]

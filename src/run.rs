@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::batch;
-use crate::check::{Checker, FileReport};
+use crate::check::{Checker, FileReport, Input, Job};
 use crate::finding::Severity;
 use crate::outcome::{BatchFinding, Skipped, Summary};
 use crate::output;
@@ -24,6 +24,8 @@ pub enum RunError {
     Rule(RuleError),
     /// Anything else, in French, ready to print.
     Message(String),
+    /// SIGINT or SIGTERM: the run stopped, its temporary files removed.
+    Interrupted,
 }
 
 impl From<RuleError> for RunError {
@@ -54,15 +56,92 @@ pub struct Setup {
     pub max_file_size: Option<u64>,
     pub max_cells: Option<usize>,
     pub max_part_size: Option<u64>,
-    /// Read in worker processes (`exe __worker`); `None`: in this process.
+    /// Check in worker processes (`exe __worker`); `None`: in this process.
     pub isolation: Option<PathBuf>,
+    /// Address space of one worker (bytes).
     pub max_memory: Option<u64>,
-    /// Seconds.
+    /// Memory of all workers together (bytes).
+    pub max_total_memory: Option<u64>,
+    /// Seconds per file.
     pub timeout: Option<u64>,
+    /// Files checked at once (`batch`).
+    pub jobs: Option<usize>,
+}
+
+/// Upper bound of `--jobs`.
+pub const MAX_JOBS: usize = 256;
+
+fn in_range(option: &str, value: u64, (low, high): (u64, u64), unit: &str) -> Result<(), RunError> {
+    if (low..=high).contains(&value) {
+        return Ok(());
+    }
+    let fr = |n: u64| crate::format::int_fr(n as i128);
+    Err(message(format!(
+        "{option} {} hors limites : choisissez entre {} et {}{unit}",
+        fr(value),
+        fr(low),
+        fr(high)
+    )))
+}
+
+/// Refuses option values out of sane ranges (exit 2, the range in the message).
+pub fn validate_options(setup: &Setup) -> Result<(), RunError> {
+    use crate::isolate::{MEMORY_RANGE, TIMEOUT_RANGE};
+    if let Some(m) = setup.max_memory {
+        in_range("--max-memory", m, MEMORY_RANGE, " octets")?;
+    }
+    if let Some(m) = setup.max_total_memory {
+        in_range("--max-total-memory", m, MEMORY_RANGE, " octets")?;
+        let per = setup.max_memory.unwrap_or(crate::isolate::DEFAULT_MEMORY);
+        if m < per {
+            return Err(message(format!(
+                "--max-total-memory {} est inférieur à la mémoire d'un processus de contrôle ({} octets, --max-memory)",
+                crate::format::int_fr(m as i128),
+                crate::format::int_fr(per as i128)
+            )));
+        }
+    }
+    if let Some(t) = setup.timeout {
+        in_range("--timeout", t, TIMEOUT_RANGE, " secondes")?;
+    }
+    if let Some(j) = setup.jobs {
+        in_range("--jobs", j as u64, (1, MAX_JOBS as u64), "")?;
+    }
+    Ok(())
+}
+
+/// What a worker process needs to build the same checker.
+fn worker_config(setup: &Setup, limits: Limits) -> crate::isolate::WorkerConfig {
+    crate::isolate::WorkerConfig {
+        rules: setup.rules.as_deref().map(output::path_to_bytes),
+        schemas: setup.schemas.as_deref().map(output::path_to_bytes),
+        template: setup.template.clone(),
+        limits,
+    }
+}
+
+/// The `bilan __worker` process (see [`crate::isolate`]).
+pub fn worker_main() -> i32 {
+    crate::isolate::serve(&|config| {
+        let setup = Setup {
+            rules: config.rules.as_deref().map(output::path_from_bytes),
+            schemas: config.schemas.as_deref().map(output::path_from_bytes),
+            template: config.template.clone(),
+            ..Setup::default()
+        };
+        let mut checker = load(&setup).map_err(|e| match e {
+            RunError::Rule(r) => r.message,
+            RunError::Message(m) => m,
+            RunError::Interrupted => "interrompu".into(),
+        })?;
+        checker.limits = config.limits;
+        Ok(checker)
+    })
 }
 
 /// Builds the checker: schemas and rules compiled, limits set.
 pub fn load(setup: &Setup) -> Result<Checker, RunError> {
+    validate_options(setup)?;
     let read_dir = |dir: &Path| {
         crate::embedded::from_dir(dir).map_err(|e| message(crate::messages::io_failure("lecture du dossier", dir, &e)))
     };
@@ -93,10 +172,19 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
         if let Some(m) = setup.max_memory {
             worker.memory = m;
         }
+        if let Some(m) = setup.max_total_memory {
+            worker.total_memory = m;
+        }
+        worker.total_memory = worker.total_memory.max(worker.memory);
         if let Some(t) = setup.timeout {
             worker.timeout = std::time::Duration::from_secs(t.max(1));
         }
-        checker.isolation = Some(std::sync::Arc::new(crate::isolate::Isolation::new(exe.clone(), worker)));
+        let config = worker_config(setup, limits);
+        checker.isolation = Some(std::sync::Arc::new(crate::isolate::Isolation::new(
+            exe.clone(),
+            worker,
+            config,
+        )));
     }
     if let Some(t) = &setup.template {
         if checker.templates.get(t).is_none() {
@@ -188,19 +276,52 @@ pub struct CheckRun {
     /// The annotated workbooks written.
     pub annotated: Vec<PathBuf>,
     pub checked_at: DateTime<Utc>,
+    /// Outputs that could not be written, in French (the run's exit status is 2).
+    pub failures: Vec<String>,
 }
 
-/// Checks the files and writes the annotated workbooks and the JSON report asked for.
+/// Checks the files and writes the annotated workbooks and the JSON report
+/// asked for. No output may land on an input (exit 2 before anything is read);
+/// an output that cannot be written is a failure of the run (and BILAN-OUT-001
+/// for its file), the other outputs are still written.
 pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunError> {
     for f in &opts.files {
         check_input(f)?;
     }
+    if let Some(json) = &opts.json {
+        refuse_input(json, &opts.files, "le rapport JSON")?;
+    }
     let workbooks_out = annotated_paths(opts)?;
-    let reports: Vec<FileReport> = opts.files.iter().map(|f| checker.check_path(f)).collect();
     let checked_at = Utc::now();
-    for (r, out) in reports.iter().zip(&workbooks_out) {
-        let bytes = report::xlsx::write_report(r, &checker.rules, checked_at).map_err(|e| message(e.to_string()))?;
-        output::save(out, &bytes)?;
+    let mut reports = Vec::new();
+    let mut annotated = Vec::new();
+    let mut failures = Vec::new();
+    for (i, file) in opts.files.iter().enumerate() {
+        if crate::isolate::interrupted() {
+            return Err(RunError::Interrupted);
+        }
+        let out = workbooks_out.get(i);
+        let job = Job {
+            annotated: out.map(|p| output::path_to_bytes(p)),
+            checked_at: checked_at.timestamp(),
+            excerpts: true,
+            ..Job::default()
+        };
+        let checked = checker.process(&Input::Path(file.clone()), &job);
+        let mut report = checked.report;
+        match (checked.annotated, out) {
+            (Some(Ok(())), Some(out)) => annotated.push(out.clone()),
+            (Some(Err(reason)), Some(out)) => {
+                let shown = output::neutralise(&out.display().to_string()).into_owned();
+                report.findings.push(batch::out_failure(&shown, &reason));
+                failures.push(format!("classeur annoté {shown} non écrit : {reason}"));
+            }
+            _ => {}
+        }
+        reports.push(report);
+    }
+    if crate::isolate::interrupted() {
+        return Err(RunError::Interrupted);
     }
     if let Some(path) = &opts.json {
         let text = json_text(&report::json::report(
@@ -209,13 +330,30 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
             Utc::now(),
             Vec::new(),
         ));
-        output::save(path, text.as_bytes())?;
+        if let Err(e) = output::save(path, text.as_bytes()) {
+            failures.push(e.to_string());
+        }
     }
     Ok(CheckRun {
         reports,
-        annotated: workbooks_out,
+        annotated,
         checked_at,
+        failures,
     })
+}
+
+/// Refuses an output path that is one of the inputs (exit 2).
+fn refuse_input(out: &Path, inputs: &[PathBuf], what: &str) -> Result<(), RunError> {
+    for input in inputs {
+        if input.canonicalize().is_ok_and(|i| output::same_file(&i, out)) {
+            return Err(message(format!(
+                "{what} {} remplacerait le fichier contrôlé {} : choisissez un autre nom",
+                out.display(),
+                input.display()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// A JSON value as the reports print it (pretty, one final newline).
@@ -253,13 +391,8 @@ fn annotated_paths(opts: &CheckOptions) -> Result<Vec<PathBuf>, RunError> {
         }
         (None, None) => return Ok(Vec::new()),
     };
-    for (out, input) in outputs.iter().zip(&opts.files) {
-        if input.canonicalize().is_ok_and(|i| output::same_file(&i, out)) {
-            return Err(message(format!(
-                "le classeur annoté {} remplacerait le fichier contrôlé : choisissez un autre nom",
-                out.display()
-            )));
-        }
+    for out in &outputs {
+        refuse_input(out, &opts.files, "le classeur annoté")?;
     }
     Ok(outputs)
 }
@@ -300,9 +433,15 @@ pub struct BatchRun {
     pub skipped: Vec<Skipped>,
     pub cross: Vec<BatchFinding>,
     pub checked_at: DateTime<Utc>,
+    /// Symbolic links to folders that were followed: (link, target).
+    pub links: Vec<(PathBuf, PathBuf)>,
+    /// Outputs that could not be written, in French (the run's exit status is 2).
+    pub failures: Vec<String>,
 }
 
-/// Checks every return found under `opts.paths` and writes the batch outputs.
+/// Checks every return found under `opts.paths` and writes the batch outputs:
+/// one run at a time per output folder (a lock), never into or over an input,
+/// every output written aside and renamed into place together at the end.
 pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) -> Result<BatchRun, RunError> {
     for p in &opts.paths {
         batch_input(p)?;
@@ -328,31 +467,95 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         Some(p) => Some(batch::read_expected(p).map_err(RunError::Message)?),
         None => None,
     };
-    let annotes = opts.out.join("annotes");
+    if let Some(n) = opts.jobs {
+        in_range("--jobs", n as u64, (1, MAX_JOBS as u64), "")?;
+    }
     create_dir(&opts.out)?;
+    let out = opts.out.canonicalize().map_err(|e| {
+        message(format!(
+            "dossier de sortie {} inaccessible : {}",
+            opts.out.display(),
+            output::io_fr(&e)
+        ))
+    })?;
+    for p in &opts.paths {
+        if p.canonicalize().is_ok_and(|c| c == out) {
+            return Err(message(format!(
+                "le dossier de sortie {} est aussi un dossier à contrôler : ses rapports remplaceraient des retours. Choisissez un dossier --out à part (il peut être à l'intérieur : il ne sera pas parcouru)",
+                opts.out.display()
+            )));
+        }
+    }
+    let _lock = output::Lock::acquire(&opts.out).map_err(RunError::Message)?;
+    output::remove_stale(&opts.out);
+    let inputs = batch::collect_inputs(&opts.paths, glob.as_ref(), Some(&out));
+    // An input named explicitly may be one of the outputs.
+    for f in &inputs.files {
+        let Ok(c) = f.canonicalize() else { continue };
+        if c.starts_with(out.join("annotes")) || c == out.join("rapport.json") || c == out.join("synthese.xlsx") {
+            return Err(message(format!(
+                "{} est une sortie de bilan dans le dossier --out {} : il serait remplacé. Choisissez un autre dossier --out",
+                f.display(),
+                opts.out.display()
+            )));
+        }
+    }
+    let staging = output::Staging::new(&opts.out)?;
+    let annotes = staging.dir.join("annotes");
     if opts.annotated {
         create_dir(&annotes)?;
     }
-    let inputs = batch::collect_inputs(&opts.paths, glob.as_ref());
     let names = output::report_names(&inputs.files, &|_| false);
     let checked_at = Utc::now();
     progress.start(inputs.files.len());
     let jobs = opts
         .jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    let write_annotated = |i: usize, report: &FileReport| -> Option<String> {
-        if !opts.annotated {
-            return None;
-        }
-        let name = names.get(i)?;
-        let bytes = report::xlsx::write_report(report, &checker.rules, checked_at).ok()?;
-        output::save(&annotes.join(name), &bytes).ok()?;
-        Some(format!("annotes/{name}"))
+    let job = |i: usize| -> (Job, Option<String>) {
+        let name = names.get(i).filter(|_| opts.annotated);
+        (
+            Job {
+                annotated: name.map(|n| output::path_to_bytes(&annotes.join(n))),
+                checked_at: checked_at.timestamp(),
+                key_rows: true,
+                ..Job::default()
+            },
+            name.map(|n| format!("annotes/{n}")),
+        )
     };
-    let summaries = batch::check_all(checker, &inputs.files, jobs, write_annotated, &|| progress.tick());
+    let mut summaries = batch::check_all(checker, &inputs.files, jobs, &job, &|| progress.tick());
+    if crate::isolate::interrupted() {
+        return Err(RunError::Interrupted);
+    }
+    let mut failures: Vec<String> = summaries
+        .iter()
+        .flat_map(|s| {
+            s.report
+                .findings
+                .iter()
+                .filter(|f| f.rule.as_str() == "BILAN-OUT-001")
+                .map(|f| format!("{} : {}", output::neutralise(&s.report.path), f.message))
+        })
+        .collect();
+    for (dir, why) in &inputs.unreadable {
+        summaries.push(Summary {
+            report: FileReport::failed(
+                &dir.display().to_string(),
+                None,
+                crate::finding::Finding::new(
+                    "BILAN-IO-001",
+                    Severity::Error,
+                    format!("Dossier illisible ({why}) : les retours qu'il contient n'ont pas été contrôlés."),
+                ),
+            ),
+            key_rows: Vec::new(),
+            annotated: None,
+        });
+    }
     let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());
     let json = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, checked_at);
-    output::save(&opts.out.join("rapport.json"), json_text(&json).as_bytes())?;
+    let written_json = output::save(&staging.dir.join("rapport.json"), json_text(&json).as_bytes());
+    drop(json);
     let synthese = report::synthese::write(
         &summaries,
         &inputs.skipped,
@@ -362,13 +565,37 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         &checker.rules.name,
         &report::print::Names::new(&opts.paths),
     )
-    .map_err(|e| message(format!("synthese.xlsx : {}", crate::messages::xlsx_error(&e))))?;
-    output::save(&opts.out.join("synthese.xlsx"), &synthese)?;
+    .map_err(|e| format!("synthese.xlsx : {}", crate::messages::xlsx_error(&e)))
+    .and_then(|bytes| output::save(&staging.dir.join("synthese.xlsx"), &bytes).map_err(|e| e.to_string()));
+    match (written_json, synthese) {
+        (Ok(()), Ok(())) => {
+            let mut set = vec!["rapport.json", "synthese.xlsx"];
+            if opts.annotated {
+                set.insert(0, "annotes");
+            }
+            if let Err(e) = staging.commit(&set) {
+                failures.push(format!(
+                    "{e} : les sorties de ce contrôle sont incomplètes dans {}",
+                    opts.out.display()
+                ));
+            }
+        }
+        (json, synthese) => {
+            failures.extend(json.err().map(|e| e.to_string()));
+            failures.extend(synthese.err());
+            failures.push(format!(
+                "aucune sortie n'a été remplacée dans {} : les sorties du contrôle précédent restent en place",
+                opts.out.display()
+            ));
+        }
+    }
     Ok(BatchRun {
         summaries,
         skipped: inputs.skipped,
         cross,
         checked_at,
+        links: inputs.links,
+        failures,
     })
 }
 

@@ -686,6 +686,21 @@ fn the_package_holds_the_data_validations_and_the_protection() {
                             {
                                 let cell = CellRef::new(row, i as u32);
                                 let letters = column_letters(i as u32);
+                                if bilan::template::annotations::has_parts(
+                                    &t.schema,
+                                    &format!("{}/{}", spec.pointer(), tb.key),
+                                ) {
+                                    // Rows that are parts of another (`x-parts`): the
+                                    // total is typed, not a plain sum.
+                                    if formula_of(xml, cell).is_some() || locked(cell) != Some(false) {
+                                        problems.push(format!(
+                                            "{}: TOTAL of « {} » should be an unlocked cell to type",
+                                            at(cell),
+                                            c.label
+                                        ));
+                                    }
+                                    continue;
+                                }
                                 let want = format!(
                                     "SUM({letters}{}:{letters}{})",
                                     header_row + 2,
@@ -848,6 +863,7 @@ fn clean_data(checker: &Checker, id: &str) -> serde_json::Value {
         "BILAN-POLE" => Some("pole-maud-conforme.xlsx"),
         "BILAN-PLDE" => Some("plde-boulonnais-conforme.xlsx"),
         "TDB-FEDER-AXE1" => Some("feder-axe1-2009-conforme.xlsx"),
+        "BILAN-OUTILS-FINANCIERS" => Some("outils-financiers-2009-conforme.xlsx"),
         _ => None,
     };
     if let Some(name) = fixture {

@@ -138,3 +138,128 @@ fn fuzzer_regressions_are_findings() {
         assert!(!line.is_empty(), "{name} has no IO finding:\n{text}");
     }
 }
+
+/// A xorshift generator: the same "random" damage on every run.
+fn damage(bytes: &[u8], seed: &mut u64, changes: usize) -> Vec<u8> {
+    let mut copy = bytes.to_vec();
+    for _ in 0..changes {
+        *seed ^= *seed << 13;
+        *seed ^= *seed >> 7;
+        *seed ^= *seed << 17;
+        let i = (*seed as usize) % copy.len();
+        copy[i] = (*seed >> 32) as u8;
+    }
+    copy
+}
+
+fn formats_fixture(ext: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/formats")
+        .join(format!("repartition-poles-2009-parts-en-pourcentage.{ext}"));
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The number-format readers of `.xls` (compound file + BIFF8 records) and
+/// `.ods` (zip + XML) on damaged copies of a real file: no panic, never more
+/// formats than the budget, and the whole check gives findings.
+#[test]
+fn number_format_readers_survive_damaged_files() {
+    use bilan::read::numfmt;
+    let limits = bilan::read::Limits::default();
+    let checker = checker();
+    let xls = formats_fixture("xls");
+    let good = numfmt::xls::read(&xls, &limits, 1000).expect("the .xls fixture has formats");
+    assert!(!good.sheets.is_empty());
+    let mut seed: u64 = 0x2545_F491_4F6C_DD1D;
+    for round in 0..400 {
+        let copy = damage(&xls, &mut seed, 1 + round % 8);
+        if let Some(wf) = numfmt::xls::read(&copy, &limits, 50) {
+            assert!(wf.sheets.iter().map(|s| s.1.len()).sum::<usize>() <= 50);
+        }
+        if round % 20 == 0 {
+            let _ = checker.check_bytes("abime.xls", &copy);
+        }
+    }
+    for len in (0..xls.len()).step_by(61) {
+        let _ = numfmt::xls::read(&xls[..len], &limits, 50);
+    }
+
+    // .ods: damage the XML itself (a damaged deflate stream stops at the zip).
+    let ods = formats_fixture("ods");
+    let parts = unzip(&ods);
+    let repack = |content: &[u8]| rezip(&parts, "content.xml", content);
+    let content = member(&parts, "content.xml");
+    let good = numfmt::ods::read(&repack(&content), &limits, 1000).expect("formats");
+    assert_eq!(good.sheets.len(), 2);
+    for round in 0..300 {
+        let copy = repack(&damage(&content, &mut seed, 1 + round % 6));
+        if let Some(wf) = numfmt::ods::read(&copy, &limits, 50) {
+            assert!(wf.sheets.iter().map(|s| s.1.len()).sum::<usize>() <= 50);
+        }
+        if round % 20 == 0 {
+            let _ = checker.check_bytes("abime.ods", &copy);
+        }
+    }
+    for len in (0..content.len()).step_by(173) {
+        let _ = numfmt::ods::read(&repack(&content[..len]), &limits, 50);
+    }
+}
+
+fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("zip");
+    let mut parts = Vec::new();
+    for i in 0..archive.len() {
+        let mut f = archive.by_index(i).expect("member");
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).expect("inflates");
+        parts.push((f.name().expect("name").to_string(), data));
+    }
+    parts
+}
+
+fn member(parts: &[(String, Vec<u8>)], name: &str) -> Vec<u8> {
+    parts
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, d)| d.clone())
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+/// The package again (members stored), with `name` replaced by `data`.
+fn rezip(parts: &[(String, Vec<u8>)], name: &str, data: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let stored = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (n, d) in parts {
+        w.start_file(n.as_str(), stored).expect("member");
+        w.write_all(if n == name { data } else { d }).expect("written");
+    }
+    w.finish().expect("zip").into_inner()
+}
+
+/// The `.xlsb` number-format reader (BIFF12 records of `styles.bin`,
+/// `workbook.bin` and the sheets) on damaged parts of a real file.
+#[test]
+fn the_xlsb_number_format_reader_survives_damaged_parts() {
+    use bilan::read::numfmt;
+    let limits = bilan::read::Limits::default();
+    let checker = checker();
+    let parts = unzip(&formats_fixture("xlsb"));
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    for name in ["xl/styles.bin", "xl/workbook.bin", "xl/worksheets/sheet2.bin"] {
+        let part = member(&parts, name);
+        for round in 0..200 {
+            let copy = rezip(&parts, name, &damage(&part, &mut seed, 1 + round % 6));
+            if let Some(wf) = numfmt::xlsb::read(&copy, &limits, 50) {
+                assert!(wf.sheets.iter().map(|s| s.1.len()).sum::<usize>() <= 50);
+            }
+            if round % 25 == 0 {
+                let _ = checker.check_bytes("abime.xlsb", &copy);
+            }
+        }
+        for len in (0..part.len()).step_by(37) {
+            let _ = numfmt::xlsb::read(&rezip(&parts, name, &part[..len]), &limits, 50);
+        }
+    }
+}

@@ -336,7 +336,7 @@ fn batch_on_a_folder_of_all_of_them() {
         "--out".into(),
         out.clone().into(),
         "--timeout".into(),
-        "20".into(),
+        "60".into(),
         "--quiet".into(),
     ];
     let r = run(&args);

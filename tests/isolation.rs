@@ -64,7 +64,11 @@ fn a_hanging_reader_is_stopped_after_its_time_budget() {
         text.contains("pole-maud-conforme.xlsx : erreur BILAN-IO-002 :"),
         "{text}"
     );
-    assert!(text.contains("Durée de lecture"), "{text}");
+    assert!(text.contains("durée du contrôle : plus de 1 s"), "{text}");
+    assert!(
+        text.contains("lecture du classeur") && text.contains("--timeout"),
+        "{text}"
+    );
     itrans_still_checked(&text);
 }
 

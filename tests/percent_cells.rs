@@ -127,7 +127,7 @@ fn feder_with_percent_earmarking() -> bilan::read::Workbook {
             })
             .collect();
         let mut rebuilt = bilan::read::Sheet::new(sheet.name.clone(), cells, sheet.merges.clone());
-        rebuilt.set_percent_cells(percent);
+        rebuilt.set_number_formats(percent.iter().map(|p| (*p, &bilan::read::NumberFormat::Percent)));
         *sheet = rebuilt;
     }
     wb

@@ -78,6 +78,7 @@ fn interval() -> impl Strategy<Value = DateInterval> {
         (year.clone(), 1u32..=12).prop_filter_map("month", |(y, m)| DateInterval::month(y, m)),
         (year.clone(), 1u32..=4).prop_filter_map("quarter", |(y, q)| DateInterval::quarter(y, q)),
         (year.clone(), 1u32..=2).prop_filter_map("semester", |(y, s)| DateInterval::semester(y, s)),
+        year.clone().prop_filter_map("mid-year", DateInterval::mid_year),
         year.prop_filter_map("year", DateInterval::year),
     ]
 }
@@ -90,6 +91,18 @@ proptest! {
     #[test]
     fn french_numbers_parse_back((text, value, unit) in french_number()) {
         prop_assert_eq!(parse_french_number(&text), ParsedNumber::Number { value, unit }, "{:?}", text);
+    }
+
+    /// A readable number followed by a space and words is a number with a comment
+    /// (spec 2: BILAN-SCH-001 "move the comment"), keeping the number's value.
+    #[test]
+    fn numbers_followed_by_words((text, value, _unit) in french_number(), word in "[b-df-hj-np-tv-z]{2,8}") {
+        let with_words = format!("{text} {word}");
+        let parsed = parse_french_number(&with_words);
+        prop_assert!(
+            matches!(&parsed, ParsedNumber::WithComment { value: v, .. } if *v == value),
+            "{:?} → {:?}", with_words, parsed
+        );
     }
 
     #[test]

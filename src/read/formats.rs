@@ -4,20 +4,31 @@ use std::io::Cursor;
 
 use calamine::{Data, DataRef, Dimensions, Ods, Range, Reader, Xls, Xlsb, Xlsx};
 
-use super::{Cell, CellValue, Format, LimitKind, Limits, ReadError, Sheet, Workbook, WorkbookStyles};
+use super::{Cell, CellValue, Format, LimitKind, Limits, NumberFormat, ReadError, Sheet, Workbook, WorkbookStyles};
 use crate::model::{CellRange, CellRef};
 use crate::values::DateInterval;
 
 type Bytes<'a> = Cursor<&'a [u8]>;
 
 pub(super) fn read(format: Format, bytes: &[u8], limits: &Limits) -> Result<Workbook, ReadError> {
-    let (sheets, styles) = match format {
+    let (mut sheets, styles) = match format {
         Format::Xlsx | Format::Xlsm => read_xlsx(bytes, limits, format)?,
         Format::Xlsb => (read_xlsb(bytes, limits)?, None),
         Format::Xls => (read_xls(bytes, limits)?, None),
         Format::Ods => (read_ods(bytes, limits)?, None),
     };
+    if !matches!(format, Format::Xlsx | Format::Xlsm) {
+        let cells = sheets.iter().map(|s| s.cells().len()).sum();
+        if let Some(formats) = super::numfmt::read(format, bytes, limits, cells) {
+            formats.apply(&mut sheets);
+        }
+    }
     Ok(Workbook { format, sheets, styles })
+}
+
+/// Whether the look of the sheets is read too (for the annotated report).
+fn limits_want_styles(_limits: &Limits) -> bool {
+    true
 }
 
 /// Counts cells against the workbook-wide cap.
@@ -141,88 +152,119 @@ fn convert_owned(value: &Data) -> Option<CellValue> {
     convert(r)
 }
 
-/// The sheets, and how they look (see [`super::styles`]).
+/// The sheets with their number formats, and how they look (see [`super::styles`]).
+///
+/// One pass per sheet gives each cell its value and its style id; the style
+/// palette (parsed by calamine when it opens the file) gives the number format
+/// of each id. A formula saved without its value comes back empty from that
+/// pass: only then is the sheet read again for its formulas.
 fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet>, Option<WorkbookStyles>), ReadError> {
     let mut wb: Xlsx<Bytes<'_>> = Xlsx::new(Cursor::new(bytes)).map_err(|e| corrupt(format, e))?;
     let names = wb.sheet_names();
     check_sheet_count(names.len(), limits)?;
     let mut budget = CellBudget::new(limits);
     let mut sheets = Vec::with_capacity(names.len());
+    // The number format of each style id, from calamine's palette (read once).
+    let mut palette: Option<Vec<NumberFormat>> = None;
     for name in names {
         let mut cells = Vec::new();
+        let mut styled: Vec<(CellRef, usize)> = Vec::new();
+        let mut valueless: Vec<CellRef> = Vec::new();
         match wb.worksheet_cells_reader(&name) {
-            Ok(mut reader) => loop {
-                let next = reader
-                    .next_cell_with_formula()
-                    .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
-                let Some(cell) = next else { break };
-                let (row, col) = cell.pos;
-                let value = match (convert(cell.value), cell.formula) {
-                    (Some(v), _) => v,
-                    (None, Some(f)) if !f.is_empty() => CellValue::FormulaWithoutValue(f),
-                    (None, _) => continue,
-                };
-                budget.take()?;
-                cells.push(Cell {
-                    pos: in_grid(format, row, col)?,
-                    value,
-                });
-            },
+            Ok(mut reader) => {
+                let formats = palette.get_or_insert_with(|| reader.styles().iter().map(style_format).collect());
+                loop {
+                    let next = reader
+                        .next_cell_with_style_id()
+                        .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
+                    let Some((cell, style)) = next else { break };
+                    let (row, col) = cell.get_position();
+                    let pos = in_grid(format, row, col)?;
+                    let Some(value) = convert(cell.get_value().clone()) else {
+                        valueless.push(pos);
+                        continue;
+                    };
+                    budget.take()?;
+                    if matches!(value, CellValue::Number(_))
+                        && formats.get(style).is_some_and(|f| *f != NumberFormat::General)
+                    {
+                        styled.push((pos, style));
+                    }
+                    cells.push(Cell { pos, value });
+                }
+            }
             // A chart sheet or a dialog sheet holds no cells: keep it, empty.
             Err(calamine::XlsxError::NotAWorksheet(_)) => {}
             Err(e) => return Err(corrupt(format, format!("feuille « {name} » : {e}"))),
+        }
+        if !valueless.is_empty() {
+            valueless.sort();
+            formulas_without_value(&mut wb, &name, &valueless, &mut cells, &mut budget, format)?;
         }
         let merges = wb
             .merge_cells_by_sheet_name(&name)
             .map(|ms| ms.iter().filter_map(to_range).collect())
             .unwrap_or_default();
-        sheets.push(Sheet::new(name, cells, merges));
-    }
-    // Looks are cosmetic: read after the values, never a reason to fail.
-    let styles = super::styles::read_with(&mut wb, bytes, limits);
-    mark_percent_cells(&mut sheets, &styles);
-    Ok((sheets, Some(styles)))
-}
-
-/// A number format that shows a percentage: a `%` outside quotes and escapes.
-fn is_percent_format(code: &str) -> bool {
-    let mut quoted = false;
-    let mut escaped = false;
-    for c in code.chars() {
-        match c {
-            _ if escaped => escaped = false,
-            '\\' => escaped = true,
-            '"' => quoted = !quoted,
-            '%' if !quoted => return true,
-            _ => {}
+        let mut sheet = Sheet::new(name, cells, merges);
+        if let Some(formats) = &palette {
+            sheet.set_number_formats(
+                styled
+                    .iter()
+                    .filter_map(|(pos, style)| formats.get(*style).map(|f| (*pos, f))),
+            );
         }
+        sheets.push(sheet);
     }
-    false
+    let styles = if limits_want_styles(limits) {
+        Some(super::styles::read_with(&mut wb, bytes, limits))
+    } else {
+        None
+    };
+    Ok((sheets, styles))
 }
 
-/// Records which number cells the submitter sees as percentages.
-fn mark_percent_cells(sheets: &mut [Sheet], styles: &WorkbookStyles) {
-    for sheet in sheets.iter_mut() {
-        let Some(looks) = styles.sheet(&sheet.name) else {
+/// The number format of one entry of calamine's style palette.
+fn style_format(style: &calamine::Style) -> NumberFormat {
+    style.number_format.as_ref().map_or(NumberFormat::General, |n| {
+        if n.format_code.is_empty() {
+            NumberFormat::from_builtin(n.format_id.unwrap_or(0))
+        } else {
+            NumberFormat::from_code(&n.format_code)
+        }
+    })
+}
+
+/// Cells that came back without a value: formulas saved without their result
+/// (BILAN-CELL-001), read in a second pass over the sheet.
+fn formulas_without_value(
+    wb: &mut Xlsx<Bytes<'_>>,
+    name: &str,
+    valueless: &[CellRef],
+    cells: &mut Vec<Cell>,
+    budget: &mut CellBudget,
+    format: Format,
+) -> Result<(), ReadError> {
+    let mut reader = wb
+        .worksheet_cells_reader(name)
+        .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
+    while let Some(cell) = reader
+        .next_cell_with_formula()
+        .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?
+    {
+        let (row, col) = cell.pos;
+        let pos = in_grid(format, row, col)?;
+        if valueless.binary_search(&pos).is_err() {
             continue;
-        };
-        let percent: Vec<CellRef> = sheet
-            .cells()
-            .iter()
-            .filter(|c| matches!(c.value, CellValue::Number(_)))
-            .filter(|c| {
-                looks
-                    .style_at(c.pos)
-                    .and_then(|id| styles.style(id))
-                    .and_then(|st| st.number_format.as_ref())
-                    .is_some_and(|nf| is_percent_format(&nf.code))
-            })
-            .map(|c| c.pos)
-            .collect();
-        if !percent.is_empty() {
-            sheet.set_percent_cells(percent);
+        }
+        if let Some(f) = cell.formula.filter(|f| !f.is_empty()) {
+            budget.take()?;
+            cells.push(Cell {
+                pos,
+                value: CellValue::FormulaWithoutValue(f),
+            });
         }
     }
+    Ok(())
 }
 
 fn read_xlsb(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {

@@ -1,14 +1,32 @@
 //! Reading workbooks: the only module that talks to calamine.
 //!
-//! Every format is turned into the same [`Workbook`]: sheets of sparse cells at
-//! absolute, zero-based positions, with merged ranges. The file's format is
-//! recognised from its content, not its extension. Limits are checked before and
+//! # The reader's contract
+//!
+//! Every format (`.xlsx`, `.xlsm`, `.xlsb`, `.xls`, `.ods`) is turned into the same
+//! [`Workbook`]: sheets of sparse cells at absolute, zero-based positions, with
+//! merged ranges. Each cell is a [`CellValue`] (what the submitter typed or the
+//! formula computed) and each number cell also has a [`NumberFormat`] (how the
+//! submitter sees it: `General`, `Percent`, `Date` or another format code).
+//! Number formats are **part of the value**, not cosmetic: `0,73` shown `73 %` is
+//! read as 73 in a percent field (see `crate::extract`). So every reader must
+//! produce them, and the same workbook saved in two formats must give the same
+//! cells and the same formats ([`numfmt`] reads them where calamine does not:
+//! `.xls`, `.xlsb`, `.ods`).
+//!
+//! How a sheet *looks* beyond that (fonts, fills, borders, widths: see [`styles`])
+//! only serves the annotated report; whatever of it cannot be read is left out,
+//! and it is never a reason to fail.
+//!
+//! The file's format is recognised from its content, not its extension (a
+//! mismatch is reported: [`extension_mismatch`]). Limits are checked before and
 //! while reading, and xlsx/xlsb sheets are streamed cell by cell, so a hostile file
 //! declaring a huge dimension does not make us allocate it.
 
 mod formats;
+pub mod numfmt;
 mod sniff;
 pub mod styles;
+mod xml;
 
 use std::fmt;
 use std::path::Path;
@@ -18,7 +36,8 @@ use serde::{Deserialize, Serialize};
 use crate::model::{CellRange, CellRef};
 use crate::values::DateInterval;
 
-pub use sniff::{sniff, Format};
+pub use numfmt::NumberFormat;
+pub use sniff::{extension_mismatch, sniff, Format};
 pub use styles::{read_styles, CellStyle, SheetStyles, WorkbookStyles};
 
 /// Limits on what one file may hold. Real returns are far below the defaults.
@@ -108,10 +127,13 @@ pub struct Sheet {
     pub name: String,
     cells: Vec<Cell>,
     pub merges: Vec<CellRange>,
-    /// Number cells whose format shows a percentage (`0.72` displayed `72 %`),
-    /// sorted: the value the submitter sees is the number × 100.
+    /// The distinct number formats of the sheet's number cells (never `General`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    percent_cells: Vec<CellRef>,
+    formats: Vec<NumberFormat>,
+    /// Number cells whose format is not `General`, sorted by position, with an
+    /// index into `formats`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    cell_formats: Vec<(CellRef, u32)>,
     /// Each cell's text normalised for label matching, computed once on demand.
     #[serde(skip)]
     normalized: std::sync::OnceLock<Vec<Option<String>>>,
@@ -124,7 +146,8 @@ impl PartialEq for Sheet {
         self.name == other.name
             && self.cells == other.cells
             && self.merges == other.merges
-            && self.percent_cells == other.percent_cells
+            && self.formats == other.formats
+            && self.cell_formats == other.cell_formats
     }
 }
 
@@ -136,7 +159,8 @@ impl Sheet {
             name: name.into(),
             cells,
             merges,
-            percent_cells: Vec::new(),
+            formats: Vec::new(),
+            cell_formats: Vec::new(),
             normalized: std::sync::OnceLock::new(),
         }
     }
@@ -157,16 +181,46 @@ impl Sheet {
             .zip(norm[start..end].iter().map(|n| n.as_deref()))
     }
 
-    /// Marks the number cells that are displayed as percentages.
-    pub fn set_percent_cells(&mut self, mut cells: Vec<CellRef>) {
-        cells.sort();
-        cells.dedup();
-        self.percent_cells = cells;
+    /// Records how the number cells are displayed. Positions that do not hold a
+    /// number, and `General` formats, are dropped; the first format given for a
+    /// position wins.
+    pub fn set_number_formats<'a>(&mut self, formats: impl IntoIterator<Item = (CellRef, &'a NumberFormat)>) {
+        let mut palette: Vec<NumberFormat> = Vec::new();
+        let mut cells: Vec<(CellRef, u32)> = Vec::new();
+        for (pos, format) in formats {
+            if *format == NumberFormat::General || !matches!(self.get(pos), Some(CellValue::Number(_))) {
+                continue;
+            }
+            let index = match palette.iter().position(|f| f == format) {
+                Some(i) => i,
+                None => {
+                    palette.push(format.clone());
+                    palette.len() - 1
+                }
+            };
+            cells.push((pos, index as u32));
+        }
+        cells.sort_by_key(|(p, _)| *p);
+        cells.dedup_by_key(|(p, _)| *p);
+        self.formats = palette;
+        self.cell_formats = cells;
     }
 
-    /// True when the number at `pos` is displayed as a percentage.
+    /// How the cell at `pos` displays its number (`General` for a cell that is
+    /// not a number or has no format of its own).
+    pub fn number_format(&self, pos: CellRef) -> &NumberFormat {
+        static GENERAL: NumberFormat = NumberFormat::General;
+        self.cell_formats
+            .binary_search_by_key(&pos, |(p, _)| *p)
+            .ok()
+            .and_then(|i| self.formats.get(self.cell_formats[i].1 as usize))
+            .unwrap_or(&GENERAL)
+    }
+
+    /// True when the number at `pos` is displayed as a percentage (`0.72` shown
+    /// `72 %`): the value the submitter sees is the number × 100.
     pub fn shows_percent(&self, pos: CellRef) -> bool {
-        self.percent_cells.binary_search(&pos).is_ok()
+        *self.number_format(pos) == NumberFormat::Percent
     }
 
     pub fn cells(&self) -> &[Cell] {
@@ -223,8 +277,9 @@ impl Sheet {
 pub struct Workbook {
     pub format: Format,
     pub sheets: Vec<Sheet>,
-    /// How the sheets look (formats, widths, heights): `.xlsx`/`.xlsm` only, for
-    /// the annotated report. Never needed to check a return.
+    /// How the sheets look (fonts, fills, borders, widths, heights): `.xlsx`/`.xlsm`
+    /// only, for the annotated report. Never needed to check a return (the number
+    /// formats that change values are on each [`Sheet`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub styles: Option<WorkbookStyles>,
 }

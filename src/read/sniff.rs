@@ -29,6 +29,55 @@ impl Format {
     }
 }
 
+impl Format {
+    /// How a finding names the format.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Format::Xlsx => "un classeur Excel (.xlsx)",
+            Format::Xlsm => "un classeur Excel avec macros (.xlsm)",
+            Format::Xlsb => "un classeur Excel binaire (.xlsb)",
+            Format::Xls => "un classeur Excel 97-2003 (.xls)",
+            Format::Ods => "un classeur OpenDocument (.ods)",
+        }
+    }
+
+    /// The file extensions under which this content is expected (models included).
+    fn accepted_extensions(self) -> &'static [&'static str] {
+        match self {
+            // An .xlsx without macros may be named .xlsm; the reverse is refused by Excel.
+            Format::Xlsx => &["xlsx", "xlsm", "xltx", "xltm"],
+            Format::Xlsm => &["xlsm", "xltm"],
+            Format::Xlsb => &["xlsb"],
+            Format::Xls => &["xls", "xlt"],
+            Format::Ods => &["ods", "ots"],
+        }
+    }
+}
+
+/// BILAN-IO-003 when the extension of `name` (a path or a file name) does not
+/// match `format`, the format found in its bytes: the workbook was read for
+/// what it is. A name without an extension gets no finding.
+pub fn extension_mismatch(name: &str, format: Format) -> Option<crate::finding::Finding> {
+    let file = name.rsplit(['/', '\\']).next().unwrap_or(name);
+    let (stem, ext) = file.rsplit_once('.')?;
+    if stem.is_empty() || ext.is_empty() {
+        return None;
+    }
+    let lower = ext.to_lowercase();
+    if format.accepted_extensions().contains(&lower.as_str()) {
+        return None;
+    }
+    Some(crate::finding::Finding::new(
+        "BILAN-IO-003",
+        crate::finding::Severity::Warning,
+        format!(
+            "Le fichier porte l'extension .{ext} mais son contenu est {} : il a été lu comme tel. Renommez-le en .{} (ou enregistrez-le au format attendu) pour que chacun puisse l'ouvrir.",
+            format.describe(),
+            format.extension()
+        ),
+    ))
+}
+
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
 const ZIP_EMPTY: &[u8] = b"PK\x05\x06";
 const CFB_MAGIC: &[u8] = &[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1];
@@ -185,6 +234,31 @@ mod tests {
     fn truncated_zip_is_corrupt() {
         let err = sniff(b"PK\x03\x04\x14\x00\x00\x00", &Limits::default()).unwrap_err();
         assert!(matches!(err, ReadError::Corrupt { .. }), "{err:?}");
+    }
+
+    #[test]
+    fn extension_against_content() {
+        let rule = |name: &str, f: Format| extension_mismatch(name, f).map(|f| f.rule.as_str().to_string());
+        assert_eq!(rule("retours/pole.xlsx", Format::Xlsx), None);
+        assert_eq!(rule("POLE.XLSX", Format::Xlsx), None);
+        assert_eq!(rule("pole.xlsm", Format::Xlsx), None);
+        assert_eq!(rule("pole.ods", Format::Ods), None);
+        assert_eq!(rule("pole.xls", Format::Xls), None);
+        assert_eq!(rule("pole", Format::Xls), None);
+        assert_eq!(rule(".xlsx", Format::Xls), None);
+        assert_eq!(rule("pole.xlsx", Format::Xls).as_deref(), Some("BILAN-IO-003"));
+        assert_eq!(rule("pole.xlsx", Format::Xlsm).as_deref(), Some("BILAN-IO-003"));
+        assert_eq!(
+            rule("C:\\retours\\pole.xls", Format::Ods).as_deref(),
+            Some("BILAN-IO-003")
+        );
+        let f = extension_mismatch("dossier.v2/pole.xlsx", Format::Xls).expect("mismatch");
+        assert_eq!(f.severity, crate::finding::Severity::Warning);
+        assert!(
+            f.message.contains(".xlsx") && f.message.contains("Excel 97-2003 (.xls)"),
+            "{}",
+            f.message
+        );
     }
 
     #[test]

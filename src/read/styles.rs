@@ -5,18 +5,22 @@
 //! Cell styles come from calamine (the workbook's style palette and each cell's
 //! style id, read with the streaming cell reader); calamine does not expose
 //! column widths or row heights, so they are read here from the sheet XML
-//! (`<sheetFormatPr>`, `<col>`, `<row ht>`) with a small streaming tag scanner.
+//! (`<sheetFormatPr>`, `<col>`, `<row ht>`) with quick-xml, streaming.
 //! Memory stays bounded: only cells present in the file are recorded, up to the
 //! workbook's cell limit, and the palette is capped at Excel's own maximum.
-//! Looks are cosmetic: whatever cannot be read is simply left out.
+//! These looks only serve the annotated report: whatever cannot be read is
+//! simply left out. (Number formats that change a value — a percentage — are
+//! not read here but with the cells: see [`super::numfmt`].)
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Read};
 
+use quick_xml::events::{BytesStart, Event};
+
 use calamine::{Reader, Xlsx};
 use serde::{Deserialize, Serialize};
 
-use super::{sniff, Format, Limits, ReadError};
+use super::{sniff, xml, Format, Limits, ReadError};
 use crate::model::CellRef;
 
 /// An RGB colour, `0xRRGGBB`.
@@ -425,7 +429,7 @@ fn convert_alignment(a: &calamine::Alignment) -> AlignmentLook {
 }
 
 // ---------------------------------------------------------------------------
-// Column widths and row heights, from the sheet XML.
+// Column widths and row heights, from the sheet XML (read with quick-xml).
 
 /// Each sheet's layout (columns, rows, defaults), by sheet name.
 fn read_layouts(bytes: &[u8], limits: &Limits) -> Option<HashMap<String, SheetStyles>> {
@@ -461,20 +465,14 @@ fn read_layouts(bytes: &[u8], limits: &Limits) -> Option<HashMap<String, SheetSt
         .unwrap_or_default();
     let workbook = part(&workbook_path)?;
     let mut sheets = Vec::new();
-    let mut scanner = TagScanner::new(workbook.as_slice());
-    while let Some(tag) = scanner.next_tag(&|n| n == "sheet") {
-        if let Some(tag) = tag {
-            let name = tag.attr("name").map(unescape);
-            let id = tag
-                .attrs
-                .iter()
-                .find(|(k, _)| k.ends_with(":id") || k == "id")
-                .map(|(_, v)| v.clone());
-            if let (Some(name), Some(id)) = (name, id) {
+    each_element(workbook.as_slice(), |name, e| {
+        if name == "sheet" {
+            if let (Some(name), Some(id)) = (xml::attr(e, "name"), xml::attr_local(e, "id")) {
                 sheets.push((name, id));
             }
         }
-    }
+        true
+    });
     let mut out = HashMap::new();
     for (name, id) in sheets {
         let Some((_, _, target)) = rels.iter().find(|(rid, _, _)| *rid == id) else {
@@ -490,21 +488,43 @@ fn read_layouts(bytes: &[u8], limits: &Limits) -> Option<HashMap<String, SheetSt
     Some(out)
 }
 
-/// `(Id, Type, Target)` of a relationships part.
-fn relationships(xml: &[u8]) -> Vec<(String, String, String)> {
-    let mut out = Vec::new();
-    let mut scanner = TagScanner::new(xml);
-    while let Some(tag) = scanner.next_tag(&|n| n == "Relationship") {
-        if let Some(tag) = tag {
-            let get = |k: &str| tag.attr(k).map(unescape).unwrap_or_default();
-            out.push((get("Id"), get("Type"), get("Target")));
+/// Calls `f(local name, element)` on each start or empty element of `input`
+/// until `f` returns false, the input ends or the XML breaks; `"/sheetData"`
+/// (a local name with a leading `/`) for that one end tag.
+fn each_element(input: impl BufRead, mut f: impl FnMut(&str, &BytesStart<'_>) -> bool) {
+    let mut reader = xml::reader(input);
+    let mut buf = Vec::with_capacity(1024);
+    loop {
+        buf.clear();
+        let go_on = match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) | Ok(Event::Empty(e)) => f(e.local_name().as_ref(), &e),
+            Ok(Event::End(e)) if e.local_name().as_ref() == "sheetData" => {
+                f("/sheetData", &BytesStart::new("sheetData"))
+            }
+            Ok(Event::Eof) | Err(_) => false,
+            _ => true,
+        };
+        if !go_on {
+            break;
         }
     }
+}
+
+/// `(Id, Type, Target)` of a relationships part.
+fn relationships(part: &[u8]) -> Vec<(String, String, String)> {
+    let mut out = Vec::new();
+    each_element(part, |name, e| {
+        if name == "Relationship" {
+            let get = |k: &str| xml::attr(e, k).unwrap_or_default();
+            out.push((get("Id"), get("Type"), get("Target")));
+        }
+        true
+    });
     out
 }
 
 /// A relationship target relative to `base` (a folder), as a part name without leading `/`.
-fn resolve(base: &str, target: &str) -> String {
+pub(crate) fn resolve(base: &str, target: &str) -> String {
     let joined = if let Some(abs) = target.strip_prefix('/') {
         abs.to_string()
     } else if base.is_empty() {
@@ -528,33 +548,31 @@ fn resolve(base: &str, target: &str) -> String {
 /// Rows beyond this many are not given a height: a real sheet never has so many.
 const MAX_ROW_LOOKS: usize = 1_048_576;
 
-fn sheet_layout(xml: impl Read) -> SheetStyles {
+fn sheet_layout(part: impl Read) -> SheetStyles {
     let mut sheet = SheetStyles::default();
-    let mut scanner = TagScanner::new(BufReader::with_capacity(64 * 1024, xml));
     let mut next_row: u32 = 0;
-    let wanted = |n: &str| matches!(n, "sheetFormatPr" | "col" | "row" | "/sheetData");
-    while let Some(tag) = scanner.next_tag(&wanted) {
-        let Some(tag) = tag else { continue };
-        match tag.name.as_str() {
-            "/sheetData" => break,
+    each_element(BufReader::with_capacity(64 * 1024, part), |name, e| {
+        let get = |k: &str| xml::attr(e, k);
+        match name {
+            "/sheetData" => return false,
             "sheetFormatPr" => {
-                sheet.default_row_height = tag.attr("defaultRowHeight").and_then(parse_f64);
-                sheet.default_column_width = tag.attr("defaultColWidth").and_then(parse_f64);
+                sheet.default_row_height = get("defaultRowHeight").as_deref().and_then(parse_f64);
+                sheet.default_column_width = get("defaultColWidth").as_deref().and_then(parse_f64);
             }
             "col" => {
-                let first = tag.attr("min").and_then(|v| v.parse::<u32>().ok());
-                let last = tag.attr("max").and_then(|v| v.parse::<u32>().ok());
+                let first = get("min").and_then(|v| v.parse::<u32>().ok());
+                let last = get("max").and_then(|v| v.parse::<u32>().ok());
                 let (Some(first), Some(last)) = (first, last) else {
-                    continue;
+                    return true;
                 };
                 if first == 0 || last < first || last > 16_384 {
-                    continue;
+                    return true;
                 }
-                let width = tag
-                    .attr("width")
+                let width = get("width")
+                    .as_deref()
                     .and_then(parse_f64)
                     .filter(|w| (0.0..=255.0).contains(w));
-                let hidden = tag.attr("hidden").is_some_and(truthy);
+                let hidden = get("hidden").is_some_and(|v| truthy(&v));
                 if width.is_some() || hidden {
                     sheet.columns.push(ColumnLook {
                         first: first - 1,
@@ -565,22 +583,25 @@ fn sheet_layout(xml: impl Read) -> SheetStyles {
                 }
             }
             "row" => {
-                let row = tag
-                    .attr("r")
+                let row = get("r")
                     .and_then(|v| v.parse::<u32>().ok())
                     .filter(|r| (1..=1_048_576).contains(r))
                     .map(|r| r - 1)
                     .unwrap_or(next_row);
                 next_row = row.saturating_add(1);
-                let height = tag.attr("ht").and_then(parse_f64).filter(|h| (0.0..=409.5).contains(h));
-                let hidden = tag.attr("hidden").is_some_and(truthy);
+                let height = get("ht")
+                    .as_deref()
+                    .and_then(parse_f64)
+                    .filter(|h| (0.0..=409.5).contains(h));
+                let hidden = get("hidden").is_some_and(|v| truthy(&v));
                 if (height.is_some() || hidden) && sheet.rows.len() < MAX_ROW_LOOKS {
                     sheet.rows.push(RowLook { row, height, hidden });
                 }
             }
             _ => {}
         }
-    }
+        true
+    });
     sheet.rows.sort_by_key(|r| r.row);
     sheet.rows.dedup_by_key(|r| r.row);
     sheet
@@ -592,183 +613,6 @@ fn parse_f64(s: &str) -> Option<f64> {
 
 fn truthy(s: &str) -> bool {
     matches!(s, "1" | "true")
-}
-
-/// Replaces XML entities and character references.
-fn unescape(s: &str) -> String {
-    if !s.contains('&') {
-        return s.to_string();
-    }
-    let mut out = String::with_capacity(s.len());
-    let mut rest = s;
-    while let Some(i) = rest.find('&') {
-        out.push_str(&rest[..i]);
-        rest = &rest[i..];
-        let Some(end) = rest.find(';').filter(|e| *e <= 12) else {
-            out.push('&');
-            rest = &rest[1..];
-            continue;
-        };
-        let entity = &rest[1..end];
-        let decoded = match entity {
-            "amp" => Some('&'),
-            "lt" => Some('<'),
-            "gt" => Some('>'),
-            "quot" => Some('"'),
-            "apos" => Some('\''),
-            e if e.starts_with("#x") || e.starts_with("#X") => {
-                u32::from_str_radix(&e[2..], 16).ok().and_then(char::from_u32)
-            }
-            e if e.starts_with('#') => e[1..].parse::<u32>().ok().and_then(char::from_u32),
-            _ => None,
-        };
-        match decoded {
-            Some(c) => {
-                out.push(c);
-                rest = &rest[end + 1..];
-            }
-            None => {
-                out.push('&');
-                rest = &rest[1..];
-            }
-        }
-    }
-    out.push_str(rest);
-    out
-}
-
-/// A start (or empty) tag, or an end tag named `/name`; local names (prefix dropped).
-#[derive(Debug)]
-struct Tag {
-    name: String,
-    attrs: Vec<(String, String)>,
-}
-
-impl Tag {
-    fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
-    }
-}
-
-/// A minimal streaming scanner of XML tags: enough for the well-formed parts
-/// Excel writes (no DTD), never holding more than one tag in memory.
-struct TagScanner<R: BufRead> {
-    input: R,
-    buf: Vec<u8>,
-}
-
-/// Longest tag kept; longer ones (never seen in real files) are skipped.
-const MAX_TAG: usize = 64 * 1024;
-
-impl<R: BufRead> TagScanner<R> {
-    fn new(input: R) -> Self {
-        Self { input, buf: Vec::new() }
-    }
-
-    /// The next tag: `Some(Some(tag))` when `wanted(name)`, `Some(None)` for a
-    /// tag skipped, `None` at the end of the input (or on a read error).
-    fn next_tag(&mut self, wanted: &dyn Fn(&str) -> bool) -> Option<Option<Tag>> {
-        // Skip text up to the next '<'.
-        self.buf.clear();
-        let n = self.input.read_until(b'<', &mut self.buf).ok()?;
-        if n == 0 || self.buf.last() != Some(&b'<') {
-            return None;
-        }
-        self.buf.clear();
-        // Read up to '>' outside quotes; comments and CDATA end with their own markers.
-        let mut quote: Option<u8> = None;
-        loop {
-            let (consumed, done) = {
-                let chunk = self.input.fill_buf().ok()?;
-                if chunk.is_empty() {
-                    return None;
-                }
-                let mut done = false;
-                let mut i = 0;
-                while i < chunk.len() {
-                    let b = chunk[i];
-                    i += 1;
-                    match quote {
-                        Some(q) if b == q => quote = None,
-                        Some(_) => {}
-                        // Quotes only delimit attribute values in a tag, not in a comment.
-                        None if (b == b'"' || b == b'\'') && !self.buf.starts_with(b"!") => quote = Some(b),
-                        None if b == b'>' && is_complete(&self.buf) => {
-                            done = true;
-                            break;
-                        }
-                        None => {}
-                    }
-                    if self.buf.len() < MAX_TAG {
-                        self.buf.push(b);
-                    }
-                }
-                (i, done)
-            };
-            self.input.consume(consumed);
-            if done {
-                break;
-            }
-        }
-        let text = String::from_utf8_lossy(&self.buf);
-        if text.starts_with('!') || text.starts_with('?') || self.buf.len() >= MAX_TAG {
-            return Some(None);
-        }
-        let text = text.trim_end_matches('/');
-        let name_end = text.find(|c: char| c.is_ascii_whitespace()).unwrap_or(text.len());
-        let raw_name = &text[..name_end];
-        let (closing, raw_name) = match raw_name.strip_prefix('/') {
-            Some(n) => (true, n),
-            None => (false, raw_name),
-        };
-        let local = raw_name.rsplit(':').next().unwrap_or(raw_name);
-        let name = if closing {
-            format!("/{local}")
-        } else {
-            local.to_string()
-        };
-        if !wanted(&name) {
-            return Some(None);
-        }
-        Some(Some(Tag {
-            attrs: if closing {
-                Vec::new()
-            } else {
-                attributes(&text[name_end..])
-            },
-            name,
-        }))
-    }
-}
-
-/// Whether the bytes gathered so far (without the final '>') end a markup item.
-fn is_complete(b: &[u8]) -> bool {
-    if b.starts_with(b"!--") {
-        b.len() >= 5 && b.ends_with(b"--")
-    } else if b.starts_with(b"![CDATA[") {
-        b.ends_with(b"]]")
-    } else {
-        true
-    }
-}
-
-/// `key="value"` pairs of a tag (values still escaped).
-fn attributes(s: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut rest = s;
-    loop {
-        rest = rest.trim_start();
-        let Some(eq) = rest.find('=') else { break };
-        let key = rest[..eq].trim().to_string();
-        let after = rest[eq + 1..].trim_start();
-        let Some(q) = after.chars().next().filter(|c| *c == '"' || *c == '\'') else {
-            break;
-        };
-        let Some(end) = after[1..].find(q) else { break };
-        out.push((key, after[1..1 + end].to_string()));
-        rest = &after[1 + end + 1..];
-    }
-    out
 }
 
 #[cfg(test)]
@@ -818,16 +662,43 @@ mod tests {
     }
 
     #[test]
-    fn entities_and_paths() {
-        assert_eq!(unescape("R&amp;D &#233;t&#xE9; &bogus; &"), "R&D été &bogus; &");
+    fn entities_prefixes_and_paths() {
+        let workbook = br#"<workbook xmlns:r="rel"><sheets><sheet name="R&amp;D &#233;t&#xE9;" sheetId="1" r:id="rId1"/><sheet name="A" r:id="rId2"/></sheets></workbook>"#;
+        let mut sheets = Vec::new();
+        each_element(&workbook[..], |name, e| {
+            if name == "sheet" {
+                sheets.push((xml::attr(e, "name"), xml::attr_local(e, "id")));
+            }
+            true
+        });
+        assert_eq!(
+            sheets,
+            vec![
+                (Some("R&D été".to_string()), Some("rId1".to_string())),
+                (Some("A".to_string()), Some("rId2".to_string()))
+            ]
+        );
+        let rels = br#"<Relationships><Relationship Id="rId1" Type="t/worksheet" Target="worksheets/sheet1.xml"/></Relationships>"#;
+        assert_eq!(
+            relationships(rels),
+            vec![("rId1".into(), "t/worksheet".into(), "worksheets/sheet1.xml".into())]
+        );
         assert_eq!(resolve("xl", "worksheets/sheet1.xml"), "xl/worksheets/sheet1.xml");
         assert_eq!(
             resolve("xl", "/xl/worksheets/../worksheets/sheet2.xml"),
             "xl/worksheets/sheet2.xml"
         );
-        assert_eq!(
-            attributes(r#" a="1" b:c = 'x>y' "#),
-            vec![("a".into(), "1".into()), ("b:c".into(), "x>y".into())]
-        );
+    }
+
+    #[test]
+    fn broken_xml_keeps_what_was_read() {
+        let xml = br#"<worksheet><cols><col min="2" max="2" width="12"/></cols><sheetData><row r="3" ht="20"/><row r="4" ht="30"></x></y><<<&bogus;"#;
+        let s = sheet_layout(&xml[..]);
+        assert_eq!(s.columns.len(), 1);
+        assert_eq!(s.rows.first().map(|r| r.row), Some(2));
+        for cut in 0..xml.len() {
+            let _ = sheet_layout(&xml[..cut]);
+        }
+        let _ = sheet_layout(&b"\xff\xfe<\x00r\x00"[..]);
     }
 }

@@ -13,7 +13,7 @@ use unicode_width::UnicodeWidthStr;
 use crate::check::FileReport;
 use crate::finding::{Finding, Severity};
 use crate::model::{column_letters, CellRange, CellRef};
-use crate::read::Sheet;
+use crate::read::{CellValue, Sheet, Workbook};
 
 /// Rendering options.
 #[derive(Debug, Clone, Copy)]
@@ -42,6 +42,65 @@ const MIN_COL_WIDTH: usize = 14;
 const GUTTER: usize = 8;
 const ROWS_AROUND: u32 = 2;
 const MAX_COLS: u32 = 8;
+
+/// The cells the excerpts of `findings` show, and nothing else: what a worker
+/// process sends back with a report, so that the terminal can show each
+/// finding's neighbourhood without the whole workbook. Each sheet keeps its
+/// extreme cells, so its used range (which bounds an excerpt) is unchanged.
+pub fn excerpt_cells(wb: &Workbook, findings: &[Finding]) -> Workbook {
+    let mut sheets = Vec::new();
+    for sheet in &wb.sheets {
+        let mut rows: Vec<(u32, u32)> = findings
+            .iter()
+            .filter(|f| f.sheet.as_deref() == Some(sheet.name.as_str()))
+            .filter_map(|f| {
+                let cell = f.cell?;
+                let span = f
+                    .range
+                    .unwrap_or(CellRange::single(cell))
+                    .union(&CellRange::single(cell));
+                let (a, b) = if span.end.row - span.start.row > 8 {
+                    (cell.row, cell.row)
+                } else {
+                    (span.start.row, span.end.row)
+                };
+                Some((a.saturating_sub(ROWS_AROUND), b.saturating_add(ROWS_AROUND)))
+            })
+            .collect();
+        if rows.is_empty() {
+            continue;
+        }
+        rows.sort_unstable();
+        let all = sheet.cells();
+        let mut keep: Vec<crate::read::Cell> = Vec::new();
+        for (a, b) in rows {
+            let start = all.partition_point(|c| c.pos.row < a);
+            let end = all.partition_point(|c| c.pos.row <= b);
+            keep.extend_from_slice(&all[start..end]);
+        }
+        if let Some(u) = sheet.used_range() {
+            // One cell at each edge of the used range.
+            keep.extend(all.iter().find(|c| c.pos.col == u.start.col).cloned());
+            keep.extend(all.iter().find(|c| c.pos.col == u.end.col).cloned());
+            keep.extend(all.first().cloned());
+            keep.extend(all.last().cloned());
+        }
+        // Text from the file never reaches a terminal raw.
+        for c in &mut keep {
+            if let CellValue::Text(t) | CellValue::Error(t) | CellValue::FormulaWithoutValue(t) = &mut c.value {
+                if let std::borrow::Cow::Owned(safe) = crate::output::neutralise(t) {
+                    *t = safe;
+                }
+            }
+        }
+        sheets.push(Sheet::new(sheet.name.clone(), keep, Vec::new()));
+    }
+    Workbook {
+        format: wb.format,
+        sheets,
+        styles: None,
+    }
+}
 
 /// A few rows and columns of a sheet, laid out as text.
 #[derive(Debug)]

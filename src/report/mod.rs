@@ -11,6 +11,50 @@ pub mod xlsx;
 use crate::check::FileReport;
 use crate::finding::Counts;
 
+/// Neutralises the text of a report that came from the submitted file (its
+/// name, sheet names, values quoted in messages) before it is shown on a
+/// terminal: no raw ESC, BEL or bidirectional override.
+pub fn terminal_safe(r: &mut FileReport) {
+    let fix = |s: &mut String| {
+        if let std::borrow::Cow::Owned(safe) = crate::output::neutralise(s) {
+            *s = safe;
+        }
+    };
+    fix(&mut r.path);
+    for s in [
+        &mut r.template,
+        &mut r.organisation,
+        &mut r.exercice,
+        &mut r.cut_off,
+        &mut r.template_version,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        fix(s);
+    }
+    for f in &mut r.findings {
+        fix(&mut f.message);
+        if let Some(s) = &mut f.sheet {
+            fix(s);
+        }
+    }
+    if let Some(wb) = &mut r.workbook {
+        let sheets = std::mem::take(&mut wb.sheets);
+        wb.sheets = sheets
+            .into_iter()
+            .map(|s| {
+                let name = crate::output::neutralise(&s.name).into_owned();
+                if name == s.name {
+                    s
+                } else {
+                    crate::read::Sheet::new(name, s.cells().to_vec(), s.merges.clone())
+                }
+            })
+            .collect();
+    }
+}
+
 /// French plural helper: `0 erreur`, `1 erreur`, `2 erreurs` (see [`crate::messages`]).
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     crate::messages::plural(n, one, many)

@@ -22,11 +22,15 @@ pub fn render(r: &FileReport) -> String {
 
 /// A cross-file finding of a batch: `[file : ]avertissement BATCH-003 : message`.
 pub fn cross_line(b: &crate::outcome::BatchFinding) -> String {
-    let place = b.file.as_deref().map(|f| format!("{f} : ")).unwrap_or_default();
+    let place = b
+        .file
+        .as_deref()
+        .map(|f| format!("{} : ", crate::output::neutralise(f)))
+        .unwrap_or_default();
     format!(
         "{place}{} {} : {}\n",
         crate::messages::severity(b.finding.severity),
         b.finding.rule,
-        b.finding.message.replace(['\n', '\r'], " ")
+        crate::output::neutralise(&b.finding.message).replace(['\n', '\r'], " ")
     )
 }

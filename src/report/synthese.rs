@@ -240,7 +240,12 @@ pub fn write(
         ws.write_number_with_format(row, 7, c.warning as f64, &f.typed.integer)?;
         ws.write_number_with_format(row, 8, c.info as f64, &f.typed.integer)?;
         if let Some(a) = &s.annotated {
-            ws.write_url_with_format(row, 9, Url::new(format!("file:///{a}")).set_text("ouvrir"), &f.link)?;
+            ws.write_url_with_format(
+                row,
+                9,
+                Url::new(format!("file:///{}", crate::output::url_path(a))).set_text("ouvrir"),
+                &f.link,
+            )?;
         }
         if let Some(first) = &first {
             ws.write_string_with_format(row, 10, text(first), &f.wrap)?;
@@ -409,13 +414,14 @@ pub fn write(
         let mut totals = vec![0f64; labels.len()];
         let mut row = 4u32;
         for s in &mine {
-            for values in &s.key_rows {
+            let counted = crate::template::annotations::counted_in_total(&t.schema, spec, &s.key_rows);
+            for (values, counted) in s.key_rows.iter().zip(&counted) {
                 ws.set_row_height(row, row_height(&[(&name(&s.report.path), 30.0)]))?;
                 ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
                 for (i, v) in values.iter().enumerate() {
                     let is_summed = summed.get(i).copied().unwrap_or(false);
                     write_value(ws, row, i as u16 + 1, v, is_summed, &f.typed, text)?;
-                    if is_summed {
+                    if is_summed && counted.get(i).copied().unwrap_or(true) {
                         totals[i] += v.as_f64().unwrap_or(0.0);
                     }
                 }

@@ -142,6 +142,49 @@ fn elapsed_share(cut_off: &Dynamic, exercice: &Dynamic) -> Decimal {
     }
 }
 
+/// JSON → Rhai like [`to_dynamic`], a number with a fraction taken from
+/// `exact` (pointer → the decimal read from its cell) when it is there: the
+/// float of the JSON document never reaches a rule.
+pub fn to_dynamic_exact(v: &Value, exact: &std::collections::BTreeMap<String, Decimal>) -> Dynamic {
+    fn walk(v: &Value, path: &mut String, exact: &std::collections::BTreeMap<String, Decimal>) -> Dynamic {
+        match v {
+            Value::Number(n) if !n.is_i64() && !n.is_u64() => match exact.get(path.as_str()) {
+                Some(d) => Dynamic::from_decimal(*d),
+                None => to_dynamic(v),
+            },
+            Value::Array(a) => {
+                let len = path.len();
+                let items = a
+                    .iter()
+                    .enumerate()
+                    .map(|(i, x)| {
+                        path.truncate(len);
+                        path.push('/');
+                        path.push_str(&i.to_string());
+                        walk(x, path, exact)
+                    })
+                    .collect();
+                path.truncate(len);
+                Dynamic::from_array(items)
+            }
+            Value::Object(o) => {
+                let len = path.len();
+                let mut m = Map::new();
+                for (k, x) in o {
+                    path.truncate(len);
+                    path.push('/');
+                    path.push_str(k);
+                    m.insert(k.as_str().into(), walk(x, path, exact));
+                }
+                path.truncate(len);
+                Dynamic::from_map(m)
+            }
+            other => to_dynamic(other),
+        }
+    }
+    walk(v, &mut String::new(), exact)
+}
+
 /// JSON → Rhai: numbers become exact decimals, null becomes `()`.
 pub fn to_dynamic(v: &Value) -> Dynamic {
     match v {
@@ -354,4 +397,48 @@ pub fn parse_ordinal(s: &str) -> Option<u32> {
 /// The wall-clock stop: called by Rhai's progress hook.
 pub fn past_deadline() -> bool {
     DEADLINE.with(|d| d.borrow().is_some_and(|t| Instant::now() > t))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+    use std::str::FromStr;
+
+    #[test]
+    fn rules_get_the_exact_decimal_not_the_float() {
+        // 18 significant digits: the f64 of the JSON document cannot hold them.
+        let exact = Decimal::from_str("1234567890123456.78").unwrap_or_default();
+        let float: f64 = "1234567890123456.78".parse().unwrap_or_default();
+        let data = serde_json::json!({"moyens": {"total": float}});
+        let mut table = BTreeMap::new();
+        table.insert("/moyens/total".to_string(), exact);
+        let d = to_dynamic_exact(&data, &table);
+        let total = d.read_lock::<Map>().and_then(|m| {
+            m.get("moyens")
+                .and_then(|x| x.read_lock::<Map>().and_then(|y| y.get("total").and_then(as_decimal)))
+        });
+        assert_eq!(total, Some(exact));
+        // Without the table, the float's shortest text.
+        let plain = to_dynamic(&data);
+        let total = plain.read_lock::<Map>().and_then(|m| {
+            m.get("moyens")
+                .and_then(|x| x.read_lock::<Map>().and_then(|y| y.get("total").and_then(as_decimal)))
+        });
+        assert_ne!(total, Some(exact));
+    }
+
+    #[test]
+    fn elapsed_share_in_days() {
+        let share = elapsed_share(
+            &Dynamic::from("2010-03-31".to_string()),
+            &Dynamic::from_decimal(Decimal::from(2010)),
+        );
+        assert_eq!(share, Decimal::from(90) / Decimal::from(365));
+        let outside = elapsed_share(
+            &Dynamic::from("2010-03-31".to_string()),
+            &Dynamic::from_decimal(Decimal::from(2009)),
+        );
+        assert_eq!(outside, Decimal::ONE);
+    }
 }

@@ -160,13 +160,9 @@ fn new_engine(sandbox: &Sandbox) -> Engine {
     engine.disable_symbol("eval");
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
-    engine.on_progress(|_| {
-        if api::past_deadline() {
-            Some(Dynamic::from("délai dépassé"))
-        } else {
-            None
-        }
-    });
+    // No wall-clock stop here: a rule's limits are operations, sizes and depth,
+    // so a return gets the same findings on a busy machine as on an idle one;
+    // the time of a whole file is bounded by its worker process (`isolate`).
     api::register(&mut engine);
     engine
 }
@@ -262,7 +258,7 @@ impl RulePack {
                 *v = Value::Null;
             }
         }
-        let data = api::to_dynamic(&data);
+        let data = api::to_dynamic_exact(&data, &ex.exact);
         api::set_rows(
             ex.origins
                 .iter()

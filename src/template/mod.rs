@@ -19,6 +19,7 @@
 //! - `x-aliases: [...]`: other accepted spellings of a label or header;
 //! - `x-unit`: the unit of an amount, else read from the label's parentheses.
 
+pub mod annotations;
 mod detect;
 
 use std::collections::BTreeMap;
@@ -189,6 +190,7 @@ impl TemplateSet {
                     crate::messages::json_error(&e)
                 ),
             })?;
+            annotations::check(&file.path, &schema)?;
             if schema.get("x-template").is_none() {
                 continue;
             }

@@ -329,7 +329,7 @@ fn parse_words(words: &[&str]) -> Option<DateInterval> {
         [month, year] if month_number(month).is_some() => DateInterval::month(year_of(year)?, month_number(month)?),
         ["debut", "de" | "d", year] | ["debut", year] => DateInterval::quarter(digits(year, 4)?, 1),
         ["fin", "de" | "d", year] | ["fin", year] => DateInterval::quarter(digits(year, 4)?, 4),
-        ["mi", year] => DateInterval::mid_year(digits(year, 4)?),
+        ["mi", year] | [year, "mi"] => DateInterval::mid_year(digits(year, 4)?),
         ["courant", "de" | "d", year] | ["courant", year] | ["dans", "le", "courant", "de" | "d", year] => {
             DateInterval::year(digits(year, 4)?)
         }

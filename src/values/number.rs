@@ -115,6 +115,12 @@ impl ParsedNumber {
 /// `4.830.000 €` is 4830000 €, `365.740,50€` is 365740.50 €, `0,005 M€` is 0.005 M€;
 /// `318.765.75 €` and `1.5` are malformed; `En cours` is not numeric.
 pub fn parse_french_number(s: &str) -> ParsedNumber {
+    parse_number(s, true)
+}
+
+/// [`parse_french_number`]; `with_comment`: also try "a number followed by words"
+/// (off when reading such a number's head, so that the search stays linear).
+fn parse_number(s: &str, with_comment: bool) -> ParsedNumber {
     let text = s.trim();
     if is_placeholder(text) {
         return ParsedNumber::Blank;
@@ -135,7 +141,10 @@ pub fn parse_french_number(s: &str) -> ParsedNumber {
                 reason: "signe ou unité mal placé".to_string(),
             }
         } else {
-            number_with_comment(text).unwrap_or(ParsedNumber::NotNumeric)
+            with_comment
+                .then(|| number_with_comment(text))
+                .flatten()
+                .unwrap_or(ParsedNumber::NotNumeric)
         };
     }
     match parse_unsigned(body) {
@@ -164,28 +173,29 @@ fn is_not_given(text: &str) -> bool {
 /// `21 (+2 et 1 sortie)`, `73,5 en travaux`: a readable number (with or without
 /// unit), then white space and words (a letter or a parenthesis).
 fn number_with_comment(text: &str) -> Option<ParsedNumber> {
-    let end = text
+    // The longest head that reads as a number, cut before a space or a `(`.
+    // A number is at most 28 digits with their separators and a unit: only the
+    // first 64 bytes are tried, so a long text costs no more than a short one.
+    let cuts = text
         .char_indices()
-        .find(|(i, c)| {
-            let sign = *i == 0 && matches!(c, '-' | '+' | '\u{2212}');
-            !(sign || c.is_ascii_digit() || matches!(c, '.' | ',') || Separator::of(*c).is_some())
-        })
-        .map(|(i, _)| i)?;
-    let (head, comment) = text.split_at(end);
-    let comment = comment.trim();
-    if !head.ends_with(|c: char| c.is_whitespace()) && !comment.starts_with('(') {
-        return None;
+        .take_while(|(i, _)| *i <= 64)
+        .filter(|(_, c)| c.is_whitespace() || *c == '(')
+        .map(|(i, _)| i);
+    let cuts: Vec<usize> = cuts.collect();
+    for &i in cuts.iter().rev() {
+        let (head, comment) = text.split_at(i);
+        let comment = comment.trim();
+        if head.trim().is_empty() || !comment.chars().any(|c| c.is_alphabetic() || c == '(') {
+            continue;
+        }
+        if let ParsedNumber::Number { value, .. } = parse_number(head, false) {
+            return Some(ParsedNumber::WithComment {
+                value,
+                comment: comment.to_string(),
+            });
+        }
     }
-    if !comment.chars().any(|c| c.is_alphabetic() || c == '(') {
-        return None;
-    }
-    match parse_french_number(head) {
-        ParsedNumber::Number { value, .. } => Some(ParsedNumber::WithComment {
-            value,
-            comment: comment.to_string(),
-        }),
-        _ => None,
-    }
+    None
 }
 
 /// Empty text or a dash standing for "nothing".
