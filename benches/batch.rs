@@ -19,6 +19,12 @@ use bilan::sheetgen::{write_xlsx, CellSpec, WorkbookSpec};
 
 const BIN: &str = env!("CARGO_BIN_EXE_bilan");
 
+/// The binary measured: this build's, or `BILAN_BENCH_BIN` (another build, to
+/// compare before and after a change).
+fn bin() -> std::ffi::OsString {
+    std::env::var_os("BILAN_BENCH_BIN").unwrap_or_else(|| BIN.into())
+}
+
 fn specs() -> Vec<(String, WorkbookSpec)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/src");
     let mut out = Vec::new();
@@ -83,7 +89,7 @@ fn generate(dir: &Path, n: usize) -> usize {
 /// Runs `bilan` and returns (wall time, max RSS in KiB of it and its readers).
 fn measure(args: &[&str]) -> (Duration, i64) {
     let start = Instant::now();
-    let child = Command::new(BIN)
+    let child = Command::new(bin())
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -44,6 +44,29 @@ enum Command {
     Completions(CompletionsArgs),
     /// Écrit la page de manuel de bilan (format man)
     Man(ManArgs),
+    /// Compare deux versions d'un même retour : constats corrigés, nouveaux, toujours présents, justifiés ; valeurs modifiées
+    Diff(DiffArgs),
+}
+
+#[derive(Args, Debug)]
+struct DiffArgs {
+    /// La version précédente du retour
+    #[arg(value_name = "ANCIEN")]
+    old: PathBuf,
+    /// La nouvelle version du même retour
+    #[arg(value_name = "NOUVEAU")]
+    new: PathBuf,
+    /// Écrit la comparaison en JSON dans ce fichier (`-` : sortie standard) ; schéma : schemas/diff.schema.json
+    #[arg(long, value_name = "SORTIE.json")]
+    json: Option<PathBuf>,
+    /// Écrit le classeur annoté de la nouvelle version, avec le suivi depuis la précédente
+    #[arg(long, value_name = "SORTIE.xlsx")]
+    report: Option<PathBuf>,
+    /// Gravité à partir de laquelle le code de sortie vaut 1 (constats de la nouvelle version)
+    #[arg(long, value_enum, value_name = "GRAVITÉ", default_value = "error")]
+    fail_on: FailOn,
+    #[command(flatten)]
+    common: Common,
 }
 
 #[derive(Args, Debug)]
@@ -103,6 +126,9 @@ struct Packs {
     /// Dossier de schémas à utiliser à la place des schémas intégrés
     #[arg(long, value_name = "DOSSIER")]
     schemas: Option<PathBuf>,
+    /// Fichier de campagne : exercice, date d'arrêté, retours attendus, règles désactivées ou modifiées
+    #[arg(long, value_name = "CAMPAGNE.toml")]
+    campagne: Option<PathBuf>,
 }
 
 /// What the commands that read returns share: packs, template, reading limits.
@@ -253,6 +279,7 @@ impl Packs {
         run::Setup {
             rules: self.rules.clone(),
             schemas: self.schemas.clone(),
+            campagne: self.campagne.clone(),
             ..run::Setup::default()
         }
     }
@@ -276,6 +303,8 @@ impl Common {
             max_total_memory: self.max_total_memory,
             timeout: self.timeout,
             jobs: None,
+            campagne: self.packs.campagne.clone(),
+            campagne_texte: None,
         }
     }
 }
@@ -297,6 +326,21 @@ fn main() -> ExitCode {
             eprintln!("{}", render_rule_error(&e));
             ExitCode::from(2)
         }
+        Err(RunError::Campaign(e)) => {
+            eprintln!(
+                "{}",
+                render_source_error(
+                    &e.path,
+                    e.line,
+                    e.column,
+                    &e.message,
+                    &e.source_text,
+                    "fichier de campagne invalide",
+                    "bilan::campagne"
+                )
+            );
+            ExitCode::from(2)
+        }
         Err(RunError::Interrupted) => {
             eprintln!("bilan : contrôle interrompu ; aucune sortie n'a été remplacée");
             ExitCode::from(130)
@@ -313,14 +357,38 @@ fn failed_outputs(failures: &[String]) -> Option<u8> {
 }
 
 fn render_rule_error(e: &RuleError) -> String {
+    render_source_error(
+        &e.path,
+        e.line,
+        e.column,
+        &e.message,
+        &e.source_text,
+        "règle invalide",
+        "bilan::rule-compile",
+    )
+}
+
+/// `file:line:column: erreur : message`, then the line with the place marked.
+fn render_source_error(
+    path: &Path,
+    line: usize,
+    column: usize,
+    message: &str,
+    source_text: &str,
+    what: &str,
+    code: &str,
+) -> String {
     use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteDiagnostic, NamedSource};
-    let offset = line_col_offset(&e.source_text, e.line, e.column);
-    let diag = MietteDiagnostic::new(format!("règle invalide : {}", e.message))
-        .with_code("bilan::rule-compile")
+    let mut out = format!("{}:{line}:{column}: erreur : {message}\n", path.display());
+    if source_text.is_empty() {
+        return out;
+    }
+    let offset = line_col_offset(source_text, line, column);
+    let diag = MietteDiagnostic::new(format!("{what} : {message}"))
+        .with_code(code.to_string())
         .with_label(LabeledSpan::at(offset..offset + 1, "ici"));
     let report = miette::Report::new(diag)
-        .with_source_code(NamedSource::new(e.path.display().to_string(), e.source_text.clone()));
-    let mut out = format!("{}:{}:{}: erreur : {}\n", e.path.display(), e.line, e.column, e.message);
+        .with_source_code(NamedSource::new(path.display().to_string(), source_text.to_string()));
     let theme = if color_enabled(false) {
         GraphicalTheme::unicode()
     } else {
@@ -430,6 +498,7 @@ fn dispatch(cli: Cli) -> Result<u8, RunError> {
             Ok(0)
         }
         Command::Batch(args) => batch(args),
+        Command::Diff(args) => diff(args),
         Command::Template(args) => {
             let checker = run::load(&args.packs.setup())?;
             let written = run::write_blanks(
@@ -446,7 +515,10 @@ fn dispatch(cli: Cli) -> Result<u8, RunError> {
         }
         Command::Explain(args) => {
             let checker = run::load(&args.packs.setup())?;
-            if let Some(text) = bilan::docs::explain(&checker.rules, &checker.templates, &args.id) {
+            if let Some(mut text) = bilan::docs::explain(&checker.rules, &checker.templates, &args.id) {
+                if let Some(note) = checker.rules.campaign.as_ref().and_then(|c| c.explain_note(&args.id)) {
+                    text.push_str(&note);
+                }
                 print_out(&text)?;
                 return Ok(0);
             }
@@ -491,14 +563,7 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
             eprintln!("Classeur annoté : {}", out.display());
         }
     }
-    let json = || {
-        run::json_text(&report::json::report(
-            reports,
-            &checker.rules.name,
-            chrono::Utc::now(),
-            Vec::new(),
-        ))
-    };
+    let json = || run::json_text(&run::json_report(&checker, reports));
     if json_to_stdout {
         print_out(&json())?;
     } else {
@@ -532,6 +597,12 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
                     out.push_str(&report::total_line(reports));
                     out.push('\n');
                 }
+            }
+        }
+        if args.format != Format::Json {
+            if let Some(block) = report::campaign_block(&checker.rules) {
+                out.push('\n');
+                out.push_str(&block);
             }
         }
         print_out(&out)?;
@@ -626,6 +697,9 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
                 if done.skipped.len() > 1 { "s" } else { "" }
             ));
         }
+        if let Some(block) = report::campaign_block(&checker.rules) {
+            out.push_str(&block);
+        }
         out.push_str(&format!("Sorties : {}\n", safe(&args.out)));
         print_out(&out)?;
     }
@@ -633,4 +707,40 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
         return Ok(code);
     }
     Ok(run::exit_code(&reports, &done.cross, args.fail_on.level()))
+}
+
+fn diff(args: DiffArgs) -> Result<u8, RunError> {
+    let checker = run::load(&args.common.setup())?;
+    let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
+    let done = run::diff(
+        &checker,
+        &run::DiffOptions {
+            old: args.old.clone(),
+            new: args.new.clone(),
+            json: args.json.clone(),
+            report: args.report.clone(),
+        },
+    )?;
+    if json_to_stdout {
+        print_out(&run::json_text(&bilan::diff::to_json(&done.diff, &done.old, &done.new)))?;
+    } else {
+        // Text from the submitted files (names, values, justifications), shown safely.
+        let mut out: String = report::diff::render(&done.diff, &done.old, &done.new)
+            .lines()
+            .map(|l| bilan::output::neutralise(l).into_owned() + "\n")
+            .collect();
+        if let Some(block) = report::campaign_block(&checker.rules) {
+            out.push('\n');
+            out.push_str(&block);
+        }
+        print_out(&out)?;
+        if let Some(path) = &args.report {
+            eprintln!("Classeur annoté avec le suivi : {}", path.display());
+        }
+    }
+    Ok(run::exit_code(
+        std::slice::from_ref(&done.new),
+        &[],
+        args.fail_on.level(),
+    ))
 }

@@ -125,6 +125,7 @@ pub mod column {
     pub const ACTUAL: &str = "Constaté";
     pub const DIFFERENCE: &str = "Écart";
     pub const TOLERANCE: &str = "Tolérance";
+    pub const JUSTIFICATION: &str = "Justification";
     pub const TEMPLATE: &str = "Modèle";
     pub const ORGANISATION: &str = "Organisation";
     pub const STATUS: &str = "Statut";
@@ -517,7 +518,8 @@ mod tests {
             counts(Counts {
                 error: 0,
                 warning: 1,
-                info: 2
+                info: 2,
+                ..Counts::default()
             }),
             "0 erreur, 1 avertissement, 2 informations"
         );

@@ -22,6 +22,8 @@ use crate::template::TemplateSet;
 pub enum RunError {
     /// A rule does not compile: shown with its source.
     Rule(RuleError),
+    /// The campaign file does not load: shown with its source.
+    Campaign(crate::campaign::CampaignError),
     /// Anything else, in French, ready to print.
     Message(String),
     /// SIGINT or SIGTERM: the run stopped, its temporary files removed.
@@ -66,6 +68,11 @@ pub struct Setup {
     pub timeout: Option<u64>,
     /// Files checked at once (`batch`).
     pub jobs: Option<usize>,
+    /// `--campagne campagne.toml`: applied to the rules (see [`crate::campaign`]).
+    pub campagne: Option<PathBuf>,
+    /// A campaign given as text (an uploaded or stored file: how messages name
+    /// it, its text), applied like `campagne`; `attendus` is not read.
+    pub campagne_texte: Option<(PathBuf, String)>,
 }
 
 /// Upper bound of `--jobs`.
@@ -117,6 +124,7 @@ fn worker_config(setup: &Setup, limits: Limits) -> crate::isolate::WorkerConfig 
         schemas: setup.schemas.as_deref().map(output::path_to_bytes),
         template: setup.template.clone(),
         limits,
+        campaign: None,
     }
 }
 
@@ -131,9 +139,16 @@ pub fn worker_main() -> i32 {
         };
         let mut checker = load(&setup).map_err(|e| match e {
             RunError::Rule(r) => r.message,
+            RunError::Campaign(c) => c.to_string(),
             RunError::Message(m) => m,
             RunError::Interrupted => "interrompu".into(),
         })?;
+        // The parent's campaign, as it read it (same text, same fingerprint).
+        if let Some((path, text)) = &config.campaign {
+            let campaign = crate::campaign::Campaign::parse(text, &output::path_from_bytes(path), None, &checker.rules)
+                .map_err(|e| e.to_string())?;
+            campaign.apply(&mut checker.rules);
+        }
         checker.limits = config.limits;
         Ok(checker)
     })
@@ -154,7 +169,16 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
         Some(dir) => read_dir(dir)?,
         None => crate::embedded::rules(),
     };
-    let rules = RulePack::load(&rule_files, Sandbox::default())?;
+    let mut rules = RulePack::load(&rule_files, Sandbox::default())?;
+    if let Some(path) = &setup.campagne {
+        crate::campaign::Campaign::load(path, &rules)
+            .map_err(RunError::Campaign)?
+            .apply(&mut rules);
+    } else if let Some((name, text)) = &setup.campagne_texte {
+        crate::campaign::Campaign::parse(text, name, None, &rules)
+            .map_err(RunError::Campaign)?
+            .apply(&mut rules);
+    }
     let mut checker = Checker::new(templates, rules);
     let mut limits = Limits::default();
     if let Some(n) = setup.max_file_size {
@@ -179,8 +203,13 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
         if let Some(t) = setup.timeout {
             worker.timeout = std::time::Duration::from_secs(t.max(1));
         }
-        let config = worker_config(setup, limits);
-        checker.isolation = Some(std::sync::Arc::new(crate::isolate::Isolation::new(
+        let mut config = worker_config(setup, limits);
+        config.campaign = checker
+            .rules
+            .campaign
+            .as_ref()
+            .map(|c| (output::path_to_bytes(&c.path), c.source.clone()));
+        checker.isolation = Some(std::sync::Arc::new(crate::isolate::Isolation::with_config(
             exe.clone(),
             worker,
             config,
@@ -324,12 +353,7 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
         return Err(RunError::Interrupted);
     }
     if let Some(path) = &opts.json {
-        let text = json_text(&report::json::report(
-            &reports,
-            &checker.rules.name,
-            Utc::now(),
-            Vec::new(),
-        ));
+        let text = json_text(&json_report(checker, &reports));
         if let Err(e) = output::save(path, text.as_bytes()) {
             failures.push(e.to_string());
         }
@@ -340,6 +364,13 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
         checked_at,
         failures,
     })
+}
+
+/// The machine report of `check` (`--json`), with the campaign when there is one.
+pub fn json_report(checker: &Checker, reports: &[FileReport]) -> serde_json::Value {
+    let mut value = report::json::report(reports, &checker.rules.name, Utc::now(), Vec::new());
+    report::json::add_campaign(&mut value, &checker.rules);
+    value
 }
 
 /// Refuses an output path that is one of the inputs (exit 2).
@@ -463,9 +494,16 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
                 .map_err(|_| message("motifs --glob invalides (exemple : '*.xlsx')"))?,
         )
     };
-    let expected = match &opts.expected {
-        Some(p) => Some(batch::read_expected(p).map_err(RunError::Message)?),
-        None => None,
+    let campaign = checker.rules.campaign.as_deref();
+    let expected = match (&opts.expected, campaign.and_then(|c| c.expected.clone())) {
+        (Some(_), Some(_)) => {
+            return Err(message(format!(
+                "la campagne fixe déjà les retours attendus (attendus = « {} ») : retirez --expected, ou la clé attendus du fichier de campagne",
+                campaign.and_then(|c| c.expected_file.as_deref()).unwrap_or("")
+            )))
+        }
+        (Some(p), None) => Some(batch::read_expected(p).map_err(RunError::Message)?),
+        (None, from_campaign) => from_campaign,
     };
     if let Some(n) = opts.jobs {
         in_range("--jobs", n as u64, (1, MAX_JOBS as u64), "")?;
@@ -553,7 +591,8 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         });
     }
     let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());
-    let json = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, checked_at);
+    let mut json = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, checked_at);
+    report::json::add_campaign(&mut json, &checker.rules);
     let written_json = output::save(&staging.dir.join("rapport.json"), json_text(&json).as_bytes());
     drop(json);
     let synthese = report::synthese::write(
@@ -564,6 +603,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         checked_at,
         &checker.rules.name,
         &report::print::Names::new(&opts.paths),
+        campaign,
     )
     .map_err(|e| format!("synthese.xlsx : {}", crate::messages::xlsx_error(&e)))
     .and_then(|bytes| output::save(&staging.dir.join("synthese.xlsx"), &bytes).map_err(|e| e.to_string()));
@@ -597,6 +637,93 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         links: inputs.links,
         failures,
     })
+}
+
+// ---------------------------------------------------------------------------
+// diff
+
+/// `bilan diff OLD NEW`: what to write besides the terminal output.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    pub old: PathBuf,
+    pub new: PathBuf,
+    /// `--json OUT.json` (a file; `-` is the caller's to print).
+    pub json: Option<PathBuf>,
+    /// `--report OUT.xlsx`: the new submission's annotated workbook with its follow-up.
+    pub report: Option<PathBuf>,
+}
+
+/// What `diff` did.
+#[derive(Debug)]
+pub struct DiffRun {
+    pub old: FileReport,
+    pub new: FileReport,
+    pub diff: crate::diff::Diff,
+}
+
+/// Checks two submissions of one return and compares them. Two different
+/// returns (template, organisation) or an unreadable one: an error (exit 2).
+pub fn diff(checker: &Checker, opts: &DiffOptions) -> Result<DiffRun, RunError> {
+    for p in [&opts.old, &opts.new] {
+        if !p.exists() {
+            return Err(message(format!("{} : fichier introuvable", p.display())));
+        }
+        if p.is_dir() {
+            return Err(message(format!(
+                "{} est un dossier : bilan diff compare deux fichiers",
+                p.display()
+            )));
+        }
+    }
+    for out in opts.report.iter().chain(opts.json.iter()) {
+        for input in [&opts.old, &opts.new] {
+            if input.canonicalize().is_ok_and(|i| output::same_file(&i, out)) {
+                return Err(message(format!(
+                    "{} remplacerait le fichier comparé {} : choisissez un autre nom",
+                    out.display(),
+                    input.display()
+                )));
+            }
+        }
+    }
+    // Checked like any return (in a worker process by default), with the
+    // extracted data the values are compared on.
+    let job = crate::check::Job {
+        excerpts: true,
+        extraction: true,
+        ..Default::default()
+    };
+    let check = |p: &Path| {
+        let checked = checker.process(&crate::check::Input::Path(p.to_path_buf()), &job);
+        let mut report = checked.report;
+        report.extraction = checked.extraction.as_ref().and_then(crate::diff::extraction_of_json);
+        report
+    };
+    let old = check(&opts.old);
+    let new = check(&opts.new);
+    let diff = crate::diff::compare(&old, &new).map_err(|e| message(e.to_string()))?;
+    if let Some(path) = &opts.json {
+        if path != Path::new("-") {
+            output::save(path, json_text(&crate::diff::to_json(&diff, &old, &new)).as_bytes())?;
+        }
+    }
+    if let Some(path) = &opts.report {
+        // The new return's annotated workbook is made where it is checked, with its follow-up.
+        let job = crate::check::Job {
+            annotated: Some(output::path_to_bytes(path)),
+            checked_at: Utc::now().timestamp(),
+            follow_up: Some((diff.clone(), old.path.clone())),
+            ..Default::default()
+        };
+        let checked = checker.process(&crate::check::Input::Path(opts.new.clone()), &job);
+        if let Some(Err(why)) = checked.annotated {
+            return Err(message(format!(
+                "BILAN-OUT-001 : le classeur annoté {} n'a pas pu être écrit : {why}",
+                path.display()
+            )));
+        }
+    }
+    Ok(DiffRun { old, new, diff })
 }
 
 // ---------------------------------------------------------------------------

@@ -153,3 +153,28 @@ fn rules_lists_every_rule_and_explain_documents_one() {
 fn fixtures_dir_exists() {
     assert!(fixture("").is_dir());
 }
+
+#[test]
+fn options_out_of_range_are_usage_errors_with_the_range() {
+    let maud = fixture("pole-maud-conforme.xlsx");
+    for (args, option) in [
+        (vec!["check", "--max-memory", "1000"], "--max-memory"),
+        (vec!["check", "--timeout", "0"], "--timeout"),
+        (vec!["check", "--timeout", "100000"], "--timeout"),
+        (vec!["check", "--max-total-memory", "1000"], "--max-total-memory"),
+        (
+            vec!["batch", "--jobs", "100000", "--out", "/nonexistent/sortie"],
+            "--jobs",
+        ),
+        (vec!["batch", "--jobs", "0", "--out", "/nonexistent/sortie"], "--jobs"),
+    ] {
+        let out = bilan().args(&args).arg(&maud).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(option) && err.contains("hors limites : choisissez entre"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing checked");
+    }
+}

@@ -358,6 +358,11 @@ fn footer(f: &Finding, file: &str, verbose: bool) -> String {
     if !nums.is_empty() {
         out.push_str(&format!("    {}\n", nums.join(", ")));
     }
+    if let Some(j) = f.justification.as_ref().filter(|_| f.is_justified()) {
+        out.push_str(&format!(
+            "    justifié par le déclarant : « {j} » (ne compte pas pour le statut)\n"
+        ));
+    }
     if verbose {
         if let Some(p) = &f.pointer {
             out.push_str(&format!("    donnée {p}\n"));

@@ -1,5 +1,6 @@
 //! Reporters: one output model ([`crate::check::FileReport`]), several printers.
 
+pub mod diff;
 pub mod human;
 pub mod json;
 pub mod palette;
@@ -38,6 +39,9 @@ pub fn terminal_safe(r: &mut FileReport) {
         if let Some(s) = &mut f.sheet {
             fix(s);
         }
+        if let Some(j) = &mut f.justification {
+            fix(j);
+        }
     }
     if let Some(wb) = &mut r.workbook {
         let sheets = std::mem::take(&mut wb.sheets);
@@ -60,9 +64,24 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
     crate::messages::plural(n, one, many)
 }
 
-/// `5 erreurs, 1 avertissement, 0 information`.
+/// `5 erreurs, 1 avertissement, 0 information` (`, dont 1 justifié` when the
+/// submitter justified some).
 pub fn counts_fr(c: Counts) -> String {
-    crate::messages::counts(c)
+    let justified = if c.justified > 0 {
+        format!(", dont {}", plural(c.justified, "justifié", "justifiés"))
+    } else {
+        String::new()
+    };
+    format!("{}{justified}", crate::messages::counts(c))
+}
+
+/// The campaign a run applies, for the terminal: its name, fingerprint, and the
+/// rules it switched off or changed with their reasons (`None` without one).
+pub fn campaign_block(rules: &crate::rules::RulePack) -> Option<String> {
+    let c = rules.campaign.as_ref()?;
+    let mut out = c.lines_fr().join("\n");
+    out.push('\n');
+    Some(out)
 }
 
 /// The one-line summary of a file.

@@ -10,8 +10,12 @@ pub fn render(r: &FileReport) -> String {
             (Some(s), None) => format!("{} › {s}", r.path),
             _ => r.path.clone(),
         };
+        let justified = match f.justification.as_ref().filter(|_| f.is_justified()) {
+            Some(j) => format!(" [justifié : {j}]"),
+            None => String::new(),
+        };
         out.push_str(&format!(
-            "{place} : {} {} : {}\n",
+            "{place} : {} {} : {}{justified}\n",
             crate::messages::severity(f.severity),
             f.rule,
             f.message.replace(['\n', '\r'], " ")

@@ -139,6 +139,7 @@ pub fn write(
     checked_at: chrono::DateTime<chrono::Utc>,
     rule_pack: &str,
     names: &Names,
+    campaign: Option<&crate::campaign::Campaign>,
 ) -> Result<Vec<u8>, XlsxError> {
     use crate::messages::{self, column};
     let f = Formats::new();
@@ -180,6 +181,19 @@ pub fn write(
             if summaries.len() > 1 { "s" } else { "" }
         ),
     )?;
+    if let Some(c) = campaign {
+        ws.write_string_with_format(
+            3,
+            0,
+            text(&format!(
+                "Campagne « {} » (fichier de campagne SHA-256 {}) — {} : voir sous le tableau",
+                c.name,
+                c.sha256,
+                crate::report::plural(c.overrides.len(), "règle modifiée", "règles modifiées")
+            )),
+            &Format::new().set_bold(),
+        )?;
+    }
     let cols = [
         column::FILE,
         column::TEMPLATE,
@@ -192,9 +206,10 @@ pub fn write(
         column::INFOS,
         "Rapport annoté",
         "Premier constat",
+        "Justifiés",
     ];
     headers(ws, 4, &cols, &f)?;
-    const WIDTHS: [f64; 11] = [30.0, 17.0, 18.0, 9.0, 11.0, 20.0, 8.0, 14.0, 12.0, 8.0, 40.0];
+    const WIDTHS: [f64; 12] = [30.0, 17.0, 18.0, 9.0, 11.0, 20.0, 8.0, 14.0, 12.0, 8.0, 40.0, 10.0];
     let mut row = 5u32;
     for s in summaries {
         let r = &s.report;
@@ -250,6 +265,7 @@ pub fn write(
         if let Some(first) = &first {
             ws.write_string_with_format(row, 10, text(first), &f.wrap)?;
         }
+        ws.write_number_with_format(row, 11, c.justified as f64, &f.typed.integer)?;
         row += 1;
     }
     let last_file_row = row.saturating_sub(1).max(4);
@@ -298,6 +314,16 @@ pub fn write(
         row += 1;
     }
     ws.autofilter(4, 0, last_file_row, (cols.len() - 1) as u16)?;
+    if let Some(c) = campaign {
+        // Below the table (rows are written in order): the campaign's decisions.
+        row += 1;
+        ws.write_string_with_format(row, 0, "Campagne", &f.title)?;
+        row += 1;
+        for line in c.lines_fr() {
+            ws.write_string(row, 0, text(line.trim_start()))?;
+            row += 1;
+        }
+    }
     ws.set_freeze_panes(5, 1)?;
     set_widths(ws, &WIDTHS)?;
 
@@ -316,9 +342,10 @@ pub fn write(
         column::ACTUAL,
         column::DIFFERENCE,
         column::TOLERANCE,
+        column::JUSTIFICATION,
     ];
     headers(ws, 0, &cols, &f)?;
-    const FINDING_WIDTHS: [f64; 10] = [30.0, 13.0, 15.0, 14.0, 8.0, 60.0, 12.0, 12.0, 12.0, 10.0];
+    const FINDING_WIDTHS: [f64; 11] = [28.0, 13.0, 15.0, 14.0, 8.0, 55.0, 12.0, 12.0, 12.0, 10.0, 30.0];
     let mut row = 1u32;
     for s in summaries {
         for fd in &s.report.findings {
@@ -327,6 +354,7 @@ pub fn write(
                 row_height(&[
                     (&name(&s.report.path), FINDING_WIDTHS[0]),
                     (&fd.message, FINDING_WIDTHS[5]),
+                    (fd.justification.as_deref().unwrap_or(""), FINDING_WIDTHS[10]),
                 ]),
             )?;
             ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
@@ -336,6 +364,9 @@ pub fn write(
             ws.write_string_with_format(row, 4, fd.cell.map(|c| c.to_string()).unwrap_or_default(), &f.plain)?;
             ws.write_string_with_format(row, 5, text(&names.text(&fd.message)), &f.wrap)?;
             write_figures(ws, row, 6, fd, &f)?;
+            if let Some(j) = fd.justification.as_ref().filter(|_| fd.is_justified()) {
+                ws.write_string_with_format(row, 10, text(j), &f.wrap)?;
+            }
             row += 1;
         }
     }
