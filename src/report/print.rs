@@ -34,7 +34,7 @@ pub fn row_height(cells: &[(&str, f64)]) -> f64 {
     let lines = cells
         .iter()
         .map(|(text, width)| {
-            let per_line = (width * 1.3).max(1.0);
+            let per_line = (width * 1.2).max(1.0);
             text.split('\n')
                 .map(|l| (l.chars().count() as f64 / per_line).ceil().max(1.0))
                 .sum::<f64>()

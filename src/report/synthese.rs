@@ -209,7 +209,7 @@ pub fn write(
         "Justifiés",
     ];
     headers(ws, 4, &cols, &f)?;
-    const WIDTHS: [f64; 12] = [30.0, 17.0, 18.0, 9.0, 11.0, 20.0, 8.0, 14.0, 12.0, 8.0, 40.0, 10.0];
+    const WIDTHS: [f64; 12] = [30.0, 17.0, 18.0, 9.0, 11.0, 21.0, 8.0, 14.0, 12.0, 8.0, 40.0, 10.0];
     let mut row = 5u32;
     for s in summaries {
         let r = &s.report;
