@@ -89,6 +89,10 @@ pub struct WorkerConfig {
     pub schemas: Option<Vec<u8>>,
     pub template: Option<String>,
     pub limits: Limits,
+    /// `--campagne`: the campaign file's path (bytes) and text, as the parent
+    /// read and checked it.
+    #[serde(default)]
+    pub campaign: Option<(Vec<u8>, String)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
