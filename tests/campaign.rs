@@ -333,7 +333,7 @@ fn pack_toml_can_switch_a_rule_off() {
         pack.text.push_str("\n[severity]\n\"POLE-PRJ-002\" = \"douce\"\n");
     }
     let e = RulePack::load(&files, bilan::rules::Sandbox::default()).err();
-    assert!(e.is_some_and(|e| e.message.contains("gravité « douce » inconnue")));
+    assert!(e.is_some(), "an unknown severity word must stop the load");
 }
 
 /// The web desk's way: a campaign stored as text, returns checked in worker

@@ -32,6 +32,9 @@ const MAX_RSS_MB: i64 = 1024;
 /// default, and the main process only holds reports.
 const MAX_TREE_MB: u64 = 512;
 
+/// Peak memory allowed for the main process: it only holds reports.
+const MAX_MAIN_MB: u64 = 64;
+
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     SERIAL.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -311,9 +314,23 @@ fn check_gives_each_file_its_finding_in_time() {
             ));
         }
         let tree_kb = r.sampled.main_kb + r.sampled.worker_kb;
-        if tree_kb / 1024 > MAX_TREE_MB {
+        // A worker stopped by its memory limit used up to that limit (512 MB):
+        // the tree is then the limit plus the main process, which holds reports only.
+        let stopped_by_memory = r.stdout.contains("mémoire nécessaire");
+        let ceiling = if stopped_by_memory {
+            MAX_TREE_MB + MAX_MAIN_MB
+        } else {
+            MAX_TREE_MB
+        };
+        if r.sampled.main_kb / 1024 > MAX_MAIN_MB {
             problems.push(format!(
-                "{what}: peak memory of the process tree {} MB (main {} + worker {}), over {MAX_TREE_MB} MB",
+                "{what}: the main process reached {} MB, over {MAX_MAIN_MB} MB",
+                r.sampled.main_kb / 1024
+            ));
+        }
+        if tree_kb / 1024 > ceiling {
+            problems.push(format!(
+                "{what}: peak memory of the process tree {} MB (main {} + worker {}), over {ceiling} MB",
                 tree_kb / 1024,
                 r.sampled.main_kb / 1024,
                 r.sampled.worker_kb / 1024
@@ -519,7 +536,8 @@ fn large_legal_files_get_their_findings_with_more_memory() {
         let hit = findings
             .iter()
             .any(|f| f["rule"] == rule && f["message"].as_str().is_some_and(|m| m.contains(gist)));
-        if !hit && !(cfg!(debug_assertions) && stopped_in_time) {
+        let accepted = hit || (cfg!(debug_assertions) && stopped_in_time);
+        if !accepted {
             problems.push(format!("{what}: expected {rule} « {gist} », got {findings:#?}"));
         }
         if findings.len() > 2_000 {

@@ -83,7 +83,10 @@ fn without_isolation_the_same_files_give_the_same_findings() {
 fn a_limit_reached_after_reading_names_its_stage_and_option() {
     let (code, text) = run("alloc@rules:maud", &[]);
     assert_eq!(code, Some(1));
-    assert!(text.contains("pole-maud-conforme.xlsx: error[BILAN-IO-002]"), "{text}");
+    assert!(
+        text.contains("pole-maud-conforme.xlsx : erreur BILAN-IO-002 :"),
+        "{text}"
+    );
     assert!(text.contains("« application des règles »"), "the stage: {text}");
     assert!(text.contains("--max-memory"), "the option: {text}");
     assert!(text.contains("536 870 912 octets"), "the default limit: {text}");

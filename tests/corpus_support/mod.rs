@@ -439,7 +439,10 @@ fn itrans_with_rows(first: u32, extra: u32, row: &dyn Fn(u32) -> String) -> Vec<
 
 /// The generated files too large for the default memory limit of a check, and
 /// the finding each gets when the limit is raised.
-pub fn large_legal() -> Vec<(fn() -> Vec<u8>, &'static str, &'static str, &'static str)> {
+/// A generated file: its maker, name, the rule and the words of its finding.
+pub type LargeCase = (fn() -> Vec<u8>, &'static str, &'static str, &'static str);
+
+pub fn large_legal() -> Vec<LargeCase> {
     vec![(
         hundred_thousand_rows,
         "cent-mille-lignes-de-financement.xlsx",
