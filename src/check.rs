@@ -6,7 +6,6 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::{extract, Extraction};
 use crate::finding::{sort_findings, Finding, Severity};
-use crate::format::capitalise;
 use crate::read::{read_bytes, read_file_bytes, Limits, Workbook};
 use crate::rules::RulePack;
 use crate::template::{detect, Detection, TemplateSet};
@@ -343,7 +342,8 @@ pub fn cap_findings(findings: &mut Vec<Finding>) {
 /// The finding of a file that could not be read. A limit names the option that raises it.
 fn read_failure(e: &crate::read::ReadError) -> Finding {
     use crate::read::{LimitKind, ReadError};
-    let mut message = capitalise(&e.to_string());
+    // French for the submitter; the reader's own (English) text goes to `detail`.
+    let (mut message, detail) = crate::messages::read_error(e);
     if let ReadError::Limit { kind, .. } = e {
         let option = match kind {
             LimitKind::FileSize => Some("--max-file-size"),
@@ -359,7 +359,11 @@ fn read_failure(e: &crate::read::ReadError) -> Finding {
             None => format!("{message} (étape : {stage})."),
         };
     }
-    Finding::new(e.rule(), Severity::Error, message)
+    let finding = Finding::new(e.rule(), Severity::Error, message);
+    match detail {
+        Some(d) => finding.with_detail(d),
+        None => finding,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

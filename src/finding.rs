@@ -160,6 +160,9 @@ pub struct Finding {
     /// JSON pointer of the judged value in the extracted data.
     pub pointer: Option<String>,
     pub figures: Figures,
+    /// Technical text behind a French message (a library's own error, in
+    /// English): kept for the JSON `detail` field, never shown to submitters.
+    pub detail: Option<String>,
     /// The submitter's explanation, from the return's `Justifications` sheet
     /// (warnings and infos only; see [`crate::justify`]).
     pub justification: Option<String>,
@@ -176,6 +179,7 @@ impl Finding {
             range: None,
             pointer: None,
             figures: Figures::default(),
+            detail: None,
             justification: None,
         }
     }
@@ -188,6 +192,11 @@ impl Finding {
 
     pub fn with_range(mut self, range: Option<CellRange>) -> Self {
         self.range = range.filter(|r| !r.is_single());
+        self
+    }
+
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
         self
     }
 

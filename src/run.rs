@@ -158,7 +158,7 @@ pub fn worker_main() -> i32 {
 pub fn load(setup: &Setup) -> Result<Checker, RunError> {
     validate_options(setup)?;
     let read_dir = |dir: &Path| {
-        crate::embedded::from_dir(dir).map_err(|e| message(format!("lecture de {} impossible : {e}", dir.display())))
+        crate::embedded::from_dir(dir).map_err(|e| message(crate::messages::io_failure("lecture du dossier", dir, &e)))
     };
     let schema_files = match &setup.schemas {
         Some(dir) => read_dir(dir)?,
@@ -237,13 +237,50 @@ pub fn exit_code(reports: &[FileReport], cross: &[BatchFinding], fail_on: Option
 }
 
 fn create_dir(dir: &Path) -> Result<(), RunError> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        message(format!(
-            "création du dossier {} impossible : {}",
-            dir.display(),
-            output::io_fr(&e)
-        ))
-    })
+    std::fs::create_dir_all(dir).map_err(|e| message(crate::messages::io_failure("création du dossier", dir, &e)))
+}
+
+/// A path given to `check` that is not a file to check stops the run (exit 2)
+/// before anything is written: a typo is not a non-conforming return, and a
+/// folder is `bilan batch`'s job.
+pub fn check_input(path: &Path) -> Result<(), RunError> {
+    use std::io::ErrorKind;
+    match std::fs::metadata(path) {
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => Err(message(format!(
+            "« {} » : fichier introuvable (vérifiez le chemin)",
+            path.display()
+        ))),
+        Ok(m) if m.is_dir() => Err(message(format!(
+            "« {0} » est un dossier : pour contrôler tous les retours d'un dossier, utilisez « bilan batch {0} --out DOSSIER »",
+            path.display()
+        ))),
+        // Anything else (no permission, a pipe) is the file's finding.
+        _ => Ok(()),
+    }
+}
+
+/// A path given to `batch` must exist (a typo would silently check nothing).
+fn batch_input(path: &Path) -> Result<(), RunError> {
+    match std::fs::symlink_metadata(path) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Err(message(format!(
+                "« {} » : fichier ou dossier introuvable (vérifiez le chemin)",
+                path.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether a path names an `.xlsx` workbook (the only format reports are written in).
+fn is_xlsx(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("xlsx"))
 }
 
 // ---------------------------------------------------------------------------
@@ -277,6 +314,9 @@ pub struct CheckRun {
 /// an output that cannot be written is a failure of the run (and BILAN-OUT-001
 /// for its file), the other outputs are still written.
 pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunError> {
+    for f in &opts.files {
+        check_input(f)?;
+    }
     if let Some(json) = &opts.json {
         refuse_input(json, &opts.files, "le rapport JSON")?;
     }
@@ -360,8 +400,14 @@ fn annotated_paths(opts: &CheckOptions) -> Result<Vec<PathBuf>, RunError> {
         (Some(out), _) => {
             if opts.files.len() != 1 {
                 return Err(message(
-                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DIR",
+                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DOSSIER",
                 ));
+            }
+            if !is_xlsx(out) {
+                return Err(message(format!(
+                    "--report écrit un classeur Excel : donnez-lui un nom en .xlsx (et non « {} »)",
+                    out.display()
+                )));
             }
             vec![out.clone()]
         }
@@ -428,17 +474,24 @@ pub struct BatchRun {
 /// one run at a time per output folder (a lock), never into or over an input,
 /// every output written aside and renamed into place together at the end.
 pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) -> Result<BatchRun, RunError> {
+    for p in &opts.paths {
+        batch_input(p)?;
+    }
     let glob = if opts.glob.is_empty() {
         None
     } else {
         let mut builder = globset::GlobSetBuilder::new();
         for g in &opts.glob {
-            builder.add(globset::Glob::new(g).map_err(|e| message(format!("motif --glob « {g} » invalide : {e}")))?);
+            builder.add(globset::Glob::new(g).map_err(|_| {
+                message(format!(
+                    "motif --glob « {g} » invalide (crochet ou accolade non refermé ? exemple : '*.xlsx')"
+                ))
+            })?);
         }
         Some(
             builder
                 .build()
-                .map_err(|e| message(format!("motifs --glob invalides : {e}")))?,
+                .map_err(|_| message("motifs --glob invalides (exemple : '*.xlsx')"))?,
         )
     };
     let campaign = checker.rules.campaign.as_deref();
@@ -549,9 +602,10 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         &checker.templates,
         checked_at,
         &checker.rules.name,
+        &report::print::Names::new(&opts.paths),
         campaign,
     )
-    .map_err(|e| format!("synthese.xlsx : {e}"))
+    .map_err(|e| format!("synthese.xlsx : {}", crate::messages::xlsx_error(&e)))
     .and_then(|bytes| output::save(&staging.dir.join("synthese.xlsx"), &bytes).map_err(|e| e.to_string()));
     match (written_json, synthese) {
         (Ok(()), Ok(())) => {
@@ -692,6 +746,7 @@ pub fn write_blanks(
     id: Option<&str>,
     output_path: Option<&Path>,
     all: Option<&Path>,
+    force: bool,
 ) -> Result<Vec<(String, PathBuf)>, RunError> {
     let jobs: Vec<(&crate::template::Template, PathBuf)> = match (all, id) {
         (Some(dir), _) => {
@@ -714,10 +769,24 @@ pub fn write_blanks(
         }
         (None, None) => {
             return Err(message(
-                "indiquez un modèle (bilan template ID -o OUT.xlsx) ou --all DIR",
+                "indiquez un modèle (bilan template ID -o SORTIE.xlsx) ou --all DOSSIER",
             ))
         }
     };
+    if !force {
+        if let Some((_, path)) = jobs.iter().find(|(_, p)| p.exists()) {
+            return Err(message(format!(
+                "« {} » existe déjà : ajoutez --force pour le remplacer",
+                path.display()
+            )));
+        }
+    }
+    if let Some((_, path)) = jobs.iter().find(|(_, p)| !is_xlsx(p)) {
+        return Err(message(format!(
+            "un modèle vierge est un classeur Excel : donnez-lui un nom en .xlsx (et non « {} »)",
+            path.display()
+        )));
+    }
     let mut done = Vec::new();
     for (t, path) in jobs {
         let bytes = crate::blank::blank(t).map_err(|e| message(e.to_string()))?;

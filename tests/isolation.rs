@@ -37,7 +37,10 @@ fn itrans_still_checked(text: &str) {
 fn an_aborting_reader_is_io_001_for_its_file_only() {
     let (code, text) = run("abort:maud", &[]);
     assert_eq!(code, Some(1));
-    assert!(text.contains("pole-maud-conforme.xlsx: error[BILAN-IO-001]"), "{text}");
+    assert!(
+        text.contains("pole-maud-conforme.xlsx : erreur BILAN-IO-001 :"),
+        "{text}"
+    );
     itrans_still_checked(&text);
 }
 
@@ -45,7 +48,10 @@ fn an_aborting_reader_is_io_001_for_its_file_only() {
 fn a_reader_out_of_memory_is_io_002_with_the_limit() {
     let (code, text) = run("alloc:maud", &["--max-memory", "400000000"]);
     assert_eq!(code, Some(1));
-    assert!(text.contains("pole-maud-conforme.xlsx: error[BILAN-IO-002]"), "{text}");
+    assert!(
+        text.contains("pole-maud-conforme.xlsx : erreur BILAN-IO-002 :"),
+        "{text}"
+    );
     assert!(text.contains("400 000 000 octets"), "{text}");
     itrans_still_checked(&text);
 }
@@ -54,7 +60,10 @@ fn a_reader_out_of_memory_is_io_002_with_the_limit() {
 fn a_hanging_reader_is_stopped_after_its_time_budget() {
     let (code, text) = run("hang:maud", &["--timeout", "5"]);
     assert_eq!(code, Some(1));
-    assert!(text.contains("pole-maud-conforme.xlsx: error[BILAN-IO-002]"), "{text}");
+    assert!(
+        text.contains("pole-maud-conforme.xlsx : erreur BILAN-IO-002 :"),
+        "{text}"
+    );
     assert!(text.contains("durée du contrôle : plus de 5 s"), "{text}");
     assert!(
         text.contains("lecture du classeur") && text.contains("--timeout"),

@@ -428,7 +428,7 @@ fn io_message(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "fichier introuvable".to_string(),
         std::io::ErrorKind::PermissionDenied => "accès refusé (fichier verrouillé ou droits insuffisants)".to_string(),
-        _ => e.to_string(),
+        _ => crate::messages::io_error(e),
     }
 }
 

@@ -67,9 +67,9 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport) -> String {
         out.push_str(&format!("\n{title} ({})\n", findings.len()));
         for f in findings {
             out.push_str(&format!(
-                "  {}: {}[{}] {}\n",
+                "  {} : {} {} : {}\n",
                 place(file, f),
-                f.severity.label_fr(),
+                crate::messages::severity(f.severity),
                 f.rule,
                 f.message
             ));

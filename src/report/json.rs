@@ -24,6 +24,10 @@ pub fn finding_json(f: &Finding, file: &str) -> Value {
     m.insert("actual".into(), num(f.figures.actual));
     m.insert("difference".into(), num(f.figures.difference));
     m.insert("tolerance".into(), num(f.figures.tolerance));
+    if let Some(d) = &f.detail {
+        // The technical text behind a French message (a library's own error).
+        m.insert("detail".into(), json!(d));
+    }
     if let Some(text) = f.justification.as_ref().filter(|_| f.is_justified()) {
         m.insert("justification".into(), json!(text));
     }

@@ -276,9 +276,20 @@ pub fn register(engine: &mut Engine) {
             .map(Dynamic::from_decimal)
             .unwrap_or(Dynamic::from_decimal(Decimal::ZERO))
     });
-    engine.register_fn("eur", |d: Decimal| format!("{} €", decimal_fr_dp(d, 2)));
-    engine.register_fn("eur", |d: INT| format!("{} €", decimal_fr(Decimal::from(d))));
-    engine.register_fn("meur", |d: Decimal| format!("{} M€", decimal_fr_dp(d, 3)));
+    engine.register_fn("eur", |d: Decimal| format!("{} €", crate::format::amount_fr(d, 2)));
+    engine.register_fn("eur", |d: INT| {
+        format!("{} €", crate::format::amount_fr(Decimal::from(d), 0))
+    });
+    engine.register_fn("meur", |d: Decimal| format!("{} M€", crate::format::amount_fr(d, 3)));
+    // `plural(n, "projet", "projets")`: « 1 projet », « 0 projet », « 3 projets » (French: below 2 is singular).
+    engine.register_fn("plural", |n: Decimal, one: &str, many: &str| {
+        let word = if n.abs() < Decimal::TWO { one } else { many };
+        format!("{} {word}", decimal_fr_dp(n, 2))
+    });
+    engine.register_fn("plural", |n: INT, one: &str, many: &str| {
+        let word = if n.abs() < 2 { one } else { many };
+        format!("{} {word}", decimal_fr(Decimal::from(n)))
+    });
     engine.register_fn("pct", |d: Decimal| format!("{} %", decimal_fr_dp(d, 2)));
     engine.register_fn("pct", |d: INT| format!("{} %", decimal_fr(Decimal::from(d))));
     // At most three decimals: what a French reader expects in a message.
@@ -393,7 +404,6 @@ pub fn past_deadline() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use std::str::FromStr;
 
     #[test]

@@ -204,7 +204,7 @@ impl RulePack {
                     path: file.path.clone(),
                     line,
                     column,
-                    message: e.message().to_string(),
+                    message: crate::messages::toml_error(e.message()),
                     source_text: file.text.clone(),
                 }
             };
@@ -460,11 +460,19 @@ fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rul
             .span()
             .map(|s| line_col(&file.text, header_offset + s.start))
             .unwrap_or((1, 1));
-        err(line, column, format!("métadonnées invalides : {}", e.message()))
+        err(
+            line,
+            column,
+            format!("métadonnées invalides : {}", crate::messages::toml_error(e.message())),
+        )
     })?;
     let ast = engine.compile_with_scope(scope, &script).map_err(|e| {
         let pos = e.position();
-        err(pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
+        err(
+            pos.line().unwrap_or(1),
+            pos.position().unwrap_or(1),
+            crate::messages::rhai_parse_error(&e.0),
+        )
     })?;
     let folder = file
         .path

@@ -39,7 +39,7 @@ pub use crate::output::report_file_name;
 /// Why a report could not be produced or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("écriture du classeur annoté : {0}")]
+    #[error("écriture du classeur annoté : {}", crate::messages::xlsx_error(.0))]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error(transparent)]
     Io(#[from] crate::output::OutputError),
@@ -373,7 +373,7 @@ pub(super) fn note_for(findings: &[&Finding], rules: &RulePack) -> Note {
 }
 
 pub(super) fn checked_at_fr(checked_at: DateTime<Utc>) -> String {
-    checked_at.format("%d/%m/%Y à %H:%M (UTC)").to_string()
+    crate::messages::checked_at(checked_at)
 }
 
 pub(super) fn to_f64(d: Decimal) -> Option<f64> {
