@@ -182,7 +182,7 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
                     };
                     budget.take()?;
                     if matches!(value, CellValue::Number(_))
-                        && formats.get(style).is_some_and(|f| *f != NumberFormat::General)
+                        && formats.get(style).is_some_and(NumberFormat::changes_value)
                     {
                         styled.push((pos, style));
                     }

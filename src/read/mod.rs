@@ -193,14 +193,17 @@ impl Sheet {
             .zip(norm[start..end].iter().map(|n| n.as_deref()))
     }
 
-    /// Records how the number cells are displayed. Positions that do not hold a
-    /// number, and `General` formats, are dropped; the first format given for a
-    /// position wins.
+    /// Records how the number cells are displayed. Only the formats that change
+    /// how a value is read (`Percent`, `Date`) are kept: another format (`#,##0`)
+    /// reads as `General`, which spares memory on large sheets and keeps formats
+    /// that differ between file formats (codes, `.ods` style names) out of the
+    /// contract. Positions that do not hold a number are dropped; the first
+    /// format given for a position wins.
     pub fn set_number_formats<'a>(&mut self, formats: impl IntoIterator<Item = (CellRef, &'a NumberFormat)>) {
         let mut palette: Vec<NumberFormat> = Vec::new();
         let mut cells: Vec<(CellRef, u32)> = Vec::new();
         for (pos, format) in formats {
-            if *format == NumberFormat::General || !matches!(self.get(pos), Some(CellValue::Number(_))) {
+            if !format.changes_value() || !matches!(self.get(pos), Some(CellValue::Number(_))) {
                 continue;
             }
             let index = match palette.iter().position(|f| f == format) {

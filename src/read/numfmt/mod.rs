@@ -43,6 +43,12 @@ pub enum NumberFormat {
 }
 
 impl NumberFormat {
+    /// Whether the format changes how the cell's value is read (a percentage,
+    /// a date): the formats a [`crate::read::Sheet`] records.
+    pub fn changes_value(&self) -> bool {
+        matches!(self, NumberFormat::Percent | NumberFormat::Date)
+    }
+
     /// Classifies an Excel number format code.
     pub fn from_code(code: &str) -> Self {
         let trimmed = code.trim();

@@ -134,10 +134,8 @@ fn read_content<R: BufRead>(xml: &mut Reader<R>, styles: &mut Styles, mut budget
         if let Some(i) = resolved.get(style) {
             return *i;
         }
-        let i = match styles.format_of(style) {
-            NumberFormat::General => None,
-            f => Some(palette.index(f)),
-        };
+        let f = styles.format_of(style);
+        let i = f.changes_value().then(|| palette.index(f));
         resolved.insert(style.to_string(), i);
         i
     };
@@ -324,16 +322,12 @@ mod tests {
         let wf = formats(STYLES, CONTENT);
         assert_eq!(wf.sheets.len(), 2);
         assert_eq!(wf.sheets[0].0, "S");
-        let other = NumberFormat::Other("N3".into());
+        // B2:C3 (`N3`, a number style) do not change the value: not recorded.
         assert_eq!(
             cells(&wf, 0),
             vec![
                 ("A2".into(), NumberFormat::Percent),
-                ("B2".into(), other.clone()),
-                ("C2".into(), other.clone()),
                 ("A3".into(), NumberFormat::Percent),
-                ("B3".into(), other.clone()),
-                ("C3".into(), other),
                 // C5: no style of its own, the column's default `ce1` (percent).
                 ("C5".into(), NumberFormat::Percent),
                 // D5: covered cell, style inherited from the common style `Pct`.

@@ -120,7 +120,7 @@ fn read_stream(data: &[u8], mut budget: usize) -> WorkbookFormats {
                     Some(code) => NumberFormat::from_code(code),
                     None => NumberFormat::from_builtin(*id as u32),
                 };
-                (format != NumberFormat::General).then(|| palette.index(format))
+                format.changes_value().then(|| palette.index(format))
             })
         })
         .collect();

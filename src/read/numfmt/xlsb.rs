@@ -108,7 +108,7 @@ fn styles(data: &[u8], palette: &mut Palette) -> Vec<Option<u32>> {
                     Some(code) => NumberFormat::from_code(code),
                     None => NumberFormat::from_builtin(*id as u32),
                 };
-                (format != NumberFormat::General).then(|| palette.index(format))
+                format.changes_value().then(|| palette.index(format))
             })
         })
         .collect()
@@ -284,14 +284,10 @@ mod tests {
         use NumberFormat::*;
         assert_eq!(
             cells,
-            vec![
-                ("B2".into(), Percent),
-                ("C2".into(), Percent),
-                ("D2".into(), Date),
-                ("E2".into(), Other("#,##0".into())),
-            ]
+            vec![("B2".into(), Percent), ("C2".into(), Percent), ("D2".into(), Date),]
         );
-        assert_eq!(budget, 96);
+        // `#,##0` (E2) does not change the value: not recorded.
+        assert_eq!(budget, 97);
     }
 
     #[test]

@@ -614,7 +614,7 @@ pub async fn synthesis(
             &checker.templates,
             chrono::Utc::now(),
             &checker.rules.name,
-            &crate::report::print::Names::new(&[]),
+            &crate::report::print::Names::default(),
             checker.rules.campaign.as_deref(),
         )
     })
