@@ -265,6 +265,12 @@ impl RulePack {
                 .filter_map(|(p, o)| o.cell.map(|c| (p.clone(), c.row + 1)))
                 .collect(),
         );
+        // One scope for every rule of the file: `data` is converted once and
+        // pushed as a constant (a rule cannot change what the next one sees);
+        // each rule's `params` and own variables are dropped after it runs.
+        let mut scope = Scope::new();
+        scope.push_constant_dynamic("data", data);
+        let base = scope.len();
         for rule in self.rules.iter().filter(|r| r.applies_to(template)) {
             if rule
                 .meta
@@ -274,7 +280,8 @@ impl RulePack {
             {
                 continue;
             }
-            let findings = match self.run_one(rule, data.clone()) {
+            let result = self.run_in(rule, &mut scope, base);
+            let findings = match result {
                 Ok(reports) => reports.into_iter().filter_map(|r| to_finding(rule, r, ex)).collect(),
                 Err(message) => vec![rule_failure(rule, &message)],
             };
@@ -293,16 +300,48 @@ impl RulePack {
             .collect()
     }
 
-    /// Runs one rule over data; the reports it made, or why it failed.
+    /// Runs one rule in the file's shared scope (`data` a constant below
+    /// `base`), then rewinds the scope to `base`. A rule that writes into
+    /// `data` (which it may: it always had its own copy) is run again over a
+    /// private copy, so it behaves exactly as before and the others never see
+    /// its writes.
+    fn run_in(&self, rule: &Rule, scope: &mut Scope, base: usize) -> Result<Vec<api::Reported>, String> {
+        scope.push("params", rule.params());
+        let result = self.eval(rule, scope);
+        scope.rewind(base);
+        match result {
+            Err(e) if writes_constant(&e) => {
+                let data = scope.get_value::<Dynamic>("data").unwrap_or(Dynamic::UNIT);
+                self.run_one(rule, data)
+            }
+            other => self.outcome(rule, other),
+        }
+    }
+
+    /// Runs one rule over data, in a scope of its own; the reports it made, or
+    /// why it failed.
     pub fn run_one(&self, rule: &Rule, data: Dynamic) -> Result<Vec<api::Reported>, String> {
         let mut scope = Scope::new();
         scope.push("data", data);
         scope.push("params", rule.params());
+        let result = self.eval(rule, &mut scope);
+        self.outcome(rule, result)
+    }
+
+    fn eval(&self, rule: &Rule, scope: &mut Scope) -> Result<Vec<api::Reported>, Box<rhai::EvalAltResult>> {
         api::set_tolerance(rule.tolerance().unwrap_or(Decimal::ZERO));
         let deadline = Instant::now() + self.sandbox.time_budget;
-        let (result, reports) = api::collect(deadline, || self.engine.run_ast_with_scope(&mut scope, &rule.ast));
+        let (result, reports) = api::collect(deadline, || self.engine.run_ast_with_scope(scope, &rule.ast));
+        result.map(|()| reports)
+    }
+
+    fn outcome(
+        &self,
+        rule: &Rule,
+        result: Result<Vec<api::Reported>, Box<rhai::EvalAltResult>>,
+    ) -> Result<Vec<api::Reported>, String> {
         match result {
-            Ok(()) => Ok(reports),
+            Ok(reports) => Ok(reports),
             Err(e) => {
                 let pos = e.position();
                 let at = pos
@@ -450,6 +489,17 @@ fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rul
         source_text: file.text.clone(),
         ast,
     })
+}
+
+/// A write into a constant: with `data` shared as a constant, the rule wrote
+/// into its data (`data.x = …`, `data.rows.push(…)`).
+fn writes_constant(e: &rhai::EvalAltResult) -> bool {
+    use rhai::EvalAltResult as E;
+    match e {
+        E::ErrorAssignmentToConstant(..) | E::ErrorNonPureMethodCallOnConstant(..) => true,
+        E::ErrorInFunctionCall(.., inner, _) | E::ErrorInModule(_, inner, _) => writes_constant(inner),
+        _ => false,
+    }
 }
 
 fn rule_failure(rule: &Rule, message: &str) -> Finding {
