@@ -129,7 +129,8 @@ pub fn worker_main() -> i32 {
             template: config.template.clone(),
             ..Setup::default()
         };
-        let mut checker = load(&setup).map_err(|e| match e {
+        // The parent has loaded the same rules: each compiles on first use.
+        let mut checker = load_with(&setup, true).map_err(|e| match e {
             RunError::Rule(r) => r.message,
             RunError::Message(m) => m,
             RunError::Interrupted => "interrompu".into(),
@@ -139,8 +140,14 @@ pub fn worker_main() -> i32 {
     })
 }
 
-/// Builds the checker: schemas and rules compiled, limits set.
+/// Builds the checker: schemas and rules compiled, limits set. The built-in
+/// rules (tested) compile when first needed; a `--rules` folder is compiled
+/// whole, so that a mistake stops the run before any file is read.
 pub fn load(setup: &Setup) -> Result<Checker, RunError> {
+    load_with(setup, setup.rules.is_none())
+}
+
+fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
     validate_options(setup)?;
     let read_dir = |dir: &Path| {
         crate::embedded::from_dir(dir).map_err(|e| message(format!("lecture de {} impossible : {e}", dir.display())))
@@ -154,7 +161,11 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
         Some(dir) => read_dir(dir)?,
         None => crate::embedded::rules(),
     };
-    let rules = RulePack::load(&rule_files, Sandbox::default())?;
+    let rules = if lazy_rules {
+        RulePack::load_lazy(&rule_files, Sandbox::default())?
+    } else {
+        RulePack::load(&rule_files, Sandbox::default())?
+    };
     let mut checker = Checker::new(templates, rules);
     let mut limits = Limits::default();
     if let Some(n) = setup.max_file_size {

@@ -72,7 +72,10 @@ pub struct Rule {
     pub templates: Option<Vec<String>>,
     pub path: PathBuf,
     pub source_text: String,
-    ast: AST,
+    /// The script without its header, compiled at load time or on first use
+    /// (see [`RulePack::load_lazy`]).
+    script: String,
+    ast: std::sync::OnceLock<Result<AST, String>>,
 }
 
 impl Rule {
@@ -182,8 +185,19 @@ impl RulePack {
     /// Compiles every `*.rhai` file (folder = template id, `common` = all
     /// templates), reads `pack.toml` and `engine.toml`.
     pub fn load(files: &[SourceFile], sandbox: Sandbox) -> Result<Self, RuleError> {
+        Self::load_with(files, sandbox, true)
+    }
+
+    /// Like [`RulePack::load`], but each script is compiled when a file first
+    /// needs it: a process that checks returns of one template compiles only
+    /// that template's rules. Only for rules already known to compile (the
+    /// built-in ones, tested; or a folder the parent process has loaded).
+    pub fn load_lazy(files: &[SourceFile], sandbox: Sandbox) -> Result<Self, RuleError> {
+        Self::load_with(files, sandbox, false)
+    }
+
+    fn load_with(files: &[SourceFile], sandbox: Sandbox, eager: bool) -> Result<Self, RuleError> {
         let engine = new_engine(&sandbox);
-        let scope = base_scope();
         let mut pack = PackFile {
             name: "local".into(),
             ..Default::default()
@@ -208,7 +222,7 @@ impl RulePack {
                 let cat: EngineCatalog = toml::from_str(&file.text).map_err(toml_error)?;
                 engine_rules = cat.rule;
             } else if name.ends_with(".rhai") {
-                rules.push(compile_rule(&engine, &scope, file)?);
+                rules.push(compile_rule(&engine, file, eager)?);
             }
         }
         for rule in &mut rules {
@@ -329,9 +343,16 @@ impl RulePack {
     }
 
     fn eval(&self, rule: &Rule, scope: &mut Scope) -> Result<Vec<api::Reported>, Box<rhai::EvalAltResult>> {
+        let ast = rule
+            .ast
+            .get_or_init(|| compile_script(&self.engine, &rule.script).map_err(|(_, _, m)| m));
+        let ast = match ast {
+            Ok(ast) => ast,
+            Err(m) => return Err(Box::new(rhai::EvalAltResult::ErrorSystem(m.clone(), m.clone().into()))),
+        };
         api::set_tolerance(rule.tolerance().unwrap_or(Decimal::ZERO));
         let deadline = Instant::now() + self.sandbox.time_budget;
-        let (result, reports) = api::collect(deadline, || self.engine.run_ast_with_scope(scope, &rule.ast));
+        let (result, reports) = api::collect(deadline, || self.engine.run_ast_with_scope(scope, ast));
         result.map(|()| reports)
     }
 
@@ -433,7 +454,15 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rule, RuleError> {
+/// Compiles a rule's script (without its header): the AST, or (line, column, message).
+fn compile_script(engine: &Engine, script: &str) -> Result<AST, (usize, usize, String)> {
+    engine.compile_with_scope(&base_scope(), script).map_err(|e| {
+        let pos = e.position();
+        (pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
+    })
+}
+
+fn compile_rule(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Rule, RuleError> {
     let err = |line: usize, column: usize, message: String| RuleError {
         path: file.path.clone(),
         line,
@@ -450,10 +479,11 @@ fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rul
             .unwrap_or((1, 1));
         err(line, column, format!("métadonnées invalides : {}", e.message()))
     })?;
-    let ast = engine.compile_with_scope(scope, &script).map_err(|e| {
-        let pos = e.position();
-        err(pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
-    })?;
+    let ast = std::sync::OnceLock::new();
+    if eager {
+        let compiled = compile_script(engine, &script).map_err(|(line, column, message)| err(line, column, message))?;
+        let _ = ast.set(Ok(compiled));
+    }
     let folder = file
         .path
         .parent()
@@ -487,6 +517,7 @@ fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rul
         templates,
         path: file.path.clone(),
         source_text: file.text.clone(),
+        script: script.to_string(),
         ast,
     })
 }
