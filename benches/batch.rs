@@ -29,6 +29,8 @@ use calamine::{open_workbook_auto, Reader};
 
 use bilan::sheetgen::{write_xlsx, CellSpec, WorkbookSpec};
 
+/// The binary measured: this build's, or `BILAN_BENCH_BIN` (another build, to
+/// compare before and after a change).
 fn bin() -> String {
     std::env::var("BILAN_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_bilan").to_string())
 }

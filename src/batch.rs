@@ -83,7 +83,10 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>, exclude: Option
                             ),
                         }),
                         None => {
-                            let why = e.io_error().map(crate::output::io_fr).unwrap_or_else(|| e.to_string());
+                            let why = e
+                                .io_error()
+                                .map(crate::output::io_fr)
+                                .unwrap_or_else(|| "illisible".to_string());
                             inputs.unreadable.push((path, why));
                         }
                     }
@@ -301,7 +304,7 @@ pub struct Expected {
 /// Reads `--expected`: a CSV (`,` or `;`) with columns `modele`/`template` and
 /// `organisation` (a header row is recognised and skipped).
 pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("lecture de {} impossible : {e}", path.display()))?;
+    let text = std::fs::read_to_string(path).map_err(|e| crate::messages::io_failure("lecture", path, &e))?;
     let delimiter = if text.lines().next().is_some_and(|l| l.contains(';')) {
         b';'
     } else {
@@ -314,7 +317,7 @@ pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
         .from_reader(text.as_bytes());
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|e| format!("{} : ligne {} illisible : {e}", path.display(), i + 1))?;
+        let record = record.map_err(|_| format!("{} : ligne {} illisible (CSV mal formé)", path.display(), i + 1))?;
         let cells: Vec<&str> = record.iter().map(str::trim).collect();
         if cells.iter().all(|c| c.is_empty()) {
             continue;

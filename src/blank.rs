@@ -127,8 +127,36 @@ fn build(t: &Template, data: Option<&Value>) -> Result<Vec<u8>, BlankError> {
         ws.protect();
         ws.set_very_hidden(true);
     }
+    if t.sheet(crate::justify::SHEET).is_none() {
+        justifications_sheet(wb.add_worksheet()).map_err(|e| fail(format!("feuille « Justifications » : {e}")))?;
+    }
     wb.save_to_buffer()
         .map_err(|e| fail(format!("écriture du classeur : {e}")))
+}
+
+/// The optional `Justifications` sheet (comply or explain, `spec/campaign.md`):
+/// last, empty, unprotected, with its header row `Règle | Cellule | Justification`.
+fn justifications_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
+    ws.set_name(crate::justify::SHEET)?;
+    ws.write_string_with_format(
+        0,
+        0,
+        "Facultatif : pour un avertissement ou une information exacts, expliquez-les ici plutôt que de modifier un chiffre juste.",
+        &Format::new().set_bold(),
+    )?;
+    ws.write_string(
+        1,
+        0,
+        "Recopiez la règle et la cellule depuis la feuille « Constats » du rapport de contrôle (par exemple PROG-OBJ-001 et Objectifs!E7). Les erreurs ne se justifient pas : elles se corrigent.",
+    )?;
+    for (col, header) in crate::justify::HEADERS.iter().enumerate() {
+        ws.write_string_with_format(3, col as u16, *header, &header_format())?;
+    }
+    ws.set_column_width(0, 16)?;
+    ws.set_column_width(1, 18)?;
+    ws.set_column_width(2, 90)?;
+    ws.set_freeze_panes(4, 0)?;
+    Ok(())
 }
 
 /// Enumerations too long for an in-cell list, written on [`LISTS_SHEET`].

@@ -6,7 +6,6 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::{extract, Extraction};
 use crate::finding::{sort_findings, Finding, Severity};
-use crate::format::capitalise;
 use crate::read::{read_bytes, read_file_bytes, Limits, Workbook};
 use crate::rules::RulePack;
 use crate::template::{detect, Detection, TemplateSet};
@@ -64,6 +63,18 @@ pub struct Job {
     pub key_rows: bool,
     /// Keep what `bilan extract` prints.
     pub extraction: bool,
+    /// `bilan diff --report`: the comparison with the previous submission (and
+    /// how it is named), for the annotated workbook's follow-up.
+    #[serde(default)]
+    pub follow_up: Option<(crate::diff::Diff, String)>,
+}
+
+impl Job {
+    fn follow_up(&self) -> Option<crate::report::xlsx::FollowUp<'_>> {
+        self.follow_up
+            .as_ref()
+            .map(|(diff, previous)| crate::report::xlsx::FollowUp { diff, previous })
+    }
 }
 
 /// A checked file: its report and what the [`Job`] asked for.
@@ -131,7 +142,7 @@ impl Checker {
             let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
             let out = crate::output::path_from_bytes(out);
             checked.annotated = Some(
-                crate::report::xlsx::write_report(&checked.report, &self.rules, at)
+                crate::report::xlsx::write_report_with(&checked.report, &self.rules, at, job.follow_up())
                     .map_err(|e| e.to_string())
                     .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason())),
             );
@@ -142,12 +153,17 @@ impl Checker {
     /// [`Checker::process`] in this process; `stage` is told each stage as it starts.
     pub fn process_here(&self, input: &Input, job: &Job, stage: &dyn Fn(Stage)) -> Checked {
         stage(Stage::Read);
+        // The looks of the sheets (a second pass over each) only serve the annotated workbook.
+        let limits = Limits {
+            read_styles: job.annotated.is_some(),
+            ..self.limits
+        };
         let mut report = match input {
             Input::Path(path) => match read_file_bytes(path, &self.limits) {
-                Ok(bytes) => self.check_bytes_staged(&input.shown(), &bytes, stage),
+                Ok(bytes) => self.check_bytes_staged(&input.shown(), &bytes, &limits, stage),
                 Err(e) => FileReport::failed(&input.shown(), None, read_failure(&e)),
             },
-            Input::Bytes { name, bytes } => self.check_bytes_staged(name, bytes, stage),
+            Input::Bytes { name, bytes } => self.check_bytes_staged(name, bytes, &limits, stage),
         };
         cap(&mut report);
         let extraction = job.extraction.then(|| crate::report::json::extraction(&report));
@@ -160,7 +176,7 @@ impl Checker {
             stage(Stage::Annotated);
             let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
             let out = crate::output::path_from_bytes(out);
-            crate::report::xlsx::write_report(&report, &self.rules, at)
+            crate::report::xlsx::write_report_with(&report, &self.rules, at, job.follow_up())
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason()))
         });
@@ -179,12 +195,12 @@ impl Checker {
 
     /// Checks a workbook held in memory, in this process; `name` is how reports call it.
     pub fn check_bytes(&self, name: &str, bytes: &[u8]) -> FileReport {
-        self.check_bytes_staged(name, bytes, &|_| {})
+        self.check_bytes_staged(name, bytes, &self.limits, &|_| {})
     }
 
-    fn check_bytes_staged(&self, name: &str, bytes: &[u8], stage: &dyn Fn(Stage)) -> FileReport {
+    fn check_bytes_staged(&self, name: &str, bytes: &[u8], limits: &Limits, stage: &dyn Fn(Stage)) -> FileReport {
         let sha = hex(&Sha256::digest(bytes));
-        let workbook = match read_bytes(bytes, &self.limits) {
+        let workbook = match read_bytes(bytes, limits) {
             Ok(wb) => wb,
             Err(e) => return FileReport::failed(name, Some(sha), read_failure(&e)),
         };
@@ -206,6 +222,7 @@ impl Checker {
             Detection::Unknown(finding) => {
                 let mut report = FileReport::failed(name, None, *finding);
                 report.findings.extend(wrong_extension);
+                self.rules.apply_levels(&mut report.findings);
                 report.workbook = Some(workbook);
                 return report;
             }
@@ -235,6 +252,13 @@ impl Checker {
         self.rules.run(&template.id, &mut ex);
         let mut findings = std::mem::take(&mut ex.findings);
         findings.extend(wrong_extension);
+        if let Some(campaign) = &self.rules.campaign {
+            findings.extend(campaign.return_findings(&self.rules, template, &ex));
+        }
+        self.rules.apply_levels(&mut findings);
+        let mut justification_findings = crate::justify::apply(&self.rules, &workbook, &mut findings);
+        self.rules.apply_levels(&mut justification_findings);
+        findings.extend(justification_findings);
         sort_findings(&mut findings, &|s| workbook.sheets.iter().position(|w| w.name == s));
         FileReport {
             path: name.to_string(),
@@ -318,7 +342,8 @@ pub fn cap_findings(findings: &mut Vec<Finding>) {
 /// The finding of a file that could not be read. A limit names the option that raises it.
 fn read_failure(e: &crate::read::ReadError) -> Finding {
     use crate::read::{LimitKind, ReadError};
-    let mut message = capitalise(&e.to_string());
+    // French for the submitter; the reader's own (English) text goes to `detail`.
+    let (mut message, detail) = crate::messages::read_error(e);
     if let ReadError::Limit { kind, .. } = e {
         let option = match kind {
             LimitKind::FileSize => Some("--max-file-size"),
@@ -334,7 +359,11 @@ fn read_failure(e: &crate::read::ReadError) -> Finding {
             None => format!("{message} (étape : {stage})."),
         };
     }
-    Finding::new(e.rule(), Severity::Error, message)
+    let finding = Finding::new(e.rule(), Severity::Error, message);
+    match detail {
+        Some(d) => finding.with_detail(d),
+        None => finding,
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -345,6 +374,23 @@ fn hex(bytes: &[u8]) -> String {
 mod tests {
     use super::*;
     use crate::finding::Status;
+
+    #[test]
+    fn findings_are_capped_per_rule_and_the_rest_counted() {
+        let mut findings: Vec<Finding> = (0..1_200)
+            .map(|i| Finding::new("POLE-FIN-001", Severity::Error, format!("ligne {i}")))
+            .chain((0..3).map(|i| Finding::new("POLE-FIN-002", Severity::Warning, format!("w{i}"))))
+            .collect();
+        cap_findings(&mut findings);
+        let of = |rule: &str| findings.iter().filter(|f| f.rule.as_str() == rule).count();
+        assert_eq!(of("POLE-FIN-001"), MAX_FINDINGS_PER_RULE + 1);
+        assert_eq!(of("POLE-FIN-002"), 3);
+        let more = findings.last().map(|f| f.message.clone()).unwrap_or_default();
+        assert!(
+            more.starts_with("… et 700 autres constats de la règle POLE-FIN-001"),
+            "{more}"
+        );
+    }
 
     #[test]
     fn an_unknown_forced_template_is_never_conforme() {

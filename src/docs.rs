@@ -54,6 +54,10 @@ pub fn rule_rows(pack: &RulePack, template: Option<&str>) -> Vec<RuleRow> {
     if let Some(t) = template {
         rows.retain(|r| r.template == "*" || r.template.split(',').any(|x| x.eq_ignore_ascii_case(t)));
     }
+    // Switched off by `pack.toml` or a campaign.
+    for r in rows.iter_mut().filter(|r| pack.is_off(&r.id)) {
+        r.severity = "off".into();
+    }
     rows
 }
 
@@ -66,11 +70,16 @@ pub fn rules_table(rows: &[RuleRow]) -> String {
         .max()
         .unwrap_or(6)
         .max(6);
-    let mut out = format!("{:<w_id$}  {:<8}  {:<w_t$}  {}\n", "id", "gravité", "modèle", "titre");
+    let mut out = format!("{:<w_id$}  {:<13}  {:<w_t$}  {}\n", "id", "gravité", "modèle", "titre");
     for r in rows {
         out.push_str(&format!(
-            "{:<w_id$}  {:<8}  {:<w_t$}  {}\n",
-            r.id, r.severity, r.template, r.title
+            "{:<w_id$}  {:<13}  {:<w_t$}  {}\n",
+            r.id,
+            // The JSON keeps `error`/`warning`/`info`; people read French.
+            crate::finding::Severity::parse(&r.severity)
+                .map_or(r.severity.clone(), |s| crate::messages::severity(s).to_string()),
+            r.template,
+            r.title
         ));
     }
     out

@@ -32,9 +32,9 @@ pub struct Extraction {
     /// BILAN-NUM-004, never "required value missing".
     #[serde(skip)]
     pub not_given: BTreeSet<String>,
-    /// The exact decimal of every number read (pointer → value): `data` holds
-    /// JSON numbers (f64 for fractions), rules get these, so money never goes
-    /// through a float after the cell's one conversion.
+    /// The exact decimal of every number read with a fraction (pointer → value):
+    /// `data` holds JSON numbers (f64 for fractions), rules get these, so money
+    /// never goes through a float after the cell's one conversion.
     #[serde(skip)]
     pub exact: BTreeMap<String, rust_decimal::Decimal>,
     #[serde(skip)]
@@ -72,7 +72,10 @@ impl Extraction {
 
     /// Records the exact value of the number at `pointer`; its JSON form.
     fn exact_number(&mut self, pointer: &str, d: rust_decimal::Decimal) -> Value {
-        self.exact.insert(pointer.to_string(), d);
+        // Integers are exact in JSON already: only fractions are kept aside.
+        if !d.fract().is_zero() {
+            self.exact.insert(pointer.to_string(), d);
+        }
         json_number(d)
     }
 
@@ -531,12 +534,13 @@ fn extract_table(
             .map(|(_, v)| v.display())
     };
     let is_group_heading = |row: u32| {
-        table_cell(sheet, CellRef::new(row, header.first_col)).is_some_and(|(_, v)| is_heading_text(v))
-            && header
-                .columns
-                .iter()
-                .filter(|(_, col)| *col != header.first_col)
-                .all(|(_, col)| table_cell(sheet, CellRef::new(row, *col)).is_none())
+        // The cheap test first: every other column of the header is empty.
+        header
+            .columns
+            .iter()
+            .filter(|(_, col)| *col != header.first_col)
+            .all(|(_, col)| table_cell(sheet, CellRef::new(row, *col)).is_none())
+            && table_cell(sheet, CellRef::new(row, header.first_col)).is_some_and(|(_, v)| is_heading_text(v))
     };
     // Only rows that hold something in the table's columns are visited: a
     // hostile sheet with one cell at row 1 048 576 costs nothing.

@@ -57,6 +57,56 @@ impl Severity {
     }
 }
 
+/// A severity as a rule pack or a campaign sets it: one of the three, or the rule
+/// switched off. Parsed from French (`erreur`, `avertissement`, `information`,
+/// `desactivee`) or English (`error`, `warning`, `info`, `off`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Level {
+    On(Severity),
+    Off,
+}
+
+impl Level {
+    /// The words accepted, for error messages.
+    pub const ACCEPTED: &'static str =
+        "« erreur », « avertissement », « information » ou « desactivee » (ou error, warning, info, off)";
+
+    pub fn parse(s: &str) -> Option<Self> {
+        let folded = crate::values::normalize_label(s);
+        match folded.as_str() {
+            "erreur" | "error" => Some(Level::On(Severity::Error)),
+            "avertissement" | "warning" => Some(Level::On(Severity::Warning)),
+            "information" | "info" => Some(Level::On(Severity::Info)),
+            "desactivee" | "desactive" | "off" => Some(Level::Off),
+            _ => None,
+        }
+    }
+
+    /// `error`, `warning`, `info` or `off` (the JSON report's words).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::On(s) => s.as_str(),
+            Level::Off => "off",
+        }
+    }
+
+    /// French, for reports: `erreur`, …, `désactivée`.
+    pub fn label_fr(self) -> &'static str {
+        match self {
+            Level::On(s) => s.label_fr(),
+            Level::Off => "désactivée",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Level::parse(&s)
+            .ok_or_else(|| serde::de::Error::custom(format!("gravité « {s} » inconnue : {}", Level::ACCEPTED)))
+    }
+}
+
 impl fmt::Display for Severity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -110,6 +160,12 @@ pub struct Finding {
     /// JSON pointer of the judged value in the extracted data.
     pub pointer: Option<String>,
     pub figures: Figures,
+    /// Technical text behind a French message (a library's own error, in
+    /// English): kept for the JSON `detail` field, never shown to submitters.
+    pub detail: Option<String>,
+    /// The submitter's explanation, from the return's `Justifications` sheet
+    /// (warnings and infos only; see [`crate::justify`]).
+    pub justification: Option<String>,
 }
 
 impl Finding {
@@ -123,6 +179,8 @@ impl Finding {
             range: None,
             pointer: None,
             figures: Figures::default(),
+            detail: None,
+            justification: None,
         }
     }
 
@@ -137,9 +195,20 @@ impl Finding {
         self
     }
 
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
     pub fn with_pointer(mut self, pointer: impl Into<String>) -> Self {
         self.pointer = Some(pointer.into());
         self
+    }
+
+    /// A warning or an information the submitter explained: it stays in every
+    /// report but does not count towards the status.
+    pub fn is_justified(&self) -> bool {
+        self.justification.is_some() && self.severity != Severity::Error
     }
 }
 
@@ -162,12 +231,18 @@ pub fn sort_findings<F: std::borrow::Borrow<Finding>>(findings: &mut [F], sheet_
     });
 }
 
-/// How many findings of each severity.
+/// How many findings of each severity. Justified warnings and infos are counted
+/// under their severity *and* under `justified`; they do not count towards the
+/// status nor the exit code.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Counts {
     pub error: usize,
     pub warning: usize,
     pub info: usize,
+    /// Warnings and infos justified by the submitter.
+    pub justified: usize,
+    #[serde(skip)]
+    pub justified_warnings: usize,
 }
 
 impl Counts {
@@ -179,6 +254,12 @@ impl Counts {
                 Severity::Warning => c.warning += 1,
                 Severity::Info => c.info += 1,
             }
+            if f.is_justified() {
+                c.justified += 1;
+                if f.severity == Severity::Warning {
+                    c.justified_warnings += 1;
+                }
+            }
         }
         c
     }
@@ -187,13 +268,16 @@ impl Counts {
         self.error += other.error;
         self.warning += other.warning;
         self.info += other.info;
+        self.justified += other.justified;
+        self.justified_warnings += other.justified_warnings;
     }
 
+    /// Findings at or above `level` that are not justified.
     pub fn at_or_above(&self, level: Severity) -> usize {
         match level {
             Severity::Error => self.error,
-            Severity::Warning => self.error + self.warning,
-            Severity::Info => self.error + self.warning + self.info,
+            Severity::Warning => (self.error + self.warning).saturating_sub(self.justified_warnings),
+            Severity::Info => (self.error + self.warning + self.info).saturating_sub(self.justified),
         }
     }
 }
@@ -211,7 +295,7 @@ impl Status {
     pub fn of(counts: Counts) -> Self {
         if counts.error > 0 {
             Status::NonConforme
-        } else if counts.warning > 0 {
+        } else if counts.warning > counts.justified_warnings {
             Status::ConformeAvecReserves
         } else {
             Status::Conforme

@@ -16,7 +16,7 @@ pub fn int_fr(n: i128) -> String {
         out.push('-');
     }
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(' ');
         }
         out.push(ch);
@@ -49,6 +49,30 @@ pub fn decimal_fr(d: Decimal) -> String {
 /// A decimal rounded to `dp` places, in French.
 pub fn decimal_fr_dp(d: Decimal, dp: u32) -> String {
     decimal_fr(d.round_dp(dp))
+}
+
+/// An amount in French, rounded to `dp` places, its digits always grouped by
+/// three (`-9 000`, `1 048 596,5`): unlike [`decimal_fr`], a four-digit amount
+/// is grouped too, since an amount is never read as a year.
+pub fn amount_fr(d: Decimal, dp: u32) -> String {
+    let text = decimal_fr_dp(d, dp);
+    let (sign, rest) = match text.strip_prefix('-') {
+        Some(r) => ("-", r),
+        None => ("", text.as_str()),
+    };
+    let (int, frac) = match rest.split_once(',') {
+        Some((i, f)) => (i, Some(f)),
+        None => (rest, None),
+    };
+    let int = if int.len() == 4 && int.bytes().all(|b| b.is_ascii_digit()) {
+        format!("{} {}", &int[..1], &int[1..])
+    } else {
+        int.to_string()
+    };
+    match frac {
+        Some(f) => format!("{sign}{int},{f}"),
+        None => format!("{sign}{int}"),
+    }
 }
 
 /// A float as shown in a sheet excerpt: French grouping, up to 6 decimals.

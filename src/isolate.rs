@@ -42,6 +42,9 @@ pub const MEMORY_RANGE: (u64, u64) = (128 * 1024 * 1024, 64 * 1024 * 1024 * 1024
 pub const DEFAULT_TIMEOUT: u64 = 60;
 pub const TIMEOUT_RANGE: (u64, u64) = (1, 3600);
 
+/// Time for a new worker to load the schemas and compile the rules.
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
 /// Limits of the worker processes.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkerLimits {
@@ -86,6 +89,10 @@ pub struct WorkerConfig {
     pub schemas: Option<Vec<u8>>,
     pub template: Option<String>,
     pub limits: Limits,
+    /// `--campagne`: the campaign file's path (bytes) and text, as the parent
+    /// read and checked it.
+    #[serde(default)]
+    pub campaign: Option<(Vec<u8>, String)>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -201,8 +208,14 @@ enum Outcome {
 
 impl Isolation {
     /// Workers run `exe __worker` (`exe` is normally `std::env::current_exe()`)
-    /// and check files as `config` says.
-    pub fn new(exe: PathBuf, limits: WorkerLimits, config: WorkerConfig) -> Self {
+    /// with the built-in schemas and rules and the default reading limits.
+    pub fn new(exe: PathBuf, limits: WorkerLimits) -> Self {
+        Self::with_config(exe, limits, WorkerConfig::default())
+    }
+
+    /// Workers run `exe __worker` and check files as `config` says (schemas,
+    /// rules, forced template, reading limits: see `run::load`).
+    pub fn with_config(exe: PathBuf, limits: WorkerLimits, config: WorkerConfig) -> Self {
         let max_workers = (limits.total_memory / limits.memory.max(1)).max(1) as usize;
         Self {
             exe,
@@ -302,12 +315,28 @@ impl Isolation {
             .write_all(config.as_bytes())
             .and_then(|_| stdin.flush())
             .map_err(|e| format!("processus de contrôle isolé injoignable : {e}"))?;
-        Ok(Worker {
+        let worker = Worker {
             child,
             stdin,
             lines,
             stderr: err_text,
-        })
+        };
+        // Loading the schemas and compiling the rules is not a file's time:
+        // wait until the worker says it is ready.
+        match worker.lines.recv_timeout(READY_TIMEOUT) {
+            Ok(line) if line.trim_end() == "P" => Ok(worker),
+            _ => {
+                let stderr = worker.stderr.lock().map(|s| s.clone()).unwrap_or_default();
+                Err(format!(
+                    "le processus de contrôle isolé n'a pas démarré{}",
+                    if stderr.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" : {}", stderr.trim())
+                    }
+                ))
+            }
+        }
     }
 
     /// A worker for one file: waits while the pool is full.
@@ -517,13 +546,15 @@ impl Isolation {
             Some(s) => format!("code {}", s.code().unwrap_or(-1)),
             None => "arrêt inconnu".to_string(),
         };
-        Finding::new(
-            "BILAN-IO-001",
-            Severity::Error,
-            crate::format::capitalise(
-                &crate::read::ReadError::Crashed(format!("{how}, étape : {}", stage.label_fr())).to_string(),
-            ),
-        )
+        let message = if stage == Stage::Read {
+            crate::format::capitalise(&crate::read::ReadError::Crashed(how).to_string())
+        } else {
+            format!(
+                "Le contrôle de ce fichier s'est arrêté brutalement à l'étape « {} » ({how}) : le fichier est probablement endommagé.",
+                stage.label_fr()
+            )
+        };
+        Finding::new("BILAN-IO-001", Severity::Error, message)
     }
 }
 
@@ -565,6 +596,12 @@ pub fn serve(load: &dyn Fn(&WorkerConfig) -> Result<Checker, String>) -> i32 {
         }
     };
     let fault = fault_hook();
+    {
+        let mut out = stdout.lock();
+        if writeln!(out, "P").and_then(|_| out.flush()).is_err() {
+            return 0;
+        }
+    }
     loop {
         line.clear();
         match input.read_line(&mut line) {
@@ -655,5 +692,34 @@ fn inject_fault(fault: Option<&str>, name: &str, stage: Stage) {
             std::hint::black_box(&v);
         }
         _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_total_budget_bounds_the_workers_at_once() {
+        let limits = |memory: u64, total: u64| WorkerLimits {
+            memory,
+            timeout: Duration::from_secs(1),
+            total_memory: total,
+        };
+        let exe = PathBuf::from("bilan");
+        assert_eq!(Isolation::new(exe.clone(), limits(512 << 20, 2 << 30)).max_workers(), 4);
+        assert_eq!(Isolation::new(exe.clone(), limits(512 << 20, 1 << 30)).max_workers(), 2);
+        // Never less than one.
+        assert_eq!(Isolation::new(exe, limits(1 << 30, 1 << 29)).max_workers(), 1);
+        assert!(default_total_memory() >= 1 << 30 && default_total_memory() <= 8 << 30);
+    }
+
+    #[test]
+    fn faults_fire_only_on_their_stage_and_file() {
+        // No fault, or another file, or another stage: nothing happens.
+        inject_fault(None, "maud.xlsx", Stage::Read);
+        inject_fault(Some("abort:itrans"), "maud.xlsx", Stage::Read);
+        inject_fault(Some("abort@rules:maud"), "maud.xlsx", Stage::Read);
+        inject_fault(Some("abort@rules:"), "maud.xlsx", Stage::Rules);
     }
 }

@@ -139,7 +139,7 @@ impl<'de> Deserialize<'de> for CellRange {
 }
 
 /// Where a value of the extracted data sits in the workbook.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Origin {
     pub sheet: String,
     /// The cell that holds the value; `None` for a whole sheet.

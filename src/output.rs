@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 /// Why an output could not be written.
 #[derive(Debug, thiserror::Error)]
-#[error("écriture de {} impossible : {}", .path.display(), io_fr(.source))]
+#[error("écriture de « {} » impossible : {}", .path.display(), io_fr(.source))]
 pub struct OutputError {
     pub path: PathBuf,
     pub source: std::io::Error,
@@ -25,35 +25,7 @@ impl OutputError {
 /// A system error in French words (`disque plein`, `permission refusée`), never
 /// `os error 28`.
 pub fn io_fr(e: &std::io::Error) -> String {
-    #[cfg(unix)]
-    if let Some(code) = e.raw_os_error() {
-        let text = match code {
-            libc::ENOSPC => Some("disque plein"),
-            libc::EDQUOT => Some("quota disque dépassé"),
-            libc::EACCES | libc::EPERM => Some("permission refusée"),
-            libc::EROFS => Some("système de fichiers en lecture seule"),
-            libc::EFBIG => Some("taille de fichier maximale dépassée (limite du système, ulimit -f)"),
-            libc::ENOENT => Some("dossier introuvable"),
-            libc::ENOTDIR => Some("un élément du chemin n'est pas un dossier"),
-            libc::EISDIR => Some("c'est un dossier"),
-            libc::ENAMETOOLONG => Some("nom de fichier trop long"),
-            libc::EIO => Some("erreur d'entrée-sortie du disque"),
-            libc::EEXIST => Some("le fichier existe déjà"),
-            libc::EXDEV => Some("déplacement impossible entre deux disques"),
-            _ => None,
-        };
-        if let Some(t) = text {
-            return t.to_string();
-        }
-    }
-    use std::io::ErrorKind as K;
-    match e.kind() {
-        K::NotFound => "introuvable".into(),
-        K::PermissionDenied => "permission refusée".into(),
-        K::AlreadyExists => "le fichier existe déjà".into(),
-        K::WriteZero | K::UnexpectedEof => "écriture interrompue".into(),
-        _ => format!("erreur du système ({e})"),
-    }
+    crate::messages::io_error(e)
 }
 
 /// A path as bytes (to cross a process boundary whatever its encoding).

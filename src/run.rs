@@ -22,6 +22,8 @@ use crate::template::TemplateSet;
 pub enum RunError {
     /// A rule does not compile: shown with its source.
     Rule(RuleError),
+    /// The campaign file does not load: shown with its source.
+    Campaign(crate::campaign::CampaignError),
     /// Anything else, in French, ready to print.
     Message(String),
     /// SIGINT or SIGTERM: the run stopped, its temporary files removed.
@@ -66,6 +68,11 @@ pub struct Setup {
     pub timeout: Option<u64>,
     /// Files checked at once (`batch`).
     pub jobs: Option<usize>,
+    /// `--campagne campagne.toml`: applied to the rules (see [`crate::campaign`]).
+    pub campagne: Option<PathBuf>,
+    /// A campaign given as text (an uploaded or stored file: how messages name
+    /// it, its text), applied like `campagne`; `attendus` is not read.
+    pub campagne_texte: Option<(PathBuf, String)>,
 }
 
 /// Upper bound of `--jobs`.
@@ -117,6 +124,7 @@ fn worker_config(setup: &Setup, limits: Limits) -> crate::isolate::WorkerConfig 
         schemas: setup.schemas.as_deref().map(output::path_to_bytes),
         template: setup.template.clone(),
         limits,
+        campaign: None,
     }
 }
 
@@ -132,9 +140,16 @@ pub fn worker_main() -> i32 {
         // The parent has loaded the same rules: each compiles on first use.
         let mut checker = load_with(&setup, true).map_err(|e| match e {
             RunError::Rule(r) => r.message,
+            RunError::Campaign(c) => c.to_string(),
             RunError::Message(m) => m,
             RunError::Interrupted => "interrompu".into(),
         })?;
+        // The parent's campaign, as it read it (same text, same fingerprint).
+        if let Some((path, text)) = &config.campaign {
+            let campaign = crate::campaign::Campaign::parse(text, &output::path_from_bytes(path), None, &checker.rules)
+                .map_err(|e| e.to_string())?;
+            campaign.apply(&mut checker.rules);
+        }
         checker.limits = config.limits;
         Ok(checker)
     })
@@ -150,7 +165,7 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
 fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
     validate_options(setup)?;
     let read_dir = |dir: &Path| {
-        crate::embedded::from_dir(dir).map_err(|e| message(format!("lecture de {} impossible : {e}", dir.display())))
+        crate::embedded::from_dir(dir).map_err(|e| message(crate::messages::io_failure("lecture du dossier", dir, &e)))
     };
     let schema_files = match &setup.schemas {
         Some(dir) => read_dir(dir)?,
@@ -161,11 +176,20 @@ fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
         Some(dir) => read_dir(dir)?,
         None => crate::embedded::rules(),
     };
-    let rules = if lazy_rules {
+    let mut rules = if lazy_rules {
         RulePack::load_lazy(&rule_files, Sandbox::default())?
     } else {
         RulePack::load(&rule_files, Sandbox::default())?
     };
+    if let Some(path) = &setup.campagne {
+        crate::campaign::Campaign::load(path, &rules)
+            .map_err(RunError::Campaign)?
+            .apply(&mut rules);
+    } else if let Some((name, text)) = &setup.campagne_texte {
+        crate::campaign::Campaign::parse(text, name, None, &rules)
+            .map_err(RunError::Campaign)?
+            .apply(&mut rules);
+    }
     let mut checker = Checker::new(templates, rules);
     let mut limits = Limits::default();
     if let Some(n) = setup.max_file_size {
@@ -190,8 +214,13 @@ fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
         if let Some(t) = setup.timeout {
             worker.timeout = std::time::Duration::from_secs(t.max(1));
         }
-        let config = worker_config(setup, limits);
-        checker.isolation = Some(std::sync::Arc::new(crate::isolate::Isolation::new(
+        let mut config = worker_config(setup, limits);
+        config.campaign = checker
+            .rules
+            .campaign
+            .as_ref()
+            .map(|c| (output::path_to_bytes(&c.path), c.source.clone()));
+        checker.isolation = Some(std::sync::Arc::new(crate::isolate::Isolation::with_config(
             exe.clone(),
             worker,
             config,
@@ -219,13 +248,50 @@ pub fn exit_code(reports: &[FileReport], cross: &[BatchFinding], fail_on: Option
 }
 
 fn create_dir(dir: &Path) -> Result<(), RunError> {
-    std::fs::create_dir_all(dir).map_err(|e| {
-        message(format!(
-            "création du dossier {} impossible : {}",
-            dir.display(),
-            output::io_fr(&e)
-        ))
-    })
+    std::fs::create_dir_all(dir).map_err(|e| message(crate::messages::io_failure("création du dossier", dir, &e)))
+}
+
+/// A path given to `check` that is not a file to check stops the run (exit 2)
+/// before anything is written: a typo is not a non-conforming return, and a
+/// folder is `bilan batch`'s job.
+pub fn check_input(path: &Path) -> Result<(), RunError> {
+    use std::io::ErrorKind;
+    match std::fs::metadata(path) {
+        Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => Err(message(format!(
+            "« {} » : fichier introuvable (vérifiez le chemin)",
+            path.display()
+        ))),
+        Ok(m) if m.is_dir() => Err(message(format!(
+            "« {0} » est un dossier : pour contrôler tous les retours d'un dossier, utilisez « bilan batch {0} --out DOSSIER »",
+            path.display()
+        ))),
+        // Anything else (no permission, a pipe) is the file's finding.
+        _ => Ok(()),
+    }
+}
+
+/// A path given to `batch` must exist (a typo would silently check nothing).
+fn batch_input(path: &Path) -> Result<(), RunError> {
+    match std::fs::symlink_metadata(path) {
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+            ) =>
+        {
+            Err(message(format!(
+                "« {} » : fichier ou dossier introuvable (vérifiez le chemin)",
+                path.display()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Whether a path names an `.xlsx` workbook (the only format reports are written in).
+fn is_xlsx(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("xlsx"))
 }
 
 // ---------------------------------------------------------------------------
@@ -259,6 +325,9 @@ pub struct CheckRun {
 /// an output that cannot be written is a failure of the run (and BILAN-OUT-001
 /// for its file), the other outputs are still written.
 pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunError> {
+    for f in &opts.files {
+        check_input(f)?;
+    }
     if let Some(json) = &opts.json {
         refuse_input(json, &opts.files, "le rapport JSON")?;
     }
@@ -295,12 +364,7 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
         return Err(RunError::Interrupted);
     }
     if let Some(path) = &opts.json {
-        let text = json_text(&report::json::report(
-            &reports,
-            &checker.rules.name,
-            Utc::now(),
-            Vec::new(),
-        ));
+        let text = json_text(&json_report(checker, &reports));
         if let Err(e) = output::save(path, text.as_bytes()) {
             failures.push(e.to_string());
         }
@@ -311,6 +375,13 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
         checked_at,
         failures,
     })
+}
+
+/// The machine report of `check` (`--json`), with the campaign when there is one.
+pub fn json_report(checker: &Checker, reports: &[FileReport]) -> serde_json::Value {
+    let mut value = report::json::report(reports, &checker.rules.name, Utc::now(), Vec::new());
+    report::json::add_campaign(&mut value, &checker.rules);
+    value
 }
 
 /// Refuses an output path that is one of the inputs (exit 2).
@@ -340,8 +411,14 @@ fn annotated_paths(opts: &CheckOptions) -> Result<Vec<PathBuf>, RunError> {
         (Some(out), _) => {
             if opts.files.len() != 1 {
                 return Err(message(
-                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DIR",
+                    "--report écrit le classeur annoté d'un seul fichier ; pour plusieurs, utilisez --report-dir DOSSIER",
                 ));
+            }
+            if !is_xlsx(out) {
+                return Err(message(format!(
+                    "--report écrit un classeur Excel : donnez-lui un nom en .xlsx (et non « {} »)",
+                    out.display()
+                )));
             }
             vec![out.clone()]
         }
@@ -408,22 +485,36 @@ pub struct BatchRun {
 /// one run at a time per output folder (a lock), never into or over an input,
 /// every output written aside and renamed into place together at the end.
 pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) -> Result<BatchRun, RunError> {
+    for p in &opts.paths {
+        batch_input(p)?;
+    }
     let glob = if opts.glob.is_empty() {
         None
     } else {
         let mut builder = globset::GlobSetBuilder::new();
         for g in &opts.glob {
-            builder.add(globset::Glob::new(g).map_err(|e| message(format!("motif --glob « {g} » invalide : {e}")))?);
+            builder.add(globset::Glob::new(g).map_err(|_| {
+                message(format!(
+                    "motif --glob « {g} » invalide (crochet ou accolade non refermé ? exemple : '*.xlsx')"
+                ))
+            })?);
         }
         Some(
             builder
                 .build()
-                .map_err(|e| message(format!("motifs --glob invalides : {e}")))?,
+                .map_err(|_| message("motifs --glob invalides (exemple : '*.xlsx')"))?,
         )
     };
-    let expected = match &opts.expected {
-        Some(p) => Some(batch::read_expected(p).map_err(RunError::Message)?),
-        None => None,
+    let campaign = checker.rules.campaign.as_deref();
+    let expected = match (&opts.expected, campaign.and_then(|c| c.expected.clone())) {
+        (Some(_), Some(_)) => {
+            return Err(message(format!(
+                "la campagne fixe déjà les retours attendus (attendus = « {} ») : retirez --expected, ou la clé attendus du fichier de campagne",
+                campaign.and_then(|c| c.expected_file.as_deref()).unwrap_or("")
+            )))
+        }
+        (Some(p), None) => Some(batch::read_expected(p).map_err(RunError::Message)?),
+        (None, from_campaign) => from_campaign,
     };
     if let Some(n) = opts.jobs {
         in_range("--jobs", n as u64, (1, MAX_JOBS as u64), "")?;
@@ -511,7 +602,8 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         });
     }
     let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());
-    let json = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, checked_at);
+    let mut json = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, checked_at);
+    report::json::add_campaign(&mut json, &checker.rules);
     let written_json = output::save(&staging.dir.join("rapport.json"), json_text(&json).as_bytes());
     drop(json);
     let synthese = report::synthese::write(
@@ -521,8 +613,10 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         &checker.templates,
         checked_at,
         &checker.rules.name,
+        &report::print::Names::new(&opts.paths),
+        campaign,
     )
-    .map_err(|e| format!("synthese.xlsx : {e}"))
+    .map_err(|e| format!("synthese.xlsx : {}", crate::messages::xlsx_error(&e)))
     .and_then(|bytes| output::save(&staging.dir.join("synthese.xlsx"), &bytes).map_err(|e| e.to_string()));
     match (written_json, synthese) {
         (Ok(()), Ok(())) => {
@@ -557,6 +651,93 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
 }
 
 // ---------------------------------------------------------------------------
+// diff
+
+/// `bilan diff OLD NEW`: what to write besides the terminal output.
+#[derive(Debug, Clone, Default)]
+pub struct DiffOptions {
+    pub old: PathBuf,
+    pub new: PathBuf,
+    /// `--json OUT.json` (a file; `-` is the caller's to print).
+    pub json: Option<PathBuf>,
+    /// `--report OUT.xlsx`: the new submission's annotated workbook with its follow-up.
+    pub report: Option<PathBuf>,
+}
+
+/// What `diff` did.
+#[derive(Debug)]
+pub struct DiffRun {
+    pub old: FileReport,
+    pub new: FileReport,
+    pub diff: crate::diff::Diff,
+}
+
+/// Checks two submissions of one return and compares them. Two different
+/// returns (template, organisation) or an unreadable one: an error (exit 2).
+pub fn diff(checker: &Checker, opts: &DiffOptions) -> Result<DiffRun, RunError> {
+    for p in [&opts.old, &opts.new] {
+        if !p.exists() {
+            return Err(message(format!("{} : fichier introuvable", p.display())));
+        }
+        if p.is_dir() {
+            return Err(message(format!(
+                "{} est un dossier : bilan diff compare deux fichiers",
+                p.display()
+            )));
+        }
+    }
+    for out in opts.report.iter().chain(opts.json.iter()) {
+        for input in [&opts.old, &opts.new] {
+            if input.canonicalize().is_ok_and(|i| output::same_file(&i, out)) {
+                return Err(message(format!(
+                    "{} remplacerait le fichier comparé {} : choisissez un autre nom",
+                    out.display(),
+                    input.display()
+                )));
+            }
+        }
+    }
+    // Checked like any return (in a worker process by default), with the
+    // extracted data the values are compared on.
+    let job = crate::check::Job {
+        excerpts: true,
+        extraction: true,
+        ..Default::default()
+    };
+    let check = |p: &Path| {
+        let checked = checker.process(&crate::check::Input::Path(p.to_path_buf()), &job);
+        let mut report = checked.report;
+        report.extraction = checked.extraction.as_ref().and_then(crate::diff::extraction_of_json);
+        report
+    };
+    let old = check(&opts.old);
+    let new = check(&opts.new);
+    let diff = crate::diff::compare(&old, &new).map_err(|e| message(e.to_string()))?;
+    if let Some(path) = &opts.json {
+        if path != Path::new("-") {
+            output::save(path, json_text(&crate::diff::to_json(&diff, &old, &new)).as_bytes())?;
+        }
+    }
+    if let Some(path) = &opts.report {
+        // The new return's annotated workbook is made where it is checked, with its follow-up.
+        let job = crate::check::Job {
+            annotated: Some(output::path_to_bytes(path)),
+            checked_at: Utc::now().timestamp(),
+            follow_up: Some((diff.clone(), old.path.clone())),
+            ..Default::default()
+        };
+        let checked = checker.process(&crate::check::Input::Path(opts.new.clone()), &job);
+        if let Some(Err(why)) = checked.annotated {
+            return Err(message(format!(
+                "BILAN-OUT-001 : le classeur annoté {} n'a pas pu être écrit : {why}",
+                path.display()
+            )));
+        }
+    }
+    Ok(DiffRun { old, new, diff })
+}
+
+// ---------------------------------------------------------------------------
 // Other outputs.
 
 /// `bilan rules --reference OUT.md`: the Markdown reference of rules and templates.
@@ -576,6 +757,7 @@ pub fn write_blanks(
     id: Option<&str>,
     output_path: Option<&Path>,
     all: Option<&Path>,
+    force: bool,
 ) -> Result<Vec<(String, PathBuf)>, RunError> {
     let jobs: Vec<(&crate::template::Template, PathBuf)> = match (all, id) {
         (Some(dir), _) => {
@@ -598,10 +780,24 @@ pub fn write_blanks(
         }
         (None, None) => {
             return Err(message(
-                "indiquez un modèle (bilan template ID -o OUT.xlsx) ou --all DIR",
+                "indiquez un modèle (bilan template ID -o SORTIE.xlsx) ou --all DOSSIER",
             ))
         }
     };
+    if !force {
+        if let Some((_, path)) = jobs.iter().find(|(_, p)| p.exists()) {
+            return Err(message(format!(
+                "« {} » existe déjà : ajoutez --force pour le remplacer",
+                path.display()
+            )));
+        }
+    }
+    if let Some((_, path)) = jobs.iter().find(|(_, p)| !is_xlsx(p)) {
+        return Err(message(format!(
+            "un modèle vierge est un classeur Excel : donnez-lui un nom en .xlsx (et non « {} »)",
+            path.display()
+        )));
+    }
     let mut done = Vec::new();
     for (t, path) in jobs {
         let bytes = crate::blank::blank(t).map_err(|e| message(e.to_string()))?;

@@ -133,7 +133,7 @@ fn fuzzer_regressions_are_findings() {
         let name = f.display().to_string();
         let line = text
             .lines()
-            .find(|l| l.starts_with(&format!("{name}: error[BILAN-IO-00")))
+            .find(|l| l.starts_with(&format!("{name} : erreur BILAN-IO-00")))
             .unwrap_or_default();
         assert!(!line.is_empty(), "{name} has no IO finding:\n{text}");
     }

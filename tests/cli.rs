@@ -32,20 +32,31 @@ fn a_csv_renamed_xlsx_is_a_finding_not_a_crash() {
     assert!(text.contains("CSV"), "{text}");
 }
 
+/// `cli.md`: a FILE that does not exist or is a folder stops the run (exit 2),
+/// with a French message (a folder: use `bilan batch`), and no report is
+/// written (issue 15: a typo used to give "Non conforme" and a report).
 #[test]
-fn a_directory_or_a_missing_file_is_a_finding() {
+fn a_directory_or_a_missing_file_stops_the_run() {
     let dir = tempfile::tempdir().expect("temp dir");
+    let report = dir.path().join("r.controle.xlsx");
     let out = bilan()
         .arg("check")
-        .arg(dir.path())
         .arg(dir.path().join("absent.xlsx"))
-        .arg("--format")
-        .arg("short")
+        .arg("--report")
+        .arg(&report)
         .output()
         .expect("runs");
-    assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(text.matches("BILAN-IO-001").count(), 2, "{text}");
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(text.contains("fichier introuvable"), "{text}");
+    assert!(!report.exists());
+    let out = bilan().arg("check").arg(dir.path()).output().expect("runs");
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("est un dossier") && text.contains("bilan batch"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -141,4 +152,29 @@ fn rules_lists_every_rule_and_explain_documents_one() {
 #[test]
 fn fixtures_dir_exists() {
     assert!(fixture("").is_dir());
+}
+
+#[test]
+fn options_out_of_range_are_usage_errors_with_the_range() {
+    let maud = fixture("pole-maud-conforme.xlsx");
+    for (args, option) in [
+        (vec!["check", "--max-memory", "1000"], "--max-memory"),
+        (vec!["check", "--timeout", "0"], "--timeout"),
+        (vec!["check", "--timeout", "100000"], "--timeout"),
+        (vec!["check", "--max-total-memory", "1000"], "--max-total-memory"),
+        (
+            vec!["batch", "--jobs", "100000", "--out", "/nonexistent/sortie"],
+            "--jobs",
+        ),
+        (vec!["batch", "--jobs", "0", "--out", "/nonexistent/sortie"], "--jobs"),
+    ] {
+        let out = bilan().args(&args).arg(&maud).output().expect("runs");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(
+            err.contains(option) && err.contains("hors limites : choisissez entre"),
+            "{args:?}: {err}"
+        );
+        assert!(out.stdout.is_empty(), "{args:?}: nothing checked");
+    }
 }

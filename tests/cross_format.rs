@@ -324,3 +324,54 @@ fn a_workbook_with_the_wrong_extension_is_read_for_what_it_is_with_io_003() {
         r.findings
     );
 }
+
+/// The merged ranges of every `.xlsx` fixture (corpus included) are the ones
+/// calamine gives (`read` finds them without parsing each sheet twice).
+#[test]
+fn merged_ranges_are_the_ones_calamine_gives() {
+    use calamine::Reader;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures");
+    let mut checked = 0;
+    let mut with_merges = 0;
+    for dir in [root.clone(), root.join("corpus"), root.join("formats")] {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .expect("fixtures")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "xlsx"))
+            .collect();
+        files.sort();
+        for path in files {
+            let bytes = std::fs::read(&path).expect("fixture");
+            let Ok(ours) = read_bytes(&bytes, &Limits::default()) else {
+                continue;
+            };
+            if !matches!(ours.format, bilan::read::Format::Xlsx) {
+                continue;
+            }
+            let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(&bytes)).expect("calamine");
+            for sheet in &ours.sheets {
+                let mut theirs: Vec<String> = wb
+                    .merge_cells_by_sheet_name(&sheet.name)
+                    .unwrap_or_default()
+                    .iter()
+                    .filter(|d| d.end.0 <= 1_048_575 && d.end.1 <= 16_383)
+                    .map(|d| {
+                        bilan::model::CellRange::new(CellRef::new(d.start.0, d.start.1), CellRef::new(d.end.0, d.end.1))
+                            .to_string()
+                    })
+                    .collect();
+                let mut mine: Vec<String> = sheet.merges.iter().map(|m| m.to_string()).collect();
+                theirs.sort();
+                mine.sort();
+                assert_eq!(mine, theirs, "{}!{}", path.display(), sheet.name);
+                with_merges += usize::from(!mine.is_empty());
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked > 40 && with_merges >= 2,
+        "{checked} files, {with_merges} sheets with merges"
+    );
+}

@@ -23,18 +23,35 @@ fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
 }
 
-/// Every `fixtures/src/<name>.json`, sorted by name.
+/// The folders of fixtures made from descriptions: `fixtures/` (the seed's
+/// returns) and `fixtures/campagne/` (resubmissions and justifications, kept
+/// apart so that the per-fixture expectations of the other tests stay the seed's).
+fn fixture_dirs() -> Vec<PathBuf> {
+    vec![fixtures_dir(), fixtures_dir().join("campagne")]
+}
+
+/// Every `<dir>/src/<name>.json` of [`fixture_dirs`], sorted by name.
 fn descriptions() -> Vec<(String, PathBuf)> {
-    let dir = fixtures_dir().join("src");
-    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "json"))
-        .filter_map(|p| Some((p.file_stem()?.to_str()?.to_string(), p)))
-        .collect();
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for dir in fixture_dirs().iter().map(|d| d.join("src")) {
+        let mut here: Vec<(String, PathBuf)> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+            .filter_map(|entry| entry.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .filter_map(|p| Some((p.file_stem()?.to_str()?.to_string(), p)))
+            .collect();
+        assert!(!here.is_empty(), "no description in {}", dir.display());
+        out.append(&mut here);
+    }
     out.sort();
-    assert!(!out.is_empty(), "no description in {}", dir.display());
     out
+}
+
+/// The workbook a description makes: `<dir>/<name>.xlsx` next to `<dir>/src/`.
+fn workbook_of(description: &Path) -> PathBuf {
+    let dir = description.parent().and_then(Path::parent).unwrap_or(Path::new("."));
+    let name = description.file_stem().and_then(|s| s.to_str()).unwrap_or_default();
+    dir.join(format!("{name}.xlsx"))
 }
 
 /// The `.xlsx` bytes a description produces.
@@ -103,7 +120,7 @@ fn committed_xlsx_fixtures_match_their_descriptions() {
     let regen = std::env::var("BILAN_REGEN_FIXTURES").is_ok_and(|v| v == "1");
     let mut failures = Vec::new();
     for (name, path) in descriptions() {
-        let file = fixtures_dir().join(format!("{name}.xlsx"));
+        let file = workbook_of(&path);
         let outcome = (|| -> Result<(), String> {
             let bytes = generate(&name, &path)?;
             if regen {
@@ -121,7 +138,9 @@ fn committed_xlsx_fixtures_match_their_descriptions() {
                 Ok(())
             } else {
                 Err(format!(
-                    "{name}: fixtures/{name}.xlsx is not what fixtures/src/{name}.json describes:\n    {}",
+                    "{name}: {} is not what {} describes:\n    {}",
+                    file.display(),
+                    path.display(),
                     diff.join("\n    ")
                 ))
             }
@@ -139,19 +158,22 @@ fn committed_xlsx_fixtures_match_their_descriptions() {
 
 #[test]
 fn every_xlsx_fixture_has_a_description() {
-    let described: Vec<String> = descriptions().into_iter().map(|(n, _)| n).collect();
-    let dir = fixtures_dir();
-    let mut orphans: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
-        .filter_map(|entry| entry.ok().map(|e| e.path()))
+    let described: Vec<PathBuf> = descriptions().iter().map(|(_, p)| workbook_of(p)).collect();
+    let mut orphans: Vec<String> = fixture_dirs()
+        .iter()
+        .flat_map(|dir| {
+            std::fs::read_dir(dir)
+                .unwrap_or_else(|e| panic!("cannot list {}: {e}", dir.display()))
+                .filter_map(|entry| entry.ok().map(|e| e.path()))
+        })
         .filter(|p| p.extension().is_some_and(|x| x == "xlsx"))
-        .filter_map(|p| p.file_stem().and_then(|s| s.to_str()).map(str::to_string))
-        .filter(|stem| !described.contains(stem))
+        .filter(|p| !described.contains(p))
+        .map(|p| p.display().to_string())
         .collect();
     orphans.sort();
     assert!(
         orphans.is_empty(),
-        "fixtures without a description in fixtures/src/: {orphans:?} (delete them or add fixtures/src/<name>.json)"
+        "fixtures without a description in src/ next to them: {orphans:?} (delete them or add <dir>/src/<name>.json)"
     );
 }
 

@@ -235,6 +235,7 @@ fn terminal_output_snapshots() {
             bilan::report::human::Style {
                 color: false,
                 width: 100,
+                verbose: false,
             },
         );
         assert!(!text.contains('\u{1b}'), "no escape codes");

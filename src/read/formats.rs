@@ -26,11 +26,6 @@ pub(super) fn read(format: Format, bytes: &[u8], limits: &Limits) -> Result<Work
     Ok(Workbook { format, sheets, styles })
 }
 
-/// Whether the look of the sheets is read too (for the annotated report).
-fn limits_want_styles(_limits: &Limits) -> bool {
-    true
-}
-
 /// Counts cells against the workbook-wide cap.
 struct CellBudget {
     used: usize,
@@ -166,6 +161,7 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
     let mut sheets = Vec::with_capacity(names.len());
     // The number format of each style id, from calamine's palette (read once).
     let mut palette: Option<Vec<NumberFormat>> = None;
+    let mut parts = super::merges::SheetParts::open(bytes, limits);
     for name in names {
         let mut cells = Vec::new();
         let mut styled: Vec<(CellRef, usize)> = Vec::new();
@@ -201,10 +197,13 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
             valueless.sort();
             formulas_without_value(&mut wb, &name, &valueless, &mut cells, &mut budget, format)?;
         }
-        let merges = wb
-            .merge_cells_by_sheet_name(&name)
-            .map(|ms| ms.iter().filter_map(to_range).collect())
-            .unwrap_or_default();
+        let merges = match parts.as_mut().and_then(|p| p.merges(&name)) {
+            Some(merges) => merges,
+            None => wb
+                .merge_cells_by_sheet_name(&name)
+                .map(|ms| ms.iter().filter_map(to_range).collect())
+                .unwrap_or_default(),
+        };
         let mut sheet = Sheet::new(name, cells, merges);
         if let Some(formats) = &palette {
             sheet.set_number_formats(
@@ -215,7 +214,7 @@ fn read_xlsx(bytes: &[u8], limits: &Limits, format: Format) -> Result<(Vec<Sheet
         }
         sheets.push(sheet);
     }
-    let styles = if limits_want_styles(limits) {
+    let styles = if limits.read_styles {
         Some(super::styles::read_with(&mut wb, bytes, limits))
     } else {
         None

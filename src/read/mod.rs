@@ -23,6 +23,7 @@
 //! declaring a huge dimension does not make us allocate it.
 
 mod formats;
+mod merges;
 pub mod numfmt;
 mod sniff;
 pub mod styles;
@@ -55,10 +56,20 @@ pub struct Limits {
     /// cap can stop it: the shared strings, the styles and the workbook part.
     #[serde(default = "default_max_loaded_part")]
     pub max_loaded_part: u64,
+    /// Also read how an `.xlsx` looks (fonts, fills, borders, widths: see
+    /// [`Workbook::styles`]), for the annotated report. Checking a return never
+    /// needs it (number formats are always read); leaving it out spares a
+    /// second pass over every sheet. On by default.
+    #[serde(default = "default_read_styles")]
+    pub read_styles: bool,
 }
 
 fn default_max_loaded_part() -> u64 {
     50 * 1_000_000
+}
+
+fn default_read_styles() -> bool {
+    true
 }
 
 impl Default for Limits {
@@ -69,6 +80,7 @@ impl Default for Limits {
             max_sheets: 200,
             max_cells: 5_000_000,
             max_loaded_part: default_max_loaded_part(),
+            read_styles: default_read_styles(),
         }
     }
 }
@@ -278,7 +290,7 @@ pub struct Workbook {
     pub format: Format,
     pub sheets: Vec<Sheet>,
     /// How the sheets look (fonts, fills, borders, widths, heights): `.xlsx`/`.xlsm`
-    /// only, for the annotated report. Never needed to check a return (the number
+    /// only, for the annotated report, when [`Limits::read_styles`] asks for it. Never needed to check a return (the number
     /// formats that change values are on each [`Sheet`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub styles: Option<WorkbookStyles>,
@@ -416,7 +428,7 @@ fn io_message(e: &std::io::Error) -> String {
     match e.kind() {
         std::io::ErrorKind::NotFound => "fichier introuvable".to_string(),
         std::io::ErrorKind::PermissionDenied => "accès refusé (fichier verrouillé ou droits insuffisants)".to_string(),
-        _ => e.to_string(),
+        _ => crate::messages::io_error(e),
     }
 }
 

@@ -434,6 +434,20 @@ fn convert_alignment(a: &calamine::Alignment) -> AlignmentLook {
 /// Each sheet's layout (columns, rows, defaults), by sheet name.
 fn read_layouts(bytes: &[u8], limits: &Limits) -> Option<HashMap<String, SheetStyles>> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
+    let mut out = HashMap::new();
+    for (name, part) in sheet_parts(&mut zip, limits)? {
+        let Ok(file) = zip.by_name(&part) else { continue };
+        out.insert(name, sheet_layout(file.take(limits.max_uncompressed)));
+    }
+    Some(out)
+}
+
+/// Each sheet of an `.xlsx` package and the name of its part in the zip, from
+/// the package's relationships and `workbook.xml`.
+pub(crate) fn sheet_parts<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    limits: &Limits,
+) -> Option<Vec<(String, String)>> {
     // Part names are case-insensitive in OPC.
     let names: HashMap<String, String> = zip
         .file_names()
@@ -473,17 +487,14 @@ fn read_layouts(bytes: &[u8], limits: &Limits) -> Option<HashMap<String, SheetSt
         }
         true
     });
-    let mut out = HashMap::new();
+    let mut out = Vec::new();
     for (name, id) in sheets {
         let Some((_, _, target)) = rels.iter().find(|(rid, _, _)| *rid == id) else {
             continue;
         };
-        let path = resolve(&base, target);
-        let Some(real) = names.get(&path.to_ascii_lowercase()) else {
-            continue;
-        };
-        let Ok(file) = zip.by_name(real) else { continue };
-        out.insert(name, sheet_layout(file.take(limits.max_uncompressed)));
+        if let Some(real) = names.get(&resolve(&base, target).to_ascii_lowercase()) {
+            out.push((name, real.clone()));
+        }
     }
     Some(out)
 }

@@ -12,7 +12,6 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::check::FileReport;
 use crate::finding::{Finding, Severity};
-use crate::format::decimal_fr;
 use crate::model::{column_letters, CellRange, CellRef};
 use crate::read::{CellValue, Sheet, Workbook};
 
@@ -20,10 +19,27 @@ use crate::read::{CellValue, Sheet, Workbook};
 #[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,
+    /// Width of the terminal, in columns (the message wraps at it; sheet
+    /// excerpts use it to show labels whole).
     pub width: usize,
+    /// Also show each finding's JSON pointer in the extracted data (`--verbose`).
+    pub verbose: bool,
 }
 
-const MAX_COL_WIDTH: usize = 22;
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            color: false,
+            width: 100,
+            verbose: false,
+        }
+    }
+}
+
+/// A column of an excerpt is never cut below this width.
+const MIN_COL_WIDTH: usize = 14;
+/// The gutter (row numbers and frame) left of an excerpt.
+const GUTTER: usize = 8;
 const ROWS_AROUND: u32 = 2;
 const MAX_COLS: u32 = 8;
 
@@ -118,45 +134,73 @@ fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(w)))
 }
 
+/// The rows and columns shown around a finding's cell: a few rows above and
+/// below, the columns of its range (at most [`MAX_COLS`]). The terminal and the
+/// web desk show the same window.
+pub fn excerpt_window(sheet: &Sheet, cell: CellRef, range: Option<CellRange>) -> (Vec<u32>, Vec<u32>) {
+    let mut span = range.unwrap_or(CellRange::single(cell)).union(&CellRange::single(cell));
+    // A tall range (a column of parts): show the rows around the marked cell.
+    if span.end.row - span.start.row > 8 {
+        span = CellRange::new(
+            CellRef::new(cell.row, span.start.col),
+            CellRef::new(cell.row, span.end.col),
+        );
+    }
+    let row0 = span.start.row.saturating_sub(ROWS_AROUND);
+    let used_end = sheet.used_range().map_or(cell.row, |u| u.end.row).max(cell.row);
+    let row1 = span.end.row.saturating_add(ROWS_AROUND).min(used_end);
+    let used = sheet.used_range().unwrap_or(CellRange::single(cell));
+    let mut col0 = span.start.col.saturating_sub(1).max(used.start.col.min(cell.col));
+    let mut col1 = span.end.col.saturating_add(1).min(used.end.col.max(cell.col));
+    if col1.saturating_sub(col0) + 1 > MAX_COLS {
+        col0 = cell.col.saturating_sub(MAX_COLS / 2).max(col0);
+        col1 = (col0 + MAX_COLS - 1).max(cell.col);
+    }
+    let rows: Vec<u32> = (row0..=row1.max(row0)).collect();
+    let cols: Vec<u32> = (col0..=col1.max(col0)).collect();
+    (rows, cols)
+}
+
+/// The widest a column may be so that `natural` widths fit in `budget`
+/// columns of terminal (separators included): no cut at all when they fit.
+fn column_cap(natural: &[usize], budget: usize) -> usize {
+    let seps = 3 * natural.len().saturating_sub(1);
+    let fits = |cap: usize| natural.iter().map(|w| (*w).min(cap)).sum::<usize>() + seps <= budget;
+    let widest = natural.iter().copied().max().unwrap_or(0);
+    if fits(widest) {
+        return widest.max(1);
+    }
+    let mut cap = widest;
+    while cap > MIN_COL_WIDTH && !fits(cap) {
+        cap -= 1;
+    }
+    cap.max(MIN_COL_WIDTH)
+}
+
 impl Excerpt {
-    fn new(sheet: &Sheet, cell: CellRef, range: Option<CellRange>) -> Self {
-        let mut span = range.unwrap_or(CellRange::single(cell)).union(&CellRange::single(cell));
-        // A tall range (a column of parts): show the rows around the marked cell.
-        if span.end.row - span.start.row > 8 {
-            span = CellRange::new(
-                CellRef::new(cell.row, span.start.col),
-                CellRef::new(cell.row, span.end.col),
-            );
-        }
-        let row0 = span.start.row.saturating_sub(ROWS_AROUND);
-        let used_end = sheet.used_range().map_or(cell.row, |u| u.end.row).max(cell.row);
-        let row1 = span.end.row.saturating_add(ROWS_AROUND).min(used_end);
-        let used = sheet.used_range().unwrap_or(CellRange::single(cell));
-        let mut col0 = span.start.col.saturating_sub(1).max(used.start.col.min(cell.col));
-        let mut col1 = span.end.col.saturating_add(1).min(used.end.col.max(cell.col));
-        if col1.saturating_sub(col0) + 1 > MAX_COLS {
-            col0 = cell.col.saturating_sub(MAX_COLS / 2).max(col0);
-            col1 = (col0 + MAX_COLS - 1).max(cell.col);
-        }
-        let rows: Vec<u32> = (row0..=row1.max(row0)).collect();
-        let cols: Vec<u32> = (col0..=col1.max(col0)).collect();
-        let shown = |r: u32, c: u32| {
+    fn new(sheet: &Sheet, cell: CellRef, range: Option<CellRange>, width: usize) -> Self {
+        let (rows, cols) = excerpt_window(sheet, cell, range);
+        let row0 = rows.first().copied().unwrap_or(cell.row);
+        let whole = |r: u32, c: u32| {
             sheet
                 .get(CellRef::new(r, c))
-                .map(|v| truncate(v.display().trim(), MAX_COL_WIDTH))
+                .map(|v| v.display().trim().replace(['\n', '\r', '\t'], " "))
                 .unwrap_or_default()
         };
-        let widths: Vec<usize> = cols
+        let natural: Vec<usize> = cols
             .iter()
             .map(|&c| {
                 rows.iter()
-                    .map(|&r| shown(r, c).width())
+                    .map(|&r| whole(r, c).width())
                     .max()
                     .unwrap_or(0)
                     .max(column_letters(c).len())
                     .max(1)
             })
             .collect();
+        let cap = column_cap(&natural, width.saturating_sub(GUTTER));
+        let shown = |r: u32, c: u32| truncate(&whole(r, c), cap);
+        let widths: Vec<usize> = natural.iter().map(|w| (*w).min(cap)).collect();
         let mut text = String::new();
         let mut mark = (0, 0);
         for (li, &r) in rows.iter().enumerate() {
@@ -225,7 +269,6 @@ impl SourceCode for Excerpt {
 /// One finding as a miette diagnostic.
 struct FindingDiagnostic<'a> {
     finding: &'a Finding,
-    file: &'a str,
     excerpt: Option<Excerpt>,
 }
 
@@ -264,7 +307,11 @@ impl std::error::Error for FindingDiagnostic<'_> {}
 
 impl Diagnostic for FindingDiagnostic<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        Some(Box::new(self.finding.rule.as_str()))
+        Some(Box::new(format!(
+            "{} {}",
+            crate::messages::severity(self.finding.severity),
+            self.finding.rule
+        )))
     }
 
     fn severity(&self) -> Option<miette::Severity> {
@@ -291,39 +338,46 @@ impl Diagnostic for FindingDiagnostic<'_> {
             SourceSpan::from(e.mark),
         ))))
     }
+}
 
-    fn help<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
-        let f = self.finding;
-        let mut place = self.file.to_string();
-        if let Some(s) = &f.sheet {
-            place.push_str(&format!(" › {s}"));
-            if let Some(c) = f.cell {
-                place.push_str(&format!("!{c}"));
-            }
+/// Where the finding is and its figures, under the diagnostic. Written by us,
+/// not by miette: the location is never wrapped (a file name and a cell
+/// reference stay on one line whatever the width), and miette's `help:` is
+/// English.
+fn footer(f: &Finding, file: &str, verbose: bool) -> String {
+    use crate::messages::figure;
+    let mut place = file.to_string();
+    if let Some(s) = &f.sheet {
+        place.push_str(&format!(" › {s}"));
+        if let Some(c) = f.cell {
+            place.push_str(&format!("!{c}"));
         }
-        let mut parts = vec![place];
-        let fig = &f.figures;
-        let mut nums = Vec::new();
-        if let Some(x) = fig.expected {
-            nums.push(format!("attendu {}", decimal_fr(x)));
-        }
-        if let Some(x) = fig.actual {
-            nums.push(format!("trouvé {}", decimal_fr(x)));
-        }
-        if let Some(x) = fig.difference {
-            nums.push(format!("écart {}", decimal_fr(x)));
-        }
-        if let Some(x) = fig.tolerance {
-            nums.push(format!("tolérance {}", decimal_fr(x)));
-        }
-        if !nums.is_empty() {
-            parts.push(nums.join(", "));
-        }
-        if let Some(p) = &f.pointer {
-            parts.push(format!("donnée {p}"));
-        }
-        Some(Box::new(keep_numbers_whole(&parts.join("\n"))))
     }
+    let mut out = format!("  → {place}\n");
+    let fig = &f.figures;
+    let nums: Vec<String> = [
+        (figure::EXPECTED, fig.expected),
+        (figure::ACTUAL, fig.actual),
+        (figure::DIFFERENCE, fig.difference),
+        (figure::TOLERANCE, fig.tolerance),
+    ]
+    .into_iter()
+    .filter_map(|(label, x)| x.map(|x| format!("{label} {}", crate::messages::figure_value(x))))
+    .collect();
+    if !nums.is_empty() {
+        out.push_str(&format!("    {}\n", nums.join(", ")));
+    }
+    if let Some(j) = f.justification.as_ref().filter(|_| f.is_justified()) {
+        out.push_str(&format!(
+            "    justifié par le déclarant : « {j} » (ne compte pas pour le statut)\n"
+        ));
+    }
+    if verbose {
+        if let Some(p) = &f.pointer {
+            out.push_str(&format!("    donnée {p}\n"));
+        }
+    }
+    out
 }
 
 /// Renders every finding of a file, then its summary line.
@@ -346,19 +400,22 @@ pub fn render(r: &FileReport, style: Style) -> String {
                 .sheets
                 .iter()
                 .find(|s| &s.name == name)
-                .map(|s| Excerpt::new(s, cell, finding.range)),
+                .map(|s| Excerpt::new(s, cell, finding.range, style.width)),
             _ => None,
         };
-        let diag = FindingDiagnostic {
-            finding,
-            file: &r.path,
-            excerpt,
-        };
+        let diag = FindingDiagnostic { finding, excerpt };
         let mut s = String::new();
         if handler.render_report(&mut s, &diag).is_err() {
-            s = format!("{}[{}] {}\n", finding.severity, finding.rule, finding.message);
+            s = format!(
+                "{} {} : {}\n",
+                crate::messages::severity(finding.severity),
+                finding.rule,
+                finding.message
+            );
         }
-        out.push_str(&s);
+        out.push_str(s.trim_end_matches('\n'));
+        out.push('\n');
+        out.push_str(&footer(finding, &r.path, style.verbose));
         out.push('\n');
     }
     out.push_str(&super::summary_line(r));

@@ -24,7 +24,22 @@ pub fn finding_json(f: &Finding, file: &str) -> Value {
     m.insert("actual".into(), num(f.figures.actual));
     m.insert("difference".into(), num(f.figures.difference));
     m.insert("tolerance".into(), num(f.figures.tolerance));
+    if let Some(d) = &f.detail {
+        // The technical text behind a French message (a library's own error).
+        m.insert("detail".into(), json!(d));
+    }
+    if let Some(text) = f.justification.as_ref().filter(|_| f.is_justified()) {
+        m.insert("justification".into(), json!(text));
+    }
     Value::Object(m)
+}
+
+/// Adds the `campaign` object (name, SHA-256, overrides with their reasons) to a
+/// machine report when the rules run under a campaign.
+pub fn add_campaign(report: &mut Value, rules: &crate::rules::RulePack) {
+    if let (Some(c), Value::Object(m)) = (&rules.campaign, report) {
+        m.insert("campaign".into(), c.to_json());
+    }
 }
 
 pub fn file_json(r: &FileReport) -> Value {

@@ -1,8 +1,10 @@
 //! Reporters: one output model ([`crate::check::FileReport`]), several printers.
 
+pub mod diff;
 pub mod human;
 pub mod json;
 pub mod palette;
+pub mod print;
 pub mod short;
 pub mod synthese;
 pub mod xlsx;
@@ -37,6 +39,9 @@ pub fn terminal_safe(r: &mut FileReport) {
         if let Some(s) = &mut f.sheet {
             fix(s);
         }
+        if let Some(j) = &mut f.justification {
+            fix(j);
+        }
     }
     if let Some(wb) = &mut r.workbook {
         let sheets = std::mem::take(&mut wb.sheets);
@@ -54,19 +59,29 @@ pub fn terminal_safe(r: &mut FileReport) {
     }
 }
 
-/// French plural helper: `1 erreur`, `2 erreurs`.
+/// French plural helper: `0 erreur`, `1 erreur`, `2 erreurs` (see [`crate::messages`]).
 pub fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
+    crate::messages::plural(n, one, many)
 }
 
-/// `5 erreurs, 1 avertissement, 0 information`.
+/// `5 erreurs, 1 avertissement, 0 information` (`, dont 1 justifié` when the
+/// submitter justified some).
 pub fn counts_fr(c: Counts) -> String {
-    format!(
-        "{}, {}, {}",
-        plural(c.error, "erreur", "erreurs"),
-        plural(c.warning, "avertissement", "avertissements"),
-        plural(c.info, "information", "informations")
-    )
+    let justified = if c.justified > 0 {
+        format!(", dont {}", plural(c.justified, "justifié", "justifiés"))
+    } else {
+        String::new()
+    };
+    format!("{}{justified}", crate::messages::counts(c))
+}
+
+/// The campaign a run applies, for the terminal: its name, fingerprint, and the
+/// rules it switched off or changed with their reasons (`None` without one).
+pub fn campaign_block(rules: &crate::rules::RulePack) -> Option<String> {
+    let c = rules.campaign.as_ref()?;
+    let mut out = c.lines_fr().join("\n");
+    out.push('\n');
+    Some(out)
 }
 
 /// The one-line summary of a file.
@@ -87,9 +102,16 @@ pub fn summary_line(r: &FileReport) -> String {
 
 /// The final line over all files.
 pub fn total_line(reports: &[FileReport]) -> String {
-    let mut total = Counts::default();
+    total_line_with(reports, Counts::default())
+}
+
+/// The final line over all files, with the findings that belong to no file
+/// (a batch's cross-file checks) counted in the total.
+pub fn total_line_with<R: std::borrow::Borrow<FileReport>>(reports: &[R], cross_file: Counts) -> String {
+    let mut total = cross_file;
     let mut by_status = [0usize; 3];
     for r in reports {
+        let r = r.borrow();
         total.add(r.counts());
         by_status[match r.status() {
             crate::finding::Status::Conforme => 0,
@@ -97,12 +119,16 @@ pub fn total_line(reports: &[FileReport]) -> String {
             crate::finding::Status::NonConforme => 2,
         }] += 1;
     }
+    let cross = cross_file.error + cross_file.warning + cross_file.info;
+    let cross = if cross > 0 {
+        format!(" (dont {} entre fichiers)", plural(cross, "constat", "constats"))
+    } else {
+        String::new()
+    };
     format!(
-        "Total : {} — {} conforme(s), {} avec réserves, {} non conforme(s) — {}",
-        plural(reports.len(), "fichier", "fichiers"),
-        by_status[0],
-        by_status[1],
-        by_status[2],
+        "Total : {} — {} — {}{cross}",
+        crate::messages::files(reports.len()),
+        crate::messages::statuses(by_status[0], by_status[1], by_status[2]),
         counts_fr(total)
     )
 }

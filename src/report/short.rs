@@ -1,4 +1,4 @@
-//! One line per finding: `file:Sheet!C7: error[POLE-FIN-001] message`.
+//! One line per finding: `file › Sheet!C7 : erreur POLE-FIN-001 : message`.
 
 use crate::check::FileReport;
 
@@ -6,11 +6,35 @@ pub fn render(r: &FileReport) -> String {
     let mut out = String::new();
     for f in &r.findings {
         let place = match (&f.sheet, f.cell) {
-            (Some(s), Some(c)) => format!("{}:{s}!{c}", r.path),
-            (Some(s), None) => format!("{}:{s}", r.path),
+            (Some(s), Some(c)) => format!("{} › {s}!{c}", r.path),
+            (Some(s), None) => format!("{} › {s}", r.path),
             _ => r.path.clone(),
         };
-        out.push_str(&format!("{place}: {}[{}] {}\n", f.severity, f.rule, f.message));
+        let justified = match f.justification.as_ref().filter(|_| f.is_justified()) {
+            Some(j) => format!(" [justifié : {j}]"),
+            None => String::new(),
+        };
+        out.push_str(&format!(
+            "{place} : {} {} : {}{justified}\n",
+            crate::messages::severity(f.severity),
+            f.rule,
+            f.message.replace(['\n', '\r'], " ")
+        ));
     }
     out
+}
+
+/// A cross-file finding of a batch: `[file : ]avertissement BATCH-003 : message`.
+pub fn cross_line(b: &crate::outcome::BatchFinding) -> String {
+    let place = b
+        .file
+        .as_deref()
+        .map(|f| format!("{} : ", crate::output::neutralise(f)))
+        .unwrap_or_default();
+    format!(
+        "{place}{} {} : {}\n",
+        crate::messages::severity(b.finding.severity),
+        b.finding.rule,
+        crate::output::neutralise(&b.finding.message).replace(['\n', '\r'], " ")
+    )
 }

@@ -5,9 +5,10 @@
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Url, Workbook, Worksheet, XlsxError};
 use serde_json::Value;
 
-use crate::finding::Finding;
+use crate::finding::{Counts, Finding};
 use crate::outcome::{BatchFinding, Skipped, Summary};
 use crate::report::palette;
+use crate::report::print::{as_year, iso_date, page_setup, row_height, write_value, Names, Typed};
 use crate::template::TemplateSet;
 
 /// Excel's limit on a cell's text.
@@ -38,13 +39,18 @@ pub fn sheet_name(s: &str) -> String {
 struct Formats {
     title: Format,
     header: Format,
-    amount: Format,
     wrap: Format,
     link: Format,
+    plain: Format,
+    bold: Format,
+    typed: Typed,
+    total: Typed,
 }
 
 impl Formats {
     fn new() -> Self {
+        let plain = Format::new().set_align(FormatAlign::Top);
+        let total_base = Format::new().set_bold().set_border_top(FormatBorder::Thin);
         Self {
             title: Format::new().set_bold().set_font_size(14),
             header: Format::new()
@@ -53,11 +59,15 @@ impl Formats {
                 .set_border_bottom(FormatBorder::Thin)
                 .set_text_wrap()
                 .set_align(FormatAlign::Top),
-            amount: Format::new().set_num_format("# ##0.##"),
             wrap: Format::new().set_text_wrap().set_align(FormatAlign::Top),
             link: Format::new()
+                .set_align(FormatAlign::Top)
                 .set_font_color(Color::RGB(0x0563C1))
                 .set_underline(rust_xlsxwriter::FormatUnderline::Single),
+            typed: Typed::new(&plain),
+            bold: total_base.clone(),
+            total: Typed::new(&total_base),
+            plain,
         }
     }
 }
@@ -66,20 +76,15 @@ fn headers(ws: &mut Worksheet, row: u32, names: &[&str], f: &Formats) -> Result<
     for (c, h) in names.iter().enumerate() {
         ws.write_string_with_format(row, c as u16, *h, &f.header)?;
     }
+    ws.set_row_height(row, 30)?;
     Ok(())
 }
 
-fn write_value(ws: &mut Worksheet, row: u32, col: u16, v: &Value, f: &Formats) -> Result<(), XlsxError> {
-    match v {
-        Value::Null => Ok(()),
-        Value::Number(n) => match n.as_f64() {
-            Some(x) => ws.write_number_with_format(row, col, x, &f.amount).map(|_| ()),
-            None => Ok(()),
-        },
-        Value::Bool(b) => ws.write_boolean(row, col, *b).map(|_| ()),
-        Value::String(s) => ws.write_string(row, col, text(s)).map(|_| ()),
-        other => ws.write_string(row, col, text(&other.to_string())).map(|_| ()),
+fn set_widths(ws: &mut Worksheet, widths: &[f64]) -> Result<(), XlsxError> {
+    for (c, w) in widths.iter().enumerate() {
+        ws.set_column_width(c as u16, *w)?;
     }
+    Ok(())
 }
 
 fn write_figures(ws: &mut Worksheet, row: u32, col: u16, f: &Finding, fm: &Formats) -> Result<(), XlsxError> {
@@ -91,13 +96,41 @@ fn write_figures(ws: &mut Worksheet, row: u32, col: u16, f: &Finding, fm: &Forma
     ];
     for (i, n) in nums.iter().enumerate() {
         if let Some(d) = n.and_then(|d| d.to_string().parse::<f64>().ok()) {
-            ws.write_number_with_format(row, col + i as u16, d, &fm.amount)?;
+            // A year (ID-002's exercice) reads 2009, not 2 009.
+            let format = if as_year(&serde_json::json!(d)).is_some() {
+                &fm.typed.year
+            } else {
+                fm.typed.number(d)
+            };
+            ws.write_number_with_format(row, col + i as u16, d, format)?;
         }
     }
     Ok(())
 }
 
-/// Builds `synthese.xlsx` in memory.
+/// At most `max` characters, with `…` when cut.
+fn shorten(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        return s.to_string();
+    }
+    s.chars().take(max - 1).collect::<String>() + "…"
+}
+
+/// The organisation shown for a return: none for a template whose
+/// « organisation » is its exercice (REPARTITION-POLES: one table per year
+/// for every cluster), which the `Exercice` column already gives.
+fn organisation<'a>(templates: &TemplateSet, r: &'a crate::outcome::FileReport) -> &'a str {
+    let template = r.template.as_deref().and_then(|t| templates.get(t));
+    match template {
+        Some(t) if t.organisation.is_some() && t.organisation == t.exercice => "—",
+        _ => r.organisation.as_deref().unwrap_or(""),
+    }
+}
+
+/// Builds `synthese.xlsx` in memory. File names are shown relative to `root`
+/// (the batch's folder, see [`Names`]); every sheet
+/// prints landscape, one page wide, with its header row repeated.
+#[allow(clippy::too_many_arguments)]
 pub fn write(
     summaries: &[Summary],
     skipped: &[Skipped],
@@ -105,59 +138,122 @@ pub fn write(
     templates: &TemplateSet,
     checked_at: chrono::DateTime<chrono::Utc>,
     rule_pack: &str,
+    names: &Names,
+    campaign: Option<&crate::campaign::Campaign>,
 ) -> Result<Vec<u8>, XlsxError> {
+    use crate::messages::{self, column};
     let f = Formats::new();
     let mut wb = Workbook::new();
+    let name = |path: &str| text(&names.file(path));
+    let reports: Vec<&crate::outcome::FileReport> = summaries.iter().map(|s| &s.report).collect();
+    let cross_counts = Counts::of(&batch.iter().map(|b| b.finding.clone()).collect::<Vec<_>>());
 
-    // Synthèse: one row per input.
+    // Synthèse: one row per input, then the totals the terminal prints.
     let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name("Synthèse")?;
+    let date = format!("Contrôle du {}", messages::checked_at(checked_at));
+    page_setup(ws, 4, "Synthèse du contrôle des retours", &date)?;
     ws.write_string_with_format(0, 0, "Synthèse du contrôle des retours", &f.title)?;
     ws.write_string(
         1,
         0,
         format!(
-            "Contrôle du {} — bilan {} — règles {rule_pack} — {} fichier(s)",
-            crate::report::json::timestamp(checked_at),
+            "Contrôle du {} — bilan {} — règles {rule_pack}",
+            messages::checked_at(checked_at),
             env!("CARGO_PKG_VERSION"),
-            summaries.len() + skipped.len()
         ),
     )?;
+    let skipped_note = if skipped.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " ; {} ignoré{} (pas un classeur, fichier temporaire ou caché), en fin de liste",
+            messages::files(skipped.len()),
+            if skipped.len() > 1 { "s" } else { "" }
+        )
+    };
+    ws.write_string(
+        2,
+        0,
+        format!(
+            "{} contrôlé{}{skipped_note}",
+            messages::files(summaries.len()),
+            if summaries.len() > 1 { "s" } else { "" }
+        ),
+    )?;
+    if let Some(c) = campaign {
+        ws.write_string_with_format(
+            3,
+            0,
+            text(&format!(
+                "Campagne « {} » (fichier de campagne SHA-256 {}) — {} : voir sous le tableau",
+                c.name,
+                c.sha256,
+                crate::report::plural(c.overrides.len(), "règle modifiée", "règles modifiées")
+            )),
+            &Format::new().set_bold(),
+        )?;
+    }
     let cols = [
-        "Fichier",
-        "Modèle",
-        "Organisation",
+        column::FILE,
+        column::TEMPLATE,
+        column::ORGANISATION,
         "Exercice",
         "Date d'arrêté",
-        "Statut",
-        "Erreurs",
-        "Avertissements",
-        "Informations",
+        column::STATUS,
+        column::ERRORS,
+        column::WARNINGS,
+        column::INFOS,
         "Rapport annoté",
         "Premier constat",
+        "Justifiés",
     ];
-    headers(ws, 3, &cols, &f)?;
-    let mut row = 4u32;
+    headers(ws, 4, &cols, &f)?;
+    const WIDTHS: [f64; 12] = [30.0, 17.0, 18.0, 9.0, 11.0, 20.0, 8.0, 14.0, 12.0, 8.0, 40.0, 10.0];
+    let mut row = 5u32;
     for s in summaries {
         let r = &s.report;
-        ws.write_string(row, 0, text(&r.path))?;
-        ws.write_string(row, 1, r.template.clone().unwrap_or_default())?;
-        ws.write_string(row, 2, text(&r.organisation.clone().unwrap_or_default()))?;
-        ws.write_string(row, 3, r.exercice.clone().unwrap_or_default())?;
-        ws.write_string(row, 4, r.cut_off.clone().unwrap_or_default())?;
+        let first = r
+            .findings
+            .first()
+            .map(|first| shorten(&format!("{} : {}", first.rule, names.text(&first.message)), 110));
+        ws.set_row_height(
+            row,
+            row_height(&[
+                (&name(&r.path), WIDTHS[0]),
+                (organisation(templates, r), WIDTHS[2]),
+                (first.as_deref().unwrap_or(""), WIDTHS[10]),
+            ]),
+        )?;
+        ws.write_string_with_format(row, 0, name(&r.path), &f.wrap)?;
+        ws.write_string_with_format(row, 1, r.template.clone().unwrap_or_default(), &f.plain)?;
+        ws.write_string_with_format(row, 2, text(organisation(templates, r)), &f.wrap)?;
+        if let Some(e) = &r.exercice {
+            match as_year(&Value::String(e.clone())) {
+                Some(y) => ws.write_number_with_format(row, 3, y, &f.typed.year)?,
+                None => ws.write_string_with_format(row, 3, text(e), &f.plain)?,
+            };
+        }
+        if let Some(d) = &r.cut_off {
+            match iso_date(d) {
+                Some(date) => ws.write_datetime_with_format(row, 4, &date, &f.typed.date)?,
+                None => ws.write_string_with_format(row, 4, text(d), &f.plain)?,
+            };
+        }
         let status = r.status();
         ws.write_string_with_format(
             row,
             5,
-            status.label_fr(),
+            messages::status(status),
             &Format::new()
+                .set_align(FormatAlign::Top)
                 .set_background_color(Color::RGB(palette::status_colors(status).0))
                 .set_bold(),
         )?;
         let c = r.counts();
-        ws.write_number(row, 6, c.error as f64)?;
-        ws.write_number(row, 7, c.warning as f64)?;
-        ws.write_number(row, 8, c.info as f64)?;
+        ws.write_number_with_format(row, 6, c.error as f64, &f.typed.integer)?;
+        ws.write_number_with_format(row, 7, c.warning as f64, &f.typed.integer)?;
+        ws.write_number_with_format(row, 8, c.info as f64, &f.typed.integer)?;
         if let Some(a) = &s.annotated {
             ws.write_url_with_format(
                 row,
@@ -166,89 +262,146 @@ pub fn write(
                 &f.link,
             )?;
         }
-        if let Some(first) = r.findings.first() {
-            ws.write_string(row, 10, text(&format!("{} : {}", first.rule, first.message)))?;
+        if let Some(first) = &first {
+            ws.write_string_with_format(row, 10, text(first), &f.wrap)?;
         }
+        ws.write_number_with_format(row, 11, c.justified as f64, &f.typed.integer)?;
         row += 1;
     }
+    let last_file_row = row.saturating_sub(1).max(4);
+    // Cross-file findings belong to no file: a row of their own, so that the
+    // total below is the terminal's.
+    if !batch.is_empty() {
+        ws.write_string_with_format(row, 0, "Contrôles croisés (entre fichiers)", &f.plain)?;
+        ws.write_number_with_format(row, 6, cross_counts.error as f64, &f.typed.integer)?;
+        ws.write_number_with_format(row, 7, cross_counts.warning as f64, &f.typed.integer)?;
+        ws.write_number_with_format(row, 8, cross_counts.info as f64, &f.typed.integer)?;
+        ws.write_string_with_format(row, 10, "voir la feuille Contrôles croisés", &f.plain)?;
+        row += 1;
+    }
+    let mut total = cross_counts;
+    for r in &reports {
+        total.add(r.counts());
+    }
+    ws.write_string_with_format(row, 0, "TOTAL", &f.bold)?;
+    for c in 1..cols.len() as u16 {
+        ws.write_blank(row, c, &f.bold)?;
+    }
+    ws.write_number_with_format(row, 6, total.error as f64, &f.total.integer)?;
+    ws.write_number_with_format(row, 7, total.warning as f64, &f.total.integer)?;
+    ws.write_number_with_format(row, 8, total.info as f64, &f.total.integer)?;
+    row += 1;
+    ws.write_string(row, 0, text(&crate::report::total_line_with(&reports, cross_counts)))?;
+    row += 2;
     for s in skipped {
-        ws.write_string(row, 0, text(&s.path.display().to_string()))?;
+        ws.set_row_height(
+            row,
+            row_height(&[
+                (&name(&s.path.display().to_string()), WIDTHS[0]),
+                (&s.reason, WIDTHS[10]),
+            ]),
+        )?;
+        ws.write_string_with_format(row, 0, name(&s.path.display().to_string()), &f.wrap)?;
         ws.write_string_with_format(
             row,
             5,
             "Ignoré",
-            &Format::new().set_background_color(Color::RGB(palette::SKIPPED)),
+            &Format::new()
+                .set_align(FormatAlign::Top)
+                .set_background_color(Color::RGB(palette::SKIPPED)),
         )?;
-        ws.write_string(row, 10, text(&s.reason))?;
+        ws.write_string_with_format(row, 10, text(&s.reason), &f.wrap)?;
         row += 1;
     }
-    ws.autofilter(3, 0, row.saturating_sub(1).max(3), (cols.len() - 1) as u16)?;
-    ws.set_freeze_panes(4, 0)?;
-    for (c, w) in [45.0, 18.0, 24.0, 9.0, 12.0, 22.0, 8.0, 14.0, 12.0, 14.0, 80.0]
-        .iter()
-        .enumerate()
-    {
-        ws.set_column_width(c as u16, *w)?;
+    ws.autofilter(4, 0, last_file_row, (cols.len() - 1) as u16)?;
+    if let Some(c) = campaign {
+        // Below the table (rows are written in order): the campaign's decisions.
+        row += 1;
+        ws.write_string_with_format(row, 0, "Campagne", &f.title)?;
+        row += 1;
+        for line in c.lines_fr() {
+            ws.write_string(row, 0, text(line.trim_start()))?;
+            row += 1;
+        }
     }
+    ws.set_freeze_panes(5, 1)?;
+    set_widths(ws, &WIDTHS)?;
 
-    // Constats: every finding of every file.
+    // Constats: every finding of every file, worded as in the annotated report.
     let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name("Constats")?;
+    page_setup(ws, 0, "Constats de tous les retours", &date)?;
     let cols = [
-        "Fichier",
-        "Gravité",
-        "Règle",
-        "Feuille",
-        "Cellule",
-        "Message",
-        "Attendu",
-        "Trouvé",
-        "Écart",
-        "Tolérance",
+        column::FILE,
+        column::SEVERITY,
+        column::RULE,
+        column::SHEET,
+        column::CELL,
+        column::MESSAGE,
+        column::EXPECTED,
+        column::ACTUAL,
+        column::DIFFERENCE,
+        column::TOLERANCE,
+        column::JUSTIFICATION,
     ];
     headers(ws, 0, &cols, &f)?;
+    const FINDING_WIDTHS: [f64; 11] = [28.0, 13.0, 15.0, 14.0, 8.0, 55.0, 12.0, 12.0, 12.0, 10.0, 30.0];
     let mut row = 1u32;
     for s in summaries {
         for fd in &s.report.findings {
-            ws.write_string(row, 0, text(&s.report.path))?;
-            ws.write_string(row, 1, fd.severity.label_fr())?;
-            ws.write_string(row, 2, fd.rule.as_str())?;
-            ws.write_string(row, 3, text(&fd.sheet.clone().unwrap_or_default()))?;
-            ws.write_string(row, 4, fd.cell.map(|c| c.to_string()).unwrap_or_default())?;
-            ws.write_string_with_format(row, 5, text(&fd.message), &f.wrap)?;
+            ws.set_row_height(
+                row,
+                row_height(&[
+                    (&name(&s.report.path), FINDING_WIDTHS[0]),
+                    (&fd.message, FINDING_WIDTHS[5]),
+                    (fd.justification.as_deref().unwrap_or(""), FINDING_WIDTHS[10]),
+                ]),
+            )?;
+            ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
+            ws.write_string_with_format(row, 1, messages::severity_title(fd.severity), &f.plain)?;
+            ws.write_string_with_format(row, 2, fd.rule.as_str(), &f.plain)?;
+            ws.write_string_with_format(row, 3, text(&fd.sheet.clone().unwrap_or_default()), &f.plain)?;
+            ws.write_string_with_format(row, 4, fd.cell.map(|c| c.to_string()).unwrap_or_default(), &f.plain)?;
+            ws.write_string_with_format(row, 5, text(&names.text(&fd.message)), &f.wrap)?;
             write_figures(ws, row, 6, fd, &f)?;
+            if let Some(j) = fd.justification.as_ref().filter(|_| fd.is_justified()) {
+                ws.write_string_with_format(row, 10, text(j), &f.wrap)?;
+            }
             row += 1;
         }
     }
     ws.autofilter(0, 0, row.saturating_sub(1), (cols.len() - 1) as u16)?;
     ws.set_freeze_panes(1, 0)?;
-    for (c, w) in [40.0, 13.0, 15.0, 16.0, 8.0, 90.0, 14.0, 14.0, 14.0, 10.0]
-        .iter()
-        .enumerate()
-    {
-        ws.set_column_width(c as u16, *w)?;
-    }
+    set_widths(ws, &FINDING_WIDTHS)?;
 
     // Contrôles croisés.
     let ws = wb.add_worksheet_with_constant_memory()?;
     ws.set_name("Contrôles croisés")?;
-    let cols = ["Règle", "Gravité", "Fichier", "Message"];
+    page_setup(ws, 0, "Contrôles croisés entre les retours", &date)?;
+    let cols = [column::RULE, column::SEVERITY, column::FILE, column::MESSAGE];
     headers(ws, 0, &cols, &f)?;
     for (i, b) in batch.iter().enumerate() {
         let row = i as u32 + 1;
-        ws.write_string(row, 0, b.finding.rule.as_str())?;
-        ws.write_string(row, 1, b.finding.severity.label_fr())?;
-        ws.write_string(row, 2, text(&b.file.clone().unwrap_or_default()))?;
-        ws.write_string_with_format(row, 3, text(&b.finding.message), &f.wrap)?;
+        ws.set_row_height(
+            row,
+            row_height(&[
+                (&b.file.as_deref().map(&name).unwrap_or_default(), 34.0),
+                (&b.finding.message, 100.0),
+            ]),
+        )?;
+        ws.write_string_with_format(row, 0, b.finding.rule.as_str(), &f.plain)?;
+        ws.write_string_with_format(row, 1, messages::severity_title(b.finding.severity), &f.plain)?;
+        if let Some(file) = &b.file {
+            ws.write_string_with_format(row, 2, name(file), &f.wrap)?;
+        }
+        ws.write_string_with_format(row, 3, text(&names.text(&b.finding.message)), &f.wrap)?;
     }
     if batch.is_empty() {
         ws.write_string(1, 3, "Aucun constat entre fichiers.")?;
     }
     ws.autofilter(0, 0, batch.len().max(1) as u32, 3)?;
     ws.set_freeze_panes(1, 0)?;
-    for (c, w) in [12.0, 13.0, 45.0, 100.0].iter().enumerate() {
-        ws.set_column_width(c as u16, *w)?;
-    }
+    set_widths(ws, &[12.0, 13.0, 34.0, 100.0])?;
 
     // One sheet per template: key figures side by side, with totals.
     for t in &templates.templates {
@@ -277,54 +430,58 @@ pub fn write(
             .collect();
         let ws = wb.add_worksheet_with_constant_memory()?;
         ws.set_name(sheet_name(&t.id))?;
-        ws.write_string_with_format(
-            0,
-            0,
-            text(&format!("{} — chiffres clés des retours", t.title)),
-            &f.title,
-        )?;
+        let title = format!("{} — chiffres clés des retours", t.title);
+        page_setup(ws, 3, &title, &date)?;
+        ws.write_string_with_format(0, 0, text(&title), &f.title)?;
         ws.write_string(
             1,
             0,
             "Les retours non conformes sont inclus ; leur statut est rappelé en dernière colonne.",
         )?;
-        let mut head: Vec<&str> = vec!["Fichier"];
+        let mut head: Vec<&str> = vec![column::FILE];
         head.extend(labels.iter().map(String::as_str));
-        head.push("Statut");
+        head.push(column::STATUS);
         headers(ws, 3, &head, &f)?;
         let mut totals = vec![0f64; labels.len()];
         let mut row = 4u32;
         for s in &mine {
             let counted = crate::template::annotations::counted_in_total(&t.schema, spec, &s.key_rows);
             for (values, counted) in s.key_rows.iter().zip(&counted) {
-                ws.write_string(row, 0, text(&s.report.path))?;
+                ws.set_row_height(row, row_height(&[(&name(&s.report.path), 30.0)]))?;
+                ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
                 for (i, v) in values.iter().enumerate() {
-                    write_value(ws, row, i as u16 + 1, v, &f)?;
-                    if summed.get(i).copied().unwrap_or(false) && counted.get(i).copied().unwrap_or(true) {
+                    let is_summed = summed.get(i).copied().unwrap_or(false);
+                    write_value(ws, row, i as u16 + 1, v, is_summed, &f.typed, text)?;
+                    if is_summed && counted.get(i).copied().unwrap_or(true) {
                         totals[i] += v.as_f64().unwrap_or(0.0);
                     }
                 }
-                ws.write_string(row, labels.len() as u16 + 1, s.report.status().label_fr())?;
+                ws.write_string_with_format(
+                    row,
+                    labels.len() as u16 + 1,
+                    messages::status(s.report.status()),
+                    &f.plain,
+                )?;
                 row += 1;
             }
         }
-        let bold = Format::new().set_bold().set_border_top(FormatBorder::Thin);
-        let bold_amount = Format::new()
-            .set_bold()
-            .set_border_top(FormatBorder::Thin)
-            .set_num_format("# ##0.##");
-        ws.write_string_with_format(row, 0, "TOTAL", &bold)?;
+        let last = row.saturating_sub(1).max(3);
+        ws.write_string_with_format(row, 0, "TOTAL", &f.bold)?;
         for (i, total) in totals.iter().enumerate() {
             if summed[i] {
-                ws.write_number_with_format(row, i as u16 + 1, *total, &bold_amount)?;
+                ws.write_number_with_format(row, i as u16 + 1, *total, f.total.number(*total))?;
+            } else {
+                ws.write_blank(row, i as u16 + 1, &f.bold)?;
             }
         }
-        ws.autofilter(3, 0, row.saturating_sub(1).max(3), labels.len() as u16 + 1)?;
+        ws.write_blank(row, labels.len() as u16 + 1, &f.bold)?;
+        ws.autofilter(3, 0, last, labels.len() as u16 + 1)?;
         ws.set_freeze_panes(4, 1)?;
-        ws.set_column_width(0, 40.0)?;
+        ws.set_column_width(0, 30.0)?;
         for (i, label) in labels.iter().enumerate() {
-            ws.set_column_width(i as u16 + 1, (label.chars().count() as f64 + 2.0).clamp(10.0, 28.0))?;
+            ws.set_column_width(i as u16 + 1, (label.chars().count() as f64 + 2.0).clamp(10.0, 24.0))?;
         }
+        ws.set_column_width(labels.len() as u16 + 1, 14.0)?;
     }
     wb.save_to_buffer()
 }

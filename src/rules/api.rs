@@ -4,7 +4,7 @@
 //! `no_float`), so money never suffers float noise.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 use rhai::{Array, Dynamic, Engine, ImmutableString, Map, NativeCallContext, INT};
@@ -12,6 +12,7 @@ use rust_decimal::Decimal;
 use serde_json::Value;
 
 use crate::format::{decimal_fr, decimal_fr_dp};
+use crate::model::Origin;
 use crate::values::{normalize_label, DateInterval};
 
 /// What a script said with `report(...)`.
@@ -34,13 +35,20 @@ thread_local! {
     static DEADLINE: RefCell<Option<Instant>> = const { RefCell::new(None) };
     /// The running rule's tolerance, for `differs`.
     static TOLERANCE: RefCell<Decimal> = const { RefCell::new(Decimal::ZERO) };
-    /// Pointer → sheet row (1-based) of the return being checked, for `row_of`.
-    static ROWS: RefCell<HashMap<String, u32>> = RefCell::new(HashMap::new());
+    /// The origins of the return being checked (moved in for the rules' run,
+    /// not copied), for `row_of`.
+    static ORIGINS: RefCell<BTreeMap<String, Origin>> = const { RefCell::new(BTreeMap::new()) };
 }
 
-/// Sets the sheet rows `row_of` answers with (empty: worked examples).
-pub fn set_rows(rows: HashMap<String, u32>) {
-    ROWS.with(|r| *r.borrow_mut() = rows);
+/// Lends the return's origins to `row_of` while its rules run; give them back
+/// with [`take_origins`]. Empty: worked examples.
+pub fn lend_origins(origins: BTreeMap<String, Origin>) {
+    ORIGINS.with(|o| *o.borrow_mut() = origins);
+}
+
+/// Takes back the origins lent with [`lend_origins`].
+pub fn take_origins() -> BTreeMap<String, Origin> {
+    ORIGINS.with(|o| std::mem::take(&mut *o.borrow_mut()))
 }
 
 /// Sets the tolerance `differs` uses (the running rule's `tolerance` parameter).
@@ -63,7 +71,7 @@ pub fn collect<T>(deadline: Instant, f: impl FnOnce() -> T) -> (T, Vec<Reported>
 fn row_of(pointer: &str) -> INT {
     let mut p = pointer;
     loop {
-        if let Some(row) = ROWS.with(|r| r.borrow().get(p).copied()) {
+        if let Some(row) = ORIGINS.with(|o| o.borrow().get(p).and_then(|o| o.cell).map(|c| c.row + 1)) {
             return INT::from(row);
         }
         match p.rfind('/') {
@@ -142,47 +150,41 @@ fn elapsed_share(cut_off: &Dynamic, exercice: &Dynamic) -> Decimal {
     }
 }
 
-/// JSON → Rhai like [`to_dynamic`], a number with a fraction taken from
-/// `exact` (pointer → the decimal read from its cell) when it is there: the
-/// float of the JSON document never reaches a rule.
-pub fn to_dynamic_exact(v: &Value, exact: &std::collections::BTreeMap<String, Decimal>) -> Dynamic {
-    fn walk(v: &Value, path: &mut String, exact: &std::collections::BTreeMap<String, Decimal>) -> Dynamic {
-        match v {
-            Value::Number(n) if !n.is_i64() && !n.is_u64() => match exact.get(path.as_str()) {
-                Some(d) => Dynamic::from_decimal(*d),
-                None => to_dynamic(v),
-            },
-            Value::Array(a) => {
-                let len = path.len();
-                let items = a
-                    .iter()
-                    .enumerate()
-                    .map(|(i, x)| {
-                        path.truncate(len);
-                        path.push('/');
-                        path.push_str(&i.to_string());
-                        walk(x, path, exact)
-                    })
-                    .collect();
-                path.truncate(len);
-                Dynamic::from_array(items)
+/// JSON → Rhai like [`to_dynamic`], each number with a fraction then replaced
+/// by its exact decimal from `exact` (pointer → the decimal read from its cell):
+/// the float of the JSON document never reaches a rule.
+pub fn to_dynamic_exact<'a>(v: &Value, exact: impl IntoIterator<Item = (&'a String, &'a Decimal)>) -> Dynamic {
+    let mut d = to_dynamic(v);
+    for (pointer, value) in exact {
+        set_at(&mut d, pointer, Dynamic::from_decimal(*value));
+    }
+    d
+}
+
+/// Replaces the value at a JSON pointer (`/a/0/b`) of a Rhai value, if it exists.
+fn set_at(d: &mut Dynamic, pointer: &str, value: Dynamic) {
+    let Some(rest) = pointer.strip_prefix('/') else { return };
+    let (head, tail) = match rest.split_once('/') {
+        Some((h, t)) => (h, Some(t)),
+        None => (rest, None),
+    };
+    if let Some(mut map) = d.write_lock::<Map>() {
+        if let Some(child) = map.get_mut(head) {
+            match tail {
+                Some(t) => set_at(child, &format!("/{t}"), value),
+                None => *child = value,
             }
-            Value::Object(o) => {
-                let len = path.len();
-                let mut m = Map::new();
-                for (k, x) in o {
-                    path.truncate(len);
-                    path.push('/');
-                    path.push_str(k);
-                    m.insert(k.as_str().into(), walk(x, path, exact));
-                }
-                path.truncate(len);
-                Dynamic::from_map(m)
+        }
+        return;
+    }
+    if let Some(mut array) = d.write_lock::<Array>() {
+        if let Some(child) = head.parse::<usize>().ok().and_then(|i| array.get_mut(i)) {
+            match tail {
+                Some(t) => set_at(child, &format!("/{t}"), value),
+                None => *child = value,
             }
-            other => to_dynamic(other),
         }
     }
-    walk(v, &mut String::new(), exact)
 }
 
 /// JSON → Rhai: numbers become exact decimals, null becomes `()`.
@@ -274,9 +276,20 @@ pub fn register(engine: &mut Engine) {
             .map(Dynamic::from_decimal)
             .unwrap_or(Dynamic::from_decimal(Decimal::ZERO))
     });
-    engine.register_fn("eur", |d: Decimal| format!("{} €", decimal_fr_dp(d, 2)));
-    engine.register_fn("eur", |d: INT| format!("{} €", decimal_fr(Decimal::from(d))));
-    engine.register_fn("meur", |d: Decimal| format!("{} M€", decimal_fr_dp(d, 3)));
+    engine.register_fn("eur", |d: Decimal| format!("{} €", crate::format::amount_fr(d, 2)));
+    engine.register_fn("eur", |d: INT| {
+        format!("{} €", crate::format::amount_fr(Decimal::from(d), 0))
+    });
+    engine.register_fn("meur", |d: Decimal| format!("{} M€", crate::format::amount_fr(d, 3)));
+    // `plural(n, "projet", "projets")`: « 1 projet », « 0 projet », « 3 projets » (French: below 2 is singular).
+    engine.register_fn("plural", |n: Decimal, one: &str, many: &str| {
+        let word = if n.abs() < Decimal::TWO { one } else { many };
+        format!("{} {word}", decimal_fr_dp(n, 2))
+    });
+    engine.register_fn("plural", |n: INT, one: &str, many: &str| {
+        let word = if n.abs() < 2 { one } else { many };
+        format!("{} {word}", decimal_fr(Decimal::from(n)))
+    });
     engine.register_fn("pct", |d: Decimal| format!("{} %", decimal_fr_dp(d, 2)));
     engine.register_fn("pct", |d: INT| format!("{} %", decimal_fr(Decimal::from(d))));
     // At most three decimals: what a French reader expects in a message.
@@ -391,7 +404,6 @@ pub fn past_deadline() -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
     use std::str::FromStr;
 
     #[test]
@@ -400,7 +412,7 @@ mod tests {
         let exact = Decimal::from_str("1234567890123456.78").unwrap_or_default();
         let float: f64 = "1234567890123456.78".parse().unwrap_or_default();
         let data = serde_json::json!({"moyens": {"total": float}});
-        let mut table = BTreeMap::new();
+        let mut table = std::collections::BTreeMap::new();
         table.insert("/moyens/total".to_string(), exact);
         let d = to_dynamic_exact(&data, &table);
         let total = d.read_lock::<Map>().and_then(|m| {

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use crate::embedded::SourceFile;
 use crate::extract::Extraction;
-use crate::finding::{Figures, Finding, Severity};
+use crate::finding::{Figures, Finding, Level, Severity};
 use crate::model::CellRange;
 pub use meta::{Example, Expect, ParamValue, RuleMeta};
 
@@ -128,8 +128,9 @@ struct EngineCatalog {
 #[serde(deny_unknown_fields)]
 struct PackFile {
     name: String,
+    /// Rule id → `error` | `warning` | `info` | `off` (French words too).
     #[serde(default)]
-    severity: BTreeMap<String, Severity>,
+    severity: BTreeMap<String, Level>,
 }
 
 /// Every rule of a run: compiled scripts and the engine's catalogue.
@@ -139,6 +140,11 @@ pub struct RulePack {
     pub engine_rules: Vec<EngineRule>,
     engine: Engine,
     pub sandbox: Sandbox,
+    /// Severities set by `pack.toml` or a campaign, by rule id (engine rules
+    /// included); [`Level::Off`]: the rule does not run and its findings are dropped.
+    pub levels: BTreeMap<String, Level>,
+    /// The campaign applied to this pack (see [`crate::campaign::Campaign::apply`]).
+    pub campaign: Option<std::sync::Arc<crate::campaign::Campaign>>,
 }
 
 impl std::fmt::Debug for RulePack {
@@ -212,7 +218,7 @@ impl RulePack {
                     path: file.path.clone(),
                     line,
                     column,
-                    message: e.message().to_string(),
+                    message: crate::messages::toml_error(e.message()),
                     source_text: file.text.clone(),
                 }
             };
@@ -223,11 +229,6 @@ impl RulePack {
                 engine_rules = cat.rule;
             } else if name.ends_with(".rhai") {
                 rules.push(compile_rule(&engine, file, eager)?);
-            }
-        }
-        for rule in &mut rules {
-            if let Some(sev) = pack.severity.get(&rule.meta.id) {
-                rule.meta.severity = *sev;
             }
         }
         rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
@@ -246,13 +247,52 @@ impl RulePack {
                 });
             }
         }
-        Ok(Self {
+        let mut out = Self {
             name: pack.name,
             rules,
             engine_rules,
             engine,
             sandbox,
-        })
+            levels: BTreeMap::new(),
+            campaign: None,
+        };
+        for (id, level) in pack.severity {
+            out.set_level(&id, level);
+        }
+        Ok(out)
+    }
+
+    /// Sets a rule's severity, or switches it off, for every later run.
+    pub fn set_level(&mut self, id: &str, level: Level) {
+        if let Level::On(sev) = level {
+            if let Some(r) = self.rules.iter_mut().find(|r| r.meta.id == id) {
+                r.meta.severity = sev;
+            }
+            if let Some(r) = self.engine_rules.iter_mut().find(|r| r.id == id) {
+                r.severity = sev;
+            }
+        }
+        self.levels.insert(id.to_string(), level);
+    }
+
+    /// Whether a rule is switched off (by `pack.toml` or a campaign).
+    pub fn is_off(&self, id: &str) -> bool {
+        self.levels.get(id) == Some(&Level::Off)
+    }
+
+    /// Applies the severities of [`Self::levels`] to findings: drops those of a
+    /// rule switched off, re-grades the others. Every finding passes here, so
+    /// engine rules obey the pack and the campaign as scripts do.
+    pub fn apply_levels(&self, findings: &mut Vec<Finding>) {
+        if self.levels.is_empty() {
+            return;
+        }
+        findings.retain(|f| !self.is_off(f.rule.as_str()));
+        for f in findings.iter_mut() {
+            if let Some(Level::On(sev)) = self.levels.get(f.rule.as_str()) {
+                f.severity = *sev;
+            }
+        }
     }
 
     pub fn rule(&self, id: &str) -> Option<&Rule> {
@@ -272,20 +312,14 @@ impl RulePack {
                 *v = Value::Null;
             }
         }
-        let data = api::to_dynamic_exact(&data, &ex.exact);
-        api::set_rows(
-            ex.origins
-                .iter()
-                .filter_map(|(p, o)| o.cell.map(|c| (p.clone(), c.row + 1)))
-                .collect(),
-        );
-        // One scope for every rule of the file: `data` is converted once and
-        // pushed as a constant (a rule cannot change what the next one sees);
-        // each rule's `params` and own variables are dropped after it runs.
-        let mut scope = Scope::new();
-        scope.push_constant_dynamic("data", data);
-        let base = scope.len();
-        for rule in self.rules.iter().filter(|r| r.applies_to(template)) {
+        // A value found unusable (even after extraction, by the schema) stays `()`.
+        let data = api::to_dynamic_exact(&data, ex.exact.iter().filter(|(p, _)| !ex.is_unusable(p)));
+        let mut outcomes = Vec::new();
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| r.applies_to(template) && !self.is_off(&r.meta.id))
+        {
             if rule
                 .meta
                 .needs
@@ -294,14 +328,29 @@ impl RulePack {
             {
                 continue;
             }
-            let result = self.run_in(rule, &mut scope, base);
+            outcomes.push(rule);
+        }
+        // The origins are lent to `row_of` while the scripts run, then taken back
+        // to place the findings.
+        api::lend_origins(std::mem::take(&mut ex.origins));
+        // One scope for every rule of the file: `data` is converted once and
+        // pushed as a constant (a rule cannot change what the next one sees);
+        // each rule's `params` and own variables are dropped after it runs.
+        let mut scope = Scope::new();
+        scope.push_constant_dynamic("data", data);
+        let base = scope.len();
+        let results: Vec<_> = outcomes
+            .into_iter()
+            .map(|rule| (rule, self.run_in(rule, &mut scope, base)))
+            .collect();
+        ex.origins = api::take_origins();
+        for (rule, result) in results {
             let findings = match result {
                 Ok(reports) => reports.into_iter().filter_map(|r| to_finding(rule, r, ex)).collect(),
                 Err(message) => vec![rule_failure(rule, &message)],
             };
             ex.findings.extend(findings);
         }
-        api::set_rows(Default::default());
     }
 
     /// Runs the cross-file rules (folder `rules/batch/`) over a batch's data.
@@ -310,6 +359,7 @@ impl RulePack {
         self.rules
             .iter()
             .filter(|r| r.templates.as_ref().is_some_and(|t| t.iter().any(|x| x == BATCH_SCOPE)))
+            .filter(|r| !self.is_off(&r.meta.id))
             .map(|r| (r, self.run_one(r, data.clone())))
             .collect()
     }
@@ -458,7 +508,11 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 fn compile_script(engine: &Engine, script: &str) -> Result<AST, (usize, usize, String)> {
     engine.compile_with_scope(&base_scope(), script).map_err(|e| {
         let pos = e.position();
-        (pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
+        (
+            pos.line().unwrap_or(1),
+            pos.position().unwrap_or(1),
+            crate::messages::rhai_parse_error(&e.0),
+        )
     })
 }
 
@@ -477,7 +531,11 @@ fn compile_rule(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Rule,
             .span()
             .map(|s| line_col(&file.text, header_offset + s.start))
             .unwrap_or((1, 1));
-        err(line, column, format!("métadonnées invalides : {}", e.message()))
+        err(
+            line,
+            column,
+            format!("métadonnées invalides : {}", crate::messages::toml_error(e.message())),
+        )
     })?;
     let ast = std::sync::OnceLock::new();
     if eager {

@@ -252,23 +252,32 @@ pub fn counted_in_total(schema: &Value, spec: &Value, rows: &[Vec<Value>]) -> Ve
             .map(crate::values::normalize_label)
             .filter(|t| !t.is_empty())
     };
-    let owner_of = |r: usize| -> Option<Option<usize>> {
-        let wanted = text(&rows[r], of)?;
-        Some(
-            rows.iter()
-                .enumerate()
-                .find(|(o, row)| *o != r && text(row, name).as_deref() == Some(wanted.as_str()))
-                .map(|(o, _)| o),
-        )
-    };
-    (0..rows.len())
+    // Name → its first two rows (a row may not be its own parent): linear time.
+    let mut named: std::collections::HashMap<String, Vec<usize>> = std::collections::HashMap::new();
+    for (o, row) in rows.iter().enumerate() {
+        if let Some(n) = text(row, name) {
+            let at = named.entry(n).or_default();
+            if at.len() < 2 {
+                at.push(o);
+            }
+        }
+    }
+    // None: not a part; Some(None): a part of no row; Some(Some(o)): a part of o.
+    let owners: Vec<Option<Option<usize>>> = (0..rows.len())
         .map(|r| {
-            let owner = owner_of(r);
+            let wanted = text(&rows[r], of)?;
+            Some(named.get(&wanted).and_then(|at| at.iter().copied().find(|&o| o != r)))
+        })
+        .collect();
+    owners
+        .iter()
+        .enumerate()
+        .map(|(r, owner)| {
             (0..rows[r].len())
                 .map(|i| match owner {
                     None => true,
                     Some(None) => false,
-                    Some(Some(o)) => owner_of(o).is_none() && rows[o].get(i).is_none_or(|v| v.is_null()),
+                    Some(Some(o)) => owners[*o].is_none() && rows[*o].get(i).is_none_or(|v| v.is_null()),
                 })
                 .collect()
         })

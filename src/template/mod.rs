@@ -183,7 +183,12 @@ impl TemplateSet {
             }
             let schema: Value = serde_json::from_str(&file.text).map_err(|e| SchemaError {
                 path: file.path.clone(),
-                message: format!("JSON invalide, ligne {} colonne {} : {e}", e.line(), e.column()),
+                message: format!(
+                    "JSON invalide, ligne {} colonne {} : {}",
+                    e.line(),
+                    e.column(),
+                    crate::messages::json_error(&e)
+                ),
             })?;
             annotations::check(&file.path, &schema)?;
             if schema.get("x-template").is_none() {

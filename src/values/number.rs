@@ -159,6 +159,9 @@ fn parse_number(s: &str, with_comment: bool) -> ParsedNumber {
 /// `nc`, `n.c.`, `NS`, `n.s.`, `ND`, `n.d.` (any case, dots and spaces ignored),
 /// and the words they stand for.
 fn is_not_given(text: &str) -> bool {
+    if text.len() > 24 {
+        return false;
+    }
     let squeezed: String = text
         .chars()
         .filter(|c| !matches!(c, '.' | ' ' | '\u{a0}' | '\u{202f}'))

@@ -36,7 +36,8 @@ pub struct Case {
     pub rule: &'static str,
     /// Words a finding of that rule must contain (each: in one of them).
     pub gist: &'static [&'static str],
-    /// Wall time allowed for `bilan check --timeout 20` on this file, seconds.
+    /// Time for `bilan check` on this file, seconds: its `--timeout` in the
+    /// test (at least 30), printed against the time it took, not asserted.
     pub budget: u64,
     /// How it was made (for `fixtures/corpus/README.md`).
     pub made: &'static str,
@@ -400,6 +401,78 @@ fn million_rows() -> Vec<u8> {
     zip(&members)
 }
 
+/// The I-TRANS return whose `Financements` sheet (`FIN`) holds `extra` more
+/// rows after its own, from row `first` on, each made by `row(r)`; the sheet is
+/// compressed by hand (each row a copy of the previous with its differences),
+/// the other parts kept as they are.
+fn itrans_with_rows(first: u32, extra: u32, row: &dyn Fn(u32) -> String) -> Vec<u8> {
+    let members = itrans();
+    let sheet = members
+        .iter()
+        .find(|(n, _)| n == FIN)
+        .map(|(_, b)| String::from_utf8_lossy(b).into_owned())
+        .expect("Financements");
+    let (head, tail) = sheet.split_at(sheet.find("</sheetData>").expect("sheetData"));
+    let last = first + extra - 1;
+    let head = head.replace(
+        r#"<dimension ref="A1:G8"/>"#,
+        &format!(r#"<dimension ref="A1:G{last}"/>"#),
+    );
+    let mut fixed = Fixed::new();
+    fixed.literals(head.as_bytes());
+    let mut prev: Option<Vec<u8>> = None;
+    for r in first..=last {
+        let text = row(r);
+        fixed.like(prev.as_deref(), text.as_bytes());
+        prev = Some(text.into_bytes());
+    }
+    fixed.literals(tail.as_bytes());
+    let (stream, crc, len) = fixed.finish();
+    let mut out: Vec<Member> = members
+        .iter()
+        .filter(|(n, _)| n != FIN)
+        .map(|(n, b)| Member::stored(n, b.clone()))
+        .collect();
+    out.push(Member::deflated(FIN, stream, crc, len));
+    zip(&out)
+}
+
+/// The generated files too large for the default memory limit of a check, and
+/// the finding each gets when the limit is raised.
+pub fn large_legal() -> Vec<(fn() -> Vec<u8>, &'static str, &'static str, &'static str)> {
+    vec![(
+        hundred_thousand_rows,
+        "cent-mille-lignes-de-financement.xlsx",
+        "BILAN-RULE-001",
+        "limite d'opérations atteinte",
+    )]
+}
+
+/// 4 000 000 cells inside every limit: the I-TRANS return with 800 000 rows of
+/// five distinct numbers below its financing table, after a blank row (so the
+/// table itself stays as submitted).
+fn four_million_cells() -> Vec<u8> {
+    itrans_with_rows(10, 800_000, &|r| {
+        format!(
+            r#"<row r="{r}"><c r="A{r}"><v>{r}</v></c><c r="B{r}"><v>{}</v></c><c r="C{r}"><v>{}</v></c><c r="D{r}"><v>{}</v></c><c r="E{r}"><v>{}</v></c></row>"#,
+            r * 3,
+            r % 977,
+            r / 7,
+            r + 12_345
+        )
+    })
+}
+
+/// A financing table of 100 000 rows: the I-TRANS table's 2005 row repeated,
+/// each row's cost different from the sum of its financers.
+fn hundred_thousand_rows() -> Vec<u8> {
+    itrans_with_rows(9, 100_000, &|r| {
+        format!(
+            r#"<row r="{r}"><c r="A{r}"><v>2005</v></c><c r="B{r}"><v>17081618</v></c><c r="C{r}"><v>3787672</v></c><c r="D{r}"><v>1152599</v></c><c r="E{r}"><v>1241166</v></c><c r="F{r}"><v>0</v></c><c r="G{r}"><v>9851585</v></c></row>"#
+        )
+    })
+}
+
 /// 100 MB of shared strings: one million entries of 100 bytes.
 fn shared_strings_100mb() -> Vec<u8> {
     let mut unit = "<si><t>Libellé répété pour grossir la table des chaînes partagées".to_string();
@@ -597,6 +670,24 @@ pub fn cases() -> Vec<Case> {
             budget: 35,
             known_issue: None,
             made: "generated: all 1 048 576 rows of a sheet, 5 numbers each (cells without `r`, as some writers do): 5 242 880 cells, over the 5 000 000 cap",
+        },
+        Case {
+            file: "quatre-millions-de-cellules.xlsx",
+            source: Generated(four_million_cells),
+            rule: "BILAN-IO-002",
+            gist: &["--max-memory"],
+            budget: 60,
+            known_issue: None,
+            made: "generated: the I-TRANS return with 800 000 rows of five numbers below its financing table (4 000 000 cells, inside every reading limit): stopped by the default memory limit of its check (512 MB); with --max-memory raised it gets its findings (see `large_legal_files_get_their_findings_with_more_memory`)",
+        },
+        Case {
+            file: "cent-mille-lignes-de-financement.xlsx",
+            source: Generated(hundred_thousand_rows),
+            rule: "BILAN-IO-002",
+            gist: &["--max-memory"],
+            budget: 60,
+            known_issue: None,
+            made: "generated: the I-TRANS financing table with 100 000 rows, each with a cost different from the sum of its financers: stopped by the default memory limit (512 MB) at the rules; with --max-memory raised, the table rules reach their operations limit (BILAN-RULE-001, the same on every machine)",
         },
         Case {
             file: "chaines-partagees-100-mo.xlsx",

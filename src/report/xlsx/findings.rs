@@ -18,6 +18,7 @@ pub(super) fn write(
     rules: &RulePack,
     findings: &[&Finding],
     target: &dyn Fn(&Finding) -> Option<String>,
+    suivi: Option<super::SuiviOf>,
 ) -> Result<(), ReportError> {
     let header = Format::new()
         .set_bold()
@@ -33,7 +34,7 @@ pub(super) fn write(
         .set_underline(FormatUnderline::Single);
     let integer = text.clone().set_num_format("#,##0");
     let decimal = text.clone().set_num_format("#,##0.00");
-    let columns: [(&str, f64); 10] = [
+    let mut columns: Vec<(&str, f64)> = vec![
         ("Gravité", 14.0),
         ("Règle", 15.0),
         ("Titre de la règle", 36.0),
@@ -44,7 +45,11 @@ pub(super) fn write(
         ("Constaté", 14.0),
         ("Écart", 14.0),
         ("Tolérance", 11.0),
+        ("Justification", 50.0),
     ];
+    if suivi.is_some() {
+        columns.push(("Suivi", 16.0));
+    }
     for (i, (name, width)) in columns.iter().enumerate() {
         ws.write_string_with_format(0, i as u16, *name, &header)?;
         ws.set_column_width(i as u16, *width)?;
@@ -113,7 +118,20 @@ pub(super) fn write(
         }
         ws.write_string_with_format(row, 5, shorten(&f.message, MAX_TEXT), &wrap)?;
         let title_height = text_height(rule_title(rules, f.rule.as_str()).unwrap_or(""), 36.0);
-        ws.set_row_height(row, text_height(&f.message, 70.0).max(title_height))?;
+        let justification = f.justification.as_deref().filter(|_| f.is_justified());
+        if let Some(j) = justification {
+            ws.write_string_with_format(row, 10, shorten(j, MAX_TEXT), &wrap)?;
+        }
+        if let Some(s) = suivi.and_then(|s| s(f)) {
+            ws.write_string_with_format(row, 11, s.label_fr(), &text)?;
+        }
+        let justification_height = text_height(justification.unwrap_or(""), 50.0);
+        ws.set_row_height(
+            row,
+            text_height(&f.message, 70.0)
+                .max(title_height)
+                .max(justification_height),
+        )?;
         let figures = [
             f.figures.expected,
             f.figures.actual,

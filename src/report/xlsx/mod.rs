@@ -39,7 +39,7 @@ pub use crate::output::report_file_name;
 /// Why a report could not be produced or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("écriture du classeur annoté : {0}")]
+    #[error("écriture du classeur annoté : {}", crate::messages::xlsx_error(.0))]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error(transparent)]
     Io(#[from] crate::output::OutputError),
@@ -116,12 +116,34 @@ impl Mark {
     }
 }
 
+/// The follow-up of a finding (`Suivi` column), when the report has one.
+pub(super) type SuiviOf<'a> = &'a dyn Fn(&Finding) -> Option<crate::diff::Suivi>;
+
+/// What `bilan diff --report` adds to the new submission's annotated workbook:
+/// the "Suivi depuis la version précédente" block and the `Suivi` column.
+#[derive(Debug, Clone, Copy)]
+pub struct FollowUp<'a> {
+    pub diff: &'a crate::diff::Diff,
+    /// How the previous submission is named (its path).
+    pub previous: &'a str,
+}
+
 /// Builds the annotated workbook of one checked file.
 ///
 /// `checked_at` is the time of the check. The sheets of
 /// an `.xlsx` keep their look ([`crate::read::Workbook::styles`]); other formats
 /// get sensible defaults (thousands separators, dd/mm/yyyy, widths that fit).
 pub fn write_report(report: &FileReport, rules: &RulePack, checked_at: DateTime<Utc>) -> Result<Vec<u8>, ReportError> {
+    write_report_with(report, rules, checked_at, None)
+}
+
+/// [`write_report`], with what changed since the previous submission.
+pub fn write_report_with(
+    report: &FileReport,
+    rules: &RulePack,
+    checked_at: DateTime<Utc>,
+    follow_up: Option<FollowUp>,
+) -> Result<Vec<u8>, ReportError> {
     let sheets: &[Sheet] = report.workbook.as_ref().map_or(&[], |w| &w.sheets);
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
     sort_findings(&mut findings, &|s| sheets.iter().position(|w| w.name == s));
@@ -149,11 +171,32 @@ pub fn write_report(report: &FileReport, rules: &RulePack, checked_at: DateTime<
     );
     let summary = wb.add_worksheet();
     summary.set_name(SUMMARY)?;
-    summary::write(summary, report, rules, checked_at, &findings, sheets, &names)?;
+    summary::write(
+        summary,
+        report,
+        rules,
+        checked_at,
+        &findings,
+        sheets,
+        &names,
+        follow_up.as_ref(),
+    )?;
 
     let list = wb.add_worksheet();
     list.set_name(FINDINGS)?;
-    findings::write(list, rules, &findings, &target)?;
+    // The follow-up of each finding: `diff.suivi` is in the report's own order.
+    let by_address: std::collections::HashMap<*const Finding, crate::diff::Suivi> = match &follow_up {
+        Some(fu) => report
+            .findings
+            .iter()
+            .zip(&fu.diff.suivi)
+            .map(|(f, s)| (f as *const Finding, *s))
+            .collect(),
+        None => Default::default(),
+    };
+    let suivi_of = |f: &Finding| by_address.get(&(f as *const Finding)).copied();
+    let suivi: Option<SuiviOf> = follow_up.map(|_| &suivi_of as _);
+    findings::write(list, rules, &findings, &target, suivi)?;
 
     let styles = report.workbook.as_ref().and_then(|w| w.styles.as_ref());
     for (sheet, name) in sheets.iter().zip(&names) {
@@ -314,6 +357,9 @@ pub(super) fn note_text(findings: &[&Finding], rules: &RulePack) -> String {
             b.push('\n');
             b.push_str(&fig);
         }
+        if let Some(j) = f.justification.as_ref().filter(|_| f.is_justified()) {
+            b.push_str(&format!("\nJustifié par le déclarant : {j}"));
+        }
         blocks.push(b);
     }
     let mut text = blocks.join("\n\n");
@@ -339,7 +385,7 @@ pub(super) fn note_for(findings: &[&Finding], rules: &RulePack) -> Note {
 }
 
 pub(super) fn checked_at_fr(checked_at: DateTime<Utc>) -> String {
-    checked_at.format("%d/%m/%Y à %H:%M (UTC)").to_string()
+    crate::messages::checked_at(checked_at)
 }
 
 pub(super) fn to_f64(d: Decimal) -> Option<f64> {

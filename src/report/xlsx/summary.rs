@@ -19,6 +19,7 @@ use crate::report::palette::status_colors;
 use crate::rules::RulePack;
 use crate::values::{DateInterval, Precision};
 
+#[allow(clippy::too_many_arguments)]
 pub(super) fn write(
     ws: &mut Worksheet,
     report: &FileReport,
@@ -27,6 +28,7 @@ pub(super) fn write(
     findings: &[&Finding],
     sheets: &[Sheet],
     names: &[String],
+    follow_up: Option<&super::FollowUp>,
 ) -> Result<(), ReportError> {
     let file_name = Path::new(&report.path)
         .file_name()
@@ -175,6 +177,108 @@ pub(super) fn write(
         }
         row += 1;
     }
+    if counts.justified > 0 {
+        ws.write_string_with_format(row, 0, "dont justifiés", &label)?;
+        ws.write_number_with_format(
+            row,
+            1,
+            counts.justified as f64,
+            &Format::new().set_bold().set_align(FormatAlign::Center),
+        )?;
+        ws.write_string_with_format(
+            row,
+            2,
+            "avertissements et informations expliqués dans la feuille « Justifications » du retour : ils ne comptent pas pour le statut",
+            &value,
+        )?;
+        ws.set_row_height(row, 30)?;
+        row += 1;
+    }
+
+    // What changed since the previous submission (`bilan diff --report`).
+    if let Some(fu) = follow_up {
+        row += 1;
+        section(ws, row, "Suivi depuis la version précédente", &heading)?;
+        row += 1;
+        line(ws, &mut row, "Version précédente", fu.previous)?;
+        let d = fu.diff;
+        for (name, n, hint) in [
+            (
+                "Corrigés",
+                d.corriges.len(),
+                "constats de la version précédente qui ont disparu",
+            ),
+            (
+                "Nouveaux",
+                d.nouveaux.len(),
+                "constats apparus dans cette version (colonne « Suivi » de « Constats »)",
+            ),
+            (
+                "Toujours présents",
+                d.toujours_presents.len(),
+                "constats déjà signalés dans la version précédente",
+            ),
+            (
+                "Justifiés",
+                d.justifies.len(),
+                "constats expliqués dans la feuille « Justifications »",
+            ),
+            (
+                "Valeurs modifiées",
+                d.valeurs_modifiees.len(),
+                "valeurs différentes de la version précédente",
+            ),
+        ] {
+            ws.write_string_with_format(row, 0, name, &label)?;
+            ws.write_number_with_format(
+                row,
+                1,
+                n as f64,
+                &Format::new().set_bold().set_align(FormatAlign::Center),
+            )?;
+            ws.write_string_with_format(row, 2, hint, &value)?;
+            row += 1;
+        }
+        for c in d.valeurs_modifiees.iter().take(MAX_SUMMARY_LIST) {
+            let cell = |p: &Option<crate::diff::Place>| p.as_ref().map_or_else(|| "—".to_string(), ToString::to_string);
+            let val = crate::report::diff::value_fr;
+            ws.write_string_with_format(row, 0, shorten(&cell(&c.new_place), MAX_TEXT), &value)?;
+            let text = format!(
+                "{} → {} (avant : {} {})",
+                val(&c.old_value),
+                val(&c.new_value),
+                cell(&c.old_place),
+                c.pointer
+            );
+            wide(ws, row, &text, &value)?;
+            row += 1;
+        }
+    }
+
+    // The campaign the rules ran under: which rules it switched off or changed, and why.
+    if let Some(c) = &rules.campaign {
+        row += 1;
+        section(ws, row, "Campagne", &heading)?;
+        row += 1;
+        line(ws, &mut row, "Campagne", &c.name)?;
+        if let Some(e) = c.exercice {
+            line(ws, &mut row, "Exercice attendu", &e.to_string())?;
+        }
+        if let Some(d) = c.cut_off {
+            line(ws, &mut row, "Date d'arrêté attendue", &d.display_fr())?;
+        }
+        line(ws, &mut row, "Fichier de campagne", &format!("SHA-256 {}", c.sha256))?;
+        if c.overrides.is_empty() {
+            line(ws, &mut row, "Règles modifiées", "aucune")?;
+        }
+        for o in &c.overrides {
+            let text = o.describe_fr();
+            ws.write_string_with_format(row, 0, &o.rule, &label)?;
+            wide(ws, row, &text, &value)?;
+            ws.set_row_height(row, text_height(&text, 78.0))?;
+            row += 1;
+        }
+    }
 
     // Why there is nothing to look at, when that is the case.
     let why = match (&report.workbook, &report.template) {
@@ -268,6 +372,25 @@ pub(super) fn write(
          plage sur laquelle porte le constat.",
         "La cellule en cause porte une note (triangle rouge dans son coin) : règle, message, valeurs attendue et \
          constatée. Un fond coloré sans cadre vient du fichier d'origine : ce n'est pas un constat.",
+    ] {
+        ws.merge_range(row, 0, row, 2, text, &value)?;
+        ws.set_row_height(row, text_height(text, 102.0))?;
+        row += 1;
+    }
+
+    // Comply or explain.
+    row += 1;
+    section(ws, row, "Justifier un constat", &heading)?;
+    row += 1;
+    for text in [
+        "Un avertissement ou une information exacts (un résultat loin de son objectif une année de crise, par \
+         exemple) peuvent être justifiés au lieu d'être corrigés : ne modifiez pas un chiffre juste.",
+        "Dans la feuille « Justifications » de votre retour (la dernière du modèle vierge ; ajoutez-la sinon, avec \
+         les en-têtes Règle | Cellule | Justification), recopiez pour chaque constat la règle et la cellule données \
+         par la feuille « Constats » (par exemple PROG-OBJ-001 et Objectifs!E7), écrivez votre explication, puis \
+         renvoyez le retour.",
+        "Le constat reste affiché, marqué « justifié » avec votre texte, et ne compte plus pour le statut. Les \
+         erreurs ne se justifient pas : elles se corrigent.",
     ] {
         ws.merge_range(row, 0, row, 2, text, &value)?;
         ws.set_row_height(row, text_height(text, 102.0))?;

@@ -1,0 +1,142 @@
+//! The one error type of the desk, and how it becomes a response: an HTML page
+//! for people, JSON with a French `message` under `/api/`.
+
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde_json::json;
+
+#[derive(Debug)]
+pub enum WebError {
+    /// 400: the request is malformed (missing field, not a form…).
+    BadRequest(String),
+    /// 403: a CSRF token is missing or wrong.
+    Csrf,
+    /// 403: an unknown token, or a page that is not the caller's.
+    Forbidden(String),
+    /// A reviewer page without a session: to the login page.
+    LoginRequired,
+    /// 401 under `/api/`: no session and no valid API key.
+    Unauthorized,
+    NotFound,
+    /// 413: the upload is larger than the limit (bytes).
+    TooLarge(u64),
+    /// 503: the check queue is full.
+    Busy,
+    /// 500: something on our side; the text is for the log and the page.
+    Internal(String),
+}
+
+impl WebError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Csrf | WebError::Forbidden(_) => StatusCode::FORBIDDEN,
+            WebError::LoginRequired => StatusCode::SEE_OTHER,
+            WebError::Unauthorized => StatusCode::UNAUTHORIZED,
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// What the user reads, in French.
+    pub fn message(&self) -> String {
+        match self {
+            WebError::BadRequest(m) | WebError::Forbidden(m) => m.clone(),
+            WebError::Csrf => {
+                "Formulaire expiré ou envoyé depuis un autre site : rechargez la page et recommencez.".into()
+            }
+            WebError::LoginRequired | WebError::Unauthorized => "Connexion requise.".into(),
+            WebError::NotFound => "Page introuvable.".into(),
+            WebError::TooLarge(limit) => format!(
+                "Fichier trop volumineux : la limite est de {} ; rien n'a été enregistré.",
+                size_fr(*limit)
+            ),
+            WebError::Busy => "Serveur occupé, réessayez dans un instant : rien n'a été perdu.".into(),
+            WebError::Internal(m) => format!("Erreur interne du serveur : {m}"),
+        }
+    }
+
+    /// The same error as JSON (for `/api/`).
+    pub fn into_api(self) -> Response {
+        let status = if matches!(self, WebError::LoginRequired) {
+            StatusCode::UNAUTHORIZED
+        } else {
+            self.status()
+        };
+        if let WebError::Internal(m) = &self {
+            eprintln!("bilan serve : {m}");
+        }
+        let mut resp = (status, axum::Json(json!({ "message": self.message() }))).into_response();
+        if matches!(self, WebError::Busy) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        resp
+    }
+}
+
+impl std::fmt::Display for WebError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if matches!(self, WebError::LoginRequired) {
+            return Redirect::to("/connexion").into_response();
+        }
+        if let WebError::Internal(m) = &self {
+            eprintln!("bilan serve : {m}");
+        }
+        let status = self.status();
+        let body = super::pages::error_page(status, &self.message());
+        let mut resp = (status, body).into_response();
+        if matches!(self, WebError::Busy) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        resp
+    }
+}
+
+/// An error under `/api/`: the same enum, rendered as JSON.
+pub struct ApiError(pub WebError);
+
+impl From<WebError> for ApiError {
+    fn from(e: WebError) -> Self {
+        ApiError(e)
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        self.0.into_api()
+    }
+}
+
+/// `52 428 800 octets (50 Mo)`.
+pub fn size_fr(bytes: u64) -> String {
+    let int = crate::format::int_fr(bytes as i128);
+    if bytes >= 1_000_000 {
+        format!("{int} octets ({} Mo)", bytes / 1_000_000)
+    } else {
+        format!("{int} octets")
+    }
+}
+
+/// A system error in French (never `os error 2`).
+pub fn io_fr(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "dossier ou fichier introuvable".into(),
+        PermissionDenied => "permission refusée".into(),
+        AlreadyExists => "existe déjà".into(),
+        StorageFull => "disque plein".into(),
+        AddrInUse => "adresse déjà utilisée par un autre programme".into(),
+        AddrNotAvailable => "adresse indisponible sur cette machine".into(),
+        _ => "erreur du système".into(),
+    }
+}

@@ -1,0 +1,284 @@
+//! `bilan serve`: the campaign desk in the browser (`spec/web.md`).
+//!
+//! One more front door on the same engine: handlers parse the request, call the
+//! library, and render one template per page. [`storage`] holds all SQL,
+//! [`engine`] the checker and the bounded queue, [`upload`] the streamed
+//! uploads, [`auth`] sessions and CSRF, [`view`] what a page shows of a finding.
+
+pub mod auth;
+pub mod engine;
+pub mod error;
+pub mod pages;
+mod routes;
+pub mod storage;
+pub mod upload;
+pub mod view;
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpListener;
+use tokio::sync::Notify;
+
+use crate::check::Checker;
+pub use error::WebError;
+use storage::Storage;
+
+/// How the desk runs (`bilan serve` options).
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: SocketAddr,
+    pub data: PathBuf,
+    /// `--sans-autocontrole`: no self-check page.
+    pub self_check: bool,
+    /// Largest file accepted (bytes).
+    pub max_file_size: u64,
+    /// Files checked at once (one isolated reader each).
+    pub workers: usize,
+    /// Files waiting for a reader before "serveur occupé".
+    pub queue: usize,
+    /// `BILAN_ADMIN_PASSWORD`.
+    pub admin_password: Option<String>,
+    /// A campaign file to create at start if no campaign has its name yet.
+    pub campaign_file: Option<PathBuf>,
+    /// Address shown in printed links (`http://127.0.0.1:8080`).
+    pub public_url: Option<String>,
+    /// Cookies marked `Secure` (behind HTTPS).
+    pub secure_cookies: bool,
+    /// The program run as isolated worker (`bilan __worker`); `None`: this program.
+    pub worker_exe: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn new(bind: SocketAddr, data: PathBuf) -> Self {
+        Self {
+            bind,
+            data,
+            self_check: true,
+            max_file_size: 50 * 1_000_000,
+            workers: std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, 8),
+            queue: 32,
+            admin_password: None,
+            campaign_file: None,
+            public_url: None,
+            secure_cookies: false,
+            worker_exe: None,
+        }
+    }
+}
+
+/// Annotated workbooks of self-checks, kept in memory for an hour (never on
+/// disk), under an unguessable key.
+#[derive(Default)]
+pub struct AnnotatedCache {
+    entries: Mutex<HashMap<String, CacheEntry>>,
+}
+
+/// When it was made, its download name, its bytes.
+type CacheEntry = (Instant, String, Arc<Vec<u8>>);
+
+const CACHE_TTL: Duration = Duration::from_secs(3600);
+const CACHE_MAX: usize = 200;
+
+impl AnnotatedCache {
+    pub fn put(&self, name: String, bytes: Vec<u8>) -> Result<String, WebError> {
+        let key = auth::random_token()?;
+        if let Ok(mut map) = self.entries.lock() {
+            map.retain(|_, (at, _, _)| at.elapsed() < CACHE_TTL);
+            if map.len() >= CACHE_MAX {
+                if let Some(oldest) = map.iter().min_by_key(|(_, (at, _, _))| *at).map(|(k, _)| k.clone()) {
+                    map.remove(&oldest);
+                }
+            }
+            map.insert(key.clone(), (Instant::now(), name, Arc::new(bytes)));
+        }
+        Ok(key)
+    }
+
+    pub fn get(&self, key: &str) -> Option<(String, Arc<Vec<u8>>)> {
+        let map = self.entries.lock().ok()?;
+        map.get(key)
+            .filter(|(at, _, _)| at.elapsed() < CACHE_TTL)
+            .map(|(_, n, b)| (n.clone(), Arc::clone(b)))
+    }
+}
+
+/// Everything the handlers share.
+pub struct AppState {
+    pub config: Config,
+    pub storage: Storage,
+    pub engine: engine::Engine,
+    pub annotated: AnnotatedCache,
+    /// Submissions being checked now (so that none is checked twice).
+    pub in_flight: Mutex<HashSet<i64>>,
+    /// Wakes the task that checks stored submissions.
+    pub pending: Notify,
+    /// Set when the server stops: results computed after that are not recorded.
+    pub stopping: std::sync::atomic::AtomicBool,
+}
+
+pub type Shared = Arc<AppState>;
+
+/// The library's checker as the desk uses it: built-in schemas and rules,
+/// files read by isolated worker processes (`worker_exe __worker`).
+pub fn default_checker(worker_exe: Option<PathBuf>, max_file_size: u64) -> Result<Checker, WebError> {
+    load_checker(worker_exe, max_file_size, None)
+}
+
+/// A checker with a campaign's rules (`campagne.toml` text), or the built-in ones.
+pub fn load_checker(
+    worker_exe: Option<PathBuf>,
+    max_file_size: u64,
+    campaign: Option<String>,
+) -> Result<Checker, WebError> {
+    let exe = match worker_exe {
+        Some(p) => Some(p),
+        None => std::env::current_exe().ok(),
+    };
+    let setup = crate::run::Setup {
+        max_file_size: Some(max_file_size),
+        isolation: exe,
+        campagne_texte: campaign.map(|t| (PathBuf::from("campagne.toml"), t)),
+        ..crate::run::Setup::default()
+    };
+    crate::run::load(&setup).map_err(|e| match e {
+        crate::run::RunError::Rule(r) => WebError::Internal(format!("règle invalide : {}", r.message)),
+        crate::run::RunError::Campaign(c) => WebError::BadRequest(c.to_string()),
+        crate::run::RunError::Message(m) => WebError::Internal(m),
+        crate::run::RunError::Interrupted => WebError::Internal("interrompu".into()),
+    })
+}
+
+/// A running desk (for `serve` and for tests).
+pub struct Server {
+    pub addr: SocketAddr,
+    pub state: Shared,
+    /// The one-time link to set the reviewer password, if one was made.
+    pub setup_link: Option<String>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Server {
+    /// Stops accepting requests; results still being computed are dropped
+    /// (their submissions stay `en_attente` and are checked at the next start).
+    pub async fn stop(mut self) {
+        self.state.stopping.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        // Requests still running (a check) get a few seconds, then are dropped.
+        let abort = self.task.abort_handle();
+        if tokio::time::timeout(Duration::from_secs(5), &mut self.task)
+            .await
+            .is_err()
+        {
+            abort.abort();
+        }
+    }
+
+    /// Runs until the server ends (Ctrl-C handled by the caller).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Opens the data folder, sets up the reviewer account, binds, and serves in
+/// the background. `checker` is the engine (see [`default_checker`]).
+pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError> {
+    let storage = Storage::open(&config.data)?;
+    let setup = auth::first_start(&storage, config.admin_password.as_deref())?;
+    let listener = TcpListener::bind(config.bind).await.map_err(|e| {
+        WebError::Internal(format!(
+            "impossible d'écouter sur {} : {}",
+            config.bind,
+            error::io_fr(&e)
+        ))
+    })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| WebError::Internal(format!("adresse inconnue : {}", error::io_fr(&e))))?;
+    let mut config = config;
+    if config.public_url.is_none() {
+        config.public_url = Some(format!("http://{addr}"));
+    }
+    let engine = engine::Engine::new(checker, config.workers, config.queue, config.worker_exe.clone());
+    let state = Arc::new(AppState {
+        config,
+        storage,
+        engine,
+        annotated: AnnotatedCache::default(),
+        in_flight: Mutex::new(HashSet::new()),
+        pending: Notify::new(),
+        stopping: std::sync::atomic::AtomicBool::new(false),
+    });
+    if let Some(path) = state.config.campaign_file.clone() {
+        routes::reviewer::create_campaign_from_file(&state, &path)?;
+    }
+    let base = state
+        .config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{addr}"));
+    let setup_link = setup.map(|token| format!("{base}/initialisation/{token}"));
+    let app = routes::router(Arc::clone(&state));
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let checker_task = tokio::spawn(routes::depot::check_pending_loop(Arc::clone(&state)));
+    let task = tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+        checker_task.abort();
+    });
+    state.pending.notify_one();
+    Ok(Server {
+        addr,
+        state,
+        setup_link,
+        shutdown: Some(tx),
+        task,
+    })
+}
+
+/// `bilan serve`: starts the desk and serves until Ctrl-C / SIGTERM. Prints the
+/// address and, on first start, the one-time link to set the reviewer password.
+pub fn run(config: Config) -> Result<(), WebError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| WebError::Internal(format!("démarrage impossible : {}", error::io_fr(&e))))?;
+    runtime.block_on(async move {
+        let checker = default_checker(None, config.max_file_size)?;
+        let data = config.data.clone();
+        let server = start(config, checker).await?;
+        eprintln!("bilan serve : guichet ouvert sur http://{}", server.addr);
+        eprintln!("bilan serve : données dans {}", data.display());
+        if let Some(link) = &server.setup_link {
+            eprintln!("bilan serve : premier démarrage. Choisissez le mot de passe du relecteur (lien à usage unique, valable 24 h) :");
+            eprintln!("  {link}");
+        }
+        let stop = async {
+            #[cfg(unix)]
+            {
+                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending::<()>().await } } => {}
+                }
+            }
+            #[cfg(not(unix))]
+            {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        };
+        stop.await;
+        eprintln!("bilan serve : arrêt ; les envois non contrôlés le seront au prochain démarrage.");
+        server.stop().await;
+        Ok(())
+    })
+}

@@ -1,0 +1,252 @@
+//! One template per page (`src/web/templates/`, askama: every value is
+//! HTML-escaped unless a template says otherwise, and none does).
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use super::storage::{Campaign, Decision, Expected};
+use super::view::FileView;
+
+/// What the layout needs on every page.
+#[derive(Debug, Clone, Default)]
+pub struct Nav {
+    pub reviewer: bool,
+    pub csrf: String,
+    pub version: &'static str,
+}
+
+impl Nav {
+    pub fn new(reviewer: bool, csrf: &str) -> Self {
+        Self {
+            reviewer,
+            csrf: csrf.to_string(),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// Renders a page; a template error is a 500 with a French message.
+pub fn render(t: &impl Template) -> Response {
+    match t.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => error_page(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("Erreur interne du serveur : page impossible à afficher ({e})."),
+        ),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "erreur.html")]
+pub struct ErrorPage<'a> {
+    pub nav: Nav,
+    pub title: &'a str,
+    pub message: &'a str,
+}
+
+pub fn error_page(status: StatusCode, message: &str) -> Response {
+    let title = match status {
+        StatusCode::FORBIDDEN => "Accès refusé",
+        StatusCode::NOT_FOUND => "Page introuvable",
+        StatusCode::PAYLOAD_TOO_LARGE => "Fichier trop volumineux",
+        StatusCode::SERVICE_UNAVAILABLE => "Serveur occupé",
+        StatusCode::BAD_REQUEST => "Demande incorrecte",
+        _ => "Erreur",
+    };
+    let page = ErrorPage {
+        nav: Nav::new(false, ""),
+        title,
+        message,
+    };
+    let html = page
+        .render()
+        .unwrap_or_else(|_| format!("<!DOCTYPE html><html lang=\"fr\"><title>{title}</title><p>{title}</p></html>"));
+    (status, Html(html)).into_response()
+}
+
+#[derive(Template)]
+#[template(path = "accueil.html")]
+pub struct Home {
+    pub nav: Nav,
+    pub enabled: bool,
+    pub max_size: String,
+}
+
+/// One file of a self-check: its view and the key of its annotated workbook.
+pub struct SelfCheckItem {
+    pub view: FileView,
+    pub annotated: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "resultats.html")]
+pub struct SelfCheckResults {
+    pub nav: Nav,
+    pub files: Vec<SelfCheckItem>,
+}
+
+#[derive(Template)]
+#[template(path = "connexion.html")]
+pub struct Login<'a> {
+    pub nav: Nav,
+    pub message: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "initialisation.html")]
+pub struct Setup<'a> {
+    pub nav: Nav,
+    pub token: &'a str,
+    pub message: Option<&'a str>,
+}
+
+#[derive(Template)]
+#[template(path = "campagnes.html")]
+pub struct Campaigns<'a> {
+    pub nav: Nav,
+    pub campaigns: Vec<Campaign>,
+    pub message: Option<&'a str>,
+    pub api_key: Option<String>,
+    pub example: &'a str,
+}
+
+/// A row of the dashboard, ready to show.
+pub struct DashRow {
+    pub expected: Expected,
+    pub received: Option<String>,
+    pub file: Option<String>,
+    pub state: String,
+    pub status: String,
+    pub status_label: String,
+    pub errors: i64,
+    pub warnings: i64,
+    pub infos: i64,
+    pub justified: i64,
+    pub versions: i64,
+    pub decision: Option<Decision>,
+    pub link: String,
+}
+
+pub struct Filters {
+    pub modele: String,
+    pub statut: String,
+    pub manquants: bool,
+    pub a_decider: bool,
+}
+
+pub struct Tally {
+    pub expected: usize,
+    pub received: usize,
+    pub conforme: usize,
+    pub a_corriger: usize,
+    pub missing: usize,
+    pub waiting_decision: usize,
+}
+
+/// A cross-file finding on the dashboard.
+pub struct CrossFinding {
+    pub rule: String,
+    pub severity: String,
+    pub severity_label: String,
+    pub message: String,
+    pub file: String,
+}
+
+#[derive(Template)]
+#[template(path = "tableau.html")]
+pub struct Dashboard {
+    pub nav: Nav,
+    pub campaign: Campaign,
+    pub overrides: Vec<(String, String, String)>,
+    pub rows: Vec<DashRow>,
+    pub templates: Vec<String>,
+    pub filters: Filters,
+    pub tally: Tally,
+    pub cross: Vec<CrossFinding>,
+    pub base_url: String,
+}
+
+/// One submission on a return page.
+pub struct SubmissionItem {
+    pub id: i64,
+    pub received: String,
+    pub name: String,
+    pub sha256: String,
+    pub checked: bool,
+    pub view: Option<FileView>,
+    pub annotated: String,
+    pub follow_up: Option<FollowUp>,
+    pub decisions: Vec<Decision>,
+    /// The file is another return than the one this link expects.
+    pub mismatch: Option<String>,
+}
+
+/// The comparison with the previous version.
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
+pub struct FollowUp {
+    pub previous: i64,
+    pub corrected: Vec<String>,
+    pub new: Vec<String>,
+    pub still: Vec<String>,
+    pub justified: Vec<String>,
+    pub values: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "retour.html")]
+pub struct ReturnPage<'a> {
+    pub nav: Nav,
+    pub reviewer: bool,
+    pub campaign: Campaign,
+    pub expected: Expected,
+    pub submissions: Vec<SubmissionItem>,
+    pub decisions: Vec<Decision>,
+    pub send_action: String,
+    pub max_size: String,
+    pub message: Option<&'a str>,
+    pub link: String,
+}
+
+pub struct TemplateItem {
+    pub id: String,
+    pub title: String,
+}
+
+pub struct RuleItem {
+    pub id: String,
+    pub severity_label: String,
+    pub template: String,
+    pub title: String,
+}
+
+#[derive(Template)]
+#[template(path = "modeles.html")]
+pub struct TemplatesPage {
+    pub nav: Nav,
+    pub templates: Vec<TemplateItem>,
+    pub rules: Vec<RuleItem>,
+}
+
+#[derive(Template)]
+#[template(path = "regle.html")]
+pub struct RulePage {
+    pub nav: Nav,
+    pub id: String,
+    pub text: String,
+}
+
+pub fn decision_label(d: &str) -> &'static str {
+    match d {
+        "acceptee" => "Acceptée",
+        "a_corriger" => "À corriger",
+        _ => "Décision inconnue",
+    }
+}
+
+impl Decision {
+    /// `Acceptée`, `À corriger`.
+    pub fn label(&self) -> &'static str {
+        decision_label(&self.decision)
+    }
+}

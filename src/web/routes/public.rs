@@ -1,0 +1,138 @@
+//! Pages for anyone: the self-check, blank templates, the rule reference, and
+//! the static files.
+
+use axum::extract::{Multipart, Path, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+
+use super::{attachment, max_size_fr, nav, with_cookie, XLSX};
+use crate::web::engine::Wait;
+use crate::web::pages::{self, render, Home, RuleItem, RulePage, SelfCheckItem, SelfCheckResults, TemplateItem};
+use crate::web::upload::{self, read_form};
+use crate::web::view::severity_label;
+use crate::web::{Shared, WebError};
+
+/// Files in one self-check.
+pub const MAX_FILES: usize = 20;
+
+pub async fn home(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
+    let (nav, cookie) = nav(&state, &headers)?;
+    let page = Home {
+        nav,
+        enabled: state.config.self_check,
+        max_size: max_size_fr(state.config.max_file_size),
+    };
+    Ok(with_cookie(render(&page), cookie))
+}
+
+pub async fn self_check(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, WebError> {
+    if !state.config.self_check {
+        return Err(WebError::Forbidden(
+            "L'autocontrôle est désactivé sur ce serveur.".into(),
+        ));
+    }
+    upload::check_length(&headers, state.config.max_file_size * MAX_FILES as u64 + 1_000_000)?;
+    let form = read_form(
+        multipart,
+        &state.storage.data_dir().join("tmp"),
+        upload::Limits {
+            max_file: state.config.max_file_size,
+            max_files: MAX_FILES,
+            csrf: Some(headers.clone()),
+        },
+    )
+    .await?;
+    if form.files.is_empty() {
+        return Err(WebError::BadRequest(
+            "Choisissez au moins un fichier à contrôler.".into(),
+        ));
+    }
+    let tmp = state.storage.data_dir().join("tmp");
+    let mut files = Vec::new();
+    for f in &form.files {
+        let (checked, bytes) = state
+            .engine
+            .check_annotated(f.temp_path().to_path_buf(), f.name.clone(), &tmp, Wait::IfRoom)
+            .await?;
+        let annotated = Some(state.annotated.put(super::annotated_name(&f.name), bytes)?);
+        files.push(SelfCheckItem {
+            view: checked.view,
+            annotated,
+        });
+    }
+    let (nav, cookie) = nav(&state, &headers)?;
+    Ok(with_cookie(render(&SelfCheckResults { nav, files }), cookie))
+}
+
+pub async fn self_check_annotated(State(state): State<Shared>, Path(key): Path<String>) -> Result<Response, WebError> {
+    let (name, bytes) = state.annotated.get(&key).ok_or(WebError::Forbidden(
+        "Ce classeur annoté n'est plus disponible (il est gardé une heure) : contrôlez le fichier de nouveau.".into(),
+    ))?;
+    Ok(attachment(bytes.as_ref().clone(), &name, XLSX))
+}
+
+pub async fn templates(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
+    let (nav, cookie) = nav(&state, &headers)?;
+    let checker = state.engine.checker();
+    let templates = checker
+        .templates
+        .templates
+        .iter()
+        .map(|t| TemplateItem {
+            id: t.id.clone(),
+            title: t.title.clone(),
+        })
+        .collect();
+    let rules = crate::docs::rule_rows(&checker.rules, None)
+        .into_iter()
+        .map(|r| RuleItem {
+            severity_label: crate::finding::Severity::parse(&r.severity)
+                .map(|s| severity_label(s).to_string())
+                .unwrap_or(r.severity),
+            id: r.id,
+            template: if r.template == "*" { "tous".into() } else { r.template },
+            title: r.title,
+        })
+        .collect();
+    let page = pages::TemplatesPage { nav, templates, rules };
+    Ok(with_cookie(render(&page), cookie))
+}
+
+/// `/modeles/BILAN-POLE.xlsx`: the name is looked up among the known templates.
+pub async fn blank_template(State(state): State<Shared>, Path(file): Path<String>) -> Result<Response, WebError> {
+    let id = file.strip_suffix(".xlsx").ok_or(WebError::NotFound)?;
+    let checker = state.engine.checker();
+    let template = checker.templates.get(id).ok_or(WebError::NotFound)?;
+    let bytes = crate::blank::blank(template)
+        .map_err(|e| WebError::Internal(format!("modèle vierge impossible : {}", e.message)))?;
+    Ok(attachment(bytes, &format!("{}.xlsx", template.id), XLSX))
+}
+
+pub async fn rule(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, WebError> {
+    let checker = state.engine.checker();
+    let text = crate::docs::explain(&checker.rules, &checker.templates, &id).ok_or(WebError::NotFound)?;
+    let (nav, cookie) = nav(&state, &headers)?;
+    Ok(with_cookie(render(&RulePage { nav, id, text }), cookie))
+}
+
+pub async fn asset(Path(file): Path<String>) -> Result<Response, WebError> {
+    let (body, kind) = match file.as_str() {
+        "app.js" => (include_str!("../static/app.js"), "text/javascript; charset=utf-8"),
+        "style.css" => (include_str!("../static/style.css"), "text/css; charset=utf-8"),
+        _ => return Err(WebError::NotFound),
+    };
+    let mut resp = body.into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    resp.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    Ok(resp)
+}

@@ -1,0 +1,701 @@
+//! The Region's side: login, campaigns, the dashboard, return pages,
+//! decisions and exports. Every handler here starts with [`require`].
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::str::FromStr;
+
+use axum::extract::{Multipart, Path, Query, State};
+use axum::http::{header, HeaderMap};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::{attachment, nav, with_cookie, XLSX};
+use crate::finding::{Finding, Severity};
+use crate::model::{CellRange, CellRef};
+use crate::outcome::{FileReport, Summary};
+use crate::web::auth::{self, Csrf, Reviewer};
+use crate::web::pages::{self, render, CrossFinding, DashRow, Dashboard, Filters, Login, Setup, Tally};
+use crate::web::storage::{Campaign, Submission};
+use crate::web::upload::{self, read_form};
+use crate::web::view::severity_label;
+use crate::web::{Shared, WebError};
+
+/// The reviewer of this request, or a redirect to the login page.
+pub fn require(state: &Shared, headers: &HeaderMap) -> Result<Reviewer, WebError> {
+    auth::reviewer(&state.storage, headers)?.ok_or(WebError::LoginRequired)
+}
+
+pub const EXAMPLE_CAMPAIGN: &str = "nom = \"Bilan SRDE 2009\"\nexercice = 2009\ndate_arrete = 2010-03-31\n";
+
+// ---- login ----------------------------------------------------------------
+
+pub async fn login_page(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
+    let (nav, cookie) = nav(&state, &headers)?;
+    Ok(with_cookie(render(&Login { nav, message: None }), cookie))
+}
+
+pub async fn login(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
+    let login = form.get("identifiant").map(|s| s.trim()).unwrap_or_default();
+    let password = form.get("mot_de_passe").map(String::as_str).unwrap_or_default();
+    let account = if login == auth::REVIEWER {
+        Some(state.storage.reviewer(login)?)
+    } else {
+        None
+    };
+    let ok = match &account {
+        Some((_, Some(hash))) => {
+            let (pw, hash) = (password.to_string(), hash.clone());
+            tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
+                .await
+                .unwrap_or(false)
+        }
+        _ => false,
+    };
+    let Some((id, _)) = account.filter(|_| ok) else {
+        let (nav, cookie) = nav(&state, &headers)?;
+        let page = Login {
+            nav,
+            message: Some("Identifiant ou mot de passe incorrect."),
+        };
+        let mut resp = with_cookie(render(&page), cookie);
+        *resp.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
+        return Ok(resp);
+    };
+    let token = auth::random_token()?;
+    state
+        .storage
+        .add_session(&auth::digest(&token), id, auth::SESSION_SECONDS)?;
+    let mut resp = Redirect::to("/campagnes").into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        auth::set_cookie(
+            auth::SESSION_COOKIE,
+            &token,
+            Some(auth::SESSION_SECONDS),
+            state.config.secure_cookies,
+        ),
+    );
+    Ok(resp)
+}
+
+pub async fn logout(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
+    if let Some(token) = auth::cookie(&headers, auth::SESSION_COOKIE) {
+        state.storage.end_session(&auth::digest(&token))?;
+    }
+    let mut resp = Redirect::to("/connexion").into_response();
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        auth::set_cookie(auth::SESSION_COOKIE, "", Some(0), state.config.secure_cookies),
+    );
+    Ok(resp)
+}
+
+fn setup_reviewer(state: &Shared, token: &str) -> Result<i64, WebError> {
+    let unknown = || WebError::Forbidden("Lien d'initialisation inconnu, expiré ou déjà utilisé.".into());
+    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(unknown());
+    }
+    state.storage.setup_link(&auth::digest(token))?.ok_or_else(unknown)
+}
+
+pub async fn setup_page(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+) -> Result<Response, WebError> {
+    setup_reviewer(&state, &token)?;
+    let (nav, cookie) = nav(&state, &headers)?;
+    Ok(with_cookie(
+        render(&Setup {
+            nav,
+            token: &token,
+            message: None,
+        }),
+        cookie,
+    ))
+}
+
+pub async fn setup(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(token): Path<String>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
+    let id = setup_reviewer(&state, &token)?;
+    let pw = form.get("mot_de_passe").cloned().unwrap_or_default();
+    let problem = if pw.chars().count() < 12 {
+        Some("Le mot de passe doit compter au moins 12 caractères.")
+    } else if form.get("confirmation") != Some(&pw) {
+        Some("Les deux mots de passe ne sont pas identiques.")
+    } else {
+        None
+    };
+    if let Some(message) = problem {
+        let (nav, cookie) = nav(&state, &headers)?;
+        return Ok(with_cookie(
+            render(&Setup {
+                nav,
+                token: &token,
+                message: Some(message),
+            }),
+            cookie,
+        ));
+    }
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
+    state.storage.set_password(id, &hash)?;
+    state.storage.use_setup_link(&auth::digest(&token))?;
+    Ok(Redirect::to("/connexion").into_response())
+}
+
+// ---- campaigns ------------------------------------------------------------
+
+/// What the desk needs from a campaign file: name, exercice, cut-off.
+pub struct CampaignHead {
+    pub nom: String,
+    pub exercice: Option<i64>,
+    pub date_arrete: Option<String>,
+    pub overrides: Vec<(String, String, String)>,
+}
+
+/// Reads a `campagne.toml` text strictly (the library's [`crate::campaign::Campaign`]:
+/// unknown keys, unknown rules, bad types refused with line and column).
+pub fn parse_campaign(state: &Shared, text: &str, file: &str) -> Result<CampaignHead, String> {
+    let c = crate::campaign::Campaign::parse(text, std::path::Path::new(file), None, &state.engine.checker().rules)
+        .map_err(|e| e.to_string())?;
+    Ok(CampaignHead {
+        nom: c.name.clone(),
+        exercice: c.exercice,
+        date_arrete: c.cut_off.as_ref().map(|d| d.display_fr()),
+        overrides: c
+            .overrides
+            .iter()
+            .map(|o| (o.rule.clone(), o.describe_fr(), o.reason.clone().unwrap_or_default()))
+            .collect(),
+    })
+}
+
+/// `modele;organisation` lines (a header line is skipped).
+fn parse_expected(text: &str, state: &Shared) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let sep = if line.contains(';') { ';' } else { ',' };
+        let mut parts = line.splitn(2, sep).map(str::trim);
+        let (Some(t), Some(o)) = (parts.next(), parts.next()) else {
+            return Err(format!(
+                "retours attendus, ligne {} : il faut « modèle;organisation »",
+                i + 1
+            ));
+        };
+        if i == 0 && matches!(t.to_lowercase().as_str(), "modele" | "modèle" | "template") {
+            continue;
+        }
+        let checker = state.engine.checker();
+        let Some(template) = checker.templates.get(t) else {
+            return Err(format!(
+                "retours attendus, ligne {} : modèle « {t} » inconnu (modèles : {})",
+                i + 1,
+                checker.templates.ids().join(", ")
+            ));
+        };
+        if o.is_empty() {
+            return Err(format!("retours attendus, ligne {} : organisation manquante", i + 1));
+        }
+        out.push((template.id.clone(), o.to_string()));
+    }
+    Ok(out)
+}
+
+fn add_campaign(state: &Shared, text: &str, expected: &str, file: &str) -> Result<i64, String> {
+    let head = parse_campaign(state, text, file)?;
+    let expected = parse_expected(expected, state)?;
+    let sha = auth::hex(&Sha256::digest(text.as_bytes()));
+    let store = || -> Result<i64, WebError> {
+        let id = state
+            .storage
+            .add_campaign(&head.nom, head.exercice, head.date_arrete.as_deref(), text, &sha)?;
+        for (t, o) in &expected {
+            state.storage.add_expected(id, t, o, &auth::random_token()?)?;
+        }
+        Ok(id)
+    };
+    store().map_err(|e| e.message())
+}
+
+/// `bilan serve --campagne FILE`: creates the campaign at start unless one with
+/// the same file content exists. Its `attendus` list (relative to the file) is read too.
+pub fn create_campaign_from_file(state: &Shared, path: &std::path::Path) -> Result<(), WebError> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        WebError::BadRequest(format!(
+            "{} : lecture impossible ({})",
+            path.display(),
+            crate::web::error::io_fr(&e)
+        ))
+    })?;
+    let sha = auth::hex(&Sha256::digest(text.as_bytes()));
+    if state.storage.campaigns()?.iter().any(|c| c.sha256 == sha) {
+        return Ok(());
+    }
+    let head = parse_campaign(state, &text, &path.display().to_string()).map_err(WebError::BadRequest)?;
+    let _ = head;
+    let attendus = toml::from_str::<toml::Table>(&text)
+        .ok()
+        .and_then(|t| t.get("attendus").and_then(|v| v.as_str()).map(str::to_string));
+    let expected = match attendus {
+        Some(rel) => {
+            let list = path.parent().unwrap_or(std::path::Path::new(".")).join(rel);
+            crate::batch::read_expected(&list)
+                .map_err(WebError::BadRequest)?
+                .into_iter()
+                .map(|e| format!("{};{}", e.template, e.organisation))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }
+        None => String::new(),
+    };
+    add_campaign(state, &text, &expected, &path.display().to_string()).map_err(WebError::BadRequest)?;
+    Ok(())
+}
+
+pub async fn campaigns(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    campaigns_page(&state, &headers, None, None)
+}
+
+fn campaigns_page(
+    state: &Shared,
+    headers: &HeaderMap,
+    message: Option<&str>,
+    api_key: Option<String>,
+) -> Result<Response, WebError> {
+    let (nav, cookie) = nav(state, headers)?;
+    let page = pages::Campaigns {
+        nav,
+        campaigns: state.storage.campaigns()?,
+        message,
+        api_key,
+        example: EXAMPLE_CAMPAIGN,
+    };
+    Ok(with_cookie(render(&page), cookie))
+}
+
+pub async fn create_campaign(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    upload::check_length(&headers, 4_000_000)?;
+    let form = read_form(
+        multipart,
+        &state.storage.data_dir().join("tmp"),
+        upload::Limits {
+            max_file: 1_000_000,
+            max_files: 2,
+            csrf: Some(headers.clone()),
+        },
+    )
+    .await?;
+    let text = form.field("campagne").unwrap_or_default().to_string();
+    let expected = form.field("attendus").unwrap_or_default().to_string();
+    match add_campaign(&state, &text, &expected, "campagne.toml") {
+        Ok(id) => Ok(Redirect::to(&format!("/campagnes/{id}")).into_response()),
+        Err(message) => {
+            let mut resp = campaigns_page(&state, &headers, Some(&message), None)?;
+            *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+            Ok(resp)
+        }
+    }
+}
+
+pub async fn add_expected(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
+    state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    let line = format!(
+        "{};{}",
+        form.get("modele").map(|s| s.trim()).unwrap_or_default(),
+        form.get("organisation").map(|s| s.trim()).unwrap_or_default()
+    );
+    let parsed = parse_expected(&line, &state).map_err(WebError::BadRequest)?;
+    for (t, o) in parsed {
+        state.storage.add_expected(id, &t, &o, &auth::random_token()?)?;
+    }
+    Ok(Redirect::to(&format!("/campagnes/{id}")).into_response())
+}
+
+pub async fn new_api_key(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let reviewer = require(&state, &headers)?;
+    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
+    let key = auth::random_token()?;
+    state.storage.add_api_key(&auth::digest(&key), reviewer.id)?;
+    campaigns_page(&state, &headers, None, Some(key))
+}
+
+// ---- dashboard --------------------------------------------------------------
+
+fn decimal(v: &Value) -> Option<rust_decimal::Decimal> {
+    match v {
+        Value::Number(n) => rust_decimal::Decimal::from_str(&n.to_string())
+            .or_else(|_| rust_decimal::Decimal::from_scientific(&n.to_string()))
+            .ok(),
+        _ => None,
+    }
+}
+
+/// A finding read back from a stored report.
+fn finding_of(v: &Value) -> Finding {
+    let s = |k: &str| v[k].as_str().map(str::to_string);
+    let severity = s("severity")
+        .and_then(|x| Severity::parse(&x))
+        .unwrap_or(Severity::Error);
+    let mut f = Finding::new(
+        &s("rule").unwrap_or_default(),
+        severity,
+        s("message").unwrap_or_default(),
+    );
+    f.sheet = s("sheet");
+    f.cell = s("cell").and_then(|c| CellRef::parse(&c));
+    f.range = s("range").and_then(|r| CellRange::parse(&r));
+    f.pointer = s("pointer");
+    f.justification = s("justification");
+    f.figures.expected = decimal(&v["expected"]);
+    f.figures.actual = decimal(&v["actual"]);
+    f.figures.difference = decimal(&v["difference"]);
+    f.figures.tolerance = decimal(&v["tolerance"]);
+    f
+}
+
+/// A stored submission as the batch reporters want it.
+pub fn summary_of(sub: &Submission, annotated: Option<String>) -> Option<Summary> {
+    let v: Value = serde_json::from_str(sub.rapport.as_deref()?).ok()?;
+    let s = |k: &str| v[k].as_str().map(str::to_string);
+    let view: Option<crate::web::view::FileView> = sub.vue.as_deref().and_then(|x| serde_json::from_str(x).ok());
+    let report = FileReport {
+        path: sub.nom_fichier.clone(),
+        sha256: s("sha256"),
+        template: s("template"),
+        template_version: s("template_version"),
+        organisation: s("organisation"),
+        cut_off: s("cut_off"),
+        exercice: s("exercice"),
+        findings: v["findings"]
+            .as_array()
+            .map(|a| a.iter().map(finding_of).collect())
+            .unwrap_or_default(),
+        workbook: None,
+        extraction: None,
+    };
+    Some(Summary {
+        report,
+        key_rows: view.map(|v| v.key_rows).unwrap_or_default(),
+        annotated,
+    })
+}
+
+/// The latest checked submission of every expected return, with the name of its
+/// annotated workbook in the zip.
+fn latest_summaries(state: &Shared, campaign: i64) -> Result<Vec<(Submission, String, Summary)>, WebError> {
+    let rows = state.storage.dashboard(campaign)?;
+    let subs: Vec<Submission> = rows
+        .into_iter()
+        .filter_map(|r| r.latest.filter(|s| s.etat == "controle"))
+        .collect();
+    let names = crate::output::report_names(
+        &subs
+            .iter()
+            .map(|s| {
+                std::path::PathBuf::from(
+                    format!("{} - {}", s.organisation.as_deref().unwrap_or("retour"), s.nom_fichier)
+                        .replace(['/', '\\'], "-"),
+                )
+            })
+            .collect::<Vec<_>>(),
+        &|_| false,
+    );
+    Ok(subs
+        .into_iter()
+        .zip(names)
+        .filter_map(|(s, n)| {
+            let summary = summary_of(&s, Some(format!("annotes/{n}")))?;
+            Some((s, n, summary))
+        })
+        .collect())
+}
+
+fn cross_findings(state: &Shared, summaries: &[Summary]) -> Vec<crate::batch::BatchFinding> {
+    crate::batch::cross_checks(&state.engine.checker().rules, summaries, None)
+}
+
+pub async fn dashboard(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    let campaign: Campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    let overrides = parse_campaign(&state, &campaign.fichier, "campagne.toml")
+        .map(|h| h.overrides)
+        .unwrap_or_default();
+    let filters = Filters {
+        modele: q.get("modele").cloned().unwrap_or_default(),
+        statut: q.get("statut").cloned().unwrap_or_default(),
+        manquants: q.get("manquants").is_some_and(|v| v == "1"),
+        a_decider: q.get("a_decider").is_some_and(|v| v == "1"),
+    };
+    let all = state.storage.dashboard(id)?;
+    let mut tally = Tally {
+        expected: all.len(),
+        received: 0,
+        conforme: 0,
+        a_corriger: 0,
+        missing: 0,
+        waiting_decision: 0,
+    };
+    let mut rows = Vec::new();
+    for r in all {
+        let checked = r.latest.as_ref().filter(|s| s.etat == "controle");
+        let status = checked.and_then(|s| s.statut.clone()).unwrap_or_default();
+        let decided_latest = match (&r.decision, &r.latest) {
+            (Some(d), Some(s)) => d.depot_id == Some(s.id),
+            _ => false,
+        };
+        let to_correct = status == "non_conforme"
+            || (decided_latest && r.decision.as_ref().is_some_and(|d| d.decision == "a_corriger"));
+        if r.latest.is_some() {
+            tally.received += 1;
+            if !decided_latest {
+                tally.waiting_decision += 1;
+            }
+            if to_correct {
+                tally.a_corriger += 1;
+            } else if checked.is_some() {
+                tally.conforme += 1;
+            }
+        } else {
+            tally.missing += 1;
+        }
+        let keep = (filters.modele.is_empty() || r.expected.modele == filters.modele)
+            && (filters.statut.is_empty() || status == filters.statut)
+            && (!filters.manquants || r.latest.is_none())
+            && (!filters.a_decider || (r.latest.is_some() && !decided_latest));
+        if !keep {
+            continue;
+        }
+        let status_label = match (&r.latest, status.as_str()) {
+            (None, _) => "Manquant".to_string(),
+            (Some(_), "conforme") => "Conforme".to_string(),
+            (Some(_), "conforme_avec_reserves") => "Conforme avec réserves".to_string(),
+            (Some(_), "non_conforme") => "Non conforme".to_string(),
+            (Some(_), _) => "Contrôle en cours".to_string(),
+        };
+        let link = super::depot::deposit_link(&state, &r.expected.jeton);
+        rows.push(DashRow {
+            received: r.latest.as_ref().map(|s| s.recu_le.replace('T', " ").replace('Z', "")),
+            file: r.latest.as_ref().map(|s| s.nom_fichier.clone()),
+            state: r.latest.as_ref().map(|s| s.etat.clone()).unwrap_or_default(),
+            errors: checked.and_then(|s| s.erreurs).unwrap_or(0),
+            warnings: checked.and_then(|s| s.avertissements).unwrap_or(0),
+            infos: checked.and_then(|s| s.informations).unwrap_or(0),
+            justified: checked.and_then(|s| s.justifies).unwrap_or(0),
+            status,
+            status_label,
+            versions: r.versions,
+            decision: r.decision,
+            link,
+            expected: r.expected,
+        });
+    }
+    let summaries: Vec<Summary> = latest_summaries(&state, id)?.into_iter().map(|(_, _, s)| s).collect();
+    let cross = cross_findings(&state, &summaries)
+        .into_iter()
+        .map(|b| CrossFinding {
+            rule: b.finding.rule.as_str().to_string(),
+            severity: b.finding.severity.as_str().to_string(),
+            severity_label: severity_label(b.finding.severity).to_string(),
+            message: b.finding.message,
+            file: b.file.unwrap_or_default(),
+        })
+        .collect();
+    let (nav, cookie) = nav(&state, &headers)?;
+    let page = Dashboard {
+        nav,
+        overrides,
+        rows,
+        templates: state
+            .engine
+            .checker()
+            .templates
+            .ids()
+            .into_iter()
+            .map(str::to_string)
+            .collect(),
+        filters,
+        tally,
+        cross,
+        base_url: String::new(),
+        campaign,
+    };
+    Ok(with_cookie(render(&page), cookie))
+}
+
+/// `rapport.json` of the latest submissions of a campaign.
+pub fn campaign_report(state: &Shared, id: i64) -> Result<Value, WebError> {
+    let campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    let summaries: Vec<Summary> = latest_summaries(state, id)?.into_iter().map(|(_, _, s)| s).collect();
+    let cross = cross_findings(state, &summaries);
+    let mut value = crate::batch::json_report(
+        &summaries,
+        &[],
+        &cross,
+        &state.engine.checker().rules.name,
+        chrono::Utc::now(),
+    );
+    let checker = state.engine.for_campaign(campaign.id, &campaign.fichier)?;
+    crate::report::json::add_campaign(&mut value, &checker.rules);
+    Ok(value)
+}
+
+pub async fn report_json(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    let value = campaign_report(&state, id)?;
+    let text = serde_json::to_string_pretty(&value).unwrap_or_default() + "\n";
+    Ok(attachment(text.into_bytes(), "rapport.json", "application/json"))
+}
+
+pub async fn synthesis(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    let campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    let summaries: Vec<Summary> = latest_summaries(&state, id)?.into_iter().map(|(_, _, s)| s).collect();
+    let cross = cross_findings(&state, &summaries);
+    let checker = state.engine.for_campaign(campaign.id, &campaign.fichier)?;
+    let bytes = tokio::task::spawn_blocking(move || {
+        crate::report::synthese::write(
+            &summaries,
+            &[],
+            &cross,
+            &checker.templates,
+            chrono::Utc::now(),
+            &checker.rules.name,
+            checker.rules.campaign.as_deref(),
+        )
+    })
+    .await
+    .map_err(|e| WebError::Internal(e.to_string()))?
+    .map_err(|e| WebError::Internal(format!("synthèse impossible : {e}")))?;
+    Ok(attachment(bytes, "synthese.xlsx", XLSX))
+}
+
+pub async fn annotated_zip(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    let latest = latest_summaries(&state, id)?;
+    let state2 = std::sync::Arc::clone(&state);
+    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
+        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+        for (sub, name, _) in &latest {
+            let path = state2.storage.path_of(&super::depot::annotated_path(sub.id));
+            let Ok(bytes) = std::fs::read(&path) else { continue };
+            zip.start_file(name.as_str(), options).map_err(|e| e.to_string())?;
+            zip.write_all(&bytes).map_err(|e| e.to_string())?;
+        }
+        zip.finish().map(|c| c.into_inner()).map_err(|e| e.to_string())
+    })
+    .await
+    .map_err(|e| WebError::Internal(e.to_string()))?
+    .map_err(|e| WebError::Internal(format!("archive impossible : {e}")))?;
+    Ok(attachment(bytes, "annotes.zip", "application/zip"))
+}
+
+// ---- a return -------------------------------------------------------------
+
+pub async fn return_page(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    let expected = state.storage.expected(id)?.ok_or(WebError::NotFound)?;
+    super::depot::return_page(&state, &headers, expected, true)
+}
+
+pub async fn decide(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let reviewer = require(&state, &headers)?;
+    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
+    let expected = state.storage.expected(id)?.ok_or(WebError::NotFound)?;
+    let decision = match form.get("decision").map(String::as_str) {
+        Some("acceptee") => "acceptee",
+        Some("a_corriger") => "a_corriger",
+        _ => {
+            return Err(WebError::BadRequest(
+                "Choisissez « Acceptée » ou « À corriger ».".into(),
+            ))
+        }
+    };
+    let comment: String = form
+        .get("commentaire")
+        .map(|c| c.trim().chars().take(5000).collect())
+        .unwrap_or_default();
+    let latest = state.storage.submissions(expected.id)?.first().map(|s| s.id);
+    state
+        .storage
+        .add_decision(expected.id, latest, decision, &comment, &reviewer.login)?;
+    Ok(Redirect::to(&format!("/retours/{id}")).into_response())
+}
+
+pub async fn annotated(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path((id, envoi)): Path<(i64, i64)>,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    let expected = state.storage.expected(id)?.ok_or(WebError::NotFound)?;
+    super::depot::annotated_of(&state, &expected, envoi)
+}
