@@ -614,6 +614,7 @@ pub async fn synthesis(
             &checker.templates,
             chrono::Utc::now(),
             &checker.rules.name,
+            &crate::report::print::Names::default(),
             checker.rules.campaign.as_deref(),
         )
     })
