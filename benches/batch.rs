@@ -1,28 +1,38 @@
-//! Throughput, latency and memory of `bilan`, measured on generated campaigns.
+//! Throughput, latency and memory of `bilan`, measured on generated campaigns,
+//! against the floor: a raw calamine read of the same files, in this process.
 //!
 //! `cargo bench --bench batch` generates N returns of every template (from the
 //! fixtures' descriptions, each with its own organisation name; clean returns
-//! and returns with findings), then times the release binary:
-//! - `batch` without annotated reports and with them (files/s, wall clock);
-//! - `check` of one return, process start included (median and p95 of 30 runs);
-//! - peak memory (max RSS of `bilan` and its reader processes) for 5 000 returns.
+//! and returns with findings), then measures, in one run:
+//! - the floor: `open_workbook_auto` + `worksheet_range` of every sheet of
+//!   every file, on 1 thread and on 2 (wall clock and CPU time);
+//! - `batch --no-annotated` with `--jobs 1` and `--jobs 2`, and `batch` with
+//!   annotated workbooks: wall clock, CPU time (of `bilan` and its workers)
+//!   and their ratios to the floor;
+//! - `check` of one return, process start included (median and p95 of 50 runs);
+//! - peak memory of the whole process tree (`bilan` and its workers, resident
+//!   sets summed, sampled every 5 ms) for BIG returns with annotated reports.
 //!
-//! `BILAN_BENCH_N` (default 1000) and `BILAN_BENCH_BIG` (default 5000) change
-//! the sizes; `BILAN_BENCH_KEEP=1` keeps the generated campaigns. The figures
-//! are printed as a Markdown table (see README).
+//! The machine is shared: each measure is taken `BILAN_BENCH_ROUNDS` times
+//! (default 3), interleaved, and the best is kept; ratios are taken within the
+//! run. `BILAN_BENCH_N` (default 1000), `BILAN_BENCH_BIG` (default 5000) change
+//! the sizes; `BILAN_BENCH_BIN` measures another `bilan` binary (a build from
+//! before a change); `BILAN_BENCH_KEEP=1` keeps the generated campaigns. The
+//! figures are printed as a Markdown table (see README, « Performance »).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use calamine::{open_workbook_auto, Reader};
 
 use bilan::sheetgen::{write_xlsx, CellSpec, WorkbookSpec};
 
-const BIN: &str = env!("CARGO_BIN_EXE_bilan");
-
 /// The binary measured: this build's, or `BILAN_BENCH_BIN` (another build, to
 /// compare before and after a change).
-fn bin() -> std::ffi::OsString {
-    std::env::var_os("BILAN_BENCH_BIN").unwrap_or_else(|| BIN.into())
+fn bin() -> String {
+    std::env::var("BILAN_BENCH_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_bilan").to_string())
 }
 
 fn specs() -> Vec<(String, WorkbookSpec)> {
@@ -86,26 +96,156 @@ fn generate(dir: &Path, n: usize) -> usize {
     written
 }
 
-/// Runs `bilan` and returns (wall time, max RSS in KiB of it and its readers).
-fn measure(args: &[&str]) -> (Duration, i64) {
+/// A measure: wall clock, CPU time (user + system, of the process and of the
+/// children it waited for) and peak memory.
+#[derive(Debug, Clone, Copy, Default)]
+struct Run {
+    wall: Duration,
+    cpu: Duration,
+    /// Largest resident set of one process (KiB), from `wait4`.
+    max_rss: i64,
+    /// Largest sum of the resident sets of the process tree (bytes), sampled.
+    tree_peak: u64,
+}
+
+impl Run {
+    fn best(runs: &[Run]) -> Run {
+        let mut best = runs.iter().copied().min_by_key(|r| r.wall).unwrap_or_default();
+        best.cpu = runs.iter().map(|r| r.cpu).min().unwrap_or_default();
+        best.tree_peak = runs.iter().map(|r| r.tree_peak).max().unwrap_or_default();
+        best.max_rss = runs.iter().map(|r| r.max_rss).max().unwrap_or_default();
+        best
+    }
+}
+
+fn cpu_of(usage: &libc::rusage) -> Duration {
+    let t = |v: libc::timeval| Duration::new(v.tv_sec as u64, v.tv_usec as u32 * 1000);
+    t(usage.ru_utime) + t(usage.ru_stime)
+}
+
+/// Resident bytes of `pid` and of all its descendants.
+fn tree_rss(pid: u32) -> u64 {
+    let page = 4096;
+    let mut total = 0;
+    let mut todo = vec![pid];
+    while let Some(p) = todo.pop() {
+        if let Ok(statm) = std::fs::read_to_string(format!("/proc/{p}/statm")) {
+            total += statm
+                .split_whitespace()
+                .nth(1)
+                .and_then(|r| r.parse::<u64>().ok())
+                .unwrap_or(0)
+                * page;
+        }
+        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
+            continue;
+        };
+        for task in tasks.flatten() {
+            if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
+                todo.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
+            }
+        }
+    }
+    total
+}
+
+/// Runs `bilan` to its end, sampling the memory of its process tree.
+fn measure(args: &[&str]) -> Run {
     let start = Instant::now();
     let child = Command::new(bin())
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn();
-    let Ok(child) = child else { return (Duration::ZERO, 0) };
+    let Ok(child) = child else { return Run::default() };
+    let pid = child.id();
+    let done = AtomicBool::new(false);
+    let peak = AtomicU64::new(0);
     let mut status = 0;
     // SAFETY: plain libc call on our own child's pid, with valid pointers.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe {
-        libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            while !done.load(Ordering::Relaxed) {
+                peak.fetch_max(tree_rss(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        });
+        // SAFETY: as above.
+        unsafe {
+            libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage);
+        }
+        done.store(true, Ordering::Relaxed);
+    });
+    Run {
+        wall: start.elapsed(),
+        cpu: cpu_of(&usage),
+        max_rss: usage.ru_maxrss,
+        tree_peak: peak.load(Ordering::Relaxed),
     }
-    (start.elapsed(), usage.ru_maxrss)
+}
+
+fn self_cpu() -> Duration {
+    // SAFETY: getrusage fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe {
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+    }
+    cpu_of(&usage)
+}
+
+/// The floor: every sheet of every file read by calamine (no styles, no
+/// checks), on `threads` threads. Returns the run and the number of cells.
+fn raw_read(files: &[PathBuf], threads: usize) -> (Run, usize) {
+    let cpu = self_cpu();
+    let start = Instant::now();
+    let cells = AtomicU64::new(0);
+    let chunk = files.len().div_ceil(threads.max(1)).max(1);
+    std::thread::scope(|s| {
+        for part in files.chunks(chunk) {
+            let cells = &cells;
+            s.spawn(move || {
+                for f in part {
+                    let Ok(mut wb) = open_workbook_auto(f) else { continue };
+                    for name in wb.sheet_names() {
+                        if let Ok(range) = wb.worksheet_range(&name) {
+                            cells.fetch_add(range.used_cells().count() as u64, Ordering::Relaxed);
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let run = Run {
+        wall: start.elapsed(),
+        cpu: self_cpu().saturating_sub(cpu),
+        ..Run::default()
+    };
+    (run, cells.load(Ordering::Relaxed) as usize)
 }
 
 fn env_usize(name: &str, default: usize) -> usize {
     std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64()).replace('.', ",")
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0).replace('.', ",")
+}
+
+fn ratio(a: Duration, b: Duration) -> String {
+    format!("{:.2}", a.as_secs_f64() / b.as_secs_f64().max(1e-9)).replace('.', ",")
+}
+
+fn ok(met: bool) -> &'static str {
+    if met {
+        "atteint"
+    } else {
+        "**non atteint**"
+    }
 }
 
 fn main() {
@@ -114,51 +254,50 @@ fn main() {
     }
     let n = env_usize("BILAN_BENCH_N", 1000);
     let big = env_usize("BILAN_BENCH_BIG", 5000);
+    let rounds = env_usize("BILAN_BENCH_ROUNDS", 3).max(1);
     let root = std::env::temp_dir().join(format!("bilan-bench-{}", std::process::id()));
     let campaign = root.join("campagne");
     let t = Instant::now();
     let count = generate(&campaign, n);
     println!(
-        "generated {count} returns in {:.1} s ({} templates' fixtures)",
+        "{count} retours générés en {:.1} s (fixtures de {} modèles) ; binaire : {}",
         t.elapsed().as_secs_f64(),
-        specs().len()
+        specs().len(),
+        bin()
     );
     let c = campaign.to_string_lossy().to_string();
-
-    let out1 = root.join("sans").to_string_lossy().to_string();
-    let (plain, rss_plain) = measure(&[
-        "batch",
-        &c,
-        "--out",
-        &out1,
-        "--no-annotated",
-        "--quiet",
-        "--fail-on",
-        "never",
-    ]);
-    let out2 = root.join("avec").to_string_lossy().to_string();
-    let (annotated, rss_annotated) = measure(&["batch", &c, "--out", &out2, "--quiet", "--fail-on", "never"]);
-    let out3 = root.join("inline").to_string_lossy().to_string();
-    let (inline, _) = measure(&[
-        "batch",
-        &c,
-        "--out",
-        &out3,
-        "--no-annotated",
-        "--quiet",
-        "--fail-on",
-        "never",
-        "--no-isolation",
-    ]);
-
-    let one = std::fs::read_dir(&campaign)
-        .ok()
-        .and_then(|mut d| d.next())
-        .and_then(|e| e.ok())
-        .map(|e| e.path().to_string_lossy().to_string())
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&campaign)
+        .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
-    let mut latencies: Vec<Duration> = (0..30)
-        .map(|_| measure(&["check", &one, "--quiet", "--fail-on", "never"]).0)
+    files.sort();
+
+    let batch = |out: &str, extra: &[&str]| -> Run {
+        let out = root.join(out).to_string_lossy().to_string();
+        let mut args = vec!["batch", &c, "--out", &out, "--quiet", "--fail-on", "never"];
+        args.extend_from_slice(extra);
+        measure(&args)
+    };
+    let (mut floor1, mut floor2, mut plain1, mut plain2, mut annotated2) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut cells = 0;
+    for _ in 0..rounds {
+        let (r, k) = raw_read(&files, 1);
+        floor1.push(r);
+        cells = k;
+        floor2.push(raw_read(&files, 2).0);
+        plain1.push(batch("sans1", &["--no-annotated", "--jobs", "1"]));
+        plain2.push(batch("sans2", &["--no-annotated", "--jobs", "2"]));
+        annotated2.push(batch("avec", &["--jobs", "2"]));
+    }
+    let (floor1, floor2) = (Run::best(&floor1), Run::best(&floor2));
+    let (plain1, plain2, annotated2) = (Run::best(&plain1), Run::best(&plain2), Run::best(&annotated2));
+
+    let one = files
+        .first()
+        .map(|p| p.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let mut latencies: Vec<Duration> = (0..50)
+        .map(|_| measure(&["check", &one, "--quiet", "--fail-on", "never"]).wall)
         .collect();
     latencies.sort();
     let median = latencies[latencies.len() / 2];
@@ -168,41 +307,77 @@ fn main() {
     let big_count = generate(&big_dir, big);
     let b = big_dir.to_string_lossy().to_string();
     let out4 = root.join("grande").to_string_lossy().to_string();
-    let (big_time, rss_big) = measure(&["batch", &b, "--out", &out4, "--quiet", "--fail-on", "never"]);
+    let bigrun = measure(&["batch", &b, "--out", &out4, "--quiet", "--fail-on", "never"]);
 
-    let per_sec = |d: Duration, k: usize| k as f64 / d.as_secs_f64().max(1e-9);
+    let per_sec = |d: Duration| count as f64 / d.as_secs_f64().max(1e-9);
+    let mb = |bytes: u64| bytes / 1_000_000;
     println!();
-    println!("| measure | figure | target |");
-    println!("|---|---|---|");
+    println!("Plancher : lecture brute par calamine des {count} mêmes fichiers ({cells} cellules), dans le banc.");
     println!(
-        "| `batch` {count} returns, no annotated reports | {:.2} s ({:.0} files/s), peak {} MB | < 2 s |",
-        plain.as_secs_f64(),
-        per_sec(plain, count),
-        rss_plain / 1024
+        "Meilleur de {rounds} passages entrelacés ; temps CPU = utilisateur + système, processus de contrôle compris."
+    );
+    println!();
+    println!("| mesure | temps (CPU) | rapport au plancher, temps (CPU) | cible |");
+    println!("|---|---|---|---|");
+    println!(
+        "| plancher : lecture brute calamine, 1 fil | {} ({}) | 1 | — |",
+        secs(floor1.wall),
+        secs(floor1.cpu)
     );
     println!(
-        "| same, readers in-process (`--no-isolation`) | {:.2} s ({:.0} files/s) | — |",
-        inline.as_secs_f64(),
-        per_sec(inline, count)
+        "| plancher : lecture brute calamine, 2 fils | {} ({}) | 1 | — |",
+        secs(floor2.wall),
+        secs(floor2.cpu)
     );
     println!(
-        "| `batch` {count} returns with annotated reports | {:.2} s ({:.0} files/s), peak {} MB | < 5 s |",
-        annotated.as_secs_f64(),
-        per_sec(annotated, count),
-        rss_annotated / 1024
+        "| `batch --no-annotated --jobs 1`, {count} retours | {} ({}) | {} ({}) × plancher 1 fil | — |",
+        secs(plain1.wall),
+        secs(plain1.cpu),
+        ratio(plain1.wall, floor1.wall),
+        ratio(plain1.cpu, floor1.cpu)
+    );
+    let plain_ratio = plain2.wall.as_secs_f64() / floor2.wall.as_secs_f64().max(1e-9);
+    println!(
+        "| `batch --no-annotated --jobs 2` ({:.0} fichiers/s) | {} ({}) | {} ({}) × plancher 2 fils | ≤ 2 : {} |",
+        per_sec(plain2.wall),
+        secs(plain2.wall),
+        secs(plain2.cpu),
+        ratio(plain2.wall, floor2.wall),
+        ratio(plain2.cpu, floor2.cpu),
+        ok(plain_ratio <= 2.0)
+    );
+    let scaling = plain1.wall.as_secs_f64() / plain2.wall.as_secs_f64().max(1e-9);
+    println!(
+        "| gain de `--jobs 2` sur `--jobs 1` | {} × | — | ≥ 1,7 : {} |",
+        ratio(plain1.wall, plain2.wall),
+        ok(scaling >= 1.7)
+    );
+    let annotated_ratio = annotated2.wall.as_secs_f64() / floor2.wall.as_secs_f64().max(1e-9);
+    println!(
+        "| `batch` avec classeurs annotés, `--jobs 2` ({:.0} fichiers/s) | {} ({}) | {} ({}) × plancher 2 fils | ≤ 4 : {} |",
+        per_sec(annotated2.wall),
+        secs(annotated2.wall),
+        secs(annotated2.cpu),
+        ratio(annotated2.wall, floor2.wall),
+        ratio(annotated2.cpu, floor2.cpu),
+        ok(annotated_ratio <= 4.0)
     );
     println!(
-        "| `check` one return, process start included | median {:.1} ms, p95 {:.1} ms | < 30 ms |",
-        median.as_secs_f64() * 1000.0,
-        p95.as_secs_f64() * 1000.0
+        "| `check` d'un retour, lancement compris (50 fois) | médiane {}, p95 {} | — | ≤ 8 ms / ≤ 10 ms : {} |",
+        ms(median),
+        ms(p95),
+        ok(median <= Duration::from_millis(8) && p95 <= Duration::from_millis(10))
     );
     println!(
-        "| `batch` {big_count} returns with annotated reports | {:.2} s, peak {} MB | < 150 MB |",
-        big_time.as_secs_f64(),
-        rss_big / 1024
+        "| `batch` {big_count} retours avec classeurs annotés | {} ({}), pic {} Mo (arbre de processus ; un processus : {} Mo) | — | ≤ 100 Mo : {} |",
+        secs(bigrun.wall),
+        secs(bigrun.cpu),
+        mb(bigrun.tree_peak),
+        bigrun.max_rss / 1024,
+        ok(bigrun.tree_peak <= 100_000_000)
     );
     if std::env::var_os("BILAN_BENCH_KEEP").is_some() {
-        println!("kept: {}", root.display());
+        println!("conservé : {}", root.display());
     } else {
         let _ = std::fs::remove_dir_all(&root);
     }

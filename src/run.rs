@@ -137,7 +137,8 @@ pub fn worker_main() -> i32 {
             template: config.template.clone(),
             ..Setup::default()
         };
-        let mut checker = load(&setup).map_err(|e| match e {
+        // The parent has loaded the same rules: each compiles on first use.
+        let mut checker = load_with(&setup, true).map_err(|e| match e {
             RunError::Rule(r) => r.message,
             RunError::Campaign(c) => c.to_string(),
             RunError::Message(m) => m,
@@ -154,8 +155,14 @@ pub fn worker_main() -> i32 {
     })
 }
 
-/// Builds the checker: schemas and rules compiled, limits set.
+/// Builds the checker: schemas and rules compiled, limits set. The built-in
+/// rules (tested) compile when first needed; a `--rules` folder is compiled
+/// whole, so that a mistake stops the run before any file is read.
 pub fn load(setup: &Setup) -> Result<Checker, RunError> {
+    load_with(setup, setup.rules.is_none())
+}
+
+fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
     validate_options(setup)?;
     let read_dir = |dir: &Path| {
         crate::embedded::from_dir(dir).map_err(|e| message(crate::messages::io_failure("lecture du dossier", dir, &e)))
@@ -169,7 +176,11 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
         Some(dir) => read_dir(dir)?,
         None => crate::embedded::rules(),
     };
-    let mut rules = RulePack::load(&rule_files, Sandbox::default())?;
+    let mut rules = if lazy_rules {
+        RulePack::load_lazy(&rule_files, Sandbox::default())?
+    } else {
+        RulePack::load(&rule_files, Sandbox::default())?
+    };
     if let Some(path) = &setup.campagne {
         crate::campaign::Campaign::load(path, &rules)
             .map_err(RunError::Campaign)?

@@ -72,3 +72,52 @@ fn a_typo_in_a_variable_name_fails_at_load_time() {
         .expect_err("strict variables");
     assert_eq!(err.line, 7, "{err}");
 }
+
+/// The rules of a file share one scope (`data` converted once): a rule's
+/// writes into `data`, its variables, its `params` and a `data` it shadows
+/// are never seen by the rules after it, and a rule that writes into its data
+/// still works (over its own copy), as when each rule had a fresh copy.
+#[test]
+fn each_rule_sees_the_return_as_submitted_whatever_the_others_did() {
+    let files = [
+        // Rules run in id order: A and B write, C and D look.
+        rule(
+            "T-A-001",
+            "data.indicateurs.dont_pme = 99; data.nouveau = 1; data.liste.push(4); \
+             params.ajout = 1; let trace = 7; \
+             report(\"/indicateurs/dont_pme\", `A ${data.indicateurs.dont_pme} ${data.liste.len()}`);",
+        ),
+        rule(
+            "T-B-001",
+            "let data = #{indicateurs: #{dont_pme: -1}}; let autre = 2; \
+             report(\"/indicateurs/dont_pme\", `B ${data.indicateurs.dont_pme}`);",
+        ),
+        rule(
+            "T-C-001",
+            "report(\"/indicateurs/dont_pme\", `C ${data.indicateurs.dont_pme} ${\"nouveau\" in data} \
+             ${data.liste.len()} ${\"ajout\" in params} ${is_def_var(\"trace\")} ${is_def_var(\"autre\")}`);",
+        ),
+        rule(
+            "T-D-001",
+            "let x = data; x.indicateurs.dont_pme = 5; \
+             report(\"/indicateurs/dont_pme\", `D ${x.indicateurs.dont_pme} ${data.indicateurs.dont_pme}`);",
+        ),
+        rule(
+            "T-E-001",
+            "report(\"/indicateurs/dont_pme\", `E ${data.indicateurs.dont_pme}`);",
+        ),
+    ];
+    let pack = RulePack::load(&files, Sandbox::default()).expect("compiles");
+    let mut ex = Extraction {
+        data: serde_json::json!({"indicateurs": {"dont_pme": 3}, "liste": [1, 2, 3]}),
+        ..Default::default()
+    };
+    pack.run("BILAN-POLE", &mut ex);
+    let messages: Vec<&str> = ex.findings.iter().map(|f| f.message.as_str()).collect();
+    assert_eq!(
+        messages,
+        ["A 99 4", "B -1", "C 3 false 3 false false false", "D 5 3", "E 3"],
+        "{:#?}",
+        ex.findings
+    );
+}

@@ -72,7 +72,10 @@ pub struct Rule {
     pub templates: Option<Vec<String>>,
     pub path: PathBuf,
     pub source_text: String,
-    ast: AST,
+    /// The script without its header, compiled at load time or on first use
+    /// (see [`RulePack::load_lazy`]).
+    script: String,
+    ast: std::sync::OnceLock<Result<AST, String>>,
 }
 
 impl Rule {
@@ -188,8 +191,19 @@ impl RulePack {
     /// Compiles every `*.rhai` file (folder = template id, `common` = all
     /// templates), reads `pack.toml` and `engine.toml`.
     pub fn load(files: &[SourceFile], sandbox: Sandbox) -> Result<Self, RuleError> {
+        Self::load_with(files, sandbox, true)
+    }
+
+    /// Like [`RulePack::load`], but each script is compiled when a file first
+    /// needs it: a process that checks returns of one template compiles only
+    /// that template's rules. Only for rules already known to compile (the
+    /// built-in ones, tested; or a folder the parent process has loaded).
+    pub fn load_lazy(files: &[SourceFile], sandbox: Sandbox) -> Result<Self, RuleError> {
+        Self::load_with(files, sandbox, false)
+    }
+
+    fn load_with(files: &[SourceFile], sandbox: Sandbox, eager: bool) -> Result<Self, RuleError> {
         let engine = new_engine(&sandbox);
-        let scope = base_scope();
         let mut pack = PackFile {
             name: "local".into(),
             ..Default::default()
@@ -214,7 +228,7 @@ impl RulePack {
                 let cat: EngineCatalog = toml::from_str(&file.text).map_err(toml_error)?;
                 engine_rules = cat.rule;
             } else if name.ends_with(".rhai") {
-                rules.push(compile_rule(&engine, &scope, file)?);
+                rules.push(compile_rule(&engine, file, eager)?);
             }
         }
         rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
@@ -319,9 +333,15 @@ impl RulePack {
         // The origins are lent to `row_of` while the scripts run, then taken back
         // to place the findings.
         api::lend_origins(std::mem::take(&mut ex.origins));
+        // One scope for every rule of the file: `data` is converted once and
+        // pushed as a constant (a rule cannot change what the next one sees);
+        // each rule's `params` and own variables are dropped after it runs.
+        let mut scope = Scope::new();
+        scope.push_constant_dynamic("data", data);
+        let base = scope.len();
         let results: Vec<_> = outcomes
             .into_iter()
-            .map(|rule| (rule, self.run_one(rule, data.clone())))
+            .map(|rule| (rule, self.run_in(rule, &mut scope, base)))
             .collect();
         ex.origins = api::take_origins();
         for (rule, result) in results {
@@ -344,16 +364,55 @@ impl RulePack {
             .collect()
     }
 
-    /// Runs one rule over data; the reports it made, or why it failed.
+    /// Runs one rule in the file's shared scope (`data` a constant below
+    /// `base`), then rewinds the scope to `base`. A rule that writes into
+    /// `data` (which it may: it always had its own copy) is run again over a
+    /// private copy, so it behaves exactly as before and the others never see
+    /// its writes.
+    fn run_in(&self, rule: &Rule, scope: &mut Scope, base: usize) -> Result<Vec<api::Reported>, String> {
+        scope.push("params", rule.params());
+        let result = self.eval(rule, scope);
+        scope.rewind(base);
+        match result {
+            Err(e) if writes_constant(&e) => {
+                let data = scope.get_value::<Dynamic>("data").unwrap_or(Dynamic::UNIT);
+                self.run_one(rule, data)
+            }
+            other => self.outcome(rule, other),
+        }
+    }
+
+    /// Runs one rule over data, in a scope of its own; the reports it made, or
+    /// why it failed.
     pub fn run_one(&self, rule: &Rule, data: Dynamic) -> Result<Vec<api::Reported>, String> {
         let mut scope = Scope::new();
         scope.push("data", data);
         scope.push("params", rule.params());
+        let result = self.eval(rule, &mut scope);
+        self.outcome(rule, result)
+    }
+
+    fn eval(&self, rule: &Rule, scope: &mut Scope) -> Result<Vec<api::Reported>, Box<rhai::EvalAltResult>> {
+        let ast = rule
+            .ast
+            .get_or_init(|| compile_script(&self.engine, &rule.script).map_err(|(_, _, m)| m));
+        let ast = match ast {
+            Ok(ast) => ast,
+            Err(m) => return Err(Box::new(rhai::EvalAltResult::ErrorSystem(m.clone(), m.clone().into()))),
+        };
         api::set_tolerance(rule.tolerance().unwrap_or(Decimal::ZERO));
         let deadline = Instant::now() + self.sandbox.time_budget;
-        let (result, reports) = api::collect(deadline, || self.engine.run_ast_with_scope(&mut scope, &rule.ast));
+        let (result, reports) = api::collect(deadline, || self.engine.run_ast_with_scope(scope, ast));
+        result.map(|()| reports)
+    }
+
+    fn outcome(
+        &self,
+        rule: &Rule,
+        result: Result<Vec<api::Reported>, Box<rhai::EvalAltResult>>,
+    ) -> Result<Vec<api::Reported>, String> {
         match result {
-            Ok(()) => Ok(reports),
+            Ok(reports) => Ok(reports),
             Err(e) => {
                 let pos = e.position();
                 let at = pos
@@ -445,7 +504,19 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rule, RuleError> {
+/// Compiles a rule's script (without its header): the AST, or (line, column, message).
+fn compile_script(engine: &Engine, script: &str) -> Result<AST, (usize, usize, String)> {
+    engine.compile_with_scope(&base_scope(), script).map_err(|e| {
+        let pos = e.position();
+        (
+            pos.line().unwrap_or(1),
+            pos.position().unwrap_or(1),
+            crate::messages::rhai_parse_error(&e.0),
+        )
+    })
+}
+
+fn compile_rule(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Rule, RuleError> {
     let err = |line: usize, column: usize, message: String| RuleError {
         path: file.path.clone(),
         line,
@@ -466,14 +537,11 @@ fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rul
             format!("métadonnées invalides : {}", crate::messages::toml_error(e.message())),
         )
     })?;
-    let ast = engine.compile_with_scope(scope, &script).map_err(|e| {
-        let pos = e.position();
-        err(
-            pos.line().unwrap_or(1),
-            pos.position().unwrap_or(1),
-            crate::messages::rhai_parse_error(&e.0),
-        )
-    })?;
+    let ast = std::sync::OnceLock::new();
+    if eager {
+        let compiled = compile_script(engine, &script).map_err(|(line, column, message)| err(line, column, message))?;
+        let _ = ast.set(Ok(compiled));
+    }
     let folder = file
         .path
         .parent()
@@ -507,8 +575,20 @@ fn compile_rule(engine: &Engine, scope: &Scope, file: &SourceFile) -> Result<Rul
         templates,
         path: file.path.clone(),
         source_text: file.text.clone(),
+        script: script.to_string(),
         ast,
     })
+}
+
+/// A write into a constant: with `data` shared as a constant, the rule wrote
+/// into its data (`data.x = …`, `data.rows.push(…)`).
+fn writes_constant(e: &rhai::EvalAltResult) -> bool {
+    use rhai::EvalAltResult as E;
+    match e {
+        E::ErrorAssignmentToConstant(..) | E::ErrorNonPureMethodCallOnConstant(..) => true,
+        E::ErrorInFunctionCall(.., inner, _) | E::ErrorInModule(_, inner, _) => writes_constant(inner),
+        _ => false,
+    }
 }
 
 fn rule_failure(rule: &Rule, message: &str) -> Finding {

@@ -60,6 +60,9 @@ pub(super) const MAX_MARKED_CELLS_PER_FINDING: u64 = 10_000;
 pub(super) const MAX_MARKED_CELLS_PER_SHEET: usize = 200_000;
 pub(super) const MAX_MERGE_AREA: u64 = 100_000;
 pub(super) const MAX_MERGED_CELLS_PER_SHEET: usize = 1_000_000;
+/// Cells (values and styled positions) of a submitted sheet above which it is
+/// reproduced in constant-memory mode.
+pub(super) const CONSTANT_MEMORY_CELLS: usize = 20_000;
 /// Paper size 9 of Excel: A4, as printed in France.
 pub(super) const A4: u8 = 9;
 /// Rows of a summary list (findings without a cell) before "… and N more".
@@ -151,6 +154,9 @@ pub fn write_report_with(
     };
 
     let mut wb = Workbook::new();
+    // Level 1: a report of a small return is written about 30 % faster than at
+    // the default level 6, for a file about 20 % larger.
+    wb.set_zip_compression_level(1);
     let file_name = Path::new(&report.path)
         .file_name()
         .map_or(report.path.as_str(), |n| n.to_str().unwrap_or(""));
@@ -195,8 +201,14 @@ pub fn write_report_with(
     let styles = report.workbook.as_ref().and_then(|w| w.styles.as_ref());
     for (sheet, name) in sheets.iter().zip(&names) {
         // Rows are written in order: constant-memory mode keeps a 5-million-cell
-        // return from needing a gigabyte.
-        let ws = wb.add_worksheet_with_constant_memory()?;
+        // return from needing a gigabyte. It goes through a temporary file, so a
+        // small sheet (every real return) is kept in memory.
+        let look_cells = styles.and_then(|st| st.sheet(&sheet.name)).map_or(0, |s| s.cells.len());
+        let ws = if sheet.cells().len() + look_cells > CONSTANT_MEMORY_CELLS {
+            wb.add_worksheet_with_constant_memory()?
+        } else {
+            wb.add_worksheet()
+        };
         ws.set_name(name)?;
         let on_sheet: Vec<&Finding> = findings
             .iter()
