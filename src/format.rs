@@ -55,10 +55,15 @@ pub fn decimal_fr_dp(d: Decimal, dp: u32) -> String {
 /// three (`-9 000`, `1 048 596,5`): unlike [`decimal_fr`], a four-digit amount
 /// is grouped too, since an amount is never read as a year.
 pub fn amount_fr(d: Decimal, dp: u32) -> String {
-    let text = decimal_fr_dp(d, dp);
+    group_four_digits(&decimal_fr_dp(d, dp))
+}
+
+/// Groups a four-digit integer part that French formatting kept whole
+/// (`-9000` → `-9 000`, `1048,5` → `1 048,5`); other texts are unchanged.
+pub fn group_four_digits(text: &str) -> String {
     let (sign, rest) = match text.strip_prefix('-') {
         Some(r) => ("-", r),
-        None => ("", text.as_str()),
+        None => ("", text),
     };
     let (int, frac) = match rest.split_once(',') {
         Some((i, f)) => (i, Some(f)),

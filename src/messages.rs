@@ -84,25 +84,8 @@ pub fn figure_value(d: rust_decimal::Decimal) -> String {
     if d.fract().is_zero() && (1900..=2100).contains(&d.to_i64().unwrap_or(0)) {
         return d.to_string();
     }
-    let text = crate::format::decimal_fr(d);
     // decimal_fr keeps four-digit integer parts whole: group them too.
-    let (sign, rest) = match text.strip_prefix('-') {
-        Some(r) => ("-", r),
-        None => ("", text.as_str()),
-    };
-    let (int, frac) = match rest.split_once(',') {
-        Some((i, f)) => (i, Some(f)),
-        None => (rest, None),
-    };
-    let int = if int.len() == 4 && int.chars().all(|c| c.is_ascii_digit()) {
-        format!("{} {}", &int[..1], &int[1..])
-    } else {
-        int.to_string()
-    };
-    match frac {
-        Some(f) => format!("{sign}{int},{f}"),
-        None => format!("{sign}{int}"),
-    }
+    crate::format::group_four_digits(&crate::format::decimal_fr(d))
 }
 
 /// The date and time of a check as people read it, in local time:
