@@ -448,19 +448,8 @@ pub(crate) fn sheet_parts<R: Read + std::io::Seek>(
     zip: &mut zip::ZipArchive<R>,
     limits: &Limits,
 ) -> Option<Vec<(String, String)>> {
-    // Part names are case-insensitive in OPC.
-    let names: HashMap<String, String> = zip
-        .file_names()
-        .filter_map(|n| n.ok())
-        .map(|n| (n.to_ascii_lowercase(), n.to_string()))
-        .collect();
-    let mut part = |path: &str| -> Option<Vec<u8>> {
-        let real = names.get(&path.trim_start_matches('/').to_ascii_lowercase())?;
-        let file = zip.by_name(real).ok()?;
-        let mut out = Vec::new();
-        file.take(limits.max_uncompressed).read_to_end(&mut out).ok()?;
-        Some(out)
-    };
+    let mut parts = xml::Parts::new(zip, limits.max_uncompressed);
+    let mut part = |path: &str| parts.read(path);
     let workbook_path = part("_rels/.rels")
         .and_then(|rels| {
             relationships(&rels)
@@ -492,8 +481,8 @@ pub(crate) fn sheet_parts<R: Read + std::io::Seek>(
         let Some((_, _, target)) = rels.iter().find(|(rid, _, _)| *rid == id) else {
             continue;
         };
-        if let Some(real) = names.get(&resolve(&base, target).to_ascii_lowercase()) {
-            out.push((name, real.clone()));
+        if let Some(real) = parts.real_name(&resolve(&base, target)) {
+            out.push((name, real.to_string()));
         }
     }
     Some(out)

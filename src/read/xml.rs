@@ -34,3 +34,39 @@ fn decode(a: &quick_xml::events::attributes::Attribute<'_>) -> Option<String> {
         .ok()
         .map(|v| v.into_owned())
 }
+
+/// The parts of an OPC package (`.xlsx`, `.xlsb`), found by name without regard
+/// to case (part names are case-insensitive in OPC), each read whole up to `limit`
+/// bytes. A part that is missing or cannot be read is `None`.
+pub(crate) struct Parts<'z, R: std::io::Read + std::io::Seek> {
+    zip: &'z mut zip::ZipArchive<R>,
+    names: std::collections::HashMap<String, String>,
+    limit: u64,
+}
+
+impl<'z, R: std::io::Read + std::io::Seek> Parts<'z, R> {
+    pub(crate) fn new(zip: &'z mut zip::ZipArchive<R>, limit: u64) -> Self {
+        let names = zip
+            .file_names()
+            .filter_map(|n| n.ok())
+            .map(|n| (n.to_ascii_lowercase(), n.to_string()))
+            .collect();
+        Self { zip, names, limit }
+    }
+
+    /// The part's name as the package spells it.
+    pub(crate) fn real_name(&self, path: &str) -> Option<&str> {
+        self.names
+            .get(&path.trim_start_matches('/').to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    pub(crate) fn read(&mut self, path: &str) -> Option<Vec<u8>> {
+        use std::io::Read;
+        let real = self.names.get(&path.trim_start_matches('/').to_ascii_lowercase())?;
+        let file = self.zip.by_name(real).ok()?;
+        let mut out = Vec::new();
+        file.take(self.limit).read_to_end(&mut out).ok()?;
+        Some(out)
+    }
+}

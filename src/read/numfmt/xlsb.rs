@@ -11,7 +11,7 @@
 //! `BrtFmlaNum` 0x09) start with `u32 column, u32 style` (24 bits).
 
 use std::collections::HashMap;
-use std::io::{BufReader, Cursor, Read};
+use std::io::{BufReader, Cursor};
 
 use quick_xml::events::Event;
 
@@ -142,18 +142,8 @@ fn sheet_cells(data: &[u8], xfs: &[Option<u32>], budget: &mut usize) -> Vec<(Cel
 
 pub fn read(bytes: &[u8], limits: &Limits, mut budget: usize) -> Option<WorkbookFormats> {
     let mut zip = zip::ZipArchive::new(Cursor::new(bytes)).ok()?;
-    let names: HashMap<String, String> = zip
-        .file_names()
-        .filter_map(|n| n.ok())
-        .map(|n| (n.to_ascii_lowercase(), n.to_string()))
-        .collect();
-    let mut part = |path: &str| -> Option<Vec<u8>> {
-        let real = names.get(&path.trim_start_matches('/').to_ascii_lowercase())?;
-        let file = zip.by_name(real).ok()?;
-        let mut out = Vec::new();
-        file.take(limits.max_uncompressed).read_to_end(&mut out).ok()?;
-        Some(out)
-    };
+    let mut parts = xml::Parts::new(&mut zip, limits.max_uncompressed);
+    let mut part = |path: &str| parts.read(path);
     let mut palette = Palette::default();
     let xfs = styles(&part("xl/styles.bin")?, &mut palette);
     // Sheet name → relationship id, from workbook.bin.
