@@ -997,7 +997,7 @@ fn convert_value(
         ValueKind::Integer | ValueKind::Number => match &cell.value {
             CellValue::Number(n) if sheet.shows_percent(cell.pos) => {
                 // Shown as `72 %`, stored as 0.72: the submitter means 72 in a (%) field.
-                let shown = decimal_of_f64(*n).map(|d| d * rust_decimal::Decimal::ONE_HUNDRED);
+                let shown = decimal_of_f64(*n).map(|d| (d * rust_decimal::Decimal::ONE_HUNDRED).normalize());
                 match (unit, shown) {
                     (Some(Unit::Percent), Some(d)) => Some(ex.exact_number(pointer, d)),
                     (Some(other), Some(d)) => {
