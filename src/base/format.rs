@@ -104,6 +104,11 @@ pub fn decimal_of_f64(n: f64) -> Option<Decimal> {
 }
 
 /// The text with its first letter in capitals: `fichier illisible` → `Fichier illisible`.
+/// Bytes in lower-case hexadecimal (a SHA-256 fingerprint, a token).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next()

@@ -69,7 +69,7 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport) -> String {
             out.push_str(&format!(
                 "  {} : {} {} : {}\n",
                 place(file, f),
-                crate::finding::words::severity(f.severity),
+                f.severity.label_fr(),
                 f.rule,
                 f.message
             ));

@@ -244,7 +244,7 @@ pub fn write(
         ws.write_string_with_format(
             row,
             5,
-            crate::finding::words::status(status),
+            status.label_fr(),
             &Format::new()
                 .set_align(FormatAlign::Top)
                 .set_background_color(Color::RGB(palette::status_colors(status).0))
@@ -358,7 +358,7 @@ pub fn write(
                 ]),
             )?;
             ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
-            ws.write_string_with_format(row, 1, crate::finding::words::severity_title(fd.severity), &f.plain)?;
+            ws.write_string_with_format(row, 1, fd.severity.title_fr(), &f.plain)?;
             ws.write_string_with_format(row, 2, fd.rule.as_str(), &f.plain)?;
             ws.write_string_with_format(row, 3, text(&fd.sheet.clone().unwrap_or_default()), &f.plain)?;
             ws.write_string_with_format(row, 4, fd.cell.map(|c| c.to_string()).unwrap_or_default(), &f.plain)?;
@@ -390,12 +390,7 @@ pub fn write(
             ]),
         )?;
         ws.write_string_with_format(row, 0, b.finding.rule.as_str(), &f.plain)?;
-        ws.write_string_with_format(
-            row,
-            1,
-            crate::finding::words::severity_title(b.finding.severity),
-            &f.plain,
-        )?;
+        ws.write_string_with_format(row, 1, b.finding.severity.title_fr(), &f.plain)?;
         if let Some(file) = &b.file {
             ws.write_string_with_format(row, 2, name(file), &f.wrap)?;
         }
@@ -461,12 +456,7 @@ pub fn write(
                         totals[i] += v.as_f64().unwrap_or(0.0);
                     }
                 }
-                ws.write_string_with_format(
-                    row,
-                    labels.len() as u16 + 1,
-                    crate::finding::words::status(s.report.status()),
-                    &f.plain,
-                )?;
+                ws.write_string_with_format(row, labels.len() as u16 + 1, s.report.status().label_fr(), &f.plain)?;
                 row += 1;
             }
         }
