@@ -43,7 +43,7 @@ pub fn statuses(conforme: usize, reserves: usize, non_conforme: usize) -> String
 pub fn figure_value(d: rust_decimal::Decimal) -> String {
     use rust_decimal::prelude::ToPrimitive;
     let d = d.normalize();
-    if d.fract().is_zero() && (1900..=2100).contains(&d.to_i64().unwrap_or(0)) {
+    if crate::base::format::reads_as_year(d.to_f64().unwrap_or(0.5)) {
         return d.to_string();
     }
     // decimal_fr keeps four-digit integer parts whole: group them too.

@@ -97,12 +97,7 @@ fn write_figures(ws: &mut Worksheet, row: u32, col: u16, f: &Finding, fm: &Forma
     for (i, n) in nums.iter().enumerate() {
         if let Some(d) = n.and_then(|d| d.to_string().parse::<f64>().ok()) {
             // A year (ID-002's exercice) reads 2009, not 2 009.
-            let format = if as_year(&serde_json::json!(d)).is_some() {
-                &fm.typed.year
-            } else {
-                fm.typed.number(d)
-            };
-            ws.write_number_with_format(row, col + i as u16, d, format)?;
+            ws.write_number_with_format(row, col + i as u16, d, fm.typed.figure(d))?;
         }
     }
     Ok(())
