@@ -407,22 +407,11 @@ pub fn write(
         if mine.is_empty() {
             continue;
         }
-        let Some(spec) = t.schema.pointer("/x-template/synthese") else {
+        let Some(spec) = &t.synthese else {
             continue;
         };
-        let columns = spec
-            .get("columns")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let labels: Vec<String> = columns
-            .iter()
-            .map(|c| c.get("label").and_then(Value::as_str).unwrap_or_default().to_string())
-            .collect();
-        let summed: Vec<bool> = columns
-            .iter()
-            .map(|c| c.get("total").and_then(Value::as_bool).unwrap_or(false))
-            .collect();
+        let labels: Vec<String> = spec.columns.iter().map(|c| c.label.clone()).collect();
+        let summed: Vec<bool> = spec.columns.iter().map(|c| c.total).collect();
         let ws = wb.add_worksheet_with_constant_memory()?;
         ws.set_name(sheet_name(&t.id))?;
         let title = format!("{} — chiffres clés des retours", t.title);
