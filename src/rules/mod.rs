@@ -176,6 +176,17 @@ pub struct RulePack {
     pub levels: BTreeMap<String, Level>,
     /// The campaign applied to this pack (see [`crate::campaign::Campaign::apply`]).
     pub campaign: Option<std::sync::Arc<crate::campaign::Campaign>>,
+    /// Time spent in each rule, when measured ([`Self::enable_profile`]).
+    profile: Option<std::sync::Mutex<BTreeMap<String, RuleCost>>>,
+}
+
+/// What one rule cost over the returns it ran on ([`RulePack::profile`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleCost {
+    /// Returns it ran on.
+    pub runs: u64,
+    /// Wall-clock time inside the interpreter, its own scope's set-up included.
+    pub time: Duration,
 }
 
 impl std::fmt::Debug for RulePack {
@@ -294,6 +305,7 @@ impl RulePack {
             sandbox,
             levels: BTreeMap::new(),
             campaign: None,
+            profile: None,
         };
         for (id, level) in pack.severity {
             out.set_level(&id, level);
@@ -337,6 +349,23 @@ impl RulePack {
                 r.meta.parameters.insert(name.to_string(), value.clone());
             }
         }
+    }
+
+    /// Starts measuring the time spent in each rule (the benchmark's rule
+    /// profile); read it with [`Self::profile`].
+    pub fn enable_profile(&mut self) {
+        self.profile = Some(std::sync::Mutex::new(BTreeMap::new()));
+    }
+
+    /// Each rule's cost so far, costliest first (empty when not measured).
+    pub fn profile(&self) -> Vec<(String, RuleCost)> {
+        let mut out: Vec<(String, RuleCost)> = self
+            .profile
+            .as_ref()
+            .and_then(|p| p.lock().ok().map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect()))
+            .unwrap_or_default();
+        out.sort_by(|a, b| b.1.time.cmp(&a.1.time));
+        out
     }
 
     /// Whether a rule is switched off (by `pack.toml` or a campaign).
@@ -410,7 +439,16 @@ impl RulePack {
         let base = scope.len();
         let results: Vec<_> = outcomes
             .into_iter()
-            .map(|rule| (rule, self.run_in(rule, &mut scope, base)))
+            .map(|rule| {
+                let start = self.profile.is_some().then(Instant::now);
+                let result = self.run_in(rule, &mut scope, base);
+                if let (Some(start), Some(Ok(mut profile))) = (start, self.profile.as_ref().map(|p| p.lock())) {
+                    let cost = profile.entry(rule.meta.id.clone()).or_default();
+                    cost.runs += 1;
+                    cost.time += start.elapsed();
+                }
+                (rule, result)
+            })
             .collect();
         ex.origins = api::take_origins();
         for (rule, result) in results {
