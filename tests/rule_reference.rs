@@ -18,7 +18,7 @@ mod common;
 
 use common::bilan;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use bilan::docs::{anchor, reference, rule_rows, REFERENCE_PATH};
 use bilan::rules::RulePack;
