@@ -186,10 +186,8 @@ impl Campaign {
             if let Some(level) = o.level {
                 rules.set_level(&o.rule, level);
             }
-            if let Some(rule) = rules.rules.iter_mut().find(|r| r.meta.id == o.rule) {
-                for (k, (v, _)) in &o.parameters {
-                    rule.meta.parameters.insert(k.clone(), v.clone());
-                }
+            for (k, (v, _)) in &o.parameters {
+                rules.set_parameter(&o.rule, k, v.clone());
             }
         }
         if self.cut_off.is_some() && rules.rule(MAJORITY_CUT_OFF_RULE).is_some() {

@@ -475,6 +475,15 @@ mod tests {
     }
 
     #[test]
+    fn the_built_in_schemas_pass_every_check_of_a_load() {
+        // `TemplateSet::builtin()` trusts them and does not check them at each
+        // start: a broken built-in schema fails here.
+        let set = crate::template::TemplateSet::load(&crate::embedded::schemas());
+        assert!(set.is_ok(), "{:?}", set.err());
+        assert!(!set.map(|s| s.templates).unwrap_or_default().is_empty());
+    }
+
+    #[test]
     fn a_schema_without_annotations_is_not_a_template() {
         assert_eq!(
             error_of(&json!({"type": "object", "properties": {"a": {"type": "string"}}})),
