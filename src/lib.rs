@@ -23,6 +23,7 @@ pub mod finding;
 pub mod format;
 pub mod isolate;
 pub mod justify;
+pub mod live;
 pub mod messages;
 pub mod model;
 pub mod outcome;

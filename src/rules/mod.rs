@@ -6,6 +6,7 @@
 //! or runs past the sandbox limits into BILAN-RULE-001 for that return.
 
 pub mod api;
+pub mod live;
 pub mod meta;
 
 use std::collections::BTreeMap;
@@ -537,6 +538,10 @@ fn compile_rule(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Rule,
             format!("métadonnées invalides : {}", crate::messages::toml_error(e.message())),
         )
     })?;
+    for decl in &meta.live {
+        decl.items()
+            .map_err(|m| err(1, 1, format!("métadonnées invalides : {m}")))?;
+    }
     let ast = std::sync::OnceLock::new();
     if eager {
         let compiled = compile_script(engine, &script).map_err(|(line, column, message)| err(line, column, message))?;
