@@ -40,11 +40,13 @@ use rust_xlsxwriter::{
 };
 use serde_json::Value;
 
+use crate::base::model::{column_letters, CellRef};
+use crate::base::values::{normalize_label, DateInterval, Precision, Unit};
 use crate::docs::expected_fr;
-use crate::live::{self, ColumnPlace, Layout, Place, Probes, TableArea};
-use crate::model::{column_letters, CellRef};
-use crate::template::{Block, FieldSpec, SheetSpec, TableSpec, Template, ValueKind};
-use crate::values::{normalize_label, DateInterval, Precision, Unit};
+use crate::pipeline::template::{Block, FieldSpec, SheetSpec, TableSpec, Template, ValueKind};
+
+pub mod live;
+use live::{ColumnPlace, Layout, Place, Probes, TableArea};
 
 /// Empty rows offered under each table header.
 pub const TABLE_ROWS: u32 = 50;
@@ -78,7 +80,7 @@ pub fn fill(t: &Template, data: &Value) -> Result<Vec<u8>, BlankError> {
 
 /// The blank return of `t` with the live checks of the rules of `pack` that
 /// apply to it (`bilan template`, the web desk).
-pub fn blank_checked(t: &Template, pack: &crate::rules::RulePack) -> Result<Vec<u8>, BlankError> {
+pub fn blank_checked(t: &Template, pack: &crate::pipeline::rules::RulePack) -> Result<Vec<u8>, BlankError> {
     let checks = live::checks(t, pack).map_err(|message| BlankError {
         template: t.id.clone(),
         message,
@@ -149,7 +151,7 @@ fn build(t: &Template, data: Option<&Value>, checks: &[live::Check], probes: Pro
         ws.protect();
         ws.set_very_hidden(true);
     }
-    if t.sheet(crate::justify::SHEET).is_none() {
+    if t.sheet(crate::pipeline::justify::SHEET).is_none() {
         justifications_sheet(wb.add_worksheet()).map_err(|e| fail(format!("feuille « Justifications » : {e}")))?;
     }
     wb.save_to_buffer()
@@ -159,7 +161,7 @@ fn build(t: &Template, data: Option<&Value>, checks: &[live::Check], probes: Pro
 /// The optional `Justifications` sheet (comply or explain, `spec/campaign.md`):
 /// last, empty, unprotected, with its header row `Règle | Cellule | Justification`.
 fn justifications_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
-    ws.set_name(crate::justify::SHEET)?;
+    ws.set_name(crate::pipeline::justify::SHEET)?;
     ws.write_string_with_format(
         0,
         0,
@@ -171,7 +173,7 @@ fn justifications_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
         0,
         "Recopiez la règle et la cellule depuis la feuille « Constats » du rapport de contrôle (par exemple PROG-OBJ-001 et Objectifs!E7). Les erreurs ne se justifient pas : elles se corrigent.",
     )?;
-    for (col, header) in crate::justify::HEADERS.iter().enumerate() {
+    for (col, header) in crate::pipeline::justify::HEADERS.iter().enumerate() {
         ws.write_string_with_format(3, col as u16, *header, &header_format())?;
     }
     ws.set_column_width(0, 16)?;
@@ -591,8 +593,10 @@ impl SheetWriter<'_> {
         }
         self.ws
             .write_string_with_format(total_row, 0, "TOTAL", &total_format(None))?;
-        let parts =
-            crate::template::annotations::has_parts(&self.t.schema, &format!("{}/{}", self.spec.pointer(), tb.key));
+        let parts = crate::pipeline::template::annotations::has_parts(
+            &self.t.schema,
+            &format!("{}/{}", self.spec.pointer(), tb.key),
+        );
         for (i, c) in tb.columns.iter().enumerate().skip(1) {
             let col = i as u16;
             let fmt = total_format(Some(c));
@@ -610,7 +614,10 @@ impl SheetWriter<'_> {
                 },
             );
             if let Some(lines) = self.notes.get(&pointer) {
-                let dv = live::message_only(&format!("TOTAL {}", c.label), lines)?;
+                let dv = DataValidation::new()
+                    .allow_any_value()
+                    .set_input_title(clip(&format!("TOTAL {}", c.label), 32))?
+                    .set_input_message(clip(&lines.join("\n"), 255))?;
                 self.ws.add_data_validation(total_row, col, total_row, col, &dv)?;
             }
             match document_total {

@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::rules::{EngineRule, Expect, Rule, RulePack, BATCH_SCOPE};
-use crate::template::{layout_map, Block, FieldSpec, SheetSpec, Template, TemplateSet, ValueKind};
+use crate::pipeline::rules::{EngineRule, Expect, Rule, RulePack, BATCH_SCOPE};
+use crate::pipeline::template::{layout_map, Block, FieldSpec, SheetSpec, Template, TemplateSet, ValueKind};
 
 /// Where the rule reference lives in the repository.
 pub const REFERENCE_PATH: &str = "docs/REGLES.md";
@@ -77,7 +77,7 @@ pub fn rules_table(rows: &[RuleRow]) -> String {
             r.id,
             // The JSON keeps `error`/`warning`/`info`; people read French.
             crate::finding::Severity::parse(&r.severity)
-                .map_or(r.severity.clone(), |s| crate::messages::severity(s).to_string()),
+                .map_or(r.severity.clone(), |s| crate::finding::words::severity(s).to_string()),
             r.template,
             r.title
         ));
@@ -306,7 +306,7 @@ fn pretty(data: &str) -> String {
 
 fn num(v: &Value) -> String {
     v.as_f64()
-        .map(crate::format::number_plain)
+        .map(crate::base::format::number_plain)
         .unwrap_or_else(|| v.to_string())
 }
 
@@ -639,7 +639,7 @@ pub fn anchor(id: &str) -> String {
 /// Whether and how the blank return checks `rule` while it is filled (its
 /// `[[live]]` declarations), for `bilan explain` and `docs/REGLES.md`.
 fn live_doc(rule: &Rule, templates: &[&Template]) -> String {
-    let items: Vec<crate::rules::live::LiveItem> =
+    let items: Vec<crate::pipeline::rules::live::LiveItem> =
         rule.meta.live.iter().filter_map(|d| d.items().ok()).flatten().collect();
     if items.is_empty() {
         return "Aucun : cette règle n'est vérifiée que par bilan, pas par le tableur pendant la saisie.\n".into();
@@ -649,7 +649,7 @@ fn live_doc(rule: &Rule, templates: &[&Template]) -> String {
     );
     let place = |pointer: &str| -> String {
         for t in templates {
-            if let Some((sheet, label)) = crate::template::layout_map(t).get(pointer) {
+            if let Some((sheet, label)) = crate::pipeline::template::layout_map(t).get(pointer) {
                 return format!("« {sheet} › {label} »");
             }
             for sheet in &t.sheets {
@@ -668,10 +668,10 @@ fn live_doc(rule: &Rule, templates: &[&Template]) -> String {
     };
     for item in &items {
         let kind = match item.shape {
-            crate::rules::live::LiveShape::Sum { .. } => "somme",
-            crate::rules::live::LiveShape::Part { .. } => "partie ≤ tout",
-            crate::rules::live::LiveShape::Order { .. } => "ordre des dates",
-            crate::rules::live::LiveShape::Rate { .. } => "taux",
+            crate::pipeline::rules::live::LiveShape::Sum { .. } => "somme",
+            crate::pipeline::rules::live::LiveShape::Part { .. } => "partie ≤ tout",
+            crate::pipeline::rules::live::LiveShape::Order { .. } => "ordre des dates",
+            crate::pipeline::rules::live::LiveShape::Rate { .. } => "taux",
         };
         s.push_str(&format!("- {kind}, sur {} : {}\n", place(&item.on), item.message));
     }

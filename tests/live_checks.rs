@@ -7,9 +7,9 @@ mod common;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
+use bilan::blank::live::{self, Probes, PROBES_SHEET};
 use bilan::blank::{blank_checked, fill_checked};
 use bilan::check::{Checker, FileReport};
-use bilan::live::{self, Probes, PROBES_SHEET};
 use bilan::read::{read_bytes, CellValue, Limits};
 use bilan::rules::RulePack;
 use bilan::template::TemplateSet;
