@@ -265,3 +265,151 @@ fn live_checks_fire_only_on_engine_findings() {
     assert!(matched > 0, "no engine finding had a live counterpart");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// The fixture's data as the engine extracts it.
+fn fixture_data(checker: &Checker, name: &str) -> serde_json::Value {
+    let report = checker.check_path(&fixtures_dir().join(name));
+    report
+        .extraction
+        .as_ref()
+        .map(|e| e.data.clone())
+        .unwrap_or_else(|| panic!("{name} is not extracted"))
+}
+
+/// Pages of a PDF rendered by pdftoppm (`-r 40`), as (width, height, RGB bytes).
+fn render(pdf: &Path, prefix: &Path) -> Vec<(usize, usize, Vec<u8>)> {
+    let status = std::process::Command::new("pdftoppm")
+        .args(["-r", "40"])
+        .arg(pdf)
+        .arg(prefix)
+        .status()
+        .expect("pdftoppm runs");
+    assert!(status.success(), "pdftoppm failed on {}", pdf.display());
+    let dir = prefix.parent().expect("prefix has a folder");
+    let stem = prefix.file_name().and_then(|n| n.to_str()).expect("prefix name");
+    let mut pages: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("render folder")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(stem) && n.ends_with(".ppm"))
+        })
+        .collect();
+    pages.sort();
+    pages
+        .iter()
+        .map(|p| {
+            let bytes = std::fs::read(p).expect("page");
+            // P6 header: "P6\n<w> <h>\n255\n".
+            let mut fields = Vec::new();
+            let mut at = 0;
+            while fields.len() < 4 {
+                while bytes[at].is_ascii_whitespace() {
+                    at += 1;
+                }
+                let start = at;
+                while !bytes[at].is_ascii_whitespace() {
+                    at += 1;
+                }
+                fields.push(String::from_utf8_lossy(&bytes[start..at]).to_string());
+            }
+            let w: usize = fields[1].parse().expect("width");
+            let h: usize = fields[2].parse().expect("height");
+            (w, h, bytes[at + 1..].to_vec())
+        })
+        .collect()
+}
+
+/// Pixels of the live checks' alert fill (`#FFC7CE`) on a page.
+fn alert_pixels(rgb: &[u8]) -> usize {
+    rgb.chunks_exact(3)
+        .filter(|p| p[0] >= 250 && (194..=204).contains(&p[1]) && (201..=211).contains(&p[2]))
+        .count()
+}
+
+/// The issue's "done when": the blank BILAN-POLE filled with I-TRANS's figures
+/// (2005: 17 081 618 € of cost for 16 033 022 € of funders) shows its cost cells
+/// coloured once LibreOffice recalculates and prints it, with POLE-FIN-001 in
+/// their input message; filled with MAUD's (which add up), nothing is coloured.
+/// With `BILAN_REGEN_DOCS=1`, the I-TRANS page is saved as
+/// `docs/controle-en-direct.png` for the README.
+#[test]
+fn itrans_cost_cells_are_coloured_by_libreoffice_and_maud_is_not() {
+    let Some(soffice) = soffice() else {
+        return common::skip(
+            "itrans_cost_cells_are_coloured_by_libreoffice_and_maud_is_not",
+            "soffice (LibreOffice) is not installed",
+        );
+    };
+    let checker = checker();
+    let t = checker.templates.get("BILAN-POLE").expect("BILAN-POLE");
+    let checks = live::checks(t, &checker.rules).expect("declarations resolve");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut inputs = Vec::new();
+    for (name, fixture) in [
+        ("itrans", "pole-itrans-cout-total-different-des-financeurs.xlsx"),
+        ("maud", "pole-maud-conforme.xlsx"),
+    ] {
+        let bytes = fill_checked(t, &fixture_data(&checker, fixture), &checks, Probes::Off).expect("fill");
+        let at = dir.path().join(format!("{name}.xlsx"));
+        std::fs::write(&at, &bytes).expect("write");
+        inputs.push(at);
+    }
+    // The input message of the cost cells names the rule.
+    let sheet = std::fs::read(&inputs[0]).expect("read back");
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(sheet)).expect("xlsx is a zip");
+    let mut prompts = String::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).expect("zip entry");
+        if f.name().is_ok_and(|n| n.starts_with("xl/worksheets/")) {
+            std::io::Read::read_to_string(&mut f, &mut prompts).expect("sheet xml");
+        }
+    }
+    assert!(
+        prompts.contains("promptTitle=\"Coût total (€)\" prompt=\"Contrôle en direct POLE-FIN-001 : "),
+        "the cost cells' input message does not name POLE-FIN-001"
+    );
+    let profile = recalculating_profile(dir.path());
+    let outdir = dir.path().join("pdf");
+    convert(&soffice, &profile, "pdf", &outdir, &inputs);
+    let itrans = render(&outdir.join("itrans.pdf"), &dir.path().join("itrans"));
+    let maud = render(&outdir.join("maud.pdf"), &dir.path().join("maud"));
+    let coloured: Vec<usize> = itrans.iter().map(|(_, _, rgb)| alert_pixels(rgb)).collect();
+    assert!(
+        coloured.iter().any(|n| *n > 50),
+        "no cell coloured on the I-TRANS pages: {coloured:?}"
+    );
+    let clean: usize = maud.iter().map(|(_, _, rgb)| alert_pixels(rgb)).sum();
+    assert_eq!(clean, 0, "MAUD's figures add up but a cell is coloured");
+    if std::env::var("BILAN_REGEN_DOCS").is_ok() {
+        let page = coloured
+            .iter()
+            .enumerate()
+            .max_by_key(|(_, n)| **n)
+            .map(|(i, _)| i + 1)
+            .unwrap_or(1);
+        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/controle-en-direct");
+        let status = std::process::Command::new("pdftoppm")
+            .args([
+                "-png",
+                "-r",
+                "110",
+                "-singlefile",
+                "-x",
+                "60",
+                "-y",
+                "70",
+                "-W",
+                "1050",
+                "-H",
+                "210",
+            ])
+            .args(["-f", &page.to_string(), "-l", &page.to_string()])
+            .arg(outdir.join("itrans.pdf"))
+            .arg(&target)
+            .status()
+            .expect("pdftoppm runs");
+        assert!(status.success(), "pdftoppm -png failed");
+    }
+}
