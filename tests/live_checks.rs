@@ -413,3 +413,47 @@ fn itrans_cost_cells_are_coloured_by_libreoffice_and_maud_is_not() {
         assert!(status.success(), "pdftoppm -png failed");
     }
 }
+
+/// The live checks after a save by LibreOffice: the I-TRANS return saved as
+/// `.xlsx`, `.ods` and `.xls`, each printed again (recalculated) by LibreOffice.
+/// All three copies keep the conditional formats and colour the cost cells
+/// (LibreOffice 7.4 writes them as `.xls` CF records and `.ods` conditional styles).
+#[test]
+fn live_checks_survive_a_libreoffice_save() {
+    let Some(soffice) = soffice() else {
+        return common::skip(
+            "live_checks_survive_a_libreoffice_save",
+            "soffice (LibreOffice) is not installed",
+        );
+    };
+    let checker = checker();
+    let t = checker.templates.get("BILAN-POLE").expect("BILAN-POLE");
+    let checks = live::checks(t, &checker.rules).expect("declarations resolve");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let data = fixture_data(&checker, "pole-itrans-cout-total-different-des-financeurs.xlsx");
+    let original = dir.path().join("itrans.xlsx");
+    std::fs::write(&original, fill_checked(t, &data, &checks, Probes::Off).expect("fill")).expect("write");
+    let profile = recalculating_profile(dir.path());
+    let mut coloured = BTreeMap::new();
+    for (target, ext) in [
+        ("xlsx:Calc MS Excel 2007 XML", "xlsx"),
+        ("ods", "ods"),
+        ("xls:MS Excel 97", "xls"),
+    ] {
+        let saved_dir = dir.path().join(format!("saved-{ext}"));
+        convert(&soffice, &profile, target, &saved_dir, std::slice::from_ref(&original));
+        let saved = saved_dir.join(format!("itrans.{ext}"));
+        let pdf_dir = dir.path().join(format!("pdf-{ext}"));
+        convert(&soffice, &profile, "pdf", &pdf_dir, &[saved]);
+        let pages = render(&pdf_dir.join("itrans.pdf"), &dir.path().join(format!("page-{ext}")));
+        let pixels: usize = pages.iter().map(|(_, _, rgb)| alert_pixels(rgb)).sum();
+        coloured.insert(ext, pixels);
+    }
+    eprintln!("alert pixels after a LibreOffice save, by format: {coloured:?}");
+    assert!(
+        coloured["xlsx"] > 50,
+        "the .xlsx copy lost its live checks: {coloured:?}"
+    );
+    assert!(coloured["ods"] > 50, "the .ods copy lost its live checks: {coloured:?}");
+    assert!(coloured["xls"] > 50, "the .xls copy lost its live checks: {coloured:?}");
+}
