@@ -158,12 +158,25 @@ impl Checker {
             read_styles: job.annotated.is_some(),
             ..self.limits
         };
-        let mut report = match input {
-            Input::Path(path) => match read_file_bytes(path, &self.limits) {
-                Ok(bytes) => self.check_bytes_staged(&input.shown(), &bytes, &limits, stage),
-                Err(e) => FileReport::failed(&input.shown(), None, read_failure(&e)),
-            },
-            Input::Bytes { name, bytes } => self.check_bytes_staged(name, bytes, &limits, stage),
+        // The submitted bytes are kept for the annotated workbook: an `.xlsx` is
+        // patched, not re-created (so its look need not be read: `read_styles` off).
+        let limits = Limits {
+            read_styles: false,
+            ..limits
+        };
+        let read = match input {
+            Input::Path(path) => Some(read_file_bytes(path, &self.limits)),
+            Input::Bytes { .. } => None,
+        };
+        let original: Option<&[u8]> = match (input, &read) {
+            (Input::Bytes { bytes, .. }, _) => Some(bytes),
+            (_, Some(Ok(bytes))) => Some(bytes),
+            _ => None,
+        };
+        let mut report = match (original, &read) {
+            (Some(bytes), _) => self.check_bytes_staged(&input.shown(), bytes, &limits, stage),
+            (None, Some(Err(e))) => FileReport::failed(&input.shown(), None, read_failure(e)),
+            (None, _) => FileReport::failed(&input.shown(), None, read_failure(&crate::read::ReadError::Empty)),
         };
         cap(&mut report);
         let extraction = job.extraction.then(|| crate::report::json::extraction(&report));
@@ -176,9 +189,9 @@ impl Checker {
             stage(Stage::Annotated);
             let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
             let out = crate::output::path_from_bytes(out);
-            crate::report::xlsx::write_report_with(&report, &self.rules, at, job.follow_up())
+            crate::report::xlsx::write_annotated(&report, &self.rules, at, job.follow_up(), original)
                 .map_err(|e| e.to_string())
-                .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason()))
+                .and_then(|a| crate::output::save(&out, &a.bytes).map_err(|e| e.reason()))
         });
         report.extraction = None;
         report.workbook = match (job.excerpts, report.workbook.take()) {

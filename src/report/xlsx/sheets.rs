@@ -119,6 +119,22 @@ impl Merges {
     }
 }
 
+/// The cells of a submitted sheet that its findings mark, and the text of the
+/// note of each cell that gets one (for the patched workbook).
+pub(super) fn marked_cells(
+    sheet: &Sheet,
+    findings: &[&Finding],
+    rules: &RulePack,
+) -> (BTreeMap<CellRef, Mark>, BTreeMap<CellRef, String>) {
+    let merges = Merges::new(sheet);
+    let Marks { cells, notes } = marks(&merges, findings);
+    let notes = notes
+        .into_iter()
+        .map(|(pos, on_cell)| (pos, super::note_text(&on_cell, rules)))
+        .collect();
+    (cells, notes)
+}
+
 /// One position of the sheet with what is known about it.
 struct Slot<'a> {
     pos: CellRef,
