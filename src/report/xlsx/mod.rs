@@ -21,7 +21,7 @@ mod sheets;
 mod styles;
 mod summary;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -32,6 +32,7 @@ use rust_xlsxwriter::{DocProperties, FormatBorder, Note, Url, Workbook};
 use crate::check::FileReport;
 use crate::finding::{sort_findings, Finding, Severity};
 use crate::format::{capitalise, decimal_fr};
+use crate::model::CellRef;
 use crate::read::{Format, Sheet};
 use crate::rules::RulePack;
 
@@ -214,7 +215,20 @@ pub fn write_annotated(
             }
         }
     }
-    let bytes = recreate(report, rules, checked_at, follow_up, origin.as_deref(), owned.as_ref())?;
+    let formulas = original
+        .zip(format)
+        .zip(report.workbook.as_ref())
+        .map(|((bytes, format), wb)| submitted_formulas(bytes, format, &wb.sheets))
+        .unwrap_or_default();
+    let bytes = recreate(
+        report,
+        rules,
+        checked_at,
+        follow_up,
+        origin.as_deref(),
+        owned.as_ref(),
+        &formulas,
+    )?;
     Ok(Annotated {
         bytes,
         patched: false,
@@ -347,6 +361,7 @@ fn recreate(
     follow_up: Option<FollowUp>,
     origin: Option<&str>,
     styles_read: Option<&crate::read::WorkbookStyles>,
+    formulas: &HashMap<String, HashMap<CellRef, String>>,
 ) -> Result<Vec<u8>, ReportError> {
     let sheets: &[Sheet] = report.workbook.as_ref().map_or(&[], |w| &w.sheets);
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
@@ -397,16 +412,55 @@ fn recreate(
             );
         }
         let look = styles.and_then(|st| st.sheet(&sheet.name).map(|s| (st, s)));
-        sheets::write(ws, sheet, look, &on_sheet, rules)?;
+        sheets::write(ws, sheet, look, &on_sheet, rules, formulas.get(&sheet.name))?;
     }
     wb.worksheet_from_index(0)?.set_active(true);
     let bytes = wb.save_to_buffer()?;
     // A re-created `.xlsm` keeps the macro-enabled content type, so that the
     // output's `.controle.xlsm` name and its content agree.
     if report.workbook.as_ref().map(|w| w.format) == Some(Format::Xlsm) {
-        return patch::as_macro_enabled(&bytes).map_err(|r| ReportError::Patch(r));
+        return patch::as_macro_enabled(&bytes).map_err(ReportError::Patch);
     }
     Ok(bytes)
+}
+
+/// Cells of a sheet above which its formulas are not read again (calamine
+/// builds a dense grid of them).
+const MAX_FORMULA_GRID: u64 = 5_000_000;
+
+/// The formulas of the submitted file (its text, in Excel's syntax), by sheet
+/// and cell, for the re-created workbook. What cannot be read is left out: the
+/// cell then keeps its value.
+fn submitted_formulas(original: &[u8], format: Format, sheets: &[Sheet]) -> HashMap<String, HashMap<CellRef, String>> {
+    use calamine::Reader;
+    let mut out = HashMap::new();
+    let Ok(mut wb) = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(original)) else {
+        return out;
+    };
+    for sheet in sheets {
+        let Some(used) = sheet.used_range() else { continue };
+        let area = (used.end.row - used.start.row + 1) as u64 * (used.end.col - used.start.col + 1) as u64;
+        if area > MAX_FORMULA_GRID {
+            continue;
+        }
+        let Ok(range) = wb.worksheet_formula(&sheet.name) else {
+            continue;
+        };
+        let Some((r0, c0)) = range.start() else { continue };
+        let mut cells = HashMap::new();
+        for (r, c, f) in range.used_cells() {
+            if f.is_empty() {
+                continue;
+            }
+            if let Some(f) = sheets::excel_formula(f, format == Format::Ods) {
+                cells.insert(CellRef::new(r0 + r as u32, c0 + c as u32), f);
+            }
+        }
+        if !cells.is_empty() {
+            out.insert(sheet.name.clone(), cells);
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------

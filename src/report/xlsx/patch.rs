@@ -436,7 +436,7 @@ fn shared_strings(xml: &str) -> Result<Vec<String>, Refusal> {
         .map(|r| {
             let s = &xml[r];
             match (s.find('>'), s.rfind("</")) {
-                (Some(a), Some(b)) if a + 1 <= b && !s[..a].ends_with('/') => s[a + 1..b].to_string(),
+                (Some(a), Some(b)) if a < b && !s[..a].ends_with('/') => s[a + 1..b].to_string(),
                 _ => String::new(),
             }
         })
@@ -811,11 +811,6 @@ fn patch_sheet(
     let mut existing_legacy: Option<String> = None;
     let mut legacy_done = legacy.is_none();
 
-    let col_style = |cols: &[(u32, u32, u32)], c: u32| -> u32 {
-        cols.iter()
-            .find(|(a, b, _)| (*a..=*b).contains(&c))
-            .map_or(0, |(_, _, s)| *s)
-    };
     loop {
         let before = r.buffer_position() as usize;
         let ev = r.read_event().map_err(|_| refusal("feuille"))?;
@@ -846,7 +841,7 @@ fn patch_sheet(
                         if empty {
                             out.push_str(&xml[copied..before]);
                             out.push_str("<sheetData>");
-                            new_rows(&mut out, &marks, &mut next, u32::MAX, styles, &col_styles, &col_style)?;
+                            new_rows(&mut out, &marks, &mut next, u32::MAX, styles, &col_styles)?;
                             out.push_str("</sheetData>");
                             copied = after;
                         } else {
@@ -873,7 +868,7 @@ fn patch_sheet(
                         if next < marks.len() && marks[next].0 < n {
                             out.push_str(&xml[copied..before]);
                             copied = before;
-                            new_rows(&mut out, &marks, &mut next, n, styles, &col_styles, &col_style)?;
+                            new_rows(&mut out, &marks, &mut next, n, styles, &col_styles)?;
                         }
                         let custom = attr(e, "customFormat").is_some_and(|v| v == "1" || v == "true");
                         let row_style = custom
@@ -957,7 +952,7 @@ fn patch_sheet(
                         if next < marks.len() {
                             out.push_str(&xml[copied..before]);
                             copied = before;
-                            new_rows(&mut out, &marks, &mut next, u32::MAX, styles, &col_styles, &col_style)?;
+                            new_rows(&mut out, &marks, &mut next, u32::MAX, styles, &col_styles)?;
                         }
                     }
                     _ => {}
@@ -1007,6 +1002,13 @@ fn push_cell(out: &mut String, row: u32, col: u32, s: u32) {
     let _ = write!(out, "<c r=\"{}{}\" s=\"{s}\"/>", column_letters(col), row as u64 + 1);
 }
 
+/// The style of column `c` (`<col style>`), else the default one.
+fn col_style(cols: &[(u32, u32, u32)], c: u32) -> u32 {
+    cols.iter()
+        .find(|(a, b, _)| (*a..=*b).contains(&c))
+        .map_or(0, |(_, _, s)| *s)
+}
+
 /// New rows for the marked cells before row `until`.
 fn new_rows(
     out: &mut String,
@@ -1015,7 +1017,6 @@ fn new_rows(
     until: u32,
     styles: &mut Styles,
     cols: &[(u32, u32, u32)],
-    col_style: &dyn Fn(&[(u32, u32, u32)], u32) -> u32,
 ) -> Result<(), Refusal> {
     while *next < marks.len() && marks[*next].0 < until {
         let n = marks[*next].0;
@@ -1354,7 +1355,11 @@ pub(super) fn patch(original: &[u8], scratch: &Scratch, marks: &[SheetMarks]) ->
         }
         if !new_rels.is_empty() {
             let xml = add_rels(rels_xml.as_deref(), &new_rels)?;
-            changed.insert(rels_part, xml.into_bytes());
+            if rels_xml.is_some() {
+                changed.insert(rels_part, xml.into_bytes());
+            } else {
+                added.push((rels_part, xml.into_bytes()));
+            }
         }
     }
 
