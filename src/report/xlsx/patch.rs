@@ -31,7 +31,7 @@ use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipArchive, ZipWriter};
 
 use super::Mark;
-use crate::model::{column_letters, CellRef};
+use crate::base::model::{column_letters, CellRef};
 
 /// Why a package could not be patched, in French, for `Synthèse`.
 pub(super) type Refusal = String;
@@ -1073,7 +1073,7 @@ fn merge_comments(xml: &str, notes: &BTreeMap<CellRef, String>) -> Result<(Strin
         let before = r.buffer_position() as usize;
         match r.read_event() {
             Ok(Event::Start(e)) => match e.local_name().as_ref() {
-                "comment" => current = attr(&e, "ref").and_then(|v| crate::model::CellRef::parse(&v)),
+                "comment" => current = attr(&e, "ref").and_then(|v| crate::base::model::CellRef::parse(&v)),
                 "author" => authors += 1,
                 _ => {}
             },
