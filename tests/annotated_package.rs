@@ -191,7 +191,9 @@ fn submitted(macros: bool) -> Vec<u8> {
             fin.write_number_with_format(r, 1, 17_081_618.0, &amount)
                 .expect("write");
         } else {
-            let f = Formula::new(format!("=SUM(C{0}:G{0})", r + 1)).set_result(sum.to_string());
+            // Each total of its own shape, so that no writer shares them (calamine
+            // does not read the shared formulas of an .xls).
+            let f = Formula::new(total_formula(r + 1)).set_result(sum.to_string());
             fin.write_formula_with_format(r, 1, f, &amount).expect("write");
         }
     }
@@ -247,6 +249,16 @@ fn submitted(macros: bool) -> Vec<u8> {
         wb.add_vba_project(data("vbaProject.bin")).expect("vba");
     }
     wb.save_to_buffer().expect("saved")
+}
+
+/// The formula of the total of sheet row `row` (1-based, 5 to 8).
+fn total_formula(row: u32) -> String {
+    match row {
+        5 => format!("=SUM(C{row}:G{row})"),
+        6 => format!("=SUM(C{row}:D{row})+SUM(E{row}:G{row})"),
+        7 => format!("=SUM(C{row},D{row},E{row},F{row},G{row})"),
+        _ => format!("=SUM(C{row}:G{row})+0"),
+    }
 }
 
 /// Decompressed parts, by name.
@@ -684,5 +696,72 @@ fn libreoffice_recalculates_the_annotated_workbook_to_the_same_values() {
         for (sheet, cells) in &a {
             assert_eq!(Some(cells), b.get(sheet), "{name}: recalculated values of {sheet}");
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// `.xls` and `.ods`: re-created, with their formulas.
+
+/// `(sheet, cell, formula)` of every formula of a re-created workbook, read back.
+fn formulas_read(bytes: &[u8]) -> Vec<(String, u32, u32, String)> {
+    let mut wb = open_workbook_auto_from_rs(Cursor::new(bytes.to_vec())).expect("calamine opens it");
+    let mut out = Vec::new();
+    for name in wb.sheet_names() {
+        let range = wb.worksheet_formula(&name).expect("formulas");
+        let (r0, c0) = range.start().unwrap_or((0, 0));
+        for (r, c, f) in range.used_cells() {
+            if !f.is_empty() {
+                out.push((name.clone(), r0 + r as u32, c0 + c as u32, f.clone()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn xls_and_ods_returns_are_recreated_with_their_formulas() {
+    for name in ["pole-itrans-formules.ods", "pole-itrans-formules.xls"] {
+        let input = std::fs::read(data(name)).expect("fixture");
+        let c = checker();
+        let report = c.check_bytes(name, &input);
+        assert!(
+            report.findings.iter().any(|f| f.rule.as_str() == "POLE-FIN-001"),
+            "{name}"
+        );
+        let a = write_annotated(&report, &c.rules, checked_at(), None, Some(&input)).expect("written");
+        assert!(!a.patched, "{name}: re-created");
+        let got = formulas_read(&a.bytes);
+        let fin: Vec<_> = got.iter().filter(|(s, ..)| s == "Financements").collect();
+        for row in 5..=8 {
+            assert!(
+                fin.iter().any(|(_, r, c, f)| *r == row - 1
+                    && *c == 1
+                    && format!("={}", f.replace(' ', "")) == total_formula(row)),
+                "{name}: the total of row {row} is still a formula: {fin:?}"
+            );
+        }
+        // Each with its cached value: the values read are the submitted ones.
+        let v_in = values(&input);
+        let v_out = values(&a.bytes);
+        let totals = |v: &BTreeMap<String, Vec<(u32, u32, String)>>| -> Vec<String> {
+            v["Financements"]
+                .iter()
+                .filter(|(r, c, _)| *c == 1 && (4..=7).contains(r))
+                .map(|(_, _, s)| s.clone())
+                .collect()
+        };
+        assert_eq!(totals(&v_in), totals(&v_out), "{name}: cached values");
+        assert_eq!(totals(&v_out).len(), 4);
+        // The summary says where it comes from.
+        let summary = v_out["Synthèse"]
+            .iter()
+            .map(|(_, _, s)| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        let ext = name.rsplit('.').next().unwrap_or("");
+        assert!(
+            summary.contains(&format!("Converti depuis le format .{ext}")),
+            "{summary}"
+        );
     }
 }
