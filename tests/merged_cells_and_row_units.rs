@@ -160,3 +160,66 @@ fn a_figure_typed_with_its_rows_unit_is_a_number_stored_as_text() {
     assert_eq!(objectif(&r, m_euros - 1), objectif(&original, m_euros - 1));
     assert_eq!(objectif(&r, last - 2), Some(json!(2_500_000)));
 }
+
+/// `templates.md`, "Tables": a table whose header is found but none of whose
+/// figure columns is found was not read: BILAN-TPL-004 naming the columns looked
+/// for and the header's rows, never « Conforme ».
+#[test]
+fn a_table_read_without_any_figure_column_is_never_conforme() {
+    let checker = checker();
+    let mut spec = description("outils-financiers-2009-conforme");
+    let header = &mut block(&mut spec, "Outils", "A3")["rows"][0];
+    // The figure columns' labels as a submitter might abbreviate them.
+    for (i, cell) in header
+        .as_array_mut()
+        .expect("header")
+        .iter_mut()
+        .enumerate()
+        .skip(3)
+        .take(8)
+    {
+        *cell = json!(format!("Chiffre {i}"));
+    }
+    let r = checker.check_bytes("outils.xlsx", &write(&spec));
+    let unread: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.as_str() == "BILAN-TPL-004")
+        .collect();
+    assert_eq!(unread.len(), 1, "{:#?}", r.findings);
+    let f = unread[0];
+    assert_eq!(f.severity, Severity::Error);
+    assert_eq!(f.cell.map(|c| c.to_string()).as_deref(), Some("A3"));
+    for wanted in [
+        "« Dossiers exercice »",
+        "« Emplois maintenus à l'arrêté »",
+        "ligne 3",
+        "Outils",
+    ] {
+        assert!(f.message.contains(wanted), "{wanted}: {}", f.message);
+    }
+    assert_ne!(r.status(), bilan::finding::Status::Conforme);
+}
+
+/// A required table whose header is there but not one data row: BILAN-TPL-004
+/// (« tableau vide ») on the row under the header, never « Conforme ».
+#[test]
+fn a_required_table_with_no_row_is_never_conforme() {
+    let checker = checker();
+    let mut spec = description("pole-maud-conforme");
+    let rows = block(&mut spec, "Financements", "A3")["rows"]
+        .as_array_mut()
+        .expect("rows");
+    rows.truncate(1);
+    let r = checker.check_bytes("maud.xlsx", &write(&spec));
+    let empty: Vec<_> = r
+        .findings
+        .iter()
+        .filter(|f| f.rule.as_str() == "BILAN-TPL-004")
+        .collect();
+    assert_eq!(empty.len(), 1, "{:#?}", r.findings);
+    assert_eq!(empty[0].sheet.as_deref(), Some("Financements"));
+    assert_eq!(empty[0].cell.map(|c| c.to_string()).as_deref(), Some("A4"));
+    assert!(empty[0].message.contains("vide"), "{}", empty[0].message);
+    assert_ne!(r.status(), bilan::finding::Status::Conforme);
+}
