@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod meta;
+pub mod params;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -21,7 +22,7 @@ use crate::embedded::SourceFile;
 use crate::extract::Extraction;
 use crate::finding::{Figures, Finding, Level, Severity};
 use crate::model::CellRange;
-pub use meta::{Example, Expect, ParamValue, RuleMeta};
+pub use meta::{Example, Expect, Param, ParamKind, ParamValue, RuleMeta};
 
 /// A rule file that cannot be used: the run stops (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -85,21 +86,25 @@ impl Rule {
             .is_none_or(|ts| ts.iter().any(|t| t == template))
     }
 
-    /// Parameters as Rhai values (exact decimals).
-    fn params(&self) -> Map {
-        let mut m = Map::new();
-        for (k, v) in &self.meta.parameters {
-            let d = match v {
-                ParamValue::Text(s) => Dynamic::from(s.clone()),
-                other => other.as_decimal().map(Dynamic::from_decimal).unwrap_or(Dynamic::UNIT),
-            };
-            m.insert(k.as_str().into(), d);
-        }
-        m
+    /// Parameters as Rhai values (exact decimals, days as text, arrays), each
+    /// resolved for this data when its default depends on a field.
+    fn params(&self, data: &Dynamic) -> Map {
+        params::script_params(&self.meta.parameters, |ptr| params::key_of_dynamic(data, ptr))
+    }
+
+    /// Parameters resolved for a return's JSON data.
+    fn params_json(&self, data: &Value) -> Map {
+        params::script_params(&self.meta.parameters, |ptr| {
+            data.pointer(ptr).and_then(params::key_of_json)
+        })
     }
 
     pub fn tolerance(&self) -> Option<Decimal> {
-        self.meta.parameters.get("tolerance").and_then(ParamValue::as_decimal)
+        self.meta
+            .parameters
+            .get("tolerance")
+            .and_then(|p| p.default.as_ref())
+            .and_then(ParamValue::as_decimal)
     }
 }
 
@@ -341,7 +346,7 @@ impl RulePack {
         let base = scope.len();
         let results: Vec<_> = outcomes
             .into_iter()
-            .map(|rule| (rule, self.run_in(rule, &mut scope, base)))
+            .map(|rule| (rule, self.run_in(rule, rule.params_json(&ex.data), &mut scope, base)))
             .collect();
         ex.origins = api::take_origins();
         for (rule, result) in results {
@@ -369,8 +374,8 @@ impl RulePack {
     /// `data` (which it may: it always had its own copy) is run again over a
     /// private copy, so it behaves exactly as before and the others never see
     /// its writes.
-    fn run_in(&self, rule: &Rule, scope: &mut Scope, base: usize) -> Result<Vec<api::Reported>, String> {
-        scope.push("params", rule.params());
+    fn run_in(&self, rule: &Rule, params: Map, scope: &mut Scope, base: usize) -> Result<Vec<api::Reported>, String> {
+        scope.push("params", params);
         let result = self.eval(rule, scope);
         scope.rewind(base);
         match result {
@@ -386,8 +391,9 @@ impl RulePack {
     /// why it failed.
     pub fn run_one(&self, rule: &Rule, data: Dynamic) -> Result<Vec<api::Reported>, String> {
         let mut scope = Scope::new();
+        let params = rule.params(&data);
         scope.push("data", data);
-        scope.push("params", rule.params());
+        scope.push("params", params);
         let result = self.eval(rule, &mut scope);
         self.outcome(rule, result)
     }
