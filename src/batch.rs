@@ -194,6 +194,47 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
             _ => Value::Null,
         }
     };
+    // A column with `aggregate` is computed on the table its pointer names:
+    // `count` its rows, `sum` a column, `rate` Σ field ÷ Σ over × 100.
+    let aggregate = |c: &Value| -> Option<Value> {
+        let how = c.get("aggregate").and_then(Value::as_str)?;
+        let p = c.get("pointer").and_then(Value::as_str)?;
+        let rows = ex.data.pointer(p).and_then(Value::as_array);
+        let sum = |field: Option<&str>| -> Option<rust_decimal::Decimal> {
+            let field = field?;
+            let mut total = rust_decimal::Decimal::ZERO;
+            for (i, row) in rows?.iter().enumerate() {
+                let at = format!("{p}/{i}/{field}");
+                let v = ex.exact.get(&at).copied().or_else(|| {
+                    row.get(field)
+                        .and_then(Value::as_f64)
+                        .and_then(crate::format::decimal_of_f64)
+                });
+                total += v.unwrap_or_default();
+            }
+            Some(total)
+        };
+        let number = |d: rust_decimal::Decimal| {
+            use rust_decimal::prelude::ToPrimitive;
+            d.to_f64().map_or(Value::Null, |f| json!(f))
+        };
+        Some(match how {
+            "count" => json!(rows.map_or(0, Vec::len)),
+            "sum" => sum(c.get("field").and_then(Value::as_str)).map_or(Value::Null, number),
+            "rate" => {
+                let num = sum(c.get("field").and_then(Value::as_str));
+                let den = sum(c.get("over").and_then(Value::as_str));
+                match (num, den) {
+                    (Some(n), Some(d)) if !d.is_zero() => {
+                        number((n * rust_decimal::Decimal::ONE_HUNDRED / d).round_dp(2))
+                    }
+                    _ => Value::Null,
+                }
+            }
+            _ => Value::Null,
+        })
+    };
+    let aggregates: Vec<Option<Value>> = columns.iter().map(aggregate).collect();
     let pointers: Vec<String> = columns
         .iter()
         .map(|c| c.get("pointer").and_then(Value::as_str).unwrap_or_default().to_string())
@@ -210,8 +251,145 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
                     .collect()
             })
             .unwrap_or_default(),
-        None => vec![pointers.iter().map(|p| read(None, p)).collect()],
+        None => vec![pointers
+            .iter()
+            .zip(&aggregates)
+            .map(|(p, agg)| agg.clone().unwrap_or_else(|| read(None, p)))
+            .collect()],
     }
+}
+
+/// Tables longer than this keep no cell per value in [`cross_data`] (only the
+/// table's own place and its TOTAL row): a list of 5 000 operations would
+/// otherwise carry 100 000 cells that no cross-file finding points at.
+const CROSS_CELLS_MAX_ROWS: usize = 500;
+
+/// What the cross-file rules read of a return: the values its template lists
+/// in `x-template.cross_file`, with `cells` (pointer → `{sheet, cell, range}`
+/// of each value, for placing a finding on the cell it is about) and
+/// `decimals` (pointer → the decimals the number is stated with: the digits it
+/// was typed with, e.g. `28,89` → 2; a whole number is absent, i.e. 0).
+/// `None` when the template lists nothing or the return was not read.
+pub fn cross_data(templates: &TemplateSet, report: &FileReport) -> Option<Value> {
+    let t = report.template.as_deref().and_then(|id| templates.get(id))?;
+    let ex = report.extraction.as_ref()?;
+    let wanted: Vec<&str> = t
+        .schema
+        .pointer("/x-template/cross_file")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut data = serde_json::Map::new();
+    for p in &wanted {
+        let Some(v) = ex.data.pointer(p) else { continue };
+        // Unusable values are hidden, as from the return's own rules.
+        let mut v = v.clone();
+        for u in ex.unusable.iter().filter(|u| u.starts_with(p)) {
+            if let Some(slot) = v.pointer_mut(&u[p.len()..]) {
+                *slot = Value::Null;
+            }
+        }
+        insert_at(&mut data, p, v);
+    }
+    let inside_long_table = |pointer: &str| -> bool {
+        // `/operations/12/cout_total`: the table is `/operations`.
+        let mut prefix = String::new();
+        for seg in pointer.split('/').skip(1) {
+            if seg.parse::<usize>().is_ok() {
+                if let Some(a) = ex.data.pointer(&prefix).and_then(Value::as_array) {
+                    if a.len() > CROSS_CELLS_MAX_ROWS {
+                        return true;
+                    }
+                }
+            }
+            prefix.push('/');
+            prefix.push_str(seg);
+        }
+        false
+    };
+    let under = |pointer: &str| {
+        wanted
+            .iter()
+            .any(|w| pointer == *w || pointer.starts_with(&format!("{w}/")))
+    };
+    let mut cells = serde_json::Map::new();
+    for (pointer, origin) in &ex.origins {
+        if under(pointer) && !inside_long_table(pointer) {
+            cells.insert(pointer.clone(), serde_json::to_value(origin).unwrap_or(Value::Null));
+        }
+    }
+    let mut decimals = serde_json::Map::new();
+    for (pointer, d) in &ex.exact {
+        if d.scale() > 0 && under(pointer) && !inside_long_table(pointer) {
+            decimals.insert(pointer.clone(), json!(d.scale()));
+        }
+    }
+    // A figure typed as text (`89,00`) states the digits it was typed with.
+    for (pointer, origin) in &ex.origins {
+        let Some(raw) = origin.raw.as_deref() else { continue };
+        if !under(pointer) || inside_long_table(pointer) || !ex.data.pointer(pointer).is_some_and(Value::is_number) {
+            continue;
+        }
+        if let Some(n) = typed_decimals(raw) {
+            decimals.insert(pointer.clone(), json!(n));
+        }
+    }
+    Some(json!({"data": data, "cells": cells, "decimals": decimals}))
+}
+
+/// The decimals of a number as typed (`89,00` → 2, `1 234,5 M€` → 1, `89` → 0).
+fn typed_decimals(raw: &str) -> Option<u32> {
+    let s = raw.trim();
+    let digits_end = s.rfind(|c: char| c.is_ascii_digit())?;
+    let number = &s[..=digits_end];
+    match number.rfind([',', '.']) {
+        // `1.234.567` or `1,234,567` group thousands: no decimals.
+        Some(i) if number[..i].contains(number.as_bytes()[i] as char) => Some(0),
+        Some(i) => {
+            let tail = &number[i + 1..];
+            (tail.len() <= 6 && tail.chars().all(|c| c.is_ascii_digit())).then_some(tail.len() as u32)
+        }
+        None => Some(0),
+    }
+}
+
+fn insert_at(root: &mut serde_json::Map<String, Value>, pointer: &str, value: Value) {
+    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
+    let Some((last, parents)) = segs.split_last() else {
+        return;
+    };
+    let mut cur = root;
+    for seg in parents {
+        let entry = cur.entry(seg.to_string()).or_insert_with(|| json!({}));
+        if !entry.is_object() {
+            *entry = json!({});
+        }
+        let Some(next) = entry.as_object_mut() else { return };
+        cur = next;
+    }
+    cur.insert(last.to_string(), value);
+}
+
+/// A report with cross-file findings added (for its annotated workbook).
+pub fn with_extra_findings(report: &FileReport, extra: &[Finding]) -> FileReport {
+    let mut out = FileReport {
+        path: report.path.clone(),
+        sha256: report.sha256.clone(),
+        template: report.template.clone(),
+        template_version: report.template_version.clone(),
+        organisation: report.organisation.clone(),
+        cut_off: report.cut_off.clone(),
+        exercice: report.exercice.clone(),
+        findings: report.findings.clone(),
+        workbook: report.workbook.clone(),
+        extraction: None,
+    };
+    out.findings.extend(extra.iter().cloned());
+    out
 }
 
 /// Checks every file, in parallel (each in a worker process when the checker
@@ -243,6 +421,7 @@ pub fn check_all(
                     key_rows: Vec::new(),
                     annotated: job.annotated.as_ref().map(|_| Err("erreur interne".to_string())),
                     extraction: None,
+                    cross: None,
                 }
             });
         progress();
@@ -263,6 +442,7 @@ pub fn check_all(
             report,
             key_rows: checked.key_rows,
             annotated,
+            cross: checked.cross,
         })
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build();
@@ -355,13 +535,17 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
         .iter()
         .map(|s| {
             let r = &s.report;
+            let cross = s.cross.as_ref();
             json!({
                 "path": r.path,
+                "file": file_name(&r.path),
                 "template": r.template,
                 "organisation": r.organisation,
                 "exercice": r.exercice.as_ref().and_then(|e| e.parse::<i64>().ok()),
                 "cut_off": r.cut_off,
                 "status": r.status(),
+                "data": cross.and_then(|c| c.get("data")).cloned().unwrap_or(Value::Null),
+                "decimals": cross.and_then(|c| c.get("decimals")).cloned().unwrap_or_else(|| json!({})),
             })
         })
         .collect();
@@ -376,15 +560,30 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
         match result {
             Ok(reports) => {
                 for r in reports {
-                    let file = r
+                    let index = r
                         .pointer
                         .strip_prefix("/returns/")
                         .and_then(|rest| rest.split('/').next())
-                        .and_then(|i| i.parse::<usize>().ok())
-                        .and_then(|i| summaries.get(i))
-                        .map(|s| s.report.path.clone());
+                        .and_then(|i| i.parse::<usize>().ok());
+                    let summary = index.and_then(|i| summaries.get(i));
+                    let file = summary.map(|s| s.report.path.clone());
+                    // `/returns/3/data/maquette/dossiers_axe1`: the cell of
+                    // `/maquette/dossiers_axe1` in the 4th return.
+                    let origin = index.and_then(|i| {
+                        let inner = r.pointer.strip_prefix(&format!("/returns/{i}/data"))?;
+                        let cells = summary?.cross.as_ref()?.get("cells")?;
+                        nearest_origin(cells, inner)
+                    });
                     let figures = crate::rules::figures(rule, &r);
-                    let mut f = Finding::new(&rule.meta.id, rule.meta.severity, r.message).with_pointer(r.pointer);
+                    let severity = if r.reference {
+                        Severity::Info
+                    } else {
+                        rule.meta.severity
+                    };
+                    let mut f = Finding::new(&rule.meta.id, severity, r.message).with_pointer(r.pointer);
+                    if let Some(o) = origin {
+                        f = f.at(&o.sheet, o.cell.or(o.range.map(|x| x.start))).with_range(o.range);
+                    }
                     f.figures = figures;
                     out.push(BatchFinding { finding: f, file });
                 }
@@ -410,6 +609,27 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
         ))
     });
     out
+}
+
+/// The origin of `pointer` in a return's `cells`, or of its nearest ancestor.
+fn nearest_origin(cells: &Value, pointer: &str) -> Option<crate::model::Origin> {
+    let mut p = pointer;
+    loop {
+        if let Some(o) = cells.get(p) {
+            return serde_json::from_value(o.clone()).ok();
+        }
+        match p.rfind('/') {
+            Some(0) | None => return None,
+            Some(i) => p = &p[..i],
+        }
+    }
+}
+
+/// The last component of a path, how messages name a file.
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// The machine report of a batch (`rapport.json`).

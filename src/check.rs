@@ -67,6 +67,15 @@ pub struct Job {
     /// how it is named), for the annotated workbook's follow-up.
     #[serde(default)]
     pub follow_up: Option<(crate::diff::Diff, String)>,
+    /// Keep what the cross-file rules read of the return (its template's
+    /// `x-template.cross_file` values, their cells and stated precision): a
+    /// batch, or a `check` of several files.
+    #[serde(default)]
+    pub cross: bool,
+    /// Cross-file findings about this file, to show in its annotated workbook
+    /// (the second pass of a run whose cross-file rules found something here).
+    #[serde(default)]
+    pub extra_findings: Vec<crate::finding::Finding>,
 }
 
 impl Job {
@@ -87,6 +96,8 @@ pub struct Checked {
     pub annotated: Option<Result<(), String>>,
     /// `bilan extract`'s JSON.
     pub extraction: Option<serde_json::Value>,
+    /// What the cross-file rules read of the return ([`Job::cross`]).
+    pub cross: Option<serde_json::Value>,
 }
 
 fn text_at(ex: &Extraction, pointer: Option<&String>) -> Option<String> {
@@ -172,11 +183,23 @@ impl Checker {
         } else {
             Vec::new()
         };
+        let cross = if job.cross {
+            crate::batch::cross_data(&self.templates, &report)
+        } else {
+            None
+        };
         let annotated = job.annotated.as_ref().map(|out| {
             stage(Stage::Annotated);
             let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
             let out = crate::output::path_from_bytes(out);
-            crate::report::xlsx::write_report_with(&report, &self.rules, at, job.follow_up())
+            let extended;
+            let shown = if job.extra_findings.is_empty() {
+                &report
+            } else {
+                extended = crate::batch::with_extra_findings(&report, &job.extra_findings);
+                &extended
+            };
+            crate::report::xlsx::write_report_with(shown, &self.rules, at, job.follow_up())
                 .map_err(|e| e.to_string())
                 .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason()))
         });
@@ -190,6 +213,7 @@ impl Checker {
             key_rows,
             annotated,
             extraction,
+            cross,
         }
     }
 

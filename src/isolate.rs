@@ -115,6 +115,8 @@ struct Answer {
     key_rows: Vec<Vec<serde_json::Value>>,
     annotated: Option<Result<(), String>>,
     extraction: Option<serde_json::Value>,
+    #[serde(default)]
+    cross: Option<serde_json::Value>,
 }
 
 // ---------------------------------------------------------------------------
@@ -385,12 +387,14 @@ impl Isolation {
                     key_rows,
                     annotated,
                     extraction,
+                    cross,
                 } = *a;
                 return Checked {
                     report,
                     key_rows,
                     annotated,
                     extraction,
+                    cross,
                 };
             }
             Outcome::Timeout(stage) => {
@@ -416,6 +420,7 @@ impl Isolation {
             // Not written: the caller writes this report's (see `Checker::process`).
             annotated: None,
             extraction: None,
+            cross: None,
         }
     }
 
@@ -639,6 +644,7 @@ pub fn serve(load: &dyn Fn(&WorkerConfig) -> Result<Checker, String>) -> i32 {
             key_rows: checked.key_rows,
             annotated: checked.annotated,
             extraction: checked.extraction,
+            cross: checked.cross,
         };
         let Ok(text) = serde_json::to_string(&answer) else {
             return 2;

@@ -65,6 +65,8 @@ pub struct Summary {
     pub key_rows: Vec<Vec<Value>>,
     /// The annotated report, relative to the output folder.
     pub annotated: Option<String>,
+    /// What the cross-file rules read of the return (see `batch::cross_data`).
+    pub cross: Option<Value>,
 }
 
 /// A cross-file finding, with the file it is about (if any).
@@ -72,6 +74,21 @@ pub struct Summary {
 pub struct BatchFinding {
     pub finding: Finding,
     pub file: Option<String>,
+}
+
+impl BatchFinding {
+    /// The index of the return the finding is about, when its pointer is
+    /// `/returns/<i>/…`.
+    pub fn return_index(&self) -> Option<usize> {
+        self.finding
+            .pointer
+            .as_deref()?
+            .strip_prefix("/returns/")?
+            .split('/')
+            .next()?
+            .parse()
+            .ok()
+    }
 }
 
 /// A file found under the inputs but not checked, and why.

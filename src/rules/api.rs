@@ -28,6 +28,10 @@ pub struct Reported {
     pub range: Vec<String>,
     /// Line of the `report` call in the rule file.
     pub line: Option<usize>,
+    /// `#{reference: true}`: this report only points a file at a finding made
+    /// on another file (a cross-file rule: the list of operations is told
+    /// where its dashboard disagrees); the engine gives it the severity info.
+    pub reference: bool,
 }
 
 thread_local! {
@@ -232,6 +236,7 @@ fn record(ctx: &NativeCallContext, pointer: &str, message: &str, extra: Option<&
         r.actual = num("actual");
         r.difference = num("difference");
         r.tolerance = num("tolerance");
+        r.reference = extra.get("reference").and_then(|d| d.as_bool().ok()).unwrap_or(false);
         if let Some(range) = extra.get("range") {
             if let Some(s) = range.clone().try_cast::<ImmutableString>() {
                 r.range.push(s.to_string());
