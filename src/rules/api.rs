@@ -260,6 +260,36 @@ fn interval(s: &str) -> Option<DateInterval> {
     DateInterval::from_canonical(s)
 }
 
+fn fixed_fr(d: Decimal, dp: INT) -> String {
+    use rust_decimal::prelude::ToPrimitive;
+    let dp = dp.clamp(0, 10) as usize;
+    let d = d.round_dp(dp as u32);
+    let int = d.trunc();
+    let mut out = int.to_i128().map_or_else(|| int.to_string(), crate::format::int_fr);
+    if d.is_sign_negative() && int.is_zero() && !d.is_zero() {
+        out.insert(0, '-');
+    }
+    if dp > 0 {
+        let frac = format!("{:.*}", dp, (d - int).abs());
+        out.push(',');
+        out.push_str(frac.get(2..).unwrap_or(""));
+    }
+    out
+}
+
+/// A day plus `n` calendar months (the day clamped to the month's last day),
+/// canonical; `None` unless `date` is a day.
+fn add_months(date: &str, n: INT) -> Option<String> {
+    let d = interval(date).filter(|d| d.precision == crate::values::Precision::Day)?;
+    let months = i64::from(d.start.year) * 12 + i64::from(d.start.month) - 1 + n;
+    let year = i32::try_from(months.div_euclid(12)).ok()?;
+    let month = u32::try_from(months.rem_euclid(12)).ok()? + 1;
+    let day = (1..=d.start.day)
+        .rev()
+        .find_map(|day| DateInterval::day(year, month, day))?;
+    Some(day.canonical())
+}
+
 /// Registers the functions rule scripts may call.
 pub fn register(engine: &mut Engine) {
     engine.register_fn(
@@ -301,6 +331,13 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("fr", |d: Decimal| decimal_fr_dp(d, 3));
     engine.register_fn("fr", |d: INT| decimal_fr(Decimal::from(d)));
     engine.register_fn("fr", |d: Decimal, dp: INT| decimal_fr_dp(d, dp.clamp(0, 10) as u32));
+    engine.register_fn("fr", |d: INT, dp: INT| {
+        decimal_fr_dp(Decimal::from(d), dp.clamp(0, 10) as u32)
+    });
+    // `fixed(28.9, 2)` = « 28,90 »: exactly `dp` decimals, as a figure stated
+    // to the hundredth is shown.
+    engine.register_fn("fixed", |d: Decimal, dp: INT| fixed_fr(d, dp));
+    engine.register_fn("fixed", |d: INT, dp: INT| fixed_fr(Decimal::from(d), dp));
     engine.register_fn("dec", |d: INT| Decimal::from(d));
     engine.register_fn("norm", |s: ImmutableString| normalize_label(&s));
     engine.register_fn("tokens", |s: ImmutableString| -> Array {
@@ -359,6 +396,17 @@ pub fn register(engine: &mut Engine) {
     engine.register_fn("date_fr", |a: ImmutableString| {
         interval(&a).map(|d| d.display_fr()).unwrap_or_else(|| a.to_string())
     });
+    // `add_months("2009-08-31", 6)` = "2010-02-28": calendar months, the day
+    // clamped to the end of a shorter month; `()` unless `date` is a day.
+    engine.register_fn("add_months", |a: ImmutableString, n: INT| -> Dynamic {
+        add_months(&a, n).map_or(Dynamic::UNIT, Dynamic::from)
+    });
+    engine.register_fn("is_day", |a: Dynamic| {
+        a.clone()
+            .try_cast::<ImmutableString>()
+            .and_then(|s| interval(&s))
+            .is_some_and(|d| d.precision == crate::values::Precision::Day)
+    });
     engine.register_fn("date_start_year", |a: ImmutableString| -> Dynamic {
         interval(&a)
             .map(|d| Dynamic::from_decimal(Decimal::from(d.start.year)))
@@ -410,6 +458,21 @@ pub fn past_deadline() -> bool {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn fixed_keeps_the_stated_decimals() {
+        assert_eq!(fixed_fr(Decimal::new(289, 1), 2), "28,90");
+        assert_eq!(fixed_fr(Decimal::from(89), 2), "89,00");
+        assert_eq!(fixed_fr(Decimal::new(8900444, 5), 0), "89");
+    }
+
+    #[test]
+    fn add_months_clamps_to_the_month_end() {
+        assert_eq!(add_months("2009-08-31", 6).as_deref(), Some("2010-02-28"));
+        assert_eq!(add_months("2011-08-31", 6).as_deref(), Some("2012-02-29"));
+        assert_eq!(add_months("2009-01-15", 6).as_deref(), Some("2009-07-15"));
+        assert_eq!(add_months("2009-T1", 6), None);
+    }
 
     #[test]
     fn rules_get_the_exact_decimal_not_the_float() {

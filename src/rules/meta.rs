@@ -70,6 +70,10 @@ pub struct Example {
     /// The pointers the rule must report, in order (fail examples).
     #[serde(default)]
     pub findings: Vec<String>,
+    /// Parameters set for this example, as a campaign would (checked against
+    /// their declared type and range): `parameters = { codes_earmarking = [1, 2] }`.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, toml::Value>,
     /// The return's data, as JSON.
     pub data: String,
 }

@@ -390,8 +390,21 @@ impl RulePack {
     /// Runs one rule over data, in a scope of its own; the reports it made, or
     /// why it failed.
     pub fn run_one(&self, rule: &Rule, data: Dynamic) -> Result<Vec<api::Reported>, String> {
+        self.run_one_with(rule, data, &BTreeMap::new())
+    }
+
+    /// [`Self::run_one`] with some parameters set (an example's `parameters`).
+    pub fn run_one_with(
+        &self,
+        rule: &Rule,
+        data: Dynamic,
+        set: &BTreeMap<String, ParamValue>,
+    ) -> Result<Vec<api::Reported>, String> {
         let mut scope = Scope::new();
-        let params = rule.params(&data);
+        let mut params = rule.params(&data);
+        for (k, v) in set {
+            params.insert(k.as_str().into(), v.to_dynamic());
+        }
         scope.push("data", data);
         scope.push("params", params);
         let result = self.eval(rule, &mut scope);
@@ -463,7 +476,14 @@ impl RulePack {
                     continue;
                 }
             };
-            match self.run_one(rule, api::to_dynamic(&data)) {
+            let set = match example_params(rule, ex) {
+                Ok(set) => set,
+                Err(e) => {
+                    problems.push(format!("{} « {} » : {e}", rule.meta.id, ex.name));
+                    continue;
+                }
+            };
+            match self.run_one_with(rule, api::to_dynamic(&data), &set) {
                 Err(e) => problems.push(format!("{} « {} » : la règle échoue : {e}", rule.meta.id, ex.name)),
                 Ok(reports) => {
                     let got: Vec<&str> = reports.iter().map(|r| r.pointer.as_str()).collect();
@@ -491,8 +511,8 @@ impl RulePack {
     pub fn example_messages(&self, rule: &Rule) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for ex in rule.meta.examples.iter().filter(|e| e.expect == Expect::Fail) {
-            if let Ok(data) = serde_json::from_str::<Value>(&ex.data) {
-                if let Ok(reports) = self.run_one(rule, api::to_dynamic(&data)) {
+            if let (Ok(data), Ok(set)) = (serde_json::from_str::<Value>(&ex.data), example_params(rule, ex)) {
+                if let Ok(reports) = self.run_one_with(rule, api::to_dynamic(&data), &set) {
                     for r in reports {
                         out.push((r.pointer, r.message));
                     }
@@ -501,6 +521,23 @@ impl RulePack {
         }
         out
     }
+}
+
+/// An example's `parameters`, checked like a campaign's values.
+fn example_params(rule: &Rule, ex: &Example) -> Result<BTreeMap<String, ParamValue>, String> {
+    let mut out = BTreeMap::new();
+    for (name, value) in &ex.parameters {
+        let declared = rule
+            .meta
+            .parameters
+            .get(name)
+            .ok_or_else(|| format!("paramètre « {name} » non déclaré par la règle"))?;
+        let v = declared
+            .check_toml(value)
+            .map_err(|e| format!("paramètre « {name} » : {e}"))?;
+        out.insert(name.clone(), v);
+    }
+    Ok(out)
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
