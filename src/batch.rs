@@ -12,11 +12,14 @@ use globset::GlobSet;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::check::{Checked, Checker, FileReport, Input, Job};
 use crate::finding::{Finding, Severity};
+use crate::job::{Checked, Checker, Input, Job};
 pub use crate::outcome::{BatchFinding, Skipped, Summary};
-use crate::rules::RulePack;
-use crate::template::TemplateSet;
+use crate::pipeline::check::FileReport;
+// Transition re-exports (moved items; see the block in lib.rs).
+pub use crate::outcome::key_rows;
+pub use crate::pipeline::rules::campaign::{read_expected, Expected};
+use crate::pipeline::rules::RulePack;
 
 /// What `batch` will look at.
 #[derive(Debug, Clone, Default)]
@@ -160,238 +163,6 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>, exclude: Option
     inputs
 }
 
-/// Key figures of a return, as the template's `x-template.synthese` says:
-/// `{"rows": "/table" (optional), "columns": [{"label", "pointer", "total"}]}`.
-/// Pointers starting with `/` are read in the return, others in the row.
-pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>> {
-    let (Some(t), Some(ex)) = (
-        report.template.as_deref().and_then(|id| templates.get(id)),
-        report.extraction.as_ref(),
-    ) else {
-        return Vec::new();
-    };
-    let Some(spec) = t.schema.pointer("/x-template/synthese") else {
-        return Vec::new();
-    };
-    let columns = spec
-        .get("columns")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let read = |row: Option<&Value>, p: &str| -> Value {
-        let v = if p.starts_with('/') {
-            ex.data.pointer(p)
-        } else {
-            row.and_then(|r| r.get(p))
-        };
-        let absolute = if p.starts_with('/') {
-            p.to_string()
-        } else {
-            String::new()
-        };
-        match v {
-            Some(v) if absolute.is_empty() || !ex.is_unusable(&absolute) => v.clone(),
-            _ => Value::Null,
-        }
-    };
-    // A column with `aggregate` is computed on the table its pointer names:
-    // `count` its rows, `sum` a column, `rate` Σ field ÷ Σ over × 100.
-    let aggregate = |c: &Value| -> Option<Value> {
-        let how = c.get("aggregate").and_then(Value::as_str)?;
-        let p = c.get("pointer").and_then(Value::as_str)?;
-        let rows = ex.data.pointer(p).and_then(Value::as_array);
-        let sum = |field: Option<&str>| -> Option<rust_decimal::Decimal> {
-            let field = field?;
-            let mut total = rust_decimal::Decimal::ZERO;
-            for (i, row) in rows?.iter().enumerate() {
-                let at = format!("{p}/{i}/{field}");
-                let v = ex.exact.get(&at).copied().or_else(|| {
-                    row.get(field)
-                        .and_then(Value::as_f64)
-                        .and_then(crate::format::decimal_of_f64)
-                });
-                total += v.unwrap_or_default();
-            }
-            Some(total)
-        };
-        let number = |d: rust_decimal::Decimal| {
-            use rust_decimal::prelude::ToPrimitive;
-            d.to_f64().map_or(Value::Null, |f| json!(f))
-        };
-        Some(match how {
-            "count" => json!(rows.map_or(0, Vec::len)),
-            "sum" => sum(c.get("field").and_then(Value::as_str)).map_or(Value::Null, number),
-            "rate" => {
-                let num = sum(c.get("field").and_then(Value::as_str));
-                let den = sum(c.get("over").and_then(Value::as_str));
-                match (num, den) {
-                    (Some(n), Some(d)) if !d.is_zero() => {
-                        number((n * rust_decimal::Decimal::ONE_HUNDRED / d).round_dp(2))
-                    }
-                    _ => Value::Null,
-                }
-            }
-            _ => Value::Null,
-        })
-    };
-    let aggregates: Vec<Option<Value>> = columns.iter().map(aggregate).collect();
-    let pointers: Vec<String> = columns
-        .iter()
-        .map(|c| c.get("pointer").and_then(Value::as_str).unwrap_or_default().to_string())
-        .collect();
-    match spec.get("rows").and_then(Value::as_str) {
-        Some(rows) => ex
-            .data
-            .pointer(rows)
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|item| pointers.iter().map(|p| read(Some(item), p)).collect())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        None => vec![pointers
-            .iter()
-            .zip(&aggregates)
-            .map(|(p, agg)| agg.clone().unwrap_or_else(|| read(None, p)))
-            .collect()],
-    }
-}
-
-/// Tables longer than this keep no cell per value in [`cross_data`] (only the
-/// table's own place and its TOTAL row): a list of 5 000 operations would
-/// otherwise carry 100 000 cells that no cross-file finding points at.
-const CROSS_CELLS_MAX_ROWS: usize = 500;
-
-/// What the cross-file rules read of a return: the values its template lists
-/// in `x-template.cross_file`, with `cells` (pointer → `{sheet, cell, range}`
-/// of each value, for placing a finding on the cell it is about) and
-/// `decimals` (pointer → the decimals the number is stated with: the digits it
-/// was typed with, e.g. `28,89` → 2; a whole number is absent, i.e. 0).
-/// `None` when the template lists nothing or the return was not read.
-pub fn cross_data(templates: &TemplateSet, report: &FileReport) -> Option<Value> {
-    let t = report.template.as_deref().and_then(|id| templates.get(id))?;
-    let ex = report.extraction.as_ref()?;
-    let wanted: Vec<&str> = t
-        .schema
-        .pointer("/x-template/cross_file")
-        .and_then(Value::as_array)?
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    if wanted.is_empty() {
-        return None;
-    }
-    let mut data = serde_json::Map::new();
-    for p in &wanted {
-        let Some(v) = ex.data.pointer(p) else { continue };
-        // Unusable values are hidden, as from the return's own rules.
-        let mut v = v.clone();
-        for u in ex.unusable.iter().filter(|u| u.starts_with(p)) {
-            if let Some(slot) = v.pointer_mut(&u[p.len()..]) {
-                *slot = Value::Null;
-            }
-        }
-        insert_at(&mut data, p, v);
-    }
-    let inside_long_table = |pointer: &str| -> bool {
-        // `/operations/12/cout_total`: the table is `/operations`.
-        let mut prefix = String::new();
-        for seg in pointer.split('/').skip(1) {
-            if seg.parse::<usize>().is_ok() {
-                if let Some(a) = ex.data.pointer(&prefix).and_then(Value::as_array) {
-                    if a.len() > CROSS_CELLS_MAX_ROWS {
-                        return true;
-                    }
-                }
-            }
-            prefix.push('/');
-            prefix.push_str(seg);
-        }
-        false
-    };
-    let under = |pointer: &str| {
-        wanted
-            .iter()
-            .any(|w| pointer == *w || pointer.starts_with(&format!("{w}/")))
-    };
-    let mut cells = serde_json::Map::new();
-    for (pointer, origin) in &ex.origins {
-        if under(pointer) && !inside_long_table(pointer) {
-            cells.insert(pointer.clone(), serde_json::to_value(origin).unwrap_or(Value::Null));
-        }
-    }
-    let mut decimals = serde_json::Map::new();
-    for (pointer, d) in &ex.exact {
-        if d.scale() > 0 && under(pointer) && !inside_long_table(pointer) {
-            decimals.insert(pointer.clone(), json!(d.scale()));
-        }
-    }
-    // A figure typed as text (`89,00`) states the digits it was typed with.
-    for (pointer, origin) in &ex.origins {
-        let Some(raw) = origin.raw.as_deref() else { continue };
-        if !under(pointer) || inside_long_table(pointer) || !ex.data.pointer(pointer).is_some_and(Value::is_number) {
-            continue;
-        }
-        if let Some(n) = typed_decimals(raw) {
-            decimals.insert(pointer.clone(), json!(n));
-        }
-    }
-    Some(json!({"data": data, "cells": cells, "decimals": decimals}))
-}
-
-/// The decimals of a number as typed (`89,00` → 2, `1 234,5 M€` → 1, `89` → 0).
-fn typed_decimals(raw: &str) -> Option<u32> {
-    let s = raw.trim();
-    let digits_end = s.rfind(|c: char| c.is_ascii_digit())?;
-    let number = &s[..=digits_end];
-    match number.rfind([',', '.']) {
-        // `1.234.567` or `1,234,567` group thousands: no decimals.
-        Some(i) if number[..i].contains(number.as_bytes()[i] as char) => Some(0),
-        Some(i) => {
-            let tail = &number[i + 1..];
-            (tail.len() <= 6 && tail.chars().all(|c| c.is_ascii_digit())).then_some(tail.len() as u32)
-        }
-        None => Some(0),
-    }
-}
-
-fn insert_at(root: &mut serde_json::Map<String, Value>, pointer: &str, value: Value) {
-    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
-    let Some((last, parents)) = segs.split_last() else {
-        return;
-    };
-    let mut cur = root;
-    for seg in parents {
-        let entry = cur.entry(seg.to_string()).or_insert_with(|| json!({}));
-        if !entry.is_object() {
-            *entry = json!({});
-        }
-        let Some(next) = entry.as_object_mut() else { return };
-        cur = next;
-    }
-    cur.insert(last.to_string(), value);
-}
-
-/// A report with cross-file findings added (for its annotated workbook).
-pub fn with_extra_findings(report: &FileReport, extra: &[Finding]) -> FileReport {
-    let mut out = FileReport {
-        path: report.path.clone(),
-        sha256: report.sha256.clone(),
-        template: report.template.clone(),
-        template_version: report.template_version.clone(),
-        organisation: report.organisation.clone(),
-        cut_off: report.cut_off.clone(),
-        exercice: report.exercice.clone(),
-        findings: report.findings.clone(),
-        workbook: report.workbook.clone(),
-        extraction: None,
-    };
-    out.findings.extend(extra.iter().cloned());
-    out
-}
-
 /// Checks every file, in parallel (each in a worker process when the checker
 /// is isolated), with the [`Job`] `job(i)` gives for the i-th. Results keep the
 /// input order whatever the number of threads. A file whose annotated report
@@ -405,7 +176,7 @@ pub fn check_all(
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Summary> {
     let work = |i: usize, path: &PathBuf| -> Option<Summary> {
-        if crate::isolate::interrupted() {
+        if crate::job::isolate::interrupted() {
             return None;
         }
         let (job, annotated_name) = job(i);
@@ -474,61 +245,6 @@ fn internal_failure(path: &Path, what: &str) -> FileReport {
     )
 }
 
-/// One expected return of `--expected LIST.csv`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expected {
-    pub template: String,
-    pub organisation: String,
-}
-
-/// Reads `--expected`: a CSV (`,` or `;`) with columns `modele`/`template` and
-/// `organisation` (a header row is recognised and skipped).
-pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::messages::io_failure("lecture", path, &e))?;
-    let delimiter = if text.lines().next().is_some_and(|l| l.contains(';')) {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|_| format!("{} : ligne {} illisible (CSV mal formé)", path.display(), i + 1))?;
-        let cells: Vec<&str> = record.iter().map(str::trim).collect();
-        if cells.iter().all(|c| c.is_empty()) {
-            continue;
-        }
-        if i == 0
-            && cells.first().is_some_and(|c| {
-                matches!(
-                    crate::values::normalize_label(c).as_str(),
-                    "modele" | "template" | "gabarit"
-                )
-            })
-        {
-            continue;
-        }
-        match cells.as_slice() {
-            [template, organisation, ..] if !template.is_empty() && !organisation.is_empty() => out.push(Expected {
-                template: template.to_string(),
-                organisation: organisation.to_string(),
-            }),
-            _ => {
-                return Err(format!(
-                    "{} : ligne {} : il faut deux colonnes, modèle et organisation",
-                    path.display(),
-                    i + 1
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Runs the cross-file rules (`rules/batch/`) over the set of returns.
 pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[Expected]>) -> Vec<BatchFinding> {
     let returns: Vec<Value> = summaries
@@ -574,7 +290,7 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
                         let cells = summary?.cross.as_ref()?.get("cells")?;
                         nearest_origin(cells, inner)
                     });
-                    let figures = crate::rules::figures(rule, &r);
+                    let figures = crate::pipeline::rules::figures(rule, &r);
                     let severity = if r.reference {
                         Severity::Info
                     } else {
@@ -612,7 +328,7 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
 }
 
 /// The origin of `pointer` in a return's `cells`, or of its nearest ancestor.
-fn nearest_origin(cells: &Value, pointer: &str) -> Option<crate::model::Origin> {
+fn nearest_origin(cells: &Value, pointer: &str) -> Option<crate::base::model::Origin> {
     let mut p = pointer;
     loop {
         if let Some(o) = cells.get(p) {

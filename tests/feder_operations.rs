@@ -132,7 +132,11 @@ fn ten_thousand_euros_more_on_priority_2_show_on_its_cell_but_not_on_89() {
     assert_eq!(f.rule.as_str(), "FEDER-REC-002");
     assert_eq!(f.sheet.as_deref(), Some("Priorités"));
     assert_eq!(f.cell.map(|c| c.to_string()).as_deref(), Some("E5"));
-    assert!(f.message.contains("28,89 M€ de FEDER programmé au tableau de bord"), "{}", f.message);
+    assert!(
+        f.message.contains("28,89 M€ de FEDER programmé au tableau de bord"),
+        "{}",
+        f.message
+    );
     assert!(f.message.contains("28,90 M€ d'après la liste"), "{}", f.message);
     assert!(
         f.message

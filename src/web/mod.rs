@@ -10,6 +10,7 @@ pub mod engine;
 pub mod error;
 pub mod pages;
 mod routes;
+pub mod service;
 pub mod storage;
 pub mod upload;
 pub mod view;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::check::Checker;
+use crate::job::Checker;
 pub use error::WebError;
 use storage::Storage;
 
