@@ -633,6 +633,9 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
                     out.push_str(&report::summary_line(r));
                     out.push('\n');
                 }
+                for b in &done.cross {
+                    out.push_str(&report::short::cross_line(b));
+                }
             }
             Format::Human => {
                 for r in reports {
