@@ -133,13 +133,29 @@ fn main() {
     let out2 = dir.path().join("sortie-tdb");
     let pair = best(
         rounds,
-        &[os("batch"), list.as_os_str(), dashboard.as_os_str(), os("--out"), out.as_os_str()],
+        &[
+            os("batch"),
+            list.as_os_str(),
+            dashboard.as_os_str(),
+            os("--out"),
+            out.as_os_str(),
+        ],
     );
-    let alone = best(rounds, &[os("batch"), dashboard.as_os_str(), os("--out"), out2.as_os_str()]);
+    let alone = best(
+        rounds,
+        &[os("batch"), dashboard.as_os_str(), os("--out"), out2.as_os_str()],
+    );
     let mib = |b: u64| b as f64 / 1_048_576.0;
-    println!("| mesure ({n} opérations, {:.1} Mo) | durée (meilleure de {rounds}) | mémoire de pointe |", size as f64 / 1e6);
+    println!(
+        "| mesure ({n} opérations, {:.1} Mo) | durée (meilleure de {rounds}) | mémoire de pointe |",
+        size as f64 / 1e6
+    );
     println!("|---|---|---|");
-    println!("| `bilan check` de la liste | {:.0} ms | {:.0} Mio |", check.wall.as_secs_f64() * 1000.0, mib(check.peak));
+    println!(
+        "| `bilan check` de la liste | {:.0} ms | {:.0} Mio |",
+        check.wall.as_secs_f64() * 1000.0,
+        mib(check.peak)
+    );
     println!(
         "| `bilan batch` liste + tableau de bord (classeurs annotés) | {:.0} ms | {:.0} Mio |",
         pair.wall.as_secs_f64() * 1000.0,

@@ -92,14 +92,9 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
     ) else {
         return Vec::new();
     };
-    let Some(spec) = t.schema.pointer("/x-template/synthese") else {
+    let Some(spec) = &t.synthese else {
         return Vec::new();
     };
-    let columns = spec
-        .get("columns")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
     let read = |row: Option<&Value>, p: &str| -> Value {
         let v = if p.starts_with('/') {
             ex.data.pointer(p)
@@ -118,9 +113,9 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
     };
     // A column with `aggregate` is computed on the table its pointer names:
     // `count` its rows, `sum` a column, `rate` Σ field ÷ Σ over × 100.
-    let aggregate = |c: &Value| -> Option<Value> {
-        let how = c.get("aggregate").and_then(Value::as_str)?;
-        let p = c.get("pointer").and_then(Value::as_str)?;
+    let aggregate = |c: &crate::pipeline::template::synthese::SyntheseColumn| -> Option<Value> {
+        let how = c.aggregate.as_deref()?;
+        let p = c.pointer.as_str();
         let rows = ex.data.pointer(p).and_then(Value::as_array);
         let sum = |field: Option<&str>| -> Option<rust_decimal::Decimal> {
             let field = field?;
@@ -142,10 +137,10 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
         };
         Some(match how {
             "count" => json!(rows.map_or(0, Vec::len)),
-            "sum" => sum(c.get("field").and_then(Value::as_str)).map_or(Value::Null, number),
+            "sum" => sum(c.field.as_deref()).map_or(Value::Null, number),
             "rate" => {
-                let num = sum(c.get("field").and_then(Value::as_str));
-                let den = sum(c.get("over").and_then(Value::as_str));
+                let num = sum(c.field.as_deref());
+                let den = sum(c.over.as_deref());
                 match (num, den) {
                     (Some(n), Some(d)) if !d.is_zero() => {
                         number((n * rust_decimal::Decimal::ONE_HUNDRED / d).round_dp(2))
@@ -156,12 +151,9 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
             _ => Value::Null,
         })
     };
-    let aggregates: Vec<Option<Value>> = columns.iter().map(aggregate).collect();
-    let pointers: Vec<String> = columns
-        .iter()
-        .map(|c| c.get("pointer").and_then(Value::as_str).unwrap_or_default().to_string())
-        .collect();
-    match spec.get("rows").and_then(Value::as_str) {
+    let aggregates: Vec<Option<Value>> = spec.columns.iter().map(aggregate).collect();
+    let pointers: Vec<&str> = spec.columns.iter().map(|c| c.pointer.as_str()).collect();
+    match spec.rows.as_deref() {
         Some(rows) => ex
             .data
             .pointer(rows)

@@ -384,6 +384,13 @@ impl Param {
         key.and_then(|k| self.per_value.get(k)).or(self.default.as_ref())
     }
 
+    /// The number a rule uses whatever the return (its default), when it is
+    /// one: for places that have no return at hand (a blank template's live
+    /// checks). `None` for a parameter chosen by a field of the return.
+    pub fn as_decimal(&self) -> Option<Decimal> {
+        self.default.as_ref().and_then(ParamValue::as_decimal)
+    }
+
     /// What a campaign sets: one value for every return, whatever its field.
     pub fn set(&mut self, value: ParamValue) {
         self.default = Some(value);
