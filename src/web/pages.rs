@@ -12,6 +12,7 @@ use super::view::FileView;
 #[derive(Debug, Clone, Default)]
 pub struct Nav {
     pub reviewer: bool,
+    pub admin: bool,
     pub csrf: String,
     pub version: &'static str,
 }
@@ -20,6 +21,7 @@ impl Nav {
     pub fn new(reviewer: bool, csrf: &str) -> Self {
         Self {
             reviewer,
+            admin: false,
             csrf: csrf.to_string(),
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -49,7 +51,10 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     let title = match status {
         StatusCode::FORBIDDEN => "Accès refusé",
         StatusCode::NOT_FOUND => "Page introuvable",
-        StatusCode::PAYLOAD_TOO_LARGE => "Fichier trop volumineux",
+        StatusCode::PAYLOAD_TOO_LARGE => "Envoi trop volumineux",
+        StatusCode::INSUFFICIENT_STORAGE => "Espace disque épuisé",
+        StatusCode::TOO_MANY_REQUESTS => "Trop d'essais",
+        StatusCode::UNAUTHORIZED => "Connexion requise",
         StatusCode::SERVICE_UNAVAILABLE => "Serveur occupé",
         StatusCode::BAD_REQUEST => "Demande incorrecte",
         _ => "Erreur",
@@ -98,6 +103,7 @@ pub struct Login<'a> {
 pub struct Setup<'a> {
     pub nav: Nav,
     pub token: &'a str,
+    pub login: &'a str,
     pub message: Option<&'a str>,
 }
 
@@ -249,4 +255,37 @@ impl Decision {
     pub fn label(&self) -> &'static str {
         decision_label(&self.decision)
     }
+}
+
+#[derive(Template)]
+#[template(path = "comptes.html")]
+pub struct AccountsPage {
+    pub nav: Nav,
+    pub accounts: Vec<super::storage::Account>,
+    pub message: Option<String>,
+    /// The one-time link of an account just created (shown once).
+    pub new_link: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "cles.html")]
+pub struct KeysPage {
+    pub nav: Nav,
+    pub keys: Vec<super::storage::ApiKey>,
+    /// A key just created: its name and secret (shown once).
+    pub new_key: Option<(String, String)>,
+    pub all: bool,
+}
+
+#[derive(Template)]
+#[template(path = "journal.html")]
+pub struct JournalPage {
+    pub nav: Nav,
+    pub entries: Vec<super::storage::JournalEntry>,
+}
+
+#[derive(Template)]
+#[template(path = "accessibilite.html")]
+pub struct AccessibilityPage {
+    pub nav: Nav,
 }

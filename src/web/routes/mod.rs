@@ -1,5 +1,6 @@
 //! The routes of `web.md`, and what every response carries (security headers).
 
+pub mod accounts;
 pub mod api;
 pub mod depot;
 pub mod public;
@@ -50,7 +51,13 @@ pub fn router(state: Shared) -> Router {
         .route("/retours/{id}", get(reviewer::return_page))
         .route("/retours/{id}/decision", post(reviewer::decide))
         .route("/retours/{id}/envois/{envoi}/annote", get(reviewer::annotated))
-        .route("/cle-api", post(reviewer::new_api_key))
+        .route("/cle-api", post(accounts::new_api_key))
+        .route("/cles-api", get(accounts::keys_page).post(accounts::new_api_key))
+        .route("/cles-api/{id}/revoquer", post(accounts::revoke_key))
+        .route("/comptes", get(accounts::accounts_page).post(accounts::create_account))
+        .route("/comptes/{id}/desactiver", post(accounts::disable_account))
+        .route("/journal", get(accounts::journal_page))
+        .route("/accessibilite", get(public::accessibility))
         .route("/api/sante", get(api::health))
         .route(
             "/api/controle",
@@ -90,12 +97,15 @@ async fn security_headers(req: Request, next: Next) -> Response {
 /// The layout's data for this request, and the CSRF cookie to set if the
 /// browser has none yet.
 pub fn nav(state: &Shared, headers: &HeaderMap) -> Result<(Nav, Option<HeaderValue>), WebError> {
-    let csrf = Csrf::of(headers)?;
-    let reviewer = auth::reviewer(&state.storage, headers)?.is_some();
+    let secure = state.config.secure_cookies;
+    let csrf = Csrf::of(headers, secure)?;
+    let reviewer = auth::reviewer(&state.storage, headers, secure)?;
     let cookie = csrf
-        .is_new
-        .then(|| auth::set_cookie(auth::CSRF_COOKIE, &csrf.token, None, state.config.secure_cookies));
-    Ok((Nav::new(reviewer, &csrf.token), cookie))
+        .new_cookie
+        .map(|c| auth::set_cookie(auth::csrf_cookie(secure), &c, None, secure));
+    let mut nav = Nav::new(reviewer.is_some(), &csrf.token);
+    nav.admin = reviewer.is_some_and(|r| r.admin);
+    Ok((nav, cookie))
 }
 
 /// A page response with the CSRF cookie when it is new.
