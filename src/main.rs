@@ -717,7 +717,7 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
     let done = done?;
     let mut reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
     reports.iter_mut().for_each(report::terminal_safe);
-    let safe = |p: &Path| bilan::output::neutralise(&p.display().to_string()).into_owned();
+    let safe = |p: &Path| bilan::output::neutralise_name(&bilan::output::path_text(p)).into_owned();
     if !args.quiet {
         let mut out = String::new();
         for r in &reports {

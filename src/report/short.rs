@@ -29,7 +29,7 @@ pub fn cross_line(b: &crate::outcome::BatchFinding) -> String {
     let place = b
         .file
         .as_deref()
-        .map(|f| format!("{} : ", crate::output::neutralise(f)))
+        .map(|f| format!("{} : ", crate::output::neutralise_name(f)))
         .unwrap_or_default();
     format!(
         "{place}{} {} : {}\n",
