@@ -187,6 +187,12 @@ async fn the_desk_in_a_real_browser() {
 
     // A reviewer logs in, creates a campaign and opens its dashboard.
     c.goto(&format!("{base}/connexion")).await.expect("login page");
+    c.find(Locator::Id("identifiant"))
+        .await
+        .expect("login")
+        .send_keys("relecteur")
+        .await
+        .expect("typed");
     c.find(Locator::Id("mot_de_passe"))
         .await
         .expect("password")

@@ -140,26 +140,6 @@ impl AnnotatedCache {
     }
 }
 
-#[cfg(test)]
-mod cache_tests {
-    use super::*;
-
-    #[test]
-    fn the_annotated_cache_is_bounded_in_bytes_not_only_in_count() {
-        let cache = AnnotatedCache::new(10_000);
-        let mut keys = Vec::new();
-        for i in 0..50 {
-            keys.push(cache.put(format!("{i}.xlsx"), vec![0u8; 3_000]).ok().flatten());
-            assert!(cache.bytes() <= 10_000, "{} bytes after {i}", cache.bytes());
-        }
-        // The newest is kept, the oldest are gone.
-        assert!(cache.get(keys[49].as_deref().unwrap_or_default()).is_some());
-        assert!(cache.get(keys[0].as_deref().unwrap_or_default()).is_none());
-        // Larger than the whole cache: not kept at all.
-        assert_eq!(cache.put("gros.xlsx".into(), vec![0u8; 10_001]).ok().flatten(), None);
-    }
-}
-
 /// Everything the handlers share.
 pub struct AppState {
     pub config: Config,
@@ -339,4 +319,24 @@ pub fn run(config: Config) -> Result<(), WebError> {
         server.stop().await;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn the_annotated_cache_is_bounded_in_bytes_not_only_in_count() {
+        let cache = AnnotatedCache::new(10_000);
+        let mut keys = Vec::new();
+        for i in 0..50 {
+            keys.push(cache.put(format!("{i}.xlsx"), vec![0u8; 3_000]).ok().flatten());
+            assert!(cache.bytes() <= 10_000, "{} bytes after {i}", cache.bytes());
+        }
+        // The newest is kept, the oldest are gone.
+        assert!(cache.get(keys[49].as_deref().unwrap_or_default()).is_some());
+        assert!(cache.get(keys[0].as_deref().unwrap_or_default()).is_none());
+        // Larger than the whole cache: not kept at all.
+        assert_eq!(cache.put("gros.xlsx".into(), vec![0u8; 10_001]).ok().flatten(), None);
+    }
 }
