@@ -129,7 +129,9 @@ const GB: u64 = 1 << 30;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn on_a_full_disk_a_deposit_is_refused_in_french_and_leaves_nothing_behind() {
-    // 1 MB per file: the database and a small return fit, a 1,5 MB upload does not.
+    // 1 MB per file: the database and a small return fit, a larger upload does
+    // not. 100 bytes over the limit: only the last write fails (the one tokio
+    // reports at `flush`, and `sync_all` alone would drop).
     let desk = ChildDesk::start(Some(1_000_000));
     let mut reviewer = Browser::new(desk.addr);
     reviewer.login().await;
@@ -138,7 +140,7 @@ async fn on_a_full_disk_a_deposit_is_refused_in_french_and_leaves_nothing_behind
     let big = || Part {
         field: "fichier".into(),
         name: "gros.xlsx".into(),
-        bytes: vec![b'x'; 1_500_000],
+        bytes: vec![b'x'; 1_000_100],
     };
 
     let mut submitter = Browser::new(desk.addr);
