@@ -199,6 +199,73 @@ pub fn api_reviewer(storage: &Storage, headers: &HeaderMap, secure: bool) -> Res
     storage.api_key(&digest(key))
 }
 
+/// Password hashing on two threads of its own: at most two argon2 hashes at
+/// once (19 MB each), always on the same two threads, so that their memory is
+/// reused instead of spreading over the allocator's per-thread arenas. A
+/// request that waits more than 20 s gets "serveur occupé" (503).
+pub struct Hasher {
+    jobs: std::sync::Mutex<std::sync::mpsc::Sender<Box<dyn FnOnce() + Send>>>,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+/// Hashes at most waiting for a hashing thread before 503.
+const HASH_QUEUE: usize = 256;
+
+impl Hasher {
+    pub fn new(threads: usize) -> Self {
+        let (tx, rx) = std::sync::mpsc::channel::<Box<dyn FnOnce() + Send>>();
+        let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+        for i in 0..threads.max(1) {
+            let rx = std::sync::Arc::clone(&rx);
+            let _ = std::thread::Builder::new()
+                .name(format!("bilan-hachage-{i}"))
+                .spawn(move || loop {
+                    let job = match rx.lock() {
+                        Ok(r) => r.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                });
+        }
+        Self {
+            jobs: std::sync::Mutex::new(tx),
+            waiting: std::sync::atomic::AtomicUsize::new(0),
+        }
+    }
+
+    /// Runs `f` on a hashing thread.
+    pub async fn run<T: Send + 'static>(&self, f: impl FnOnce() -> T + Send + 'static) -> Result<T, WebError> {
+        use std::sync::atomic::Ordering;
+        struct Waiting<'a>(&'a std::sync::atomic::AtomicUsize);
+        impl Drop for Waiting<'_> {
+            fn drop(&mut self) {
+                self.0.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        if self.waiting.fetch_add(1, Ordering::SeqCst) >= HASH_QUEUE {
+            self.waiting.fetch_sub(1, Ordering::SeqCst);
+            return Err(WebError::Busy);
+        }
+        let _waiting = Waiting(&self.waiting);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Box<dyn FnOnce() + Send> = Box::new(move || {
+            let _ = tx.send(f());
+        });
+        self.jobs
+            .lock()
+            .map_err(|_| WebError::Busy)?
+            .send(job)
+            .map_err(|_| WebError::Busy)?;
+        tokio::time::timeout(std::time::Duration::from_secs(20), rx)
+            .await
+            .map_err(|_| WebError::Busy)?
+            .map_err(|_| WebError::Busy)
+    }
+}
+
 /// Failed logins per account and per address: after [`THROTTLE_FREE`]
 /// failures within [`THROTTLE_WINDOW`], each attempt must wait a delay that
 /// doubles with every further failure (5 s, 10 s, 20 s… at most 15 min).

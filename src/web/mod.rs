@@ -154,8 +154,8 @@ pub struct AppState {
     pub stopping: std::sync::atomic::AtomicBool,
     /// Failed logins per account and address.
     pub throttle: auth::Throttle,
-    /// Password hashes computed at once (two: argon2 takes 19 MB each).
-    pub hashing: Arc<tokio::sync::Semaphore>,
+    /// Password hashing, two at a time (argon2 takes 19 MB each).
+    pub hashing: auth::Hasher,
 }
 
 pub type Shared = Arc<AppState>;
@@ -254,7 +254,7 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
         pending: Notify::new(),
         stopping: std::sync::atomic::AtomicBool::new(false),
         throttle: auth::Throttle::default(),
-        hashing: Arc::new(tokio::sync::Semaphore::new(2)),
+        hashing: auth::Hasher::new(2),
     });
     if let Some(path) = state.config.campaign_file.clone() {
         routes::reviewer::create_campaign_from_file(&state, &path)?;
@@ -283,9 +283,23 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
     })
 }
 
+/// Large blocks (argon2's 19 MB, a received file) are mapped and unmapped on
+/// their own instead of staying in the allocator's heaps: without this, glibc
+/// raises its threshold after the first free and keeps every such block, and
+/// a login flood leaves the server hundreds of MB larger.
+fn release_large_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before the
+    // runtime starts its threads.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 /// `bilan serve`: starts the desk and serves until Ctrl-C / SIGTERM. Prints the
 /// address and, on first start, the one-time link to set the reviewer password.
 pub fn run(config: Config) -> Result<(), WebError> {
+    release_large_allocations();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

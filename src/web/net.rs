@@ -28,7 +28,6 @@ use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 use tower::ServiceExt;
 
@@ -86,16 +85,29 @@ fn count(counts: &Counts, ip: IpAddr, cap: usize, exempt: bool) -> Option<Counte
     })
 }
 
-const REFUSED: &str = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json; charset=utf-8\r\n\
-Retry-After: 10\r\nConnection: close\r\nContent-Length: ";
-
-async fn refuse(mut stream: tokio::net::TcpStream) {
-    let body = r#"{"message":"Trop de connexions simultanées depuis votre adresse : réessayez dans un instant."}"#;
-    let text = format!("{REFUSED}{}\r\n\r\n{body}", body.len());
-    let _ = tokio::time::timeout(Duration::from_secs(2), async {
-        let _ = stream.write_all(text.as_bytes()).await;
-        let _ = stream.shutdown().await;
-    })
+/// A connection over the cap: its request is read (a short header timeout),
+/// answered with a French `503`, and the connection closed.
+async fn refuse(stream: tokio::net::TcpStream) {
+    let service = hyper::service::service_fn(|_req: hyper::Request<Incoming>| async {
+        let body = r#"{"message":"Trop de connexions simultanées depuis votre adresse : réessayez dans un instant."}"#;
+        let resp = hyper::Response::builder()
+            .status(503)
+            .header("content-type", "application/json; charset=utf-8")
+            .header("retry-after", "10")
+            .header("connection", "close")
+            .body(http_body_util::Full::new(Bytes::from_static(body.as_bytes())))
+            .unwrap_or_default();
+        Ok::<_, Infallible>(resp)
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(2))
+        .keep_alive(false);
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        builder.serve_connection(TokioIo::new(stream), service),
+    )
     .await;
 }
 

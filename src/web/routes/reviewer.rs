@@ -90,19 +90,10 @@ pub async fn login(
         Some(hash) if password.len() <= 1024 => {
             // At most two hashes at once: a login flood waits here instead of
             // growing memory (argon2 takes 19 MB a hash).
-            let permit = tokio::time::timeout(
-                std::time::Duration::from_secs(20),
-                std::sync::Arc::clone(&state.hashing).acquire_owned(),
-            )
-            .await
-            .map_err(|_| WebError::Busy)?
-            .map_err(|_| WebError::Busy)?;
-            tokio::task::spawn_blocking(move || {
-                let _permit = permit;
-                auth::verify_password(&password, &hash)
-            })
-            .await
-            .unwrap_or(false)
+            state
+                .hashing
+                .run(move || auth::verify_password(&password, &hash))
+                .await?
         }
         _ => false,
     };
@@ -237,16 +228,7 @@ pub async fn setup(
         .storage
         .take_setup_link(&auth::digest(&token))?
         .ok_or_else(unknown_link)?;
-    let permit = std::sync::Arc::clone(&state.hashing)
-        .acquire_owned()
-        .await
-        .map_err(|_| WebError::Busy)?;
-    let hash = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        auth::hash_password(&pw)
-    })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))??;
+    let hash = state.hashing.run(move || auth::hash_password(&pw)).await??;
     state.storage.set_password(id, &hash)?;
     journal(
         &state,
