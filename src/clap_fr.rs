@@ -208,7 +208,7 @@ fn validation_reason(err: &clap::error::Error<Fr>) -> Option<String> {
         return Some("ce n'est pas un nombre".into());
     }
     let text = source.to_string();
-    if crate::messages::looks_technical(&text) {
+    if crate::base::messages::looks_technical(&text) {
         return None;
     }
     Some(text)

@@ -4,10 +4,10 @@
 
 use serde_json::Value;
 
-use crate::check::FileReport;
+use crate::base::format::decimal_fr;
 use crate::diff::{Diff, Place};
 use crate::finding::Finding;
-use crate::format::decimal_fr;
+use crate::pipeline::check::FileReport;
 
 fn place(file: &str, f: &Finding) -> String {
     match (&f.sheet, f.cell) {
@@ -69,7 +69,7 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport) -> String {
             out.push_str(&format!(
                 "  {} : {} {} : {}\n",
                 place(file, f),
-                crate::messages::severity(f.severity),
+                crate::finding::words::severity(f.severity),
                 f.rule,
                 f.message
             ));

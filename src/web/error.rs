@@ -2,7 +2,7 @@
 //! for people, JSON with a French `message` under `/api/`.
 
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 #[derive(Debug)]
@@ -20,8 +20,9 @@ pub enum WebError {
     NotFound,
     /// 413: the upload is larger than the limit (bytes).
     TooLarge(u64),
-    /// 413: a form with too many or too long text fields.
-    FormTooLarge,
+    /// 413: a form with too many or too long text fields (at most so many
+    /// fields of so many bytes).
+    FormTooLarge(usize, usize),
     /// 503: the check queue is full.
     Busy,
     /// 507 (disk full, quota, file size limit) or 500 (any other write error):
@@ -41,7 +42,7 @@ impl WebError {
             WebError::LoginRequired => StatusCode::SEE_OTHER,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::NotFound => StatusCode::NOT_FOUND,
-            WebError::TooLarge(_) | WebError::FormTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::TooLarge(_) | WebError::FormTooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
             WebError::Storage(kind, _) if disk_full(*kind) => StatusCode::INSUFFICIENT_STORAGE,
             WebError::Storage(..) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -62,10 +63,9 @@ impl WebError {
                 "Fichier trop volumineux : la limite est de {} ; rien n'a été enregistré.",
                 size_fr(*limit)
             ),
-            WebError::FormTooLarge => format!(
-                "Formulaire trop volumineux : au plus {} champs de texte de {} Ko chacun ; rien n'a été enregistré.",
-                super::upload::MAX_TEXT_FIELDS,
-                super::upload::MAX_TEXT_FIELD / 1024
+            WebError::FormTooLarge(fields, bytes) => format!(
+                "Formulaire trop volumineux : au plus {fields} champs de texte de {} Ko chacun ; rien n'a été enregistré.",
+                bytes / 1024
             ),
             WebError::Busy => "Serveur occupé, réessayez dans un instant : rien n'a été perdu.".into(),
             WebError::Internal(m) => format!("Erreur interne du serveur : {m}"),
@@ -89,7 +89,7 @@ impl WebError {
     }
 
     /// Headers every rendering of this error carries (`Retry-After`).
-    fn retry_after(&self) -> Option<u64> {
+    pub fn retry_after(&self) -> Option<u64> {
         match self {
             WebError::Busy => Some(5),
             WebError::Throttled(s) => Some(*s),
@@ -113,7 +113,7 @@ impl WebError {
         resp
     }
 
-    fn log(&self) {
+    pub fn log(&self) {
         match self {
             WebError::Internal(m) | WebError::Storage(_, m) => eprintln!("bilan serve : {m}"),
             _ => {}
@@ -124,23 +124,6 @@ impl WebError {
 impl std::fmt::Display for WebError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.message())
-    }
-}
-
-impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
-        if matches!(self, WebError::LoginRequired) {
-            return Redirect::to("/connexion").into_response();
-        }
-        self.log();
-        let status = self.status();
-        let body = super::pages::error_page(status, &self.message());
-        let mut resp = (status, body).into_response();
-        if let Some(secs) = self.retry_after() {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
-        }
-        resp
     }
 }
 
@@ -161,7 +144,7 @@ impl IntoResponse for ApiError {
 
 /// `52 428 800 octets (50 Mo)`.
 pub fn size_fr(bytes: u64) -> String {
-    let int = crate::format::int_fr(bytes as i128);
+    let int = crate::base::format::int_fr(bytes as i128);
     if bytes >= 1_000_000 {
         format!("{int} octets ({} Mo)", bytes / 1_000_000)
     } else {

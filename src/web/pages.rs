@@ -2,11 +2,12 @@
 //! HTML-escaped unless a template says otherwise, and none does).
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::storage::{Campaign, Decision, Expected};
 use super::view::FileView;
+use crate::web::error::WebError;
 
 /// What the layout needs on every page.
 #[derive(Debug, Clone, Default)]
@@ -288,4 +289,23 @@ pub struct JournalPage {
 #[template(path = "accessibilite.html")]
 pub struct AccessibilityPage {
     pub nav: Nav,
+}
+
+/// How a [`WebError`] answers an HTML request: its page (moved from `error`,
+/// which sits below the pages).
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if matches!(self, WebError::LoginRequired) {
+            return Redirect::to("/connexion").into_response();
+        }
+        self.log();
+        let status = self.status();
+        let body = error_page(status, &self.message());
+        let mut resp = (status, body).into_response();
+        if let Some(secs) = self.retry_after() {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        resp
+    }
 }

@@ -228,12 +228,12 @@ pub async fn read_form(mut mp: Multipart, tmp: &Path, limits: Limits) -> Result<
         } else {
             texts += 1;
             if texts > MAX_TEXT_FIELDS {
-                return Err(WebError::FormTooLarge);
+                return Err(WebError::FormTooLarge(MAX_TEXT_FIELDS, MAX_TEXT_FIELD));
             }
             let mut text = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
                 if text.len() + chunk.len() > limits.max_text {
-                    return Err(WebError::FormTooLarge);
+                    return Err(WebError::FormTooLarge(MAX_TEXT_FIELDS, MAX_TEXT_FIELD));
                 }
                 text.extend_from_slice(&chunk);
             }

@@ -5,11 +5,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::check::FileReport;
+use crate::base::format::decimal_fr;
+use crate::base::model::{column_letters, CellRange, CellRef};
 use crate::finding::{Finding, Severity};
-use crate::format::decimal_fr;
-use crate::model::{column_letters, CellRange, CellRef};
-use crate::read::Sheet;
+use crate::pipeline::check::FileReport;
+use crate::pipeline::read::Sheet;
 use crate::report::human::excerpt_window;
 
 /// Longest text shown in one excerpt cell (characters).

@@ -127,7 +127,7 @@ fn follow_up(
     let Some(prev) = state.storage.previous_submission(sub.id)? else {
         return Ok(None);
     };
-    let Some(mut old) = super::reviewer::summary_of(&prev, None).map(|s| s.report) else {
+    let Some(mut old) = crate::web::service::summary_of(&prev, None).map(|s| s.report) else {
         return Ok(None);
     };
     old.extraction = prev
@@ -305,7 +305,7 @@ fn mismatch(expected: &Expected, s: &crate::web::storage::Submission) -> Option<
     if s.etat != "controle" {
         return None;
     }
-    let norm = |t: &str| crate::values::normalize_label(t);
+    let norm = |t: &str| crate::base::values::normalize_label(t);
     let template_ok = s.modele.as_deref().is_none_or(|m| m == expected.modele);
     let org_ok = s
         .organisation
