@@ -312,7 +312,7 @@ pub fn run(config: Config) -> Result<(), WebError> {
         eprintln!("bilan serve : guichet ouvert sur http://{}", server.addr);
         eprintln!("bilan serve : données dans {}", data.display());
         if let Some(link) = &server.setup_link {
-            eprintln!("bilan serve : premier démarrage. Choisissez le mot de passe du relecteur (lien à usage unique, valable 24 h) :");
+            eprintln!("bilan serve : premier démarrage. Choisissez le mot de passe du premier administrateur, identifiant « relecteur » (lien à usage unique, valable 24 h) :");
             eprintln!("  {link}");
         }
         let stop = async {

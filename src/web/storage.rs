@@ -967,3 +967,49 @@ impl Storage {
         rows.collect::<Result<_, _>>().map_err(db_err)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_the_previous_version_upgrades_and_keeps_its_reviewer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            // The schema of version 2 (before accounts), with its one reviewer.
+            std::fs::create_dir_all(dir.path()).expect("dir");
+            let conn = Connection::open(dir.path().join("bilan.sqlite3")).expect("db");
+            for sql in &MIGRATIONS[..2] {
+                conn.execute_batch(sql).expect("old migration");
+            }
+            conn.pragma_update(None, "user_version", 2).expect("version");
+            conn.execute(
+                "INSERT INTO relecteurs (identifiant, mot_de_passe, cree_le) VALUES ('relecteur', 'h', '2026-11-28T00:00:00Z')",
+                [],
+            )
+            .expect("reviewer");
+            conn.execute(
+                "INSERT INTO cles_api (empreinte, relecteur_id, creee_le) VALUES ('k', 1, '2026-11-28T00:00:00Z')",
+                [],
+            )
+            .expect("key");
+        }
+        let storage = Storage::open(dir.path()).expect("upgraded");
+        let admin = storage.account_by_login("relecteur").expect("query").expect("kept");
+        assert!(admin.admin && admin.active, "{admin:?}");
+        assert_eq!(admin.hash.as_deref(), Some("h"));
+        let keys = storage.api_keys(None).expect("keys");
+        assert_eq!(keys.len(), 1);
+        assert_eq!(
+            storage.api_key("k").expect("query").map(|r| r.login).as_deref(),
+            Some("relecteur")
+        );
+        // The journal is append-only.
+        storage
+            .journal_add("relecteur", "127.0.0.1", "essai", "")
+            .expect("added");
+        let conn = storage.lock().expect("lock");
+        assert!(conn.execute("UPDATE journal SET detail = 'x'", []).is_err());
+        assert!(conn.execute("DELETE FROM journal", []).is_err());
+    }
+}
