@@ -152,22 +152,8 @@ pub fn size_fr(bytes: u64) -> String {
     }
 }
 
-/// A system error in French (never `os error 2`).
-pub fn io_fr(e: &std::io::Error) -> String {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        NotFound => "dossier ou fichier introuvable".into(),
-        PermissionDenied => "permission refusée".into(),
-        AlreadyExists => "existe déjà".into(),
-        StorageFull => "disque plein".into(),
-        FileTooLarge => "taille de fichier maximale du système atteinte".into(),
-        QuotaExceeded => "quota disque dépassé".into(),
-        ReadOnlyFilesystem => "disque en lecture seule".into(),
-        AddrInUse => "adresse déjà utilisée par un autre programme".into(),
-        AddrNotAvailable => "adresse indisponible sur cette machine".into(),
-        _ => "erreur du système".into(),
-    }
-}
+/// A system error in French (never `os error 2`): one home, [`crate::base::messages::io_error`].
+pub use crate::base::messages::io_error as io_fr;
 
 /// Whether a write error means "no room left" (507 rather than 500).
 pub fn disk_full(kind: std::io::ErrorKind) -> bool {

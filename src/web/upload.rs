@@ -86,7 +86,7 @@ pub fn file_digest(path: &Path) -> std::io::Result<(String, u64)> {
         size += n as u64;
         hasher.update(&buf[..n]);
     }
-    Ok((super::auth::hex(&hasher.finalize()), size))
+    Ok((crate::base::format::hex(&hasher.finalize()), size))
 }
 
 /// A form as received: its text fields and its files.
@@ -208,7 +208,7 @@ pub async fn read_form(mut mp: Multipart, tmp: &Path, limits: Limits) -> Result<
                 .await
                 .map_err(|e| WebError::storage("écriture du fichier reçu", &e))?;
             drop(out);
-            received.sha256 = super::auth::hex(&hasher.finalize());
+            received.sha256 = crate::base::format::hex(&hasher.finalize());
             // Read back: what is on the disk is what was sent, whole.
             let (path, want, size) = (temp.clone(), received.sha256.clone(), received.size);
             let back = tokio::task::spawn_blocking(move || file_digest(&path))
@@ -233,7 +233,7 @@ pub async fn read_form(mut mp: Multipart, tmp: &Path, limits: Limits) -> Result<
             let mut text = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
                 if text.len() + chunk.len() > limits.max_text {
-                    return Err(WebError::FormTooLarge(MAX_TEXT_FIELDS, MAX_TEXT_FIELD));
+                    return Err(WebError::FormTooLarge(MAX_TEXT_FIELDS, limits.max_text));
                 }
                 text.extend_from_slice(&chunk);
             }
