@@ -486,3 +486,27 @@ async fn a_form_with_too_many_or_too_long_text_fields_is_refused() {
     let r = b.post_multipart("/api/controle", &fields, &[]).await;
     assert_eq!(r.status, 413, "{}", r.text());
 }
+
+#[tokio::test]
+async fn a_campaign_parameter_out_of_range_is_refused_in_french_on_the_desk() {
+    let desk = desk().await;
+    let mut b = Browser::new(desk.addr());
+    b.login().await;
+    let csrf = b.csrf("/campagnes").await;
+    let toml = "nom = \"x\"\n[regles.\"PROG-OBJ-001\"]\nparametres = { seuil_pct = 1e300 }\n";
+    let r = b
+        .post_multipart(
+            "/campagnes",
+            &[("csrf", &csrf), ("campagne", toml), ("attendus", "")],
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let page = r.text();
+    assert!(
+        page.contains("seuil_pct") && page.contains("trop grand pour une règle"),
+        "{page}"
+    );
+    assert!(!page.contains("Function not found"), "{page}");
+    assert!(desk.server.state.storage.campaigns().expect("campaigns").is_empty());
+}
