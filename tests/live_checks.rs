@@ -11,18 +11,11 @@ use bilan::blank::live::{self, Probes, PROBES_SHEET};
 use bilan::blank::{blank_checked, fill_checked};
 use bilan::check::{Checker, FileReport};
 use bilan::read::{read_bytes, CellValue, Limits};
-use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
 
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("built-in schemas load"),
-        RulePack::builtin().expect("built-in rules load"),
-    )
-}
+use common::checker;
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    common::root().join("fixtures")
 }
 
 /// (rule, sheet, cell) of a finding or of a fired live check.
@@ -268,7 +261,7 @@ fn live_checks_fire_only_on_engine_findings() {
 
 /// The fixture's data as the engine extracts it.
 fn fixture_data(checker: &Checker, name: &str) -> serde_json::Value {
-    let report = checker.check_path(&fixtures_dir().join(name));
+    let report = checker.check_path(&common::fixture(name));
     report
         .extraction
         .as_ref()
@@ -389,7 +382,7 @@ fn itrans_cost_cells_are_coloured_by_libreoffice_and_maud_is_not() {
             .max_by_key(|(_, n)| **n)
             .map(|(i, _)| i + 1)
             .unwrap_or(1);
-        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/controle-en-direct");
+        let target = common::root().join("docs/controle-en-direct");
         let status = std::process::Command::new("pdftoppm")
             .args([
                 "-png",
