@@ -450,3 +450,129 @@ fn live_checks_survive_a_libreoffice_save() {
     assert!(coloured["ods"] > 50, "the .ods copy lost its live checks: {coloured:?}");
     assert!(coloured["xls"] > 50, "the .xls copy lost its live checks: {coloured:?}");
 }
+
+/// `data` with the figure at `pointer` replaced.
+fn with(mut data: serde_json::Value, pointer: &str, value: serde_json::Value) -> serde_json::Value {
+    *data
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer} is in the data")) = value;
+    data
+}
+
+fn figure(data: &serde_json::Value, pointer: &str) -> f64 {
+    data.pointer(pointer)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or_else(|| panic!("{pointer} is a number"))
+}
+
+/// Figures at the edge of each tolerance, cents that binary floats cannot
+/// hold, an amount typed as text, a rate typed as a fraction: no live check
+/// colours what the engine accepts, and the ones just past the tolerance fire.
+#[test]
+fn live_checks_hold_at_the_edge_of_the_tolerance() {
+    let Some(soffice) = soffice() else {
+        return common::skip(
+            "live_checks_hold_at_the_edge_of_the_tolerance",
+            "soffice (LibreOffice) is not installed",
+        );
+    };
+    let checker = checker();
+    let maud = fixture_data(&checker, "pole-maud-conforme.xlsx");
+    let feder = fixture_data(&checker, "feder-axe1-2009-conforme.xlsx");
+    let row = "/financements/1";
+    let funders = ["etat", "region", "epci", "europe", "prive"];
+    let sum: f64 = funders.iter().map(|f| figure(&maud, &format!("{row}/{f}"))).sum();
+    let cost = |v: f64| with(maud.clone(), &format!("{row}/cout_total"), v.into());
+    let cents = {
+        let d = with(
+            maud.clone(),
+            &format!("{row}/etat"),
+            (figure(&maud, &format!("{row}/etat")) + 0.1).into(),
+        );
+        let d = with(
+            d,
+            &format!("{row}/region"),
+            (figure(&maud, &format!("{row}/region")) + 0.2).into(),
+        );
+        with(d, &format!("{row}/cout_total"), (sum + 1.3).into())
+    };
+    let etat = figure(&maud, &format!("{row}/etat"));
+    let text = with(
+        maud.clone(),
+        &format!("{row}/etat"),
+        format!("{} €", etat as i64).into(),
+    );
+    let equal = with(
+        maud.clone(),
+        &format!("{row}/prive"),
+        figure(&maud, &format!("{row}/cout_total")).into(),
+    );
+    let prevu = figure(&feder, "/maquette/prevu_axe1");
+    let computed = (figure(&feder, "/maquette/programme_axe1") * 100.0 / prevu * 10_000.0).round() / 10_000.0;
+    let rate = |v: f64| with(feder.clone(), "/maquette/taux_axe1", v.into());
+    let over = with(feder.clone(), "/maquette/programme_axe1", (prevu + 0.005).into());
+    let priorites: f64 = feder
+        .pointer("/priorites")
+        .and_then(serde_json::Value::as_array)
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| r.get("feder").and_then(serde_json::Value::as_f64))
+                .sum()
+        })
+        .unwrap_or_default();
+    let total = with(feder.clone(), "/priorites_total/feder", (priorites + 0.005).into());
+    // (name, template, data, must fire: (rule, pointer of the coloured cell's value))
+    let cases: Vec<(&str, &str, serde_json::Value, Option<&str>)> = vec![
+        ("cout-a-1-euro", "BILAN-POLE", cost(sum + 1.0), None),
+        ("cout-a-1-euro-01", "BILAN-POLE", cost(sum + 1.01), Some("POLE-FIN-001")),
+        ("cout-moins-1-euro", "BILAN-POLE", cost(sum - 1.0), None),
+        ("centimes", "BILAN-POLE", cents, None),
+        ("montant-en-texte", "BILAN-POLE", text, None),
+        ("financeur-egal-au-cout", "BILAN-POLE", equal, None),
+        ("taux-a-0-05", "TDB-FEDER-AXE1", rate(computed + 0.05), None),
+        (
+            "taux-a-0-06",
+            "TDB-FEDER-AXE1",
+            rate(computed + 0.06),
+            Some("FEDER-MAQ-004"),
+        ),
+        ("taux-en-fraction", "TDB-FEDER-AXE1", rate(computed / 100.0), None),
+        ("programme-a-0-005", "TDB-FEDER-AXE1", over, None),
+        ("total-priorites-a-0-005", "TDB-FEDER-AXE1", total, None),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut inputs = Vec::new();
+    for (name, id, data, _) in &cases {
+        let t = checker.templates.get(id).expect("template");
+        let checks = live::checks(t, &checker.rules).expect("declarations resolve");
+        let at = dir.path().join(format!("{name}.xlsx"));
+        std::fs::write(&at, fill_checked(t, data, &checks, Probes::On).expect("fill")).expect("write");
+        inputs.push(at);
+    }
+    let outdir = dir.path().join("recalcule");
+    convert(
+        &soffice,
+        &recalculating_profile(dir.path()),
+        "xlsx:Calc MS Excel 2007 XML",
+        &outdir,
+        &inputs,
+    );
+    let mut failures = Vec::new();
+    for (name, _, _, must) in &cases {
+        let bytes = std::fs::read(outdir.join(format!("{name}.xlsx"))).expect("recalculated");
+        let engine = engine_spots(&checker.check_bytes(&format!("{name}.xlsx"), &bytes));
+        let (live, _) = fired(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for spot in live.iter().filter(|s| !engine.contains(*s)) {
+            failures.push(format!(
+                "{name}: {} coloured {}!{}, the engine finds it correct",
+                spot.0, spot.1, spot.2
+            ));
+        }
+        if let Some(rule) = must {
+            if !live.iter().any(|s| s.0 == *rule) {
+                failures.push(format!("{name}: {rule} does not fire (engine: {engine:?})"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
