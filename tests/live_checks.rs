@@ -576,3 +576,106 @@ fn live_checks_hold_at_the_edge_of_the_tolerance() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// A Basic macro for LibreOffice: opens `src`, inserts a row inside the
+/// `Financements` table (before sheet row 6) with a year, a cost and two
+/// funders, saves the result as `.xlsx` at `dst`. Figures come as text: a
+/// `Double` parameter from the command line hangs LibreOffice 7.4.
+const INSERT_ROW_MACRO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">
+<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" script:language="StarBasic">
+Sub InsertRow(src As String, dst As String, cost As String, etat As String, region As String)
+  Dim args(0) As New com.sun.star.beans.PropertyValue
+  args(0).Name = &quot;Hidden&quot;
+  args(0).Value = True
+  doc = StarDesktop.loadComponentFromURL(ConvertToURL(src), &quot;_blank&quot;, 0, args())
+  sheet = doc.Sheets.getByName(&quot;Financements&quot;)
+  sheet.unprotect(&quot;&quot;)
+  sheet.Rows.insertByIndex(5, 1)
+  sheet.getCellByPosition(0, 5).setValue(2010)
+  sheet.getCellByPosition(1, 5).setValue(Val(cost))
+  sheet.getCellByPosition(2, 5).setValue(Val(etat))
+  sheet.getCellByPosition(3, 5).setValue(Val(region))
+  doc.calculateAll()
+  Dim out(0) As New com.sun.star.beans.PropertyValue
+  out(0).Name = &quot;FilterName&quot;
+  out(0).Value = &quot;Calc MS Excel 2007 XML&quot;
+  doc.storeToURL(ConvertToURL(dst), out())
+  doc.close(True)
+End Sub
+</script:module>
+"#;
+
+/// A row inserted by LibreOffice inside a table of the blank return is checked
+/// like the others: the conditional formats and the TOTAL's ranges grow over
+/// it, a wrong row is coloured, a right one is not.
+#[test]
+fn a_row_inserted_in_libreoffice_is_checked_too() {
+    let Some(soffice) = soffice() else {
+        return common::skip(
+            "a_row_inserted_in_libreoffice_is_checked_too",
+            "soffice (LibreOffice) is not installed",
+        );
+    };
+    let checker = checker();
+    let t = checker.templates.get("BILAN-POLE").expect("BILAN-POLE");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let blank = dir.path().join("vierge.xlsx");
+    std::fs::write(&blank, blank_checked(t, &checker.rules).expect("blank")).expect("write");
+    let profile = recalculating_profile(dir.path());
+    // A first start sets the profile up (and its Basic library) …
+    convert(
+        &soffice,
+        &profile,
+        "pdf",
+        &dir.path().join("init"),
+        std::slice::from_ref(&blank),
+    );
+    // … then the macro goes into its Standard library.
+    std::fs::write(profile.join("user/basic/Standard/Module1.xba"), INSERT_ROW_MACRO).expect("macro written");
+    let mut pixels = BTreeMap::new();
+    for (name, cost, etat, region) in [("faux", 1000, 400, 0), ("juste", 1000, 400, 600)] {
+        let inserted = dir.path().join(format!("{name}.xlsx"));
+        let mut child = std::process::Command::new(&soffice)
+            .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+            .args(["--headless", "--norestore"])
+            .arg(format!(
+                "macro:///Standard.Module1.InsertRow(\"{}\",\"{}\",\"{cost}\",\"{etat}\",\"{region}\")",
+                blank.display(),
+                inserted.display()
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("soffice runs the macro");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the macro did not finish within 120 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(inserted.exists(), "the macro wrote no {name}.xlsx");
+        let report = checker.check_path(&inserted);
+        let engine = engine_spots(&report);
+        let wrong = ("POLE-FIN-001".to_string(), "Financements".to_string(), "B6".to_string());
+        assert_eq!(
+            engine.contains(&wrong),
+            name == "faux",
+            "{name}: engine findings {engine:?}"
+        );
+        let pdf = dir.path().join(format!("pdf-{name}"));
+        convert(&soffice, &profile, "pdf", &pdf, std::slice::from_ref(&inserted));
+        let pages = render(
+            &pdf.join(format!("{name}.pdf")),
+            &dir.path().join(format!("page-{name}")),
+        );
+        pixels.insert(name, pages.iter().map(|(_, _, rgb)| alert_pixels(rgb)).sum::<usize>());
+    }
+    assert!(
+        pixels["faux"] > 50,
+        "the inserted wrong row is not coloured: {pixels:?}"
+    );
+    assert_eq!(pixels["juste"], 0, "a right inserted row is coloured: {pixels:?}");
+}
