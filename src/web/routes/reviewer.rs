@@ -351,7 +351,13 @@ pub fn create_campaign_from_file(state: &Shared, path: &std::path::Path) -> Resu
         }
         None => String::new(),
     };
-    add_campaign(state, &text, &expected, &path.display().to_string()).map_err(WebError::BadRequest)?;
+    let id = add_campaign(state, &text, &expected, &path.display().to_string()).map_err(WebError::BadRequest)?;
+    state.storage.journal_add(
+        "bilan serve",
+        "local",
+        "campagne créée",
+        &format!("n° {id} depuis {} (--campagne)", crate::output::path_text(path)),
+    )?;
     Ok(())
 }
 
