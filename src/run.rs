@@ -599,6 +599,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             ),
             key_rows: Vec::new(),
             annotated: None,
+            review: None,
         });
     }
     let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());

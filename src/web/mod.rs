@@ -6,8 +6,10 @@
 //! uploads, [`auth`] sessions and CSRF, [`view`] what a page shows of a finding.
 
 pub mod auth;
+pub mod campaign_form;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod pages;
 mod routes;
 pub mod storage;
