@@ -67,6 +67,9 @@ pub fn gather(state: &Shared, campaign_id: i64) -> Result<Export, WebError> {
         };
         latest.push((sub, Some(review)));
     }
+    // In the order `bilan batch` takes files (by name), so that order-bound
+    // findings (the second of two duplicates) fall on the same return.
+    latest.sort_by(|(a, _), (b, _)| (&a.nom_fichier, a.id).cmp(&(&b.nom_fichier, b.id)));
     let names = crate::output::report_names(
         &latest
             .iter()

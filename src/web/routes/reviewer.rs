@@ -354,13 +354,22 @@ pub async fn create_campaign(
     let form = campaign_upload(&state, &headers, multipart).await?;
     let file = |field: &str| form.files.iter().find(|f| f.field == field);
     let result = (|| -> Result<i64, String> {
-        let campaign = file("campagne").ok_or("Choisissez le fichier campagne.toml à envoyer.")?;
-        let text = campaign_form::normalise(&text_of(campaign)?);
-        let expected = match file("attendus") {
-            Some(f) => parse_expected(&text_of(f)?, &state)?,
-            None => Vec::new(),
+        // A file, or its text pasted (scripts and older pages send text fields).
+        let (text, name) = match (
+            file("campagne"),
+            form.field("campagne").filter(|t| !t.trim().is_empty()),
+        ) {
+            (Some(f), _) => (text_of(f)?, f.name.clone()),
+            (None, Some(t)) => (t.to_string(), "campagne.toml".to_string()),
+            (None, None) => return Err("Choisissez le fichier campagne.toml à envoyer.".into()),
         };
-        add_campaign(&state, &text, &expected, &campaign.name)
+        let text = campaign_form::normalise(&text);
+        let expected = match (file("attendus"), form.field("attendus")) {
+            (Some(f), _) => parse_expected(&text_of(f)?, &state)?,
+            (None, Some(t)) => parse_expected(t, &state)?,
+            (None, None) => Vec::new(),
+        };
+        add_campaign(&state, &text, &expected, &name)
     })();
     match result {
         Ok(id) => Ok(Redirect::to(&format!("/campagnes/{id}")).into_response()),
