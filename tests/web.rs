@@ -604,3 +604,26 @@ async fn a_full_queue_answers_server_busy() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["files"][0]["findings"][0]["severity"], "error");
 }
+
+/// Issue 22: a port already in use is said in French, with `--bind` to get out.
+#[tokio::test]
+async fn a_port_in_use_is_explained_with_bind() {
+    let first = desk().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = config(&dir.path().join("donnees"));
+    c.bind = first.addr();
+    let checker = bilan::web::default_checker(Some(worker_exe()), c.max_file_size).expect("checker");
+    let message = match bilan::web::start(c, checker).await {
+        Ok(_) => panic!("two desks on one port"),
+        Err(e) => e.message(),
+    };
+    assert!(
+        message.contains(&format!("le port {} est déjà utilisé", first.addr().port())),
+        "{message}"
+    );
+    assert!(message.contains("--bind"), "{message}");
+    assert!(
+        !message.contains("os error") && !message.contains("Address"),
+        "{message}"
+    );
+}
