@@ -130,10 +130,28 @@ pub fn report_file_name(input: &Path) -> String {
 /// land on an input).
 pub fn report_names(files: &[PathBuf], refused: &dyn Fn(&str) -> bool) -> Vec<String> {
     let mut taken = HashSet::new();
+    // Same-named returns in several formats (`itrans.xlsx`, `itrans.ods`): the
+    // ones not in .xlsx keep their format in the name (`itrans.ods.controle.xlsx`).
+    let extension = |f: &PathBuf| {
+        f.extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .unwrap_or_default()
+    };
+    let mut formats: std::collections::HashMap<String, HashSet<String>> = std::collections::HashMap::new();
+    for f in files {
+        formats
+            .entry(report_file_name(f).to_lowercase())
+            .or_default()
+            .insert(extension(f));
+    }
     files
         .iter()
         .map(|f| {
-            let name = report_file_name(f);
+            let mut name = report_file_name(f);
+            let ext = extension(f);
+            if ext != "xlsx" && !ext.is_empty() && formats.get(&name.to_lowercase()).is_some_and(|s| s.len() > 1) {
+                name = format!("{}.{ext}.controle.xlsx", name.trim_end_matches(".controle.xlsx"));
+            }
             let stem = name.trim_end_matches(".controle.xlsx").to_string();
             (1..)
                 .map(|n| {
@@ -371,9 +389,19 @@ mod tests {
             PathBuf::from("b/X.xls"),
             PathBuf::from("c/x.ods"),
         ];
+        // Same name, other formats: the format stays in the name (issue 22).
         assert_eq!(
             report_names(&files, &|_| false),
-            ["x.controle.xlsx", "X (2).controle.xlsx", "x (3).controle.xlsx"]
+            ["x.controle.xlsx", "X.xls.controle.xlsx", "x.ods.controle.xlsx"]
+        );
+        let same = [
+            PathBuf::from("a/x.xlsx"),
+            PathBuf::from("b/X.xlsx"),
+            PathBuf::from("c/x.ods"),
+        ];
+        assert_eq!(
+            report_names(&same, &|_| false),
+            ["x.controle.xlsx", "X (2).controle.xlsx", "x.ods.controle.xlsx"]
         );
         assert_eq!(
             report_names(&files[..1], &|n| n == "x.controle.xlsx"),

@@ -5,9 +5,10 @@
 use serde_json::Value;
 
 use crate::check::FileReport;
-use crate::diff::{Diff, Place};
+use crate::diff::Diff;
 use crate::finding::Finding;
 use crate::format::decimal_fr;
+use crate::template::{Block, Template, TemplateSet};
 
 fn place(file: &str, f: &Finding) -> String {
     match (&f.sheet, f.cell) {
@@ -32,12 +33,92 @@ pub fn value_fr(v: &Option<Value>) -> String {
     }
 }
 
-fn cell_fr(p: &Option<Place>) -> String {
-    p.as_ref().map_or_else(|| "—".into(), ToString::to_string)
+/// Where a value sits, as a person reads the sheet: its column's (or field's)
+/// label, and for a table row the row's first column (`Coût total (€), 2005`).
+/// `None` when the template does not place the pointer.
+fn label_of(t: &Template, data: Option<&Value>, pointer: &str) -> Option<String> {
+    let pattern: String = pointer
+        .split('/')
+        .map(|p| {
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                "*"
+            } else {
+                p
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    for sheet in &t.sheets {
+        for block in &sheet.blocks {
+            match block {
+                Block::Field(f) | Block::Title(f) if format!("{}/{}", sheet.pointer(), f.key) == pattern => {
+                    return Some(f.label.clone())
+                }
+                Block::Table(tb) => {
+                    let Some(c) = tb
+                        .columns
+                        .iter()
+                        .find(|c| format!("{}/{}/*/{}", sheet.pointer(), tb.key, c.key) == pattern)
+                    else {
+                        continue;
+                    };
+                    let row = pointer.rsplit_once('/').map(|(r, _)| r);
+                    let row_label = tb
+                        .columns
+                        .first()
+                        .filter(|first| first.key != c.key)
+                        .and_then(|first| data?.pointer(row?)?.get(&first.key))
+                        .filter(|v| !v.is_null())
+                        .map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => value_fr(&Some(other.clone())).replace('\u{202f}', ""),
+                        });
+                    return Some(match row_label {
+                        Some(r) => format!("{}, {r}", c.label),
+                        None => c.label.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
-/// The whole comparison, for a terminal.
-pub fn render(diff: &Diff, old: &FileReport, new: &FileReport) -> String {
+/// One changed value: `Financements!B4, Coût total (€), 2005 : 17 081 618 → 16 033 022`,
+/// the new cell said when the row moved; the data pointer only when the
+/// template does not place the value.
+fn change_line(c: &crate::diff::ValueChange, t: Option<&Template>, old: &FileReport, new: &FileReport) -> String {
+    fn data(r: &FileReport) -> Option<&Value> {
+        r.extraction.as_ref().map(|e| &e.data)
+    }
+    let label = t.and_then(|t| {
+        label_of(t, data(new), &c.pointer)
+            .filter(|_| c.new_value.is_some())
+            .or_else(|| label_of(t, data(old), &c.pointer))
+    });
+    let first = c.old_place.as_ref().or(c.new_place.as_ref());
+    let head = match (first, &label) {
+        (Some(p), Some(l)) => format!("{p}, {l}"),
+        (None, Some(l)) => l.clone(),
+        (Some(p), None) => format!("{p} ({})", c.pointer),
+        (None, None) => c.pointer.clone(),
+    };
+    let moved = match (&c.old_place, &c.new_place) {
+        (Some(a), Some(b)) if a != b => format!(" (désormais en {b})"),
+        _ => String::new(),
+    };
+    format!(
+        "  {head} : {} → {}{moved}\n",
+        value_fr(&c.old_value),
+        value_fr(&c.new_value)
+    )
+}
+
+/// The whole comparison, for a terminal. `templates`: to name each changed
+/// value by its sheet, cell and label.
+pub fn render(diff: &Diff, old: &FileReport, new: &FileReport, templates: &TemplateSet) -> String {
+    let template = new.template.as_deref().and_then(|id| templates.get(id));
     let mut out = String::new();
     let what = match (&new.template, &new.organisation) {
         (Some(t), Some(o)) => format!("{t}, {o}"),
@@ -80,14 +161,7 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport) -> String {
     }
     out.push_str(&format!("\nValeurs modifiées ({})\n", diff.valeurs_modifiees.len()));
     for c in &diff.valeurs_modifiees {
-        out.push_str(&format!(
-            "  {} : {} {} → {} {}\n",
-            c.pointer,
-            cell_fr(&c.old_place),
-            value_fr(&c.old_value),
-            cell_fr(&c.new_place),
-            value_fr(&c.new_value)
-        ));
+        out.push_str(&change_line(c, template, old, new));
     }
     out.push_str(&format!(
         "\nSuivi : {} ; {}\n",
