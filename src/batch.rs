@@ -12,11 +12,14 @@ use globset::GlobSet;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::check::{Checked, Checker, FileReport, Input, Job};
 use crate::finding::{Finding, Severity};
+use crate::job::{Checked, Checker, Input, Job};
 pub use crate::outcome::{BatchFinding, Skipped, Summary};
-use crate::rules::RulePack;
-use crate::template::TemplateSet;
+use crate::pipeline::check::FileReport;
+// Transition re-exports (moved items; see the block in lib.rs).
+pub use crate::outcome::key_rows;
+pub use crate::pipeline::rules::campaign::{parse_expected, read_expected, Expected};
+use crate::pipeline::rules::RulePack;
 
 /// What `batch` will look at.
 #[derive(Debug, Clone, Default)]
@@ -160,60 +163,6 @@ pub fn collect_inputs(paths: &[PathBuf], glob: Option<&GlobSet>, exclude: Option
     inputs
 }
 
-/// Key figures of a return, as the template's `x-template.synthese` says:
-/// `{"rows": "/table" (optional), "columns": [{"label", "pointer", "total"}]}`.
-/// Pointers starting with `/` are read in the return, others in the row.
-pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>> {
-    let (Some(t), Some(ex)) = (
-        report.template.as_deref().and_then(|id| templates.get(id)),
-        report.extraction.as_ref(),
-    ) else {
-        return Vec::new();
-    };
-    let Some(spec) = t.schema.pointer("/x-template/synthese") else {
-        return Vec::new();
-    };
-    let columns = spec
-        .get("columns")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let read = |row: Option<&Value>, p: &str| -> Value {
-        let v = if p.starts_with('/') {
-            ex.data.pointer(p)
-        } else {
-            row.and_then(|r| r.get(p))
-        };
-        let absolute = if p.starts_with('/') {
-            p.to_string()
-        } else {
-            String::new()
-        };
-        match v {
-            Some(v) if absolute.is_empty() || !ex.is_unusable(&absolute) => v.clone(),
-            _ => Value::Null,
-        }
-    };
-    let pointers: Vec<String> = columns
-        .iter()
-        .map(|c| c.get("pointer").and_then(Value::as_str).unwrap_or_default().to_string())
-        .collect();
-    match spec.get("rows").and_then(Value::as_str) {
-        Some(rows) => ex
-            .data
-            .pointer(rows)
-            .and_then(Value::as_array)
-            .map(|items| {
-                items
-                    .iter()
-                    .map(|item| pointers.iter().map(|p| read(Some(item), p)).collect())
-                    .collect()
-            })
-            .unwrap_or_default(),
-        None => vec![pointers.iter().map(|p| read(None, p)).collect()],
-    }
-}
-
 /// Checks every file, in parallel (each in a worker process when the checker
 /// is isolated), with the [`Job`] `job(i)` gives for the i-th. Results keep the
 /// input order whatever the number of threads. A file whose annotated report
@@ -227,7 +176,7 @@ pub fn check_all(
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Summary> {
     let work = |i: usize, path: &PathBuf| -> Option<Summary> {
-        if crate::isolate::interrupted() {
+        if crate::job::isolate::interrupted() {
             return None;
         }
         let (job, annotated_name) = job(i);
@@ -295,82 +244,6 @@ fn internal_failure(path: &Path, what: &str) -> FileReport {
     )
 }
 
-/// One expected return of `--expected LIST.csv`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Expected {
-    pub template: String,
-    pub organisation: String,
-}
-
-/// Reads `--expected`: a CSV (`,` or `;`) with columns `modele`/`template` and
-/// `organisation` (a header row is recognised and skipped). See [`parse_expected`].
-pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::messages::io_failure("lecture", path, &e))?;
-    parse_expected(&text).map_err(|e| format!("{} : {e}", path.display()))
-}
-
-/// The list of expected returns, as text: the one reader of that list, for
-/// `--expected`, a campaign's `attendus` and the web desk (upload or form).
-///
-/// A CSV whose separator is `;` when the first line holds one, `,` otherwise;
-/// fields may be quoted (`"Artois; Comm."`); a first row whose first cell is
-/// `modèle`, `modele`, `template` or `gabarit` is a header; blank rows are
-/// skipped; columns after the second are ignored. Errors name the line, in
-/// French, without the CSV library's words.
-pub fn parse_expected(text: &str) -> Result<Vec<Expected>, String> {
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let delimiter = if text
-        .lines()
-        .find(|l| !l.trim().is_empty())
-        .is_some_and(|l| l.contains(';'))
-    {
-        b';'
-    } else {
-        b','
-    };
-    let mut reader = csv::ReaderBuilder::new()
-        .delimiter(delimiter)
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(text.as_bytes());
-    let mut out = Vec::new();
-    let mut first = true;
-    for record in reader.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            format!("ligne {line} illisible (guillemet non refermé ?)")
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
-        let cells: Vec<&str> = record.iter().map(str::trim).collect();
-        if cells.iter().all(|c| c.is_empty()) {
-            continue;
-        }
-        let header = first
-            && cells.first().is_some_and(|c| {
-                matches!(
-                    crate::values::normalize_label(c).as_str(),
-                    "modele" | "template" | "gabarit"
-                )
-            });
-        first = false;
-        if header {
-            continue;
-        }
-        match cells.as_slice() {
-            [template, organisation, ..] if !template.is_empty() && !organisation.is_empty() => out.push(Expected {
-                template: template.to_string(),
-                organisation: organisation.to_string(),
-            }),
-            _ => {
-                return Err(format!(
-                    "ligne {line} : il faut deux colonnes, modèle et organisation (par exemple « BILAN-POLE;I-TRANS »)"
-                ))
-            }
-        }
-    }
-    Ok(out)
-}
-
 /// Runs the cross-file rules (`rules/batch/`) over the set of returns.
 pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[Expected]>) -> Vec<BatchFinding> {
     let returns: Vec<Value> = summaries
@@ -405,7 +278,7 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
                         .and_then(|i| i.parse::<usize>().ok())
                         .and_then(|i| summaries.get(i))
                         .map(|s| s.report.path.clone());
-                    let figures = crate::rules::figures(rule, &r);
+                    let figures = crate::pipeline::rules::figures(rule, &r);
                     let mut f = Finding::new(&rule.meta.id, rule.meta.severity, r.message).with_pointer(r.pointer);
                     f.figures = figures;
                     out.push(BatchFinding { finding: f, file });
@@ -471,61 +344,4 @@ pub fn json_report(
             .collect(),
     );
     value
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn pairs(text: &str) -> Vec<(String, String)> {
-        parse_expected(text)
-            .unwrap_or_else(|e| panic!("{e}"))
-            .into_iter()
-            .map(|e| (e.template, e.organisation))
-            .collect()
-    }
-
-    #[test]
-    fn both_header_words_and_both_separators() {
-        let want = vec![
-            ("BILAN-POLE".to_string(), "I-TRANS".to_string()),
-            ("BILAN-PLDE".to_string(), "Artois Comm.".to_string()),
-        ];
-        for header in [
-            "modèle;organisation",
-            "modele;organisation",
-            "gabarit;organisation",
-            "template;organisation",
-            "Modèle ; Organisation",
-        ] {
-            assert_eq!(
-                pairs(&format!("{header}\nBILAN-POLE;I-TRANS\nBILAN-PLDE;Artois Comm.\n")),
-                want,
-                "{header}"
-            );
-        }
-        assert_eq!(
-            pairs("gabarit,organisation\r\nBILAN-POLE,I-TRANS\r\n\r\nBILAN-PLDE,Artois Comm.\r\n"),
-            want
-        );
-        assert_eq!(pairs("\u{feff}BILAN-POLE;I-TRANS\nBILAN-PLDE;Artois Comm."), want);
-    }
-
-    #[test]
-    fn a_third_column_is_not_part_of_the_organisation() {
-        assert_eq!(pairs("a;b;c"), vec![("a".to_string(), "b".to_string())]);
-        assert_eq!(
-            pairs("BILAN-PLDE;\"Artois; Comm.\""),
-            vec![("BILAN-PLDE".to_string(), "Artois; Comm.".to_string())]
-        );
-    }
-
-    #[test]
-    fn errors_name_the_line_in_french() {
-        let e = parse_expected("modèle;organisation\nBILAN-POLE;I-TRANS\nBILAN-POLE\n").unwrap_err();
-        assert!(e.starts_with("ligne 3 : il faut deux colonnes"), "{e}");
-        let e = parse_expected("BILAN-POLE;\n").unwrap_err();
-        assert!(e.starts_with("ligne 1 :"), "{e}");
-        assert_eq!(pairs(""), Vec::new());
-    }
 }

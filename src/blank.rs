@@ -40,10 +40,10 @@ use rust_xlsxwriter::{
 };
 use serde_json::Value;
 
+use crate::base::model::{column_letters, CellRef};
+use crate::base::values::{normalize_label, DateInterval, Precision, Unit};
 use crate::docs::expected_fr;
-use crate::model::{column_letters, CellRef};
-use crate::template::{Block, FieldSpec, SheetSpec, TableSpec, Template, ValueKind};
-use crate::values::{normalize_label, DateInterval, Precision, Unit};
+use crate::pipeline::template::{Block, FieldSpec, SheetSpec, TableSpec, Template, ValueKind};
 
 /// Empty rows offered under each table header.
 pub const TABLE_ROWS: u32 = 50;
@@ -127,7 +127,7 @@ fn build(t: &Template, data: Option<&Value>) -> Result<Vec<u8>, BlankError> {
         ws.protect();
         ws.set_very_hidden(true);
     }
-    if t.sheet(crate::justify::SHEET).is_none() {
+    if t.sheet(crate::pipeline::justify::SHEET).is_none() {
         justifications_sheet(wb.add_worksheet()).map_err(|e| fail(format!("feuille « Justifications » : {e}")))?;
     }
     wb.save_to_buffer()
@@ -137,7 +137,7 @@ fn build(t: &Template, data: Option<&Value>) -> Result<Vec<u8>, BlankError> {
 /// The optional `Justifications` sheet (comply or explain, `spec/campaign.md`):
 /// last, empty, unprotected, with its header row `Règle | Cellule | Justification`.
 fn justifications_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
-    ws.set_name(crate::justify::SHEET)?;
+    ws.set_name(crate::pipeline::justify::SHEET)?;
     ws.write_string_with_format(
         0,
         0,
@@ -149,7 +149,7 @@ fn justifications_sheet(ws: &mut Worksheet) -> Result<(), XlsxError> {
         0,
         "Recopiez la règle et la cellule depuis la feuille « Constats » du rapport de contrôle (par exemple PROG-OBJ-001 et Objectifs!E7). Les erreurs ne se justifient pas : elles se corrigent.",
     )?;
-    for (col, header) in crate::justify::HEADERS.iter().enumerate() {
+    for (col, header) in crate::pipeline::justify::HEADERS.iter().enumerate() {
         ws.write_string_with_format(3, col as u16, *header, &header_format())?;
     }
     ws.set_column_width(0, 16)?;
@@ -535,8 +535,10 @@ impl SheetWriter<'_> {
         }
         self.ws
             .write_string_with_format(total_row, 0, "TOTAL", &total_format(None))?;
-        let parts =
-            crate::template::annotations::has_parts(&self.t.schema, &format!("{}/{}", self.spec.pointer(), tb.key));
+        let parts = crate::pipeline::template::annotations::has_parts(
+            &self.t.schema,
+            &format!("{}/{}", self.spec.pointer(), tb.key),
+        );
         for (i, c) in tb.columns.iter().enumerate().skip(1) {
             let col = i as u16;
             let fmt = total_format(Some(c));

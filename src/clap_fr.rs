@@ -105,7 +105,7 @@ fn franciser_rec(mut cmd: Command, root: bool) -> Command {
     }
     if name == "template" {
         // Every built-in template, whatever was added since the help was written.
-        let ids = crate::embedded::template_ids().join(", ");
+        let ids = crate::base::embedded::template_ids().join(", ");
         cmd = cmd.mut_arg("id", |a| {
             a.help(format!(
                 "Identifiant du modèle : {ids} ; sans ID (ni --all), la liste des modèles"
@@ -231,7 +231,7 @@ fn validation_reason(err: &clap::error::Error<Fr>) -> Option<String> {
         return Some("ce n'est pas un nombre".into());
     }
     let text = source.to_string();
-    if crate::messages::looks_technical(&text) {
+    if crate::base::messages::looks_technical(&text) {
         return None;
     }
     Some(text)

@@ -11,9 +11,9 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::check::FileReport;
+use crate::base::values::normalize_label;
 use crate::finding::Finding;
-use crate::values::normalize_label;
+use crate::pipeline::check::FileReport;
 
 /// Why two files cannot be compared (exit 2 on the command line).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -55,7 +55,7 @@ impl Suivi {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Place {
     pub sheet: String,
-    pub cell: Option<crate::model::CellRef>,
+    pub cell: Option<crate::base::model::CellRef>,
 }
 
 impl std::fmt::Display for Place {
@@ -98,7 +98,7 @@ pub struct Diff {
 impl Diff {
     /// `2 corrigés, 1 nouveau, 3 toujours présents, 0 justifié`.
     pub fn summary_fr(&self) -> String {
-        let p = crate::report::plural;
+        let p = crate::base::messages::plural;
         format!(
             "{}, {}, {}, {}",
             p(self.corriges.len(), "corrigé", "corrigés"),
@@ -204,7 +204,7 @@ fn value_changes(old: &FileReport, new: &FileReport) -> Vec<ValueChange> {
     leaves("", &a.data, &mut list_a);
     let mut list_b = Vec::new();
     leaves("", &b.data, &mut list_b);
-    let place = |ex: &crate::extract::Extraction, p: &str| {
+    let place = |ex: &crate::pipeline::extract::Extraction, p: &str| {
         ex.origins.get(p).map(|o| Place {
             sheet: o.sheet.clone(),
             cell: o.cell,
@@ -269,15 +269,15 @@ fn leaves<'a>(prefix: &str, v: &'a Value, out: &mut Vec<(String, &'a Value)>) {
 }
 
 /// The extracted data of a report as `bilan extract` prints it (`data`,
-/// `cells`), back into an [`Extraction`](crate::extract::Extraction): what a
-/// report checked in a worker process brings back ([`crate::check::Job::extraction`]).
-pub fn extraction_of_json(v: &Value) -> Option<crate::extract::Extraction> {
+/// `cells`), back into an [`Extraction`](crate::pipeline::extract::Extraction): what a
+/// report checked in a worker process brings back ([`crate::job::Job::extraction`]).
+pub fn extraction_of_json(v: &Value) -> Option<crate::pipeline::extract::Extraction> {
     let data = v.get("data").filter(|d| !d.is_null())?.clone();
     let origins = v
         .get("cells")
         .and_then(|c| serde_json::from_value(c.clone()).ok())
         .unwrap_or_default();
-    Some(crate::extract::Extraction {
+    Some(crate::pipeline::extract::Extraction {
         data,
         origins,
         ..Default::default()
@@ -289,7 +289,7 @@ pub fn extraction_of_json(v: &Value) -> Option<crate::extract::Extraction> {
 pub fn to_json(diff: &Diff, old: &FileReport, new: &FileReport) -> Value {
     let findings = |fs: &[Finding], file: &str| {
         fs.iter()
-            .map(|f| crate::report::json::finding_json(f, file))
+            .map(|f| crate::outcome::finding_json(f, file))
             .collect::<Vec<_>>()
     };
     let side = |r: &FileReport| {
@@ -339,7 +339,7 @@ mod tests {
         r.template = Some("BILAN-POLE".into());
         r.organisation = Some(org.into());
         r.findings = findings;
-        r.extraction = Some(crate::extract::Extraction {
+        r.extraction = Some(crate::pipeline::extract::Extraction {
             data,
             ..Default::default()
         });

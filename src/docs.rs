@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::rules::{EngineRule, Expect, Rule, RulePack, BATCH_SCOPE};
-use crate::template::{layout_map, Block, FieldSpec, SheetSpec, Template, TemplateSet, ValueKind};
+use crate::pipeline::rules::{EngineRule, Expect, Rule, RulePack, BATCH_SCOPE};
+use crate::pipeline::template::{layout_map, Block, FieldSpec, SheetSpec, Template, TemplateSet, ValueKind};
 
 /// Where the rule reference lives in the repository.
 pub const REFERENCE_PATH: &str = "docs/REGLES.md";
@@ -77,7 +77,7 @@ pub fn rules_table(rows: &[RuleRow]) -> String {
             r.id,
             // The JSON keeps `error`/`warning`/`info`; people read French.
             crate::finding::Severity::parse(&r.severity)
-                .map_or(r.severity.clone(), |s| crate::messages::severity(s).to_string()),
+                .map_or(r.severity.clone(), |s| crate::finding::words::severity(s).to_string()),
             r.template,
             r.title
         ));
@@ -553,7 +553,7 @@ fn pretty(data: &str) -> String {
 
 fn num(v: &Value) -> String {
     v.as_f64()
-        .map(crate::format::number_plain)
+        .map(crate::base::format::number_plain)
         .unwrap_or_else(|| v.to_string())
 }
 

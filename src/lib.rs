@@ -1,39 +1,70 @@
 //! `bilan`: validation of the spreadsheet returns of the SRDE reporting cycle.
 //!
-//! The pipeline, one module per stage:
-//! [`read`] (workbooks, through calamine) → [`template`] (schemas annotated with
-//! where each value sits) → [`extract`] (structured JSON, every value with its
-//! cell) → [`validate`] (JSON Schema) → [`rules`] (Rhai scripts) → [`report`]
-//! (terminal, JSON). [`check`] runs it for one file.
+//! Layers, each importing only from the layers above it in this list (see
+//! `ARCHITECTURE.md` and `tests/architecture.rs`, which keeps it so):
 //!
-//! A reporting cycle: [`campaign`] (`campagne.toml`: this year's decisions on the
-//! rules, CAMP-001/002), [`justify`] (comply or explain: the `Justifications`
-//! sheet), [`diff`] (what a resubmission changed).
+//! - [`base`]: cell positions, French numbers, dates and words, embedded files;
+//! - [`finding`]: findings, severities, statuses and their French words;
+//! - [`pipeline`]: one file's bytes → its report, pure: [`pipeline::read`] →
+//!   [`pipeline::template`] → [`pipeline::extract`] → [`pipeline::validate`] →
+//!   [`pipeline::rules`] → [`pipeline::campaign`] → [`pipeline::justify`],
+//!   chained by [`pipeline::check`];
+//! - [`outcome`]: what a batch keeps of a file, key figures, wire forms;
+//! - [`diff`]: what a resubmission changed;
+//! - [`output`]: output names and atomic writes;
+//! - [`report`] (with [`docs`] and [`blank`]): printers;
+//! - [`job`]: a file's check as a job, in a worker process ([`job::isolate`]);
+//! - [`batch`]: many files, cross-file rules;
+//! - [`run`] (with [`clap_fr`]): the commands;
+//! - [`web`]: the web desk.
+
+pub mod base;
+pub mod finding;
+pub mod pipeline;
+
+pub mod outcome;
+
+pub mod diff;
+
+pub mod output;
+
+pub mod blank;
+pub mod docs;
+pub mod report;
+
+pub mod job;
 
 pub mod batch;
-pub mod blank;
-pub mod campaign;
-pub mod check;
+
 pub mod clap_fr;
-pub mod diff;
-pub mod docs;
-pub mod embedded;
-pub mod extract;
-pub mod finding;
-pub mod format;
-pub mod isolate;
-pub mod justify;
-pub mod messages;
-pub mod model;
-pub mod outcome;
-pub mod output;
-pub mod read;
-pub mod report;
-pub mod rules;
 pub mod run;
 #[cfg(feature = "sheetgen")]
 pub mod sheetgen;
-pub mod template;
-pub mod validate;
-pub mod values;
+
 pub mod web;
+
+// ---------------------------------------------------------------------------
+// Transition aliases: the module paths from before the layers, so that code
+// written against them (other branches, tests, benches, `main.rs`) still
+// compiles. New code uses the paths above. Only the lead removes this block.
+pub use base::{embedded, format, model, values};
+pub use pipeline::{campaign, extract, justify, read, rules, template, validate};
+/// Transition alias of `base::messages` (with the words moved to `finding::words`
+/// and `pipeline::read::error_fr`).
+pub mod messages {
+    pub use crate::base::messages::*;
+    pub use crate::finding::words::{counts, severity, severity_title, status};
+    pub use crate::pipeline::read::error_fr::read_error;
+}
+/// Transition alias of `pipeline::check` (with the job's types, now in `job`).
+pub mod check {
+    pub use crate::job::{Checked, Checker, Input, Job};
+    pub use crate::pipeline::check::*;
+}
+/// Transition alias of `job::isolate` (with the worker's side, now in `job::isolate::worker`).
+pub mod isolate {
+    pub use crate::job::isolate::worker::serve;
+    pub use crate::job::isolate::*;
+}
+// End of the transition aliases.
+// ---------------------------------------------------------------------------

@@ -6,55 +6,12 @@
 
 use std::path::PathBuf;
 
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{json, Map, Value};
 
-use crate::extract::Extraction;
-use crate::finding::{Counts, Finding, Status};
-use crate::read::Workbook;
-
-/// The outcome for one file: identity, findings, and what was read.
-/// It crosses the boundary of a worker process (without its extraction).
-#[derive(Debug, Serialize, Deserialize)]
-pub struct FileReport {
-    pub path: String,
-    pub sha256: Option<String>,
-    pub template: Option<String>,
-    pub template_version: Option<String>,
-    pub organisation: Option<String>,
-    pub cut_off: Option<String>,
-    pub exercice: Option<String>,
-    pub findings: Vec<Finding>,
-    pub workbook: Option<Workbook>,
-    #[serde(skip)]
-    pub extraction: Option<Extraction>,
-}
-
-impl FileReport {
-    pub fn counts(&self) -> Counts {
-        Counts::of(&self.findings)
-    }
-
-    pub fn status(&self) -> Status {
-        Status::of(self.counts())
-    }
-
-    /// A file that could not be checked: one finding, nothing read.
-    pub fn failed(path: &str, sha256: Option<String>, finding: Finding) -> Self {
-        Self {
-            path: path.to_string(),
-            sha256,
-            template: None,
-            template_version: None,
-            organisation: None,
-            cut_off: None,
-            exercice: None,
-            findings: vec![finding],
-            workbook: None,
-            extraction: None,
-        }
-    }
-}
+use crate::finding::Finding;
+use crate::pipeline::extract::json_number;
+pub use crate::pipeline::file_report::FileReport;
+use crate::pipeline::template::TemplateSet;
 
 /// A return once checked in a batch: everything the batch outputs need, without
 /// its cells.
@@ -102,7 +59,7 @@ impl Review {
             .decided_at
             .as_deref()
             .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-            .map(|t| crate::messages::checked_at(t.with_timezone(&chrono::Utc)));
+            .map(|t| crate::base::messages::checked_at(t.with_timezone(&chrono::Utc)));
         match (self.reviewer.is_empty(), when) {
             (false, Some(w)) => out.push_str(&format!(" ({}, {w})", self.reviewer)),
             (false, None) => out.push_str(&format!(" ({})", self.reviewer)),
@@ -135,4 +92,85 @@ pub struct BatchFinding {
 pub struct Skipped {
     pub path: PathBuf,
     pub reason: String,
+}
+
+/// The wire form of a finding in `rapport.json` (moved from `report::json`).
+pub fn finding_json(f: &Finding, file: &str) -> Value {
+    let mut m = Map::new();
+    m.insert("rule".into(), json!(f.rule.as_str()));
+    m.insert("severity".into(), json!(f.severity.as_str()));
+    m.insert("message".into(), json!(f.message));
+    m.insert("file".into(), json!(file));
+    let opt = |v: Option<String>| v.map(Value::String).unwrap_or(Value::Null);
+    m.insert("sheet".into(), opt(f.sheet.clone()));
+    m.insert("cell".into(), opt(f.cell.map(|c| c.to_string())));
+    m.insert("range".into(), opt(f.range.map(|r| r.to_string())));
+    m.insert("pointer".into(), opt(f.pointer.clone()));
+    let num = |d: Option<rust_decimal::Decimal>| d.map(json_number).unwrap_or(Value::Null);
+    m.insert("expected".into(), num(f.figures.expected));
+    m.insert("actual".into(), num(f.figures.actual));
+    m.insert("difference".into(), num(f.figures.difference));
+    m.insert("tolerance".into(), num(f.figures.tolerance));
+    if let Some(d) = &f.detail {
+        // The technical text behind a French message (a library's own error).
+        m.insert("detail".into(), json!(d));
+    }
+    if let Some(text) = f.justification.as_ref().filter(|_| f.is_justified()) {
+        m.insert("justification".into(), json!(text));
+    }
+    Value::Object(m)
+}
+
+/// Key figures of a return, as the template's `x-template.synthese` says:
+/// `{"rows": "/table" (optional), "columns": [{"label", "pointer", "total"}]}`.
+/// Pointers starting with `/` are read in the return, others in the row.
+pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>> {
+    let (Some(t), Some(ex)) = (
+        report.template.as_deref().and_then(|id| templates.get(id)),
+        report.extraction.as_ref(),
+    ) else {
+        return Vec::new();
+    };
+    let Some(spec) = t.schema.pointer("/x-template/synthese") else {
+        return Vec::new();
+    };
+    let columns = spec
+        .get("columns")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let read = |row: Option<&Value>, p: &str| -> Value {
+        let v = if p.starts_with('/') {
+            ex.data.pointer(p)
+        } else {
+            row.and_then(|r| r.get(p))
+        };
+        let absolute = if p.starts_with('/') {
+            p.to_string()
+        } else {
+            String::new()
+        };
+        match v {
+            Some(v) if absolute.is_empty() || !ex.is_unusable(&absolute) => v.clone(),
+            _ => Value::Null,
+        }
+    };
+    let pointers: Vec<String> = columns
+        .iter()
+        .map(|c| c.get("pointer").and_then(Value::as_str).unwrap_or_default().to_string())
+        .collect();
+    match spec.get("rows").and_then(Value::as_str) {
+        Some(rows) => ex
+            .data
+            .pointer(rows)
+            .and_then(Value::as_array)
+            .map(|items| {
+                items
+                    .iter()
+                    .map(|item| pointers.iter().map(|p| read(Some(item), p)).collect())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        None => vec![pointers.iter().map(|p| read(None, p)).collect()],
+    }
 }

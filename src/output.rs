@@ -25,7 +25,7 @@ impl OutputError {
 /// A system error in French words (`disque plein`, `permission refusée`), never
 /// `os error 28`.
 pub fn io_fr(e: &std::io::Error) -> String {
-    crate::messages::io_error(e)
+    crate::base::messages::io_error(e)
 }
 
 /// A path as bytes (to cross a process boundary whatever its encoding).

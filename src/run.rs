@@ -8,14 +8,15 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 
 use crate::batch;
-use crate::check::{Checker, FileReport, Input, Job};
 use crate::finding::Severity;
+use crate::job::{Checker, Input, Job};
 use crate::outcome::{BatchFinding, Skipped, Summary};
 use crate::output;
-use crate::read::Limits;
+use crate::pipeline::check::FileReport;
+use crate::pipeline::read::Limits;
+use crate::pipeline::rules::{RuleError, RulePack, Sandbox};
+use crate::pipeline::template::TemplateSet;
 use crate::report;
-use crate::rules::{RuleError, RulePack, Sandbox};
-use crate::template::TemplateSet;
 
 /// A failure of the run itself (exit 2), as opposed to findings in a file.
 #[derive(Debug)]
@@ -23,7 +24,7 @@ pub enum RunError {
     /// A rule does not compile: shown with its source.
     Rule(RuleError),
     /// The campaign file does not load: shown with its source.
-    Campaign(crate::campaign::CampaignError),
+    Campaign(crate::pipeline::campaign::CampaignError),
     /// Anything else, in French, ready to print.
     Message(String),
     /// SIGINT or SIGTERM: the run stopped, its temporary files removed.
@@ -68,7 +69,7 @@ pub struct Setup {
     pub timeout: Option<u64>,
     /// Files checked at once (`batch`).
     pub jobs: Option<usize>,
-    /// `--campagne campagne.toml`: applied to the rules (see [`crate::campaign`]).
+    /// `--campagne campagne.toml`: applied to the rules (see [`crate::pipeline::campaign`]).
     pub campagne: Option<PathBuf>,
     /// A campaign given as text (an uploaded or stored file: how messages name
     /// it, its text), applied like `campagne`; `attendus` is not read.
@@ -82,7 +83,7 @@ fn in_range(option: &str, value: u64, (low, high): (u64, u64), unit: &str) -> Re
     if (low..=high).contains(&value) {
         return Ok(());
     }
-    let fr = |n: u64| crate::format::int_fr(n as i128);
+    let fr = |n: u64| crate::base::format::int_fr(n as i128);
     Err(message(format!(
         "{option} {} hors limites : choisissez entre {} et {}{unit}",
         fr(value),
@@ -93,18 +94,18 @@ fn in_range(option: &str, value: u64, (low, high): (u64, u64), unit: &str) -> Re
 
 /// Refuses option values out of sane ranges (exit 2, the range in the message).
 pub fn validate_options(setup: &Setup) -> Result<(), RunError> {
-    use crate::isolate::{MEMORY_RANGE, TIMEOUT_RANGE};
+    use crate::job::isolate::{MEMORY_RANGE, TIMEOUT_RANGE};
     if let Some(m) = setup.max_memory {
         in_range("--max-memory", m, MEMORY_RANGE, " octets")?;
     }
     if let Some(m) = setup.max_total_memory {
         in_range("--max-total-memory", m, MEMORY_RANGE, " octets")?;
-        let per = setup.max_memory.unwrap_or(crate::isolate::DEFAULT_MEMORY);
+        let per = setup.max_memory.unwrap_or(crate::job::isolate::DEFAULT_MEMORY);
         if m < per {
             return Err(message(format!(
                 "--max-total-memory {} est inférieur à la mémoire d'un processus de contrôle ({} octets, --max-memory)",
-                crate::format::int_fr(m as i128),
-                crate::format::int_fr(per as i128)
+                crate::base::format::int_fr(m as i128),
+                crate::base::format::int_fr(per as i128)
             )));
         }
     }
@@ -118,8 +119,8 @@ pub fn validate_options(setup: &Setup) -> Result<(), RunError> {
 }
 
 /// What a worker process needs to build the same checker.
-fn worker_config(setup: &Setup, limits: Limits) -> crate::isolate::WorkerConfig {
-    crate::isolate::WorkerConfig {
+fn worker_config(setup: &Setup, limits: Limits) -> crate::job::isolate::WorkerConfig {
+    crate::job::isolate::WorkerConfig {
         rules: setup.rules.as_deref().map(output::path_to_bytes),
         schemas: setup.schemas.as_deref().map(output::path_to_bytes),
         template: setup.template.clone(),
@@ -128,9 +129,9 @@ fn worker_config(setup: &Setup, limits: Limits) -> crate::isolate::WorkerConfig 
     }
 }
 
-/// The `bilan __worker` process (see [`crate::isolate`]).
+/// The `bilan __worker` process (see [`crate::job::isolate`]).
 pub fn worker_main() -> i32 {
-    crate::isolate::serve(&|config| {
+    crate::job::isolate::worker::serve(&|config| {
         let setup = Setup {
             rules: config.rules.as_deref().map(output::path_from_bytes),
             schemas: config.schemas.as_deref().map(output::path_from_bytes),
@@ -146,8 +147,9 @@ pub fn worker_main() -> i32 {
         })?;
         // The parent's campaign, as it read it (same text, same fingerprint).
         if let Some((path, text)) = &config.campaign {
-            let campaign = crate::campaign::Campaign::parse(text, &output::path_from_bytes(path), None, &checker.rules)
-                .map_err(|e| e.to_string())?;
+            let campaign =
+                crate::pipeline::campaign::Campaign::parse(text, &output::path_from_bytes(path), None, &checker.rules)
+                    .map_err(|e| e.to_string())?;
             campaign.apply(&mut checker.rules);
         }
         checker.limits = config.limits;
@@ -165,16 +167,17 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
 fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
     validate_options(setup)?;
     let read_dir = |dir: &Path| {
-        crate::embedded::from_dir(dir).map_err(|e| message(crate::messages::io_failure("lecture du dossier", dir, &e)))
+        crate::base::embedded::from_dir(dir)
+            .map_err(|e| message(crate::base::messages::io_failure("lecture du dossier", dir, &e)))
     };
     let schema_files = match &setup.schemas {
         Some(dir) => read_dir(dir)?,
-        None => crate::embedded::schemas(),
+        None => crate::base::embedded::schemas(),
     };
     let templates = TemplateSet::load(&schema_files).map_err(|e| message(e.to_string()))?;
     let rule_files = match &setup.rules {
         Some(dir) => read_dir(dir)?,
-        None => crate::embedded::rules(),
+        None => crate::base::embedded::rules(),
     };
     let mut rules = if lazy_rules {
         RulePack::load_lazy(&rule_files, Sandbox::default())?
@@ -182,11 +185,11 @@ fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
         RulePack::load(&rule_files, Sandbox::default())?
     };
     if let Some(path) = &setup.campagne {
-        crate::campaign::Campaign::load(path, &rules)
+        crate::pipeline::campaign::Campaign::load(path, &rules)
             .map_err(RunError::Campaign)?
             .apply(&mut rules);
     } else if let Some((name, text)) = &setup.campagne_texte {
-        crate::campaign::Campaign::parse(text, name, None, &rules)
+        crate::pipeline::campaign::Campaign::parse(text, name, None, &rules)
             .map_err(RunError::Campaign)?
             .apply(&mut rules);
     }
@@ -203,7 +206,7 @@ fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
     }
     checker.limits = limits;
     if let Some(exe) = &setup.isolation {
-        let mut worker = crate::isolate::WorkerLimits::default();
+        let mut worker = crate::job::isolate::WorkerLimits::default();
         if let Some(m) = setup.max_memory {
             worker.memory = m;
         }
@@ -220,7 +223,7 @@ fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
             .campaign
             .as_ref()
             .map(|c| (output::path_to_bytes(&c.path), c.source.clone()));
-        checker.isolation = Some(std::sync::Arc::new(crate::isolate::Isolation::with_config(
+        checker.isolation = Some(std::sync::Arc::new(crate::job::isolate::Isolation::with_config(
             exe.clone(),
             worker,
             config,
@@ -248,7 +251,7 @@ pub fn exit_code(reports: &[FileReport], cross: &[BatchFinding], fail_on: Option
 }
 
 fn create_dir(dir: &Path) -> Result<(), RunError> {
-    std::fs::create_dir_all(dir).map_err(|e| message(crate::messages::io_failure("création du dossier", dir, &e)))
+    std::fs::create_dir_all(dir).map_err(|e| message(crate::base::messages::io_failure("création du dossier", dir, &e)))
 }
 
 /// An output file whose folder does not exist stops the run (exit 2) before
@@ -367,7 +370,7 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
     let mut annotated = Vec::new();
     let mut failures = Vec::new();
     for (i, file) in opts.files.iter().enumerate() {
-        if crate::isolate::interrupted() {
+        if crate::job::isolate::interrupted() {
             return Err(RunError::Interrupted);
         }
         let out = workbooks_out.get(i);
@@ -390,7 +393,7 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
         }
         reports.push(report);
     }
-    if crate::isolate::interrupted() {
+    if crate::job::isolate::interrupted() {
         return Err(RunError::Interrupted);
     }
     if let Some(path) = &opts.json {
@@ -603,7 +606,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         )
     };
     let mut summaries = batch::check_all(checker, &inputs.files, jobs, &job, &|| progress.tick());
-    if crate::isolate::interrupted() {
+    if crate::job::isolate::interrupted() {
         return Err(RunError::Interrupted);
     }
     let mut failures: Vec<String> = summaries
@@ -647,7 +650,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         &report::print::Names::new(&opts.paths),
         campaign,
     )
-    .map_err(|e| format!("synthese.xlsx : {}", crate::messages::xlsx_error(&e)))
+    .map_err(|e| format!("synthese.xlsx : {}", crate::base::messages::xlsx_error(&e)))
     .and_then(|bytes| output::save(&staging.dir.join("synthese.xlsx"), &bytes).map_err(|e| e.to_string()));
     match (written_json, synthese) {
         (Ok(()), Ok(())) => {
@@ -736,13 +739,13 @@ pub fn diff(checker: &Checker, opts: &DiffOptions) -> Result<DiffRun, RunError> 
     }
     // Checked like any return (in a worker process by default), with the
     // extracted data the values are compared on.
-    let job = crate::check::Job {
+    let job = crate::job::Job {
         excerpts: true,
         extraction: true,
         ..Default::default()
     };
     let check = |p: &Path| {
-        let checked = checker.process(&crate::check::Input::Path(p.to_path_buf()), &job);
+        let checked = checker.process(&crate::job::Input::Path(p.to_path_buf()), &job);
         let mut report = checked.report;
         report.extraction = checked.extraction.as_ref().and_then(crate::diff::extraction_of_json);
         report
@@ -757,13 +760,13 @@ pub fn diff(checker: &Checker, opts: &DiffOptions) -> Result<DiffRun, RunError> 
     }
     if let Some(path) = &opts.report {
         // The new return's annotated workbook is made where it is checked, with its follow-up.
-        let job = crate::check::Job {
+        let job = crate::job::Job {
             annotated: Some(output::path_to_bytes(path)),
             checked_at: Utc::now().timestamp(),
             follow_up: Some((diff.clone(), old.path.clone())),
             ..Default::default()
         };
-        let checked = checker.process(&crate::check::Input::Path(opts.new.clone()), &job);
+        let checked = checker.process(&crate::job::Input::Path(opts.new.clone()), &job);
         if let Some(Err(why)) = checked.annotated {
             return Err(message(format!(
                 "BILAN-OUT-001 : le classeur annoté {} n'a pas pu être écrit : {why}",
@@ -796,7 +799,7 @@ pub fn write_blanks(
     all: Option<&Path>,
     force: bool,
 ) -> Result<Vec<(String, PathBuf)>, RunError> {
-    let jobs: Vec<(&crate::template::Template, PathBuf)> = match (all, id) {
+    let jobs: Vec<(&crate::pipeline::template::Template, PathBuf)> = match (all, id) {
         (Some(dir), _) => {
             create_dir(dir)?;
             templates

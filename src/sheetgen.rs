@@ -24,7 +24,7 @@ use std::io::{Cursor, Read, Write};
 use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook, Worksheet};
 use serde::{Deserialize, Serialize};
 
-use crate::model::{CellRange, CellRef};
+use crate::base::model::{CellRange, CellRef};
 
 /// A whole workbook: its sheets, in order.
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -446,7 +446,7 @@ mod tests {
 
     #[test]
     fn the_crate_reader_sees_errors_and_missing_values() -> Result<(), String> {
-        use crate::read::{read_bytes, CellValue, Limits};
+        use crate::pipeline::read::{read_bytes, CellValue, Limits};
         let bytes = write_xlsx(&spec(ALL_KINDS)?)?;
         let wb = read_bytes(&bytes, &Limits::default()).map_err(|e| e.to_string())?;
         let sheet = wb.sheets.first().ok_or("no sheet")?;

@@ -4,11 +4,11 @@
 
 use serde_json::Value;
 
-use crate::check::FileReport;
+use crate::base::format::decimal_fr;
 use crate::diff::Diff;
 use crate::finding::Finding;
-use crate::format::decimal_fr;
-use crate::template::{Block, Template, TemplateSet};
+use crate::pipeline::check::FileReport;
+use crate::pipeline::template::{Block, Template, TemplateSet};
 
 fn place(file: &str, f: &Finding) -> String {
     match (&f.sheet, f.cell) {
@@ -150,7 +150,7 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport, templates: &Templ
             out.push_str(&format!(
                 "  {} : {} {} : {}\n",
                 place(file, f),
-                crate::messages::severity(f.severity),
+                crate::finding::words::severity(f.severity),
                 f.rule,
                 f.message
             ));

@@ -10,10 +10,10 @@ use miette::{
 };
 use unicode_width::UnicodeWidthStr;
 
-use crate::check::FileReport;
+use crate::base::model::{column_letters, CellRange, CellRef};
 use crate::finding::{Finding, Severity};
-use crate::model::{column_letters, CellRange, CellRef};
-use crate::read::{CellValue, Sheet, Workbook};
+use crate::pipeline::check::FileReport;
+use crate::pipeline::read::{CellValue, Sheet, Workbook};
 
 /// Rendering options.
 #[derive(Debug, Clone, Copy)]
@@ -72,7 +72,7 @@ pub fn excerpt_cells(wb: &Workbook, findings: &[Finding]) -> Workbook {
         }
         rows.sort_unstable();
         let all = sheet.cells();
-        let mut keep: Vec<crate::read::Cell> = Vec::new();
+        let mut keep: Vec<crate::pipeline::read::Cell> = Vec::new();
         for (a, b) in rows {
             let start = all.partition_point(|c| c.pos.row < a);
             let end = all.partition_point(|c| c.pos.row <= b);
@@ -309,7 +309,7 @@ impl Diagnostic for FindingDiagnostic<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
         Some(Box::new(format!(
             "{} {}",
-            crate::messages::severity(self.finding.severity),
+            crate::finding::words::severity(self.finding.severity),
             self.finding.rule
         )))
     }
@@ -345,7 +345,7 @@ impl Diagnostic for FindingDiagnostic<'_> {
 /// reference stay on one line whatever the width), and miette's `help:` is
 /// English.
 fn footer(f: &Finding, file: &str, verbose: bool) -> String {
-    use crate::messages::figure;
+    use crate::base::messages::figure;
     let mut place = file.to_string();
     if let Some(s) = &f.sheet {
         place.push_str(&format!(" › {s}"));
@@ -362,7 +362,7 @@ fn footer(f: &Finding, file: &str, verbose: bool) -> String {
         (figure::TOLERANCE, fig.tolerance),
     ]
     .into_iter()
-    .filter_map(|(label, x)| x.map(|x| format!("{label} {}", crate::messages::figure_value(x))))
+    .filter_map(|(label, x)| x.map(|x| format!("{label} {}", crate::base::messages::figure_value(x))))
     .collect();
     if !nums.is_empty() {
         out.push_str(&format!("    {}\n", nums.join(", ")));
@@ -408,7 +408,7 @@ pub fn render(r: &FileReport, style: Style) -> String {
         if handler.render_report(&mut s, &diag).is_err() {
             s = format!(
                 "{} {} : {}\n",
-                crate::messages::severity(finding.severity),
+                crate::finding::words::severity(finding.severity),
                 finding.rule,
                 finding.message
             );

@@ -2,41 +2,15 @@
 //! `schemas/report.schema.json`.
 
 use chrono::{DateTime, Utc};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 
-use crate::check::FileReport;
-use crate::extract::json_number;
-use crate::finding::Finding;
-
-pub fn finding_json(f: &Finding, file: &str) -> Value {
-    let mut m = Map::new();
-    m.insert("rule".into(), json!(f.rule.as_str()));
-    m.insert("severity".into(), json!(f.severity.as_str()));
-    m.insert("message".into(), json!(f.message));
-    m.insert("file".into(), json!(file));
-    let opt = |v: Option<String>| v.map(Value::String).unwrap_or(Value::Null);
-    m.insert("sheet".into(), opt(f.sheet.clone()));
-    m.insert("cell".into(), opt(f.cell.map(|c| c.to_string())));
-    m.insert("range".into(), opt(f.range.map(|r| r.to_string())));
-    m.insert("pointer".into(), opt(f.pointer.clone()));
-    let num = |d: Option<rust_decimal::Decimal>| d.map(json_number).unwrap_or(Value::Null);
-    m.insert("expected".into(), num(f.figures.expected));
-    m.insert("actual".into(), num(f.figures.actual));
-    m.insert("difference".into(), num(f.figures.difference));
-    m.insert("tolerance".into(), num(f.figures.tolerance));
-    if let Some(d) = &f.detail {
-        // The technical text behind a French message (a library's own error).
-        m.insert("detail".into(), json!(d));
-    }
-    if let Some(text) = f.justification.as_ref().filter(|_| f.is_justified()) {
-        m.insert("justification".into(), json!(text));
-    }
-    Value::Object(m)
-}
+/// Moved to `outcome` (the wire form of a finding); kept here for old paths.
+pub use crate::outcome::finding_json;
+use crate::pipeline::check::FileReport;
 
 /// Adds the `campaign` object (name, SHA-256, overrides with their reasons) to a
 /// machine report when the rules run under a campaign.
-pub fn add_campaign(report: &mut Value, rules: &crate::rules::RulePack) {
+pub fn add_campaign(report: &mut Value, rules: &crate::pipeline::rules::RulePack) {
     if let (Some(c), Value::Object(m)) = (&rules.campaign, report) {
         m.insert("campaign".into(), c.to_json());
     }

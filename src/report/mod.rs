@@ -1,4 +1,4 @@
-//! Reporters: one output model ([`crate::check::FileReport`]), several printers.
+//! Reporters: one output model ([`crate::pipeline::check::FileReport`]), several printers.
 
 pub mod diff;
 pub mod human;
@@ -9,8 +9,8 @@ pub mod short;
 pub mod synthese;
 pub mod xlsx;
 
-use crate::check::FileReport;
 use crate::finding::Counts;
+use crate::pipeline::check::FileReport;
 
 /// Neutralises the text of a report that came from the submitted file (its
 /// name, sheet names, values quoted in messages) before it is shown on a
@@ -52,16 +52,16 @@ pub fn terminal_safe(r: &mut FileReport) {
                 if name == s.name {
                     s
                 } else {
-                    crate::read::Sheet::new(name, s.cells().to_vec(), s.merges.clone())
+                    crate::pipeline::read::Sheet::new(name, s.cells().to_vec(), s.merges.clone())
                 }
             })
             .collect();
     }
 }
 
-/// French plural helper: `0 erreur`, `1 erreur`, `2 erreurs` (see [`crate::messages`]).
+/// French plural helper: `0 erreur`, `1 erreur`, `2 erreurs` (see [`crate::base::messages`]).
 pub fn plural(n: usize, one: &str, many: &str) -> String {
-    crate::messages::plural(n, one, many)
+    crate::base::messages::plural(n, one, many)
 }
 
 /// `5 erreurs, 1 avertissement, 0 information` (`, dont 1 justifié` when the
@@ -72,12 +72,12 @@ pub fn counts_fr(c: Counts) -> String {
     } else {
         String::new()
     };
-    format!("{}{justified}", crate::messages::counts(c))
+    format!("{}{justified}", crate::finding::words::counts(c))
 }
 
 /// The campaign a run applies, for the terminal: its name, fingerprint, and the
 /// rules it switched off or changed with their reasons (`None` without one).
-pub fn campaign_block(rules: &crate::rules::RulePack) -> Option<String> {
+pub fn campaign_block(rules: &crate::pipeline::rules::RulePack) -> Option<String> {
     let c = rules.campaign.as_ref()?;
     let mut out = c.lines_fr().join("\n");
     out.push('\n');
@@ -127,8 +127,8 @@ pub fn total_line_with<R: std::borrow::Borrow<FileReport>>(reports: &[R], cross_
     };
     format!(
         "Total : {} — {} — {}{cross}",
-        crate::messages::files(reports.len()),
-        crate::messages::statuses(by_status[0], by_status[1], by_status[2]),
+        crate::base::messages::files(reports.len()),
+        crate::base::messages::statuses(by_status[0], by_status[1], by_status[2]),
         counts_fr(total)
     )
 }

@@ -1,6 +1,6 @@
 //! One line per finding: `file › Sheet!C7 : erreur POLE-FIN-001 : message`.
 
-use crate::check::FileReport;
+use crate::pipeline::check::FileReport;
 
 pub fn render(r: &FileReport) -> String {
     let mut out = String::new();
@@ -16,7 +16,7 @@ pub fn render(r: &FileReport) -> String {
         };
         out.push_str(&format!(
             "{place} : {} {} : {}{justified}\n",
-            crate::messages::severity(f.severity),
+            crate::finding::words::severity(f.severity),
             f.rule,
             f.message.replace(['\n', '\r'], " ")
         ));
@@ -33,7 +33,7 @@ pub fn cross_line(b: &crate::outcome::BatchFinding) -> String {
         .unwrap_or_default();
     format!(
         "{place}{} {} : {}\n",
-        crate::messages::severity(b.finding.severity),
+        crate::finding::words::severity(b.finding.severity),
         b.finding.rule,
         crate::output::neutralise(&b.finding.message).replace(['\n', '\r'], " ")
     )

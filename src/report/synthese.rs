@@ -7,9 +7,9 @@ use serde_json::Value;
 
 use crate::finding::{Counts, Finding};
 use crate::outcome::{BatchFinding, Skipped, Summary};
+use crate::pipeline::template::TemplateSet;
 use crate::report::palette;
 use crate::report::print::{as_year, iso_date, page_setup, row_height, write_value, Names, Typed};
-use crate::template::TemplateSet;
 
 /// Excel's limit on a cell's text.
 const MAX_TEXT: usize = 32_767;
@@ -139,9 +139,9 @@ pub fn write(
     checked_at: chrono::DateTime<chrono::Utc>,
     rule_pack: &str,
     names: &Names,
-    campaign: Option<&crate::campaign::Campaign>,
+    campaign: Option<&crate::pipeline::campaign::Campaign>,
 ) -> Result<Vec<u8>, XlsxError> {
-    use crate::messages::{self, column};
+    use crate::base::messages::{self, column};
     let f = Formats::new();
     let mut wb = Workbook::new();
     let name = |path: &str| text(&names.file(path));
@@ -250,7 +250,7 @@ pub fn write(
         ws.write_string_with_format(
             row,
             5,
-            messages::status(status),
+            crate::finding::words::status(status),
             &Format::new()
                 .set_align(FormatAlign::Top)
                 .set_background_color(Color::RGB(palette::status_colors(status).0))
@@ -367,7 +367,7 @@ pub fn write(
                 ]),
             )?;
             ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
-            ws.write_string_with_format(row, 1, messages::severity_title(fd.severity), &f.plain)?;
+            ws.write_string_with_format(row, 1, crate::finding::words::severity_title(fd.severity), &f.plain)?;
             ws.write_string_with_format(row, 2, fd.rule.as_str(), &f.plain)?;
             ws.write_string_with_format(row, 3, text(&fd.sheet.clone().unwrap_or_default()), &f.plain)?;
             ws.write_string_with_format(row, 4, fd.cell.map(|c| c.to_string()).unwrap_or_default(), &f.plain)?;
@@ -399,7 +399,12 @@ pub fn write(
             ]),
         )?;
         ws.write_string_with_format(row, 0, b.finding.rule.as_str(), &f.plain)?;
-        ws.write_string_with_format(row, 1, messages::severity_title(b.finding.severity), &f.plain)?;
+        ws.write_string_with_format(
+            row,
+            1,
+            crate::finding::words::severity_title(b.finding.severity),
+            &f.plain,
+        )?;
         if let Some(file) = &b.file {
             ws.write_string_with_format(row, 2, name(file), &f.wrap)?;
         }
@@ -454,7 +459,7 @@ pub fn write(
         let mut totals = vec![0f64; labels.len()];
         let mut row = 4u32;
         for s in &mine {
-            let counted = crate::template::annotations::counted_in_total(&t.schema, spec, &s.key_rows);
+            let counted = crate::pipeline::template::annotations::counted_in_total(&t.schema, spec, &s.key_rows);
             for (values, counted) in s.key_rows.iter().zip(&counted) {
                 ws.set_row_height(row, row_height(&[(&name(&s.report.path), 30.0)]))?;
                 ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
@@ -468,7 +473,7 @@ pub fn write(
                 ws.write_string_with_format(
                     row,
                     labels.len() as u16 + 1,
-                    messages::status(s.report.status()),
+                    crate::finding::words::status(s.report.status()),
                     &f.plain,
                 )?;
                 row += 1;

@@ -7,7 +7,7 @@
 use std::collections::HashMap;
 
 use crate::batch::Expected;
-use crate::rules::RulePack;
+use crate::pipeline::rules::RulePack;
 
 /// What the reviewer typed, kept as typed (shown again after an error).
 #[derive(Debug, Clone, Default)]
@@ -246,7 +246,9 @@ impl CampaignForm {
             text.push_str(&decision_toml(d));
         }
         // The library reads it as the command line will: one more check.
-        if let Err(e) = crate::campaign::Campaign::parse(&text, std::path::Path::new("campagne.toml"), None, rules) {
+        if let Err(e) =
+            crate::pipeline::campaign::Campaign::parse(&text, std::path::Path::new("campagne.toml"), None, rules)
+        {
             return Err(vec![problem("regle", plain(&e.message))]);
         }
         Ok((text, expected))
@@ -292,7 +294,9 @@ fn check_decision(d: &Decision, rules: &RulePack) -> Vec<FieldError> {
     }
     if errors.is_empty() {
         let text = format!("nom = \"x\"\n{}", decision_toml(d));
-        if let Err(e) = crate::campaign::Campaign::parse(&text, std::path::Path::new("campagne.toml"), None, rules) {
+        if let Err(e) =
+            crate::pipeline::campaign::Campaign::parse(&text, std::path::Path::new("campagne.toml"), None, rules)
+        {
             let field = if e.message.contains("paramètre") {
                 "parametres"
             } else {
@@ -307,7 +311,7 @@ fn check_decision(d: &Decision, rules: &RulePack) -> Vec<FieldError> {
 /// A campaign error without its technical tail, as a sentence.
 fn plain(message: &str) -> String {
     let m = message.split(" (détail technique").next().unwrap_or(message).trim();
-    let mut out = crate::format::capitalise(m);
+    let mut out = crate::base::format::capitalise(m);
     if !out.ends_with('.') && !out.ends_with('?') {
         out.push('.');
     }
@@ -471,7 +475,7 @@ mod tests {
         );
         assert_eq!(expected.len(), 2);
         assert_eq!(expected[1].organisation, "Artois; Comm.");
-        let c = crate::campaign::Campaign::parse(&text, std::path::Path::new("c.toml"), None, &rules)
+        let c = crate::pipeline::campaign::Campaign::parse(&text, std::path::Path::new("c.toml"), None, &rules)
             .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(c.exercice, Some(2009));
         assert_eq!(c.overrides.len(), 1);

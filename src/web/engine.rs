@@ -16,7 +16,8 @@ use tokio::sync::Semaphore;
 
 use super::error::WebError;
 use super::view::{file_view, FileView};
-use crate::check::{Checker, FileReport, Input, Job};
+use crate::job::{Checker, Input, Job};
+use crate::pipeline::check::FileReport;
 
 /// A file once checked: what the pages and the API need.
 pub struct Checked {

@@ -2,7 +2,7 @@
 //! for people, JSON with a French `message` under `/api/`.
 
 use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 #[derive(Debug)]
@@ -83,25 +83,6 @@ impl std::fmt::Display for WebError {
     }
 }
 
-impl IntoResponse for WebError {
-    fn into_response(self) -> Response {
-        if matches!(self, WebError::LoginRequired) {
-            return Redirect::to("/connexion").into_response();
-        }
-        if let WebError::Internal(m) = &self {
-            eprintln!("bilan serve : {m}");
-        }
-        let status = self.status();
-        let body = super::pages::error_page(status, &self.message());
-        let mut resp = (status, body).into_response();
-        if matches!(self, WebError::Busy) {
-            resp.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
-        }
-        resp
-    }
-}
-
 /// An error under `/api/`: the same enum, rendered as JSON.
 pub struct ApiError(pub WebError);
 
@@ -119,7 +100,7 @@ impl IntoResponse for ApiError {
 
 /// `52 428 800 octets (50 Mo)`.
 pub fn size_fr(bytes: u64) -> String {
-    let int = crate::format::int_fr(bytes as i128);
+    let int = crate::base::format::int_fr(bytes as i128);
     if bytes >= 1_000_000 {
         format!("{int} octets ({} Mo)", bytes / 1_000_000)
     } else {

@@ -17,7 +17,7 @@ use serde_json::Value;
 use super::storage::{Campaign, Submission};
 use super::{Shared, WebError};
 use crate::batch::{BatchFinding, Expected};
-use crate::check::Checker;
+use crate::job::Checker;
 use crate::outcome::{Review, Summary};
 
 /// Everything the exports of one campaign are made of.
@@ -82,7 +82,7 @@ pub fn gather(state: &Shared, campaign_id: i64) -> Result<Export, WebError> {
     for ((sub, review), name) in latest.into_iter().zip(names) {
         let stored = state.storage.path_of(&super::routes::depot::annotated_path(sub.id));
         let link = stored.is_file().then(|| format!("annotes/{name}"));
-        let Some(mut summary) = super::routes::reviewer::summary_of(&sub, link.clone()) else {
+        let Some(mut summary) = super::service::summary_of(&sub, link.clone()) else {
             continue;
         };
         summary.review = review;
@@ -135,7 +135,12 @@ impl Export {
             &crate::report::print::Names::default(),
             self.checker.rules.campaign.as_deref(),
         )
-        .map_err(|e| WebError::Internal(format!("synthèse impossible : {}", crate::messages::xlsx_error(&e))))
+        .map_err(|e| {
+            WebError::Internal(format!(
+                "synthèse impossible : {}",
+                crate::base::messages::xlsx_error(&e)
+            ))
+        })
     }
 
     /// One zip: `synthese.xlsx`, `rapport.json` and `annotes/` (where the

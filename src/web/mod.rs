@@ -12,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod pages;
 mod routes;
+pub mod service;
 pub mod storage;
 pub mod upload;
 pub mod view;
@@ -25,7 +26,7 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
-use crate::check::Checker;
+use crate::job::Checker;
 pub use error::WebError;
 use storage::Storage;
 

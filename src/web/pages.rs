@@ -2,11 +2,12 @@
 //! HTML-escaped unless a template says otherwise, and none does).
 
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::http::{header, StatusCode};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 
 use super::storage::{Campaign, Decision, Expected};
 use super::view::FileView;
+use crate::web::error::WebError;
 
 /// What the layout needs on every page.
 #[derive(Debug, Clone, Default)]
@@ -268,5 +269,26 @@ impl Decision {
     /// `Acceptée`, `À corriger`.
     pub fn label(&self) -> &'static str {
         decision_label(&self.decision)
+    }
+}
+
+/// How a [`WebError`] answers an HTML request: its page (moved from `error`,
+/// which sits below the pages).
+impl IntoResponse for WebError {
+    fn into_response(self) -> Response {
+        if matches!(self, WebError::LoginRequired) {
+            return Redirect::to("/connexion").into_response();
+        }
+        if let WebError::Internal(m) = &self {
+            eprintln!("bilan serve : {m}");
+        }
+        let status = self.status();
+        let body = error_page(status, &self.message());
+        let mut resp = (status, body).into_response();
+        if matches!(self, WebError::Busy) {
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+        }
+        resp
     }
 }

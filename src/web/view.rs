@@ -3,14 +3,14 @@
 //! HTML table). Built once when the file is checked and kept with the submission,
 //! so a page never needs the workbook again.
 
-use crate::messages::column;
+use crate::base::messages::column;
 use serde::{Deserialize, Serialize};
 
-use crate::check::FileReport;
+use crate::base::format::decimal_fr;
+use crate::base::model::{column_letters, CellRange, CellRef};
 use crate::finding::{Finding, Severity};
-use crate::format::decimal_fr;
-use crate::model::{column_letters, CellRange, CellRef};
-use crate::read::Sheet;
+use crate::pipeline::check::FileReport;
+use crate::pipeline::read::Sheet;
 use crate::report::human::excerpt_window;
 
 /// Longest text shown in one excerpt cell (characters).

@@ -11,7 +11,7 @@ use super::{
     internal_link, rule_title, shorten, to_f64, Mark, ReportError, A4, MAX_LINKS_PER_SHEET, MAX_ROWS, MAX_TEXT,
 };
 use crate::finding::{Finding, Severity};
-use crate::rules::RulePack;
+use crate::pipeline::rules::RulePack;
 
 pub(super) fn write(
     ws: &mut Worksheet,

@@ -28,18 +28,18 @@ use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use rust_xlsxwriter::{DocProperties, FormatBorder, Note, Url, Workbook};
 
-use crate::check::FileReport;
+use crate::base::format::{capitalise, decimal_fr};
 use crate::finding::{sort_findings, Finding, Severity};
-use crate::format::{capitalise, decimal_fr};
-use crate::read::Sheet;
-use crate::rules::RulePack;
+use crate::pipeline::check::FileReport;
+use crate::pipeline::read::Sheet;
+use crate::pipeline::rules::RulePack;
 
 pub use crate::output::report_file_name;
 
 /// Why a report could not be produced or saved.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    #[error("écriture du classeur annoté : {}", crate::messages::xlsx_error(.0))]
+    #[error("écriture du classeur annoté : {}", crate::base::messages::xlsx_error(.0))]
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error(transparent)]
     Io(#[from] crate::output::OutputError),
@@ -131,7 +131,7 @@ pub struct FollowUp<'a> {
 /// Builds the annotated workbook of one checked file.
 ///
 /// `checked_at` is the time of the check. The sheets of
-/// an `.xlsx` keep their look ([`crate::read::Workbook::styles`]); other formats
+/// an `.xlsx` keep their look ([`crate::pipeline::read::Workbook::styles`]); other formats
 /// get sensible defaults (thousands separators, dd/mm/yyyy, widths that fit).
 pub fn write_report(report: &FileReport, rules: &RulePack, checked_at: DateTime<Utc>) -> Result<Vec<u8>, ReportError> {
     write_report_with(report, rules, checked_at, None)
@@ -385,7 +385,7 @@ pub(super) fn note_for(findings: &[&Finding], rules: &RulePack) -> Note {
 }
 
 pub(super) fn checked_at_fr(checked_at: DateTime<Utc>) -> String {
-    crate::messages::checked_at(checked_at)
+    crate::base::messages::checked_at(checked_at)
 }
 
 pub(super) fn to_f64(d: Decimal) -> Option<f64> {

@@ -11,12 +11,12 @@ use super::{
     note_for, shorten, Mark, ReportError, A4, MAX_COLS, MAX_MARKED_CELLS_PER_FINDING, MAX_MARKED_CELLS_PER_SHEET,
     MAX_MERGED_CELLS_PER_SHEET, MAX_MERGE_AREA, MAX_ROWS, MAX_TEXT,
 };
+use crate::base::format::int_fr;
+use crate::base::model::{CellRange, CellRef};
 use crate::finding::Finding;
-use crate::format::int_fr;
-use crate::model::{CellRange, CellRef};
-use crate::read::styles::{SheetStyles, WorkbookStyles};
-use crate::read::{CellValue, Sheet};
-use crate::rules::RulePack;
+use crate::pipeline::read::styles::{SheetStyles, WorkbookStyles};
+use crate::pipeline::read::{CellValue, Sheet};
+use crate::pipeline::rules::RulePack;
 
 /// Cells marked on one sheet (the most visible mark each) and the findings of each note.
 struct Marks<'f> {

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, FormatDiagonalBorder, FormatPattern, FormatUnderline};
 
 use super::{shorten, Mark};
-use crate::read::styles::{self, CellStyle, Line};
-use crate::read::CellValue;
+use crate::pipeline::read::styles::{self, CellStyle, Line};
+use crate::pipeline::read::CellValue;
 
 /// How a value is shown when the submitted file gives no format of its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -12,12 +12,12 @@ use super::{
     checked_at_fr, internal_link, shorten, Mark, ReportError, A4, FINDINGS, MAX_LINKS_PER_SHEET, MAX_SUMMARY_LIST,
     MAX_TEXT,
 };
-use crate::check::FileReport;
+use crate::base::values::{DateInterval, Precision};
 use crate::finding::{Finding, Severity, Status};
-use crate::read::Sheet;
+use crate::pipeline::check::FileReport;
+use crate::pipeline::read::Sheet;
+use crate::pipeline::rules::RulePack;
 use crate::report::palette::status_colors;
-use crate::rules::RulePack;
-use crate::values::{DateInterval, Precision};
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write(

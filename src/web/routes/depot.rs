@@ -118,7 +118,7 @@ fn follow_up(
     let Some(prev) = state.storage.previous_submission(sub.id)? else {
         return Ok(None);
     };
-    let Some(mut old) = super::reviewer::summary_of(&prev, None).map(|s| s.report) else {
+    let Some(mut old) = crate::web::service::summary_of(&prev, None).map(|s| s.report) else {
         return Ok(None);
     };
     old.extraction = prev
@@ -327,7 +327,7 @@ pub fn numbers(submissions: &[Submission]) -> std::collections::HashMap<i64, i64
 /// `07/12/2026 à 17:28` (the same form as every report's date of check).
 pub fn stamp_fr(stored: &str) -> String {
     chrono::DateTime::parse_from_rfc3339(stored)
-        .map(|t| crate::messages::checked_at(t.with_timezone(&chrono::Utc)))
+        .map(|t| crate::base::messages::checked_at(t.with_timezone(&chrono::Utc)))
         .unwrap_or_else(|_| stored.to_string())
 }
 
@@ -389,7 +389,7 @@ pub fn mismatch_of(expected: &Expected, s: &Submission) -> Option<Mismatch> {
     if s.modele.as_deref().is_some_and(|m| m != expected.modele) {
         return Some(Mismatch::Template);
     }
-    let norm = crate::values::normalize_label;
+    let norm = crate::base::values::normalize_label;
     match s.organisation.as_deref() {
         Some(o) if norm(o) != norm(&expected.organisation) => Some(Mismatch::Organisation),
         _ => None,

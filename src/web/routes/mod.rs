@@ -158,6 +158,6 @@ pub fn max_size_fr(bytes: u64) -> String {
     if bytes >= 1_000_000 {
         format!("{} Mo", bytes / 1_000_000)
     } else {
-        format!("{} octets", crate::format::int_fr(bytes as i128))
+        format!("{} octets", crate::base::format::int_fr(bytes as i128))
     }
 }

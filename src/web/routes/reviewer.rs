@@ -2,7 +2,6 @@
 //! decisions and exports. Every handler here starts with [`require`].
 
 use std::collections::HashMap;
-use std::str::FromStr;
 
 use axum::extract::{Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap};
@@ -12,13 +11,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{attachment, nav, with_cookie, XLSX};
-use crate::finding::{Finding, Severity};
-use crate::model::{CellRange, CellRef};
-use crate::outcome::{FileReport, Summary};
 use crate::web::auth::{self, Csrf, Reviewer};
 use crate::web::campaign_form::{self, CampaignForm, FieldError};
 use crate::web::pages::{self, render, CrossFinding, DashRow, Dashboard, Filters, Login, Setup, Tally};
-use crate::web::storage::{Campaign, Submission};
+use crate::web::storage::Campaign;
 use crate::web::upload::{self, read_form};
 use crate::web::view::severity_label;
 use crate::web::{Shared, WebError};
@@ -172,14 +168,19 @@ pub struct CampaignHead {
     pub overrides: Vec<String>,
 }
 
-/// Reads a `campagne.toml` text strictly (the library's [`crate::campaign::Campaign`]:
+/// Reads a `campagne.toml` text strictly (the library's [`crate::pipeline::campaign::Campaign`]:
 /// unknown keys, unknown rules, bad types refused with line and column).
 pub fn parse_campaign(state: &Shared, text: &str, file: &str) -> Result<CampaignHead, String> {
-    let c = crate::campaign::Campaign::parse(text, std::path::Path::new(file), None, &state.engine.checker().rules)
-        .map_err(|e| {
-            let message = e.message.split(" (détail technique").next().unwrap_or(&e.message);
-            format!("{file}, ligne {}, colonne {} : {message}", e.line, e.column)
-        })?;
+    let c = crate::pipeline::campaign::Campaign::parse(
+        text,
+        std::path::Path::new(file),
+        None,
+        &state.engine.checker().rules,
+    )
+    .map_err(|e| {
+        let message = e.message.split(" (détail technique").next().unwrap_or(&e.message);
+        format!("{file}, ligne {}, colonne {} : {message}", e.line, e.column)
+    })?;
     Ok(CampaignHead {
         nom: c.name.clone(),
         exercice: c.exercice,
@@ -513,66 +514,6 @@ pub async fn new_api_key(
 }
 
 // ---- dashboard --------------------------------------------------------------
-
-fn decimal(v: &Value) -> Option<rust_decimal::Decimal> {
-    match v {
-        Value::Number(n) => rust_decimal::Decimal::from_str(&n.to_string())
-            .or_else(|_| rust_decimal::Decimal::from_scientific(&n.to_string()))
-            .ok(),
-        _ => None,
-    }
-}
-
-/// A finding read back from a stored report.
-fn finding_of(v: &Value) -> Finding {
-    let s = |k: &str| v[k].as_str().map(str::to_string);
-    let severity = s("severity")
-        .and_then(|x| Severity::parse(&x))
-        .unwrap_or(Severity::Error);
-    let mut f = Finding::new(
-        &s("rule").unwrap_or_default(),
-        severity,
-        s("message").unwrap_or_default(),
-    );
-    f.sheet = s("sheet");
-    f.cell = s("cell").and_then(|c| CellRef::parse(&c));
-    f.range = s("range").and_then(|r| CellRange::parse(&r));
-    f.pointer = s("pointer");
-    f.justification = s("justification");
-    f.figures.expected = decimal(&v["expected"]);
-    f.figures.actual = decimal(&v["actual"]);
-    f.figures.difference = decimal(&v["difference"]);
-    f.figures.tolerance = decimal(&v["tolerance"]);
-    f
-}
-
-/// A stored submission as the batch reporters want it.
-pub fn summary_of(sub: &Submission, annotated: Option<String>) -> Option<Summary> {
-    let v: Value = serde_json::from_str(sub.rapport.as_deref()?).ok()?;
-    let s = |k: &str| v[k].as_str().map(str::to_string);
-    let view: Option<crate::web::view::FileView> = sub.vue.as_deref().and_then(|x| serde_json::from_str(x).ok());
-    let report = FileReport {
-        path: sub.nom_fichier.clone(),
-        sha256: s("sha256"),
-        template: s("template"),
-        template_version: s("template_version"),
-        organisation: s("organisation"),
-        cut_off: s("cut_off"),
-        exercice: s("exercice"),
-        findings: v["findings"]
-            .as_array()
-            .map(|a| a.iter().map(finding_of).collect())
-            .unwrap_or_default(),
-        workbook: None,
-        extraction: None,
-    };
-    Some(Summary {
-        report,
-        key_rows: view.map(|v| v.key_rows).unwrap_or_default(),
-        annotated,
-        review: None,
-    })
-}
 
 pub async fn dashboard(
     State(state): State<Shared>,

@@ -1,0 +1,155 @@
+//! The [`Checker`]: the pure [`Pipeline`] plus the worker processes it may
+//! run in, and the job around a file's check (the annotated workbook, the key
+//! figures, the excerpts' cells). Moved from `check`, so that the pipeline
+//! imports nothing above it.
+
+use std::path::Path;
+
+use crate::job::isolate::Isolation;
+use crate::job::spec::{Checked, Input, Job};
+use crate::pipeline::check::{cap, read_failure, FileReport, Pipeline, Stage};
+use crate::pipeline::read::{read_file_bytes, Limits};
+use crate::pipeline::rules::RulePack;
+use crate::pipeline::template::TemplateSet;
+
+/// Everything a run needs, built once: the [`Pipeline`] (reached through
+/// `Deref`: `checker.rules`, `checker.check_bytes(…)`), and the worker
+/// processes to run it in.
+#[derive(Debug)]
+pub struct Checker {
+    pub pipeline: Pipeline,
+    /// Read workbooks in worker processes (the CLI's default; see [`crate::job::isolate`]).
+    pub isolation: Option<std::sync::Arc<Isolation>>,
+}
+
+impl std::ops::Deref for Checker {
+    type Target = Pipeline;
+
+    fn deref(&self) -> &Pipeline {
+        &self.pipeline
+    }
+}
+
+impl std::ops::DerefMut for Checker {
+    fn deref_mut(&mut self) -> &mut Pipeline {
+        &mut self.pipeline
+    }
+}
+
+impl Checker {
+    pub fn new(templates: TemplateSet, rules: RulePack) -> Self {
+        Self {
+            pipeline: Pipeline::new(templates, rules),
+            isolation: None,
+        }
+    }
+
+    /// Checks a file on disk. Never fails: an unreadable file is a finding.
+    /// In this process the report keeps the workbook and the extracted data;
+    /// isolated, only the cells of its terminal excerpts come back.
+    pub fn check_path(&self, path: &Path) -> FileReport {
+        if self.isolation.is_some() {
+            let job = Job {
+                excerpts: true,
+                ..Job::default()
+            };
+            return self.process(&Input::Path(path.to_path_buf()), &job).report;
+        }
+        let mut report = match read_file_bytes(path, &self.limits) {
+            Ok(bytes) => self.check_bytes(&path.display().to_string(), &bytes),
+            Err(e) => FileReport::failed(&path.display().to_string(), None, read_failure(&e)),
+        };
+        cap(&mut report);
+        report
+    }
+
+    /// Checks a file and makes what `job` asks for: in a worker process when
+    /// isolated (the whole pipeline runs there, under its memory and time
+    /// limits; only the report comes back), else in this process.
+    pub fn process(&self, input: &Input, job: &Job) -> Checked {
+        let Some(isolation) = &self.isolation else {
+            return self.process_here(input, job, &|_| {});
+        };
+        let mut checked = isolation.process(input, job);
+        if let (Some(out), None) = (&job.annotated, &checked.annotated) {
+            // The worker stopped before writing it: the file's report holds its
+            // finding only (no cells), safe to write here.
+            let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
+            let out = crate::output::path_from_bytes(out);
+            checked.annotated = Some(
+                crate::report::xlsx::write_report_with(&checked.report, &self.rules, at, job.follow_up())
+                    .map_err(|e| e.to_string())
+                    .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason())),
+            );
+        }
+        checked
+    }
+
+    /// [`Checker::process`] in this process; `stage` is told each stage as it starts.
+    pub fn process_here(&self, input: &Input, job: &Job, stage: &dyn Fn(Stage)) -> Checked {
+        stage(Stage::Read);
+        // The looks of the sheets (a second pass over each) only serve the annotated workbook.
+        let limits = Limits {
+            read_styles: job.annotated.is_some(),
+            ..self.limits
+        };
+        let mut report = match input {
+            Input::Path(path) => match read_file_bytes(path, &self.limits) {
+                Ok(bytes) => self.check_bytes_staged(&input.shown(), &bytes, &limits, stage),
+                Err(e) => FileReport::failed(&input.shown(), None, read_failure(&e)),
+            },
+            Input::Bytes { name, bytes } => self.check_bytes_staged(name, bytes, &limits, stage),
+        };
+        cap(&mut report);
+        let extraction = job.extraction.then(|| crate::report::json::extraction(&report));
+        let key_rows = if job.key_rows {
+            crate::outcome::key_rows(&self.templates, &report)
+        } else {
+            Vec::new()
+        };
+        let annotated = job.annotated.as_ref().map(|out| {
+            stage(Stage::Annotated);
+            let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
+            let out = crate::output::path_from_bytes(out);
+            crate::report::xlsx::write_report_with(&report, &self.rules, at, job.follow_up())
+                .map_err(|e| e.to_string())
+                .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason()))
+        });
+        report.extraction = None;
+        report.workbook = match (job.excerpts, report.workbook.take()) {
+            (true, Some(wb)) => Some(crate::report::human::excerpt_cells(&wb, &report.findings)),
+            _ => None,
+        };
+        Checked {
+            report,
+            key_rows,
+            annotated,
+            extraction,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::Status;
+
+    #[test]
+    fn an_unknown_forced_template_is_never_conforme() {
+        let mut checker = Checker::new(
+            TemplateSet::builtin().unwrap_or_else(|e| panic!("schemas: {e}")),
+            RulePack::builtin().unwrap_or_else(|e| panic!("rules: {e:?}")),
+        );
+        checker.forced_template = Some("BILAN-INCONNU".into());
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/pole-maud-conforme.xlsx");
+        let r = checker.check_path(&path);
+        assert_eq!(r.status(), Status::NonConforme);
+        assert_eq!(r.findings.len(), 1);
+        assert_eq!(r.findings[0].rule.as_str(), "BILAN-TPL-001");
+        assert!(
+            r.findings[0].message.contains("BILAN-INCONNU"),
+            "{}",
+            r.findings[0].message
+        );
+    }
+}

@@ -1,0 +1,691 @@
+//! A reporting campaign (`campagne.toml`, see `spec/campaign.md`): one exercice,
+//! one cut-off date, the returns expected, and this year's decisions on the rules
+//! (a rule switched off, re-graded or given other parameters, each with its reason).
+//!
+//! ```text
+//! let mut rules = RulePack::builtin()?;
+//! let campaign = Campaign::load(Path::new("campagne.toml"), &rules)?;   // strict
+//! campaign.apply(&mut rules);           // the pack now runs as the campaign says
+//! let checker = Checker::new(templates, rules);   // CAMP-001/002 on every return
+//! ```
+//!
+//! Loading is strict: an unknown key, an unknown rule, a parameter the rule does
+//! not declare, a value of the wrong type stop the run with the file, line and
+//! column ([`CampaignError`]). A campaign is never half-applied.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use crate::finding::{Finding, Level, Severity};
+use crate::pipeline::extract::Extraction;
+use crate::pipeline::rules::{ParamValue, RulePack};
+// The campaign's data lives with the rule pack that keeps it; its loading is here.
+use crate::base::values::{parse_french_date, DateInterval, Precision};
+pub use crate::pipeline::rules::campaign::{read_expected, Campaign, Expected, Override};
+use crate::pipeline::template::Template;
+
+/// The rule that checks a return's `Exercice` against the campaign's.
+pub const EXERCICE_RULE: &str = "CAMP-001";
+/// The rule that checks a return's `Date d'arrêté` against the campaign's.
+pub const CUT_OFF_RULE: &str = "CAMP-002";
+/// The batch rule that guesses the cut-off from the majority of returns: not run
+/// when the campaign states the cut-off.
+pub const MAJORITY_CUT_OFF_RULE: &str = "BATCH-003";
+
+/// Rules a campaign may not touch: without them a file could not be checked at
+/// all, or a failure of the program would go unseen.
+const PROTECTED: &[&str] = &[
+    "BILAN-IO-001",
+    "BILAN-IO-002",
+    "BILAN-TPL-001",
+    "BILAN-RULE-001",
+    "BILAN-INT-001",
+    "BILAN-OUT-001",
+];
+
+/// A campaign file that cannot be used: the run stops (exit 2).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", path.display())]
+pub struct CampaignError {
+    pub path: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+    /// The file's text, for a diagnostic that shows the line (empty when the
+    /// file could not be read).
+    pub source_text: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCampaign {
+    nom: Spanned<String>,
+    #[serde(default)]
+    exercice: Option<Spanned<i64>>,
+    #[serde(default)]
+    date_arrete: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    attendus: Option<Spanned<String>>,
+    #[serde(default)]
+    regles: BTreeMap<Spanned<String>, Spanned<RawOverride>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    #[serde(default)]
+    gravite: Option<Spanned<String>>,
+    #[serde(default)]
+    parametres: BTreeMap<Spanned<String>, Spanned<toml::Value>>,
+    #[serde(default)]
+    motif: Option<Spanned<String>>,
+}
+
+impl Campaign {
+    /// Reads and checks a campaign file against the rules it will be applied to.
+    /// `attendus` is read relative to the file's folder.
+    pub fn load(path: &Path, rules: &RulePack) -> Result<Self, CampaignError> {
+        let fail = |message: String| CampaignError {
+            path: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            message,
+            source_text: String::new(),
+        };
+        let bytes = std::fs::read(path).map_err(|e| fail(format!("lecture impossible : {}", io_fr(&e))))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| fail("le fichier n'est pas du texte UTF-8 : enregistrez-le en UTF-8".into()))?;
+        let base = path
+            .parent()
+            .map(|p| if p.as_os_str().is_empty() { Path::new(".") } else { p });
+        Self::parse(&text, path, base, rules)
+    }
+
+    /// Checks a campaign given as text. `name` is how messages call the file;
+    /// `base`: the folder `attendus` is relative to (`None`: `attendus` is kept
+    /// as written but not read, e.g. for an uploaded file).
+    pub fn parse(text: &str, name: &Path, base: Option<&Path>, rules: &RulePack) -> Result<Self, CampaignError> {
+        let err = |span: Option<Range<usize>>, message: String| {
+            let (line, column) = span.map(|s| line_col(text, s.start)).unwrap_or((1, 1));
+            CampaignError {
+                path: name.to_path_buf(),
+                line,
+                column,
+                message,
+                source_text: text.to_string(),
+            }
+        };
+        let raw: RawCampaign = toml::from_str(text).map_err(|e| err(e.span(), toml_message_fr(e.message())))?;
+        let campaign_name = raw.nom.get_ref().trim().to_string();
+        if campaign_name.is_empty() {
+            return Err(err(
+                Some(raw.nom.span()),
+                "« nom » est vide : donnez un nom à la campagne".into(),
+            ));
+        }
+        if let Some(ex) = &raw.exercice {
+            if !(1900..=2100).contains(ex.get_ref()) {
+                return Err(err(
+                    Some(ex.span()),
+                    format!("exercice {} invalide : une année entre 1900 et 2100", ex.get_ref()),
+                ));
+            }
+        }
+        let cut_off = match &raw.date_arrete {
+            None => None,
+            Some(v) => Some(read_day(v.get_ref()).ok_or_else(|| {
+                err(
+                    Some(v.span()),
+                    "« date_arrete » doit être une date : 2010-03-31 (ou \"31/03/2010\")".into(),
+                )
+            })?),
+        };
+        let expected = match (&raw.attendus, base) {
+            (Some(a), Some(dir)) => {
+                let file = dir.join(a.get_ref());
+                Some(read_expected(&file).map_err(|e| err(Some(a.span()), format!("attendus : {e}")))?)
+            }
+            _ => None,
+        };
+        let mut overrides = Vec::new();
+        let mut sections: Vec<_> = raw.regles.iter().collect();
+        sections.sort_by_key(|(id, _)| id.span().start);
+        for (id, body) in sections {
+            overrides.push(read_override(rules, id, body, &err)?);
+        }
+        Ok(Campaign {
+            name: campaign_name,
+            exercice: raw.exercice.map(Spanned::into_inner),
+            cut_off,
+            expected_file: raw.attendus.map(Spanned::into_inner),
+            expected,
+            overrides,
+            sha256: hex(&Sha256::digest(text.as_bytes())),
+            path: name.to_path_buf(),
+            source: text.to_string(),
+        })
+    }
+
+    /// Applies the campaign to a rule pack: severities, rules switched off,
+    /// parameters; BATCH-003 stops when the campaign gives the cut-off. The pack
+    /// keeps the campaign ([`RulePack::campaign`]) so that every report states it.
+    pub fn apply(self, rules: &mut RulePack) {
+        for o in &self.overrides {
+            if let Some(level) = o.level {
+                rules.set_level(&o.rule, level);
+            }
+            if let Some(rule) = rules.rules.iter_mut().find(|r| r.meta.id == o.rule) {
+                for (k, (v, _)) in &o.parameters {
+                    rule.meta.parameters.insert(k.clone(), v.clone());
+                }
+            }
+        }
+        if self.cut_off.is_some() && rules.rule(MAJORITY_CUT_OFF_RULE).is_some() {
+            rules.set_level(MAJORITY_CUT_OFF_RULE, Level::Off);
+        }
+        rules.campaign = Some(Arc::new(self));
+    }
+
+    /// CAMP-001 and CAMP-002 on one return: its `Exercice` and `Date d'arrêté`
+    /// against the campaign's. Severities are the catalogue's (the pack's levels
+    /// apply afterwards, like for every finding).
+    pub fn return_findings(&self, rules: &RulePack, template: &Template, ex: &Extraction) -> Vec<Finding> {
+        let mut out = Vec::new();
+        let severity = |id: &str| rules.engine_rule(id).map_or(Severity::Warning, |r| r.severity);
+        let located = |f: Finding, pointer: &str| {
+            let f = f.with_pointer(pointer);
+            match ex.origin_of(pointer) {
+                Some(o) => f.at(&o.sheet, o.cell),
+                None => f,
+            }
+        };
+        if let (Some(want), Some(pointer)) = (self.exercice, template.exercice.as_deref()) {
+            let got = ex.data.pointer(pointer).and_then(|v| {
+                v.as_i64()
+                    .or_else(|| v.as_f64().filter(|x| x.fract() == 0.0).map(|x| x as i64))
+            });
+            if let Some(got) = got.filter(|g| *g != want && !ex.is_unusable(pointer)) {
+                out.push(located(
+                    Finding::new(
+                        EXERCICE_RULE,
+                        severity(EXERCICE_RULE),
+                        format!(
+                            "Exercice {got} alors que la campagne « {} » porte sur l'exercice {want} : corrigez « Exercice », ou vérifiez que vous avez envoyé le bilan de {want}.",
+                            self.name
+                        ),
+                    ),
+                    pointer,
+                ));
+            }
+        }
+        if let (Some(want), Some(pointer)) = (self.cut_off, template.cut_off.as_deref()) {
+            let got = ex
+                .data
+                .pointer(pointer)
+                .and_then(Value::as_str)
+                .and_then(DateInterval::from_canonical);
+            if let Some(got) = got.filter(|g| *g != want && !ex.is_unusable(pointer)) {
+                out.push(located(
+                    Finding::new(
+                        CUT_OFF_RULE,
+                        severity(CUT_OFF_RULE),
+                        format!(
+                            "Date d'arrêté {} alors que la campagne « {} » arrête les chiffres au {} : les chiffres ne sont pas comparables aux autres retours ; arrêtez-les au {} et corrigez « Date d'arrêté ».",
+                            got.display_fr(),
+                            self.name,
+                            want.display_fr(),
+                            want.display_fr()
+                        ),
+                    ),
+                    pointer,
+                ));
+            }
+        }
+        out
+    }
+}
+
+fn read_override(
+    rules: &RulePack,
+    id: &Spanned<String>,
+    body: &Spanned<RawOverride>,
+    err: &dyn Fn(Option<Range<usize>>, String) -> CampaignError,
+) -> Result<Override, CampaignError> {
+    let written = id.get_ref().trim();
+    let script = rules.rules.iter().find(|r| r.meta.id == written);
+    let engine = rules.engine_rules.iter().find(|r| r.id == written);
+    let previous_severity = script.map(|r| r.meta.severity).or(engine.map(|r| r.severity));
+    let Some(previous_severity) = previous_severity else {
+        let hint = suggest(rules, written)
+            .map(|s| format!(" : vouliez-vous dire « {s} » ?"))
+            .unwrap_or_else(|| " (voir `bilan rules`)".into());
+        return Err(err(Some(id.span()), format!("règle « {written} » inconnue{hint}")));
+    };
+    if PROTECTED.contains(&written) {
+        return Err(err(
+            Some(id.span()),
+            format!("la règle {written} ne peut pas être modifiée par une campagne : sans elle, un fichier illisible ou un échec du contrôle passerait inaperçu"),
+        ));
+    }
+    let raw = body.get_ref();
+    let level = match &raw.gravite {
+        None => None,
+        Some(g) => Some(Level::parse(g.get_ref()).ok_or_else(|| {
+            err(
+                Some(g.span()),
+                format!("gravité « {} » inconnue : {}", g.get_ref(), Level::ACCEPTED),
+            )
+        })?),
+    };
+    let mut parameters = BTreeMap::new();
+    for (name, value) in &raw.parametres {
+        let declared = script.map(|r| &r.meta.parameters);
+        let Some(current) = declared.and_then(|d| d.get(name.get_ref())) else {
+            let known: Vec<&str> = declared
+                .map(|d| d.keys().map(String::as_str).collect())
+                .unwrap_or_default();
+            let message = if known.is_empty() {
+                format!(
+                    "la règle {written} n'a pas de paramètre : « {} » ne peut pas être réglé",
+                    name.get_ref()
+                )
+            } else {
+                format!(
+                    "la règle {written} n'a pas de paramètre « {} » (paramètres : {})",
+                    name.get_ref(),
+                    known.join(", ")
+                )
+            };
+            return Err(err(Some(name.span()), message));
+        };
+        let new = match (current, value.get_ref()) {
+            (ParamValue::Text(_), toml::Value::String(s)) => ParamValue::Text(s.clone()),
+            (ParamValue::Int(_) | ParamValue::Float(_), toml::Value::Integer(i)) => ParamValue::Int(*i),
+            (ParamValue::Int(_) | ParamValue::Float(_), toml::Value::Float(f)) if f.is_finite() => {
+                ParamValue::Float(*f)
+            }
+            (current, got) => {
+                let want = match current {
+                    ParamValue::Text(_) => "un texte entre guillemets",
+                    _ => "un nombre",
+                };
+                return Err(err(
+                    Some(value.span()),
+                    format!(
+                        "paramètre « {} » de {written} : {want} est attendu, pas {}",
+                        name.get_ref(),
+                        toml_type_fr(got)
+                    ),
+                ));
+            }
+        };
+        parameters.insert(name.get_ref().clone(), (new, Some(current.clone())));
+    }
+    if level.is_none() && parameters.is_empty() {
+        return Err(err(
+            Some(body.span()),
+            format!("[regles.\"{written}\"] ne change rien : indiquez « gravite » ou « parametres »"),
+        ));
+    }
+    let reason = raw
+        .motif
+        .as_ref()
+        .map(|m| m.get_ref().trim().to_string())
+        .filter(|m| !m.is_empty());
+    Ok(Override {
+        rule: written.to_string(),
+        level,
+        previous_severity: Some(previous_severity),
+        parameters,
+        reason,
+    })
+}
+
+/// A close rule id, for « vouliez-vous dire » (case, one or two typos).
+/// The rule id closest to what was written (two edits at most): `POLE-FIN-01`
+/// → `POLE-FIN-001`. Used by campaign files and `bilan explain`.
+pub fn suggest(rules: &RulePack, written: &str) -> Option<String> {
+    let upper = written.to_uppercase();
+    let ids = rules
+        .rules
+        .iter()
+        .map(|r| r.meta.id.as_str())
+        .chain(rules.engine_rules.iter().map(|r| r.id.as_str()));
+    ids.map(|id| (edit_distance(&upper, id), id))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, id)| id.to_string())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != *cb);
+            cur.push((prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1));
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// A day from a TOML date (`2010-03-31`) or a text (`"31/03/2010"`).
+fn read_day(v: &toml::Value) -> Option<DateInterval> {
+    let d = match v {
+        toml::Value::Datetime(dt) if dt.time.is_none() && dt.offset.is_none() => {
+            let date = dt.date?;
+            DateInterval::day(i32::from(date.year), u32::from(date.month), u32::from(date.day))
+        }
+        toml::Value::String(s) => parse_french_date(s),
+        _ => None,
+    }?;
+    (d.precision == Precision::Day).then_some(d)
+}
+
+fn toml_type_fr(v: &toml::Value) -> &'static str {
+    match v {
+        toml::Value::String(_) => "un texte",
+        toml::Value::Integer(_) => "un nombre entier",
+        toml::Value::Float(_) => "un nombre",
+        toml::Value::Boolean(_) => "un booléen",
+        toml::Value::Datetime(_) => "une date",
+        toml::Value::Array(_) => "une liste",
+        toml::Value::Table(_) => "une table",
+    }
+}
+
+/// toml's messages in French, for the cases a person writing a campaign meets.
+fn toml_message_fr(m: &str) -> String {
+    let m = m.trim();
+    if let Some(rest) = m.strip_prefix("unknown field ") {
+        let (field, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
+        let expected = expected
+            .trim_start_matches(" one of ")
+            .trim_start_matches(" ")
+            .replace('`', "« ")
+            .replace("« ,", " »,")
+            .trim()
+            .to_string();
+        let field = field.trim().trim_matches('`');
+        return if expected.is_empty() {
+            format!("clé « {field} » inconnue")
+        } else {
+            format!(
+                "clé « {field} » inconnue (clés possibles : {})",
+                tidy_expected(&expected)
+            )
+        };
+    }
+    if let Some(rest) = m.strip_prefix("missing field ") {
+        return format!("clé « {} » obligatoire absente", rest.trim().trim_matches('`'));
+    }
+    if let Some(rest) = m.strip_prefix("invalid type: ") {
+        let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
+        return format!(
+            "valeur invalide : il faut {} ici, pas {}",
+            type_fr(expected),
+            type_fr(found)
+        );
+    }
+    if m.starts_with("duplicate key") {
+        return "clé définie deux fois".into();
+    }
+    if m.starts_with("invalid date") || m.starts_with("invalid time") {
+        return "date impossible : écrivez-la AAAA-MM-JJ (par exemple 2010-03-31) avec un jour qui existe".into();
+    }
+    if m.contains("gravité") {
+        return m.to_string();
+    }
+    format!("syntaxe TOML invalide à cet endroit (détail technique : {m})")
+}
+
+fn tidy_expected(s: &str) -> String {
+    s.split(',')
+        .map(|p| {
+            format!(
+                "« {} »",
+                p.trim().trim_matches(|c| c == '«' || c == '»' || c == ' ' || c == '`')
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn type_fr(s: &str) -> String {
+    let s = s.trim();
+    let s = s
+        .strip_prefix("a ")
+        .or_else(|| s.strip_prefix("an "))
+        .unwrap_or(s)
+        .trim();
+    let word = s.split_whitespace().next().unwrap_or(s);
+    match word {
+        "struct" => "une table".into(),
+        "string" => "un texte".into(),
+        "integer" | "i64" | "u64" | "i32" => "un nombre entier".into(),
+        "float" | "f64" => "un nombre".into(),
+        "floating" => "un nombre décimal".into(),
+        "boolean" | "bool" => "un booléen".into(),
+        "sequence" | "array" => "une liste".into(),
+        "map" | "table" => "une table".into(),
+        "datetime" | "date" => "une date".into(),
+        _ => s.to_string(),
+    }
+}
+
+fn io_fr(e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => "fichier introuvable".into(),
+        std::io::ErrorKind::PermissionDenied => "permission refusée".into(),
+        std::io::ErrorKind::IsADirectory => "c'est un dossier, pas un fichier".into(),
+        _ => format!("erreur système ({e})"),
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let mut end = offset.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let before = &text[..end];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(1, |l| l.chars().count() + 1);
+    (line, column)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EXAMPLE: &str = r#"nom = "Bilan SRDE 2009 — Conférence permanente du 2 juin 2010"
+exercice = 2009
+date_arrete = 2010-03-31
+
+[regles."PLDE-DAT-004"]
+gravite = "desactivee"
+motif = "Les conventions 2010 peuvent durer 4 ans (délibération du 12/01/2010)"
+
+[regles."PROG-OBJ-001"]
+parametres = { seuil_pct = 40 }
+motif = "Année de crise : seuil abaissé"
+
+[regles."POLE-FIN-005"]
+gravite = "erreur"
+"#;
+
+    fn rules() -> RulePack {
+        match RulePack::builtin() {
+            Ok(r) => r,
+            Err(e) => panic!("règles intégrées : {e}"),
+        }
+    }
+
+    fn parse(text: &str) -> Result<Campaign, CampaignError> {
+        Campaign::parse(text, Path::new("campagne.toml"), None, &rules())
+    }
+
+    fn error(text: &str) -> CampaignError {
+        match parse(text) {
+            Ok(c) => panic!("campagne acceptée à tort : {c:?}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn the_example_loads_and_applies() {
+        let c = match parse(EXAMPLE) {
+            Ok(c) => c,
+            Err(e) => panic!("{e}"),
+        };
+        assert_eq!(c.exercice, Some(2009));
+        assert_eq!(c.cut_off.map(|d| d.canonical()).as_deref(), Some("2010-03-31"));
+        assert_eq!(c.overrides.len(), 3);
+        let lines = c.lines_fr().join("\n");
+        assert!(
+            lines.contains("PLDE-DAT-004 désactivée — Les conventions 2010"),
+            "{lines}"
+        );
+        assert!(
+            lines.contains("PROG-OBJ-001 : seuil_pct 50 → 40 — Année de crise"),
+            "{lines}"
+        );
+        assert!(
+            lines.contains("POLE-FIN-005 : avertissement → erreur (motif non indiqué)"),
+            "{lines}"
+        );
+        let json = c.to_json();
+        assert_eq!(json["overrides"][0]["rule"], "PLDE-DAT-004");
+        assert_eq!(json["overrides"][0]["severity"], "off");
+        assert_eq!(json["overrides"][1]["parameters"]["seuil_pct"], 40);
+        assert_eq!(json["overrides"][1]["severity"], Value::Null);
+        let mut pack = rules();
+        c.apply(&mut pack);
+        assert!(pack.is_off("PLDE-DAT-004"));
+        assert!(pack.is_off(MAJORITY_CUT_OFF_RULE));
+        assert_eq!(
+            pack.rule("POLE-FIN-005").map(|r| r.meta.severity),
+            Some(Severity::Error)
+        );
+        assert_eq!(
+            pack.rule("PROG-OBJ-001")
+                .and_then(|r| r.meta.parameters.get("seuil_pct").cloned()),
+            Some(ParamValue::Int(40))
+        );
+        assert!(pack.campaign.is_some());
+    }
+
+    #[test]
+    fn english_words_and_engine_rules() {
+        let c = parse(
+            "nom = \"x\"\n[regles.\"BILAN-TPL-005\"]\ngravite = \"off\"\n[regles.\"CAMP-001\"]\ngravite = \"error\"\n",
+        );
+        let c = c.unwrap_or_else(|e| panic!("{e}"));
+        let mut pack = rules();
+        c.apply(&mut pack);
+        let mut findings = vec![
+            Finding::new("BILAN-TPL-005", Severity::Info, "x"),
+            Finding::new("CAMP-001", Severity::Warning, "y"),
+        ];
+        pack.apply_levels(&mut findings);
+        assert_eq!(findings.len(), 1);
+        assert_eq!(findings[0].severity, Severity::Error);
+        // No cut-off: the batch still guesses it.
+        assert!(!pack.is_off(MAJORITY_CUT_OFF_RULE));
+    }
+
+    #[test]
+    fn mistakes_stop_with_line_and_column() {
+        let cases: &[(&str, (usize, usize), &str)] = &[
+            ("nom = \"x\"\nexercise = 2009\n", (2, 1), "clé « exercise » inconnue"),
+            (
+                "nom = \"x\"\n[regles.\"PLDE-DAT-044\"]\ngravite = \"off\"\n",
+                (2, 9),
+                "vouliez-vous dire « PLDE-DAT-004 »",
+            ),
+            (
+                "nom = \"x\"\n[regles.\"PLDE-DAT-004\"]\ngravite = \"douce\"\n",
+                (3, 11),
+                "gravité « douce » inconnue",
+            ),
+            (
+                "nom = \"x\"\n[regles.\"PROG-OBJ-001\"]\nparametres = { seuil = 40 }\n",
+                (3, 16),
+                "pas de paramètre « seuil » (paramètres : seuil_pct)",
+            ),
+            (
+                "nom = \"x\"\n[regles.\"PROG-OBJ-001\"]\nparametres = { seuil_pct = \"40\" }\n",
+                (3, 28),
+                "un nombre est attendu, pas un texte",
+            ),
+            (
+                "nom = \"x\"\nexercice = \"2009\"\n",
+                (2, 12),
+                "il faut un nombre entier ici, pas un texte",
+            ),
+            ("nom = \"x\"\ndate_arrete = \"fin mars\"\n", (2, 15), "date_arrete"),
+            (
+                "nom = \"x\"\n[regles.\"PLDE-DAT-004\"]\nmotif = \"rien\"\n",
+                (2, 1),
+                "ne change rien",
+            ),
+            (
+                "nom = \"x\"\n[regles.\"BILAN-IO-001\"]\ngravite = \"off\"\n",
+                (2, 9),
+                "ne peut pas être modifiée",
+            ),
+            (
+                "nom = \"x\"\n[regles.\"PLDE-DAT-004\"]\ngravite = \"off\"\nmotiv = \"a\"\n",
+                (4, 1),
+                "clé « motiv » inconnue",
+            ),
+            ("exercice = 2009\n", (1, 1), "clé « nom » obligatoire absente"),
+            ("nom = \"x\"\nexercice = = 2009\n", (2, 12), "syntaxe TOML invalide"),
+        ];
+        for (text, (line, column), needle) in cases {
+            let e = error(text);
+            assert!(e.message.contains(needle), "{text:?} → {}", e.message);
+            assert_eq!((e.line, e.column), (*line, *column), "{text:?} → {e}");
+            assert!(
+                e.to_string().starts_with(&format!("campagne.toml:{line}:{column}: ")),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn attendus_is_read_next_to_the_file() {
+        let dir = std::env::temp_dir().join(format!("bilan-campagne-{}", std::process::id()));
+        let _ = std::fs::create_dir_all(&dir);
+        let write = |name: &str, text: &str| {
+            if let Err(e) = std::fs::write(dir.join(name), text) {
+                panic!("{e}");
+            }
+        };
+        write(
+            "attendus.csv",
+            "modele;organisation\nBILAN-POLE;I-TRANS\nBILAN-POLE;MAUD\n",
+        );
+        write("campagne.toml", "nom = \"x\"\nattendus = \"attendus.csv\"\n");
+        let c = Campaign::load(&dir.join("campagne.toml"), &rules()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(c.expected.as_ref().map(Vec::len), Some(2));
+        write("campagne.toml", "nom = \"x\"\nattendus = \"absent.csv\"\n");
+        let e = Campaign::load(&dir.join("campagne.toml"), &rules()).err();
+        assert_eq!(e.map(|e| (e.line, e.column)), Some((2, 12)));
+        let e = Campaign::load(&dir.join("nulle-part.toml"), &rules()).err();
+        assert!(e.is_some_and(|e| e.message.contains("fichier introuvable")));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
