@@ -390,8 +390,8 @@ fn french_values_of_fail_on_and_format_are_accepted_and_english_kept() {
     let (code, _) = run([os("check"), maud.as_os_str(), os("--fail-on"), os("information")]);
     assert_eq!(code, Some(0), "a clean return");
     for (value, marker) in [
-        ("humain", "^"),
-        ("human", "^"),
+        ("humain", "  × "),
+        ("human", "  × "),
         ("court", "POLE-FIN-001"),
         ("short", "POLE-FIN-001"),
         ("json", "\"findings\""),
