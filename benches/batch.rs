@@ -11,7 +11,11 @@
 //!   and their ratios to the floor;
 //! - `check` of one return, process start included (median and p95 of 50 runs);
 //! - peak memory of the whole process tree (`bilan` and its workers, resident
-//!   sets summed, sampled every 5 ms) for BIG returns with annotated reports.
+//!   sets summed, sampled every 5 ms) for BIG returns with annotated reports;
+//! - the rule profile: the same N returns checked in this process (this
+//!   build's library), the time in each rule, the costliest first, and the
+//!   rules' share of the whole check. `cargo bench --bench batch --
+//!   --profil-regles` prints only that.
 //!
 //! The machine is shared: each measure is taken `BILAN_BENCH_ROUNDS` times
 //! (default 3), interleaved, and the best is kept; ratios are taken within the
@@ -248,10 +252,53 @@ fn ok(met: bool) -> &'static str {
     }
 }
 
+/// The rule profile: every file checked in this process with this build's
+/// library, the time spent in each rule; prints the costliest rules.
+fn rule_profile(files: &[PathBuf], top: usize) {
+    let (Ok(templates), Ok(mut rules)) = (
+        bilan::template::TemplateSet::builtin(),
+        bilan::rules::RulePack::builtin(),
+    ) else {
+        println!("profil des règles : règles ou schémas intégrés illisibles");
+        return;
+    };
+    rules.enable_profile();
+    let checker = bilan::check::Checker::new(templates, rules);
+    let start = Instant::now();
+    for f in files {
+        let _ = checker.check_path(f);
+    }
+    let total = start.elapsed();
+    let profile = checker.rules.profile();
+    let in_rules: Duration = profile.iter().map(|(_, c)| c.time).sum();
+    println!();
+    println!(
+        "Profil des règles : {} retours contrôlés dans le banc en {} ; dans les règles Rhai : {} ({:.0} %).",
+        files.len(),
+        secs(total),
+        secs(in_rules),
+        100.0 * in_rules.as_secs_f64() / total.as_secs_f64().max(1e-9)
+    );
+    println!();
+    println!("| règle | passages | temps | par passage | part du contrôle |");
+    println!("|---|---|---|---|---|");
+    for (id, cost) in profile.iter().take(top) {
+        let line = format!(
+            "| {id} | {} | {} | {:.1} µs | {:.1} % |",
+            cost.runs,
+            ms(cost.time),
+            cost.time.as_secs_f64() * 1e6 / (cost.runs.max(1) as f64),
+            100.0 * cost.time.as_secs_f64() / total.as_secs_f64().max(1e-9)
+        );
+        println!("{}", line.replace('.', ","));
+    }
+}
+
 fn main() {
     if std::env::args().any(|a| a == "--list") {
         return; // `cargo bench -- --list` and `cargo test --benches`
     }
+    let only_profile = std::env::args().any(|a| a == "--profil-regles");
     let n = env_usize("BILAN_BENCH_N", 1000);
     let big = env_usize("BILAN_BENCH_BIG", 5000);
     let rounds = env_usize("BILAN_BENCH_ROUNDS", 3).max(1);
@@ -270,6 +317,11 @@ fn main() {
         .map(|d| d.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     files.sort();
+    if only_profile {
+        rule_profile(&files, 20);
+        let _ = std::fs::remove_dir_all(&root);
+        return;
+    }
 
     let batch = |out: &str, extra: &[&str]| -> Run {
         let out = root.join(out).to_string_lossy().to_string();
@@ -348,9 +400,9 @@ fn main() {
     );
     let scaling = plain1.wall.as_secs_f64() / plain2.wall.as_secs_f64().max(1e-9);
     println!(
-        "| gain de `--jobs 2` sur `--jobs 1` | {} × | — | ≥ 1,7 : {} |",
+        "| gain de `--jobs 2` sur `--jobs 1` | {} × | — | ≥ 1,8 : {} |",
         ratio(plain1.wall, plain2.wall),
-        ok(scaling >= 1.7)
+        ok(scaling >= 1.8)
     );
     let annotated_ratio = annotated2.wall.as_secs_f64() / floor2.wall.as_secs_f64().max(1e-9);
     println!(
@@ -376,6 +428,7 @@ fn main() {
         bigrun.max_rss / 1024,
         ok(bigrun.tree_peak <= 100_000_000)
     );
+    rule_profile(&files, 15);
     if std::env::var_os("BILAN_BENCH_KEEP").is_some() {
         println!("conservé : {}", root.display());
     } else {

@@ -76,8 +76,7 @@ pub fn rules_table(rows: &[RuleRow]) -> String {
             "{:<w_id$}  {:<13}  {:<w_t$}  {}\n",
             r.id,
             // The JSON keeps `error`/`warning`/`info`; people read French.
-            crate::finding::Severity::parse(&r.severity)
-                .map_or(r.severity.clone(), |s| crate::finding::words::severity(s).to_string()),
+            crate::finding::Severity::parse(&r.severity).map_or(r.severity.clone(), |s| s.label_fr().to_string()),
             r.template,
             r.title
         ));

@@ -23,10 +23,8 @@ impl OutputError {
 }
 
 /// A system error in French words (`disque plein`, `permission refusée`), never
-/// `os error 28`.
-pub fn io_fr(e: &std::io::Error) -> String {
-    crate::base::messages::io_error(e)
-}
+/// `os error 28`: one home, [`crate::base::messages::io_error`].
+pub use crate::base::messages::io_error as io_fr;
 
 /// A path as bytes (to cross a process boundary whatever its encoding).
 pub fn path_to_bytes(p: &Path) -> Vec<u8> {

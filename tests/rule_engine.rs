@@ -121,3 +121,93 @@ fn each_rule_sees_the_return_as_submitted_whatever_the_others_did() {
         ex.findings
     );
 }
+
+fn run_on(files: &[SourceFile], data: serde_json::Value) -> Vec<(String, String)> {
+    let pack = RulePack::load(files, Sandbox::default()).expect("compiles");
+    let mut ex = Extraction {
+        data,
+        ..Default::default()
+    };
+    pack.run("BILAN-POLE", &mut ex);
+    ex.findings
+        .iter()
+        .map(|f| (f.rule.to_string(), f.message.clone()))
+        .collect()
+}
+
+#[test]
+fn duplicates_of_finds_repeated_keys_as_the_rules_wrote_them() {
+    let body = r#"for d in duplicates_of(data.t, ["a", "b"], #{ norm: ["b"], optional: ["a"] }) { report(`/t/${d.row}`, `${d.row}<${d.first}`); }
+for d in duplicates_of(data.t, ["b"]) { report(`/t/${d.row}`, `exact ${d.row}<${d.first}`); }"#;
+    let data = serde_json::json!({"t": [
+        {"a": 1, "b": "Zone 1"},
+        {"a": 1, "b": "zone  1"},
+        {"a": 2, "b": "Zone 1"},
+        {"b": "ZONE 1"},
+        {"b": "Zone 1"},
+        {"a": 1, "b": null},
+        {"a": 1},
+    ]});
+    let got: Vec<String> = run_on(&[rule("T-DUP-001", body)], data)
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    // Normalised: rows 1 (like 0) and 4 (like 3, `a` empty); row 5 and 6 lack `b`.
+    // Exact: rows 2 and 4 repeat row 0's text as written.
+    assert_eq!(got, vec!["1<0", "4<3", "exact 2<0", "exact 4<0"]);
+}
+
+#[test]
+fn column_total_differs_compares_to_the_tolerance_and_skips_what_it_cannot_sum() {
+    let file = SourceFile {
+        path: PathBuf::from("BILAN-POLE/T-TOT-001-essai.rhai"),
+        text: "/*\nid = \"T-TOT-001\"\ntitle = \"essai\"\nseverity = \"error\"\nchecks = \"essai\"\n[parameters]\ntolerance = 1\n*/\nfor c in [\"x\", \"y\", \"z\", \"w\"] { if column_total_differs(data.rows, data.total, c) { report(`/total/${c}`, c); } }\nif column_total_differs(data.rows, data.total, \"x\", 0) { report(\"/total/x\", \"x exact\"); }\n".into(),
+    };
+    let data = serde_json::json!({
+        "rows": [{"x": 1, "y": 2, "z": 1, "w": 1}, {"x": 2, "y": 2, "z": null, "w": 1}],
+        "total": {"x": 4, "y": 6, "z": 9, "w": 2},
+    });
+    let got: Vec<String> = run_on(&[file], data).into_iter().map(|(_, m)| m).collect();
+    // x: 4 vs 3, within 1; y: 6 vs 4, over; z: a part unusable; w: equal.
+    assert_eq!(got, vec!["y", "x exact"]);
+}
+
+#[test]
+fn a_shared_parameter_set_on_one_rule_is_set_on_every_rule_using_it() {
+    let mut pack = RulePack::builtin().expect("built-in rules load");
+    let words = |pack: &RulePack, id: &str| {
+        pack.rule(id)
+            .and_then(|r| r.meta.parameters.get("mots_installation").cloned())
+    };
+    assert!(words(&pack, "PLDE-DAT-003").is_some());
+    assert_eq!(words(&pack, "PLDE-DAT-003"), words(&pack, "PLDE-DAT-005"));
+    // A rule of the template that does not use it does not get it.
+    assert_eq!(words(&pack, "PLDE-DAT-001"), None);
+    let value = bilan::rules::ParamValue::Text("installation;création".into());
+    pack.set_parameter("PLDE-DAT-005", "mots_installation", value.clone());
+    assert_eq!(words(&pack, "PLDE-DAT-003"), Some(value.clone()));
+    assert_eq!(words(&pack, "PLDE-DAT-005"), Some(value));
+}
+
+#[test]
+fn a_shared_file_gives_its_constants_and_functions_to_the_rules_of_its_folder() {
+    let shared = SourceFile {
+        path: PathBuf::from("BILAN-POLE/commun.rhai"),
+        text: "/*\n[parameters]\nseuil = 2\n*/\nconst NOMS = [\"a\", \"b\"];\nfn double(x) { x * 2 }\n".into(),
+    };
+    let body = "for n in NOMS { if double(data.v) > params.seuil { report(`/v`, n); } }";
+    let got: Vec<String> = run_on(&[shared.clone(), rule("T-SH-001", body)], serde_json::json!({"v": 3}))
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(got, vec!["a", "b"]);
+    // A shared file that runs something other than constants is refused.
+    let bad = SourceFile {
+        path: PathBuf::from("BILAN-POLE/commun.rhai"),
+        text: "let x = 1;\n".into(),
+    };
+    let err = RulePack::load(&[bad, rule("T-SH-001", body)], Sandbox::default())
+        .map(|_| ())
+        .unwrap_err();
+    assert!(err.message.contains("constantes"), "{}", err.message);
+}

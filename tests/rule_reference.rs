@@ -228,3 +228,40 @@ fn bilan_explain_documents_a_rule_and_a_template() {
         assert!(text.contains(part), "« {part} » missing from:\n{text}");
     }
 }
+
+/// The rule API's reference in the README, between its markers: exactly what
+/// `bilan::rules::api::reference_markdown()` generates from the registrations.
+/// `BILAN_REGEN_DOCS=1` rewrites it.
+#[test]
+fn the_readme_lists_the_rule_api_as_registered() {
+    const START: &str = "<!-- api-regles:debut -->\n";
+    const END: &str = "<!-- api-regles:fin -->";
+    let path = crate_dir().join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
+        panic!("README.md lacks the markers {START:?} … {END:?}");
+    };
+    let want = bilan::rules::api::reference_markdown();
+    if std::env::var("BILAN_REGEN_DOCS").is_ok_and(|v| v == "1") {
+        let updated = format!("{}{want}{}", &readme[..a + START.len()], &readme[b..]);
+        std::fs::write(&path, updated).expect("write README.md");
+        return;
+    }
+    assert_eq!(
+        &readme[a + START.len()..b],
+        want,
+        "the README's rule API is out of date: run `{REGEN}`"
+    );
+    // Every function a rule may call is listed, `plural` and `dec` included.
+    for f in [
+        "plural(",
+        "dec(",
+        "duplicates_of(",
+        "column_total_differs(",
+        "is_text(",
+        "report(",
+    ] {
+        assert!(want.contains(&format!("`{f}")), "{f} missing from the reference");
+    }
+    assert!(!want.contains("`num("), "`num` was removed from the API");
+}

@@ -74,15 +74,20 @@ impl Checker {
         if let (Some(out), None) = (&job.annotated, &checked.annotated) {
             // The worker stopped before writing it: the file's report holds its
             // finding only (no cells), safe to write here.
-            let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
-            let out = crate::output::path_from_bytes(out);
-            checked.annotated = Some(
-                crate::report::xlsx::write_report_with(&checked.report, &self.rules, at, job.follow_up())
-                    .map_err(|e| e.to_string())
-                    .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason())),
-            );
+            checked.annotated = Some(self.write_annotated(&checked.report, job, out));
         }
         checked
+    }
+
+    /// Writes the annotated workbook of `report` to `out` (the bytes of a
+    /// path), as `job` asks (time of the check, follow-up); `Err` holds the
+    /// French reason for BILAN-OUT-001.
+    fn write_annotated(&self, report: &FileReport, job: &Job, out: &[u8]) -> Result<(), String> {
+        let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
+        let out = crate::output::path_from_bytes(out);
+        crate::report::xlsx::write_report_with(report, &self.rules, at, job.follow_up())
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason()))
     }
 
     /// [`Checker::process`] in this process; `stage` is told each stage as it starts.
@@ -109,11 +114,7 @@ impl Checker {
         };
         let annotated = job.annotated.as_ref().map(|out| {
             stage(Stage::Annotated);
-            let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
-            let out = crate::output::path_from_bytes(out);
-            crate::report::xlsx::write_report_with(&report, &self.rules, at, job.follow_up())
-                .map_err(|e| e.to_string())
-                .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason()))
+            self.write_annotated(&report, job, out)
         });
         report.extraction = None;
         report.workbook = match (job.excerpts, report.workbook.take()) {

@@ -15,7 +15,16 @@ const SCH_001: &str = "BILAN-SCH-001";
 /// values found invalid are added to `ex.unusable`.
 pub fn validate(t: &Template, ex: &mut Extraction) {
     let mut found: Vec<(String, String)> = Vec::new();
-    for error in t.validator.iter_errors(&ex.data) {
+    // A built-in schema compiles (tested); another one was compiled at load.
+    let validator = match t.validator() {
+        Ok(v) => v,
+        Err(e) => {
+            let message = format!("Le schéma du modèle {} ne peut pas être utilisé : {e}", t.id);
+            ex.findings.push(Finding::new(SCH_001, Severity::Error, message));
+            return;
+        }
+    };
+    for error in validator.iter_errors(&ex.data) {
         let base = error.instance_path().as_str().to_string();
         let (pointer, message) = match error.kind() {
             ValidationErrorKind::Required { property } => {

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::base::format::decimal_fr;
-use crate::diff::Diff;
+use crate::diff::{Diff, ValueChange};
 use crate::finding::Finding;
 use crate::pipeline::check::FileReport;
 use crate::pipeline::template::{Block, Template, TemplateSet};
@@ -85,17 +85,16 @@ fn label_of(t: &Template, data: Option<&Value>, pointer: &str) -> Option<String>
     None
 }
 
-/// One changed value: `Financements!B4, Coût total (€), 2005 : 17 081 618 → 16 033 022`,
-/// the new cell said when the row moved; the data pointer only when the
-/// template does not place the value.
-fn change_line(c: &crate::diff::ValueChange, t: Option<&Template>, old: &FileReport, new: &FileReport) -> String {
-    fn data(r: &FileReport) -> Option<&Value> {
-        r.extraction.as_ref().map(|e| &e.data)
-    }
+/// A value that changed, as every report says it (terminal, web desk), by
+/// sheet, cell and label: `Financements!B4, Coût total (€), 2005 : 17 081 618 →
+/// 16 033 022`, the new cell said when the row moved; the data pointer only
+/// when the template (`t`, the return's) does not place the value. `old` and
+/// `new`: the extracted data of each version (for a row's label).
+pub fn value_change_fr(c: &ValueChange, t: Option<&Template>, old: Option<&Value>, new: Option<&Value>) -> String {
     let label = t.and_then(|t| {
-        label_of(t, data(new), &c.pointer)
+        label_of(t, new, &c.pointer)
             .filter(|_| c.new_value.is_some())
-            .or_else(|| label_of(t, data(old), &c.pointer))
+            .or_else(|| label_of(t, old, &c.pointer))
     });
     let first = c.old_place.as_ref().or(c.new_place.as_ref());
     let head = match (first, &label) {
@@ -109,10 +108,14 @@ fn change_line(c: &crate::diff::ValueChange, t: Option<&Template>, old: &FileRep
         _ => String::new(),
     };
     format!(
-        "  {head} : {} → {}{moved}\n",
+        "{head} : {} → {}{moved}",
         value_fr(&c.old_value),
         value_fr(&c.new_value)
     )
+}
+
+fn data(r: &FileReport) -> Option<&Value> {
+    r.extraction.as_ref().map(|e| &e.data)
 }
 
 /// The whole comparison, for a terminal. `templates`: to name each changed
@@ -150,7 +153,7 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport, templates: &Templ
             out.push_str(&format!(
                 "  {} : {} {} : {}\n",
                 place(file, f),
-                crate::finding::words::severity(f.severity),
+                f.severity.label_fr(),
                 f.rule,
                 f.message
             ));
@@ -161,7 +164,7 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport, templates: &Templ
     }
     out.push_str(&format!("\nValeurs modifiées ({})\n", diff.valeurs_modifiees.len()));
     for c in &diff.valeurs_modifiees {
-        out.push_str(&change_line(c, template, old, new));
+        out.push_str(&format!("  {}\n", value_change_fr(c, template, data(old), data(new))));
     }
     out.push_str(&format!(
         "\nSuivi : {} ; {}\n",

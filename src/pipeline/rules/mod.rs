@@ -11,6 +11,7 @@ pub mod meta;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rhai::{Dynamic, Engine, Map, Scope, AST};
@@ -77,6 +78,36 @@ pub struct Rule {
     /// (see [`RulePack::load_lazy`]).
     script: String,
     ast: std::sync::OnceLock<Result<AST, String>>,
+    /// What the rules of its template share (`commun.rhai`), if anything.
+    shared: Option<Arc<Shared>>,
+    /// The shared parameters its script uses (`params.<name>`), in
+    /// [`RuleMeta::parameters`] like its own.
+    pub shared_params: Vec<String>,
+}
+
+/// The file of a template folder that its rules share: `rules/<TEMPLATE>/commun.rhai`.
+pub const SHARED_FILE: &str = "commun.rhai";
+
+/// What the rules of one template share (`rules/<TEMPLATE>/commun.rhai`):
+/// constants and functions that every rule of the folder sees, and parameters
+/// (each a parameter of every rule whose script uses it, `params.<name>`; a
+/// campaign that sets it on one sets it on all of them).
+#[derive(Debug)]
+pub struct Shared {
+    pub path: PathBuf,
+    pub parameters: BTreeMap<String, ParamValue>,
+    /// Its constants, evaluated once: (name, value).
+    constants: Vec<(String, Dynamic)>,
+    /// Its functions, merged into each rule's compiled script.
+    functions: AST,
+}
+
+/// The header of `commun.rhai`: only parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SharedMeta {
+    #[serde(default)]
+    parameters: BTreeMap<String, ParamValue>,
 }
 
 impl Rule {
@@ -146,6 +177,17 @@ pub struct RulePack {
     pub levels: BTreeMap<String, Level>,
     /// The campaign applied to this pack (see [`crate::pipeline::campaign::Campaign::apply`]).
     pub campaign: Option<std::sync::Arc<campaign::Campaign>>,
+    /// Time spent in each rule, when measured ([`Self::enable_profile`]).
+    profile: Option<std::sync::Mutex<BTreeMap<String, RuleCost>>>,
+}
+
+/// What one rule cost over the returns it ran on ([`RulePack::profile`]).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RuleCost {
+    /// Returns it ran on.
+    pub runs: u64,
+    /// Wall-clock time inside the interpreter, its own scope's set-up included.
+    pub time: Duration,
 }
 
 impl std::fmt::Debug for RulePack {
@@ -211,6 +253,13 @@ impl RulePack {
         };
         let mut engine_rules = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
+        let mut shared: BTreeMap<String, Arc<Shared>> = BTreeMap::new();
+        for file in files
+            .iter()
+            .filter(|f| f.path.file_name().is_some_and(|n| n == SHARED_FILE))
+        {
+            shared.insert(folder_of(&file.path), Arc::new(load_shared(&engine, file)?));
+        }
         for file in files {
             let name = file.path.to_string_lossy().replace('\\', "/");
             let toml_error = |e: toml::de::Error| {
@@ -228,8 +277,9 @@ impl RulePack {
             } else if name == "engine.toml" {
                 let cat: EngineCatalog = toml::from_str(&file.text).map_err(toml_error)?;
                 engine_rules = cat.rule;
-            } else if name.ends_with(".rhai") {
-                rules.push(compile_rule(&engine, file, eager)?);
+            } else if name.ends_with(".rhai") && !name.ends_with(SHARED_FILE) {
+                let shared = shared.get(&folder_of(&file.path)).cloned();
+                rules.push(compile_rule(&engine, file, eager, shared)?);
             }
         }
         rules.sort_by(|a, b| a.meta.id.cmp(&b.meta.id));
@@ -256,6 +306,7 @@ impl RulePack {
             sandbox,
             levels: BTreeMap::new(),
             campaign: None,
+            profile: None,
         };
         for (id, level) in pack.severity {
             out.set_level(&id, level);
@@ -274,6 +325,48 @@ impl RulePack {
             }
         }
         self.levels.insert(id.to_string(), level);
+    }
+
+    /// Sets a rule's parameter (a campaign's). A parameter of the template's
+    /// `commun.rhai` is set for every rule of the template that uses it.
+    pub fn set_parameter(&mut self, id: &str, name: &str, value: ParamValue) {
+        let Some(rule) = self.rules.iter().find(|r| r.meta.id == id) else {
+            return;
+        };
+        let shared = rule
+            .shared_params
+            .iter()
+            .any(|p| p == name)
+            .then(|| rule.shared.clone())
+            .flatten();
+        for r in self.rules.iter_mut() {
+            let concerned = match &shared {
+                Some(sh) => {
+                    r.shared.as_ref().is_some_and(|x| Arc::ptr_eq(x, sh)) && r.shared_params.iter().any(|p| p == name)
+                }
+                None => r.meta.id == id,
+            };
+            if concerned {
+                r.meta.parameters.insert(name.to_string(), value.clone());
+            }
+        }
+    }
+
+    /// Starts measuring the time spent in each rule (the benchmark's rule
+    /// profile); read it with [`Self::profile`].
+    pub fn enable_profile(&mut self) {
+        self.profile = Some(std::sync::Mutex::new(BTreeMap::new()));
+    }
+
+    /// Each rule's cost so far, costliest first (empty when not measured).
+    pub fn profile(&self) -> Vec<(String, RuleCost)> {
+        let mut out: Vec<(String, RuleCost)> = self
+            .profile
+            .as_ref()
+            .and_then(|p| p.lock().ok().map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect()))
+            .unwrap_or_default();
+        out.sort_by(|a, b| b.1.time.cmp(&a.1.time));
+        out
     }
 
     /// Whether a rule is switched off (by `pack.toml` or a campaign).
@@ -339,10 +432,24 @@ impl RulePack {
         // each rule's `params` and own variables are dropped after it runs.
         let mut scope = Scope::new();
         scope.push_constant_dynamic("data", data);
+        // The template's shared constants, once (the rules of a file are the
+        // template's and the common ones: one `commun.rhai` at most).
+        if let Some(shared) = outcomes.iter().find_map(|r| r.shared.as_ref()) {
+            push_constants(&mut scope, shared);
+        }
         let base = scope.len();
         let results: Vec<_> = outcomes
             .into_iter()
-            .map(|rule| (rule, self.run_in(rule, &mut scope, base)))
+            .map(|rule| {
+                let start = self.profile.is_some().then(Instant::now);
+                let result = self.run_in(rule, &mut scope, base);
+                if let (Some(start), Some(Ok(mut profile))) = (start, self.profile.as_ref().map(|p| p.lock())) {
+                    let cost = profile.entry(rule.meta.id.clone()).or_default();
+                    cost.runs += 1;
+                    cost.time += start.elapsed();
+                }
+                (rule, result)
+            })
             .collect();
         ex.origins = api::take_origins();
         for (rule, result) in results {
@@ -388,6 +495,9 @@ impl RulePack {
     pub fn run_one(&self, rule: &Rule, data: Dynamic) -> Result<Vec<api::Reported>, String> {
         let mut scope = Scope::new();
         scope.push("data", data);
+        if let Some(shared) = &rule.shared {
+            push_constants(&mut scope, shared);
+        }
         scope.push("params", rule.params());
         let result = self.eval(rule, &mut scope);
         self.outcome(rule, result)
@@ -396,7 +506,7 @@ impl RulePack {
     fn eval(&self, rule: &Rule, scope: &mut Scope) -> Result<Vec<api::Reported>, Box<rhai::EvalAltResult>> {
         let ast = rule
             .ast
-            .get_or_init(|| compile_script(&self.engine, &rule.script).map_err(|(_, _, m)| m));
+            .get_or_init(|| compile_script(&self.engine, &rule.script, rule.shared.as_deref()).map_err(|(_, _, m)| m));
         let ast = match ast {
             Ok(ast) => ast,
             Err(m) => return Err(Box::new(rhai::EvalAltResult::ErrorSystem(m.clone(), m.clone().into()))),
@@ -505,19 +615,107 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Compiles a rule's script (without its header): the AST, or (line, column, message).
-fn compile_script(engine: &Engine, script: &str) -> Result<AST, (usize, usize, String)> {
-    engine.compile_with_scope(&base_scope(), script).map_err(|e| {
+/// Compiles a rule's script (without its header), with what its template
+/// shares: the AST, or (line, column, message).
+fn compile_script(engine: &Engine, script: &str, shared: Option<&Shared>) -> Result<AST, (usize, usize, String)> {
+    let mut scope = base_scope();
+    if let Some(shared) = shared {
+        push_constants(&mut scope, shared);
+    }
+    let ast = engine.compile_with_scope(&scope, script).map_err(|e| {
         let pos = e.position();
         (
             pos.line().unwrap_or(1),
             pos.position().unwrap_or(1),
             crate::base::messages::rhai_parse_error(&e.0),
         )
+    })?;
+    Ok(match shared {
+        Some(shared) => shared.functions.merge(&ast),
+        None => ast,
     })
 }
 
-fn compile_rule(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Rule, RuleError> {
+fn push_constants(scope: &mut Scope, shared: &Shared) {
+    for (name, value) in &shared.constants {
+        scope.push_constant_dynamic(name.clone(), value.clone());
+    }
+}
+
+/// The folder a rule file is in (its template id, `common` or `batch`).
+fn folder_of(path: &std::path::Path) -> String {
+    path.parent()
+        .and_then(|p| p.file_name())
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default()
+}
+
+/// Reads a template's `commun.rhai`: its optional header (parameters), then
+/// runs its script once for its constants and keeps its functions.
+fn load_shared(engine: &Engine, file: &SourceFile) -> Result<Shared, RuleError> {
+    let err = |line: usize, column: usize, message: String| RuleError {
+        path: file.path.clone(),
+        line,
+        column,
+        message,
+        source_text: file.text.clone(),
+    };
+    let (meta, script) = match meta::split_header(&file.text) {
+        Some((header, script)) => {
+            let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
+            let meta: SharedMeta = toml::from_str(header).map_err(|e| {
+                let (line, column) = e
+                    .span()
+                    .map(|s| line_col(&file.text, header_offset + s.start))
+                    .unwrap_or((1, 1));
+                err(
+                    line,
+                    column,
+                    format!("en-tête invalide : {}", crate::base::messages::toml_error(e.message())),
+                )
+            })?;
+            (meta, script)
+        }
+        None => (SharedMeta::default(), file.text.clone()),
+    };
+    let ast = engine.compile(&script).map_err(|e| {
+        let pos = e.position();
+        err(
+            pos.line().unwrap_or(1),
+            pos.position().unwrap_or(1),
+            crate::base::messages::rhai_parse_error(&e.0),
+        )
+    })?;
+    let mut scope = Scope::new();
+    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
+        let pos = e.position();
+        err(pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
+    })?;
+    let mut constants = Vec::new();
+    for (name, constant, value) in scope.iter_raw() {
+        if !constant {
+            return Err(err(
+                1,
+                1,
+                format!("« {name} » : {SHARED_FILE} ne déclare que des constantes (const) et des fonctions (fn)"),
+            ));
+        }
+        constants.push((name.to_string(), value.clone()));
+    }
+    Ok(Shared {
+        path: file.path.clone(),
+        parameters: meta.parameters,
+        constants,
+        functions: ast.clone_functions_only(),
+    })
+}
+
+fn compile_rule(
+    engine: &Engine,
+    file: &SourceFile,
+    eager: bool,
+    shared: Option<Arc<Shared>>,
+) -> Result<Rule, RuleError> {
     let err = |line: usize, column: usize, message: String| RuleError {
         path: file.path.clone(),
         line,
@@ -527,7 +725,7 @@ fn compile_rule(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Rule,
     };
     let (header, script) = meta::split_header(&file.text).ok_or_else(|| err(1, 1, "en-tête manquant : le fichier doit commencer par un commentaire /* … */ contenant les métadonnées TOML (id, title, severity, checks…)".into()))?;
     let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
-    let meta: RuleMeta = toml::from_str(header).map_err(|e| {
+    let mut meta: RuleMeta = toml::from_str(header).map_err(|e| {
         let (line, column) = e
             .span()
             .map(|s| line_col(&file.text, header_offset + s.start))
@@ -541,17 +739,31 @@ fn compile_rule(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Rule,
             ),
         )
     })?;
+    // The shared parameters its script uses become its own.
+    let mut shared_params = Vec::new();
+    for (name, value) in shared.iter().flat_map(|s| &s.parameters) {
+        if !script.contains(&format!("params.{name}")) {
+            continue;
+        }
+        if meta.parameters.contains_key(name) {
+            return Err(err(
+                1,
+                1,
+                format!(
+                    "le paramètre « {name} » est déjà déclaré dans {SHARED_FILE} : retirez-le de l'en-tête de la règle"
+                ),
+            ));
+        }
+        meta.parameters.insert(name.clone(), value.clone());
+        shared_params.push(name.clone());
+    }
     let ast = std::sync::OnceLock::new();
     if eager {
-        let compiled = compile_script(engine, &script).map_err(|(line, column, message)| err(line, column, message))?;
+        let compiled = compile_script(engine, &script, shared.as_deref())
+            .map_err(|(line, column, message)| err(line, column, message))?;
         let _ = ast.set(Ok(compiled));
     }
-    let folder = file
-        .path
-        .parent()
-        .and_then(|p| p.file_name())
-        .map(|s| s.to_string_lossy().to_string())
-        .unwrap_or_default();
+    let folder = folder_of(&file.path);
     let templates = if !meta.templates.is_empty() {
         Some(meta.templates.clone())
     } else if folder.is_empty() || folder == "common" {
@@ -581,6 +793,8 @@ fn compile_rule(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Rule,
         source_text: file.text.clone(),
         script: script.to_string(),
         ast,
+        shared,
+        shared_params,
     })
 }
 

@@ -21,6 +21,7 @@
 
 pub mod annotations;
 mod detect;
+pub mod synthese;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use serde_json::Value;
 
 use crate::base::embedded::SourceFile;
 use crate::base::values::{normalize_label, Unit};
+pub use synthese::{Synthese, SyntheseColumn};
 
 pub use detect::{detect, find_label_value, Detection};
 
@@ -131,8 +133,13 @@ pub struct Template {
     pub exercice: Option<String>,
     pub cut_off: Option<String>,
     pub sheets: Vec<SheetSpec>,
+    /// `x-template.synthese`.
+    pub synthese: Option<Synthese>,
     pub schema: Value,
-    pub validator: jsonschema::Validator,
+    /// The compiled schema: built when first needed (a process that checks a
+    /// return of one template compiles only that one), or at load for a
+    /// schema that is not built in (so that a mistake stops the run at once).
+    validator: std::sync::OnceLock<Result<jsonschema::Validator, String>>,
     pub source: PathBuf,
 }
 
@@ -149,6 +156,15 @@ impl Template {
     /// The newest version this template knows (versions are listed oldest first).
     pub fn newest_version(&self) -> &str {
         self.versions.last().map(String::as_str).unwrap_or("")
+    }
+
+    /// The compiled schema, or why it does not compile (only a schema that is
+    /// not built in can fail, and it fails at load: see [`TemplateSet::load`]).
+    pub fn validator(&self) -> Result<&jsonschema::Validator, &str> {
+        self.validator
+            .get_or_init(|| compile_validator(&self.schema))
+            .as_ref()
+            .map_err(String::as_str)
     }
 
     pub fn sheet(&self, name: &str) -> Option<&SheetSpec> {
@@ -173,8 +189,20 @@ pub struct TemplateSet {
 
 impl TemplateSet {
     /// Loads every `*.schema.json` that has an `x-template` (other schemas, such
-    /// as the report's, are skipped).
+    /// as the report's, are skipped): annotations checked against the
+    /// meta-schema and each schema compiled, so that a mistake stops the run.
     pub fn load(files: &[SourceFile]) -> Result<Self, SchemaError> {
+        Self::load_with(files, true)
+    }
+
+    /// The built-in schemas, tested (`cargo test`: their annotations against the
+    /// meta-schema, each compiled): read without checking them again, each
+    /// compiled when first needed.
+    pub fn builtin() -> Result<Self, SchemaError> {
+        Self::load_with(&crate::base::embedded::schemas(), false)
+    }
+
+    fn load_with(files: &[SourceFile], check: bool) -> Result<Self, SchemaError> {
         let mut templates = Vec::new();
         for file in files {
             let name = file.path.to_string_lossy();
@@ -190,18 +218,20 @@ impl TemplateSet {
                     crate::base::messages::json_error(&e)
                 ),
             })?;
-            annotations::check(&file.path, &schema)?;
+            if check {
+                annotations::check(&file.path, &schema)?;
+            }
             if schema.get("x-template").is_none() {
                 continue;
             }
-            templates.push(parse_template(&file.path, schema)?);
+            let template = parse_template(&file.path, schema)?;
+            if check {
+                template.validator().map_err(|e| err(&file.path, e))?;
+            }
+            templates.push(template);
         }
         templates.sort_by(|a, b| a.id.cmp(&b.id));
         Ok(Self { templates })
-    }
-
-    pub fn builtin() -> Result<Self, SchemaError> {
-        Self::load(&crate::base::embedded::schemas())
     }
 
     pub fn get(&self, id: &str) -> Option<&Template> {
@@ -212,6 +242,13 @@ impl TemplateSet {
     pub fn ids(&self) -> Vec<&str> {
         self.templates.iter().map(|t| t.id.as_str()).collect()
     }
+}
+
+fn compile_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
+    jsonschema::draft202012::options()
+        .should_validate_formats(true)
+        .build(schema)
+        .map_err(|e| format!("schéma JSON invalide : {e}"))
 }
 
 fn err(path: &std::path::Path, message: impl Into<String>) -> SchemaError {
@@ -285,10 +322,6 @@ fn parse_template(path: &std::path::Path, schema: Value) -> Result<Template, Sch
             "aucune propriété x-sheet : le modèle ne décrit aucune feuille",
         ));
     }
-    let validator = jsonschema::draft202012::options()
-        .should_validate_formats(true)
-        .build(&schema)
-        .map_err(|e| err(path, format!("schéma JSON invalide : {e}")))?;
     Ok(Template {
         id,
         title: str_of(&meta, "title")
@@ -299,8 +332,9 @@ fn parse_template(path: &std::path::Path, schema: Value) -> Result<Template, Sch
         exercice: str_of(&meta, "exercice"),
         cut_off: str_of(&meta, "cut_off"),
         sheets,
+        synthese: Synthese::of_schema(&schema),
         schema,
-        validator,
+        validator: std::sync::OnceLock::new(),
         source: path.to_path_buf(),
     })
 }

@@ -149,32 +149,22 @@ fn follow_up(
         // Another return than the previous one (template, organisation): no comparison.
         Err(_) => return Ok(None),
     };
-    let place = |p: &Option<crate::diff::Place>| p.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "absente".into());
-    let value = |v: &Option<serde_json::Value>| match v {
-        Some(serde_json::Value::String(s)) => format!("« {s} »"),
-        Some(v) => v.to_string(),
-        None => "rien".into(),
-    };
     Ok(Some(FollowUp {
         previous: prev.id,
         corrected: diff.corriges.iter().map(describe).collect(),
         new: diff.nouveaux.iter().map(describe).collect(),
         still: diff.toujours_presents.iter().map(describe).collect(),
         justified: diff.justifies.iter().map(describe).collect(),
-        values: diff
-            .valeurs_modifiees
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} : {} en {} → {} en {}",
-                    c.pointer,
-                    value(&c.old_value),
-                    place(&c.old_place),
-                    value(&c.new_value),
-                    place(&c.new_place)
-                )
-            })
-            .collect(),
+        values: {
+            let checker = state.engine.checker();
+            let template = new.template.as_deref().and_then(|id| checker.templates.get(id));
+            let data = |r: &crate::outcome::FileReport| r.extraction.as_ref().map(|e| e.data.clone());
+            let (old_data, new_data) = (data(&old), data(&new));
+            diff.valeurs_modifiees
+                .iter()
+                .map(|c| crate::report::diff::value_change_fr(c, template, old_data.as_ref(), new_data.as_ref()))
+                .collect()
+        },
     }))
 }
 
