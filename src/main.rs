@@ -811,6 +811,9 @@ fn diff(args: DiffArgs) -> Result<u8, RunError> {
         if let Some(block) = report::campaign_block(&checker.rules) {
             out.push('\n');
             out.push_str(&block);
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
         }
         print_out(&out)?;
         if let Some(path) = &args.report {
