@@ -119,7 +119,11 @@ pub fn report_file_name(input: &Path) -> String {
     if name.is_empty() || device {
         name = format!("retour_{name}");
     }
-    format!("{name}.controle.xlsx")
+    // A macro-enabled workbook is patched, macros kept: its report keeps `.xlsm`.
+    let macro_enabled = input
+        .extension()
+        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("xlsm"));
+    format!("{name}.controle.{}", if macro_enabled { "xlsm" } else { "xlsx" })
 }
 
 /// Unique file names for the annotated reports of `files`, in order:
@@ -135,10 +139,15 @@ pub fn report_names(files: &[PathBuf], refused: &dyn Fn(&str) -> bool) -> Vec<St
             .map(|e| e.to_string_lossy().to_lowercase())
             .unwrap_or_default()
     };
+    let stem_of = |name: &str| {
+        name.rsplit_once(".controle.")
+            .map_or(name, |(stem, _)| stem)
+            .to_lowercase()
+    };
     let mut formats: std::collections::HashMap<String, HashSet<String>> = std::collections::HashMap::new();
     for f in files {
         formats
-            .entry(report_file_name(f).to_lowercase())
+            .entry(stem_of(&report_file_name(f)))
             .or_default()
             .insert(extension(f));
     }
@@ -147,16 +156,19 @@ pub fn report_names(files: &[PathBuf], refused: &dyn Fn(&str) -> bool) -> Vec<St
         .map(|f| {
             let mut name = report_file_name(f);
             let ext = extension(f);
-            if ext != "xlsx" && !ext.is_empty() && formats.get(&name.to_lowercase()).is_some_and(|s| s.len() > 1) {
+            if !matches!(ext.as_str(), "xlsx" | "xlsm" | "")
+                && formats.get(&stem_of(&name)).is_some_and(|s| s.len() > 1)
+            {
                 name = format!("{}.{ext}.controle.xlsx", name.trim_end_matches(".controle.xlsx"));
             }
-            let stem = name.trim_end_matches(".controle.xlsx").to_string();
+            let (stem, ext) = name.rsplit_once(".controle.").unwrap_or((name.as_str(), "xlsx"));
+            let (stem, ext) = (stem.to_string(), ext.to_string());
             (1..)
                 .map(|n| {
                     if n == 1 {
                         name.clone()
                     } else {
-                        format!("{stem} ({n}).controle.xlsx")
+                        format!("{stem} ({n}).controle.{ext}")
                     }
                 })
                 .find(|candidate| !refused(candidate) && taken.insert(candidate.to_lowercase()))
@@ -360,6 +372,7 @@ mod tests {
             "pole-itrans.controle.xlsx"
         );
         assert_eq!(report_file_name(Path::new("a|b?.xls")), "a_b_.controle.xlsx");
+        assert_eq!(report_file_name(Path::new("macros.XLSM")), "macros.controle.xlsm");
         assert_eq!(report_file_name(Path::new("CON.xlsx")), "retour_CON.controle.xlsx");
         assert_eq!(report_file_name(Path::new(".xlsx")), "_xlsx.controle.xlsx");
         assert!(report_file_name(Path::new(&format!("{}.xlsx", "é".repeat(200)))).len() < 200);

@@ -2,19 +2,9 @@
 //! command run with bad input answers in French, with no English from clap,
 //! the system or a library, and with the exit status the spec gives.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
-
-fn bilan() -> Command {
-    let mut cmd = Command::cargo_bin("bilan").expect("binary built");
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
+use common::{bilan, fixture};
 
 const RETURN: &str = "pole-itrans-cout-total-different-des-financeurs.xlsx";
 
@@ -435,7 +425,7 @@ fn explain_is_rendered_for_a_terminal() {
     assert_eq!(code, Some(2));
     assert!(text.contains("vouliez-vous dire « POLE-FIN-001 »"), "{text}");
 
-    let campaign = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/campagne/campagne.toml");
+    let campaign = fixture("campagne/campagne.toml");
     let (code, text) = run([
         os("explain"),
         os("PROG-OBJ-001"),
@@ -471,8 +461,7 @@ fn template_without_an_id_lists_the_models() {
 #[test]
 fn diff_names_changed_values_by_sheet_cell_and_label() {
     let old = fixture(RETURN);
-    let new =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/campagne/pole-itrans-renvoi-deux-annees-corrigees.xlsx");
+    let new = fixture("campagne/pole-itrans-renvoi-deux-annees-corrigees.xlsx");
     let (code, text) = run([os("diff"), old.as_os_str(), new.as_os_str()]);
     assert_eq!(code, Some(1), "{text}");
     assert!(

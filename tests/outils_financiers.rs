@@ -12,26 +12,18 @@
 //! - a blank return filled with a fixture's data (`blank::fill`) reports exactly
 //!   what the fixture reports.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{checker, fixture};
+
+use std::path::Path;
 
 use bilan::blank::fill;
 use bilan::check::{Checker, FileReport};
 use bilan::finding::{Severity, Status};
-use bilan::rules::RulePack;
 use bilan::template::TemplateSet;
 
 const ID: &str = "BILAN-OUTILS-FINANCIERS";
-
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("built-in schemas load"),
-        RulePack::builtin().expect("built-in rules load"),
-    )
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
 
 fn check(checker: &Checker, name: &str) -> FileReport {
     let r = checker.check_path(&fixture(name));
