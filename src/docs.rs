@@ -194,6 +194,9 @@ fn aligned(rows: &[Vec<String>]) -> String {
     out
 }
 
+/// A table of an example: its sheet, column labels and rows.
+type Excerpt = (String, Vec<String>, Vec<Vec<String>>);
+
 /// An example's data as the sheets show it: each table of the return as a
 /// table with its column labels, each single field as « label : value »,
 /// under its sheet's name. Values the layout does not place stay by pointer.
@@ -206,12 +209,12 @@ fn sheet_excerpt(data: &Value, layouts: &[BTreeMap<String, (String, String)>]) -
         other => other.to_string(),
     };
     let mut fields: Vec<(String, String, String)> = Vec::new();
-    let mut tables: Vec<(String, Vec<String>, Vec<Vec<String>>)> = Vec::new();
+    let mut tables: Vec<Excerpt> = Vec::new();
     fn walk(
         v: &Value,
         pointer: &str,
         fields: &mut Vec<(String, String, String)>,
-        tables: &mut Vec<(String, Vec<String>, Vec<Vec<String>>)>,
+        tables: &mut Vec<Excerpt>,
         find: &dyn Fn(&str) -> Option<(String, String)>,
         show: &dyn Fn(&Value) -> String,
     ) {
@@ -534,9 +537,10 @@ fn replace_figure(text: &str, old: &str, new: &str) -> String {
         let after_str = &rest[i + old.len()..];
         let mut after = after_str.chars();
         let next = after.next();
-        let bounded = !digit_like(before)
-            && !(next.is_some_and(|c| c == ',' || c == '.') && after.next().is_some_and(|c| c.is_ascii_digit()))
-            && !next.is_some_and(|c| c.is_ascii_digit());
+        let decimal_part =
+            next.is_some_and(|c| c == ',' || c == '.') && after.next().is_some_and(|c| c.is_ascii_digit());
+        let longer = digit_like(before) || next.is_some_and(|c| c.is_ascii_digit()) || decimal_part;
+        let bounded = !longer;
         out.push_str(&rest[..i]);
         out.push_str(if bounded { new } else { old });
         rest = after_str;
