@@ -86,6 +86,12 @@ pub fn gather(state: &Shared, campaign_id: i64) -> Result<Export, WebError> {
             continue;
         };
         summary.review = review;
+        // What the cross-file rules read (FEDER reconciliation…), kept at check time.
+        summary.cross = sub
+            .donnees
+            .as_deref()
+            .and_then(|d| serde_json::from_str::<Value>(d).ok())
+            .and_then(|mut d| d.get_mut("cross").map(Value::take));
         if let Some(link) = link {
             annotated.push((link, stored));
         }

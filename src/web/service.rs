@@ -68,5 +68,6 @@ pub fn summary_of(sub: &Submission, annotated: Option<String>) -> Option<Summary
         key_rows: view.map(|v| v.key_rows).unwrap_or_default(),
         annotated,
         review: None,
+        cross: None,
     })
 }

@@ -101,10 +101,21 @@ pub async fn check_submission(state: &Shared, id: i64, wait: Wait) -> Result<boo
         rapport: serde_json::to_string(&checked.json).unwrap_or_default(),
         vue: serde_json::to_string(&checked.view).unwrap_or_default(),
         suivi: follow_up.and_then(|f| serde_json::to_string(&f).ok()),
-        donnees: checked.extraction.as_ref().map(|d| d.to_string()),
+        donnees: stored_data(checked.extraction.clone(), checked.cross.clone()),
     };
     state.storage.record_check(id, &result)?;
     Ok(true)
+}
+
+/// The data kept with a submission: the extraction (`bilan extract`'s JSON,
+/// for the next version's comparison) and, under `cross`, what the cross-file
+/// rules read of it (for the campaign's exports, as `bilan batch` has it).
+fn stored_data(extraction: Option<serde_json::Value>, cross: Option<serde_json::Value>) -> Option<String> {
+    let mut v = extraction?;
+    if let (Some(obj), Some(cross)) = (v.as_object_mut(), cross) {
+        obj.insert("cross".into(), cross);
+    }
+    Some(v.to_string())
 }
 
 /// The comparison with the previous checked version of the same return, by
