@@ -449,6 +449,7 @@ async fn download(c: &Client, url: &str) -> Vec<u8> {
 
 async fn login(c: &Client, base: &str) {
     c.goto(&format!("{base}/connexion")).await.expect("login page");
+    type_in(c, "identifiant", "relecteur").await;
     type_in(c, "mot_de_passe", PASSWORD).await;
     click(c, "form.formulaire button").await;
     c.wait()
