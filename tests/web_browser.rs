@@ -617,6 +617,7 @@ async fn a_campaign_from_the_form_a_wrong_organisation_and_an_export_equal_to_bi
     assert_eq!(value_of(&c, "exercice").await, "2009");
     assert_eq!(value_of(&c, "attendus").await, expected);
     assert!(text_of(&c, "ul.decisions").await.contains("PROG-OBJ-001"));
+    audit(&c, "campaign form with an error").await;
     screenshot(&c, "web-campagne-formulaire.png", 1500).await;
     type_in(&c, "date_arrete", "31/03/2010").await;
     click(&c, "#creer").await;
@@ -712,6 +713,7 @@ async fn a_campaign_from_the_form_a_wrong_organisation_and_an_export_equal_to_bi
     assert!(counters.contains("1 à vérifier"), "{counters}");
     assert!(counters.contains("1 conformes"), "only MAUD's own return: {counters}");
     assert!(counters.contains("1 manquants"), "{counters}");
+    audit(&c, "dashboard with a flagged return").await;
     screenshot(&c, "web-tableau.png", 1100).await;
     // 400 px wide: nothing scrolls sideways.
     c.set_window_size(400, 1400).await.expect("narrow window");
