@@ -18,7 +18,7 @@ pub use crate::outcome::{BatchFinding, Skipped, Summary};
 use crate::pipeline::check::FileReport;
 // Transition re-exports (moved items; see the block in lib.rs).
 pub use crate::outcome::key_rows;
-pub use crate::pipeline::rules::campaign::{read_expected, Expected};
+pub use crate::pipeline::rules::campaign::{parse_expected, read_expected, Expected};
 use crate::pipeline::rules::RulePack;
 
 /// What `batch` will look at.
@@ -213,6 +213,7 @@ pub fn check_all(
             report,
             key_rows: checked.key_rows,
             annotated,
+            review: None,
             cross: checked.cross,
         })
     };
@@ -364,6 +365,9 @@ pub fn json_report(
             let mut f = crate::report::json::file_json(&s.report);
             if let Some(a) = &s.annotated {
                 f["annotated_report"] = json!(a);
+            }
+            if let Some(r) = &s.review {
+                f["review"] = r.to_json();
             }
             f
         })

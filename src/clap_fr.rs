@@ -15,7 +15,20 @@ use clap::builder::StyledStr;
 use clap::error::{ContextKind, ContextValue, ErrorFormatter, ErrorKind};
 use clap::{Arg, ArgAction, Command, CommandFactory, FromArgMatches};
 
-const HELP_TEMPLATE: &str = "{before-help}{about-with-newline}\nUtilisation : {usage}\n\n{all-args}{after-help}";
+/// The help of a command with French headings (`Commandes :`, `Arguments :`,
+/// `Options :`): clap's `{all-args}` would write `Options:`, so each section
+/// is laid out here, only when the command has one.
+fn help_template(cmd: &Command) -> String {
+    let mut t = String::from("{before-help}{about-with-newline}\nUtilisation : {usage}\n");
+    if cmd.has_subcommands() {
+        t.push_str("\nCommandes :\n{subcommands}\n");
+    }
+    if cmd.get_positionals().any(|a| !a.is_hide_set()) {
+        t.push_str("\nArguments :\n{positionals}\n");
+    }
+    t.push_str("\nOptions :\n{options}\n{after-help}");
+    t
+}
 
 /// What the exit status means, per command (shown at the end of its help).
 pub fn exit_codes(command: &str) -> &'static str {
@@ -75,7 +88,6 @@ pub fn franciser(cmd: Command) -> Command {
 fn franciser_rec(mut cmd: Command, root: bool) -> Command {
     let name = cmd.get_name().to_string();
     cmd = cmd
-        .help_template(HELP_TEMPLATE)
         .subcommand_help_heading("Commandes")
         .subcommand_value_name("COMMANDE")
         .disable_help_subcommand(true)
@@ -91,6 +103,17 @@ fn franciser_rec(mut cmd: Command, root: bool) -> Command {
     if !root && cmd.get_after_help().is_none() {
         cmd = cmd.after_help(exit_codes(&name));
     }
+    if name == "template" {
+        // Every built-in template, whatever was added since the help was written.
+        let ids = crate::base::embedded::template_ids().join(", ");
+        cmd = cmd.mut_arg("id", |a| {
+            a.help(format!(
+                "Identifiant du modèle : {ids} ; sans ID (ni --all), la liste des modèles"
+            ))
+        });
+    }
+    let template = help_template(&cmd);
+    cmd = cmd.help_template(template);
     let subs: Vec<String> = cmd.get_subcommands().map(|s| s.get_name().to_string()).collect();
     for sub in subs {
         cmd = cmd.mut_subcommand(sub, |s| franciser_rec(s, false));
@@ -469,7 +492,9 @@ mod tests {
         assert!(t.contains("Code de sortie :"), "{t}");
         assert_french(&t);
         let t = error_text(&["bilan", "--help"]);
-        assert!(t.contains("Commandes"), "{t}");
+        assert!(t.contains("Commandes :\n"), "{t}");
+        assert!(t.contains("Options :\n"), "{t}");
+        assert!(!t.contains("Options:") && !t.contains("Commands"), "{t}");
         assert!(t.contains("Afficher la version"), "{t}");
         assert_french(&t);
     }

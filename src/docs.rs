@@ -90,6 +90,197 @@ pub fn explain(pack: &RulePack, templates: &TemplateSet, id: &str) -> Option<Str
     rule_doc(pack, Some(templates), id, 1).or_else(|| templates.get(id).map(|t| template_doc(t, 1)))
 }
 
+/// `bilan explain` on a terminal: the same documentation, its examples shown
+/// as an excerpt of the sheets (labels, not JSON), without Markdown markup
+/// (see [`for_terminal`]).
+pub fn explain_terminal(pack: &RulePack, templates: &TemplateSet, id: &str) -> Option<String> {
+    let md = match pack.engine_rule(id) {
+        Some(r) => engine_rule_doc(r, 1),
+        None => match pack.rule(id) {
+            Some(r) => script_rule_doc_with(pack, Some(templates), r, 1, true),
+            None => template_doc(templates.get(id)?, 1),
+        },
+    };
+    Some(for_terminal(&md))
+}
+
+/// Markdown as a terminal shows it: headings underlined, `**` and backticks
+/// gone, tables aligned on their columns (widths in characters), code blocks
+/// indented.
+pub fn for_terminal(md: &str) -> String {
+    let lines: Vec<&str> = md.lines().collect();
+    let mut out = String::new();
+    let mut i = 0;
+    let mut in_code = false;
+    while i < lines.len() {
+        let line = lines[i];
+        if line.trim_start().starts_with("```") {
+            in_code = !in_code;
+            i += 1;
+            continue;
+        }
+        if in_code {
+            out.push_str(&format!("    {line}\n"));
+            i += 1;
+            continue;
+        }
+        if line.trim_start().starts_with('|') {
+            let mut rows: Vec<Vec<String>> = Vec::new();
+            while i < lines.len() && lines[i].trim_start().starts_with('|') {
+                let cells: Vec<String> = lines[i]
+                    .trim()
+                    .trim_matches('|')
+                    .split('|')
+                    .map(|c| inline_plain(c.trim()))
+                    .collect();
+                let separator = cells
+                    .iter()
+                    .all(|c| !c.is_empty() && c.chars().all(|ch| matches!(ch, '-' | ':' | ' ')));
+                if !separator {
+                    rows.push(cells);
+                }
+                i += 1;
+            }
+            out.push_str(&aligned(&rows));
+            continue;
+        }
+        let hashes = line.chars().take_while(|c| *c == '#').count();
+        if hashes > 0 && line[hashes..].starts_with(' ') {
+            let title = inline_plain(line[hashes..].trim());
+            let rule = if hashes == 1 { '═' } else { '─' };
+            out.push_str(&format!(
+                "{title}\n{}\n",
+                rule.to_string().repeat(title.chars().count())
+            ));
+        } else {
+            out.push_str(&inline_plain(line));
+            out.push('\n');
+        }
+        i += 1;
+    }
+    out
+}
+
+/// A line without inline Markdown: `**gras**`, `` `code` ``, `\|`.
+fn inline_plain(s: &str) -> String {
+    s.replace("**", "").replace('`', "").replace("\\|", "|")
+}
+
+/// Rows aligned on their columns, the first one (the header) underlined.
+fn aligned(rows: &[Vec<String>]) -> String {
+    let n = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..n)
+        .map(|c| {
+            rows.iter()
+                .map(|r| r.get(c).map_or(0, |x| x.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for (k, row) in rows.iter().enumerate() {
+        let cells: Vec<String> = (0..n)
+            .map(|c| {
+                let v = row.get(c).map(String::as_str).unwrap_or("");
+                format!("{v}{}", " ".repeat(widths[c] - v.chars().count()))
+            })
+            .collect();
+        out.push_str(&format!("  {}\n", cells.join("  ").trim_end()));
+        if k == 0 && rows.len() > 1 {
+            let rule: Vec<String> = widths.iter().map(|w| "─".repeat(*w)).collect();
+            out.push_str(&format!("  {}\n", rule.join("  ")));
+        }
+    }
+    out
+}
+
+/// A table of an example: its sheet, column labels and rows.
+type Excerpt = (String, Vec<String>, Vec<Vec<String>>);
+
+/// An example's data as the sheets show it: each table of the return as a
+/// table with its column labels, each single field as « label : value »,
+/// under its sheet's name. Values the layout does not place stay by pointer.
+fn sheet_excerpt(data: &Value, layouts: &[BTreeMap<String, (String, String)>]) -> String {
+    let find = |pattern: &str| layouts.iter().find_map(|l| l.get(pattern)).cloned();
+    let show = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        Value::Number(_) => num(v),
+        other => other.to_string(),
+    };
+    let mut fields: Vec<(String, String, String)> = Vec::new();
+    let mut tables: Vec<Excerpt> = Vec::new();
+    fn walk(
+        v: &Value,
+        pointer: &str,
+        fields: &mut Vec<(String, String, String)>,
+        tables: &mut Vec<Excerpt>,
+        find: &dyn Fn(&str) -> Option<(String, String)>,
+        show: &dyn Fn(&Value) -> String,
+    ) {
+        match v {
+            Value::Object(map) => {
+                for (k, x) in map {
+                    walk(x, &format!("{pointer}/{k}"), fields, tables, find, show);
+                }
+            }
+            Value::Array(items) if items.iter().all(Value::is_object) && !items.is_empty() => {
+                let mut keys: Vec<String> = Vec::new();
+                for item in items {
+                    if let Value::Object(m) = item {
+                        for k in m.keys() {
+                            if !keys.contains(k) {
+                                keys.push(k.clone());
+                            }
+                        }
+                    }
+                }
+                let mut sheet = String::new();
+                let headers: Vec<String> = keys
+                    .iter()
+                    .map(|k| match find(&format!("{pointer}/*/{k}")) {
+                        Some((s, label)) => {
+                            sheet = s;
+                            label
+                        }
+                        None => k.clone(),
+                    })
+                    .collect();
+                let rows = items
+                    .iter()
+                    .map(|item| keys.iter().map(|k| item.get(k).map(show).unwrap_or_default()).collect())
+                    .collect();
+                tables.push((sheet, headers, rows));
+            }
+            other => {
+                let (sheet, label) = find(pointer).unwrap_or_else(|| (String::new(), pointer.to_string()));
+                fields.push((sheet, label, show(other)));
+            }
+        }
+    }
+    walk(data, "", &mut fields, &mut tables, &find, &show);
+    let mut s = String::new();
+    for (sheet, label, value) in &fields {
+        let on = if sheet.is_empty() {
+            String::new()
+        } else {
+            format!("{sheet} — ")
+        };
+        s.push_str(&format!("- {on}{label} : {value}\n"));
+    }
+    for (sheet, headers, rows) in tables {
+        if !sheet.is_empty() {
+            s.push_str(&format!("\nFeuille « {sheet} » :\n\n"));
+        }
+        s.push_str(&format!("| {} |\n", headers.join(" | ")));
+        s.push_str(&format!("|{}\n", "---|".repeat(headers.len())));
+        for r in rows {
+            s.push_str(&format!("| {} |\n", r.join(" | ")));
+        }
+    }
+    s
+}
+
 fn heading(level: usize, text: &str) -> String {
     format!("{} {text}\n", "#".repeat(level.clamp(1, 6)))
 }
@@ -170,6 +361,17 @@ fn sheets_of_needs(t: &Template, needs: &[String]) -> Vec<String> {
 }
 
 fn script_rule_doc(pack: &RulePack, templates: Option<&TemplateSet>, rule: &Rule, level: usize) -> String {
+    script_rule_doc_with(pack, templates, rule, level, false)
+}
+
+/// `excerpt`: examples shown as sheets (terminal) rather than as JSON (reference).
+fn script_rule_doc_with(
+    pack: &RulePack,
+    templates: Option<&TemplateSet>,
+    rule: &Rule,
+    level: usize,
+    excerpt: bool,
+) -> String {
     let m = &rule.meta;
     let mut s = heading(level, &format!("{} — {}", m.id, m.title));
     s.push_str(&format!("\n- Gravité : {}\n", severity_fr(m.severity)));
@@ -209,10 +411,26 @@ fn script_rule_doc(pack: &RulePack, templates: Option<&TemplateSet>, rule: &Rule
         }
     }
     s.push('\n');
+    // A campaign that changes a parameter: the text states its value (« 40 % »).
+    let (checks, rationale) = match pack.campaign.as_ref().and_then(|c| Some((c, c.override_of(&m.id)?))) {
+        Some((c, o)) if !o.parameters.is_empty() => {
+            let mut checks = m.checks.trim().to_string();
+            let mut rationale = m.rationale.trim().to_string();
+            for (value, previous) in o.parameters.values() {
+                if let Some(previous) = previous {
+                    checks = replace_figure(&checks, &previous.display(), &value.display());
+                    rationale = replace_figure(&rationale, &previous.display(), &value.display());
+                }
+            }
+            checks.push_str(&format!(" (valeurs de la campagne « {} »)", c.name));
+            (checks, rationale)
+        }
+        _ => (m.checks.trim().to_string(), m.rationale.trim().to_string()),
+    };
     s.push_str(&heading(level + 1, "Ce qui est contrôlé"));
-    s.push_str(&format!("{}\n\n", m.checks.trim()));
+    s.push_str(&format!("{checks}\n\n"));
     s.push_str(&heading(level + 1, "Pourquoi"));
-    s.push_str(&format!("{}\n\n", or_dash(&m.rationale)));
+    s.push_str(&format!("{}\n\n", or_dash(&rationale)));
     s.push_str(&heading(level + 1, "Paramètres et tolérance"));
     if m.parameters.is_empty() {
         s.push_str("Aucun paramètre : la comparaison est exacte.\n");
@@ -276,10 +494,17 @@ fn script_rule_doc(pack: &RulePack, templates: Option<&TemplateSet>, rule: &Rule
     if let Some(ex) = m.examples.iter().find(|e| e.expect == Expect::Fail) {
         s.push('\n');
         s.push_str(&heading(level + 1, &format!("Exemple en échec : {}", ex.name)));
-        s.push_str(&format!(
-            "Données du retour (JSON, comme `bilan extract`) :\n\n```json\n{}\n```\n\n",
-            pretty(&ex.data)
-        ));
+        match serde_json::from_str::<Value>(&ex.data) {
+            Ok(data) if excerpt => {
+                s.push_str("Données du retour :\n\n");
+                s.push_str(&sheet_excerpt(&data, &layouts));
+                s.push('\n');
+            }
+            _ => s.push_str(&format!(
+                "Données du retour (JSON, comme `bilan extract`) :\n\n```json\n{}\n```\n\n",
+                pretty(&ex.data)
+            )),
+        }
         let messages = pack.example_messages(rule);
         if messages.is_empty() {
             s.push_str("(la règle ne produit pas de message sur cet exemple)\n");
@@ -296,9 +521,38 @@ fn script_rule_doc(pack: &RulePack, templates: Option<&TemplateSet>, rule: &Rule
     if let Some(ex) = m.examples.iter().find(|e| e.expect == Expect::Pass) {
         s.push('\n');
         s.push_str(&heading(level + 1, &format!("Exemple conforme : {}", ex.name)));
-        s.push_str(&format!("```json\n{}\n```\n", pretty(&ex.data)));
+        match serde_json::from_str::<Value>(&ex.data) {
+            Ok(data) if excerpt => s.push_str(&sheet_excerpt(&data, &layouts)),
+            _ => s.push_str(&format!("```json\n{}\n```\n", pretty(&ex.data))),
+        }
     }
     s
+}
+
+/// `text` with the figure `old` (a whole number or decimal, not part of a
+/// longer one) replaced by `new`: « 50 % de l'objectif » → « 40 % de l'objectif ».
+fn replace_figure(text: &str, old: &str, new: &str) -> String {
+    if old.is_empty() || old == new {
+        return text.to_string();
+    }
+    let digit_like = |c: Option<char>| c.is_some_and(|c| c.is_ascii_digit() || c == ',' || c == '.');
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(old) {
+        let before = rest[..i].chars().next_back();
+        let after_str = &rest[i + old.len()..];
+        let mut after = after_str.chars();
+        let next = after.next();
+        let decimal_part =
+            next.is_some_and(|c| c == ',' || c == '.') && after.next().is_some_and(|c| c.is_ascii_digit());
+        let longer = digit_like(before) || next.is_some_and(|c| c.is_ascii_digit()) || decimal_part;
+        let bounded = !longer;
+        out.push_str(&rest[..i]);
+        out.push_str(if bounded { new } else { old });
+        rest = after_str;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// An example's data, indented (left as written when it is not valid JSON).

@@ -56,10 +56,10 @@ struct ServeArgs {
     #[arg(long, value_name = "ADRESSE:PORT", default_value = "127.0.0.1:8080")]
     bind: std::net::SocketAddr,
     /// Dossier des données (base SQLite, fichiers reçus, classeurs annotés)
-    #[arg(long, value_name = "DIR", default_value = "bilan-data")]
+    #[arg(long, value_name = "DOSSIER", default_value = "bilan-data")]
     data: PathBuf,
     /// Fichier de campagne à créer au démarrage (s'il n'existe pas déjà)
-    #[arg(long, value_name = "campagne.toml")]
+    #[arg(long, value_name = "CAMPAGNE.toml")]
     campagne: Option<PathBuf>,
     /// Désactive la page d'autocontrôle ouverte à tous
     #[arg(long)]
@@ -98,7 +98,7 @@ struct DiffArgs {
     #[arg(long, value_name = "SORTIE.xlsx")]
     report: Option<PathBuf>,
     /// Gravité à partir de laquelle le code de sortie vaut 1 (constats de la nouvelle version)
-    #[arg(long, value_enum, value_name = "GRAVITÉ", default_value = "error")]
+    #[arg(long, value_enum, value_name = "GRAVITÉ", default_value = "erreur")]
     fail_on: FailOn,
     #[command(flatten)]
     common: Common,
@@ -107,7 +107,7 @@ struct DiffArgs {
 #[derive(Args, Debug)]
 struct TemplateArgs {
     /// Identifiant du modèle (BILAN-POLE, BILAN-PLDE, TDB-FEDER-AXE1, BILAN-PROGRAMME, REPARTITION-POLES)
-    #[arg(value_name = "ID", required_unless_present = "all", conflicts_with = "all")]
+    #[arg(value_name = "ID", conflicts_with = "all")]
     id: Option<String>,
     /// Classeur à écrire (défaut : ID.xlsx dans le dossier courant)
     #[arg(short, long, value_name = "SORTIE.xlsx", conflicts_with = "all")]
@@ -143,7 +143,7 @@ struct BatchArgs {
     #[arg(long)]
     no_annotated: bool,
     /// Gravité à partir de laquelle le code de sortie vaut 1
-    #[arg(long, value_enum, value_name = "GRAVITÉ", default_value = "error")]
+    #[arg(long, value_enum, value_name = "GRAVITÉ", default_value = "erreur")]
     fail_on: FailOn,
     /// Sans barre de progression ni détail
     #[arg(long)]
@@ -197,11 +197,15 @@ struct Common {
     timeout: Option<u64>,
 }
 
+/// The French words are the names shown; the English ones stay accepted
+/// (scripts written before).
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum Format {
     /// lisible, avec un extrait de la feuille
+    #[value(name = "humain", alias = "human")]
     Human,
     /// une ligne par constat
+    #[value(name = "court", alias = "short")]
     Short,
     /// le rapport JSON
     Json,
@@ -209,13 +213,17 @@ enum Format {
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq, ValueEnum)]
 enum FailOn {
-    /// erreur
+    /// une erreur
+    #[value(name = "erreur", alias = "error")]
     Error,
-    /// avertissement ou erreur
+    /// un avertissement ou une erreur
+    #[value(name = "avertissement", alias = "warning")]
     Warning,
     /// tout constat
+    #[value(name = "information", alias = "info")]
     Info,
-    /// jamais
+    /// jamais pour des constats
+    #[value(name = "jamais", alias = "never")]
     Never,
 }
 
@@ -225,10 +233,10 @@ struct CheckArgs {
     #[arg(required = true, value_name = "FICHIER")]
     files: Vec<PathBuf>,
     /// Format de sortie sur le terminal
-    #[arg(long, value_enum, default_value = "human")]
+    #[arg(long, value_enum, default_value = "humain")]
     format: Format,
     /// Gravité à partir de laquelle le code de sortie vaut 1
-    #[arg(long, value_enum, value_name = "GRAVITÉ", default_value = "error")]
+    #[arg(long, value_enum, value_name = "GRAVITÉ", default_value = "erreur")]
     fail_on: FailOn,
     /// Écrit le rapport JSON dans ce fichier (`-` : sortie standard)
     #[arg(long, value_name = "SORTIE.json")]
@@ -267,7 +275,7 @@ struct RulesArgs {
     #[arg(long, value_name = "ID")]
     template: Option<String>,
     /// Format de la liste
-    #[arg(long, value_enum, default_value = "human")]
+    #[arg(long, value_enum, default_value = "humain")]
     format: Format,
     /// Régénère la référence Markdown des règles et des modèles (défaut : docs/REGLES.md ; `-` : sortie standard)
     #[arg(long, value_name = "SORTIE.md", num_args = 0..=1, default_missing_value = bilan::docs::REFERENCE_PATH)]
@@ -537,6 +545,23 @@ fn dispatch(cli: Cli) -> Result<u8, RunError> {
         Command::Diff(args) => diff(args),
         Command::Template(args) => {
             let checker = run::load(&args.packs.setup())?;
+            if args.id.is_none() && args.all.is_none() {
+                // Which models there are, and how to get one.
+                let mut out = String::from("Modèles de retour :\n");
+                let width = checker
+                    .templates
+                    .ids()
+                    .iter()
+                    .map(|i| i.chars().count())
+                    .max()
+                    .unwrap_or(0);
+                for t in &checker.templates.templates {
+                    out.push_str(&format!("  {:width$}  {}\n", t.id, t.title));
+                }
+                out.push_str("\nÉcrire un modèle vierge : bilan template ID -o SORTIE.xlsx (tous : bilan template --all DOSSIER)\n");
+                print_out(&out)?;
+                return Ok(0);
+            }
             let written = run::write_blanks(
                 &checker.templates,
                 &checker.rules,
@@ -552,15 +577,19 @@ fn dispatch(cli: Cli) -> Result<u8, RunError> {
         }
         Command::Explain(args) => {
             let checker = run::load(&args.packs.setup())?;
-            if let Some(mut text) = bilan::docs::explain(&checker.rules, &checker.templates, &args.id) {
+            if let Some(mut text) = bilan::docs::explain_terminal(&checker.rules, &checker.templates, &args.id) {
                 if let Some(note) = checker.rules.campaign.as_ref().and_then(|c| c.explain_note(&args.id)) {
                     text.push_str(&note);
                 }
                 print_out(&text)?;
                 return Ok(0);
             }
+            let hint = match bilan::campaign::suggest(&checker.rules, &args.id) {
+                Some(id) => format!(" : vouliez-vous dire « {id} » ?"),
+                None => " (voir `bilan rules` et `bilan template`)".to_string(),
+            };
             Err(RunError::Message(format!(
-                "« {} » n'est ni une règle ni un modèle connu (voir `bilan rules`)",
+                "« {} » n'est ni une règle ni un modèle connu{hint}",
                 args.id
             )))
         }
@@ -792,13 +821,16 @@ fn diff(args: DiffArgs) -> Result<u8, RunError> {
         print_out(&run::json_text(&bilan::diff::to_json(&done.diff, &done.old, &done.new)))?;
     } else {
         // Text from the submitted files (names, values, justifications), shown safely.
-        let mut out: String = report::diff::render(&done.diff, &done.old, &done.new)
+        let mut out: String = report::diff::render(&done.diff, &done.old, &done.new, &checker.templates)
             .lines()
             .map(|l| bilan::output::neutralise(l).into_owned() + "\n")
             .collect();
         if let Some(block) = report::campaign_block(&checker.rules) {
             out.push('\n');
             out.push_str(&block);
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
         }
         print_out(&out)?;
         if let Some(path) = &args.report {

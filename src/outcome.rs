@@ -22,8 +22,64 @@ pub struct Summary {
     pub key_rows: Vec<Vec<Value>>,
     /// The annotated report, relative to the output folder.
     pub annotated: Option<String>,
+    /// The reviewers' decision on this return (web desk exports; `None` on the
+    /// command line, where nobody reviews).
+    pub review: Option<Review>,
     /// What the cross-file rules read of the return (see `batch::cross_data`).
     pub cross: Option<Value>,
+}
+
+/// Where the Region's review of a return stands, as the desk records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Review {
+    /// `acceptee` or `a_corriger`; `None` while waiting for a decision.
+    pub decision: Option<String>,
+    pub comment: String,
+    pub reviewer: String,
+    /// When it was decided (RFC 3339, UTC).
+    pub decided_at: Option<String>,
+}
+
+impl Review {
+    /// `Acceptée`, `À corriger`, `En attente de décision`.
+    pub fn label_fr(&self) -> &'static str {
+        match self.decision.as_deref() {
+            Some("acceptee") => "Acceptée",
+            Some("a_corriger") => "À corriger",
+            Some(_) => "Décision inconnue",
+            None => "En attente de décision",
+        }
+    }
+
+    /// `À corriger — « Ligne 7 à revoir » (marie, 07/12/2026 à 16:28)`.
+    pub fn describe_fr(&self) -> String {
+        let mut out = self.label_fr().to_string();
+        if !self.comment.is_empty() {
+            out.push_str(&format!(" — « {} »", self.comment));
+        }
+        let when = self
+            .decided_at
+            .as_deref()
+            .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+            .map(|t| crate::base::messages::checked_at(t.with_timezone(&chrono::Utc)));
+        match (self.reviewer.is_empty(), when) {
+            (false, Some(w)) => out.push_str(&format!(" ({}, {w})", self.reviewer)),
+            (false, None) => out.push_str(&format!(" ({})", self.reviewer)),
+            (true, Some(w)) => out.push_str(&format!(" ({w})")),
+            (true, None) => {}
+        }
+        out
+    }
+
+    /// The `review` object of a file in `rapport.json`.
+    pub fn to_json(&self) -> Value {
+        serde_json::json!({
+            "decision": self.decision,
+            "comment": self.comment,
+            "reviewer": self.reviewer,
+            "decided_at": self.decided_at,
+        })
+    }
 }
 
 /// A cross-file finding, with the file it is about (if any).

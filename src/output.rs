@@ -132,10 +132,35 @@ pub fn report_file_name(input: &Path) -> String {
 /// land on an input).
 pub fn report_names(files: &[PathBuf], refused: &dyn Fn(&str) -> bool) -> Vec<String> {
     let mut taken = HashSet::new();
+    // Same-named returns in several formats (`itrans.xlsx`, `itrans.ods`): the
+    // ones not in .xlsx keep their format in the name (`itrans.ods.controle.xlsx`).
+    let extension = |f: &PathBuf| {
+        f.extension()
+            .map(|e| e.to_string_lossy().to_lowercase())
+            .unwrap_or_default()
+    };
+    let stem_of = |name: &str| {
+        name.rsplit_once(".controle.")
+            .map_or(name, |(stem, _)| stem)
+            .to_lowercase()
+    };
+    let mut formats: std::collections::HashMap<String, HashSet<String>> = std::collections::HashMap::new();
+    for f in files {
+        formats
+            .entry(stem_of(&report_file_name(f)))
+            .or_default()
+            .insert(extension(f));
+    }
     files
         .iter()
         .map(|f| {
-            let name = report_file_name(f);
+            let mut name = report_file_name(f);
+            let ext = extension(f);
+            if !matches!(ext.as_str(), "xlsx" | "xlsm" | "")
+                && formats.get(&stem_of(&name)).is_some_and(|s| s.len() > 1)
+            {
+                name = format!("{}.{ext}.controle.xlsx", name.trim_end_matches(".controle.xlsx"));
+            }
             let (stem, ext) = name.rsplit_once(".controle.").unwrap_or((name.as_str(), "xlsx"));
             let (stem, ext) = (stem.to_string(), ext.to_string());
             (1..)
@@ -435,9 +460,19 @@ mod tests {
             PathBuf::from("b/X.xls"),
             PathBuf::from("c/x.ods"),
         ];
+        // Same name, other formats: the format stays in the name (issue 22).
         assert_eq!(
             report_names(&files, &|_| false),
-            ["x.controle.xlsx", "X (2).controle.xlsx", "x (3).controle.xlsx"]
+            ["x.controle.xlsx", "X.xls.controle.xlsx", "x.ods.controle.xlsx"]
+        );
+        let same = [
+            PathBuf::from("a/x.xlsx"),
+            PathBuf::from("b/X.xlsx"),
+            PathBuf::from("c/x.ods"),
+        ];
+        assert_eq!(
+            report_names(&same, &|_| false),
+            ["x.controle.xlsx", "X (2).controle.xlsx", "x.ods.controle.xlsx"]
         );
         assert_eq!(
             report_names(&files[..1], &|n| n == "x.controle.xlsx"),

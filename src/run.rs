@@ -254,6 +254,32 @@ fn create_dir(dir: &Path) -> Result<(), RunError> {
     std::fs::create_dir_all(dir).map_err(|e| message(crate::base::messages::io_failure("création du dossier", dir, &e)))
 }
 
+/// An output file whose folder does not exist stops the run (exit 2) before
+/// anything is checked: a typo in an output path is not a finding, and never
+/// changes the verdict printed for a return. (`-`: standard output.)
+pub fn output_folder(out: &Path, option: &str) -> Result<(), RunError> {
+    if out.as_os_str() == "-" {
+        return Ok(());
+    }
+    let folder = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => return Ok(()),
+    };
+    if folder.is_dir() {
+        return Ok(());
+    }
+    let what = if folder.exists() {
+        "un élément du chemin n'est pas un dossier"
+    } else {
+        "dossier introuvable"
+    };
+    Err(message(format!(
+        "{option} {} : {what} ({}) ; créez le dossier ou corrigez le chemin (rien n'a été contrôlé)",
+        out.display(),
+        folder.display()
+    )))
+}
+
 /// A path given to `check` that is not a file to check stops the run (exit 2)
 /// before anything is written: a typo is not a non-conforming return, and a
 /// folder is `bilan batch`'s job.
@@ -336,6 +362,10 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
     }
     if let Some(json) = &opts.json {
         refuse_input(json, &opts.files, "le rapport JSON")?;
+        output_folder(json, "--json")?;
+    }
+    if let Some(report) = &opts.report {
+        output_folder(report, "--report")?;
     }
     let workbooks_out = annotated_paths(opts)?;
     let checked_at = Utc::now();
@@ -384,6 +414,7 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
                 report,
                 key_rows: Vec::new(),
                 annotated: None,
+                review: None,
                 cross,
             })
             .collect();
@@ -671,6 +702,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             ),
             key_rows: Vec::new(),
             annotated: None,
+            review: None,
             cross: None,
         });
     }
@@ -781,6 +813,12 @@ pub fn diff(checker: &Checker, opts: &DiffOptions) -> Result<DiffRun, RunError> 
             )));
         }
     }
+    if let Some(report) = &opts.report {
+        output_folder(report, "--report")?;
+    }
+    if let Some(json) = &opts.json {
+        output_folder(json, "--json")?;
+    }
     for out in opts.report.iter().chain(opts.json.iter()) {
         for input in [&opts.old, &opts.new] {
             if input.canonicalize().is_ok_and(|i| output::same_file(&i, out)) {
@@ -872,6 +910,7 @@ pub fn write_blanks(
                 ))
             })?;
             let path = output_path.map_or_else(|| PathBuf::from(format!("{}.xlsx", t.id)), Path::to_path_buf);
+            output_folder(&path, "-o")?;
             vec![(t, path)]
         }
         (None, None) => {

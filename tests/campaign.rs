@@ -363,5 +363,5 @@ fn diff_on_the_terminal() {
     old.path = "retours/pole-itrans-2009.xlsx".into();
     new.path = "retours/pole-itrans-2009-v2.xlsx".into();
     let d = compare(&old, &new).unwrap_or_else(|e| panic!("{e}"));
-    insta::assert_snapshot!(bilan::report::diff::render(&d, &old, &new));
+    insta::assert_snapshot!(bilan::report::diff::render(&d, &old, &new, &c.templates));
 }

@@ -406,7 +406,7 @@ fn diff_of_a_resubmission() {
         "{text}"
     );
     assert!(
-        text.contains("/financements/0/cout_total : Financements!B4 17 081 618 → Financements!B5 16 033 022"),
+        text.contains("Financements!B4, Coût total (€), 2005 : 17 081 618 → 16 033 022 (désormais en Financements!B5)"),
         "{text}"
     );
     assert!(

@@ -246,20 +246,31 @@ async fn a_submission_by_token_is_stored_listed_and_reaches_one_return_only() {
         .post_multipart(&format!("/api/depots/{maud}"), &[], &[file_part(&fixture(ITRANS))])
         .await;
     assert_eq!(r.status, 201);
+    // Stored, and the submitter is told at once in the answer (issue 22).
+    let submission = &r.json()["files"][0]["submission"];
+    assert_eq!(submission["mismatch"]["code"], "autre_organisation", "{submission}");
+    assert_eq!(submission["number"], 1, "the first submission of MAUD's return");
     let maud_page = maud_browser.get(&format!("/depot/{maud}")).await.text();
     assert!(
         maud_page.contains("alors que ce lien attend le retour BILAN-POLE de « MAUD »"),
         "{maud_page}"
     );
+    assert!(maud_page.contains("Envoi n° 1 du"), "numbered per return: {maud_page}");
 
-    // The dashboard lists it.
+    // The dashboard lists it, never as MAUD's return: « à vérifier », counted apart.
     let dash = reviewer.get(&format!("/campagnes/{campaign}")).await.text();
     assert!(
-        dash.contains("<td class=\"verdict-non_conforme\">Non conforme</td>"),
+        dash.contains("class=\"verdict-non_conforme\">Non conforme</td>"),
         "{dash}"
     );
-    assert!(dash.contains("(version 2)"), "{dash}");
+    assert!(
+        dash.contains("class=\"verdict-a_verifier\">À vérifier : autre organisation</td>"),
+        "{dash}"
+    );
+    assert!(dash.contains("(envoi n° 2)"), "{dash}");
     assert!(dash.contains("<strong>0</strong> manquants"), "{dash}");
+    assert!(dash.contains("<strong>0</strong> conformes"), "{dash}");
+    assert!(dash.contains("<strong>1</strong> à vérifier"), "{dash}");
     let json = reviewer.get(&format!("/api/campagnes/{campaign}")).await;
     assert_eq!(json.status, 200);
     assert_eq!(json.json()["files"].as_array().map(Vec::len), Some(2));
@@ -595,4 +606,27 @@ async fn a_full_queue_answers_server_busy() {
     let r = blocked.await.expect("answered");
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["files"][0]["findings"][0]["severity"], "error");
+}
+
+/// Issue 22: a port already in use is said in French, with `--bind` to get out.
+#[tokio::test]
+async fn a_port_in_use_is_explained_with_bind() {
+    let first = desk().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut c = config(&dir.path().join("donnees"));
+    c.bind = first.addr();
+    let checker = bilan::web::default_checker(Some(worker_exe()), c.max_file_size).expect("checker");
+    let message = match bilan::web::start(c, checker).await {
+        Ok(_) => panic!("two desks on one port"),
+        Err(e) => e.message(),
+    };
+    assert!(
+        message.contains(&format!("le port {} est déjà utilisé", first.addr().port())),
+        "{message}"
+    );
+    assert!(message.contains("--bind"), "{message}");
+    assert!(
+        !message.contains("os error") && !message.contains("Address"),
+        "{message}"
+    );
 }

@@ -257,21 +257,18 @@ async fn the_desk_in_a_real_browser() {
         .await
         .expect("Enter");
     c.wait()
-        .for_element(Locator::Id("campagne"))
+        .for_element(Locator::Id("formulaire-campagne"))
         .await
         .expect("campaigns page");
     audit(&c, "campaigns page").await;
-    let expected = c.find(Locator::Id("attendus")).await.expect("expected list");
-    expected
-        .send_keys("BILAN-POLE;I-TRANS\nBILAN-POLE;MAUD\nBILAN-PLDE;Artois Comm.")
-        .await
-        .expect("typed");
-    c.find(Locator::Css("form[action='/campagnes'] button"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("created");
+    type_in(&c, "nom", "Bilan SRDE 2009").await;
+    type_in(
+        &c,
+        "attendus",
+        "BILAN-POLE;I-TRANS\nBILAN-POLE;MAUD\nBILAN-PLDE;Artois Comm.",
+    )
+    .await;
+    click(&c, "#creer").await;
     c.wait()
         .for_element(Locator::Css("table.tableau"))
         .await
@@ -330,9 +327,8 @@ async fn the_desk_in_a_real_browser() {
         .await
         .expect("text");
     assert!(table.contains("Non conforme"), "{table}");
-    assert!(table.contains("manquant"), "{table}");
+    assert!(table.contains("Manquant"), "{table}");
     audit(&c, "dashboard with a return").await;
-    screenshot(&c, "web-tableau.png", 1100).await;
 
     // The return page: a decision recorded with the keyboard only.
     let return_link = c
@@ -402,4 +398,446 @@ async fn the_desk_in_a_real_browser() {
     );
 
     c.close().await.expect("session closed");
+}
+
+async fn type_in(c: &Client, id: &str, text: &str) {
+    let field = c.find(Locator::Id(id)).await.unwrap_or_else(|e| panic!("#{id}: {e}"));
+    field.clear().await.unwrap_or_else(|e| panic!("#{id} cleared: {e}"));
+    field
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("#{id} typed: {e}"));
+}
+
+async fn click(c: &Client, css: &str) {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("{css} clicked: {e}"));
+}
+
+async fn value_of(c: &Client, id: &str) -> String {
+    c.find(Locator::Id(id))
+        .await
+        .unwrap_or_else(|e| panic!("#{id}: {e}"))
+        .prop("value")
+        .await
+        .unwrap_or_else(|e| panic!("#{id} value: {e}"))
+        .unwrap_or_default()
+}
+
+async fn text_of(c: &Client, css: &str) -> String {
+    c.find(Locator::Css(css))
+        .await
+        .unwrap_or_else(|e| panic!("{css}: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{css} text: {e}"))
+}
+
+/// A GET with the browser's cookies (a reviewer's session), the body's bytes.
+async fn download(c: &Client, url: &str) -> Vec<u8> {
+    let resp = c
+        .raw_client_for(hyper::Method::GET, url)
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    assert_eq!(resp.status(), 200, "{url}");
+    resp.into_body().collect().await.expect("body").to_bytes().to_vec()
+}
+
+async fn login(c: &Client, base: &str) {
+    c.goto(&format!("{base}/connexion")).await.expect("login page");
+    type_in(c, "identifiant", "relecteur").await;
+    type_in(c, "mot_de_passe", PASSWORD).await;
+    click(c, "form.formulaire button").await;
+    c.wait()
+        .for_element(Locator::Id("formulaire-campagne"))
+        .await
+        .expect("campaigns page");
+}
+
+/// Sends `file` through the submitter's page at `link`; returns the page's receipt.
+async fn send(c: &Client, link: &str, file: &str) -> String {
+    c.goto(link).await.expect("submitter page");
+    c.find(Locator::Css("input[type=file]"))
+        .await
+        .expect("file input")
+        .send_keys(&fixture(file).display().to_string())
+        .await
+        .expect("chosen");
+    click(c, "form.depot button[type=submit]").await;
+    c.wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("p.accuse"))
+        .await
+        .expect("the receipt");
+    c.wait()
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css("article.envoi .verdict"))
+        .await
+        .expect("the submission with its verdict");
+    text_of(c, "p.accuse").await
+}
+
+fn unzip(bytes: &[u8]) -> std::collections::BTreeMap<String, Vec<u8>> {
+    use std::io::Read;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a zip");
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut f = zip.by_index(i).expect("entry");
+        let mut data = Vec::new();
+        f.read_to_end(&mut data).expect("entry read");
+        out.insert(f.name().expect("entry name").to_string(), data);
+    }
+    out
+}
+
+/// What must agree between the desk's export and `bilan batch`: per file (by
+/// SHA-256) its status, counts and findings; the cross-file findings.
+fn essentials(report: &serde_json::Value) -> (Vec<String>, Vec<String>) {
+    let finding = |f: &serde_json::Value| {
+        format!(
+            "{} {} {}!{} {}",
+            f["rule"].as_str().unwrap_or_default(),
+            f["severity"].as_str().unwrap_or_default(),
+            f["sheet"].as_str().unwrap_or_default(),
+            f["cell"].as_str().unwrap_or_default(),
+            f["message"].as_str().unwrap_or_default()
+        )
+    };
+    let mut files: Vec<String> = report["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            let mut findings: Vec<String> = f["findings"]
+                .as_array()
+                .expect("findings")
+                .iter()
+                .map(finding)
+                .collect();
+            findings.sort();
+            format!(
+                "{} {} {} {} {}\n  {}",
+                f["sha256"].as_str().unwrap_or_default(),
+                f["template"].as_str().unwrap_or_default(),
+                f["organisation"].as_str().unwrap_or_default(),
+                f["status"].as_str().unwrap_or_default(),
+                f["counts"],
+                findings.join("\n  ")
+            )
+        })
+        .collect();
+    files.sort();
+    let mut batch: Vec<String> = report["batch"].as_array().expect("batch").iter().map(finding).collect();
+    batch.sort();
+    (files, batch)
+}
+
+/// The first sheet of a workbook, row by row, cells joined by « | ».
+fn first_sheet(bytes: &[u8]) -> Vec<String> {
+    use calamine::Reader;
+    let mut wb = calamine::Xlsx::new(std::io::Cursor::new(bytes.to_vec())).expect("an xlsx");
+    let range = wb.worksheet_range("Synthèse").expect("Synthèse");
+    range
+        .rows()
+        .map(|r| {
+            r.iter()
+                .map(|c| c.to_string())
+                .collect::<Vec<_>>()
+                .join("|")
+                .trim_end_matches('|')
+                .to_string()
+        })
+        .collect()
+}
+
+/// Issue 22: a campaign made with the form only (an error corrected without
+/// typing anything again), another organisation's return sent by a link
+/// (flagged, counted apart, told at once), a decision, and the export zip
+/// compared with `bilan batch --campagne` run on the same files.
+#[tokio::test]
+async fn a_campaign_from_the_form_a_wrong_organisation_and_an_export_equal_to_bilan_batch() {
+    let desk = desk().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let downloads = tempfile::tempdir().expect("downloads");
+    let Some((_driver, c)) = browser(profile.path(), downloads.path()).await else {
+        return;
+    };
+    let base = format!("http://{}", desk.addr());
+    login(&c, &base).await;
+
+    // The form, with a mistake in the date and a decision added on the way.
+    const ARTOIS: &str = "Communauté d'Agglomération Artois Comm";
+    let expected = format!("BILAN-POLE;I-TRANS\nBILAN-POLE;MAUD\nBILAN-PLDE;{ARTOIS}\nBILAN-PLDE;Boulonnais");
+    type_in(&c, "nom", "Bilan SRDE 2009 (formulaire)").await;
+    type_in(&c, "exercice", "2009").await;
+    type_in(&c, "date_arrete", "2010-31-03").await;
+    type_in(&c, "attendus", &expected).await;
+    c.find(Locator::Id("regle"))
+        .await
+        .expect("rules")
+        .select_by_value("PROG-OBJ-001")
+        .await
+        .expect("rule chosen");
+    type_in(&c, "parametres", "seuil_pct = 40").await;
+    type_in(&c, "motif", "Année de crise : seuil abaissé").await;
+    click(&c, "button[formaction$='ajouter=1']").await;
+    let decisions = c
+        .wait()
+        .for_element(Locator::Css("ul.decisions"))
+        .await
+        .expect("the decision listed")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        decisions.contains("PROG-OBJ-001 : seuil_pct = 40 — Année de crise"),
+        "{decisions}"
+    );
+    assert_eq!(value_of(&c, "nom").await, "Bilan SRDE 2009 (formulaire)", "kept");
+    click(&c, "#creer").await;
+    let errors = c
+        .wait()
+        .for_element(Locator::Css(".erreurs-formulaire"))
+        .await
+        .expect("the error")
+        .text()
+        .await
+        .expect("text");
+    assert!(
+        errors.contains("Date d'arrêté « 2010-31-03 » : écrivez-la jj/mm/aaaa"),
+        "{errors}"
+    );
+    assert!(!errors.contains("TOML") && !errors.contains("détail"), "{errors}");
+    // Everything typed is still there: only the date is corrected.
+    assert_eq!(value_of(&c, "nom").await, "Bilan SRDE 2009 (formulaire)");
+    assert_eq!(value_of(&c, "exercice").await, "2009");
+    assert_eq!(value_of(&c, "attendus").await, expected);
+    assert!(text_of(&c, "ul.decisions").await.contains("PROG-OBJ-001"));
+    audit(&c, "campaign form with an error").await;
+    screenshot(&c, "web-campagne-formulaire.png", 1500).await;
+    type_in(&c, "date_arrete", "31/03/2010").await;
+    click(&c, "#creer").await;
+    c.wait()
+        .for_element(Locator::Css("table.tableau"))
+        .await
+        .expect("dashboard");
+    let dashboard_url = c.current_url().await.expect("url").to_string();
+    let counters = text_of(&c, ".compteurs").await;
+    assert!(
+        counters.contains("4\nattendus") || counters.contains("4 attendus"),
+        "{counters}"
+    );
+    let rules = text_of(&c, "main").await;
+    assert_eq!(
+        rules.matches("PROG-OBJ-001").count(),
+        1,
+        "each campaign rule once: {rules}"
+    );
+    let link = |org: &'static str| {
+        let c = c.clone();
+        async move {
+            c.find(Locator::Css(&format!("input[aria-label=\"Lien de dépôt de {org}\"]")))
+                .await
+                .expect("a link")
+                .prop("value")
+                .await
+                .expect("value")
+                .expect("a link")
+        }
+    };
+    let (itrans, maud, artois) = (link("I-TRANS").await, link("MAUD").await, link(ARTOIS).await);
+
+    // MAUD's return through I-TRANS's link: stored, told at once, never I-TRANS's.
+    let receipt = send(&c, &itrans, "pole-maud-conforme.xlsx").await;
+    assert!(receipt.contains("a bien été reçu par la Région le"), "{receipt}");
+    assert!(receipt.contains("(envoi n° 1)"), "{receipt}");
+    assert!(receipt.contains("n'est pas le retour attendu"), "{receipt}");
+    let warning = text_of(&c, "article.envoi .alerte").await;
+    assert!(warning.contains("retour BILAN-POLE de « MAUD »"), "{warning}");
+    assert!(text_of(&c, "article.envoi h3").await.starts_with("Envoi n° 1 du "));
+    screenshot(&c, "web-depot.png", 1300).await;
+    send(&c, &maud, "pole-maud-montants-vides-conforme.xlsx").await;
+    send(&c, &artois, "plde-artois-comm-total-different-des-parts.xlsx").await;
+
+    // A decision on Artois' return.
+    c.goto(&dashboard_url).await.expect("dashboard");
+    let mut artois_page = String::new();
+    for a in c.find_all(Locator::Css("table.tableau th a")).await.expect("rows") {
+        if a.text().await.expect("text") == ARTOIS {
+            artois_page = a.attr("href").await.expect("href").expect("a link");
+        }
+    }
+    c.goto(&format!("{base}{artois_page}")).await.expect("return page");
+    click(&c, "input[value='a_corriger']").await;
+    type_in(&c, "commentaire", "Les parts ne font pas le total : à revoir").await;
+    click(&c, "form[action$='/decision'] button").await;
+    c.wait().for_element(Locator::Css("p.decision")).await.expect("decided");
+
+    // The dashboard: « à vérifier », counted apart; missing once; dates on one line.
+    c.goto(&dashboard_url).await.expect("dashboard");
+    let rows = c.find_all(Locator::Css("table.tableau tbody tr")).await.expect("rows");
+    let mut by_org = std::collections::BTreeMap::new();
+    for r in rows {
+        let text = r.text().await.expect("text");
+        let org = r
+            .find(Locator::Css("th"))
+            .await
+            .expect("organisation")
+            .text()
+            .await
+            .expect("text");
+        by_org.insert(org, text);
+    }
+    assert!(
+        by_org["I-TRANS"].contains("À vérifier : autre organisation"),
+        "{by_org:?}"
+    );
+    assert!(!by_org["I-TRANS"].contains("Conforme"), "{by_org:?}");
+    assert!(by_org["Boulonnais"].contains("Manquant"), "{by_org:?}");
+    assert_eq!(
+        by_org["Boulonnais"].to_lowercase().matches("manquant").count(),
+        1,
+        "{by_org:?}"
+    );
+    assert!(
+        !by_org["Boulonnais"].contains('0'),
+        "no zero counts for a missing return: {by_org:?}"
+    );
+    let date = regex_like_date(&by_org["MAUD"]);
+    assert!(date, "a French date and time: {by_org:?}");
+    let counters = text_of(&c, ".compteurs").await.replace('\n', " ");
+    assert!(counters.contains("1 à vérifier"), "{counters}");
+    assert!(counters.contains("1 conformes"), "only MAUD's own return: {counters}");
+    assert!(counters.contains("1 manquants"), "{counters}");
+    audit(&c, "dashboard with a flagged return").await;
+    screenshot(&c, "web-tableau.png", 1100).await;
+    // 400 px wide: nothing scrolls sideways.
+    c.set_window_size(400, 1400).await.expect("narrow window");
+    let overflow = c
+        .execute(
+            "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+            vec![],
+        )
+        .await
+        .expect("measured");
+    let wide = c
+        .execute(
+            "var w = document.documentElement.clientWidth; return Array.from(document.querySelectorAll('body *')).filter(function (e) { return e.getBoundingClientRect().right > w + 1; }).slice(0, 8).map(function (e) { return e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right) + '/' + w; }).join(', ');",
+            vec![],
+        )
+        .await
+        .expect("measured");
+    let png = c.screenshot().await.expect("screenshot");
+    std::fs::write(docs("web-tableau-etroit.png"), png).expect("screenshot saved");
+    assert!(
+        overflow.as_i64().is_some_and(|o| o <= 0),
+        "sideways scroll at 400 px: {overflow} ({wide})"
+    );
+    c.set_window_size(1280, 1000).await.expect("window size");
+
+    // The export: one zip with synthese.xlsx, rapport.json and annotes/.
+    let campaign = dashboard_url.rsplit('/').next().expect("campaign id").to_string();
+    let zip = unzip(&download(&c, &format!("{base}/campagnes/{campaign}/export.zip")).await);
+    let web: serde_json::Value = serde_json::from_slice(&zip["rapport.json"]).expect("rapport.json");
+    for f in web["files"].as_array().expect("files") {
+        let annotated = f["annotated_report"].as_str().expect("an annotated workbook");
+        assert!(
+            zip.contains_key(annotated),
+            "« ouvrir » points into the zip: {annotated}"
+        );
+    }
+
+    // `bilan batch --campagne` on the same files, with the campaign downloaded.
+    let dir = tempfile::tempdir().expect("dir");
+    let toml = download(&c, &format!("{base}/campagnes/{campaign}/campagne.toml")).await;
+    std::fs::write(dir.path().join("campagne.toml"), &toml).expect("written");
+    let csv = download(&c, &format!("{base}/campagnes/{campaign}/attendus.csv")).await;
+    std::fs::write(dir.path().join("attendus.csv"), &csv).expect("written");
+    let files = [
+        "pole-maud-conforme.xlsx",
+        "pole-maud-montants-vides-conforme.xlsx",
+        "plde-artois-comm-total-different-des-parts.xlsx",
+    ];
+    for f in files {
+        std::fs::copy(fixture(f), dir.path().join(f)).expect("copied");
+    }
+    let out = std::process::Command::new(worker_exe())
+        .current_dir(dir.path())
+        .args(["batch", "--campagne", "campagne.toml", "--out", "sortie"])
+        .args(files)
+        .output()
+        .expect("bilan batch runs");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let cli: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("sortie/rapport.json")).expect("rapport.json"))
+            .expect("JSON");
+    assert_eq!(essentials(&web), essentials(&cli));
+    let (_, batch) = essentials(&web);
+    assert_eq!(
+        batch.iter().filter(|b| b.starts_with("BATCH-002")).count(),
+        2,
+        "{batch:?}"
+    );
+    assert_eq!(
+        batch.iter().filter(|b| b.starts_with("BATCH-001")).count(),
+        1,
+        "{batch:?}"
+    );
+    // The same campaign file (same SHA-256), the same decisions in force.
+    use sha2::Digest;
+    let sha = format!("{:x}", sha2::Sha256::digest(&toml));
+    assert_eq!(web["campaign"]["sha256"], sha);
+    assert_eq!(cli["campaign"]["sha256"], sha);
+    assert_eq!(web["campaign"]["overrides"], cli["campaign"]["overrides"]);
+    // Plus the reviewers' decisions.
+    let reviews: Vec<(String, serde_json::Value)> = web["files"]
+        .as_array()
+        .expect("files")
+        .iter()
+        .map(|f| {
+            (
+                f["organisation"].as_str().unwrap_or_default().to_string(),
+                f["review"]["decision"].clone(),
+            )
+        })
+        .collect();
+    assert!(
+        reviews.contains(&(ARTOIS.to_string(), serde_json::json!("a_corriger"))),
+        "{reviews:?}"
+    );
+    assert_eq!(reviews.iter().filter(|(_, d)| d.is_null()).count(), 2, "{reviews:?}");
+    let web_sheet = first_sheet(&zip["synthese.xlsx"]);
+    let cli_sheet = first_sheet(&std::fs::read(dir.path().join("sortie/synthese.xlsx")).expect("synthese"));
+    assert_eq!(web_sheet[2], cli_sheet[2], "the same count of files checked");
+    assert!(web_sheet[4].ends_with("Décision de la Région"), "{}", web_sheet[4]);
+    assert!(
+        web_sheet
+            .iter()
+            .any(|r| r.contains("À corriger — « Les parts ne font pas le total : à revoir »")),
+        "{web_sheet:?}"
+    );
+    let total = |sheet: &[String]| sheet.iter().find(|r| r.starts_with("TOTAL")).cloned();
+    assert_eq!(total(&web_sheet), total(&cli_sheet));
+
+    c.close().await.expect("session closed");
+}
+
+/// `07/12/2026 à 16:28` somewhere in the text.
+fn regex_like_date(text: &str) -> bool {
+    let digits = |s: Option<&str>, shape: &str| {
+        s.is_some_and(|s| {
+            s.len() == shape.len()
+                && s.bytes()
+                    .zip(shape.bytes())
+                    .all(|(c, w)| if w == b'9' { c.is_ascii_digit() } else { c == w })
+        })
+    };
+    text.match_indices(" à ").any(|(i, m)| {
+        digits(i.checked_sub(10).and_then(|s| text.get(s..i)), "99/99/9999")
+            && digits(text.get(i + m.len()..i + m.len() + 5), "99:99")
+    })
 }

@@ -25,6 +25,27 @@ pub fn schemas() -> Vec<SourceFile> {
     collect(&SCHEMAS)
 }
 
+/// Ids of the built-in templates (`BILAN-POLE`…), from their schema file
+/// names, sorted: for help texts, without loading the schemas.
+pub fn template_ids() -> Vec<String> {
+    let mut ids: Vec<String> = SCHEMAS
+        .files()
+        .filter_map(|f| {
+            f.path()
+                .file_name()?
+                .to_str()?
+                .strip_suffix(".schema.json")
+                .map(str::to_string)
+        })
+        .filter(|id| {
+            id.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        })
+        .collect();
+    ids.sort();
+    ids
+}
+
 fn collect(dir: &Dir<'_>) -> Vec<SourceFile> {
     let mut out = Vec::new();
     walk(dir, &mut out);

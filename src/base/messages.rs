@@ -77,6 +77,7 @@ pub mod column {
     pub const ERRORS: &str = "Erreurs";
     pub const WARNINGS: &str = "Avertissements";
     pub const INFOS: &str = "Informations";
+    pub const DECISION: &str = "Décision de la Région";
 }
 
 /// The same words in a sentence (terminal help line): `attendu`, `constaté`…

@@ -370,7 +370,9 @@ fn read_override(
 }
 
 /// A close rule id, for « vouliez-vous dire » (case, one or two typos).
-fn suggest(rules: &RulePack, written: &str) -> Option<String> {
+/// The rule id closest to what was written (two edits at most): `POLE-FIN-01`
+/// → `POLE-FIN-001`. Used by campaign files and `bilan explain`.
+pub fn suggest(rules: &RulePack, written: &str) -> Option<String> {
     let upper = written.to_uppercase();
     let ids = rules
         .rules

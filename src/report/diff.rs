@@ -5,9 +5,10 @@
 use serde_json::Value;
 
 use crate::base::format::decimal_fr;
-use crate::diff::{Diff, Place, ValueChange};
+use crate::diff::{Diff, ValueChange};
 use crate::finding::Finding;
 use crate::pipeline::check::FileReport;
+use crate::pipeline::template::{Block, Template, TemplateSet};
 
 fn place(file: &str, f: &Finding) -> String {
     match (&f.sheet, f.cell) {
@@ -32,25 +33,95 @@ pub fn value_fr(v: &Option<Value>) -> String {
     }
 }
 
-fn cell_fr(p: &Option<Place>) -> String {
-    p.as_ref().map_or_else(|| "—".into(), ToString::to_string)
+/// Where a value sits, as a person reads the sheet: its column's (or field's)
+/// label, and for a table row the row's first column (`Coût total (€), 2005`).
+/// `None` when the template does not place the pointer.
+fn label_of(t: &Template, data: Option<&Value>, pointer: &str) -> Option<String> {
+    let pattern: String = pointer
+        .split('/')
+        .map(|p| {
+            if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) {
+                "*"
+            } else {
+                p
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/");
+    for sheet in &t.sheets {
+        for block in &sheet.blocks {
+            match block {
+                Block::Field(f) | Block::Title(f) if format!("{}/{}", sheet.pointer(), f.key) == pattern => {
+                    return Some(f.label.clone())
+                }
+                Block::Table(tb) => {
+                    let Some(c) = tb
+                        .columns
+                        .iter()
+                        .find(|c| format!("{}/{}/*/{}", sheet.pointer(), tb.key, c.key) == pattern)
+                    else {
+                        continue;
+                    };
+                    let row = pointer.rsplit_once('/').map(|(r, _)| r);
+                    let row_label = tb
+                        .columns
+                        .first()
+                        .filter(|first| first.key != c.key)
+                        .and_then(|first| data?.pointer(row?)?.get(&first.key))
+                        .filter(|v| !v.is_null())
+                        .map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => value_fr(&Some(other.clone())).replace('\u{202f}', ""),
+                        });
+                    return Some(match row_label {
+                        Some(r) => format!("{}, {r}", c.label),
+                        None => c.label.clone(),
+                    });
+                }
+                _ => {}
+            }
+        }
+    }
+    None
 }
 
-/// A value that changed, as every report says it (terminal, web desk):
-/// `/financeurs/0/montant : Financements!C5 1 000 → Financements!C6 2 000`.
-pub fn value_change_fr(c: &ValueChange) -> String {
+/// A value that changed, as every report says it (terminal, web desk), by
+/// sheet, cell and label: `Financements!B4, Coût total (€), 2005 : 17 081 618 →
+/// 16 033 022`, the new cell said when the row moved; the data pointer only
+/// when the template (`t`, the return's) does not place the value. `old` and
+/// `new`: the extracted data of each version (for a row's label).
+pub fn value_change_fr(c: &ValueChange, t: Option<&Template>, old: Option<&Value>, new: Option<&Value>) -> String {
+    let label = t.and_then(|t| {
+        label_of(t, new, &c.pointer)
+            .filter(|_| c.new_value.is_some())
+            .or_else(|| label_of(t, old, &c.pointer))
+    });
+    let first = c.old_place.as_ref().or(c.new_place.as_ref());
+    let head = match (first, &label) {
+        (Some(p), Some(l)) => format!("{p}, {l}"),
+        (None, Some(l)) => l.clone(),
+        (Some(p), None) => format!("{p} ({})", c.pointer),
+        (None, None) => c.pointer.clone(),
+    };
+    let moved = match (&c.old_place, &c.new_place) {
+        (Some(a), Some(b)) if a != b => format!(" (désormais en {b})"),
+        _ => String::new(),
+    };
     format!(
-        "{} : {} {} → {} {}",
-        c.pointer,
-        cell_fr(&c.old_place),
+        "{head} : {} → {}{moved}",
         value_fr(&c.old_value),
-        cell_fr(&c.new_place),
         value_fr(&c.new_value)
     )
 }
 
-/// The whole comparison, for a terminal.
-pub fn render(diff: &Diff, old: &FileReport, new: &FileReport) -> String {
+fn data(r: &FileReport) -> Option<&Value> {
+    r.extraction.as_ref().map(|e| &e.data)
+}
+
+/// The whole comparison, for a terminal. `templates`: to name each changed
+/// value by its sheet, cell and label.
+pub fn render(diff: &Diff, old: &FileReport, new: &FileReport, templates: &TemplateSet) -> String {
+    let template = new.template.as_deref().and_then(|id| templates.get(id));
     let mut out = String::new();
     let what = match (&new.template, &new.organisation) {
         (Some(t), Some(o)) => format!("{t}, {o}"),
@@ -93,7 +164,7 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport) -> String {
     }
     out.push_str(&format!("\nValeurs modifiées ({})\n", diff.valeurs_modifiees.len()));
     for c in &diff.valeurs_modifiees {
-        out.push_str(&format!("  {}\n", value_change_fr(c)));
+        out.push_str(&format!("  {}\n", value_change_fr(c, template, data(old), data(new))));
     }
     out.push_str(&format!(
         "\nSuivi : {} ; {}\n",

@@ -202,9 +202,15 @@ pub fn write(
         "Rapport annoté",
         "Premier constat",
         "Justifiés",
+        column::DECISION,
     ];
-    headers(ws, 4, &cols, &f)?;
-    const WIDTHS: [f64; 12] = [30.0, 17.0, 18.0, 9.0, 11.0, 21.0, 8.0, 14.0, 12.0, 8.0, 40.0, 10.0];
+    // The reviewers' decisions, when the desk exports them.
+    let reviewed = summaries.iter().any(|s| s.review.is_some());
+    let cols = if reviewed { &cols[..] } else { &cols[..cols.len() - 1] };
+    headers(ws, 4, cols, &f)?;
+    const WIDTHS: [f64; 13] = [
+        30.0, 17.0, 18.0, 9.0, 11.0, 21.0, 8.0, 14.0, 12.0, 8.0, 40.0, 10.0, 30.0,
+    ];
     let mut row = 5u32;
     for s in summaries {
         let r = &s.report;
@@ -261,6 +267,9 @@ pub fn write(
             ws.write_string_with_format(row, 10, text(first), &f.wrap)?;
         }
         ws.write_number_with_format(row, 11, c.justified as f64, &f.typed.integer)?;
+        if let Some(review) = &s.review {
+            ws.write_string_with_format(row, 12, text(&review.describe_fr()), &f.wrap)?;
+        }
         row += 1;
     }
     let last_file_row = row.saturating_sub(1).max(4);
@@ -320,7 +329,7 @@ pub fn write(
         }
     }
     ws.set_freeze_panes(5, 1)?;
-    set_widths(ws, &WIDTHS)?;
+    set_widths(ws, &WIDTHS[..cols.len()])?;
 
     // Constats: every finding of every file, worded as in the annotated report.
     let ws = wb.add_worksheet_with_constant_memory()?;

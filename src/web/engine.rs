@@ -29,6 +29,8 @@ pub struct Checked {
     /// The data read, each value with its cell (`bilan extract`'s JSON), for
     /// the comparison with the next version.
     pub extraction: Option<Value>,
+    /// What the cross-file rules read of the return (as `bilan batch` keeps it).
+    pub cross: Option<Value>,
 }
 
 pub struct Engine {
@@ -159,6 +161,7 @@ fn check_now(checker: &Checker, path: &Path, name: &str, annotated: Option<&Path
         excerpts: true,
         key_rows: true,
         extraction: true,
+        cross: true,
         follow_up: None,
         ..Job::default()
     };
@@ -177,5 +180,6 @@ fn check_now(checker: &Checker, path: &Path, name: &str, annotated: Option<&Path
         view,
         report,
         extraction: checked.extraction,
+        cross: checked.cross,
     })
 }

@@ -6,8 +6,10 @@
 //! uploads, [`auth`] sessions and CSRF, [`view`] what a page shows of a finding.
 
 pub mod auth;
+pub mod campaign_form;
 pub mod engine;
 pub mod error;
+pub mod export;
 pub mod net;
 pub mod pages;
 mod routes;
@@ -225,18 +227,35 @@ impl Server {
     }
 }
 
+/// Why the desk cannot listen on `bind`, and what to do, in French.
+pub fn bind_failure(bind: SocketAddr, e: &std::io::Error) -> String {
+    match e.kind() {
+        std::io::ErrorKind::AddrInUse => {
+            let other = SocketAddr::new(bind.ip(), bind.port().wrapping_add(1).max(1024));
+            format!(
+                "le port {} est déjà utilisé par un autre programme (un autre « bilan serve » ?) : arrêtez-le, ou choisissez un autre port avec --bind, par exemple « bilan serve --bind {other} »",
+                bind.port()
+            )
+        }
+        std::io::ErrorKind::PermissionDenied => format!(
+            "permission refusée pour écouter sur {bind} (les ports sous 1024 sont réservés) : choisissez un autre port avec --bind, par exemple « bilan serve --bind {}:8080 »",
+            bind.ip()
+        ),
+        _ => format!(
+            "impossible d'écouter sur {bind} : {} ; vérifiez l'adresse donnée à --bind",
+            error::io_fr(e)
+        ),
+    }
+}
+
 /// Opens the data folder, sets up the reviewer account, binds, and serves in
 /// the background. `checker` is the engine (see [`default_checker`]).
 pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError> {
     let storage = Storage::open(&config.data)?;
     let setup = auth::first_start(&storage, config.admin_password.as_deref())?;
-    let listener = TcpListener::bind(config.bind).await.map_err(|e| {
-        WebError::Internal(format!(
-            "impossible d'écouter sur {} : {}",
-            config.bind,
-            error::io_fr(&e)
-        ))
-    })?;
+    let listener = TcpListener::bind(config.bind)
+        .await
+        .map_err(|e| WebError::BadRequest(bind_failure(config.bind, &e)))?;
     let addr = listener
         .local_addr()
         .map_err(|e| WebError::Internal(format!("adresse inconnue : {}", error::io_fr(&e))))?;

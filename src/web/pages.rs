@@ -113,9 +113,26 @@ pub struct Setup<'a> {
 pub struct Campaigns<'a> {
     pub nav: Nav,
     pub campaigns: Vec<Campaign>,
+    /// A problem with an uploaded campaign file.
     pub message: Option<&'a str>,
     pub api_key: Option<String>,
-    pub example: &'a str,
+    /// The campaign form as typed, its problems, and its choices.
+    pub form: super::campaign_form::CampaignForm,
+    pub decisions: Vec<super::campaign_form::Decision>,
+    pub errors: Vec<super::campaign_form::FieldError>,
+    /// (id, title) of every rule a campaign may change.
+    pub rules: Vec<(String, String)>,
+    pub templates: Vec<String>,
+}
+
+impl Campaigns<'_> {
+    /// The problem with a field, if any (shown next to it).
+    pub fn error_of(&self, field: &str) -> Option<&str> {
+        self.errors
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
 }
 
 /// A row of the dashboard, ready to show.
@@ -126,10 +143,9 @@ pub struct DashRow {
     pub state: String,
     pub status: String,
     pub status_label: String,
-    pub errors: i64,
-    pub warnings: i64,
-    pub infos: i64,
-    pub justified: i64,
+    /// Errors, warnings, infos, justified: `None` before a check (or when missing).
+    pub counts: Option<[i64; 4]>,
+    /// Submissions of this return: the latest is « envoi n° versions ».
     pub versions: i64,
     pub decision: Option<Decision>,
     pub link: String,
@@ -147,6 +163,8 @@ pub struct Tally {
     pub received: usize,
     pub conforme: usize,
     pub a_corriger: usize,
+    /// Another organisation's or template's file: never counted as the return.
+    pub a_verifier: usize,
     pub missing: usize,
     pub waiting_decision: usize,
 }
@@ -165,7 +183,7 @@ pub struct CrossFinding {
 pub struct Dashboard {
     pub nav: Nav,
     pub campaign: Campaign,
-    pub overrides: Vec<(String, String, String)>,
+    pub overrides: Vec<String>,
     pub rows: Vec<DashRow>,
     pub templates: Vec<String>,
     pub filters: Filters,
@@ -177,6 +195,8 @@ pub struct Dashboard {
 /// One submission on a return page.
 pub struct SubmissionItem {
     pub id: i64,
+    /// 1, 2, 3… for this return.
+    pub number: i64,
     pub received: String,
     pub name: String,
     pub sha256: String,

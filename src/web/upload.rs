@@ -26,6 +26,8 @@ const EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods"];
 
 /// A file received, in the temporary folder until stored; removed if dropped.
 pub struct Received {
+    /// The form field it came in.
+    pub field: String,
     /// The name the user gave, cleaned (for display and download names only).
     pub name: String,
     pub sha256: String,
@@ -178,6 +180,7 @@ pub async fn read_form(mut mp: Multipart, tmp: &Path, limits: Limits) -> Result<
             let clean = clean_name(&file_name);
             let temp = tmp.join(format!("envoi-{}", random_token()?));
             let mut received = Received {
+                field: name.clone(),
                 extension: extension_of(&clean),
                 name: clean,
                 sha256: String::new(),

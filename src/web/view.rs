@@ -3,6 +3,7 @@
 //! HTML table). Built once when the file is checked and kept with the submission,
 //! so a page never needs the workbook again.
 
+use crate::base::messages::column;
 use serde::{Deserialize, Serialize};
 
 use crate::base::format::decimal_fr;
@@ -142,10 +143,10 @@ fn finding_view(f: &Finding, report: &FileReport, justification: Option<String>)
     }
     let mut figures = Vec::new();
     for (label, v) in [
-        ("Attendu", f.figures.expected),
-        ("Trouvé", f.figures.actual),
-        ("Écart", f.figures.difference),
-        ("Tolérance", f.figures.tolerance),
+        (column::EXPECTED, f.figures.expected),
+        (column::ACTUAL, f.figures.actual),
+        (column::DIFFERENCE, f.figures.difference),
+        (column::TOLERANCE, f.figures.tolerance),
     ] {
         if let Some(v) = v {
             figures.push((label.to_string(), decimal_fr(v)));

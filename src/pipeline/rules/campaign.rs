@@ -161,10 +161,27 @@ pub struct Expected {
 }
 
 /// Reads `--expected`: a CSV (`,` or `;`) with columns `modele`/`template` and
-/// `organisation` (a header row is recognised and skipped).
+/// `organisation` (a header row is recognised and skipped). See [`parse_expected`].
 pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
     let text = std::fs::read_to_string(path).map_err(|e| crate::base::messages::io_failure("lecture", path, &e))?;
-    let delimiter = if text.lines().next().is_some_and(|l| l.contains(';')) {
+    parse_expected(&text).map_err(|e| format!("{} : {e}", path.display()))
+}
+
+/// The list of expected returns, as text: the one reader of that list, for
+/// `--expected`, a campaign's `attendus` and the web desk (upload or form).
+///
+/// A CSV whose separator is `;` when the first line holds one, `,` otherwise;
+/// fields may be quoted (`"Artois; Comm."`); a first row whose first cell is
+/// `modèle`, `modele`, `template` or `gabarit` is a header; blank rows are
+/// skipped; columns after the second are ignored. Errors name the line, in
+/// French, without the CSV library's words.
+pub fn parse_expected(text: &str) -> Result<Vec<Expected>, String> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let delimiter = if text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .is_some_and(|l| l.contains(';'))
+    {
         b';'
     } else {
         b','
@@ -175,20 +192,26 @@ pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
         .flexible(true)
         .from_reader(text.as_bytes());
     let mut out = Vec::new();
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(|_| format!("{} : ligne {} illisible (CSV mal formé)", path.display(), i + 1))?;
+    let mut first = true;
+    for record in reader.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            format!("ligne {line} illisible (guillemet non refermé ?)")
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
         let cells: Vec<&str> = record.iter().map(str::trim).collect();
         if cells.iter().all(|c| c.is_empty()) {
             continue;
         }
-        if i == 0
+        let header = first
             && cells.first().is_some_and(|c| {
                 matches!(
                     crate::base::values::normalize_label(c).as_str(),
                     "modele" | "template" | "gabarit"
                 )
-            })
-        {
+            });
+        first = false;
+        if header {
             continue;
         }
         match cells.as_slice() {
@@ -198,12 +221,67 @@ pub fn read_expected(path: &Path) -> Result<Vec<Expected>, String> {
             }),
             _ => {
                 return Err(format!(
-                    "{} : ligne {} : il faut deux colonnes, modèle et organisation",
-                    path.display(),
-                    i + 1
+                    "ligne {line} : il faut deux colonnes, modèle et organisation (par exemple « BILAN-POLE;I-TRANS »)"
                 ))
             }
         }
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod expected_tests {
+    use super::*;
+
+    fn pairs(text: &str) -> Vec<(String, String)> {
+        parse_expected(text)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .into_iter()
+            .map(|e| (e.template, e.organisation))
+            .collect()
+    }
+
+    #[test]
+    fn both_header_words_and_both_separators() {
+        let want = vec![
+            ("BILAN-POLE".to_string(), "I-TRANS".to_string()),
+            ("BILAN-PLDE".to_string(), "Artois Comm.".to_string()),
+        ];
+        for header in [
+            "modèle;organisation",
+            "modele;organisation",
+            "gabarit;organisation",
+            "template;organisation",
+            "Modèle ; Organisation",
+        ] {
+            assert_eq!(
+                pairs(&format!("{header}\nBILAN-POLE;I-TRANS\nBILAN-PLDE;Artois Comm.\n")),
+                want,
+                "{header}"
+            );
+        }
+        assert_eq!(
+            pairs("gabarit,organisation\r\nBILAN-POLE,I-TRANS\r\n\r\nBILAN-PLDE,Artois Comm.\r\n"),
+            want
+        );
+        assert_eq!(pairs("\u{feff}BILAN-POLE;I-TRANS\nBILAN-PLDE;Artois Comm."), want);
+    }
+
+    #[test]
+    fn a_third_column_is_not_part_of_the_organisation() {
+        assert_eq!(pairs("a;b;c"), vec![("a".to_string(), "b".to_string())]);
+        assert_eq!(
+            pairs("BILAN-PLDE;\"Artois; Comm.\""),
+            vec![("BILAN-PLDE".to_string(), "Artois; Comm.".to_string())]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line_in_french() {
+        let e = parse_expected("modèle;organisation\nBILAN-POLE;I-TRANS\nBILAN-POLE\n").unwrap_err();
+        assert!(e.starts_with("ligne 3 : il faut deux colonnes"), "{e}");
+        let e = parse_expected("BILAN-POLE;\n").unwrap_err();
+        assert!(e.starts_with("ligne 1 :"), "{e}");
+        assert_eq!(pairs(""), Vec::new());
+    }
 }

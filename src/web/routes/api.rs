@@ -114,18 +114,37 @@ pub async fn send(
     };
     let id = super::depot::receive_and_check(&state, &expected, received).await?;
     let sub = state.storage.submission(id)?.ok_or(WebError::NotFound)?;
+    let number = super::depot::numbers(&state.storage.submissions(expected.id)?)
+        .get(&id)
+        .copied()
+        .unwrap_or(0);
+    // The submitter is told at once when the file is another return than the
+    // one this link expects (stored all the same).
+    let mut submission = json!({
+        "id": sub.id,
+        "number": number,
+        "received_at": sub.recu_le,
+        "state": sub.etat,
+        "message": super::depot::receipt(&expected, &sub, number),
+    });
+    if let (Some(kind), Some(message)) = (
+        super::depot::mismatch_of(&expected, &sub),
+        super::depot::mismatch(&expected, &sub),
+    ) {
+        submission["mismatch"] = json!({"code": kind.code(), "message": message});
+    }
     let file = match sub
         .rapport
         .as_deref()
         .and_then(|r| serde_json::from_str::<Value>(r).ok())
     {
         Some(mut f) => {
-            f["submission"] = json!({"id": sub.id, "received_at": sub.recu_le, "state": sub.etat});
+            f["submission"] = submission;
             f
         }
         None => json!({
             "path": sub.nom_fichier, "sha256": sub.sha256,
-            "submission": {"id": sub.id, "received_at": sub.recu_le, "state": sub.etat},
+            "submission": submission,
             "findings": [],
         }),
     };

@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use axum::extract::{Multipart, Path, State};
+use axum::extract::{Multipart, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{Redirect, Response};
 
@@ -110,10 +110,21 @@ pub async fn check_submission(state: &Shared, id: i64, wait: Wait) -> Result<boo
         rapport: serde_json::to_string(&checked.json).unwrap_or_default(),
         vue: serde_json::to_string(&checked.view).unwrap_or_default(),
         suivi: follow_up.and_then(|f| serde_json::to_string(&f).ok()),
-        donnees: checked.extraction.as_ref().map(|d| d.to_string()),
+        donnees: stored_data(checked.extraction.clone(), checked.cross.clone()),
     };
     state.storage.record_check(id, &result)?;
     Ok(true)
+}
+
+/// The data kept with a submission: the extraction (`bilan extract`'s JSON,
+/// for the next version's comparison) and, under `cross`, what the cross-file
+/// rules read of it (for the campaign's exports, as `bilan batch` has it).
+fn stored_data(extraction: Option<serde_json::Value>, cross: Option<serde_json::Value>) -> Option<String> {
+    let mut v = extraction?;
+    if let (Some(obj), Some(cross)) = (v.as_object_mut(), cross) {
+        obj.insert("cross".into(), cross);
+    }
+    Some(v.to_string())
 }
 
 /// The comparison with the previous checked version of the same return, by
@@ -164,11 +175,16 @@ fn follow_up(
         new: diff.nouveaux.iter().map(describe).collect(),
         still: diff.toujours_presents.iter().map(describe).collect(),
         justified: diff.justifies.iter().map(describe).collect(),
-        values: diff
-            .valeurs_modifiees
-            .iter()
-            .map(crate::report::diff::value_change_fr)
-            .collect(),
+        values: {
+            let checker = state.engine.checker();
+            let template = new.template.as_deref().and_then(|id| checker.templates.get(id));
+            let data = |r: &crate::outcome::FileReport| r.extraction.as_ref().map(|e| e.data.clone());
+            let (old_data, new_data) = (data(&old), data(&new));
+            diff.valeurs_modifiees
+                .iter()
+                .map(|c| crate::report::diff::value_change_fr(c, template, old_data.as_ref(), new_data.as_ref()))
+                .collect()
+        },
     }))
 }
 
@@ -229,16 +245,18 @@ pub async fn send(
     };
     let id = receive_and_check(&state, &expected, received).await?;
     Ok(axum::response::IntoResponse::into_response(Redirect::to(&format!(
-        "/depot/{jeton}#envoi-{id}"
+        "/depot/{jeton}?recu={id}#envoi-{id}"
     ))))
 }
 
-/// The data of a return page, for the submitter or a reviewer.
+/// The data of a return page, for the submitter or a reviewer. `received`: the
+/// submission just sent (its receipt is said at the top of the page).
 pub fn return_page(
     state: &Shared,
     headers: &HeaderMap,
     expected: Expected,
     reviewer: bool,
+    received: Option<i64>,
 ) -> Result<Response, WebError> {
     let (nav, cookie) = nav(state, headers)?;
     let campaign = state
@@ -251,21 +269,41 @@ pub fn return_page(
     } else {
         format!("/depot/{}", expected.jeton)
     };
-    let submissions = state
-        .storage
-        .submissions(expected.id)?
+    let all = state.storage.submissions(expected.id)?;
+    let numbers = numbers(&all);
+    let number_of = |id: i64| numbers.get(&id).copied().unwrap_or(0);
+    let mut notice = None;
+    let submissions = all
         .into_iter()
-        .map(|s| SubmissionItem {
-            mismatch: mismatch(&expected, &s),
-            id: s.id,
-            received: s.recu_le.replace('T', " à ").replace('Z', " UTC"),
-            name: s.nom_fichier.clone(),
-            sha256: s.sha256.clone(),
-            checked: s.etat == "controle",
-            view: s.vue.as_deref().and_then(|v| serde_json::from_str::<FileView>(v).ok()),
-            annotated: format!("{prefix}/envois/{}/annote", s.id),
-            follow_up: s.suivi.as_deref().and_then(|v| serde_json::from_str(v).ok()),
-            decisions: decisions.iter().filter(|d| d.depot_id == Some(s.id)).cloned().collect(),
+        .map(|s| {
+            if received == Some(s.id) {
+                notice = Some(receipt(&expected, &s, number_of(s.id)));
+            }
+            SubmissionItem {
+                mismatch: mismatch(&expected, &s),
+                id: s.id,
+                number: number_of(s.id),
+                received: stamp_fr(&s.recu_le),
+                name: s.nom_fichier.clone(),
+                sha256: s.sha256.clone(),
+                checked: s.etat == "controle",
+                view: s.vue.as_deref().and_then(|v| serde_json::from_str::<FileView>(v).ok()),
+                annotated: format!("{prefix}/envois/{}/annote", s.id),
+                follow_up: s
+                    .suivi
+                    .as_deref()
+                    .and_then(|v| serde_json::from_str::<FollowUp>(v).ok())
+                    .map(|mut f| {
+                        f.previous = number_of(f.previous);
+                        f
+                    }),
+                decisions: decisions
+                    .iter()
+                    .filter(|d| d.depot_id == Some(s.id))
+                    .cloned()
+                    .map(dated)
+                    .collect(),
+            }
         })
         .collect();
     let link = deposit_link(state, &expected.jeton);
@@ -276,33 +314,110 @@ pub fn return_page(
         send_action: format!("/depot/{}", expected.jeton),
         expected,
         submissions,
-        decisions,
+        decisions: decisions.into_iter().map(dated).collect(),
         max_size: max_size_fr(state.config.max_file_size),
-        message: None,
+        message: notice.as_deref(),
         link,
     };
     Ok(with_cookie(render(&page), cookie))
 }
 
-/// A checked file that is not the return this link expects (another template
-/// or organisation): said in words on the page.
-fn mismatch(expected: &Expected, s: &crate::web::storage::Submission) -> Option<String> {
+/// The submissions of one return numbered 1, 2, 3… in the order they came
+/// (`submissions` is newest first): the number the page, the dashboard and the
+/// API show.
+pub fn numbers(submissions: &[Submission]) -> std::collections::HashMap<i64, i64> {
+    let n = submissions.len() as i64;
+    submissions
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.id, n - i as i64))
+        .collect()
+}
+
+/// A stored time (`2026-12-07T16:28:03Z`) as people read it, in local time:
+/// `07/12/2026 à 17:28` (the same form as every report's date of check).
+pub fn stamp_fr(stored: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(stored)
+        .map(|t| crate::base::messages::checked_at(t.with_timezone(&chrono::Utc)))
+        .unwrap_or_else(|_| stored.to_string())
+}
+
+fn dated(mut d: crate::web::storage::Decision) -> crate::web::storage::Decision {
+    d.decide_le = stamp_fr(&d.decide_le);
+    d
+}
+
+/// What the submitter reads after « Envoyer à la Région ».
+pub fn receipt(expected: &Expected, s: &Submission, number: i64) -> String {
+    let head = format!(
+        "Votre fichier « {} » a bien été reçu par la Région le {} (envoi n° {number}) et enregistré.",
+        s.nom_fichier,
+        stamp_fr(&s.recu_le)
+    );
+    match (s.etat.as_str(), mismatch_of(expected, s)) {
+        (_, Some(_)) => format!("{head} Attention : ce n'est pas le retour attendu par ce lien (voir ci-dessous)."),
+        ("controle", None) => format!("{head} Son contrôle est ci-dessous."),
+        _ => format!("{head} Son contrôle est en cours : rechargez la page dans un instant."),
+    }
+}
+
+/// How a checked file differs from the return its link expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mismatch {
+    /// Another template than the expected one (or none recognised).
+    Template,
+    /// The expected template, another organisation.
+    Organisation,
+}
+
+impl Mismatch {
+    /// The dashboard's words: « À vérifier : autre modèle ».
+    pub fn label(self) -> &'static str {
+        match self {
+            Mismatch::Template => "À vérifier : autre modèle",
+            Mismatch::Organisation => "À vérifier : autre organisation",
+        }
+    }
+
+    /// The value in JSON answers and the dashboard's filter.
+    pub fn code(self) -> &'static str {
+        match self {
+            Mismatch::Template => "autre_modele",
+            Mismatch::Organisation => "autre_organisation",
+        }
+    }
+}
+
+/// Whether a checked submission is another return than the one expected: such
+/// a file is kept (nothing is lost) but never counts as the expected return.
+/// An organisation is compared as labels are (case, accents and spaces aside).
+pub fn mismatch_of(expected: &Expected, s: &Submission) -> Option<Mismatch> {
     if s.etat != "controle" {
         return None;
     }
-    let norm = |t: &str| crate::base::values::normalize_label(t);
-    let template_ok = s.modele.as_deref().is_none_or(|m| m == expected.modele);
-    let org_ok = s
-        .organisation
-        .as_deref()
-        .is_none_or(|o| norm(o) == norm(&expected.organisation));
-    if template_ok && org_ok {
-        return None;
+    // A file whose template or organisation could not be read is not another
+    // return: it is « Non conforme », and its findings say why.
+    if s.modele.as_deref().is_some_and(|m| m != expected.modele) {
+        return Some(Mismatch::Template);
     }
+    let norm = crate::base::values::normalize_label;
+    match s.organisation.as_deref() {
+        Some(o) if norm(o) != norm(&expected.organisation) => Some(Mismatch::Organisation),
+        _ => None,
+    }
+}
+
+/// The same, said to the submitter in words.
+pub fn mismatch(expected: &Expected, s: &Submission) -> Option<String> {
+    let kind = mismatch_of(expected, s)?;
+    let what = match kind {
+        Mismatch::Template => "Il ne compte pas comme le retour attendu",
+        Mismatch::Organisation => "Il ne compte pas comme le retour de votre organisation",
+    };
     Some(format!(
-        "Ce fichier est un retour {} de « {} », alors que ce lien attend le retour {} de « {} » : vérifiez que vous avez envoyé le bon classeur.",
-        s.modele.as_deref().unwrap_or("de modèle non reconnu"),
-        s.organisation.as_deref().unwrap_or("organisation inconnue"),
+        "Ce fichier est un retour {} de « {} », alors que ce lien attend le retour {} de « {} ». {what} : il est conservé, mais la Région le vérifiera avant tout. Si vous vous êtes trompé de classeur, envoyez le bon.",
+        s.modele.as_deref().unwrap_or_default(),
+        s.organisation.as_deref().unwrap_or_default(),
         expected.modele,
         expected.organisation
     ))
@@ -322,9 +437,11 @@ pub async fn page(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(jeton): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
 ) -> Result<Response, WebError> {
     let expected = expected_of(&state, &jeton)?;
-    return_page(&state, &headers, expected, false)
+    let received = q.get("recu").and_then(|v| v.parse().ok());
+    return_page(&state, &headers, expected, false, received)
 }
 
 /// The annotated workbook of one of this submitter's own submissions.

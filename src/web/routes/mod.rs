@@ -43,11 +43,18 @@ pub fn router(state: Shared) -> Router {
                 .post(reviewer::create_campaign)
                 .layer(DefaultBodyLimit::disable()),
         )
+        .route(
+            "/campagnes/formulaire",
+            post(reviewer::campaign_form).layer(DefaultBodyLimit::disable()),
+        )
         .route("/campagnes/{id}", get(reviewer::dashboard))
         .route("/campagnes/{id}/attendus", post(reviewer::add_expected))
         .route("/campagnes/{id}/synthese.xlsx", get(reviewer::synthesis))
         .route("/campagnes/{id}/rapport.json", get(reviewer::report_json))
-        .route("/campagnes/{id}/annotes.zip", get(reviewer::annotated_zip))
+        .route("/campagnes/{id}/annotes.zip", get(reviewer::export_zip))
+        .route("/campagnes/{id}/export.zip", get(reviewer::export_zip))
+        .route("/campagnes/{id}/campagne.toml", get(reviewer::campaign_file))
+        .route("/campagnes/{id}/attendus.csv", get(reviewer::expected_csv))
         .route("/retours/{id}", get(reviewer::return_page))
         .route("/retours/{id}/decision", post(reviewer::decide))
         .route("/retours/{id}/envois/{envoi}/annote", get(reviewer::annotated))

@@ -2,7 +2,6 @@
 //! decisions and exports. Every handler here starts with [`require`].
 
 use std::collections::HashMap;
-use std::io::Write;
 
 use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap};
@@ -13,11 +12,10 @@ use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
 
 use super::{attachment, nav, with_cookie, XLSX};
-use crate::outcome::Summary;
 use crate::web::auth::{self, Csrf, Reviewer};
+use crate::web::campaign_form::{self, CampaignForm, FieldError};
 use crate::web::pages::{self, render, CrossFinding, DashRow, Dashboard, Filters, Login, Setup, Tally};
-use crate::web::service::summary_of;
-use crate::web::storage::{Campaign, Submission};
+use crate::web::storage::Campaign;
 use crate::web::upload::{self, read_form};
 use crate::web::{Shared, WebError};
 
@@ -49,8 +47,6 @@ pub fn verify_csrf(state: &Shared, headers: &HeaderMap, form: &HashMap<String, S
 pub fn journal(state: &Shared, who: &str, peer: &SocketAddr, action: &str, detail: &str) -> Result<(), WebError> {
     state.storage.journal_add(who, &peer.ip().to_string(), action, detail)
 }
-
-pub const EXAMPLE_CAMPAIGN: &str = "nom = \"Bilan SRDE 2009\"\nexercice = 2009\ndate_arrete = 2010-03-31\n";
 
 // ---- login ----------------------------------------------------------------
 
@@ -244,7 +240,8 @@ pub struct CampaignHead {
     pub nom: String,
     pub exercice: Option<i64>,
     pub date_arrete: Option<String>,
-    pub overrides: Vec<(String, String, String)>,
+    /// One French line per rule the campaign changes (rule, change, reason once).
+    pub overrides: Vec<String>,
 }
 
 /// Reads a `campagne.toml` text strictly (the library's [`crate::pipeline::campaign::Campaign`]:
@@ -256,63 +253,48 @@ pub fn parse_campaign(state: &Shared, text: &str, file: &str) -> Result<Campaign
         None,
         &state.engine.checker().rules,
     )
-    .map_err(|e| e.to_string())?;
+    .map_err(|e| {
+        let message = e.message.split(" (détail technique").next().unwrap_or(&e.message);
+        format!("{file}, ligne {}, colonne {} : {message}", e.line, e.column)
+    })?;
     Ok(CampaignHead {
         nom: c.name.clone(),
         exercice: c.exercice,
         date_arrete: c.cut_off.as_ref().map(|d| d.display_fr()),
-        overrides: c
-            .overrides
-            .iter()
-            .map(|o| (o.rule.clone(), o.describe_fr(), o.reason.clone().unwrap_or_default()))
-            .collect(),
+        overrides: c.overrides.iter().map(|o| o.describe_fr()).collect(),
     })
 }
 
-/// `modele;organisation` lines (a header line is skipped).
+/// The expected returns of a list (an upload, the form's table, a campaign's
+/// `attendus`), read by the library's one reader ([`crate::batch::parse_expected`],
+/// the same as `bilan batch --expected`), each template checked.
 fn parse_expected(text: &str, state: &Shared) -> Result<Vec<(String, String)>, String> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let sep = if line.contains(';') { ';' } else { ',' };
-        let mut parts = line.splitn(2, sep).map(str::trim);
-        let (Some(t), Some(o)) = (parts.next(), parts.next()) else {
-            return Err(format!(
-                "retours attendus, ligne {} : il faut « modèle;organisation »",
-                i + 1
-            ));
-        };
-        if i == 0 && matches!(t.to_lowercase().as_str(), "modele" | "modèle" | "template") {
-            continue;
-        }
-        let checker = state.engine.checker();
-        let Some(template) = checker.templates.get(t) else {
-            return Err(format!(
-                "retours attendus, ligne {} : modèle « {t} » inconnu (modèles : {})",
-                i + 1,
-                checker.templates.ids().join(", ")
-            ));
-        };
-        if o.is_empty() {
-            return Err(format!("retours attendus, ligne {} : organisation manquante", i + 1));
-        }
-        out.push((template.id.clone(), o.to_string()));
-    }
-    Ok(out)
+    let list = crate::batch::parse_expected(text).map_err(|e| format!("retours attendus, {e}"))?;
+    known_templates(state, list)
 }
 
-fn add_campaign(state: &Shared, text: &str, expected: &str, file: &str) -> Result<i64, String> {
+fn known_templates(state: &Shared, list: Vec<crate::batch::Expected>) -> Result<Vec<(String, String)>, String> {
+    let checker = state.engine.checker();
+    list.into_iter()
+        .map(|e| match checker.templates.get(&e.template) {
+            Some(t) => Ok((t.id.clone(), e.organisation)),
+            None => Err(format!(
+                "retours attendus : modèle « {} » inconnu (modèles : {})",
+                e.template,
+                checker.templates.ids().join(", ")
+            )),
+        })
+        .collect()
+}
+
+fn add_campaign(state: &Shared, text: &str, expected: &[(String, String)], file: &str) -> Result<i64, String> {
     let head = parse_campaign(state, text, file)?;
-    let expected = parse_expected(expected, state)?;
     let sha = crate::base::format::hex(&Sha256::digest(text.as_bytes()));
     let store = || -> Result<i64, WebError> {
         let id = state
             .storage
             .add_campaign(&head.nom, head.exercice, head.date_arrete.as_deref(), text, &sha)?;
-        for (t, o) in &expected {
+        for (t, o) in expected {
             state.storage.add_expected(id, t, o, &auth::random_token()?)?;
         }
         Ok(id)
@@ -342,14 +324,10 @@ pub fn create_campaign_from_file(state: &Shared, path: &std::path::Path) -> Resu
     let expected = match attendus {
         Some(rel) => {
             let list = path.parent().unwrap_or(std::path::Path::new(".")).join(rel);
-            crate::batch::read_expected(&list)
+            known_templates(state, crate::batch::read_expected(&list).map_err(WebError::BadRequest)?)
                 .map_err(WebError::BadRequest)?
-                .into_iter()
-                .map(|e| format!("{};{}", e.template, e.organisation))
-                .collect::<Vec<_>>()
-                .join("\n")
         }
-        None => String::new(),
+        None => Vec::new(),
     };
     let id = add_campaign(state, &text, &expected, &path.display().to_string()).map_err(WebError::BadRequest)?;
     state.storage.journal_add(
@@ -363,35 +341,69 @@ pub fn create_campaign_from_file(state: &Shared, path: &std::path::Path) -> Resu
 
 pub async fn campaigns(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
     require(&state, &headers)?;
-    campaigns_page(&state, &headers, None, None)
+    campaigns_page(&state, &headers, Page::default())
 }
 
-fn campaigns_page(
-    state: &Shared,
-    headers: &HeaderMap,
-    message: Option<&str>,
+/// What the campaigns page shows besides the list.
+#[derive(Default)]
+struct Page {
+    /// A problem with the uploaded campaign file.
+    message: Option<String>,
     api_key: Option<String>,
-) -> Result<Response, WebError> {
+    form: CampaignForm,
+    errors: Vec<FieldError>,
+}
+
+fn campaigns_page(state: &Shared, headers: &HeaderMap, p: Page) -> Result<Response, WebError> {
     let (nav, cookie) = nav(state, headers)?;
+    let checker = state.engine.checker();
+    let mut rules: Vec<(String, String)> = checker
+        .rules
+        .rules
+        .iter()
+        .map(|r| (r.meta.id.clone(), r.meta.title.clone()))
+        .chain(
+            checker
+                .rules
+                .engine_rules
+                .iter()
+                .map(|r| (r.id.clone(), r.title.clone())),
+        )
+        .collect();
+    rules.sort();
+    rules.dedup_by(|a, b| a.0 == b.0);
+    let status = if p.message.is_some() || !p.errors.is_empty() {
+        axum::http::StatusCode::BAD_REQUEST
+    } else {
+        axum::http::StatusCode::OK
+    };
     let page = pages::Campaigns {
         nav,
-        campaigns: state.storage.campaigns()?,
-        message,
-        api_key,
-        example: EXAMPLE_CAMPAIGN,
+        campaigns: state
+            .storage
+            .campaigns()?
+            .into_iter()
+            .map(|mut c| {
+                c.creee_le = super::depot::stamp_fr(&c.creee_le);
+                c
+            })
+            .collect(),
+        message: p.message.as_deref(),
+        api_key: p.api_key,
+        decisions: p.form.decision_list(),
+        form: p.form,
+        errors: p.errors,
+        rules,
+        templates: checker.templates.ids().into_iter().map(str::to_string).collect(),
     };
-    Ok(with_cookie(render(&page), cookie))
+    let mut resp = with_cookie(render(&page), cookie);
+    *resp.status_mut() = status;
+    Ok(resp)
 }
 
-pub async fn create_campaign(
-    State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    multipart: Multipart,
-) -> Result<Response, WebError> {
-    let reviewer = require(&state, &headers)?;
-    upload::check_length(&headers, 4_000_000)?;
-    let form = read_form(
+async fn campaign_upload(state: &Shared, headers: &HeaderMap, multipart: Multipart) -> Result<upload::Form, WebError> {
+    upload::check_length(headers, 4_000_000)?;
+    read_form(
         multipart,
         &state.storage.data_dir().join("tmp"),
         upload::Limits {
@@ -403,27 +415,154 @@ pub async fn create_campaign(
             csrf: Some((headers.clone(), state.config.secure_cookies)),
         },
     )
-    .await?;
-    let text = form.field("campagne").unwrap_or_default().to_string();
-    let expected = form.field("attendus").unwrap_or_default().to_string();
-    match add_campaign(&state, &text, &expected, "campagne.toml") {
-        Ok(id) => {
-            let name = state.storage.campaign(id)?.map(|c| c.nom).unwrap_or_default();
-            journal(
-                &state,
-                &reviewer.login,
-                &peer,
-                "campagne créée",
-                &format!("n° {id} « {name} »"),
-            )?;
-            Ok(Redirect::to(&format!("/campagnes/{id}")).into_response())
-        }
-        Err(message) => {
-            let mut resp = campaigns_page(&state, &headers, Some(&message), None)?;
-            *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-            Ok(resp)
+    .await
+}
+
+/// A campaign just stored: journaled, then its dashboard.
+fn created(state: &Shared, reviewer: &Reviewer, peer: &SocketAddr, id: i64) -> Result<Response, WebError> {
+    let name = state.storage.campaign(id)?.map(|c| c.nom).unwrap_or_default();
+    journal(
+        state,
+        &reviewer.login,
+        peer,
+        "campagne créée",
+        &format!("n° {id} « {name} »"),
+    )?;
+    Ok(Redirect::to(&format!("/campagnes/{id}")).into_response())
+}
+
+/// An uploaded text file (`campagne.toml`, `attendus.csv`), or a French reason.
+fn text_of(file: &upload::Received) -> Result<String, String> {
+    let bytes = std::fs::read(file.temp_path())
+        .map_err(|_| format!("{} : lecture impossible, envoyez-le de nouveau.", file.name))?;
+    String::from_utf8(bytes).map_err(|_| {
+        format!(
+            "{} n'est pas un texte UTF-8 : enregistrez-le en « CSV UTF-8 » (ou « Texte UTF-8 ») et envoyez-le de nouveau.",
+            file.name
+        )
+    })
+}
+
+/// Creation from an existing `campagne.toml` (and, optionally, its `attendus.csv`).
+pub async fn create_campaign(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    multipart: Multipart,
+) -> Result<Response, WebError> {
+    let reviewer = require(&state, &headers)?;
+    let form = campaign_upload(&state, &headers, multipart).await?;
+    let file = |field: &str| form.files.iter().find(|f| f.field == field);
+    let result = (|| -> Result<i64, String> {
+        // A file, or its text pasted (scripts and older pages send text fields).
+        let (text, name) = match (
+            file("campagne"),
+            form.field("campagne").filter(|t| !t.trim().is_empty()),
+        ) {
+            (Some(f), _) => (text_of(f)?, f.name.clone()),
+            (None, Some(t)) => (t.to_string(), "campagne.toml".to_string()),
+            (None, None) => return Err("Choisissez le fichier campagne.toml à envoyer.".into()),
+        };
+        let text = campaign_form::normalise(&text);
+        let expected = match (file("attendus"), form.field("attendus")) {
+            (Some(f), _) => parse_expected(&text_of(f)?, &state)?,
+            (None, Some(t)) => parse_expected(t, &state)?,
+            (None, None) => Vec::new(),
+        };
+        add_campaign(&state, &text, &expected, &name)
+    })();
+    match result {
+        Ok(id) => created(&state, &reviewer, &peer, id),
+        Err(message) => campaigns_page(
+            &state,
+            &headers,
+            Page {
+                message: Some(message),
+                ..Page::default()
+            },
+        ),
+    }
+}
+
+/// The campaign form: « Créer la campagne », « Ajouter cette décision »
+/// (`?ajouter=1`) or « Retirer » a decision (`?retirer=RULE`). Whatever the
+/// button, what was typed comes back on the page until the campaign is made.
+pub async fn campaign_form(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    multipart: Multipart,
+) -> Result<Response, WebError> {
+    let reviewer = require(&state, &headers)?;
+    let upload = campaign_upload(&state, &headers, multipart).await?;
+    let mut form = CampaignForm::from_fields(&upload.fields);
+    let mut errors = Vec::new();
+    // An uploaded list joins the table (and stays in it if something else is wrong).
+    if let Some(f) = upload.files.iter().find(|f| f.field == "fichier_attendus") {
+        match text_of(f) {
+            Ok(text) => match crate::batch::parse_expected(&text) {
+                Ok(list) => {
+                    let mut lines: Vec<String> = form
+                        .attendus
+                        .lines()
+                        .filter(|l| !l.trim().is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    lines.extend(
+                        crate::web::campaign_form::expected_csv(&list)
+                            .lines()
+                            .skip(1)
+                            .map(str::to_string),
+                    );
+                    form.attendus = lines.join("\n");
+                }
+                Err(e) => errors.push(FieldError {
+                    field: "fichier_attendus",
+                    message: format!("{} : {e}.", f.name),
+                }),
+            },
+            Err(message) => errors.push(FieldError {
+                field: "fichier_attendus",
+                message,
+            }),
         }
     }
+    let checker = std::sync::Arc::clone(state.engine.checker());
+    if let Some(rule) = q.get("retirer") {
+        form.remove_decision(rule);
+    } else if q.get("ajouter").is_some_and(|v| v == "1") {
+        errors.extend(form.add_typed_decision(&checker.rules));
+    } else if errors.is_empty() {
+        let templates = checker.templates.ids();
+        match form.build(&checker.rules, &templates) {
+            Ok((text, expected)) => {
+                let expected = known_templates(&state, expected).map_err(WebError::BadRequest)?;
+                return match add_campaign(&state, &text, &expected, "campagne.toml") {
+                    Ok(id) => created(&state, &reviewer, &peer, id),
+                    Err(message) => campaigns_page(
+                        &state,
+                        &headers,
+                        Page {
+                            message: Some(message),
+                            form,
+                            ..Page::default()
+                        },
+                    ),
+                };
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    campaigns_page(
+        &state,
+        &headers,
+        Page {
+            form,
+            errors,
+            ..Page::default()
+        },
+    )
 }
 
 pub async fn add_expected(
@@ -436,12 +575,20 @@ pub async fn add_expected(
     let reviewer = require(&state, &headers)?;
     verify_csrf(&state, &headers, &form)?;
     state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
-    let line = format!(
-        "{};{}",
-        form.get("modele").map(|s| s.trim()).unwrap_or_default(),
-        form.get("organisation").map(|s| s.trim()).unwrap_or_default()
-    );
-    let parsed = parse_expected(&line, &state).map_err(WebError::BadRequest)?;
+    let one = crate::batch::Expected {
+        template: form.get("modele").map(|s| s.trim()).unwrap_or_default().to_string(),
+        organisation: form
+            .get("organisation")
+            .map(|s| s.trim())
+            .unwrap_or_default()
+            .to_string(),
+    };
+    if one.organisation.is_empty() {
+        return Err(WebError::BadRequest(
+            "Indiquez l'organisation du retour attendu.".into(),
+        ));
+    }
+    let parsed = known_templates(&state, vec![one]).map_err(WebError::BadRequest)?;
     for (t, o) in parsed {
         state.storage.add_expected(id, &t, &o, &auth::random_token()?)?;
         journal(
@@ -456,40 +603,6 @@ pub async fn add_expected(
 }
 
 // ---- dashboard --------------------------------------------------------------
-
-/// The latest checked submission of every expected return, with the name of its
-/// annotated workbook in the zip.
-fn latest_summaries(state: &Shared, campaign: i64) -> Result<Vec<(Submission, String, Summary)>, WebError> {
-    let rows = state.storage.dashboard(campaign)?;
-    let subs: Vec<Submission> = rows
-        .into_iter()
-        .filter_map(|r| r.latest.filter(|s| s.etat == "controle"))
-        .collect();
-    let names = crate::output::report_names(
-        &subs
-            .iter()
-            .map(|s| {
-                std::path::PathBuf::from(
-                    format!("{} - {}", s.organisation.as_deref().unwrap_or("retour"), s.nom_fichier)
-                        .replace(['/', '\\'], "-"),
-                )
-            })
-            .collect::<Vec<_>>(),
-        &|_| false,
-    );
-    Ok(subs
-        .into_iter()
-        .zip(names)
-        .filter_map(|(s, n)| {
-            let summary = summary_of(&s, Some(format!("annotes/{n}")))?;
-            Some((s, n, summary))
-        })
-        .collect())
-}
-
-fn cross_findings(state: &Shared, summaries: &[Summary]) -> Vec<crate::batch::BatchFinding> {
-    crate::batch::cross_checks(&state.engine.checker().rules, summaries, None)
-}
 
 pub async fn dashboard(
     State(state): State<Shared>,
@@ -514,13 +627,20 @@ pub async fn dashboard(
         received: 0,
         conforme: 0,
         a_corriger: 0,
+        a_verifier: 0,
         missing: 0,
         waiting_decision: 0,
     };
     let mut rows = Vec::new();
     for r in all {
         let checked = r.latest.as_ref().filter(|s| s.etat == "controle");
-        let status = checked.and_then(|s| s.statut.clone()).unwrap_or_default();
+        let mismatch = checked.and_then(|s| super::depot::mismatch_of(&r.expected, s));
+        // Another organisation's or another template's file never counts as
+        // this return: its status is « à vérifier », counted apart.
+        let status = match mismatch {
+            Some(_) => "a_verifier".to_string(),
+            None => checked.and_then(|s| s.statut.clone()).unwrap_or_default(),
+        };
         let decided_latest = match (&r.decision, &r.latest) {
             (Some(d), Some(s)) => d.depot_id == Some(s.id),
             _ => false,
@@ -532,7 +652,9 @@ pub async fn dashboard(
             if !decided_latest {
                 tally.waiting_decision += 1;
             }
-            if to_correct {
+            if mismatch.is_some() {
+                tally.a_verifier += 1;
+            } else if to_correct {
                 tally.a_corriger += 1;
             } else if checked.is_some() {
                 tally.conforme += 1;
@@ -547,32 +669,40 @@ pub async fn dashboard(
         if !keep {
             continue;
         }
-        let status_label = match (&r.latest, status.as_str()) {
-            (None, _) => "Manquant".to_string(),
-            (Some(_), "conforme") => "Conforme".to_string(),
-            (Some(_), "conforme_avec_reserves") => "Conforme avec réserves".to_string(),
-            (Some(_), "non_conforme") => "Non conforme".to_string(),
-            (Some(_), _) => "Contrôle en cours".to_string(),
+        let status_label = match (&r.latest, mismatch, status.as_str()) {
+            (None, _, _) => "Manquant".to_string(),
+            (Some(_), Some(m), _) => m.label().to_string(),
+            (Some(_), None, "conforme") => "Conforme".to_string(),
+            (Some(_), None, "conforme_avec_reserves") => "Conforme avec réserves".to_string(),
+            (Some(_), None, "non_conforme") => "Non conforme".to_string(),
+            (Some(_), None, _) => "Contrôle en cours".to_string(),
         };
         let link = super::depot::deposit_link(&state, &r.expected.jeton);
         rows.push(DashRow {
-            received: r.latest.as_ref().map(|s| s.recu_le.replace('T', " ").replace('Z', "")),
+            received: r.latest.as_ref().map(|s| super::depot::stamp_fr(&s.recu_le)),
             file: r.latest.as_ref().map(|s| s.nom_fichier.clone()),
             state: r.latest.as_ref().map(|s| s.etat.clone()).unwrap_or_default(),
-            errors: checked.and_then(|s| s.erreurs).unwrap_or(0),
-            warnings: checked.and_then(|s| s.avertissements).unwrap_or(0),
-            infos: checked.and_then(|s| s.informations).unwrap_or(0),
-            justified: checked.and_then(|s| s.justifies).unwrap_or(0),
+            counts: checked.map(|s| {
+                [
+                    s.erreurs.unwrap_or(0),
+                    s.avertissements.unwrap_or(0),
+                    s.informations.unwrap_or(0),
+                    s.justifies.unwrap_or(0),
+                ]
+            }),
             status,
             status_label,
             versions: r.versions,
-            decision: r.decision,
+            decision: r.decision.map(|mut d| {
+                d.decide_le = super::depot::stamp_fr(&d.decide_le);
+                d
+            }),
             link,
             expected: r.expected,
         });
     }
-    let summaries: Vec<Summary> = latest_summaries(&state, id)?.into_iter().map(|(_, _, s)| s).collect();
-    let cross = cross_findings(&state, &summaries)
+    let cross = crate::web::export::gather(&state, id)?
+        .cross
         .into_iter()
         .map(|b| CrossFinding {
             rule: b.finding.rule.as_str().to_string(),
@@ -606,19 +736,7 @@ pub async fn dashboard(
 
 /// `rapport.json` of the latest submissions of a campaign.
 pub fn campaign_report(state: &Shared, id: i64) -> Result<Value, WebError> {
-    let campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
-    let summaries: Vec<Summary> = latest_summaries(state, id)?.into_iter().map(|(_, _, s)| s).collect();
-    let cross = cross_findings(state, &summaries);
-    let mut value = crate::batch::json_report(
-        &summaries,
-        &[],
-        &cross,
-        &state.engine.checker().rules.name,
-        chrono::Utc::now(),
-    );
-    let checker = state.engine.for_campaign(campaign.id, &campaign.fichier)?;
-    crate::report::json::add_campaign(&mut value, &checker.rules);
-    Ok(value)
+    Ok(crate::web::export::gather(state, id)?.json())
 }
 
 pub async fn report_json(
@@ -638,52 +756,67 @@ pub async fn synthesis(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
-    let campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
-    let summaries: Vec<Summary> = latest_summaries(&state, id)?.into_iter().map(|(_, _, s)| s).collect();
-    let cross = cross_findings(&state, &summaries);
-    let checker = state.engine.for_campaign(campaign.id, &campaign.fichier)?;
-    let bytes = tokio::task::spawn_blocking(move || {
-        crate::report::synthese::write(
-            &summaries,
-            &[],
-            &cross,
-            &checker.templates,
-            chrono::Utc::now(),
-            &checker.rules.name,
-            &crate::report::print::Names::default(),
-            checker.rules.campaign.as_deref(),
-        )
-    })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))?
-    .map_err(|e| WebError::Internal(format!("synthèse impossible : {e}")))?;
+    let export = crate::web::export::gather(&state, id)?;
+    let bytes = tokio::task::spawn_blocking(move || export.synthese())
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
     Ok(attachment(bytes, "synthese.xlsx", XLSX))
 }
 
-pub async fn annotated_zip(
+/// The campaign file as stored: the bytes its SHA-256 is of, so that
+/// `bilan batch --campagne` on it states the same fingerprint.
+pub async fn campaign_file(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    let campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    Ok(attachment(
+        campaign.fichier.into_bytes(),
+        "campagne.toml",
+        "application/toml",
+    ))
+}
+
+/// The campaign's expected returns as the `attendus.csv` its file names.
+pub async fn expected_csv(
     State(state): State<Shared>,
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
     state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
-    let latest = latest_summaries(&state, id)?;
-    let state2 = std::sync::Arc::clone(&state);
-    let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
-        let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-        let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
-        for (sub, name, _) in &latest {
-            let path = state2.storage.path_of(&super::depot::annotated_path(sub.id));
-            let Ok(bytes) = std::fs::read(&path) else { continue };
-            zip.start_file(name.as_str(), options).map_err(|e| e.to_string())?;
-            zip.write_all(&bytes).map_err(|e| e.to_string())?;
-        }
-        zip.finish().map(|c| c.into_inner()).map_err(|e| e.to_string())
-    })
-    .await
-    .map_err(|e| WebError::Internal(e.to_string()))?
-    .map_err(|e| WebError::Internal(format!("archive impossible : {e}")))?;
-    Ok(attachment(bytes, "annotes.zip", "application/zip"))
+    let list: Vec<crate::batch::Expected> = state
+        .storage
+        .dashboard(id)?
+        .into_iter()
+        .map(|r| crate::batch::Expected {
+            template: r.expected.modele,
+            organisation: r.expected.organisation,
+        })
+        .collect();
+    Ok(attachment(
+        crate::web::campaign_form::expected_csv(&list).into_bytes(),
+        "attendus.csv",
+        "text/csv; charset=utf-8",
+    ))
+}
+
+/// One zip with `synthese.xlsx`, `rapport.json` and `annotes/`, laid out as
+/// `bilan batch --out` lays them out (the synthesis' links work once unzipped).
+pub async fn export_zip(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+) -> Result<Response, WebError> {
+    require(&state, &headers)?;
+    let export = crate::web::export::gather(&state, id)?;
+    let name = format!("campagne-{id}.zip");
+    let bytes = tokio::task::spawn_blocking(move || export.zip())
+        .await
+        .map_err(|e| WebError::Internal(e.to_string()))??;
+    Ok(attachment(bytes, &name, "application/zip"))
 }
 
 // ---- a return -------------------------------------------------------------
@@ -695,7 +828,7 @@ pub async fn return_page(
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
     let expected = state.storage.expected(id)?.ok_or(WebError::NotFound)?;
-    super::depot::return_page(&state, &headers, expected, true)
+    super::depot::return_page(&state, &headers, expected, true, None)
 }
 
 pub async fn decide(

@@ -75,10 +75,33 @@ function initLinks(root) {
   });
 }
 
+function initCopy(root) {
+  root.querySelectorAll("button[data-copier]").forEach(function (button) {
+    var input = document.getElementById(button.getAttribute("data-copier"));
+    if (!input) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var done = function () { button.textContent = "Lien copié"; };
+      if (navigator.clipboard && navigator.clipboard.writeText) {
+        navigator.clipboard.writeText(input.value).then(done, function () {
+          input.select();
+          document.execCommand("copy");
+          done();
+        });
+      } else {
+        input.select();
+        document.execCommand("copy");
+        done();
+      }
+    });
+  });
+}
+
 function init(root) {
   initZones(root);
   initProgress(root);
   initLinks(root);
+  initCopy(root);
 }
 
 document.addEventListener("DOMContentLoaded", function () { init(document); });
