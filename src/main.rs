@@ -73,9 +73,14 @@ struct ServeArgs {
     /// Fichiers en attente d'un lecteur avant la réponse « serveur occupé »
     #[arg(long, value_name = "N", default_value_t = 32)]
     file_attente: usize,
-    /// Adresse publique du guichet, pour les liens affichés (https://bilan.exemple.fr)
+    /// Adresse publique du guichet, pour les liens affichés (https://bilan.exemple.fr) ;
+    /// `https://` : cookies `__Host-` et `Secure`
     #[arg(long, value_name = "URL")]
     adresse_publique: Option<String>,
+    /// Adresse du mandataire inverse (reverse proxy) dont l'en-tête X-Forwarded-For
+    /// donne l'adresse du client (journal, limites par adresse)
+    #[arg(long, value_name = "IP")]
+    proxy: Option<std::net::IpAddr>,
 }
 
 #[derive(Args, Debug)]
@@ -577,6 +582,7 @@ fn serve(args: ServeArgs) -> Result<u8, RunError> {
         .is_some_and(|u| u.starts_with("https://"));
     config.public_url = args.adresse_publique.map(|u| u.trim_end_matches('/').to_string());
     config.admin_password = std::env::var("BILAN_ADMIN_PASSWORD").ok();
+    config.trusted_proxy = args.proxy;
     bilan::web::run(config).map_err(|e| RunError::Message(e.message()))?;
     Ok(0)
 }
@@ -728,7 +734,7 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
     let done = done?;
     let mut reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
     reports.iter_mut().for_each(report::terminal_safe);
-    let safe = |p: &Path| bilan::output::neutralise(&p.display().to_string()).into_owned();
+    let safe = |p: &Path| bilan::output::neutralise_name(&bilan::output::path_text(p)).into_owned();
     if !args.quiet {
         let mut out = String::new();
         for r in &reports {
