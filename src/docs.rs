@@ -265,7 +265,7 @@ fn script_rule_doc(pack: &RulePack, templates: Option<&TemplateSet>, rule: &Rule
             .map(|(sheet, label)| format!(" (feuille « {sheet} », « {label} »)"))
             .unwrap_or_default()
     };
-    if let Some(ex) = m.examples.iter().find(|e| e.expect == Expect::Fail) {
+    if let Some(ex) = rule.examples().iter().find(|e| e.expect == Expect::Fail) {
         s.push('\n');
         s.push_str(&heading(level + 1, &format!("Exemple en échec : {}", ex.name)));
         s.push_str(&format!(
@@ -285,7 +285,7 @@ fn script_rule_doc(pack: &RulePack, templates: Option<&TemplateSet>, rule: &Rule
             }
         }
     }
-    if let Some(ex) = m.examples.iter().find(|e| e.expect == Expect::Pass) {
+    if let Some(ex) = rule.examples().iter().find(|e| e.expect == Expect::Pass) {
         s.push('\n');
         s.push_str(&heading(level + 1, &format!("Exemple conforme : {}", ex.name)));
         s.push_str(&format!("```json\n{}\n```\n", pretty(&ex.data)));

@@ -83,6 +83,17 @@ pub struct Rule {
     /// The shared parameters its script uses (`params.<name>`), in
     /// [`RuleMeta::parameters`] like its own.
     pub shared_params: Vec<String>,
+    /// Loaded lazily (built-in rules): the `[[examples]]` part of its header,
+    /// read only when asked for ([`Rule::examples`]): a check never needs it.
+    examples_text: Option<String>,
+    examples: std::sync::OnceLock<Vec<Example>>,
+}
+
+/// The worked examples of a header, read apart from the rest.
+#[derive(Debug, Default, Deserialize)]
+struct ExamplesPart {
+    #[serde(default)]
+    examples: Vec<Example>,
 }
 
 /// The file of a template folder that its rules share: `rules/<TEMPLATE>/commun.rhai`.
@@ -111,6 +122,19 @@ struct SharedMeta {
 }
 
 impl Rule {
+    /// Its worked examples (read from its header when first asked for, for a
+    /// rule loaded lazily; the built-in ones are tested).
+    pub fn examples(&self) -> &[Example] {
+        match &self.examples_text {
+            None => &self.meta.examples,
+            Some(text) => self.examples.get_or_init(|| {
+                toml::from_str::<ExamplesPart>(text)
+                    .map(|p| p.examples)
+                    .unwrap_or_default()
+            }),
+        }
+    }
+
     pub fn applies_to(&self, template: &str) -> bool {
         self.templates
             .as_ref()
@@ -552,15 +576,15 @@ impl RulePack {
     /// behave as documented.
     pub fn check_examples(&self, rule: &Rule) -> Vec<String> {
         let mut problems = Vec::new();
-        if !rule.meta.examples.iter().any(|e| e.expect == Expect::Fail)
-            || !rule.meta.examples.iter().any(|e| e.expect == Expect::Pass)
+        if !rule.examples().iter().any(|e| e.expect == Expect::Fail)
+            || !rule.examples().iter().any(|e| e.expect == Expect::Pass)
         {
             problems.push(format!(
                 "{}: il faut au moins un exemple « pass » et un exemple « fail »",
                 rule.meta.id
             ));
         }
-        for ex in &rule.meta.examples {
+        for ex in rule.examples() {
             let data: Value = match serde_json::from_str(&ex.data) {
                 Ok(v) => v,
                 Err(e) => {
@@ -595,7 +619,7 @@ impl RulePack {
     /// The message a failing example produces (for `explain`).
     pub fn example_messages(&self, rule: &Rule) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for ex in rule.meta.examples.iter().filter(|e| e.expect == Expect::Fail) {
+        for ex in rule.examples().iter().filter(|e| e.expect == Expect::Fail) {
             if let Ok(data) = serde_json::from_str::<Value>(&ex.data) {
                 if let Ok(reports) = self.run_one(rule, api::to_dynamic(&data)) {
                     for r in reports {
@@ -725,6 +749,20 @@ fn compile_rule(
     };
     let (header, script) = meta::split_header(&file.text).ok_or_else(|| err(1, 1, "en-tête manquant : le fichier doit commencer par un commentaire /* … */ contenant les métadonnées TOML (id, title, severity, checks…)".into()))?;
     let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
+    // Loaded lazily, the worked examples (most of a header) are set apart and
+    // read when asked for, when they are the header's last tables.
+    let (header, examples_text) = match header.find("\n[[examples]]") {
+        Some(i)
+            if !eager
+                && header[i..]
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with('['))
+                    .all(|l| l.trim() == "[[examples]]") =>
+        {
+            (&header[..i], Some(header[i..].to_string()))
+        }
+        _ => (header, None),
+    };
     let mut meta: RuleMeta = toml::from_str(header).map_err(|e| {
         let (line, column) = e
             .span()
@@ -795,6 +833,8 @@ fn compile_rule(
         ast,
         shared,
         shared_params,
+        examples_text,
+        examples: std::sync::OnceLock::new(),
     })
 }
 
