@@ -49,11 +49,27 @@ pub mod web;
 // compiles. New code uses the paths above. Only the lead removes this block.
 pub use base::{embedded, format, model, values};
 pub use pipeline::{campaign, extract, justify, read, rules, template, validate};
-/// Transition alias of `base::messages` (with the words moved to `finding::words`
-/// and `pipeline::read::error_fr`).
+/// Transition alias of `base::messages` (with the severity and status words now
+/// on `finding`'s types, and `read_error` in `pipeline::read::error_fr`).
 pub mod messages {
     pub use crate::base::messages::*;
-    pub use crate::finding::words::{counts, severity, severity_title, status};
+    use crate::finding::{Counts, Severity, Status};
+    /// Now [`Severity::label_fr`].
+    pub fn severity(s: Severity) -> &'static str {
+        s.label_fr()
+    }
+    /// Now [`Severity::title_fr`].
+    pub fn severity_title(s: Severity) -> &'static str {
+        s.title_fr()
+    }
+    /// Now [`Status::label_fr`].
+    pub fn status(s: Status) -> &'static str {
+        s.label_fr()
+    }
+    /// Now [`Counts::label_fr`].
+    pub fn counts(c: Counts) -> String {
+        c.label_fr()
+    }
     pub use crate::pipeline::read::error_fr::read_error;
 }
 /// Transition alias of `pipeline::check` (with the job's types, now in `job`).

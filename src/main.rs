@@ -534,6 +534,7 @@ fn dispatch(cli: Cli) -> Result<u8, RunError> {
             let checker = run::load(&args.packs.setup())?;
             let written = run::write_blanks(
                 &checker.templates,
+                &checker.rules,
                 args.id.as_deref(),
                 args.output.as_deref(),
                 args.all.as_deref(),

@@ -75,14 +75,9 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
     ) else {
         return Vec::new();
     };
-    let Some(spec) = t.schema.pointer("/x-template/synthese") else {
+    let Some(spec) = &t.synthese else {
         return Vec::new();
     };
-    let columns = spec
-        .get("columns")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
     let read = |row: Option<&Value>, p: &str| -> Value {
         let v = if p.starts_with('/') {
             ex.data.pointer(p)
@@ -99,11 +94,8 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
             _ => Value::Null,
         }
     };
-    let pointers: Vec<String> = columns
-        .iter()
-        .map(|c| c.get("pointer").and_then(Value::as_str).unwrap_or_default().to_string())
-        .collect();
-    match spec.get("rows").and_then(Value::as_str) {
+    let pointers: Vec<&str> = spec.columns.iter().map(|c| c.pointer.as_str()).collect();
+    match spec.rows.as_deref() {
         Some(rows) => ex
             .data
             .pointer(rows)

@@ -12,6 +12,7 @@
 //! | `{"formula": "=B2+B3"}` | a formula saved **without** a cached value |
 //! | `{"error": "#REF!"}` | an Excel error value, without formula |
 //! | `{"text": "=HYPERLINK(\"http://x\",\"y\")"}` | text, spelled out |
+//! | `{"number": 0.73, "format": "0%"}` | a number with a number format (shown `73 %`) |
 //!
 //! rust_xlsxwriter always stores a result next to a formula and writes error
 //! values only as formula results, so two kinds of cells are fixed up in the
@@ -69,8 +70,8 @@ pub enum CellSpec {
     Typed(TypedCell),
 }
 
-/// A cell given as an object: exactly one of `date`, `formula`, `error`, `text`
-/// (and `value` only with `formula`).
+/// A cell given as an object: exactly one of `date`, `formula`, `error`, `text`,
+/// `number` (and `value` only with `formula`, `format` only with `number`).
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TypedCell {
@@ -88,6 +89,11 @@ pub struct TypedCell {
     pub error: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// A number written with the number format `format` (`0%`, `0.00%`, `#,##0`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
 }
 
 /// The cached value of a formula. A text that is an error name (`"#REF!"`) is
@@ -209,6 +215,7 @@ fn write_cell(
         CellSpec::Text(s) => ws.write_string(row, col, s),
         CellSpec::Typed(t) => match typed_kind(t)? {
             Kind::Text(s) => ws.write_string(row, col, s),
+            Kind::Number(n, format) => ws.write_number_with_format(row, col, n, &Format::new().set_num_format(format)),
             Kind::Date(d) => {
                 let date = parse_date(d)?;
                 ws.write_datetime_with_format(row, col, &date, date_format)
@@ -248,6 +255,7 @@ fn write_cell(
 
 enum Kind<'a> {
     Text(&'a str),
+    Number(f64, &'a str),
     Date(&'a str),
     Formula(&'a str, Option<&'a FormulaValue>),
     Error(&'a str),
@@ -259,15 +267,22 @@ fn typed_kind(t: &TypedCell) -> Result<Kind<'_>, String> {
         t.formula.is_some(),
         t.error.is_some(),
         t.text.is_some(),
+        t.number.is_some(),
     ]
     .iter()
     .filter(|b| **b)
     .count();
     if given != 1 {
-        return Err("une cellule objet prend exactement une clé parmi date, formula, error, text".to_string());
+        return Err("une cellule objet prend exactement une clé parmi date, formula, error, text, number".to_string());
     }
     if t.value.is_some() && t.formula.is_none() {
         return Err("« value » ne s'emploie qu'avec « formula »".to_string());
+    }
+    if t.format.is_some() && t.number.is_none() {
+        return Err("« format » ne s'emploie qu'avec « number »".to_string());
+    }
+    if let Some(n) = t.number {
+        return Ok(Kind::Number(n, t.format.as_deref().unwrap_or("General")));
     }
     Ok(match (&t.date, &t.formula, &t.error, &t.text) {
         (Some(d), ..) => Kind::Date(d),
@@ -386,7 +401,7 @@ mod tests {
     const ALL_KINDS: &str = r##"{"sheets": [{"name": "Feuille", "blocks": [{"at": "B2", "rows": [
         ["texte", 12.5, true, null, {"date": "2010-03-31"}],
         ["=B2+C2", {"text": "=HYPERLINK(\"http://x\",\"y\")"}, {"formula": "=C2*2", "value": 25}, {"formula": "=C2+B9"}, {"error": "#REF!"}],
-        [{"formula": "=1/0", "value": "#DIV/0!"}]
+        [{"formula": "=1/0", "value": "#DIV/0!"}, {"number": 0.73, "format": "0%"}]
     ]}], "merges": ["B5:C5"], "widths": {"B": 30, "AA": 5}}]}"##;
 
     #[test]
@@ -454,6 +469,11 @@ mod tests {
         assert_eq!(get("E3"), Some(CellValue::FormulaWithoutValue("C2+B9".into())));
         assert_eq!(get("F3"), Some(CellValue::Error("#REF!".into())));
         assert!(matches!(get("F2"), Some(CellValue::Date(_))));
+        assert_eq!(get("C4"), Some(CellValue::Number(0.73)));
+        assert!(
+            CellRef::parse("C4").is_some_and(|c| sheet.shows_percent(c)),
+            "0,73 shown 73 %"
+        );
         Ok(())
     }
 
@@ -499,6 +519,10 @@ mod tests {
             (
                 r#"{"sheets": [{"name": "A", "blocks": [{"at": "A1", "rows": [[{"text": "x", "value": 1}]]}]}]}"#,
                 "value",
+            ),
+            (
+                r#"{"sheets": [{"name": "A", "blocks": [{"at": "A1", "rows": [[{"text": "x", "format": "0%"}]]}]}]}"#,
+                "format",
             ),
             (r#"{"sheets": [{"name": "A", "merges": ["A1"]}]}"#, "fusionnée"),
             (r#"{"sheets": [{"name": "A", "merges": ["A1:B1", "B1:C1"]}]}"#, "fusion"),

@@ -12,6 +12,8 @@
 
 mod common;
 
+use common::{bilan, checker};
+
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -24,13 +26,6 @@ use bilan::read::{read_bytes, CellValue, Limits, Sheet};
 use bilan::rules::RulePack;
 use bilan::template::{Block, FieldSpec, SheetSpec, TemplateSet, ValueKind};
 use bilan::values::normalize_label;
-
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("built-in schemas load"),
-        RulePack::builtin().expect("built-in rules load"),
-    )
-}
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -976,12 +971,6 @@ fn blank_returns_filled_with_clean_data_and_saved_by_libreoffice_are_clean() {
 
 // ---------------------------------------------------------------------------
 // The command line
-
-fn bilan() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("bilan").expect("binary built");
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
 
 #[test]
 fn bilan_template_writes_one_blank_return_or_all_of_them() {

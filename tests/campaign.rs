@@ -3,6 +3,10 @@
 //! comparison of two submissions. Fixtures: `fixtures/campagne/` (made from
 //! `fixtures/campagne/src/*.json`, see `tests/fixtures_up_to_date.rs`).
 
+mod common;
+
+use common::{campaign_fixture as fixture, root};
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
@@ -12,19 +16,6 @@ use bilan::diff::{compare, Suivi};
 use bilan::finding::{Severity, Status};
 use bilan::rules::RulePack;
 use bilan::template::TemplateSet;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    let campagne = root().join("fixtures/campagne").join(name);
-    if campagne.exists() {
-        campagne
-    } else {
-        root().join("fixtures").join(name)
-    }
-}
 
 fn rules() -> RulePack {
     RulePack::builtin().unwrap_or_else(|e| panic!("built-in rules: {e}"))

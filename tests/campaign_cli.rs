@@ -2,25 +2,16 @@
 //! `explain`; a malformed campaign file; `bilan diff` with its three outputs.
 //! Every report must say which rules the campaign switched off or changed, and why.
 
+mod common;
+
+use common::{campaign_fixture as fixture, root};
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
 use bilan::read::{read_bytes, Limits, Sheet, Workbook};
 use serde_json::Value;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn fixture(name: &str) -> PathBuf {
-    let campagne = root().join("fixtures/campagne").join(name);
-    if campagne.exists() {
-        campagne
-    } else {
-        root().join("fixtures").join(name)
-    }
-}
 
 fn campaign_file() -> PathBuf {
     root().join("fixtures/campagne/campagne.toml")

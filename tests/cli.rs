@@ -1,18 +1,8 @@
 //! The command line: exit codes, formats, and failures of the run itself.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
-
-fn bilan() -> Command {
-    let mut cmd = Command::cargo_bin("bilan").expect("binary built");
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
+use common::{bilan, fixture};
 
 #[test]
 fn a_csv_renamed_xlsx_is_a_finding_not_a_crash() {

@@ -165,13 +165,14 @@ fn findings_of<'a>(report: &'a Value, path_ends_with: &str) -> Option<&'a Vec<Va
 /// What is wrong with `findings` for `case` (empty: nothing).
 fn judge(case: &Case, findings: &[Value]) -> Vec<String> {
     let mut problems = Vec::new();
-    // A slow (debug) build may stop a large file at its time limit: that is the
-    // limit doing its job, accepted for the files with a long budget.
-    let stopped_in_time = findings
-        .iter()
-        .any(|f| f["rule"] == "BILAN-IO-002" && f["message"].as_str().is_some_and(|m| m.contains("durée du contrôle")));
-    if cfg!(debug_assertions) && case.budget > 30 && stopped_in_time {
-        eprintln!("{}: stopped by its time limit (debug build)", case.file);
+    // No file of the corpus expects the time limit: a file stopped by it did
+    // not reach its finding, whatever the build (see `timeout_for`).
+    if findings.iter().any(stopped_by_time) {
+        problems.push(format!(
+            "stopped by its time limit before its finding (expected {} « {} »)",
+            case.rule,
+            case.gist.join(" », « ")
+        ));
         return problems;
     }
     for gist in case.gist {
@@ -201,6 +202,23 @@ fn judge(case: &Case, findings: &[Value]) -> Vec<String> {
         }
     }
     problems
+}
+
+/// Whether a finding is the time limit of a file's check (BILAN-IO-002).
+fn stopped_by_time(f: &Value) -> bool {
+    f["rule"] == "BILAN-IO-002" && f["message"].as_str().is_some_and(|m| m.contains("durée du contrôle"))
+}
+
+/// The `--timeout` of a file's check: its budget (at least 30 s), ten times
+/// that in a debug build, which is that much slower. Time is not asserted (no
+/// timed tests; benches measure speed): the limit only bounds a hang.
+fn timeout_for(budget: u64) -> u64 {
+    let budget = budget.max(30);
+    if cfg!(debug_assertions) {
+        budget * 10
+    } else {
+        budget
+    }
 }
 
 fn no_panic(what: &str, r: &Run) -> Vec<String> {
@@ -282,7 +300,7 @@ fn check_gives_each_file_its_finding_in_time() {
             "--format".into(),
             "json".into(),
             "--timeout".into(),
-            case.budget.max(30).to_string().into(),
+            timeout_for(case.budget).to_string().into(),
         ];
         let r = run(&args);
         let what = format!("check {}", case.file);
@@ -372,7 +390,7 @@ fn batch_on_a_folder_of_all_of_them() {
         "--out".into(),
         out.clone().into(),
         "--timeout".into(),
-        "60".into(),
+        timeout_for(60).to_string().into(),
         "--quiet".into(),
     ];
     let r = run(&args);
@@ -530,14 +548,10 @@ fn large_legal_files_get_their_findings_with_more_memory() {
         problems.extend(no_panic(&what, &r));
         let report: Value = serde_json::from_str(&r.stdout).unwrap_or_default();
         let findings = findings_of(&report, file).cloned().unwrap_or_default();
-        let stopped_in_time = findings.iter().any(|f| {
-            f["rule"] == "BILAN-IO-002" && f["message"].as_str().is_some_and(|m| m.contains("durée du contrôle"))
-        });
         let hit = findings
             .iter()
             .any(|f| f["rule"] == rule && f["message"].as_str().is_some_and(|m| m.contains(gist)));
-        let accepted = hit || (cfg!(debug_assertions) && stopped_in_time);
-        if !accepted {
+        if !hit {
             problems.push(format!("{what}: expected {rule} « {gist} », got {findings:#?}"));
         }
         if findings.len() > 2_000 {

@@ -26,14 +26,16 @@
 //! node fixtures/formats/src/toxlsb.js fixtures/formats/NAME.xlsx fixtures/formats/NAME.xlsb
 //! ```
 
+mod common;
+
+use common::checker;
+
 use std::path::{Path, PathBuf};
 
-use bilan::check::{Checker, FileReport};
+use bilan::check::FileReport;
 use bilan::model::CellRef;
 use bilan::read::{read_bytes, CellValue, Limits, NumberFormat, Workbook};
-use bilan::rules::RulePack;
 use bilan::sheetgen::{CellSpec, FormulaValue, WorkbookSpec};
-use bilan::template::TemplateSet;
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula};
 
 const NAMES: [&str; 2] = [
@@ -43,13 +45,6 @@ const NAMES: [&str; 2] = [
 
 fn dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("formats")
-}
-
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("schemas"),
-        RulePack::builtin().expect("rules"),
-    )
 }
 
 struct Percent {

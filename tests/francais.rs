@@ -2,19 +2,9 @@
 //! command run with bad input answers in French, with no English from clap,
 //! the system or a library, and with the exit status the spec gives.
 
-use std::path::{Path, PathBuf};
+mod common;
 
-use assert_cmd::Command;
-
-fn bilan() -> Command {
-    let mut cmd = Command::cargo_bin("bilan").expect("binary built");
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
+use common::{bilan, fixture};
 
 const RETURN: &str = "pole-itrans-cout-total-different-des-financeurs.xlsx";
 

@@ -2,13 +2,11 @@
 //! memory or hangs costs that file a finding, never the run or the other files.
 //! `BILAN_WORKER_FAULT` makes the worker misbehave on chosen paths (test hook).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::fixture;
 
 use assert_cmd::Command;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
 
 fn run(fault: &str, extra: &[&str]) -> (Option<i32>, String) {
     let out = Command::cargo_bin("bilan")
@@ -74,8 +72,12 @@ fn a_hanging_reader_is_stopped_after_its_time_budget() {
 
 #[test]
 fn without_isolation_the_same_files_give_the_same_findings() {
-    let (_, isolated) = run("", &[]);
-    let (_, inline) = run("", &["--no-isolation"]);
+    let (isolated_code, isolated) = run("", &[]);
+    let (inline_code, inline) = run("", &["--no-isolation"]);
+    // ITRANS has errors: exit 1 both ways, and its five findings both ways.
+    assert_eq!(isolated_code, Some(1), "{isolated}");
+    assert_eq!(inline_code, Some(1), "{inline}");
+    itrans_still_checked(&isolated);
     assert_eq!(isolated, inline);
 }
 

@@ -12,26 +12,18 @@
 //! - a blank return filled with a fixture's data (`blank::fill`) reports exactly
 //!   what the fixture reports.
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use common::{checker, fixture};
+
+use std::path::Path;
 
 use bilan::blank::fill;
 use bilan::check::{Checker, FileReport};
 use bilan::finding::{Severity, Status};
-use bilan::rules::RulePack;
 use bilan::template::TemplateSet;
 
 const ID: &str = "BILAN-OUTILS-FINANCIERS";
-
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("built-in schemas load"),
-        RulePack::builtin().expect("built-in rules load"),
-    )
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
 
 fn check(checker: &Checker, name: &str) -> FileReport {
     let r = checker.check_path(&fixture(name));
@@ -143,6 +135,59 @@ fn the_seed_table_as_typed_reports_each_quirk_on_its_cell_and_nothing_else() {
     assert_eq!(familles[3], "Fonds propres ou quasi fonds propres", "SCR");
     assert_eq!(familles[19], "Subventions Région/FEDER", "FSI Région/FEDER");
     assert!(familles.iter().all(|f| !f.is_empty()), "{familles:?}");
+}
+
+/// The seed's table laid out as the seed lays it out (issue 20): `Famille`,
+/// `Outil`, `Dont part de` merged over rows 3–4, the figure columns in row 4 under
+/// the group labels `Nombre de dossiers décidés`, `Montants (M€)`, `Emplois` of
+/// row 3, each family merged down its instruments. In `.xlsx`, `.xls` and `.ods`
+/// it reports exactly what the one-row header of `…-tel-que-le-bilan` reports (its
+/// SCH-001 "move the comment", its NUM-004 placeholders, OUT-007), on the same
+/// cells with the same messages, and reads the same data: every figure is read,
+/// no group label is reported, every row has its family.
+#[test]
+fn the_seed_table_with_its_two_row_header_and_merged_families_reads_the_same_in_every_format() {
+    let checker = checker();
+    let one_row = check(&checker, "outils-financiers-2009-tel-que-le-bilan.xlsx");
+    let want: Vec<(String, Severity, String, String, String)> = with_cells(&one_row);
+    assert!(
+        want.iter().filter(|f| f.0 == "BILAN-SCH-001").count() >= 12,
+        "{want:#?}"
+    );
+    assert!(want.iter().any(|f| f.0 == "BILAN-NUM-004"), "{want:#?}");
+    assert!(want.iter().any(|f| f.0 == "OUT-007"), "{want:#?}");
+    let data = &one_row.extraction.as_ref().expect("extraction").data;
+    for ext in ["xlsx", "xls", "ods"] {
+        let name = format!("outils-financiers-2009-tel-que-le-bilan-entete-sur-deux-lignes.{ext}");
+        let r = check(&checker, &name);
+        assert_eq!(with_cells(&r), want, "{name}");
+        assert_ne!(r.status(), Status::Conforme, "{name}");
+        let got = &r.extraction.as_ref().expect("extraction").data;
+        assert_eq!(got["outils"], data["outils"], "{name}: the same rows and figures");
+    }
+}
+
+/// (rule, severity, Sheet!cell, pointer, message), sorted.
+fn with_cells(r: &FileReport) -> Vec<(String, Severity, String, String, String)> {
+    let mut out: Vec<_> = r
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.rule.as_str().to_string(),
+                f.severity,
+                format!(
+                    "{}!{}",
+                    f.sheet.clone().unwrap_or_default(),
+                    f.cell.map(|c| c.to_string()).unwrap_or_default()
+                ),
+                f.pointer.clone().unwrap_or_default(),
+                f.message.clone(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
 }
 
 #[test]

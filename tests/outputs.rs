@@ -6,21 +6,12 @@
 
 mod common;
 
+use common::{bilan, fixture};
+
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use assert_cmd::Command;
 use serde_json::Value;
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
-
-fn bilan() -> Command {
-    let mut cmd = Command::cargo_bin("bilan").expect("binary built");
-    cmd.env("NO_COLOR", "1");
-    cmd
-}
 
 fn text(out: &Output) -> (String, String) {
     (

@@ -2,9 +2,10 @@
 //! field, and is a unit error in an amount field (the seed's `266,7 %` case when
 //! typed as a real percentage).
 
-use bilan::check::Checker;
-use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
+mod common;
+
+use common::checker;
+
 use rust_xlsxwriter::{Format, Workbook};
 
 fn repartition(part_format: &Format, total_format: &Format) -> Vec<u8> {
@@ -56,13 +57,6 @@ fn repartition(part_format: &Format, total_format: &Format) -> Vec<u8> {
     let _ = ws.write_number(3, 3, 628_000.0);
     let _ = ws.write_number_with_format(3, 4, 1.0, part_format);
     wb.save_to_buffer().expect("writes")
-}
-
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("schemas"),
-        RulePack::builtin().expect("rules"),
-    )
 }
 
 #[test]

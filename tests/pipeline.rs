@@ -3,23 +3,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::{checker, fixture};
 
-use bilan::check::{Checker, FileReport};
+use std::path::Path;
+
+use bilan::check::FileReport;
 use bilan::finding::Severity;
 use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
-
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("schemas"),
-        RulePack::builtin().expect("rules"),
-    )
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
 
 fn check(name: &str) -> FileReport {
     let mut r = checker().check_path(&fixture(name));

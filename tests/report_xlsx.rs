@@ -3,9 +3,11 @@
 
 mod common;
 
+use common::{checker, fixture};
+
 use std::collections::HashMap;
 use std::io::{Cursor, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Instant;
 
@@ -15,25 +17,12 @@ use bilan::finding::{Finding, Severity};
 use bilan::model::{CellRange, CellRef};
 use bilan::read::{read_bytes, Cell, CellValue, Format as InputFormat, Limits, Sheet, Workbook};
 use bilan::report::xlsx::write_report;
-use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
 use calamine::{Data, Reader, Xlsx};
 
 fn checked_at() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::parse_from_rfc3339("2026-11-26T10:00:00Z")
         .expect("date")
         .with_timezone(&chrono::Utc)
-}
-
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("schemas"),
-        RulePack::builtin().expect("rules"),
-    )
-}
-
-fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
 }
 
 /// Every fixture workbook (`.xlsx`, `.xls`, `.ods`).

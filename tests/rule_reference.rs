@@ -1,7 +1,9 @@
 //! The rule reference `docs/REGLES.md` is generated from the rule files and the
 //! schemas, committed, and kept up to date:
 //! - it is exactly what `bilan rules --reference` writes;
-//! - it documents every rule id of the catalogue `../shared/spec/rules.md`
+//! - it documents every rule id of the catalogue `tests/data/catalogue-regles.md`
+//!   (a copy of the contract's `spec/rules.md`, so that no test reads outside
+//!   the repository: copy it again when the contract changes)
 //!   (each with its own section), and every rule and template the program knows.
 //!
 //! After changing a rule or a schema, regenerate it with
@@ -14,7 +16,9 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use common::bilan;
+
+use std::path::PathBuf;
 
 use bilan::docs::{anchor, reference, rule_rows, REFERENCE_PATH};
 use bilan::rules::RulePack;
@@ -86,13 +90,8 @@ fn catalogue_ids(text: &str) -> Vec<String> {
 
 #[test]
 fn the_reference_documents_every_rule_of_the_catalogue() {
-    let spec = crate_dir().join("..").join("shared").join("spec").join("rules.md");
-    let Ok(text) = std::fs::read_to_string(&spec) else {
-        return common::skip(
-            "the_reference_documents_every_rule_of_the_catalogue",
-            &format!("{} not found", spec.display()),
-        );
-    };
+    let spec = crate_dir().join("tests/data/catalogue-regles.md");
+    let text = std::fs::read_to_string(&spec).unwrap_or_else(|e| panic!("{}: {e}", spec.display()));
     let ids = catalogue_ids(&text);
     assert!(
         ids.len() > 20,
@@ -109,7 +108,7 @@ fn the_reference_documents_every_rule_of_the_catalogue() {
         missing.is_empty(),
         "{REFERENCE_PATH} has no section for {} rule(s) of {}: {missing:?}\n(write the rule in rules/ — or document an engine rule in rules/engine.toml — then run `{REGEN}`)",
         missing.len(),
-        Path::new("../shared/spec/rules.md").display()
+        spec.display()
     );
 }
 
@@ -168,12 +167,6 @@ fn the_reference_documents_every_known_rule_and_template() {
             );
         }
     }
-}
-
-fn bilan() -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("bilan").expect("binary built");
-    cmd.env("NO_COLOR", "1");
-    cmd
 }
 
 #[test]

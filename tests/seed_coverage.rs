@@ -16,13 +16,15 @@
 //!   tolerance) stays silent on its cell, and every `*-conforme` fixture gets no
 //!   finding at warning or above.
 
+mod common;
+
+use common::checker;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use bilan::check::{Checker, FileReport};
 use bilan::finding::Severity;
-use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
 
 /// A seed inconsistency reproduced by a fixture, and where it must be reported.
 struct Caught {
@@ -227,13 +229,6 @@ const COMPLETE_FOR: [&str; 4] = ["BILAN-PLDE", "TDB-FEDER-AXE1", "BILAN-PROGRAMM
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
-}
-
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("built-in schemas load"),
-        RulePack::builtin().expect("built-in rules load"),
-    )
 }
 
 fn check(checker: &Checker, fixture: &str) -> FileReport {

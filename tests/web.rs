@@ -565,12 +565,15 @@ async fn a_full_queue_answers_server_busy() {
     });
     let mut b = Browser::new(addr);
     // Once the only reader is taken…
+    let mut taken = false;
     for _ in 0..600 {
         if b.get("/api/sante").await.json()["controles_en_cours"] == 1 {
+            taken = true;
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    assert!(taken, "the first file never took the only reader");
     let mut answer = None;
     for _ in 0..600 {
         let r = b

@@ -104,6 +104,17 @@ pub fn decimal_of_f64(n: f64) -> Option<Decimal> {
 }
 
 /// The text with its first letter in capitals: `fichier illisible` → `Fichier illisible`.
+/// Whether a figure reads as a year (a whole number from 1900 to 2100): shown
+/// `2009`, never `2 009`, on a terminal and in every workbook.
+pub fn reads_as_year(n: f64) -> bool {
+    n.fract() == 0.0 && (1900.0..=2100.0).contains(&n)
+}
+
+/// Bytes in lower-case hexadecimal (a SHA-256 fingerprint, a token).
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 pub fn capitalise(s: &str) -> String {
     let mut c = s.chars();
     c.next()

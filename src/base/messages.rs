@@ -43,7 +43,7 @@ pub fn statuses(conforme: usize, reserves: usize, non_conforme: usize) -> String
 pub fn figure_value(d: rust_decimal::Decimal) -> String {
     use rust_decimal::prelude::ToPrimitive;
     let d = d.normalize();
-    if d.fract().is_zero() && (1900..=2100).contains(&d.to_i64().unwrap_or(0)) {
+    if crate::base::format::reads_as_year(d.to_f64().unwrap_or(0.5)) {
         return d.to_string();
     }
     // decimal_fr keeps four-digit integer parts whole: group them too.
@@ -117,6 +117,8 @@ pub fn io_error(e: &io::Error) -> String {
         K::CrossesDevices => "déplacement impossible d'un disque à un autre",
         K::OutOfMemory => "mémoire insuffisante",
         K::Unsupported => "opération non prise en charge",
+        K::AddrInUse => "adresse déjà utilisée par un autre programme",
+        K::AddrNotAvailable => "adresse indisponible sur cette machine",
         _ => "",
     };
     if !text.is_empty() {
@@ -125,6 +127,16 @@ pub fn io_error(e: &io::Error) -> String {
     match e.raw_os_error() {
         Some(code) => format!("erreur système n° {code}"),
         None => "erreur d'entrée-sortie".to_string(),
+    }
+}
+
+/// A file the program tried to read: `fichier introuvable`, `accès refusé (…)`,
+/// else [`io_error`].
+pub fn file_io_error(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::NotFound => "fichier introuvable".to_string(),
+        io::ErrorKind::PermissionDenied => "accès refusé (fichier verrouillé ou droits insuffisants)".to_string(),
+        _ => io_error(e),
     }
 }
 

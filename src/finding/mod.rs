@@ -10,8 +10,6 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::base::model::{CellRange, CellRef};
 
-pub mod words;
-
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -248,6 +246,17 @@ pub struct Counts {
 }
 
 impl Counts {
+    /// `5 erreurs, 1 avertissement, 0 information`.
+    pub fn label_fr(self) -> String {
+        use crate::base::messages::plural;
+        format!(
+            "{}, {}, {}",
+            plural(self.error, "erreur", "erreurs"),
+            plural(self.warning, "avertissement", "avertissements"),
+            plural(self.info, "information", "informations")
+        )
+    }
+
     pub fn of(findings: &[Finding]) -> Self {
         let mut c = Counts::default();
         for f in findings {
@@ -310,5 +319,21 @@ impl Status {
             Status::ConformeAvecReserves => "Conforme avec réserves",
             Status::NonConforme => "Non conforme",
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_follow_french_rules() {
+        let c = Counts {
+            error: 0,
+            warning: 1,
+            info: 2,
+            ..Counts::default()
+        };
+        assert_eq!(c.label_fr(), "0 erreur, 1 avertissement, 2 informations");
     }
 }

@@ -99,7 +99,12 @@ impl Campaign {
             message,
             source_text: String::new(),
         };
-        let bytes = std::fs::read(path).map_err(|e| fail(format!("lecture impossible : {}", io_fr(&e))))?;
+        let bytes = std::fs::read(path).map_err(|e| {
+            fail(format!(
+                "lecture impossible : {}",
+                crate::base::messages::file_io_error(&e)
+            ))
+        })?;
         let text = String::from_utf8(bytes)
             .map_err(|_| fail("le fichier n'est pas du texte UTF-8 : enregistrez-le en UTF-8".into()))?;
         let base = path
@@ -167,7 +172,7 @@ impl Campaign {
             expected_file: raw.attendus.map(Spanned::into_inner),
             expected,
             overrides,
-            sha256: hex(&Sha256::digest(text.as_bytes())),
+            sha256: crate::base::format::hex(&Sha256::digest(text.as_bytes())),
             path: name.to_path_buf(),
             source: text.to_string(),
         })
@@ -478,15 +483,6 @@ fn type_fr(s: &str) -> String {
     }
 }
 
-fn io_fr(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "fichier introuvable".into(),
-        std::io::ErrorKind::PermissionDenied => "permission refusée".into(),
-        std::io::ErrorKind::IsADirectory => "c'est un dossier, pas un fichier".into(),
-        _ => format!("erreur système ({e})"),
-    }
-}
-
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let mut end = offset.min(text.len());
     while !text.is_char_boundary(end) {
@@ -496,10 +492,6 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let line = before.matches('\n').count() + 1;
     let column = before.rsplit('\n').next().map_or(1, |l| l.chars().count() + 1);
     (line, column)
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -53,7 +53,7 @@ impl Pipeline {
     }
 
     pub fn check_bytes_staged(&self, name: &str, bytes: &[u8], limits: &Limits, stage: &dyn Fn(Stage)) -> FileReport {
-        let sha = hex(&Sha256::digest(bytes));
+        let sha = crate::base::format::hex(&Sha256::digest(bytes));
         let workbook = match read_bytes(bytes, limits) {
             Ok(wb) => wb,
             Err(e) => return FileReport::failed(name, Some(sha), read_failure(&e)),
@@ -218,10 +218,6 @@ pub fn read_failure(e: &crate::pipeline::read::ReadError) -> Finding {
         Some(d) => finding.with_detail(d),
         None => finding,
     }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 #[cfg(test)]

@@ -196,6 +196,7 @@ fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, obj: &mut
         }
     }
     let mut used_rows = table_rows.clone();
+    let mut found_any = false;
     for block in &spec.blocks {
         match block {
             Block::Title(f) => {
@@ -233,6 +234,7 @@ fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, obj: &mut
                         }
                     }
                     Some((label_cell, value_cell)) => {
+                        found_any = true;
                         used_rows.insert(label_cell.row);
                         match value_cell {
                             Some(cell) => {
@@ -255,7 +257,42 @@ fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, obj: &mut
             Block::Table(_) => {}
         }
     }
+    report_unread_labels(ex, sheet, spec, found_any);
     report_unknown_labels(ex, sheet, spec, &used_rows);
+}
+
+/// A label/value sheet none of whose labels was found was not read. When a
+/// required label is missing, BILAN-TPL-004 already says so for each; a sheet
+/// whose labels are all optional says it here (BILAN-TPL-004), so that the
+/// return is never « Conforme » with the sheet unread.
+fn report_unread_labels(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, found_any: bool) {
+    let fields: Vec<&FieldSpec> = spec
+        .blocks
+        .iter()
+        .filter_map(|b| match b {
+            Block::Field(f) => Some(f),
+            _ => None,
+        })
+        .collect();
+    if found_any || fields.is_empty() || fields.iter().any(|f| f.required) {
+        return;
+    }
+    let wanted = fields
+        .iter()
+        .map(|f| format!("« {} »", f.label))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ex.finding(
+        "BILAN-TPL-004",
+        Severity::Error,
+        format!(
+            "Feuille « {} » non lue : aucun de ses libellés n'a été trouvé ({wanted}). Écrivez chaque libellé dans une cellule et sa valeur à sa droite.",
+            sheet.name
+        ),
+        &sheet.name,
+        None,
+        Some(&spec.pointer()),
+    );
 }
 
 /// The bottom-right cell of the merge starting at `cell`, or `cell`.
@@ -316,19 +353,21 @@ fn report_unknown_labels(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, u
     }
 }
 
-/// A located header row: which column holds which field.
+/// A located header: a band of one to three rows, and which column holds which field.
 struct Header {
-    /// The row where every required column label is found (a label merged down
-    /// from a row above counts for this row).
-    row: u32,
-    /// The header's first row, merges included.
+    /// The band's first row, merges included.
     top: u32,
-    /// The first row below the header, merges included: data start there.
+    /// The first row below the band, merges included: data start there.
     data_start: u32,
     columns: Vec<(usize, u32)>, // (index in spec.columns, sheet column)
+    /// The cell holding each found column label (the merged range's first cell).
+    label_cells: Vec<CellRef>,
     first_col: u32,
     last_col: u32,
 }
+
+/// Rows a header band spans at most (`templates.md`, "Tables").
+const MAX_BAND_ROWS: u32 = 3;
 
 /// Merged ranges taller than one row (header cells merged down), at most 20 rows tall.
 fn tall_merges(sheet: &Sheet) -> Vec<CellRange> {
@@ -340,53 +379,123 @@ fn tall_merges(sheet: &Sheet) -> Vec<CellRange> {
         .collect()
 }
 
+/// A header band being gathered: the column labels found so far.
+struct Band<'a> {
+    sheet: &'a Sheet,
+    tb: &'a TableSpec,
+    tall: &'a [CellRange],
+    columns: Vec<(usize, u32)>,
+    label_cells: Vec<CellRef>,
+    top: u32,
+    bottom: u32,
+}
+
+impl Band<'_> {
+    /// The column a label cell names, if it names one not found yet.
+    fn new_column(&self, normalized: &str) -> Option<usize> {
+        self.tb
+            .columns
+            .iter()
+            .position(|col| col.matches_normalized(normalized))
+            .filter(|i| !self.columns.iter().any(|(j, _)| j == i))
+    }
+
+    /// Whether `row` holds (or is covered by a merge holding) a label of a
+    /// column not found yet.
+    fn row_adds_a_column(&self, row: u32) -> bool {
+        self.sheet
+            .row_normalized(row)
+            .any(|(_, n)| n.is_some_and(|n| self.new_column(n).is_some()))
+            || self.covering(row).any(|(_, n)| self.new_column(&n).is_some())
+    }
+
+    /// Label cells merged down from a row above `row` and covering it.
+    fn covering(&self, row: u32) -> impl Iterator<Item = (CellRange, String)> + '_ {
+        self.tall
+            .iter()
+            .filter(move |m| m.start.row < row && m.end.row >= row)
+            .filter_map(|m| match self.sheet.get(m.start) {
+                Some(CellValue::Text(t)) => Some((*m, normalize_label(t))),
+                _ => None,
+            })
+    }
+
+    /// Takes the column labels of `row` into the band (a label merged down
+    /// from above counts for each row it covers); the band grows to the
+    /// bottom of their merges.
+    fn take_row(&mut self, row: u32) {
+        for (c, norm) in self.sheet.row_normalized(row) {
+            let Some(i) = norm.and_then(|n| self.new_column(n)) else {
+                continue;
+            };
+            self.columns.push((i, c.pos.col));
+            self.label_cells.push(c.pos);
+            self.top = self.top.min(row);
+            self.bottom = self.bottom.max(merged_end(self.sheet, c.pos).row);
+        }
+        let covering: Vec<(CellRange, String)> = self.covering(row).collect();
+        for (m, n) in covering {
+            if let Some(i) = self.new_column(&n) {
+                self.columns.push((i, m.start.col));
+                self.label_cells.push(m.start);
+                self.top = self.top.min(m.start.row);
+                self.bottom = self.bottom.max(m.end.row);
+            }
+        }
+    }
+}
+
+/// Finds a table's header: the first band of one to three rows that holds
+/// every required column label (`templates.md`, "Tables"). A band starts at a
+/// row holding a column label; the rows its labels' vertical merges cover
+/// belong to it, and so does a row directly below that holds another column
+/// label of the table. Every column label is looked for in the whole band.
 fn find_header(sheet: &Sheet, tb: &TableSpec, skip_rows: &BTreeSet<u32>) -> Option<Header> {
     let tall = tall_merges(sheet);
     for row in sheet.row_numbers() {
         if skip_rows.contains(&row) {
             continue;
         }
-        let mut columns: Vec<(usize, u32)> = Vec::new();
-        let mut top = row;
-        let mut bottom = row;
-        for (c, norm) in sheet.row_normalized(row) {
-            let Some(n) = norm else { continue };
-            if let Some(i) = tb.columns.iter().position(|col| col.matches_normalized(n)) {
-                if !columns.iter().any(|(j, _)| *j == i) {
-                    columns.push((i, c.pos.col));
-                    bottom = bottom.max(merged_end(sheet, c.pos).row);
-                }
-            }
+        let mut band = Band {
+            sheet,
+            tb,
+            tall: &tall,
+            columns: Vec::new(),
+            label_cells: Vec::new(),
+            top: row,
+            bottom: row,
+        };
+        band.take_row(row);
+        if band.columns.is_empty() {
+            continue;
         }
-        // Header cells merged down from a row above (`Année` over two rows
-        // beside a `Financeurs` group label) count for this row too.
-        for m in tall.iter().filter(|m| m.start.row < row && m.end.row >= row) {
-            let Some(CellValue::Text(t)) = sheet.get(m.start) else {
-                continue;
-            };
-            let n = normalize_label(t);
-            if let Some(i) = tb.columns.iter().position(|col| col.matches_normalized(&n)) {
-                if !columns.iter().any(|(j, _)| *j == i) {
-                    columns.push((i, m.start.col));
-                    top = top.min(m.start.row);
-                    bottom = bottom.max(m.end.row);
-                }
+        let mut next = row + 1;
+        loop {
+            let in_merges = next <= band.bottom;
+            let below = next < band.top + MAX_BAND_ROWS && !skip_rows.contains(&next) && band.row_adds_a_column(next);
+            if !in_merges && !below {
+                break;
             }
+            band.take_row(next);
+            band.bottom = band.bottom.max(next);
+            next += 1;
         }
         let all_required = tb
             .columns
             .iter()
             .enumerate()
             .filter(|(_, c)| c.required)
-            .all(|(i, _)| columns.iter().any(|(j, _)| *j == i));
-        if all_required && !columns.is_empty() {
-            let first_col = columns.iter().map(|(_, c)| *c).min().unwrap_or(0);
-            let last_col = columns.iter().map(|(_, c)| *c).max().unwrap_or(0);
+            .all(|(i, _)| band.columns.iter().any(|(j, _)| *j == i));
+        if all_required {
+            // Left to right, as the reader sees the columns.
+            band.columns.sort_by_key(|(_, c)| *c);
+            let first_col = band.columns.iter().map(|(_, c)| *c).min().unwrap_or(0);
+            let last_col = band.columns.iter().map(|(_, c)| *c).max().unwrap_or(0);
             return Some(Header {
-                row,
-                top,
-                data_start: bottom.saturating_add(1),
-                columns,
+                top: band.top,
+                data_start: band.bottom.saturating_add(1),
+                columns: band.columns,
+                label_cells: band.label_cells,
                 first_col,
                 last_col,
             });
@@ -437,7 +546,11 @@ fn stop_rows(sheet: &Sheet, spec: &SheetSpec) -> BTreeSet<u32> {
     rows
 }
 
-/// Value of a cell as the table reads it: a merged range's anchor for covered cells.
+/// Value of a cell as the table reads it (`templates.md`, "Tables"): a value
+/// merged **down** rows covers every row of its range in its own column (a
+/// `Famille` merged down its instruments); a value merged **across** columns
+/// counts once, in the range's first column (a group heading merged across the
+/// table stays a group heading).
 fn table_cell(sheet: &Sheet, pos: CellRef) -> Option<(CellRef, &CellValue)> {
     if let Some(v) = sheet.get(pos) {
         if !v.is_blank() {
@@ -445,7 +558,7 @@ fn table_cell(sheet: &Sheet, pos: CellRef) -> Option<(CellRef, &CellValue)> {
         }
         return None;
     }
-    let anchor = sheet.merge_anchor(pos)?;
+    let anchor = sheet.merge_anchor(pos).filter(|a| a.col == pos.col)?;
     sheet.get(anchor).filter(|v| !v.is_blank()).map(|v| (anchor, v))
 }
 
@@ -502,25 +615,8 @@ fn extract_table(
         }
         return None;
     };
-    // Extra columns in the header row.
-    for c in sheet.row(header.row) {
-        if header.columns.iter().any(|(_, col)| *col == c.pos.col) || c.value.is_blank() {
-            continue;
-        }
-        if c.pos.col > header.first_col && c.pos.col < header.last_col || c.pos.col > header.last_col {
-            ex.finding(
-                "BILAN-TPL-005",
-                Severity::Info,
-                format!(
-                    "Colonne « {} » ignorée : elle ne fait pas partie du tableau du modèle.",
-                    c.value.display().trim()
-                ),
-                &sheet.name,
-                Some(c.pos),
-                None,
-            );
-        }
-    }
+    report_extra_columns(ex, sheet, &header);
+    report_unread_figures(ex, sheet, tb, &header, &pointer);
     for (i, col) in tb.columns.iter().enumerate() {
         if !col.required && !header.columns.iter().any(|(j, _)| *j == i) {
             ex.missing.insert(format!("{pointer}/*/{}", col.key));
@@ -562,6 +658,22 @@ fn extract_table(
             continue;
         }
         rows.push(r);
+    }
+    if rows.is_empty() && tb.required {
+        // A required table with its header and not one row: nothing was read.
+        ex.finding(
+            "BILAN-TPL-004",
+            Severity::Error,
+            format!(
+                "Tableau de la feuille « {} » vide : aucune ligne de données n'a été lue sous son en-tête ({}). Saisissez une ligne par {} sous l'en-tête.",
+                sheet.name,
+                band_rows_fr(&header),
+                row_noun(tb)
+            ),
+            &sheet.name,
+            Some(CellRef::new(header.data_start, header.first_col)),
+            Some(&pointer),
+        );
     }
     let header_range = CellRange::new(
         CellRef::new(header.top, header.first_col),
@@ -619,6 +731,91 @@ fn extract_table(
     Some(header.top..=end_row)
 }
 
+/// Cells of the header band that are no column of the table: reported as
+/// ignored columns (BILAN-TPL-005), except a group label (a cell with a column
+/// label below it, in the columns it spans: `Financeurs` over `Etat (€)` …
+/// `Privé (€)`), which is no column, and cells left of the table.
+fn report_extra_columns(ex: &mut Extraction, sheet: &Sheet, header: &Header) {
+    for row in header.top..header.data_start {
+        for c in sheet.row(row) {
+            if c.value.is_blank() || header.label_cells.contains(&c.pos) || c.pos.col <= header.first_col {
+                continue;
+            }
+            let span = merged_end(sheet, c.pos);
+            let over_a_label = header
+                .label_cells
+                .iter()
+                .any(|l| l.row > row && l.col >= c.pos.col && l.col <= span.col);
+            if over_a_label {
+                continue;
+            }
+            ex.finding(
+                "BILAN-TPL-005",
+                Severity::Info,
+                format!(
+                    "Colonne « {} » ignorée : elle ne fait pas partie du tableau du modèle.",
+                    c.value.display().trim()
+                ),
+                &sheet.name,
+                Some(c.pos),
+                None,
+            );
+        }
+    }
+}
+
+/// What one row of a table stands for, for messages: its first required column
+/// (`ligne par « Année »`).
+fn row_noun(tb: &TableSpec) -> String {
+    tb.columns
+        .iter()
+        .find(|c| c.required)
+        .map(|c| format!("« {} »", c.label))
+        .unwrap_or_else(|| "élément".to_string())
+}
+
+/// The rows of a header band, as a reader names them (`ligne 3`, `lignes 3 à 4`).
+fn band_rows_fr(header: &Header) -> String {
+    let (first, last) = (header.top + 1, header.data_start.max(header.top + 1));
+    if first == last {
+        format!("ligne {first}")
+    } else {
+        format!("lignes {first} à {last}")
+    }
+}
+
+/// `templates.md`, "Tables": a table whose header is found but none of whose
+/// figure columns (numbers, counts, rates, dates) is found was not read:
+/// BILAN-TPL-004, never « Conforme ».
+fn report_unread_figures(ex: &mut Extraction, sheet: &Sheet, tb: &TableSpec, header: &Header, pointer: &str) {
+    let figures: Vec<(usize, &FieldSpec)> = tb
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c.kind, ValueKind::Integer | ValueKind::Number | ValueKind::Date))
+        .collect();
+    if figures.is_empty() || figures.iter().any(|(i, _)| header.columns.iter().any(|(j, _)| j == i)) {
+        return;
+    }
+    let wanted = figures
+        .iter()
+        .map(|(_, c)| format!("« {} »", c.label))
+        .collect::<Vec<_>>()
+        .join(", ");
+    ex.finding(
+        "BILAN-TPL-004",
+        Severity::Error,
+        format!(
+            "Tableau de la feuille « {} » non lu : son en-tête ({}) ne contient aucune de ses colonnes de chiffres ({wanted}). Écrivez ces intitulés de colonne dans l'en-tête (sur une ligne, ou sur deux ou trois lignes sous des intitulés de groupe), au-dessus de leurs chiffres.",
+            sheet.name,
+            band_rows_fr(header)
+        ),
+        &sheet.name,
+        Some(CellRef::new(header.top, header.first_col)),
+        Some(pointer),
+    );
+}
+
 /// Rows below the header with a cell in the header's columns, or covered there
 /// by a merged range (merges taller than 10 000 rows are not expanded), sorted.
 fn candidate_rows(sheet: &Sheet, header: &Header) -> Vec<u32> {
@@ -640,8 +837,9 @@ fn candidate_rows(sheet: &Sheet, header: &Header) -> Vec<u32> {
 
 /// Reads one table row (a data row, or the TOTAL row restricted to `only`
 /// columns) into an object, recording the row's range and each cell's origin.
-/// `unit_column`: the table's `Unité` column; a row whose unit is `%` reads its
-/// figures as percentages (a cell shown `73 %` is 73).
+/// `unit_column`: the table's `Unité` column; the row's unit is the unit of its
+/// figures (a row whose unit is `%` reads a cell shown `73 %` as 73; `2 500 000 €`
+/// in a `€` row is a number stored as text, in a `nombre` row a wrong unit).
 #[allow(clippy::too_many_arguments)]
 fn extract_row(
     ex: &mut Extraction,
@@ -660,7 +858,7 @@ fn extract_row(
         .and_then(|i| header.columns.iter().find(|(j, _)| *j == i))
         .and_then(|(_, col)| table_cell(sheet, CellRef::new(row, *col)))
         .and_then(|(_, v)| match v {
-            CellValue::Text(t) if normalize_label(t) == "%" => Some(Unit::Percent),
+            CellValue::Text(t) => row_unit_of(t),
             _ => None,
         });
     let mut item = Map::new();
@@ -694,6 +892,20 @@ fn extract_row(
         }
     }
     item
+}
+
+/// The unit a table row's `Unité` cell gives its figures (`templates.md`,
+/// "Row units"): `€`, `k€`, `M€`, `Md€`, `%` (and `euros`); a unit that is a
+/// count (`nombre`, `heures`, `emplois`…) gives none.
+fn row_unit_of(text: &str) -> Option<Unit> {
+    match normalize_label(text).as_str() {
+        "%" => Some(Unit::Percent),
+        "€" | "eur" | "euro" | "euros" => Some(Unit::Euro),
+        "k€" => Some(Unit::KiloEuro),
+        "m€" => Some(Unit::MegaEuro),
+        "md€" | "mds€" => Some(Unit::BillionEuro),
+        _ => None,
+    }
 }
 
 /// JSON number of an exact decimal: an integer when it has no fraction.
@@ -785,7 +997,7 @@ fn convert_value(
         ValueKind::Integer | ValueKind::Number => match &cell.value {
             CellValue::Number(n) if sheet.shows_percent(cell.pos) => {
                 // Shown as `72 %`, stored as 0.72: the submitter means 72 in a (%) field.
-                let shown = decimal_of_f64(*n).map(|d| d * rust_decimal::Decimal::ONE_HUNDRED);
+                let shown = decimal_of_f64(*n).map(|d| (d * rust_decimal::Decimal::ONE_HUNDRED).normalize());
                 match (unit, shown) {
                     (Some(Unit::Percent), Some(d)) => Some(ex.exact_number(pointer, d)),
                     (Some(other), Some(d)) => {

@@ -5,7 +5,7 @@
 use serde_json::Value;
 
 use crate::base::format::decimal_fr;
-use crate::diff::{Diff, Place};
+use crate::diff::{Diff, Place, ValueChange};
 use crate::finding::Finding;
 use crate::pipeline::check::FileReport;
 
@@ -34,6 +34,19 @@ pub fn value_fr(v: &Option<Value>) -> String {
 
 fn cell_fr(p: &Option<Place>) -> String {
     p.as_ref().map_or_else(|| "—".into(), ToString::to_string)
+}
+
+/// A value that changed, as every report says it (terminal, web desk):
+/// `/financeurs/0/montant : Financements!C5 1 000 → Financements!C6 2 000`.
+pub fn value_change_fr(c: &ValueChange) -> String {
+    format!(
+        "{} : {} {} → {} {}",
+        c.pointer,
+        cell_fr(&c.old_place),
+        value_fr(&c.old_value),
+        cell_fr(&c.new_place),
+        value_fr(&c.new_value)
+    )
 }
 
 /// The whole comparison, for a terminal.
@@ -69,7 +82,7 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport) -> String {
             out.push_str(&format!(
                 "  {} : {} {} : {}\n",
                 place(file, f),
-                crate::finding::words::severity(f.severity),
+                f.severity.label_fr(),
                 f.rule,
                 f.message
             ));
@@ -80,14 +93,7 @@ pub fn render(diff: &Diff, old: &FileReport, new: &FileReport) -> String {
     }
     out.push_str(&format!("\nValeurs modifiées ({})\n", diff.valeurs_modifiees.len()));
     for c in &diff.valeurs_modifiees {
-        out.push_str(&format!(
-            "  {} : {} {} → {} {}\n",
-            c.pointer,
-            cell_fr(&c.old_place),
-            value_fr(&c.old_value),
-            cell_fr(&c.new_place),
-            value_fr(&c.new_value)
-        ));
+        out.push_str(&format!("  {}\n", value_change_fr(c)));
     }
     out.push_str(&format!(
         "\nSuivi : {} ; {}\n",

@@ -309,7 +309,7 @@ impl Diagnostic for FindingDiagnostic<'_> {
     fn code<'b>(&'b self) -> Option<Box<dyn fmt::Display + 'b>> {
         Some(Box::new(format!(
             "{} {}",
-            crate::finding::words::severity(self.finding.severity),
+            self.finding.severity.label_fr(),
             self.finding.rule
         )))
     }
@@ -408,7 +408,7 @@ pub fn render(r: &FileReport, style: Style) -> String {
         if handler.render_report(&mut s, &diag).is_err() {
             s = format!(
                 "{} {} : {}\n",
-                crate::finding::words::severity(finding.severity),
+                finding.severity.label_fr(),
                 finding.rule,
                 finding.message
             );

@@ -72,7 +72,7 @@ pub fn counts_fr(c: Counts) -> String {
     } else {
         String::new()
     };
-    format!("{}{justified}", crate::finding::words::counts(c))
+    format!("{}{justified}", c.label_fr())
 }
 
 /// The campaign a run applies, for the terminal: its name, fingerprint, and the

@@ -163,7 +163,7 @@ pub fn as_year(v: &Value) -> Option<f64> {
         Value::String(s) => s.trim().parse::<f64>().ok()?,
         _ => return None,
     };
-    (n.fract() == 0.0 && (1900.0..=2100.0).contains(&n)).then_some(n)
+    crate::base::format::reads_as_year(n).then_some(n)
 }
 
 /// The cell formats the synthesis uses for typed values.
@@ -192,6 +192,17 @@ impl Typed {
             &self.integer
         } else {
             &self.decimal
+        }
+    }
+
+    /// The format of a finding's figure (expected, actual, difference,
+    /// tolerance) in every workbook: a year stays `2009`, other numbers as
+    /// [`Typed::number`].
+    pub fn figure(&self, n: f64) -> &Format {
+        if crate::base::format::reads_as_year(n) {
+            &self.year
+        } else {
+            self.number(n)
         }
     }
 }

@@ -16,7 +16,7 @@ pub fn render(r: &FileReport) -> String {
         };
         out.push_str(&format!(
             "{place} : {} {} : {}{justified}\n",
-            crate::finding::words::severity(f.severity),
+            f.severity.label_fr(),
             f.rule,
             f.message.replace(['\n', '\r'], " ")
         ));
@@ -33,7 +33,7 @@ pub fn cross_line(b: &crate::outcome::BatchFinding) -> String {
         .unwrap_or_default();
     format!(
         "{place}{} {} : {}\n",
-        crate::finding::words::severity(b.finding.severity),
+        b.finding.severity.label_fr(),
         b.finding.rule,
         crate::output::neutralise(&b.finding.message).replace(['\n', '\r'], " ")
     )

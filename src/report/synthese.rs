@@ -97,12 +97,7 @@ fn write_figures(ws: &mut Worksheet, row: u32, col: u16, f: &Finding, fm: &Forma
     for (i, n) in nums.iter().enumerate() {
         if let Some(d) = n.and_then(|d| d.to_string().parse::<f64>().ok()) {
             // A year (ID-002's exercice) reads 2009, not 2 009.
-            let format = if as_year(&serde_json::json!(d)).is_some() {
-                &fm.typed.year
-            } else {
-                fm.typed.number(d)
-            };
-            ws.write_number_with_format(row, col + i as u16, d, format)?;
+            ws.write_number_with_format(row, col + i as u16, d, fm.typed.figure(d))?;
         }
     }
     Ok(())
@@ -244,7 +239,7 @@ pub fn write(
         ws.write_string_with_format(
             row,
             5,
-            crate::finding::words::status(status),
+            status.label_fr(),
             &Format::new()
                 .set_align(FormatAlign::Top)
                 .set_background_color(Color::RGB(palette::status_colors(status).0))
@@ -358,7 +353,7 @@ pub fn write(
                 ]),
             )?;
             ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
-            ws.write_string_with_format(row, 1, crate::finding::words::severity_title(fd.severity), &f.plain)?;
+            ws.write_string_with_format(row, 1, fd.severity.title_fr(), &f.plain)?;
             ws.write_string_with_format(row, 2, fd.rule.as_str(), &f.plain)?;
             ws.write_string_with_format(row, 3, text(&fd.sheet.clone().unwrap_or_default()), &f.plain)?;
             ws.write_string_with_format(row, 4, fd.cell.map(|c| c.to_string()).unwrap_or_default(), &f.plain)?;
@@ -390,12 +385,7 @@ pub fn write(
             ]),
         )?;
         ws.write_string_with_format(row, 0, b.finding.rule.as_str(), &f.plain)?;
-        ws.write_string_with_format(
-            row,
-            1,
-            crate::finding::words::severity_title(b.finding.severity),
-            &f.plain,
-        )?;
+        ws.write_string_with_format(row, 1, b.finding.severity.title_fr(), &f.plain)?;
         if let Some(file) = &b.file {
             ws.write_string_with_format(row, 2, name(file), &f.wrap)?;
         }
@@ -417,22 +407,11 @@ pub fn write(
         if mine.is_empty() {
             continue;
         }
-        let Some(spec) = t.schema.pointer("/x-template/synthese") else {
+        let Some(spec) = &t.synthese else {
             continue;
         };
-        let columns = spec
-            .get("columns")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        let labels: Vec<String> = columns
-            .iter()
-            .map(|c| c.get("label").and_then(Value::as_str).unwrap_or_default().to_string())
-            .collect();
-        let summed: Vec<bool> = columns
-            .iter()
-            .map(|c| c.get("total").and_then(Value::as_bool).unwrap_or(false))
-            .collect();
+        let labels: Vec<String> = spec.columns.iter().map(|c| c.label.clone()).collect();
+        let summed: Vec<bool> = spec.columns.iter().map(|c| c.total).collect();
         let ws = wb.add_worksheet_with_constant_memory()?;
         ws.set_name(sheet_name(&t.id))?;
         let title = format!("{} — chiffres clés des retours", t.title);
@@ -461,12 +440,7 @@ pub fn write(
                         totals[i] += v.as_f64().unwrap_or(0.0);
                     }
                 }
-                ws.write_string_with_format(
-                    row,
-                    labels.len() as u16 + 1,
-                    crate::finding::words::status(s.report.status()),
-                    &f.plain,
-                )?;
+                ws.write_string_with_format(row, labels.len() as u16 + 1, s.report.status().label_fr(), &f.plain)?;
                 row += 1;
             }
         }

@@ -7,6 +7,7 @@
 //! (double submit; another site can neither read the cookie nor make the
 //! browser send it).
 
+use crate::base::format::hex;
 use axum::http::{header, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 
@@ -24,10 +25,6 @@ pub fn random_token() -> Result<String, WebError> {
     let mut buf = [0u8; 32];
     getrandom::fill(&mut buf).map_err(|e| WebError::Internal(format!("aléa indisponible : {e}")))?;
     Ok(hex(&buf))
-}
-
-pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// What the database keeps of a secret: its SHA-256.

@@ -108,16 +108,5 @@ pub fn size_fr(bytes: u64) -> String {
     }
 }
 
-/// A system error in French (never `os error 2`).
-pub fn io_fr(e: &std::io::Error) -> String {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        NotFound => "dossier ou fichier introuvable".into(),
-        PermissionDenied => "permission refusée".into(),
-        AlreadyExists => "existe déjà".into(),
-        StorageFull => "disque plein".into(),
-        AddrInUse => "adresse déjà utilisée par un autre programme".into(),
-        AddrNotAvailable => "adresse indisponible sur cette machine".into(),
-        _ => "erreur du système".into(),
-    }
-}
+/// A system error in French (never `os error 2`): one home, [`crate::base::messages::io_error`].
+pub use crate::base::messages::io_error as io_fr;

@@ -167,7 +167,7 @@ pub async fn read_form(mut mp: Multipart, tmp: &Path, limits: Limits) -> Result<
             out.sync_all()
                 .await
                 .map_err(|e| WebError::Internal(format!("écriture impossible : {}", io_fr(&e))))?;
-            received.sha256 = super::auth::hex(&hasher.finalize());
+            received.sha256 = crate::base::format::hex(&hasher.finalize());
             form.files.push(received);
         } else {
             let mut text = Vec::new();

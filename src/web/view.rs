@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::base::format::decimal_fr;
 use crate::base::model::{column_letters, CellRange, CellRef};
-use crate::finding::{Finding, Severity};
+use crate::finding::Finding;
 use crate::pipeline::check::FileReport;
 use crate::pipeline::read::Sheet;
 use crate::report::human::excerpt_window;
@@ -73,14 +73,6 @@ pub struct ExcerptCell {
     pub text: String,
     /// 2: the finding's cell; 1: in its range; 0: around.
     pub mark: u8,
-}
-
-pub fn severity_label(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "Erreur",
-        Severity::Warning => "Avertissement",
-        Severity::Info => "Information",
-    }
 }
 
 fn clip(s: &str) -> String {
@@ -162,7 +154,7 @@ fn finding_view(f: &Finding, report: &FileReport, justification: Option<String>)
     FindingView {
         rule: f.rule.as_str().to_string(),
         severity: f.severity.as_str().to_string(),
-        severity_label: severity_label(f.severity).to_string(),
+        severity_label: f.severity.title_fr().to_string(),
         message: f.message.clone(),
         place,
         pointer: f.pointer.clone(),

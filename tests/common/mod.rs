@@ -17,3 +17,38 @@ pub fn skip(test: &str, why: &str) {
     }
     eprintln!("SKIPPED {test}: {why}");
 }
+
+/// The repository's root (where `Cargo.toml` is).
+pub fn root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A file of `fixtures/`.
+pub fn fixture(name: &str) -> std::path::PathBuf {
+    root().join("fixtures").join(name)
+}
+
+/// A file of `fixtures/campagne/` if it is there, else of `fixtures/`.
+pub fn campaign_fixture(name: &str) -> std::path::PathBuf {
+    let campagne = root().join("fixtures/campagne").join(name);
+    if campagne.exists() {
+        campagne
+    } else {
+        fixture(name)
+    }
+}
+
+/// The built-in templates and rules, checking in this process.
+pub fn checker() -> bilan::check::Checker {
+    bilan::check::Checker::new(
+        bilan::template::TemplateSet::builtin().unwrap_or_else(|e| panic!("built-in schemas: {e}")),
+        bilan::rules::RulePack::builtin().unwrap_or_else(|e| panic!("built-in rules: {e:?}")),
+    )
+}
+
+/// The `bilan` binary, without colours.
+pub fn bilan() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("bilan").unwrap_or_else(|e| panic!("binary built: {e}"));
+    cmd.env("NO_COLOR", "1");
+    cmd
+}

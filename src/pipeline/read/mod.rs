@@ -429,11 +429,7 @@ pub fn read_file_bytes(path: &Path, limits: &Limits) -> Result<Vec<u8>, ReadErro
 }
 
 fn io_message(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "fichier introuvable".to_string(),
-        std::io::ErrorKind::PermissionDenied => "accès refusé (fichier verrouillé ou droits insuffisants)".to_string(),
-        _ => crate::base::messages::io_error(e),
-    }
+    crate::base::messages::file_io_error(e)
 }
 
 /// Reads a workbook from memory (an upload, a test). The format is sniffed.

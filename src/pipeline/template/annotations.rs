@@ -224,25 +224,17 @@ pub fn has_parts(schema: &Value, pointer: &str) -> bool {
 /// names (compared like labels): it counts only where that row, itself not a
 /// part, gives no figure (a row left empty is the sum of its parts); a part that
 /// names no row does not count. Otherwise every figure counts.
-pub fn counted_in_total(schema: &Value, spec: &Value, rows: &[Vec<Value>]) -> Vec<Vec<bool>> {
+pub fn counted_in_total(
+    schema: &Value,
+    spec: &crate::pipeline::template::synthese::Synthese,
+    rows: &[Vec<Value>],
+) -> Vec<Vec<bool>> {
     let all = || rows.iter().map(|r| vec![true; r.len()]).collect();
-    let table = spec
-        .get("rows")
-        .and_then(Value::as_str)
-        .and_then(|p| resolve(schema, p));
+    let table = spec.rows.as_deref().and_then(|p| resolve(schema, p));
     let Some((of_key, name_key)) = table.and_then(parts_of) else {
         return all();
     };
-    let columns = spec
-        .get("columns")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let index_of = |wanted: &str| {
-        columns
-            .iter()
-            .position(|c| c.get("pointer").and_then(Value::as_str) == Some(wanted))
-    };
+    let index_of = |wanted: &str| spec.columns.iter().position(|c| c.pointer == wanted);
     let (Some(of), Some(name)) = (index_of(of_key), index_of(name_key)) else {
         return all();
     };
@@ -582,6 +574,8 @@ mod tests {
             {"label": "Outil", "pointer": "outil"},
             {"label": "Dont part de", "pointer": "part"},
             {"label": "Montant", "pointer": "m", "total": true}]});
+        let spec: crate::pipeline::template::Synthese =
+            serde_json::from_value(spec).unwrap_or_else(|e| panic!("spec: {e}"));
         let rows = vec![
             vec![json!("FINORPA"), Value::Null, Value::Null],
             vec![json!("SCR"), json!("Finorpa"), json!(4.065)],

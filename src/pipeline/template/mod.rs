@@ -21,6 +21,7 @@
 
 pub mod annotations;
 mod detect;
+pub mod synthese;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use serde_json::Value;
 
 use crate::base::embedded::SourceFile;
 use crate::base::values::{normalize_label, Unit};
+pub use synthese::{Synthese, SyntheseColumn};
 
 pub use detect::{detect, find_label_value, Detection};
 
@@ -131,6 +133,8 @@ pub struct Template {
     pub exercice: Option<String>,
     pub cut_off: Option<String>,
     pub sheets: Vec<SheetSpec>,
+    /// `x-template.synthese`.
+    pub synthese: Option<Synthese>,
     pub schema: Value,
     /// The compiled schema: built when first needed (a process that checks a
     /// return of one template compiles only that one), or at load for a
@@ -328,6 +332,7 @@ fn parse_template(path: &std::path::Path, schema: Value) -> Result<Template, Sch
         exercice: str_of(&meta, "exercice"),
         cut_off: str_of(&meta, "cut_off"),
         sheets,
+        synthese: Synthese::of_schema(&schema),
         schema,
         validator: std::sync::OnceLock::new(),
         source: path.to_path_buf(),

@@ -32,8 +32,7 @@ pub(super) fn write(
         .clone()
         .set_font_color(0x0563C1)
         .set_underline(FormatUnderline::Single);
-    let integer = text.clone().set_num_format("#,##0");
-    let decimal = text.clone().set_num_format("#,##0.00");
+    let figure_formats = crate::report::print::Typed::new(&text);
     let mut columns: Vec<(&str, f64)> = vec![
         ("Gravité", 14.0),
         ("Règle", 15.0),
@@ -139,9 +138,8 @@ pub(super) fn write(
             f.figures.tolerance,
         ];
         for (k, fig) in figures.into_iter().enumerate() {
-            if let Some((d, x)) = fig.and_then(|d| to_f64(d).map(|x| (d, x))) {
-                let fmt = if d.fract().is_zero() { &integer } else { &decimal };
-                ws.write_number_with_format(row, 6 + k as u16, x, fmt)?;
+            if let Some(x) = fig.and_then(to_f64) {
+                ws.write_number_with_format(row, 6 + k as u16, x, figure_formats.figure(x))?;
             }
         }
         row += 1;

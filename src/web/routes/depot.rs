@@ -149,12 +149,6 @@ fn follow_up(
         // Another return than the previous one (template, organisation): no comparison.
         Err(_) => return Ok(None),
     };
-    let place = |p: &Option<crate::diff::Place>| p.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "absente".into());
-    let value = |v: &Option<serde_json::Value>| match v {
-        Some(serde_json::Value::String(s)) => format!("« {s} »"),
-        Some(v) => v.to_string(),
-        None => "rien".into(),
-    };
     Ok(Some(FollowUp {
         previous: prev.id,
         corrected: diff.corriges.iter().map(describe).collect(),
@@ -164,16 +158,7 @@ fn follow_up(
         values: diff
             .valeurs_modifiees
             .iter()
-            .map(|c| {
-                format!(
-                    "{} : {} en {} → {} en {}",
-                    c.pointer,
-                    value(&c.old_value),
-                    place(&c.old_place),
-                    value(&c.new_value),
-                    place(&c.new_place)
-                )
-            })
+            .map(crate::report::diff::value_change_fr)
             .collect(),
     }))
 }

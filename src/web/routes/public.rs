@@ -9,7 +9,6 @@ use super::{attachment, max_size_fr, nav, with_cookie, XLSX};
 use crate::web::engine::Wait;
 use crate::web::pages::{self, render, Home, RuleItem, RulePage, SelfCheckItem, SelfCheckResults, TemplateItem};
 use crate::web::upload::{self, read_form};
-use crate::web::view::severity_label;
 use crate::web::{Shared, WebError};
 
 /// Files in one self-check.
@@ -91,7 +90,7 @@ pub async fn templates(State(state): State<Shared>, headers: HeaderMap) -> Resul
         .into_iter()
         .map(|r| RuleItem {
             severity_label: crate::finding::Severity::parse(&r.severity)
-                .map(|s| severity_label(s).to_string())
+                .map(|s| s.title_fr().to_string())
                 .unwrap_or(r.severity),
             id: r.id,
             template: if r.template == "*" { "tous".into() } else { r.template },
@@ -107,7 +106,7 @@ pub async fn blank_template(State(state): State<Shared>, Path(file): Path<String
     let id = file.strip_suffix(".xlsx").ok_or(WebError::NotFound)?;
     let checker = state.engine.checker();
     let template = checker.templates.get(id).ok_or(WebError::NotFound)?;
-    let bytes = crate::blank::blank(template)
+    let bytes = crate::blank::blank_checked(template, &checker.rules)
         .map_err(|e| WebError::Internal(format!("modèle vierge impossible : {}", e.message)))?;
     Ok(attachment(bytes, &format!("{}.xlsx", template.id), XLSX))
 }

@@ -18,7 +18,6 @@ use crate::web::pages::{self, render, CrossFinding, DashRow, Dashboard, Filters,
 use crate::web::service::summary_of;
 use crate::web::storage::{Campaign, Submission};
 use crate::web::upload::{self, read_form};
-use crate::web::view::severity_label;
 use crate::web::{Shared, WebError};
 
 /// The reviewer of this request, or a redirect to the login page.
@@ -231,7 +230,7 @@ fn parse_expected(text: &str, state: &Shared) -> Result<Vec<(String, String)>, S
 fn add_campaign(state: &Shared, text: &str, expected: &str, file: &str) -> Result<i64, String> {
     let head = parse_campaign(state, text, file)?;
     let expected = parse_expected(expected, state)?;
-    let sha = auth::hex(&Sha256::digest(text.as_bytes()));
+    let sha = crate::base::format::hex(&Sha256::digest(text.as_bytes()));
     let store = || -> Result<i64, WebError> {
         let id = state
             .storage
@@ -254,7 +253,7 @@ pub fn create_campaign_from_file(state: &Shared, path: &std::path::Path) -> Resu
             crate::web::error::io_fr(&e)
         ))
     })?;
-    let sha = auth::hex(&Sha256::digest(text.as_bytes()));
+    let sha = crate::base::format::hex(&Sha256::digest(text.as_bytes()));
     if state.storage.campaigns()?.iter().any(|c| c.sha256 == sha) {
         return Ok(());
     }
@@ -485,7 +484,7 @@ pub async fn dashboard(
         .map(|b| CrossFinding {
             rule: b.finding.rule.as_str().to_string(),
             severity: b.finding.severity.as_str().to_string(),
-            severity_label: severity_label(b.finding.severity).to_string(),
+            severity_label: b.finding.severity.title_fr().to_string(),
             message: b.finding.message,
             file: b.file.unwrap_or_default(),
         })

@@ -25,7 +25,7 @@ pub mod xlsb;
 use serde::{Deserialize, Serialize};
 
 use super::{Format, Limits, Sheet};
-use crate::base::model::CellRef;
+use crate::base::model::{CellRange, CellRef};
 
 /// How a number cell is displayed, as far as its value is concerned.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -141,19 +141,30 @@ pub fn builtin_code(id: u32) -> Option<&'static str> {
     })
 }
 
-/// The number formats of a workbook's cells, as one format reader found them.
+/// The number formats of a workbook's cells, as one format reader found them,
+/// and the merged ranges of the formats calamine gives none for (`.ods`, `.xlsb`).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WorkbookFormats {
     /// Distinct formats, indexed by the sheets' cells.
     pub palette: Vec<NumberFormat>,
     /// By sheet name: cells (a number or not) with an index into `palette`.
     pub sheets: Vec<(String, Vec<(CellRef, u32)>)>,
+    /// By sheet name: merged ranges read from the file (`.ods`: cells with
+    /// `table:number-columns-spanned`/`number-rows-spanned`; `.xlsb`:
+    /// `BrtMergeCell`). Empty for the formats whose merges calamine reads.
+    pub merges: Vec<(String, Vec<CellRange>)>,
 }
 
 impl WorkbookFormats {
-    /// Gives each sheet of `sheets` its number formats (matched by name).
+    /// Gives each sheet of `sheets` its number formats (matched by name), and
+    /// its merged ranges when the cell reader found none.
     pub fn apply(&self, sheets: &mut [Sheet]) {
         for sheet in sheets.iter_mut() {
+            if sheet.merges.is_empty() {
+                if let Some((_, merges)) = self.merges.iter().find(|(n, _)| *n == sheet.name) {
+                    sheet.merges = merges.clone();
+                }
+            }
             let Some((_, cells)) = self.sheets.iter().find(|(n, _)| *n == sheet.name) else {
                 continue;
             };

@@ -9,6 +9,11 @@
 //! `table:default-cell-style-name`. Rows and cells may be repeated
 //! (`table:number-rows-repeated`, `table:number-columns-repeated`); covered
 //! cells (under a merge) take their place in the row like any other.
+//!
+//! The same pass gives the merged ranges, which calamine does not read for
+//! `.ods`: a `table:table-cell` with `table:number-columns-spanned` and/or
+//! `table:number-rows-spanned` starts a range (the cells it covers follow as
+//! `table:covered-table-cell`).
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Cursor, Read};
@@ -17,7 +22,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 
 use super::{in_grid, NumberFormat, Palette, WorkbookFormats};
-use crate::base::model::CellRef;
+use crate::base::model::{CellRange, CellRef};
 use crate::pipeline::read::xml::{self, attr};
 use crate::pipeline::read::Limits;
 
@@ -141,6 +146,8 @@ fn read_content<R: BufRead>(xml: &mut Reader<R>, styles: &mut Styles, mut budget
     };
     let mut sheets: Vec<(String, Vec<(CellRef, u32)>)> = Vec::new();
     let mut table: Option<(String, Vec<(CellRef, u32)>)> = None;
+    let mut merges: Vec<(String, Vec<CellRange>)> = Vec::new();
+    let mut merged = 0usize;
     // Column default styles of the current table: (first column, last column, style).
     let mut columns: Vec<(u64, u64, String)> = Vec::new();
     let mut next_column: u64 = 0;
@@ -176,6 +183,7 @@ fn read_content<R: BufRead>(xml: &mut Reader<R>, styles: &mut Styles, mut budget
         match e.name().as_ref() {
             "table:table" if !empty && table.is_none() => {
                 table = Some((attr(&e, "table:name").unwrap_or_default(), Vec::new()));
+                merges.push((attr(&e, "table:name").unwrap_or_default(), Vec::new()));
                 columns.clear();
                 next_column = 0;
                 row = 0;
@@ -218,6 +226,21 @@ fn read_content<R: BufRead>(xml: &mut Reader<R>, styles: &mut Styles, mut budget
                 if let (Some(f), Some((_, _, cells))) = (format, current.as_mut()) {
                     cells.push((col, n, f));
                 }
+                // A merged range: the cell that spans (its covered cells follow
+                // as `table:covered-table-cell`, in this row and the rows below).
+                if e.name().as_ref() == "table:table-cell" && merged < MAX_MERGES {
+                    let across = spanned(&e, "table:number-columns-spanned");
+                    let down = spanned(&e, "table:number-rows-spanned");
+                    if across > 1 || down > 1 {
+                        let end = (row.saturating_add(down - 1), col.saturating_add(across - 1));
+                        if let (Some(start), Some(end), Some((_, out))) =
+                            (in_grid(row, col), in_grid(end.0, end.1), merges.last_mut())
+                        {
+                            out.push(CellRange::new(start, end));
+                            merged += 1;
+                        }
+                    }
+                }
                 col = col.saturating_add(n);
                 if !empty {
                     // Skip the cell's content (paragraphs, annotations, sub-tables).
@@ -229,17 +252,28 @@ fn read_content<R: BufRead>(xml: &mut Reader<R>, styles: &mut Styles, mut budget
             }
             _ => {}
         }
-        if budget == 0 {
-            break;
-        }
     }
     if let Some(t) = table.take() {
         sheets.push(t);
     }
+    merges.retain(|(_, m)| !m.is_empty());
     WorkbookFormats {
         palette: palette.into_vec(),
         sheets,
+        merges,
     }
+}
+
+/// Merged ranges recorded per workbook at most (a real return has a few dozen).
+const MAX_MERGES: usize = 100_000;
+
+/// A span (`table:number-columns-spanned`, `table:number-rows-spanned`): at
+/// least 1, at most Excel's grid.
+fn spanned(e: &BytesStart<'_>, key: &str) -> u64 {
+    attr(e, key)
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1)
+        .clamp(1, 1 << 20)
 }
 
 /// Records a row's formatted cells, repeated `repeat` times, within the budget
@@ -337,6 +371,41 @@ mod tests {
             ]
         );
         assert!(wf.sheets[1].1.is_empty());
+    }
+
+    #[test]
+    fn merged_ranges_are_read_from_the_spans() {
+        let content = r#"<o xmlns:table="t" xmlns:office="o" xmlns:text="x"><office:body>
+<table:table table:name="Outils">
+  <table:table-row>
+    <table:table-cell table:number-rows-spanned="2" office:value-type="string"><text:p>Famille</text:p></table:table-cell>
+    <table:table-cell table:number-columns-spanned="2" table:number-rows-spanned="1"><text:p>Montants</text:p></table:table-cell>
+    <table:covered-table-cell/>
+  </table:table-row>
+  <table:table-row table:number-rows-repeated="2">
+    <table:covered-table-cell/>
+    <table:table-cell table:number-columns-repeated="2"/>
+  </table:table-row>
+  <table:table-row>
+    <table:table-cell table:number-columns-repeated="3"/>
+    <table:table-cell table:number-columns-spanned="3" table:number-rows-spanned="4"/>
+  </table:table-row>
+</table:table>
+<table:table table:name="Vide"><table:table-row><table:table-cell/></table:table-row></table:table>
+</office:body></o>"#;
+        let wf = formats("", content);
+        let merges: Vec<(String, Vec<String>)> = wf
+            .merges
+            .iter()
+            .map(|(n, m)| (n.clone(), m.iter().map(|r| r.to_string()).collect()))
+            .collect();
+        assert_eq!(
+            merges,
+            vec![(
+                "Outils".to_string(),
+                vec!["A1:A2".to_string(), "B1:C1".to_string(), "D4:F7".to_string()]
+            )]
+        );
     }
 
     #[test]

@@ -169,6 +169,7 @@ fn read_stream(data: &[u8], mut budget: usize) -> WorkbookFormats {
         out.push((name, cells));
     }
     WorkbookFormats {
+        merges: Vec::new(),
         palette: palette.into_vec(),
         sheets: out,
     }

@@ -16,7 +16,7 @@ use std::io::{BufReader, Cursor};
 use quick_xml::events::Event;
 
 use super::{in_grid, NumberFormat, Palette, WorkbookFormats};
-use crate::base::model::CellRef;
+use crate::base::model::{CellRange, CellRef};
 use crate::pipeline::read::xml::{self, attr};
 use crate::pipeline::read::Limits;
 
@@ -27,6 +27,7 @@ const FMLA_NUM: u32 = 0x09;
 const BUNDLE_SH: u32 = 0x9C;
 const FMT: u32 = 0x2C;
 const XF: u32 = 0x2F;
+const MERGE_CELL: u32 = 0xB0;
 const BEGIN_CELL_XFS: u32 = 0x269;
 const END_CELL_XFS: u32 = 0x26A;
 
@@ -114,30 +115,45 @@ fn styles(data: &[u8], palette: &mut Palette) -> Vec<Option<u32>> {
         .collect()
 }
 
-/// The number cells of one sheet part with their format.
-fn sheet_cells(data: &[u8], xfs: &[Option<u32>], budget: &mut usize) -> Vec<(CellRef, u32)> {
+/// Merged ranges recorded per sheet at most (a real return has a few dozen).
+const MAX_MERGES: usize = 100_000;
+
+/// The number cells of one sheet part with their format, and its merged
+/// ranges (`BrtMergeCell` 0xB0: `u32 first row, u32 last row, u32 first
+/// column, u32 last column`, after the cells).
+fn sheet_cells(data: &[u8], xfs: &[Option<u32>], budget: &mut usize) -> (Vec<(CellRef, u32)>, Vec<CellRange>) {
     let mut out = Vec::new();
+    let mut merges = Vec::new();
     let mut row: u32 = 0;
     for (kind, d) in records(data) {
         match kind {
             ROW_HDR => row = u32_at(d, 0).unwrap_or(row),
-            CELL_RK | CELL_REAL | FMLA_NUM => {
+            CELL_RK | CELL_REAL | FMLA_NUM if *budget > 0 => {
                 let (Some(col), Some(style)) = (u32_at(d, 0), u32_at(d, 4)) else {
                     continue;
                 };
                 let style = (style & 0x00FF_FFFF) as usize;
                 if let (Some(Some(f)), Some(pos)) = (xfs.get(style), in_grid(row as u64, col as u64)) {
-                    if *budget == 0 {
-                        break;
-                    }
                     *budget -= 1;
                     out.push((pos, *f));
+                }
+            }
+            MERGE_CELL if merges.len() < MAX_MERGES => {
+                let (Some(r0), Some(r1), Some(c0), Some(c1)) =
+                    (u32_at(d, 0), u32_at(d, 4), u32_at(d, 8), u32_at(d, 12))
+                else {
+                    continue;
+                };
+                if let (Some(start), Some(end)) = (in_grid(r0 as u64, c0 as u64), in_grid(r1 as u64, c1 as u64)) {
+                    if start.row <= end.row && start.col <= end.col {
+                        merges.push(CellRange::new(start, end));
+                    }
                 }
             }
             _ => {}
         }
     }
-    out
+    (out, merges)
 }
 
 pub fn read(bytes: &[u8], limits: &Limits, mut budget: usize) -> Option<WorkbookFormats> {
@@ -162,15 +178,21 @@ pub fn read(bytes: &[u8], limits: &Limits, mut budget: usize) -> Option<Workbook
         .map(|r| relationships(&r))
         .unwrap_or_default();
     let mut out = Vec::with_capacity(sheets.len());
+    let mut merges = Vec::new();
     for (name, rel) in sheets {
         let Some(target) = rels.get(&rel) else { continue };
         let path = crate::pipeline::read::styles::resolve("xl", target);
         let Some(data) = part(&path) else { continue };
-        out.push((name, sheet_cells(&data, &xfs, &mut budget)));
+        let (cells, merged) = sheet_cells(&data, &xfs, &mut budget);
+        if !merged.is_empty() {
+            merges.push((name.clone(), merged));
+        }
+        out.push((name, cells));
     }
     Some(WorkbookFormats {
         palette: palette.into_vec(),
         sheets: out,
+        merges,
     })
 }
 
@@ -266,8 +288,16 @@ mod tests {
         sheet.extend(cell(CELL_REAL, 4, 4));
         sheet.extend(cell(CELL_REAL, 5, 0));
         sheet.extend(cell(CELL_REAL, 6, 99));
+        // Merged ranges come after the cells: A3:A5 (a family merged down), B1:D1.
+        for (r0, r1, c0, c1) in [(2u32, 4u32, 0u32, 0u32), (0, 0, 1, 3), (5, 4, 0, 0)] {
+            let body: Vec<u8> = [r0, r1, c0, c1].iter().flat_map(|v| v.to_le_bytes()).collect();
+            sheet.extend(record(MERGE_CELL, &body));
+        }
         let mut budget = 100;
-        let cells: Vec<(String, NumberFormat)> = sheet_cells(&sheet, &xfs, &mut budget)
+        let (cells, merges) = sheet_cells(&sheet, &xfs, &mut budget);
+        let merges: Vec<String> = merges.iter().map(|m| m.to_string()).collect();
+        assert_eq!(merges, vec!["A3:A5".to_string(), "B1:D1".to_string()]);
+        let cells: Vec<(String, NumberFormat)> = cells
             .iter()
             .map(|(p, i)| (p.to_string(), palette[*i as usize].clone()))
             .collect();
@@ -296,7 +326,7 @@ mod tests {
             let mut palette = Palette::default();
             let xfs = styles(&copy, &mut palette);
             let mut budget = 3;
-            assert!(sheet_cells(&copy, &xfs, &mut budget).len() <= 3);
+            assert!(sheet_cells(&copy, &xfs, &mut budget).0.len() <= 3);
         }
         assert!(read(b"PK\x03\x04 not a zip", &Limits::default(), 10).is_none());
     }
