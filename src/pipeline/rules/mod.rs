@@ -108,10 +108,28 @@ pub const SHARED_FILE: &str = "commun.rhai";
 pub struct Shared {
     pub path: PathBuf,
     pub parameters: BTreeMap<String, ParamValue>,
+    /// Its script (the header blanked out).
+    script: String,
+    /// Compiled and run at load, or (built-in rules) when a rule of the
+    /// template is first compiled.
+    code: std::sync::OnceLock<Result<SharedCode, String>>,
+}
+
+#[derive(Debug)]
+struct SharedCode {
     /// Its constants, evaluated once: (name, value).
     constants: Vec<(String, Dynamic)>,
     /// Its functions, merged into each rule's compiled script.
     functions: AST,
+}
+
+impl Shared {
+    fn code(&self, engine: &Engine) -> Result<&SharedCode, &str> {
+        self.code
+            .get_or_init(|| compile_shared(engine, &self.script).map_err(|(_, _, m)| m))
+            .as_ref()
+            .map_err(String::as_str)
+    }
 }
 
 /// The header of `commun.rhai`: only parameters.
@@ -283,7 +301,7 @@ impl RulePack {
             .iter()
             .filter(|f| f.path.file_name().is_some_and(|n| n == SHARED_FILE))
         {
-            shared.insert(folder_of(&file.path), Arc::new(load_shared(&engine, file)?));
+            shared.insert(folder_of(&file.path), Arc::new(load_shared(&engine, file, eager)?));
         }
         for file in files {
             let name = file.path.to_string_lossy().replace('\\', "/");
@@ -460,7 +478,7 @@ impl RulePack {
         // The template's shared constants, once (the rules of a file are the
         // template's and the common ones: one `commun.rhai` at most).
         if let Some(shared) = outcomes.iter().find_map(|r| r.shared.as_ref()) {
-            push_constants(&mut scope, shared);
+            push_constants(&mut scope, shared, &self.engine);
         }
         let base = scope.len();
         let results: Vec<_> = outcomes
@@ -521,7 +539,7 @@ impl RulePack {
         let mut scope = Scope::new();
         scope.push("data", data);
         if let Some(shared) = &rule.shared {
-            push_constants(&mut scope, shared);
+            push_constants(&mut scope, shared, &self.engine);
         }
         scope.push("params", rule.params());
         let result = self.eval(rule, &mut scope);
@@ -644,8 +662,16 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// shares: the AST, or (line, column, message).
 fn compile_script(engine: &Engine, script: &str, shared: Option<&Shared>) -> Result<AST, (usize, usize, String)> {
     let mut scope = base_scope();
-    if let Some(shared) = shared {
-        push_constants(&mut scope, shared);
+    let shared = match shared {
+        Some(shared) => Some(
+            shared
+                .code(engine)
+                .map_err(|m| (1, 1, format!("{} : {m}", shared.path.display())))?,
+        ),
+        None => None,
+    };
+    if let Some(code) = shared {
+        push_code_constants(&mut scope, code);
     }
     let ast = engine.compile_with_scope(&scope, script).map_err(|e| {
         let pos = e.position();
@@ -661,10 +687,50 @@ fn compile_script(engine: &Engine, script: &str, shared: Option<&Shared>) -> Res
     })
 }
 
-fn push_constants(scope: &mut Scope, shared: &Shared) {
-    for (name, value) in &shared.constants {
+/// Pushes a template's shared constants (none when its file does not run:
+/// its rules then fail to compile, and say why).
+fn push_constants(scope: &mut Scope, shared: &Shared, engine: &Engine) {
+    if let Ok(code) = shared.code(engine) {
+        push_code_constants(scope, code);
+    }
+}
+
+fn push_code_constants(scope: &mut Scope, code: &SharedCode) {
+    for (name, value) in &code.constants {
         scope.push_constant_dynamic(name.clone(), value.clone());
     }
+}
+
+/// Compiles a `commun.rhai` script and runs it once for its constants.
+fn compile_shared(engine: &Engine, script: &str) -> Result<SharedCode, (usize, usize, String)> {
+    let ast = engine.compile(script).map_err(|e| {
+        let pos = e.position();
+        (
+            pos.line().unwrap_or(1),
+            pos.position().unwrap_or(1),
+            crate::base::messages::rhai_parse_error(&e.0),
+        )
+    })?;
+    let mut scope = Scope::new();
+    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
+        let pos = e.position();
+        (pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
+    })?;
+    let mut constants = Vec::new();
+    for (name, constant, value) in scope.iter_raw() {
+        if !constant {
+            return Err((
+                1,
+                1,
+                format!("« {name} » : {SHARED_FILE} ne déclare que des constantes (const) et des fonctions (fn)"),
+            ));
+        }
+        constants.push((name.to_string(), value.clone()));
+    }
+    Ok(SharedCode {
+        constants,
+        functions: ast.clone_functions_only(),
+    })
 }
 
 /// The folder a rule file is in (its template id, `common` or `batch`).
@@ -677,7 +743,7 @@ fn folder_of(path: &std::path::Path) -> String {
 
 /// Reads a template's `commun.rhai`: its optional header (parameters), then
 /// runs its script once for its constants and keeps its functions.
-fn load_shared(engine: &Engine, file: &SourceFile) -> Result<Shared, RuleError> {
+fn load_shared(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Shared, RuleError> {
     let err = |line: usize, column: usize, message: String| RuleError {
         path: file.path.clone(),
         line,
@@ -703,36 +769,18 @@ fn load_shared(engine: &Engine, file: &SourceFile) -> Result<Shared, RuleError> 
         }
         None => (SharedMeta::default(), file.text.clone()),
     };
-    let ast = engine.compile(&script).map_err(|e| {
-        let pos = e.position();
-        err(
-            pos.line().unwrap_or(1),
-            pos.position().unwrap_or(1),
-            crate::base::messages::rhai_parse_error(&e.0),
-        )
-    })?;
-    let mut scope = Scope::new();
-    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
-        let pos = e.position();
-        err(pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
-    })?;
-    let mut constants = Vec::new();
-    for (name, constant, value) in scope.iter_raw() {
-        if !constant {
-            return Err(err(
-                1,
-                1,
-                format!("« {name} » : {SHARED_FILE} ne déclare que des constantes (const) et des fonctions (fn)"),
-            ));
-        }
-        constants.push((name.to_string(), value.clone()));
-    }
-    Ok(Shared {
+    let shared = Shared {
         path: file.path.clone(),
         parameters: meta.parameters,
-        constants,
-        functions: ast.clone_functions_only(),
-    })
+        script,
+        code: std::sync::OnceLock::new(),
+    };
+    if eager {
+        let code =
+            compile_shared(engine, &shared.script).map_err(|(line, column, message)| err(line, column, message))?;
+        let _ = shared.code.set(Ok(code));
+    }
+    Ok(shared)
 }
 
 fn compile_rule(
