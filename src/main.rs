@@ -73,9 +73,14 @@ struct ServeArgs {
     /// Fichiers en attente d'un lecteur avant la réponse « serveur occupé »
     #[arg(long, value_name = "N", default_value_t = 32)]
     file_attente: usize,
-    /// Adresse publique du guichet, pour les liens affichés (https://bilan.exemple.fr)
+    /// Adresse publique du guichet, pour les liens affichés (https://bilan.exemple.fr) ;
+    /// `https://` : cookies `__Host-` et `Secure`
     #[arg(long, value_name = "URL")]
     adresse_publique: Option<String>,
+    /// Adresse du mandataire inverse (reverse proxy) dont l'en-tête X-Forwarded-For
+    /// donne l'adresse du client (journal, limites par adresse)
+    #[arg(long, value_name = "IP")]
+    proxy: Option<std::net::IpAddr>,
 }
 
 #[derive(Args, Debug)]
@@ -577,6 +582,7 @@ fn serve(args: ServeArgs) -> Result<u8, RunError> {
         .is_some_and(|u| u.starts_with("https://"));
     config.public_url = args.adresse_publique.map(|u| u.trim_end_matches('/').to_string());
     config.admin_password = std::env::var("BILAN_ADMIN_PASSWORD").ok();
+    config.trusted_proxy = args.proxy;
     bilan::web::run(config).map_err(|e| RunError::Message(e.message()))?;
     Ok(0)
 }
@@ -614,7 +620,7 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
             eprintln!("Classeur annoté : {}", out.display());
         }
     }
-    let json = || run::json_text(&run::json_report(&checker, reports));
+    let json = || run::json_text(&run::json_report_with(&checker, reports, &done.cross));
     if json_to_stdout {
         print_out(&json())?;
     } else {
@@ -634,6 +640,9 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
                     out.push_str(&report::summary_line(r));
                     out.push('\n');
                 }
+                for b in &done.cross {
+                    out.push_str(&report::short::cross_line(b));
+                }
             }
             Format::Human => {
                 for r in reports {
@@ -644,8 +653,15 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
                         out.push_str(&report::human::render(r, style));
                     }
                 }
+                if !done.cross.is_empty() {
+                    out.push_str("Contrôles croisés entre les fichiers :\n");
+                    for b in &done.cross {
+                        out.push_str(&report::short::cross_line(b));
+                    }
+                }
                 if reports.len() > 1 {
-                    out.push_str(&report::total_line(reports));
+                    let cross: Vec<bilan::finding::Finding> = done.cross.iter().map(|b| b.finding.clone()).collect();
+                    out.push_str(&report::total_line_with(reports, bilan::finding::Counts::of(&cross)));
                     out.push('\n');
                 }
             }
@@ -661,7 +677,7 @@ fn check(args: CheckArgs) -> Result<u8, RunError> {
     if let Some(code) = failed_outputs(&done.failures) {
         return Ok(code);
     }
-    Ok(run::exit_code(reports, &[], args.fail_on.level()))
+    Ok(run::exit_code(reports, &done.cross, args.fail_on.level()))
 }
 
 /// A progress bar on the terminal.
@@ -718,7 +734,7 @@ fn batch(args: BatchArgs) -> Result<u8, RunError> {
     let done = done?;
     let mut reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
     reports.iter_mut().for_each(report::terminal_safe);
-    let safe = |p: &Path| bilan::output::neutralise(&p.display().to_string()).into_owned();
+    let safe = |p: &Path| bilan::output::neutralise_name(&bilan::output::path_text(p)).into_owned();
     if !args.quiet {
         let mut out = String::new();
         for r in &reports {

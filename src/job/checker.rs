@@ -56,8 +56,8 @@ impl Checker {
             return self.process(&Input::Path(path.to_path_buf()), &job).report;
         }
         let mut report = match read_file_bytes(path, &self.limits) {
-            Ok(bytes) => self.check_bytes(&path.display().to_string(), &bytes),
-            Err(e) => FileReport::failed(&path.display().to_string(), None, read_failure(&e)),
+            Ok(bytes) => self.check_bytes(&crate::output::path_text(path), &bytes),
+            Err(e) => FileReport::failed(&crate::output::path_text(path), None, read_failure(&e)),
         };
         cap(&mut report);
         report
@@ -92,6 +92,14 @@ impl Checker {
     ) -> Result<(), String> {
         let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
         let out = crate::output::path_from_bytes(out);
+        // Cross-file findings about this file (a second pass) are shown too.
+        let extended;
+        let report = if job.extra_findings.is_empty() {
+            report
+        } else {
+            extended = crate::outcome::with_extra_findings(report, &job.extra_findings);
+            &extended
+        };
         crate::report::xlsx::write_annotated(report, &self.rules, at, job.follow_up(), original)
             .map_err(|e| e.to_string())
             .and_then(|a| crate::output::save(&out, &a.bytes).map_err(|e| e.reason()))
@@ -132,6 +140,11 @@ impl Checker {
         } else {
             Vec::new()
         };
+        let cross = if job.cross {
+            crate::outcome::cross_data(&self.templates, &report)
+        } else {
+            None
+        };
         let annotated = job.annotated.as_ref().map(|out| {
             stage(Stage::Annotated);
             self.write_annotated(&report, job, out, original)
@@ -146,6 +159,7 @@ impl Checker {
             key_rows,
             annotated,
             extraction,
+            cross,
         }
     }
 }
