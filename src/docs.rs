@@ -491,7 +491,7 @@ fn script_rule_doc_with(
             .map(|(sheet, label)| format!(" (feuille « {sheet} », « {label} »)"))
             .unwrap_or_default()
     };
-    if let Some(ex) = m.examples.iter().find(|e| e.expect == Expect::Fail) {
+    if let Some(ex) = rule.examples().iter().find(|e| e.expect == Expect::Fail) {
         s.push('\n');
         s.push_str(&heading(level + 1, &format!("Exemple en échec : {}", ex.name)));
         match serde_json::from_str::<Value>(&ex.data) {
@@ -518,7 +518,7 @@ fn script_rule_doc_with(
             }
         }
     }
-    if let Some(ex) = m.examples.iter().find(|e| e.expect == Expect::Pass) {
+    if let Some(ex) = rule.examples().iter().find(|e| e.expect == Expect::Pass) {
         s.push('\n');
         s.push_str(&heading(level + 1, &format!("Exemple conforme : {}", ex.name)));
         match serde_json::from_str::<Value>(&ex.data) {

@@ -170,11 +170,12 @@ fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
         crate::base::embedded::from_dir(dir)
             .map_err(|e| message(crate::base::messages::io_failure("lecture du dossier", dir, &e)))
     };
-    let schema_files = match &setup.schemas {
-        Some(dir) => read_dir(dir)?,
-        None => crate::base::embedded::schemas(),
-    };
-    let templates = TemplateSet::load(&schema_files).map_err(|e| message(e.to_string()))?;
+    // The built-in schemas are tested: read without checking them again.
+    let templates = match &setup.schemas {
+        Some(dir) => TemplateSet::load(&read_dir(dir)?),
+        None => TemplateSet::builtin(),
+    }
+    .map_err(|e| message(e.to_string()))?;
     let rule_files = match &setup.rules {
         Some(dir) => read_dir(dir)?,
         None => crate::base::embedded::rules(),

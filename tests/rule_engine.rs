@@ -212,3 +212,24 @@ fn a_shared_file_gives_its_constants_and_functions_to_the_rules_of_its_folder() 
         .unwrap_err();
     assert!(err.message.contains("constantes"), "{}", err.message);
 }
+
+#[test]
+fn rules_loaded_lazily_read_the_same_headers_and_examples() {
+    let files = bilan::base::embedded::rules();
+    let eager = RulePack::load(&files, Sandbox::default()).expect("built-in rules load");
+    let lazy = RulePack::load_lazy(&files, Sandbox::default()).expect("built-in rules load");
+    assert_eq!(eager.rules.len(), lazy.rules.len());
+    for (a, b) in eager.rules.iter().zip(&lazy.rules) {
+        assert_eq!(a.meta.id, b.meta.id);
+        assert_eq!(a.meta.parameters, b.meta.parameters, "{}", a.meta.id);
+        assert_eq!(a.meta.needs, b.meta.needs, "{}", a.meta.id);
+        let names = |r: &bilan::rules::Rule| {
+            r.examples()
+                .iter()
+                .map(|e| (e.name.clone(), e.data.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert!(!names(a).is_empty(), "{}", a.meta.id);
+        assert_eq!(names(a), names(b), "{}", a.meta.id);
+    }
+}

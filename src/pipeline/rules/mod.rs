@@ -85,6 +85,17 @@ pub struct Rule {
     /// The shared parameters its script uses (`params.<name>`), in
     /// [`RuleMeta::parameters`] like its own.
     pub shared_params: Vec<String>,
+    /// Loaded lazily (built-in rules): the `[[examples]]` part of its header,
+    /// read only when asked for ([`Rule::examples`]): a check never needs it.
+    examples_text: Option<String>,
+    examples: std::sync::OnceLock<Vec<Example>>,
+}
+
+/// The worked examples of a header, read apart from the rest.
+#[derive(Debug, Default, Deserialize)]
+struct ExamplesPart {
+    #[serde(default)]
+    examples: Vec<Example>,
 }
 
 /// The file of a template folder that its rules share: `rules/<TEMPLATE>/commun.rhai`.
@@ -98,10 +109,28 @@ pub const SHARED_FILE: &str = "commun.rhai";
 pub struct Shared {
     pub path: PathBuf,
     pub parameters: BTreeMap<String, Param>,
+    /// Its script (the header blanked out).
+    script: String,
+    /// Compiled and run at load, or (built-in rules) when a rule of the
+    /// template is first compiled.
+    code: std::sync::OnceLock<Result<SharedCode, String>>,
+}
+
+#[derive(Debug)]
+struct SharedCode {
     /// Its constants, evaluated once: (name, value).
     constants: Vec<(String, Dynamic)>,
     /// Its functions, merged into each rule's compiled script.
     functions: AST,
+}
+
+impl Shared {
+    fn code(&self, engine: &Engine) -> Result<&SharedCode, &str> {
+        self.code
+            .get_or_init(|| compile_shared(engine, &self.script).map_err(|(_, _, m)| m))
+            .as_ref()
+            .map_err(String::as_str)
+    }
 }
 
 /// The header of `commun.rhai`: only parameters.
@@ -113,6 +142,19 @@ struct SharedMeta {
 }
 
 impl Rule {
+    /// Its worked examples (read from its header when first asked for, for a
+    /// rule loaded lazily; the built-in ones are tested).
+    pub fn examples(&self) -> &[Example] {
+        match &self.examples_text {
+            None => &self.meta.examples,
+            Some(text) => self.examples.get_or_init(|| {
+                toml::from_str::<ExamplesPart>(text)
+                    .map(|p| p.examples)
+                    .unwrap_or_default()
+            }),
+        }
+    }
+
     pub fn applies_to(&self, template: &str) -> bool {
         self.templates
             .as_ref()
@@ -264,7 +306,7 @@ impl RulePack {
             .iter()
             .filter(|f| f.path.file_name().is_some_and(|n| n == SHARED_FILE))
         {
-            shared.insert(folder_of(&file.path), Arc::new(load_shared(&engine, file)?));
+            shared.insert(folder_of(&file.path), Arc::new(load_shared(&engine, file, eager)?));
         }
         for file in files {
             let name = file.path.to_string_lossy().replace('\\', "/");
@@ -443,7 +485,7 @@ impl RulePack {
         // The template's shared constants, once (the rules of a file are the
         // template's and the common ones: one `commun.rhai` at most).
         if let Some(shared) = outcomes.iter().find_map(|r| r.shared.as_ref()) {
-            push_constants(&mut scope, shared);
+            push_constants(&mut scope, shared, &self.engine);
         }
         let base = scope.len();
         let results: Vec<_> = outcomes
@@ -518,7 +560,7 @@ impl RulePack {
         }
         scope.push("data", data);
         if let Some(shared) = &rule.shared {
-            push_constants(&mut scope, shared);
+            push_constants(&mut scope, shared, &self.engine);
         }
         scope.push("params", params);
         let result = self.eval(rule, &mut scope);
@@ -574,15 +616,15 @@ impl RulePack {
     /// behave as documented.
     pub fn check_examples(&self, rule: &Rule) -> Vec<String> {
         let mut problems = Vec::new();
-        if !rule.meta.examples.iter().any(|e| e.expect == Expect::Fail)
-            || !rule.meta.examples.iter().any(|e| e.expect == Expect::Pass)
+        if !rule.examples().iter().any(|e| e.expect == Expect::Fail)
+            || !rule.examples().iter().any(|e| e.expect == Expect::Pass)
         {
             problems.push(format!(
                 "{}: il faut au moins un exemple « pass » et un exemple « fail »",
                 rule.meta.id
             ));
         }
-        for ex in &rule.meta.examples {
+        for ex in rule.examples() {
             let data: Value = match serde_json::from_str(&ex.data) {
                 Ok(v) => v,
                 Err(e) => {
@@ -624,7 +666,7 @@ impl RulePack {
     /// The message a failing example produces (for `explain`).
     pub fn example_messages(&self, rule: &Rule) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        for ex in rule.meta.examples.iter().filter(|e| e.expect == Expect::Fail) {
+        for ex in rule.examples().iter().filter(|e| e.expect == Expect::Fail) {
             if let (Ok(data), Ok(set)) = (serde_json::from_str::<Value>(&ex.data), example_params(rule, ex)) {
                 if let Ok(reports) = self.run_one_with(rule, api::to_dynamic(&data), &set) {
                     for r in reports {
@@ -665,8 +707,16 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 /// shares: the AST, or (line, column, message).
 fn compile_script(engine: &Engine, script: &str, shared: Option<&Shared>) -> Result<AST, (usize, usize, String)> {
     let mut scope = base_scope();
-    if let Some(shared) = shared {
-        push_constants(&mut scope, shared);
+    let shared = match shared {
+        Some(shared) => Some(
+            shared
+                .code(engine)
+                .map_err(|m| (1, 1, format!("{} : {m}", shared.path.display())))?,
+        ),
+        None => None,
+    };
+    if let Some(code) = shared {
+        push_code_constants(&mut scope, code);
     }
     let ast = engine.compile_with_scope(&scope, script).map_err(|e| {
         let pos = e.position();
@@ -682,10 +732,50 @@ fn compile_script(engine: &Engine, script: &str, shared: Option<&Shared>) -> Res
     })
 }
 
-fn push_constants(scope: &mut Scope, shared: &Shared) {
-    for (name, value) in &shared.constants {
+/// Pushes a template's shared constants (none when its file does not run:
+/// its rules then fail to compile, and say why).
+fn push_constants(scope: &mut Scope, shared: &Shared, engine: &Engine) {
+    if let Ok(code) = shared.code(engine) {
+        push_code_constants(scope, code);
+    }
+}
+
+fn push_code_constants(scope: &mut Scope, code: &SharedCode) {
+    for (name, value) in &code.constants {
         scope.push_constant_dynamic(name.clone(), value.clone());
     }
+}
+
+/// Compiles a `commun.rhai` script and runs it once for its constants.
+fn compile_shared(engine: &Engine, script: &str) -> Result<SharedCode, (usize, usize, String)> {
+    let ast = engine.compile(script).map_err(|e| {
+        let pos = e.position();
+        (
+            pos.line().unwrap_or(1),
+            pos.position().unwrap_or(1),
+            crate::base::messages::rhai_parse_error(&e.0),
+        )
+    })?;
+    let mut scope = Scope::new();
+    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
+        let pos = e.position();
+        (pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
+    })?;
+    let mut constants = Vec::new();
+    for (name, constant, value) in scope.iter_raw() {
+        if !constant {
+            return Err((
+                1,
+                1,
+                format!("« {name} » : {SHARED_FILE} ne déclare que des constantes (const) et des fonctions (fn)"),
+            ));
+        }
+        constants.push((name.to_string(), value.clone()));
+    }
+    Ok(SharedCode {
+        constants,
+        functions: ast.clone_functions_only(),
+    })
 }
 
 /// The folder a rule file is in (its template id, `common` or `batch`).
@@ -698,7 +788,7 @@ fn folder_of(path: &std::path::Path) -> String {
 
 /// Reads a template's `commun.rhai`: its optional header (parameters), then
 /// runs its script once for its constants and keeps its functions.
-fn load_shared(engine: &Engine, file: &SourceFile) -> Result<Shared, RuleError> {
+fn load_shared(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Shared, RuleError> {
     let err = |line: usize, column: usize, message: String| RuleError {
         path: file.path.clone(),
         line,
@@ -724,36 +814,18 @@ fn load_shared(engine: &Engine, file: &SourceFile) -> Result<Shared, RuleError> 
         }
         None => (SharedMeta::default(), file.text.clone()),
     };
-    let ast = engine.compile(&script).map_err(|e| {
-        let pos = e.position();
-        err(
-            pos.line().unwrap_or(1),
-            pos.position().unwrap_or(1),
-            crate::base::messages::rhai_parse_error(&e.0),
-        )
-    })?;
-    let mut scope = Scope::new();
-    engine.run_ast_with_scope(&mut scope, &ast).map_err(|e| {
-        let pos = e.position();
-        err(pos.line().unwrap_or(1), pos.position().unwrap_or(1), e.to_string())
-    })?;
-    let mut constants = Vec::new();
-    for (name, constant, value) in scope.iter_raw() {
-        if !constant {
-            return Err(err(
-                1,
-                1,
-                format!("« {name} » : {SHARED_FILE} ne déclare que des constantes (const) et des fonctions (fn)"),
-            ));
-        }
-        constants.push((name.to_string(), value.clone()));
-    }
-    Ok(Shared {
+    let shared = Shared {
         path: file.path.clone(),
         parameters: meta.parameters,
-        constants,
-        functions: ast.clone_functions_only(),
-    })
+        script,
+        code: std::sync::OnceLock::new(),
+    };
+    if eager {
+        let code =
+            compile_shared(engine, &shared.script).map_err(|(line, column, message)| err(line, column, message))?;
+        let _ = shared.code.set(Ok(code));
+    }
+    Ok(shared)
 }
 
 fn compile_rule(
@@ -771,6 +843,20 @@ fn compile_rule(
     };
     let (header, script) = meta::split_header(&file.text).ok_or_else(|| err(1, 1, "en-tête manquant : le fichier doit commencer par un commentaire /* … */ contenant les métadonnées TOML (id, title, severity, checks…)".into()))?;
     let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
+    // Loaded lazily, the worked examples (most of a header) are set apart and
+    // read when asked for, when they are the header's last tables.
+    let (header, examples_text) = match header.find("\n[[examples]]") {
+        Some(i)
+            if !eager
+                && header[i..]
+                    .lines()
+                    .filter(|l| l.trim_start().starts_with('['))
+                    .all(|l| l.trim() == "[[examples]]") =>
+        {
+            (&header[..i], Some(header[i..].to_string()))
+        }
+        _ => (header, None),
+    };
     let mut meta: RuleMeta = toml::from_str(header).map_err(|e| {
         let (line, column) = e
             .span()
@@ -845,6 +931,8 @@ fn compile_rule(
         ast,
         shared,
         shared_params,
+        examples_text,
+        examples: std::sync::OnceLock::new(),
     })
 }
 
