@@ -365,7 +365,7 @@ impl RulePack {
             .as_ref()
             .and_then(|p| p.lock().ok().map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect()))
             .unwrap_or_default();
-        out.sort_by(|a, b| b.1.time.cmp(&a.1.time));
+        out.sort_by_key(|e| std::cmp::Reverse(e.1.time));
         out
     }
 
