@@ -45,6 +45,9 @@ use crate::base::values::{normalize_label, DateInterval, Precision, Unit};
 use crate::docs::expected_fr;
 use crate::pipeline::template::{Block, FieldSpec, SheetSpec, TableSpec, Template, ValueKind};
 
+pub mod live;
+use live::{ColumnPlace, Layout, Place, Probes, TableArea};
+
 /// Empty rows offered under each table header.
 pub const TABLE_ROWS: u32 = 50;
 /// Earliest date a date cell accepts (`(year, month, day)`).
@@ -64,22 +67,40 @@ pub struct BlankError {
     pub message: String,
 }
 
-/// The blank return of `t`, as `.xlsx` bytes.
+/// The blank return of `t`, as `.xlsx` bytes (without live checks).
 pub fn blank(t: &Template) -> Result<Vec<u8>, BlankError> {
-    build(t, None)
+    build(t, None, &[], Probes::Off)
 }
 
 /// The return of `t` holding `data` (a document shaped like `bilan extract`'s
-/// `data`), as `.xlsx` bytes.
+/// `data`), as `.xlsx` bytes (without live checks).
 pub fn fill(t: &Template, data: &Value) -> Result<Vec<u8>, BlankError> {
-    build(t, Some(data))
+    build(t, Some(data), &[], Probes::Off)
 }
 
-fn build(t: &Template, data: Option<&Value>) -> Result<Vec<u8>, BlankError> {
+/// The blank return of `t` with the live checks of the rules of `pack` that
+/// apply to it (`bilan template`, the web desk).
+pub fn blank_checked(t: &Template, pack: &crate::pipeline::rules::RulePack) -> Result<Vec<u8>, BlankError> {
+    let checks = live::checks(t, pack).map_err(|message| BlankError {
+        template: t.id.clone(),
+        message,
+    })?;
+    build(t, None, &checks, Probes::Off)
+}
+
+/// [`fill`] with live checks (`checks` from [`live::checks`]) and, with
+/// [`Probes::On`], the hidden probe sheet the tests read after recalculation.
+pub fn fill_checked(t: &Template, data: &Value, checks: &[live::Check], probes: Probes) -> Result<Vec<u8>, BlankError> {
+    build(t, Some(data), checks, probes)
+}
+
+fn build(t: &Template, data: Option<&Value>, checks: &[live::Check], probes: Probes) -> Result<Vec<u8>, BlankError> {
     let fail = |message: String| BlankError {
         template: t.id.clone(),
         message,
     };
+    let notes = live::notes(checks);
+    let mut layout = Layout::default();
     let mut wb = Workbook::new();
     // A fixed date: the same schema always gives the same file.
     let created = ExcelDateTime::from_ymd(2010, 1, 1).map_err(|e| fail(e.to_string()))?;
@@ -110,11 +131,14 @@ fn build(t: &Template, data: Option<&Value>) -> Result<Vec<u8>, BlankError> {
             ws,
             widths: BTreeMap::new(),
             lists: &mut lists,
+            notes: &notes,
+            layout: &mut layout,
         };
         writer
             .write()
             .map_err(|e| fail(format!("feuille « {} » : {e}", spec.name)))?;
     }
+    live::write(&mut wb, &layout, checks, probes, data.is_none()).map_err(fail)?;
     if !lists.columns.is_empty() {
         let ws = wb.add_worksheet();
         ws.set_name(LISTS_SHEET).map_err(|e| fail(e.to_string()))?;
@@ -190,6 +214,10 @@ struct SheetWriter<'a> {
     /// Column → widest content, in characters.
     widths: BTreeMap<u16, usize>,
     lists: &'a mut Lists,
+    /// Live-check lines of the input message, by pointer pattern.
+    notes: &'a BTreeMap<String, Vec<String>>,
+    /// Where each value goes, for the live checks.
+    layout: &'a mut Layout,
 }
 
 const INPUT_FILL: u32 = 0xFFF8DC;
@@ -310,7 +338,7 @@ pub fn title_prefill(f: &FieldSpec) -> String {
 }
 
 /// Excel counts message lengths in UTF-16 units.
-fn clip(text: &str, max: usize) -> String {
+pub(crate) fn clip(text: &str, max: usize) -> String {
     if text.encode_utf16().count() <= max {
         return text.to_string();
     }
@@ -375,7 +403,8 @@ impl SheetWriter<'_> {
                 None => self.ws.write_blank(0, 0, &fmt)?,
             };
             self.ws.set_row_height(0, 22)?;
-            self.validate(f, CellRef::new(0, 0), 0, false)?;
+            let pointer = format!("{}/{}", spec.pointer(), f.key);
+            self.validate(f, &pointer, CellRef::new(0, 0), 0, false)?;
             row = 1;
         }
         let instruction = self.instruction(row);
@@ -462,6 +491,15 @@ impl SheetWriter<'_> {
 
     /// A label/value field on `row`: label in A, value in B.
     fn field(&mut self, f: &FieldSpec, row: u32) -> Result<(), XlsxError> {
+        let pointer = format!("{}/{}", self.spec.pointer(), f.key);
+        self.layout.cells.insert(
+            pointer.clone(),
+            Place {
+                sheet: self.spec.name.clone(),
+                at: CellRef::new(row, 1),
+                empty_is_zero: f.empty_is_zero,
+            },
+        );
         self.ws
             .write_string_with_format(row, 0, &f.label, &label_format(f.required))?;
         self.fits(0, f.label.chars().count());
@@ -488,7 +526,7 @@ impl SheetWriter<'_> {
             }
         }
         self.fits(1, value_width(f, false));
-        self.validate(f, CellRef::new(row, 1), 0, false)
+        self.validate(f, &pointer, CellRef::new(row, 1), 0, false)
     }
 
     /// A table whose header is on `row`; returns the last row it uses.
@@ -512,6 +550,17 @@ impl SheetWriter<'_> {
         let first = row + 1;
         let count = TABLE_ROWS.max(items.len() as u32);
         let last = first + count - 1;
+        let table = format!("{}/{}", self.spec.pointer(), tb.key);
+        self.layout.tables.insert(
+            table.clone(),
+            TableArea {
+                sheet: self.spec.name.clone(),
+                first_row: first,
+                last_row: last,
+                first_col: 0,
+                last_col: tb.columns.len().saturating_sub(1) as u32,
+            },
+        );
         for (i, c) in tb.columns.iter().enumerate() {
             let col = i as u16;
             let fmt = input_format(c);
@@ -524,7 +573,16 @@ impl SheetWriter<'_> {
                     }
                 }
             }
-            self.validate(c, CellRef::new(first, u32::from(col)), last - first, true)?;
+            let pattern = format!("{table}/*/{}", c.key);
+            self.layout.columns.insert(
+                pattern.clone(),
+                ColumnPlace {
+                    table: table.clone(),
+                    col: u32::from(col),
+                    empty_is_zero: c.empty_is_zero,
+                },
+            );
+            self.validate(c, &pattern, CellRef::new(first, u32::from(col)), last - first, true)?;
         }
         let Some(total) = &tb.total else { return Ok(last) };
         let total_row = last + 1;
@@ -545,6 +603,22 @@ impl SheetWriter<'_> {
             if !total.columns.contains(&c.key) {
                 self.ws.write_blank(total_row, col, &fmt)?;
                 continue;
+            }
+            let pointer = format!("{}/{}/{}", self.spec.pointer(), total.key, c.key);
+            self.layout.cells.insert(
+                pointer.clone(),
+                Place {
+                    sheet: self.spec.name.clone(),
+                    at: CellRef::new(total_row, u32::from(col)),
+                    empty_is_zero: c.empty_is_zero,
+                },
+            );
+            if let Some(lines) = self.notes.get(&pointer) {
+                let dv = DataValidation::new()
+                    .allow_any_value()
+                    .set_input_title(clip(&format!("TOTAL {}", c.label), 32))?
+                    .set_input_message(clip(&lines.join("\n"), 255))?;
+                self.ws.add_data_validation(total_row, col, total_row, col, &dv)?;
             }
             match document_total {
                 Some(Some(values)) => match values.get(&c.key) {
@@ -569,14 +643,28 @@ impl SheetWriter<'_> {
     }
 
     /// Adds the data validation of `f` to `rows + 1` cells from `at` down.
-    fn validate(&mut self, f: &FieldSpec, at: CellRef, rows: u32, in_table: bool) -> Result<(), XlsxError> {
-        let dv = self.validation(f, at, in_table)?;
+    fn validate(
+        &mut self,
+        f: &FieldSpec,
+        pointer: &str,
+        at: CellRef,
+        rows: u32,
+        in_table: bool,
+    ) -> Result<(), XlsxError> {
+        let lines = self.notes.get(pointer).map(Vec::as_slice).unwrap_or_default();
+        let dv = self.validation(f, at, in_table, lines)?;
         self.ws
             .add_data_validation(at.row, at.col as u16, at.row + rows, at.col as u16, &dv)?;
         Ok(())
     }
 
-    fn validation(&mut self, f: &FieldSpec, at: CellRef, in_table: bool) -> Result<DataValidation, XlsxError> {
+    fn validation(
+        &mut self,
+        f: &FieldSpec,
+        at: CellRef,
+        in_table: bool,
+        live_lines: &[String],
+    ) -> Result<DataValidation, XlsxError> {
         let expected = expected_fr(f);
         let mut dv = DataValidation::new();
         let mut warn_only = false;
@@ -667,9 +755,15 @@ impl SheetWriter<'_> {
             (ValueKind::Date, _) => format!("« {} » : saisissez une date entre le {} et le {} (jj/mm/aaaa).", f.label, fr_date(FIRST_DATE), fr_date(LAST_DATE)),
             _ => format!("« {} » : valeur refusée. Attendu : {expected}.", f.label),
         };
-        dv = dv
-            .set_input_title(clip(&f.label, 32))?
-            .set_input_message(clip(&input, 255))?;
+        // The live checks' lines come first: never cut off by a long description.
+        let input = if live_lines.is_empty() {
+            clip(&input, 255)
+        } else {
+            let checks = clip(&live_lines.join("\n"), 200);
+            let room = 255 - checks.encode_utf16().count() - 1;
+            format!("{checks}\n{}", clip(&input, room))
+        };
+        dv = dv.set_input_title(clip(&f.label, 32))?.set_input_message(input)?;
         if !refuses_nothing {
             dv = dv
                 .set_error_title(if warn_only {

@@ -230,6 +230,9 @@ fn script_rule_doc(pack: &RulePack, templates: Option<&TemplateSet>, rule: &Rule
         }
     }
     s.push('\n');
+    s.push_str(&heading(level + 1, "Contrôle en direct dans le modèle vierge"));
+    s.push_str(&live_doc(rule, &rule_templates));
+    s.push('\n');
     s.push_str(&heading(level + 1, "Références"));
     if m.references.is_empty() {
         let mut derived = Vec::new();
@@ -630,4 +633,46 @@ pub fn reference(pack: &RulePack, templates: &TemplateSet) -> String {
 /// The HTML anchor of a rule or template id.
 pub fn anchor(id: &str) -> String {
     id.to_ascii_lowercase()
+}
+
+/// Whether and how the blank return checks `rule` while it is filled (its
+/// `[[live]]` declarations), for `bilan explain` and `docs/REGLES.md`.
+fn live_doc(rule: &Rule, templates: &[&Template]) -> String {
+    let items: Vec<crate::pipeline::rules::live::LiveItem> =
+        rule.meta.live.iter().filter_map(|d| d.items().ok()).flatten().collect();
+    if items.is_empty() {
+        return "Aucun : cette règle n'est vérifiée que par bilan, pas par le tableur pendant la saisie.\n".into();
+    }
+    let mut s = String::from(
+        "Oui : le modèle vierge (`bilan template`) colore la cellule en rouge dès que les chiffres saisis la contredisent, et son message de saisie cite la règle. Le contrôle en direct ne porte que sur des nombres saisis comme nombres ; bilan reste la référence.\n",
+    );
+    let place = |pointer: &str| -> String {
+        for t in templates {
+            if let Some((sheet, label)) = crate::pipeline::template::layout_map(t).get(pointer) {
+                return format!("« {sheet} › {label} »");
+            }
+            for sheet in &t.sheets {
+                for block in &sheet.blocks {
+                    let Block::Table(tb) = block else { continue };
+                    let Some(total) = &tb.total else { continue };
+                    for c in &tb.columns {
+                        if pointer == format!("{}/{}/{}", sheet.pointer(), total.key, c.key) {
+                            return format!("« {} › ligne TOTAL, {} »", sheet.name, c.label);
+                        }
+                    }
+                }
+            }
+        }
+        format!("`{pointer}`")
+    };
+    for item in &items {
+        let kind = match item.shape {
+            crate::pipeline::rules::live::LiveShape::Sum { .. } => "somme",
+            crate::pipeline::rules::live::LiveShape::Part { .. } => "partie ≤ tout",
+            crate::pipeline::rules::live::LiveShape::Order { .. } => "ordre des dates",
+            crate::pipeline::rules::live::LiveShape::Rate { .. } => "taux",
+        };
+        s.push_str(&format!("- {kind}, sur {} : {}\n", place(&item.on), item.message));
+    }
+    s
 }

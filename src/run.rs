@@ -757,6 +757,7 @@ pub fn write_reference(checker: &Checker, path: &Path) -> Result<(), RunError> {
 /// which (template id, path).
 pub fn write_blanks(
     templates: &TemplateSet,
+    rules: &crate::pipeline::rules::RulePack,
     id: Option<&str>,
     output_path: Option<&Path>,
     all: Option<&Path>,
@@ -803,7 +804,7 @@ pub fn write_blanks(
     }
     let mut done = Vec::new();
     for (t, path) in jobs {
-        let bytes = crate::blank::blank(t).map_err(|e| message(e.to_string()))?;
+        let bytes = crate::blank::blank_checked(t, rules).map_err(|e| message(e.to_string()))?;
         output::save(&path, &bytes)?;
         done.push((t.id.clone(), path));
     }

@@ -53,6 +53,8 @@ use bilan::values::normalize_label;
 const VARIANTS_PER_FIXTURE: u64 = 12;
 
 /// `(description, template)`: a clean fixture and one with mistakes per template.
+/// A built-in template missing here (a new one) gets the first `*-conforme`
+/// description of `fixtures/src/` and its first other description ([`discovered`]).
 const FIXTURES: [(&str, &str); 12] = [
     ("pole-maud-conforme", "BILAN-POLE"),
     ("pole-itrans-cout-total-different-des-financeurs", "BILAN-POLE"),
@@ -1080,7 +1082,15 @@ fn every_tolerated_layout_reads_as_the_original_in_every_template() {
     let mut templates_seen = BTreeSet::new();
     // `LAYOUT_MATRIX_FIXTURE=<name>`: only that fixture (to investigate a failure).
     let only = std::env::var("LAYOUT_MATRIX_FIXTURE").ok();
-    for (fixture, id) in FIXTURES {
+    let listed: BTreeSet<&str> = FIXTURES.iter().map(|(_, id)| *id).collect();
+    let mut fixtures: Vec<(&'static str, &'static str)> = FIXTURES.to_vec();
+    for t in &checker.templates.templates {
+        if !listed.contains(t.id.as_str()) {
+            let id: &'static str = Box::leak(t.id.clone().into_boxed_str());
+            fixtures.extend(discovered(id).into_iter().map(|f| (f, id)));
+        }
+    }
+    for (fixture, id) in fixtures.iter().copied() {
         if only.as_deref().is_some_and(|o| !fixture.contains(o)) {
             continue;
         }
@@ -1175,7 +1185,7 @@ fn every_tolerated_layout_reads_as_the_original_in_every_template() {
     println!(
         "matrice des mises en page : {checked} variantes vérifiées ({} modèles, {} fixtures)",
         templates_seen.len(),
-        FIXTURES.len()
+        fixtures.len()
     );
     for (feature, n) in &coverage {
         println!("  {feature} : {n}");
@@ -1186,6 +1196,59 @@ fn every_tolerated_layout_reads_as_the_original_in_every_template() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The template id a description declares (the value right of `Modèle` in
+/// `Identification`).
+fn declared_template(spec: &WorkbookSpec) -> Option<String> {
+    let sheet = spec
+        .sheets
+        .iter()
+        .find(|s| normalize_label(&s.name) == "identification")?;
+    let grid = Grid::of(sheet);
+    let (&(r, c), _) = grid
+        .cells
+        .iter()
+        .find(|(p, _)| grid.text(**p).is_some_and(|t| normalize_label(t) == "modele"))?;
+    grid.cells
+        .range((r, c + 1)..(r, u32::MAX))
+        .find_map(|(p, _)| grid.text(*p))
+        .map(|t| t.trim().to_string())
+}
+
+/// A template's clean description and one with mistakes, found in `fixtures/src/`.
+fn discovered(id: &str) -> Vec<&'static str> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("src");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .filter_map(|e| {
+                    e.file_name()
+                        .to_str()
+                        .and_then(|n| n.strip_suffix(".json"))
+                        .map(str::to_string)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    let of_template: Vec<String> = names
+        .into_iter()
+        .filter(|n| {
+            let text = std::fs::read_to_string(dir.join(format!("{n}.json"))).unwrap_or_default();
+            serde_json::from_str::<WorkbookSpec>(&text)
+                .ok()
+                .and_then(|s| declared_template(&s))
+                .is_some_and(|t| t == id)
+        })
+        .collect();
+    let clean = of_template.iter().find(|n| n.ends_with("-conforme"));
+    let mistaken = of_template.iter().find(|n| !n.ends_with("-conforme"));
+    clean
+        .into_iter()
+        .chain(mistaken)
+        .map(|n| &*Box::leak(n.clone().into_boxed_str()))
+        .collect()
 }
 
 fn first_data_difference(a: &Option<serde_json::Value>, b: &Option<serde_json::Value>) -> String {
@@ -1225,4 +1288,21 @@ fn first_data_difference(a: &Option<serde_json::Value>, b: &Option<serde_json::V
         (Some(a), Some(b)) => walk(a, b, String::new()).unwrap_or_default(),
         _ => "extraction absente".to_string(),
     }
+}
+
+/// A template that `FIXTURES` does not list is still in the matrix: its fixtures
+/// are found by the `Modèle` their description declares.
+#[test]
+fn a_template_missing_from_the_list_gets_its_fixtures_from_their_descriptions() {
+    let found = discovered("BILAN-POLE");
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found[0].ends_with("-conforme") && found[0].starts_with("pole-"),
+        "{found:?}"
+    );
+    assert!(
+        !found[1].ends_with("-conforme") && found[1].starts_with("pole-"),
+        "{found:?}"
+    );
+    assert!(discovered("BILAN-INCONNU").is_empty());
 }

@@ -90,6 +90,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, RunError> {
             let checker = run::load(&args.packs.setup())?;
             let written = run::write_blanks(
                 &checker.templates,
+                &checker.rules,
                 args.id.as_deref(),
                 args.output.as_deref(),
                 args.all.as_deref(),

@@ -16,6 +16,11 @@
 //! expect = "fail"
 //! findings = ["/financements/0/cout_total"]
 //! data = '''{ … }'''
+//! [[live]]
+//! kind = "somme"
+//! total = "/financements/#/cout_total"
+//! parts = ["/financements/#/etat", "…"]
+//! message = "coût total = somme des financeurs"
 //! */
 //! ```
 
@@ -51,6 +56,10 @@ pub struct RuleMeta {
     pub parameters: BTreeMap<String, ParamValue>,
     #[serde(default)]
     pub examples: Vec<Example>,
+    /// How a spreadsheet checks the rule while the return is filled (`[[live]]`,
+    /// see [`crate::pipeline::rules::live`]): written into the blank returns.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub live: Vec<super::live::LiveDecl>,
 }
 
 /// A parameter: a number (kept exact) or a text.

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod campaign;
+pub mod live;
 pub mod meta;
 
 use std::collections::BTreeMap;
@@ -739,6 +740,10 @@ fn compile_rule(
             ),
         )
     })?;
+    for decl in &meta.live {
+        decl.items()
+            .map_err(|m| err(1, 1, format!("métadonnées invalides : {m}")))?;
+    }
     // The shared parameters its script uses become its own.
     let mut shared_params = Vec::new();
     for (name, value) in shared.iter().flat_map(|s| &s.parameters) {

@@ -106,7 +106,7 @@ pub async fn blank_template(State(state): State<Shared>, Path(file): Path<String
     let id = file.strip_suffix(".xlsx").ok_or(WebError::NotFound)?;
     let checker = state.engine.checker();
     let template = checker.templates.get(id).ok_or(WebError::NotFound)?;
-    let bytes = crate::blank::blank(template)
+    let bytes = crate::blank::blank_checked(template, &checker.rules)
         .map_err(|e| WebError::Internal(format!("modèle vierge impossible : {}", e.message)))?;
     Ok(attachment(bytes, &format!("{}.xlsx", template.id), XLSX))
 }
