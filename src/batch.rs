@@ -192,6 +192,7 @@ pub fn check_all(
                     key_rows: Vec::new(),
                     annotated: job.annotated.as_ref().map(|_| Err("erreur interne".to_string())),
                     extraction: None,
+                    cross: None,
                 }
             });
         progress();
@@ -212,6 +213,7 @@ pub fn check_all(
             report,
             key_rows: checked.key_rows,
             annotated,
+            cross: checked.cross,
         })
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build();
@@ -249,13 +251,17 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
         .iter()
         .map(|s| {
             let r = &s.report;
+            let cross = s.cross.as_ref();
             json!({
                 "path": r.path,
+                "file": file_name(&r.path),
                 "template": r.template,
                 "organisation": r.organisation,
                 "exercice": r.exercice.as_ref().and_then(|e| e.parse::<i64>().ok()),
                 "cut_off": r.cut_off,
                 "status": r.status(),
+                "data": cross.and_then(|c| c.get("data")).cloned().unwrap_or(Value::Null),
+                "decimals": cross.and_then(|c| c.get("decimals")).cloned().unwrap_or_else(|| json!({})),
             })
         })
         .collect();
@@ -270,15 +276,30 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
         match result {
             Ok(reports) => {
                 for r in reports {
-                    let file = r
+                    let index = r
                         .pointer
                         .strip_prefix("/returns/")
                         .and_then(|rest| rest.split('/').next())
-                        .and_then(|i| i.parse::<usize>().ok())
-                        .and_then(|i| summaries.get(i))
-                        .map(|s| s.report.path.clone());
+                        .and_then(|i| i.parse::<usize>().ok());
+                    let summary = index.and_then(|i| summaries.get(i));
+                    let file = summary.map(|s| s.report.path.clone());
+                    // `/returns/3/data/maquette/dossiers_axe1`: the cell of
+                    // `/maquette/dossiers_axe1` in the 4th return.
+                    let origin = index.and_then(|i| {
+                        let inner = r.pointer.strip_prefix(&format!("/returns/{i}/data"))?;
+                        let cells = summary?.cross.as_ref()?.get("cells")?;
+                        nearest_origin(cells, inner)
+                    });
                     let figures = crate::pipeline::rules::figures(rule, &r);
-                    let mut f = Finding::new(&rule.meta.id, rule.meta.severity, r.message).with_pointer(r.pointer);
+                    let severity = if r.reference {
+                        Severity::Info
+                    } else {
+                        rule.meta.severity
+                    };
+                    let mut f = Finding::new(&rule.meta.id, severity, r.message).with_pointer(r.pointer);
+                    if let Some(o) = origin {
+                        f = f.at(&o.sheet, o.cell.or(o.range.map(|x| x.start))).with_range(o.range);
+                    }
                     f.figures = figures;
                     out.push(BatchFinding { finding: f, file });
                 }
@@ -304,6 +325,27 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
         ))
     });
     out
+}
+
+/// The origin of `pointer` in a return's `cells`, or of its nearest ancestor.
+fn nearest_origin(cells: &Value, pointer: &str) -> Option<crate::base::model::Origin> {
+    let mut p = pointer;
+    loop {
+        if let Some(o) = cells.get(p) {
+            return serde_json::from_value(o.clone()).ok();
+        }
+        match p.rfind('/') {
+            Some(0) | None => return None,
+            Some(i) => p = &p[..i],
+        }
+    }
+}
+
+/// The last component of a path, how messages name a file.
+fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// The machine report of a batch (`rapport.json`).

@@ -223,7 +223,13 @@ fn script_rule_doc(pack: &RulePack, templates: Option<&TemplateSet>, rule: &Rule
             } else {
                 ""
             };
-            s.push_str(&format!("- {k} = {}{note}\n", v.display()));
+            let range = if v.min.is_some() || v.max.is_some() {
+                format!(" (plage permise : {})", v.range_fr())
+            } else {
+                String::new()
+            };
+            let what = v.description.as_deref().map(|d| format!(" — {d}")).unwrap_or_default();
+            s.push_str(&format!("- {k} = {}{range}{what}{note}\n", v.display()));
         }
         if !m.parameters.contains_key("tolerance") {
             s.push_str("- pas de tolérance : la comparaison est exacte\n");

@@ -22,6 +22,8 @@ pub struct Summary {
     pub key_rows: Vec<Vec<Value>>,
     /// The annotated report, relative to the output folder.
     pub annotated: Option<String>,
+    /// What the cross-file rules read of the return (see `batch::cross_data`).
+    pub cross: Option<Value>,
 }
 
 /// A cross-file finding, with the file it is about (if any).
@@ -29,6 +31,21 @@ pub struct Summary {
 pub struct BatchFinding {
     pub finding: Finding,
     pub file: Option<String>,
+}
+
+impl BatchFinding {
+    /// The index of the return the finding is about, when its pointer is
+    /// `/returns/<i>/…`.
+    pub fn return_index(&self) -> Option<usize> {
+        self.finding
+            .pointer
+            .as_deref()?
+            .strip_prefix("/returns/")?
+            .split('/')
+            .next()?
+            .parse()
+            .ok()
+    }
 }
 
 /// A file found under the inputs but not checked, and why.
@@ -94,6 +111,47 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
             _ => Value::Null,
         }
     };
+    // A column with `aggregate` is computed on the table its pointer names:
+    // `count` its rows, `sum` a column, `rate` Σ field ÷ Σ over × 100.
+    let aggregate = |c: &crate::pipeline::template::synthese::SyntheseColumn| -> Option<Value> {
+        let how = c.aggregate.as_deref()?;
+        let p = c.pointer.as_str();
+        let rows = ex.data.pointer(p).and_then(Value::as_array);
+        let sum = |field: Option<&str>| -> Option<rust_decimal::Decimal> {
+            let field = field?;
+            let mut total = rust_decimal::Decimal::ZERO;
+            for (i, row) in rows?.iter().enumerate() {
+                let at = format!("{p}/{i}/{field}");
+                let v = ex.exact.get(&at).copied().or_else(|| {
+                    row.get(field)
+                        .and_then(Value::as_f64)
+                        .and_then(crate::base::format::decimal_of_f64)
+                });
+                total += v.unwrap_or_default();
+            }
+            Some(total)
+        };
+        let number = |d: rust_decimal::Decimal| {
+            use rust_decimal::prelude::ToPrimitive;
+            d.to_f64().map_or(Value::Null, |f| json!(f))
+        };
+        Some(match how {
+            "count" => json!(rows.map_or(0, Vec::len)),
+            "sum" => sum(c.field.as_deref()).map_or(Value::Null, number),
+            "rate" => {
+                let num = sum(c.field.as_deref());
+                let den = sum(c.over.as_deref());
+                match (num, den) {
+                    (Some(n), Some(d)) if !d.is_zero() => {
+                        number((n * rust_decimal::Decimal::ONE_HUNDRED / d).round_dp(2))
+                    }
+                    _ => Value::Null,
+                }
+            }
+            _ => Value::Null,
+        })
+    };
+    let aggregates: Vec<Option<Value>> = spec.columns.iter().map(aggregate).collect();
     let pointers: Vec<&str> = spec.columns.iter().map(|c| c.pointer.as_str()).collect();
     match spec.rows.as_deref() {
         Some(rows) => ex
@@ -107,6 +165,143 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
                     .collect()
             })
             .unwrap_or_default(),
-        None => vec![pointers.iter().map(|p| read(None, p)).collect()],
+        None => vec![pointers
+            .iter()
+            .zip(&aggregates)
+            .map(|(p, agg)| agg.clone().unwrap_or_else(|| read(None, p)))
+            .collect()],
     }
+}
+
+/// Tables longer than this keep no cell per value in [`cross_data`] (only the
+/// table's own place and its TOTAL row): a list of 5 000 operations would
+/// otherwise carry 100 000 cells that no cross-file finding points at.
+const CROSS_CELLS_MAX_ROWS: usize = 500;
+
+/// What the cross-file rules read of a return: the values its template lists
+/// in `x-template.cross_file`, with `cells` (pointer → `{sheet, cell, range}`
+/// of each value, for placing a finding on the cell it is about) and
+/// `decimals` (pointer → the decimals the number is stated with: the digits it
+/// was typed with, e.g. `28,89` → 2; a whole number is absent, i.e. 0).
+/// `None` when the template lists nothing or the return was not read.
+pub fn cross_data(templates: &TemplateSet, report: &FileReport) -> Option<Value> {
+    let t = report.template.as_deref().and_then(|id| templates.get(id))?;
+    let ex = report.extraction.as_ref()?;
+    let wanted: Vec<&str> = t
+        .schema
+        .pointer("/x-template/cross_file")
+        .and_then(Value::as_array)?
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    if wanted.is_empty() {
+        return None;
+    }
+    let mut data = serde_json::Map::new();
+    for p in &wanted {
+        let Some(v) = ex.data.pointer(p) else { continue };
+        // Unusable values are hidden, as from the return's own rules.
+        let mut v = v.clone();
+        for u in ex.unusable.iter().filter(|u| u.starts_with(p)) {
+            if let Some(slot) = v.pointer_mut(&u[p.len()..]) {
+                *slot = Value::Null;
+            }
+        }
+        insert_at(&mut data, p, v);
+    }
+    let inside_long_table = |pointer: &str| -> bool {
+        // `/operations/12/cout_total`: the table is `/operations`.
+        let mut prefix = String::new();
+        for seg in pointer.split('/').skip(1) {
+            if seg.parse::<usize>().is_ok() {
+                if let Some(a) = ex.data.pointer(&prefix).and_then(Value::as_array) {
+                    if a.len() > CROSS_CELLS_MAX_ROWS {
+                        return true;
+                    }
+                }
+            }
+            prefix.push('/');
+            prefix.push_str(seg);
+        }
+        false
+    };
+    let under = |pointer: &str| {
+        wanted
+            .iter()
+            .any(|w| pointer == *w || pointer.starts_with(&format!("{w}/")))
+    };
+    let mut cells = serde_json::Map::new();
+    for (pointer, origin) in &ex.origins {
+        if under(pointer) && !inside_long_table(pointer) {
+            cells.insert(pointer.clone(), serde_json::to_value(origin).unwrap_or(Value::Null));
+        }
+    }
+    let mut decimals = serde_json::Map::new();
+    for (pointer, d) in &ex.exact {
+        if d.scale() > 0 && under(pointer) && !inside_long_table(pointer) {
+            decimals.insert(pointer.clone(), json!(d.scale()));
+        }
+    }
+    // A figure typed as text (`89,00`) states the digits it was typed with.
+    for (pointer, origin) in &ex.origins {
+        let Some(raw) = origin.raw.as_deref() else { continue };
+        if !under(pointer) || inside_long_table(pointer) || !ex.data.pointer(pointer).is_some_and(Value::is_number) {
+            continue;
+        }
+        if let Some(n) = typed_decimals(raw) {
+            decimals.insert(pointer.clone(), json!(n));
+        }
+    }
+    Some(json!({"data": data, "cells": cells, "decimals": decimals}))
+}
+
+/// The decimals of a number as typed (`89,00` → 2, `1 234,5 M€` → 1, `89` → 0).
+fn typed_decimals(raw: &str) -> Option<u32> {
+    let s = raw.trim();
+    let digits_end = s.rfind(|c: char| c.is_ascii_digit())?;
+    let number = &s[..=digits_end];
+    match number.rfind([',', '.']) {
+        // `1.234.567` or `1,234,567` group thousands: no decimals.
+        Some(i) if number[..i].contains(number.as_bytes()[i] as char) => Some(0),
+        Some(i) => {
+            let tail = &number[i + 1..];
+            (tail.len() <= 6 && tail.chars().all(|c| c.is_ascii_digit())).then_some(tail.len() as u32)
+        }
+        None => Some(0),
+    }
+}
+
+fn insert_at(root: &mut serde_json::Map<String, Value>, pointer: &str, value: Value) {
+    let segs: Vec<&str> = pointer.split('/').skip(1).collect();
+    let Some((last, parents)) = segs.split_last() else {
+        return;
+    };
+    let mut cur = root;
+    for seg in parents {
+        let entry = cur.entry(seg.to_string()).or_insert_with(|| json!({}));
+        if !entry.is_object() {
+            *entry = json!({});
+        }
+        let Some(next) = entry.as_object_mut() else { return };
+        cur = next;
+    }
+    cur.insert(last.to_string(), value);
+}
+
+/// A report with cross-file findings added (for its annotated workbook).
+pub fn with_extra_findings(report: &FileReport, extra: &[Finding]) -> FileReport {
+    let mut out = FileReport {
+        path: report.path.clone(),
+        sha256: report.sha256.clone(),
+        template: report.template.clone(),
+        template_version: report.template_version.clone(),
+        organisation: report.organisation.clone(),
+        cut_off: report.cut_off.clone(),
+        exercice: report.exercice.clone(),
+        findings: report.findings.clone(),
+        workbook: report.workbook.clone(),
+        extraction: None,
+    };
+    out.findings.extend(extra.iter().cloned());
+    out
 }

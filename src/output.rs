@@ -119,7 +119,11 @@ pub fn report_file_name(input: &Path) -> String {
     if name.is_empty() || device {
         name = format!("retour_{name}");
     }
-    format!("{name}.controle.xlsx")
+    // A macro-enabled workbook is patched, macros kept: its report keeps `.xlsm`.
+    let macro_enabled = input
+        .extension()
+        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("xlsm"));
+    format!("{name}.controle.{}", if macro_enabled { "xlsm" } else { "xlsx" })
 }
 
 /// Unique file names for the annotated reports of `files`, in order:
@@ -132,13 +136,14 @@ pub fn report_names(files: &[PathBuf], refused: &dyn Fn(&str) -> bool) -> Vec<St
         .iter()
         .map(|f| {
             let name = report_file_name(f);
-            let stem = name.trim_end_matches(".controle.xlsx").to_string();
+            let (stem, ext) = name.rsplit_once(".controle.").unwrap_or((name.as_str(), "xlsx"));
+            let (stem, ext) = (stem.to_string(), ext.to_string());
             (1..)
                 .map(|n| {
                     if n == 1 {
                         name.clone()
                     } else {
-                        format!("{stem} ({n}).controle.xlsx")
+                        format!("{stem} ({n}).controle.{ext}")
                     }
                 })
                 .find(|candidate| !refused(candidate) && taken.insert(candidate.to_lowercase()))
@@ -342,6 +347,7 @@ mod tests {
             "pole-itrans.controle.xlsx"
         );
         assert_eq!(report_file_name(Path::new("a|b?.xls")), "a_b_.controle.xlsx");
+        assert_eq!(report_file_name(Path::new("macros.XLSM")), "macros.controle.xlsm");
         assert_eq!(report_file_name(Path::new("CON.xlsx")), "retour_CON.controle.xlsx");
         assert_eq!(report_file_name(Path::new(".xlsx")), "_xlsx.controle.xlsx");
         assert!(report_file_name(Path::new(&format!("{}.xlsx", "é".repeat(200)))).len() < 200);

@@ -318,6 +318,9 @@ pub struct CheckRun {
     pub reports: Vec<FileReport>,
     /// The annotated workbooks written.
     pub annotated: Vec<PathBuf>,
+    /// Findings of the cross-file rules when several files were checked
+    /// together (a dashboard with its list of operations).
+    pub cross: Vec<BatchFinding>,
     pub checked_at: DateTime<Utc>,
     /// Outputs that could not be written, in French (the run's exit status is 2).
     pub failures: Vec<String>,
@@ -339,6 +342,10 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
     let mut reports = Vec::new();
     let mut annotated = Vec::new();
     let mut failures = Vec::new();
+    let mut crosses = Vec::new();
+    // Several files checked together are reconciled by the cross-file rules,
+    // as in a batch.
+    let together = opts.files.len() > 1;
     for (i, file) in opts.files.iter().enumerate() {
         if crate::job::isolate::interrupted() {
             return Err(RunError::Interrupted);
@@ -348,9 +355,11 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
             annotated: out.map(|p| output::path_to_bytes(p)),
             checked_at: checked_at.timestamp(),
             excerpts: true,
+            cross: together,
             ..Job::default()
         };
         let checked = checker.process(&Input::Path(file.clone()), &job);
+        crosses.push(checked.cross);
         let mut report = checked.report;
         match (checked.annotated, out) {
             (Some(Ok(())), Some(out)) => annotated.push(out.clone()),
@@ -366,8 +375,43 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
     if crate::job::isolate::interrupted() {
         return Err(RunError::Interrupted);
     }
+    let mut cross = Vec::new();
+    if together {
+        let summaries: Vec<Summary> = reports
+            .drain(..)
+            .zip(crosses)
+            .map(|(report, cross)| Summary {
+                report,
+                key_rows: Vec::new(),
+                annotated: None,
+                cross,
+            })
+            .collect();
+        cross = batch::cross_checks(&checker.rules, &summaries, None)
+            .into_iter()
+            .filter(|b| !checker.rules.is_off(b.finding.rule.as_str()))
+            .collect();
+        reports = summaries.into_iter().map(|s| s.report).collect();
+        // The annotated workbook of a file the cross-file rules speak about
+        // shows those findings too: written again with them.
+        for (i, file) in opts.files.iter().enumerate() {
+            let extra = findings_about(&cross, i);
+            let Some(out) = workbooks_out.get(i).filter(|_| !extra.is_empty()) else {
+                continue;
+            };
+            let job = Job {
+                annotated: Some(output::path_to_bytes(out)),
+                checked_at: checked_at.timestamp(),
+                extra_findings: extra,
+                ..Job::default()
+            };
+            if let Some(Err(reason)) = checker.process(&Input::Path(file.clone()), &job).annotated {
+                failures.push(format!("classeur annoté {} non écrit : {reason}", out.display()));
+            }
+        }
+    }
     if let Some(path) = &opts.json {
-        let text = json_text(&json_report(checker, &reports));
+        let text = json_text(&json_report_with(checker, &reports, &cross));
         if let Err(e) = output::save(path, text.as_bytes()) {
             failures.push(e.to_string());
         }
@@ -375,6 +419,7 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
     Ok(CheckRun {
         reports,
         annotated,
+        cross,
         checked_at,
         failures,
     })
@@ -382,9 +427,32 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
 
 /// The machine report of `check` (`--json`), with the campaign when there is one.
 pub fn json_report(checker: &Checker, reports: &[FileReport]) -> serde_json::Value {
+    json_report_with(checker, reports, &[])
+}
+
+/// [`json_report`] with the cross-file findings of a check of several files
+/// (top-level `batch`, as in a batch's `rapport.json`).
+pub fn json_report_with(checker: &Checker, reports: &[FileReport], cross: &[BatchFinding]) -> serde_json::Value {
     let mut value = report::json::report(reports, &checker.rules.name, Utc::now(), Vec::new());
+    if !cross.is_empty() {
+        value["batch"] = serde_json::Value::Array(
+            cross
+                .iter()
+                .map(|b| report::json::finding_json(&b.finding, b.file.as_deref().unwrap_or("")))
+                .collect(),
+        );
+    }
     report::json::add_campaign(&mut value, &checker.rules);
     value
+}
+
+/// The cross-file findings placed on the i-th file, for its annotated workbook.
+fn findings_about(cross: &[BatchFinding], i: usize) -> Vec<crate::finding::Finding> {
+    cross
+        .iter()
+        .filter(|b| b.return_index() == Some(i) && b.finding.sheet.is_some())
+        .map(|b| b.finding.clone())
+        .collect()
 }
 
 /// Refuses an output path that is one of the inputs (exit 2).
@@ -570,6 +638,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
                 annotated: name.map(|n| output::path_to_bytes(&annotes.join(n))),
                 checked_at: checked_at.timestamp(),
                 key_rows: true,
+                cross: true,
                 ..Job::default()
             },
             name.map(|n| format!("annotes/{n}")),
@@ -602,9 +671,32 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             ),
             key_rows: Vec::new(),
             annotated: None,
+            cross: None,
         });
     }
     let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());
+    for s in summaries.iter_mut() {
+        s.cross = None;
+    }
+    // The annotated workbook of a return the cross-file rules speak about (the
+    // dashboard a list of operations contradicts) shows those findings too.
+    if opts.annotated {
+        for (i, file) in inputs.files.iter().enumerate() {
+            let extra = findings_about(&cross, i);
+            let Some(name) = names.get(i).filter(|_| !extra.is_empty()) else {
+                continue;
+            };
+            let job = Job {
+                annotated: Some(output::path_to_bytes(&annotes.join(name))),
+                checked_at: checked_at.timestamp(),
+                extra_findings: extra,
+                ..Job::default()
+            };
+            if let Some(Err(reason)) = checker.process(&Input::Path(file.clone()), &job).annotated {
+                failures.push(format!("annotes/{name} : {reason}"));
+            }
+        }
+    }
     let mut json = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, checked_at);
     report::json::add_campaign(&mut json, &checker.rules);
     let written_json = output::save(&staging.dir.join("rapport.json"), json_text(&json).as_bytes());

@@ -859,6 +859,7 @@ fn clean_data(checker: &Checker, id: &str) -> serde_json::Value {
         "BILAN-PLDE" => Some("plde-boulonnais-conforme.xlsx"),
         "TDB-FEDER-AXE1" => Some("feder-axe1-2009-conforme.xlsx"),
         "BILAN-OUTILS-FINANCIERS" => Some("outils-financiers-2009-conforme.xlsx"),
+        "FEDER-OPERATIONS" => Some("feder-operations-2021-2027-transition-conforme.xlsx"),
         _ => None,
     };
     if let Some(name) = fixture {

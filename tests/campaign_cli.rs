@@ -264,6 +264,67 @@ fn a_malformed_campaign_stops_the_run_with_line_and_column() {
     assert!(stderr(&o).contains("fichier introuvable"), "{}", stderr(&o));
 }
 
+/// Issue 21 and spec 3: a parameter out of the rule's declared range (`1e300`,
+/// a negative rate) or of the wrong type stops the run like a syntax error,
+/// in French, with the file, line and column and the line shown; so does a
+/// campaign file over 1 MB.
+#[test]
+fn a_parameter_out_of_range_or_of_the_wrong_type_stops_the_run() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("campagne.toml");
+    let cases: &[(&str, &str)] = &[
+        (
+            "nom = \"x\"\n[regles.\"PROG-OBJ-001\"]\nparametres = { seuil_pct = 1e300 }\n",
+            ":3:28: erreur : paramètre « seuil_pct » de PROG-OBJ-001 : 1e300 est un nombre trop grand pour une règle",
+        ),
+        (
+            "nom = \"x\"\n[regles.\"PROG-OBJ-001\"]\nparametres = { seuil_pct = -5 }\n",
+            ":3:28: erreur : paramètre « seuil_pct » de PROG-OBJ-001 : -5 est hors de la plage permise (de 0 à 100)",
+        ),
+        (
+            "nom = \"x\"\n[regles.\"POLE-FIN-005\"]\nparametres = { premiere_annee = \"2005\" }\n",
+            ":3:33: erreur : paramètre « premiere_annee » de POLE-FIN-005 : un nombre entier est attendu, pas un texte",
+        ),
+        (
+            "nom = \"x\"\nexercice = 99999999999999999999\n",
+            ":2:12: erreur : nombre entier trop grand",
+        ),
+    ];
+    for (text, needle) in cases {
+        std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+        let o = bilan(&[
+            os("check"),
+            fixture("pole-maud-conforme.xlsx").as_os_str(),
+            os("--campagne"),
+            file.as_os_str(),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{text}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert!(err.contains(&format!("{}{needle}", file.display())), "{text}: {err}");
+        // The line is shown under the message.
+        let line = text.lines().find(|l| {
+            needle.contains(":3:") && l.starts_with("parametres") || needle.contains(":2:") && l.starts_with("exercice")
+        });
+        assert!(line.is_some_and(|l| err.contains(l)), "{text}: {err}");
+        assert!(stdout(&o).is_empty());
+    }
+    // Over 1 MB: refused before it is parsed.
+    let big = format!("nom = \"{}\"\n", "a".repeat(1_000_001));
+    std::fs::write(&file, big).unwrap_or_else(|e| panic!("{e}"));
+    let o = bilan(&[
+        os("check"),
+        fixture("pole-maud-conforme.xlsx").as_os_str(),
+        os("--campagne"),
+        file.as_os_str(),
+    ]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("fichier de campagne trop volumineux"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn explain_shows_the_rule_as_the_campaign_applies_it() {
     let o = bilan(&[

@@ -177,7 +177,8 @@ fn a_shared_parameter_set_on_one_rule_is_set_on_every_rule_using_it() {
     let mut pack = RulePack::builtin().expect("built-in rules load");
     let words = |pack: &RulePack, id: &str| {
         pack.rule(id)
-            .and_then(|r| r.meta.parameters.get("mots_installation").cloned())
+            .and_then(|r| r.meta.parameters.get("mots_installation"))
+            .and_then(|p| p.default.clone())
     };
     assert!(words(&pack, "PLDE-DAT-003").is_some());
     assert_eq!(words(&pack, "PLDE-DAT-003"), words(&pack, "PLDE-DAT-005"));

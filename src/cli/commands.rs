@@ -170,7 +170,7 @@ pub fn check(args: CheckArgs) -> Result<u8, RunError> {
             eprintln!("Classeur annoté : {}", out.display());
         }
     }
-    let json = || run::json_text(&run::json_report(&checker, reports));
+    let json = || run::json_text(&run::json_report_with(&checker, reports, &done.cross));
     if json_to_stdout {
         print_out(&json())?;
     } else {
@@ -190,6 +190,9 @@ pub fn check(args: CheckArgs) -> Result<u8, RunError> {
                     out.push_str(&report::summary_line(r));
                     out.push('\n');
                 }
+                for b in &done.cross {
+                    out.push_str(&report::short::cross_line(b));
+                }
             }
             Format::Human => {
                 for r in reports {
@@ -200,8 +203,15 @@ pub fn check(args: CheckArgs) -> Result<u8, RunError> {
                         out.push_str(&report::human::render(r, style));
                     }
                 }
+                if !done.cross.is_empty() {
+                    out.push_str("Contrôles croisés entre les fichiers :\n");
+                    for b in &done.cross {
+                        out.push_str(&report::short::cross_line(b));
+                    }
+                }
                 if reports.len() > 1 {
-                    out.push_str(&report::total_line(reports));
+                    let cross: Vec<bilan::finding::Finding> = done.cross.iter().map(|b| b.finding.clone()).collect();
+                    out.push_str(&report::total_line_with(reports, bilan::finding::Counts::of(&cross)));
                     out.push('\n');
                 }
             }
@@ -217,7 +227,7 @@ pub fn check(args: CheckArgs) -> Result<u8, RunError> {
     if let Some(code) = failed_outputs(&done.failures) {
         return Ok(code);
     }
-    Ok(run::exit_code(reports, &[], args.fail_on.level()))
+    Ok(run::exit_code(reports, &done.cross, args.fail_on.level()))
 }
 
 /// A progress bar on the terminal.

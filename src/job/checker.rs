@@ -74,7 +74,7 @@ impl Checker {
         if let (Some(out), None) = (&job.annotated, &checked.annotated) {
             // The worker stopped before writing it: the file's report holds its
             // finding only (no cells), safe to write here.
-            checked.annotated = Some(self.write_annotated(&checked.report, job, out));
+            checked.annotated = Some(self.write_annotated(&checked.report, job, out, None));
         }
         checked
     }
@@ -82,28 +82,56 @@ impl Checker {
     /// Writes the annotated workbook of `report` to `out` (the bytes of a
     /// path), as `job` asks (time of the check, follow-up); `Err` holds the
     /// French reason for BILAN-OUT-001.
-    fn write_annotated(&self, report: &FileReport, job: &Job, out: &[u8]) -> Result<(), String> {
+    /// With the submitted bytes (`original`), an `.xlsx`/`.xlsm` is patched.
+    fn write_annotated(
+        &self,
+        report: &FileReport,
+        job: &Job,
+        out: &[u8],
+        original: Option<&[u8]>,
+    ) -> Result<(), String> {
         let at = chrono::DateTime::from_timestamp(job.checked_at, 0).unwrap_or_default();
         let out = crate::output::path_from_bytes(out);
-        crate::report::xlsx::write_report_with(report, &self.rules, at, job.follow_up())
+        // Cross-file findings about this file (a second pass) are shown too.
+        let extended;
+        let report = if job.extra_findings.is_empty() {
+            report
+        } else {
+            extended = crate::outcome::with_extra_findings(report, &job.extra_findings);
+            &extended
+        };
+        crate::report::xlsx::write_annotated(report, &self.rules, at, job.follow_up(), original)
             .map_err(|e| e.to_string())
-            .and_then(|bytes| crate::output::save(&out, &bytes).map_err(|e| e.reason()))
+            .and_then(|a| crate::output::save(&out, &a.bytes).map_err(|e| e.reason()))
     }
 
     /// [`Checker::process`] in this process; `stage` is told each stage as it starts.
     pub fn process_here(&self, input: &Input, job: &Job, stage: &dyn Fn(Stage)) -> Checked {
         stage(Stage::Read);
-        // The looks of the sheets (a second pass over each) only serve the annotated workbook.
+        // The submitted bytes are kept for the annotated workbook: an `.xlsx` is
+        // patched, not re-created, so the looks of its sheets (a second pass over
+        // each) are not read; a re-creation reads them then.
         let limits = Limits {
-            read_styles: job.annotated.is_some(),
+            read_styles: false,
             ..self.limits
         };
-        let mut report = match input {
-            Input::Path(path) => match read_file_bytes(path, &self.limits) {
-                Ok(bytes) => self.check_bytes_staged(&input.shown(), &bytes, &limits, stage),
-                Err(e) => FileReport::failed(&input.shown(), None, read_failure(&e)),
-            },
-            Input::Bytes { name, bytes } => self.check_bytes_staged(name, bytes, &limits, stage),
+        let read = match input {
+            Input::Path(path) => Some(read_file_bytes(path, &self.limits)),
+            Input::Bytes { .. } => None,
+        };
+        let original: Option<&[u8]> = match (input, &read) {
+            (Input::Bytes { bytes, .. }, _) => Some(bytes),
+            (_, Some(Ok(bytes))) => Some(bytes),
+            _ => None,
+        };
+        let mut report = match (original, &read) {
+            (Some(bytes), _) => self.check_bytes_staged(&input.shown(), bytes, &limits, stage),
+            (None, Some(Err(e))) => FileReport::failed(&input.shown(), None, read_failure(e)),
+            (None, _) => FileReport::failed(
+                &input.shown(),
+                None,
+                read_failure(&crate::pipeline::read::ReadError::Empty),
+            ),
         };
         cap(&mut report);
         let extraction = job.extraction.then(|| crate::report::json::extraction(&report));
@@ -112,9 +140,14 @@ impl Checker {
         } else {
             Vec::new()
         };
+        let cross = if job.cross {
+            crate::outcome::cross_data(&self.templates, &report)
+        } else {
+            None
+        };
         let annotated = job.annotated.as_ref().map(|out| {
             stage(Stage::Annotated);
-            self.write_annotated(&report, job, out)
+            self.write_annotated(&report, job, out, original)
         });
         report.extraction = None;
         report.workbook = match (job.excerpts, report.workbook.take()) {
@@ -126,6 +159,7 @@ impl Checker {
             key_rows,
             annotated,
             extraction,
+            cross,
         }
     }
 }

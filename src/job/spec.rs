@@ -39,6 +39,15 @@ pub struct Job {
     /// how it is named), for the annotated workbook's follow-up.
     #[serde(default)]
     pub follow_up: Option<(crate::diff::Diff, String)>,
+    /// Keep what the cross-file rules read of the return (its template's
+    /// `x-template.cross_file` values, their cells and stated precision): a
+    /// batch, or a `check` of several files.
+    #[serde(default)]
+    pub cross: bool,
+    /// Cross-file findings about this file, to show in its annotated workbook
+    /// (the second pass of a run whose cross-file rules found something here).
+    #[serde(default)]
+    pub extra_findings: Vec<crate::finding::Finding>,
 }
 
 impl Job {
@@ -59,4 +68,6 @@ pub struct Checked {
     pub annotated: Option<Result<(), String>>,
     /// `bilan extract`'s JSON.
     pub extraction: Option<serde_json::Value>,
+    /// What the cross-file rules read of the return ([`Job::cross`]).
+    pub cross: Option<serde_json::Value>,
 }

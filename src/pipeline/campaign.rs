@@ -25,7 +25,7 @@ use toml::Spanned;
 
 use crate::finding::{Finding, Level, Severity};
 use crate::pipeline::extract::Extraction;
-use crate::pipeline::rules::{ParamValue, RulePack};
+use crate::pipeline::rules::RulePack;
 // The campaign's data lives with the rule pack that keeps it; its loading is here.
 use crate::base::values::{parse_french_date, DateInterval, Precision};
 pub use crate::pipeline::rules::campaign::{read_expected, Campaign, Expected, Override};
@@ -49,6 +49,16 @@ const PROTECTED: &[&str] = &[
     "BILAN-INT-001",
     "BILAN-OUT-001",
 ];
+
+/// The largest campaign file read (`campaign.md`: 1 MB): a person writes it.
+pub const MAX_CAMPAIGN_BYTES: u64 = 1_000_000;
+
+fn too_large(len: u64) -> String {
+    format!(
+        "fichier de campagne trop volumineux : {} octets pour 1 Mo au plus (1 000 000 octets) : un fichier de campagne s'écrit à la main, vérifiez que c'est le bon fichier",
+        crate::base::format::decimal_fr(rust_decimal::Decimal::from(len))
+    )
+}
 
 /// A campaign file that cannot be used: the run stops (exit 2).
 #[derive(Debug, Clone, thiserror::Error)]
@@ -99,12 +109,20 @@ impl Campaign {
             message,
             source_text: String::new(),
         };
+        if let Ok(meta) = std::fs::metadata(path) {
+            if meta.is_file() && meta.len() > MAX_CAMPAIGN_BYTES {
+                return Err(fail(too_large(meta.len())));
+            }
+        }
         let bytes = std::fs::read(path).map_err(|e| {
             fail(format!(
                 "lecture impossible : {}",
                 crate::base::messages::file_io_error(&e)
             ))
         })?;
+        if bytes.len() as u64 > MAX_CAMPAIGN_BYTES {
+            return Err(fail(too_large(bytes.len() as u64)));
+        }
         let text = String::from_utf8(bytes)
             .map_err(|_| fail("le fichier n'est pas du texte UTF-8 : enregistrez-le en UTF-8".into()))?;
         let base = path
@@ -117,6 +135,15 @@ impl Campaign {
     /// `base`: the folder `attendus` is relative to (`None`: `attendus` is kept
     /// as written but not read, e.g. for an uploaded file).
     pub fn parse(text: &str, name: &Path, base: Option<&Path>, rules: &RulePack) -> Result<Self, CampaignError> {
+        if text.len() as u64 > MAX_CAMPAIGN_BYTES {
+            return Err(CampaignError {
+                path: name.to_path_buf(),
+                line: 1,
+                column: 1,
+                message: too_large(text.len() as u64),
+                source_text: String::new(),
+            });
+        }
         let err = |span: Option<Range<usize>>, message: String| {
             let (line, column) = span.map(|s| line_col(text, s.start)).unwrap_or((1, 1));
             CampaignError {
@@ -127,7 +154,10 @@ impl Campaign {
                 source_text: text.to_string(),
             }
         };
-        let raw: RawCampaign = toml::from_str(text).map_err(|e| err(e.span(), toml_message_fr(e.message())))?;
+        let raw: RawCampaign = toml::from_str(text).map_err(|e| {
+            let written = e.span().and_then(|s| text.get(s)).unwrap_or("");
+            err(e.span(), toml_message_fr(e.message(), written))
+        })?;
         let campaign_name = raw.nom.get_ref().trim().to_string();
         if campaign_name.is_empty() {
             return Err(err(
@@ -308,28 +338,16 @@ fn read_override(
             };
             return Err(err(Some(name.span()), message));
         };
-        let new = match (current, value.get_ref()) {
-            (ParamValue::Text(_), toml::Value::String(s)) => ParamValue::Text(s.clone()),
-            (ParamValue::Int(_) | ParamValue::Float(_), toml::Value::Integer(i)) => ParamValue::Int(*i),
-            (ParamValue::Int(_) | ParamValue::Float(_), toml::Value::Float(f)) if f.is_finite() => {
-                ParamValue::Float(*f)
-            }
-            (current, got) => {
-                let want = match current {
-                    ParamValue::Text(_) => "un texte entre guillemets",
-                    _ => "un nombre",
-                };
-                return Err(err(
-                    Some(value.span()),
-                    format!(
-                        "paramètre « {} » de {written} : {want} est attendu, pas {}",
-                        name.get_ref(),
-                        toml_type_fr(got)
-                    ),
-                ));
-            }
-        };
-        parameters.insert(name.get_ref().clone(), (new, Some(current.clone())));
+        let new = current.check_toml(value.get_ref()).map_err(|why| {
+            err(
+                Some(value.span()),
+                format!("paramètre « {} » de {written} : {why}", name.get_ref()),
+            )
+        })?;
+        parameters.insert(
+            name.get_ref().clone(),
+            (new, current.default.clone().filter(|_| current.per_value.is_empty())),
+        );
     }
     if level.is_none() && parameters.is_empty() {
         return Err(err(
@@ -392,20 +410,8 @@ fn read_day(v: &toml::Value) -> Option<DateInterval> {
     (d.precision == Precision::Day).then_some(d)
 }
 
-fn toml_type_fr(v: &toml::Value) -> &'static str {
-    match v {
-        toml::Value::String(_) => "un texte",
-        toml::Value::Integer(_) => "un nombre entier",
-        toml::Value::Float(_) => "un nombre",
-        toml::Value::Boolean(_) => "un booléen",
-        toml::Value::Datetime(_) => "une date",
-        toml::Value::Array(_) => "une liste",
-        toml::Value::Table(_) => "une table",
-    }
-}
-
 /// toml's messages in French, for the cases a person writing a campaign meets.
-fn toml_message_fr(m: &str) -> String {
+fn toml_message_fr(m: &str, written: &str) -> String {
     let m = m.trim();
     if let Some(rest) = m.strip_prefix("unknown field ") {
         let (field, expected) = rest.split_once(", expected").unwrap_or((rest, ""));
@@ -431,11 +437,23 @@ fn toml_message_fr(m: &str) -> String {
     }
     if let Some(rest) = m.strip_prefix("invalid type: ") {
         let (found, expected) = rest.split_once(", expected ").unwrap_or((rest, ""));
-        return format!(
-            "valeur invalide : il faut {} ici, pas {}",
-            type_fr(expected),
-            type_fr(found)
-        );
+        let (want, got) = (type_fr(expected), type_fr(found));
+        let written = written.trim();
+        // toml says « integer » both for what it read and for what fits an i64:
+        // the same words on both sides mean a number too large, not a wrong type.
+        if want == got && got == "un nombre entier" {
+            return format!("nombre entier trop grand : {written} ne tient pas dans une valeur de campagne (une année s'écrit 2009)");
+        }
+        // A TOML date is read as a table by serde: say « une date ».
+        let got = if looks_like_date(written) {
+            "une date".to_string()
+        } else {
+            got
+        };
+        if want == got {
+            return format!("valeur invalide : {written} ne convient pas ici ({want} attendu)");
+        }
+        return format!("valeur invalide : il faut {want} ici, pas {got}");
     }
     if m.starts_with("duplicate key") {
         return "clé définie deux fois".into();
@@ -447,6 +465,12 @@ fn toml_message_fr(m: &str) -> String {
         return m.to_string();
     }
     format!("syntaxe TOML invalide à cet endroit (détail technique : {m})")
+}
+
+/// `2009-01-01`, `2009-01-01T10:00:00`: what TOML reads as a date.
+fn looks_like_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-' && b[7] == b'-'
 }
 
 fn tidy_expected(s: &str) -> String {
@@ -497,6 +521,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::pipeline::rules::ParamValue;
 
     const EXAMPLE: &str = r#"nom = "Bilan SRDE 2009 — Conférence permanente du 2 juin 2010"
 exercice = 2009
@@ -569,7 +594,7 @@ gravite = "erreur"
         );
         assert_eq!(
             pack.rule("PROG-OBJ-001")
-                .and_then(|r| r.meta.parameters.get("seuil_pct").cloned()),
+                .and_then(|r| r.meta.parameters.get("seuil_pct").and_then(|p| p.default.clone())),
             Some(ParamValue::Int(40))
         );
         assert!(pack.campaign.is_some());
@@ -641,6 +666,32 @@ gravite = "erreur"
             ),
             ("exercice = 2009\n", (1, 1), "clé « nom » obligatoire absente"),
             ("nom = \"x\"\nexercice = = 2009\n", (2, 12), "syntaxe TOML invalide"),
+            // Issue 21: never « il faut un nombre entier ici, pas un nombre entier ».
+            (
+                "nom = \"x\"\nexercice = 99999999999999999999\n",
+                (2, 12),
+                "nombre entier trop grand : 99999999999999999999",
+            ),
+            (
+                "nom = \"x\"\nexercice = 2009-01-01\n",
+                (2, 12),
+                "il faut un nombre entier ici, pas une date",
+            ),
+            (
+                "nom = \"x\"\n[regles.\"PROG-OBJ-001\"]\nparametres = { seuil_pct = 1e300 }\n",
+                (3, 28),
+                "1e300 est un nombre trop grand pour une règle",
+            ),
+            (
+                "nom = \"x\"\n[regles.\"PROG-OBJ-001\"]\nparametres = { seuil_pct = -5 }\n",
+                (3, 28),
+                "-5 est hors de la plage permise (de 0 à 100)",
+            ),
+            (
+                "nom = \"x\"\n[regles.\"PLDE-DAT-004\"]\nparametres = { annees = 2.5 }\n",
+                (3, 25),
+                "un nombre entier est attendu, pas le nombre à virgule 2,5",
+            ),
         ];
         for (text, (line, column), needle) in cases {
             let e = error(text);
@@ -651,6 +702,17 @@ gravite = "erreur"
                 "{e}"
             );
         }
+    }
+
+    #[test]
+    fn a_campaign_over_one_megabyte_is_refused() {
+        let text = format!("nom = \"{}\"\n", "a".repeat(1_000_000));
+        let e = error(&text);
+        assert!(
+            e.message.starts_with("fichier de campagne trop volumineux"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -26,11 +26,20 @@ pub fn render(r: &FileReport) -> String {
 
 /// A cross-file finding of a batch: `[file : ]avertissement BATCH-003 : message`.
 pub fn cross_line(b: &crate::outcome::BatchFinding) -> String {
-    let place = b
-        .file
-        .as_deref()
-        .map(|f| format!("{} : ", crate::output::neutralise(f)))
-        .unwrap_or_default();
+    let cell = match (&b.finding.sheet, b.finding.cell) {
+        (Some(sheet), Some(cell)) => format!("{sheet}!{cell}"),
+        (Some(sheet), None) => sheet.clone(),
+        _ => String::new(),
+    };
+    let place = match (b.file.as_deref(), cell.is_empty()) {
+        (Some(f), true) => format!("{} : ", crate::output::neutralise(f)),
+        (Some(f), false) => format!(
+            "{}:{} : ",
+            crate::output::neutralise(f),
+            crate::output::neutralise(&cell)
+        ),
+        (None, _) => String::new(),
+    };
     format!(
         "{place}{} {} : {}\n",
         b.finding.severity.label_fr(),

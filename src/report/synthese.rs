@@ -387,7 +387,12 @@ pub fn write(
         ws.write_string_with_format(row, 0, b.finding.rule.as_str(), &f.plain)?;
         ws.write_string_with_format(row, 1, b.finding.severity.title_fr(), &f.plain)?;
         if let Some(file) = &b.file {
-            ws.write_string_with_format(row, 2, name(file), &f.wrap)?;
+            // The cell the finding is about, when a cross-file rule placed it.
+            let place = match (&b.finding.sheet, b.finding.cell) {
+                (Some(sheet), Some(cell)) => format!("{} ({sheet}!{cell})", name(file)),
+                _ => name(file),
+            };
+            ws.write_string_with_format(row, 2, place, &f.wrap)?;
         }
         ws.write_string_with_format(row, 3, text(&names.text(&b.finding.message)), &f.wrap)?;
     }

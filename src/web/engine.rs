@@ -160,6 +160,7 @@ fn check_now(checker: &Checker, path: &Path, name: &str, annotated: Option<&Path
         key_rows: true,
         extraction: true,
         follow_up: None,
+        ..Job::default()
     };
     let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| checker.process(&input, &job)));
     let checked = run.map_err(|_| WebError::Internal("le contrôle a échoué sur une erreur interne".into()))?;

@@ -67,5 +67,6 @@ pub fn summary_of(sub: &Submission, annotated: Option<String>) -> Option<Summary
         report,
         key_rows: view.map(|v| v.key_rows).unwrap_or_default(),
         annotated,
+        cross: None,
     })
 }

@@ -119,6 +119,8 @@ pub(crate) struct Answer {
     pub(crate) key_rows: Vec<Vec<serde_json::Value>>,
     pub(crate) annotated: Option<Result<(), String>>,
     pub(crate) extraction: Option<serde_json::Value>,
+    #[serde(default)]
+    pub(crate) cross: Option<serde_json::Value>,
 }
 
 // ---------------------------------------------------------------------------
@@ -389,12 +391,14 @@ impl Isolation {
                     key_rows,
                     annotated,
                     extraction,
+                    cross,
                 } = *a;
                 return Checked {
                     report,
                     key_rows,
                     annotated,
                     extraction,
+                    cross,
                 };
             }
             Outcome::Timeout(stage) => {
@@ -420,6 +424,7 @@ impl Isolation {
             // Not written: the caller writes this report's (see `Checker::process`).
             annotated: None,
             extraction: None,
+            cross: None,
         }
     }
 

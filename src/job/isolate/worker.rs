@@ -73,6 +73,7 @@ pub fn serve(load: &dyn Fn(&WorkerConfig) -> Result<Checker, String>) -> i32 {
             key_rows: checked.key_rows,
             annotated: checked.annotated,
             extraction: checked.extraction,
+            cross: checked.cross,
         };
         let Ok(text) = serde_json::to_string(&answer) else {
             return 2;

@@ -28,6 +28,10 @@ pub struct Reported {
     pub range: Vec<String>,
     /// Line of the `report` call in the rule file.
     pub line: Option<usize>,
+    /// `#{reference: true}`: this report only points a file at a finding made
+    /// on another file (a cross-file rule: the list of operations is told
+    /// where its dashboard disagrees); the engine gives it the severity info.
+    pub reference: bool,
 }
 
 thread_local! {
@@ -232,6 +236,7 @@ fn record(ctx: &NativeCallContext, pointer: &str, message: &str, extra: Option<&
         r.actual = num("actual");
         r.difference = num("difference");
         r.tolerance = num("tolerance");
+        r.reference = extra.get("reference").and_then(|d| d.as_bool().ok()).unwrap_or(false);
         if let Some(range) = extra.get("range") {
             if let Some(s) = range.clone().try_cast::<ImmutableString>() {
                 r.range.push(s.to_string());
@@ -359,6 +364,40 @@ fn duplicates_of(rows: &Array, keys: &Array, options: Option<&Map>) -> Array {
     out
 }
 
+/// `fixed(28.9, 2)` = « 28,90 »: exactly `dp` decimals, as a figure stated to
+/// the hundredth is shown.
+fn fixed_fr(d: Decimal, dp: INT) -> String {
+    use rust_decimal::prelude::ToPrimitive;
+    let dp = dp.clamp(0, 10) as usize;
+    let d = d.round_dp(dp as u32);
+    let int = d.trunc();
+    let mut out = int
+        .to_i128()
+        .map_or_else(|| int.to_string(), crate::base::format::int_fr);
+    if d.is_sign_negative() && int.is_zero() && !d.is_zero() {
+        out.insert(0, '-');
+    }
+    if dp > 0 {
+        let frac = format!("{:.*}", dp, (d - int).abs());
+        out.push(',');
+        out.push_str(frac.get(2..).unwrap_or(""));
+    }
+    out
+}
+
+/// A day plus `n` calendar months (the day clamped to the month's last day),
+/// canonical; `None` unless `date` is a day.
+fn add_months(date: &str, n: INT) -> Option<String> {
+    let d = interval(date).filter(|d| d.precision == crate::base::values::Precision::Day)?;
+    let months = i64::from(d.start.year) * 12 + i64::from(d.start.month) - 1 + n;
+    let year = i32::try_from(months.div_euclid(12)).ok()?;
+    let month = u32::try_from(months.rem_euclid(12)).ok()? + 1;
+    let day = (1..=d.start.day)
+        .rev()
+        .find_map(|day| DateInterval::day(year, month, day))?;
+    Some(day.canonical())
+}
+
 /// Whether the TOTAL row's `column` differs from the sum of the column over
 /// `rows` by more than `tolerance`; `false` when either cannot be judged.
 fn column_total_differs(rows: &Array, total: &Map, column: &str, tolerance: Decimal) -> bool {
@@ -381,7 +420,7 @@ pub fn register(engine: &mut Engine) -> Vec<ApiDoc> {
     };
     api.doc(
         "report(pointer, message) | report(pointer, message, #{expected, actual, difference, tolerance, range})",
-        "Reports a finding at `pointer` (a JSON pointer into `data`). The engine adds the rule id, severity, sheet, cell and range (`range`: a pointer or a list of pointers); `difference` defaults to `actual − expected`, `tolerance` to `params.tolerance`.",
+        "Reports a finding at `pointer` (a JSON pointer into `data`). The engine adds the rule id, severity, sheet, cell and range (`range`: a pointer or a list of pointers); `difference` defaults to `actual − expected`, `tolerance` to `params.tolerance`; `reference: true` (cross-file rules) marks a pointer to a finding made on another file: severity info.",
     );
     volatile!(
         api.engine,
@@ -447,6 +486,16 @@ pub fn register(engine: &mut Engine) -> Vec<ApiDoc> {
     api.engine.register_fn("fr", |d: INT| decimal_fr(Decimal::from(d)));
     api.engine
         .register_fn("fr", |d: Decimal, dp: INT| decimal_fr_dp(d, dp.clamp(0, 10) as u32));
+    api.engine.register_fn("fr", |d: INT, dp: INT| {
+        decimal_fr_dp(Decimal::from(d), dp.clamp(0, 10) as u32)
+    });
+    api.doc(
+        "fixed(x, n)",
+        "A number, French style, with exactly `n` decimals: `fixed(28.9, 2)` is `28,90` (a figure shown at the precision it was stated with).",
+    )
+    .register_fn("fixed", |d: Decimal, dp: INT| fixed_fr(d, dp));
+    api.engine
+        .register_fn("fixed", |d: INT, dp: INT| fixed_fr(Decimal::from(d), dp));
     api.doc(
         "norm(text)",
         "A label as compared: lower case, no accents, spaces collapsed.",
@@ -580,6 +629,23 @@ pub fn register(engine: &mut Engine) -> Vec<ApiDoc> {
         interval(&a).map(|d| d.display_fr()).unwrap_or_else(|| a.to_string())
     });
     api.doc(
+        "add_months(day, n)",
+        "A day plus `n` calendar months, the day clamped to the end of a shorter month (`add_months(\"2009-08-31\", 6)` is `\"2010-02-28\"`); `()` unless `day` is a day.",
+    )
+    .register_fn("add_months", |a: ImmutableString, n: INT| -> Dynamic {
+        add_months(&a, n).map_or(Dynamic::UNIT, Dynamic::from)
+    });
+    api.doc(
+        "is_day(x)",
+        "Whether `x` is a date to the day (not a month, a quarter…).",
+    )
+    .register_fn("is_day", |a: Dynamic| {
+        a.clone()
+            .try_cast::<ImmutableString>()
+            .and_then(|s| interval(&s))
+            .is_some_and(|d| d.precision == crate::base::values::Precision::Day)
+    });
+    api.doc(
         "date_start_year(a) | date_end_year(a)",
         "The year a date (or period) starts (ends) in; `()` when it is not a date.",
     )
@@ -647,6 +713,21 @@ pub fn past_deadline() -> bool {
 mod tests {
     use super::*;
     use std::str::FromStr;
+
+    #[test]
+    fn fixed_keeps_the_stated_decimals() {
+        assert_eq!(fixed_fr(Decimal::new(289, 1), 2), "28,90");
+        assert_eq!(fixed_fr(Decimal::from(89), 2), "89,00");
+        assert_eq!(fixed_fr(Decimal::new(8900444, 5), 0), "89");
+    }
+
+    #[test]
+    fn add_months_clamps_to_the_month_end() {
+        assert_eq!(add_months("2009-08-31", 6).as_deref(), Some("2010-02-28"));
+        assert_eq!(add_months("2011-08-31", 6).as_deref(), Some("2012-02-29"));
+        assert_eq!(add_months("2009-01-15", 6).as_deref(), Some("2009-07-15"));
+        assert_eq!(add_months("2009-T1", 6), None);
+    }
 
     #[test]
     fn rules_get_the_exact_decimal_not_the_float() {

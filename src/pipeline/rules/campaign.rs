@@ -79,11 +79,7 @@ impl Override {
 }
 
 fn param_json(v: &ParamValue) -> Value {
-    match v {
-        ParamValue::Int(i) => json!(i),
-        ParamValue::Float(f) => json!(f),
-        ParamValue::Text(s) => json!(s),
-    }
+    v.to_json()
 }
 
 /// A loaded campaign.

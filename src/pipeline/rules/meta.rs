@@ -10,7 +10,7 @@
 //! references = ["…"]
 //! needs = ["/financements"]
 //! [parameters]
-//! tolerance = 1
+//! tolerance = { default = 1, min = 0, max = 1000 }   # typed: see rules::params
 //! [[examples]]
 //! name = "…"
 //! expect = "fail"
@@ -26,9 +26,9 @@
 
 use std::collections::BTreeMap;
 
-use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+pub use super::params::{Param, ParamKind, ParamValue};
 use crate::finding::Severity;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,44 +51,16 @@ pub struct RuleMeta {
     /// Pointers the rule needs: it does not run when one is missing (sheet or table absent).
     #[serde(default)]
     pub needs: Vec<String>,
-    /// Tunable values (tolerances, thresholds), exact decimals.
+    /// Tunable values (tolerances, thresholds, dates, lists), typed and
+    /// ranged: see [`super::params`].
     #[serde(default)]
-    pub parameters: BTreeMap<String, ParamValue>,
+    pub parameters: BTreeMap<String, Param>,
     #[serde(default)]
     pub examples: Vec<Example>,
     /// How a spreadsheet checks the rule while the return is filled (`[[live]]`,
     /// see [`crate::pipeline::rules::live`]): written into the blank returns.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub live: Vec<super::live::LiveDecl>,
-}
-
-/// A parameter: a number (kept exact) or a text.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-#[serde(untagged)]
-pub enum ParamValue {
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-impl ParamValue {
-    pub fn as_decimal(&self) -> Option<Decimal> {
-        match self {
-            ParamValue::Int(i) => Some(Decimal::from(*i)),
-            ParamValue::Float(f) => crate::base::format::decimal_of_f64(*f),
-            ParamValue::Text(_) => None,
-        }
-    }
-
-    pub fn display(&self) -> String {
-        match self {
-            ParamValue::Text(s) => s.clone(),
-            other => other
-                .as_decimal()
-                .map(crate::base::format::decimal_fr)
-                .unwrap_or_default(),
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -107,6 +79,10 @@ pub struct Example {
     /// The pointers the rule must report, in order (fail examples).
     #[serde(default)]
     pub findings: Vec<String>,
+    /// Parameters set for this example, as a campaign would (checked against
+    /// their declared type and range): `parameters = { codes_earmarking = [1, 2] }`.
+    #[serde(default)]
+    pub parameters: BTreeMap<String, toml::Value>,
     /// The return's data, as JSON.
     pub data: String,
 }

@@ -9,6 +9,7 @@ pub mod api;
 pub mod campaign;
 pub mod live;
 pub mod meta;
+pub mod params;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -24,7 +25,7 @@ use crate::base::embedded::SourceFile;
 use crate::base::model::CellRange;
 use crate::finding::{Figures, Finding, Level, Severity};
 use crate::pipeline::extract::Extraction;
-pub use meta::{Example, Expect, ParamValue, RuleMeta};
+pub use meta::{Example, Expect, Param, ParamKind, ParamValue, RuleMeta};
 
 /// A rule file that cannot be used: the run stops (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -96,7 +97,7 @@ pub const SHARED_FILE: &str = "commun.rhai";
 #[derive(Debug)]
 pub struct Shared {
     pub path: PathBuf,
-    pub parameters: BTreeMap<String, ParamValue>,
+    pub parameters: BTreeMap<String, Param>,
     /// Its constants, evaluated once: (name, value).
     constants: Vec<(String, Dynamic)>,
     /// Its functions, merged into each rule's compiled script.
@@ -108,7 +109,7 @@ pub struct Shared {
 #[serde(deny_unknown_fields)]
 struct SharedMeta {
     #[serde(default)]
-    parameters: BTreeMap<String, ParamValue>,
+    parameters: BTreeMap<String, Param>,
 }
 
 impl Rule {
@@ -118,21 +119,25 @@ impl Rule {
             .is_none_or(|ts| ts.iter().any(|t| t == template))
     }
 
-    /// Parameters as Rhai values (exact decimals).
-    fn params(&self) -> Map {
-        let mut m = Map::new();
-        for (k, v) in &self.meta.parameters {
-            let d = match v {
-                ParamValue::Text(s) => Dynamic::from(s.clone()),
-                other => other.as_decimal().map(Dynamic::from_decimal).unwrap_or(Dynamic::UNIT),
-            };
-            m.insert(k.as_str().into(), d);
-        }
-        m
+    /// Parameters as Rhai values (exact decimals, days as text, arrays), each
+    /// resolved for this data when its default depends on a field.
+    fn params(&self, data: &Dynamic) -> Map {
+        params::script_params(&self.meta.parameters, |ptr| params::key_of_dynamic(data, ptr))
+    }
+
+    /// Parameters resolved for a return's JSON data.
+    fn params_json(&self, data: &Value) -> Map {
+        params::script_params(&self.meta.parameters, |ptr| {
+            data.pointer(ptr).and_then(params::key_of_json)
+        })
     }
 
     pub fn tolerance(&self) -> Option<Decimal> {
-        self.meta.parameters.get("tolerance").and_then(ParamValue::as_decimal)
+        self.meta
+            .parameters
+            .get("tolerance")
+            .and_then(|p| p.default.as_ref())
+            .and_then(ParamValue::as_decimal)
     }
 }
 
@@ -348,7 +353,9 @@ impl RulePack {
                 None => r.meta.id == id,
             };
             if concerned {
-                r.meta.parameters.insert(name.to_string(), value.clone());
+                if let Some(p) = r.meta.parameters.get_mut(name) {
+                    p.set(value.clone());
+                }
             }
         }
     }
@@ -366,7 +373,7 @@ impl RulePack {
             .as_ref()
             .and_then(|p| p.lock().ok().map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect()))
             .unwrap_or_default();
-        out.sort_by_key(|e| std::cmp::Reverse(e.1.time));
+        out.sort_by_key(|a| std::cmp::Reverse(a.1.time));
         out
     }
 
@@ -443,7 +450,7 @@ impl RulePack {
             .into_iter()
             .map(|rule| {
                 let start = self.profile.is_some().then(Instant::now);
-                let result = self.run_in(rule, &mut scope, base);
+                let result = self.run_in(rule, rule.params_json(&ex.data), &mut scope, base);
                 if let (Some(start), Some(Ok(mut profile))) = (start, self.profile.as_ref().map(|p| p.lock())) {
                     let cost = profile.entry(rule.meta.id.clone()).or_default();
                     cost.runs += 1;
@@ -478,8 +485,8 @@ impl RulePack {
     /// `data` (which it may: it always had its own copy) is run again over a
     /// private copy, so it behaves exactly as before and the others never see
     /// its writes.
-    fn run_in(&self, rule: &Rule, scope: &mut Scope, base: usize) -> Result<Vec<api::Reported>, String> {
-        scope.push("params", rule.params());
+    fn run_in(&self, rule: &Rule, params: Map, scope: &mut Scope, base: usize) -> Result<Vec<api::Reported>, String> {
+        scope.push("params", params);
         let result = self.eval(rule, scope);
         scope.rewind(base);
         match result {
@@ -494,12 +501,26 @@ impl RulePack {
     /// Runs one rule over data, in a scope of its own; the reports it made, or
     /// why it failed.
     pub fn run_one(&self, rule: &Rule, data: Dynamic) -> Result<Vec<api::Reported>, String> {
+        self.run_one_with(rule, data, &BTreeMap::new())
+    }
+
+    /// [`Self::run_one`] with some parameters set (an example's `parameters`).
+    pub fn run_one_with(
+        &self,
+        rule: &Rule,
+        data: Dynamic,
+        set: &BTreeMap<String, ParamValue>,
+    ) -> Result<Vec<api::Reported>, String> {
         let mut scope = Scope::new();
+        let mut params = rule.params(&data);
+        for (k, v) in set {
+            params.insert(k.as_str().into(), v.to_dynamic());
+        }
         scope.push("data", data);
         if let Some(shared) = &rule.shared {
             push_constants(&mut scope, shared);
         }
-        scope.push("params", rule.params());
+        scope.push("params", params);
         let result = self.eval(rule, &mut scope);
         self.outcome(rule, result)
     }
@@ -569,7 +590,14 @@ impl RulePack {
                     continue;
                 }
             };
-            match self.run_one(rule, api::to_dynamic(&data)) {
+            let set = match example_params(rule, ex) {
+                Ok(set) => set,
+                Err(e) => {
+                    problems.push(format!("{} « {} » : {e}", rule.meta.id, ex.name));
+                    continue;
+                }
+            };
+            match self.run_one_with(rule, api::to_dynamic(&data), &set) {
                 Err(e) => problems.push(format!("{} « {} » : la règle échoue : {e}", rule.meta.id, ex.name)),
                 Ok(reports) => {
                     let got: Vec<&str> = reports.iter().map(|r| r.pointer.as_str()).collect();
@@ -597,8 +625,8 @@ impl RulePack {
     pub fn example_messages(&self, rule: &Rule) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for ex in rule.meta.examples.iter().filter(|e| e.expect == Expect::Fail) {
-            if let Ok(data) = serde_json::from_str::<Value>(&ex.data) {
-                if let Ok(reports) = self.run_one(rule, api::to_dynamic(&data)) {
+            if let (Ok(data), Ok(set)) = (serde_json::from_str::<Value>(&ex.data), example_params(rule, ex)) {
+                if let Ok(reports) = self.run_one_with(rule, api::to_dynamic(&data), &set) {
                     for r in reports {
                         out.push((r.pointer, r.message));
                     }
@@ -607,6 +635,23 @@ impl RulePack {
         }
         out
     }
+}
+
+/// An example's `parameters`, checked like a campaign's values.
+fn example_params(rule: &Rule, ex: &Example) -> Result<BTreeMap<String, ParamValue>, String> {
+    let mut out = BTreeMap::new();
+    for (name, value) in &ex.parameters {
+        let declared = rule
+            .meta
+            .parameters
+            .get(name)
+            .ok_or_else(|| format!("paramètre « {name} » non déclaré par la règle"))?;
+        let v = declared
+            .check_toml(value)
+            .map_err(|e| format!("paramètre « {name} » : {e}"))?;
+        out.insert(name.clone(), v);
+    }
+    Ok(out)
 }
 
 fn line_col(text: &str, offset: usize) -> (usize, usize) {

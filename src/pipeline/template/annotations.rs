@@ -326,6 +326,20 @@ fn pointers(schema: &Value) -> Vec<(String, String)> {
             ));
         }
     }
+    for (i, p) in meta
+        .get("cross_file")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(p) = p.as_str().filter(|p| resolve(schema, p).is_none()) {
+            out.push((
+                format!("/x-template/cross_file/{i}"),
+                format!("le pointeur « {p} » ne désigne aucune valeur du modèle"),
+            ));
+        }
+    }
     for key in ["organisation", "exercice", "cut_off"] {
         if let Some(p) = meta.get(key).and_then(Value::as_str) {
             if resolve(schema, p).is_none() {
@@ -357,6 +371,26 @@ fn pointers(schema: &Value) -> Vec<(String, String)> {
                 continue;
             };
             let at = format!("/x-template/synthese/columns/{i}/pointer");
+            if c.get("aggregate").is_some() {
+                // An aggregate is computed on a table: its pointer names the
+                // table, `field` and `over` its columns.
+                match resolve(schema, p).filter(|t| is_table(t)) {
+                    None => out.push((at, format!("« {p} » ne désigne aucun tableau du modèle (aggregate)"))),
+                    Some(t) => {
+                        for key in ["field", "over"] {
+                            if let Some(col) = c.get(key).and_then(Value::as_str) {
+                                if t.pointer(&format!("/items/properties/{col}")).is_none() {
+                                    out.push((
+                                        format!("/x-template/synthese/columns/{i}/{key}"),
+                                        format!("« {col} » n'est pas une colonne du tableau « {p} »"),
+                                    ));
+                                }
+                            }
+                        }
+                    }
+                }
+                continue;
+            }
             if p.starts_with('/') {
                 if resolve(schema, p).is_none() {
                     out.push((at, format!("le pointeur « {p} » ne désigne aucune valeur du modèle")));

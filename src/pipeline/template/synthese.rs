@@ -25,6 +25,14 @@ pub struct SyntheseColumn {
     /// Summed in the TOTAL row.
     #[serde(default)]
     pub total: bool,
+    /// Computed on the table `pointer` names: `count` (its rows), `sum` (of
+    /// the column `field`), `rate` (Σ `field` ÷ Σ `over` × 100).
+    #[serde(default)]
+    pub aggregate: Option<String>,
+    #[serde(default)]
+    pub field: Option<String>,
+    #[serde(default)]
+    pub over: Option<String>,
 }
 
 impl Synthese {

@@ -16,11 +16,12 @@
 //! unique: a hostile or odd file still gets a report.
 
 mod findings;
+mod patch;
 mod sheets;
 mod styles;
 mod summary;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -29,9 +30,10 @@ use rust_decimal::Decimal;
 use rust_xlsxwriter::{DocProperties, FormatBorder, Note, Url, Workbook};
 
 use crate::base::format::{capitalise, decimal_fr};
+use crate::base::model::CellRef;
 use crate::finding::{sort_findings, Finding, Severity};
 use crate::pipeline::check::FileReport;
-use crate::pipeline::read::Sheet;
+use crate::pipeline::read::{Format, Sheet};
 use crate::pipeline::rules::RulePack;
 
 pub use crate::output::report_file_name;
@@ -43,6 +45,8 @@ pub enum ReportError {
     Xlsx(#[from] rust_xlsxwriter::XlsxError),
     #[error(transparent)]
     Io(#[from] crate::output::OutputError),
+    #[error("écriture du classeur annoté : {0}")]
+    Patch(String),
 }
 
 pub(super) const SUMMARY: &str = "Synthèse";
@@ -128,7 +132,8 @@ pub struct FollowUp<'a> {
     pub previous: &'a str,
 }
 
-/// Builds the annotated workbook of one checked file.
+/// Builds the annotated workbook of one checked file, re-created (see
+/// [`write_annotated`] for the submitter's own package, patched).
 ///
 /// `checked_at` is the time of the check. The sheets of
 /// an `.xlsx` keep their look ([`crate::pipeline::read::Workbook::styles`]); other formats
@@ -144,19 +149,173 @@ pub fn write_report_with(
     checked_at: DateTime<Utc>,
     follow_up: Option<FollowUp>,
 ) -> Result<Vec<u8>, ReportError> {
+    Ok(write_annotated(report, rules, checked_at, follow_up, None)?.bytes)
+}
+
+/// An annotated workbook and how it was made.
+#[derive(Debug)]
+pub struct Annotated {
+    pub bytes: Vec<u8>,
+    /// The submitter's own package, patched (else re-created).
+    pub patched: bool,
+    /// Why an `.xlsx`/`.xlsm` could not be patched.
+    pub refusal: Option<String>,
+}
+
+/// The annotated workbook of one checked file. With the submitted file's bytes
+/// (`original`), an `.xlsx`/`.xlsm` is **the submitter's own package, patched**
+/// (see `patch`): every part bilan does not change keeps its bytes. Other
+/// formats, and a package that cannot be patched, are re-created; `Synthèse`
+/// says which.
+pub fn write_annotated(
+    report: &FileReport,
+    rules: &RulePack,
+    checked_at: DateTime<Utc>,
+    follow_up: Option<FollowUp>,
+    original: Option<&[u8]>,
+) -> Result<Annotated, ReportError> {
+    let format = report.workbook.as_ref().map(|w| w.format);
+    let mut refusal = None;
+    if let (Some(bytes), Some(Format::Xlsx | Format::Xlsm), Some(wb)) = (original, format, report.workbook.as_ref()) {
+        let names: Vec<String> = wb.sheets.iter().map(|s| s.name.clone()).collect();
+        let origin = "Votre propre classeur, annoté : ses feuilles, formules, formats, validations, \
+                      graphiques, notes et macros sont conservés tels quels ; bilan n'a ajouté que ces deux \
+                      feuilles, le fond des cellules concernées et une note sur chacune.";
+        match patched(report, rules, checked_at, follow_up, bytes, &names, origin) {
+            Ok(bytes) => {
+                return Ok(Annotated {
+                    bytes,
+                    patched: true,
+                    refusal: None,
+                })
+            }
+            Err(PatchError::Refused(r)) => refusal = Some(r),
+            Err(PatchError::Report(e)) => return Err(e),
+        }
+    }
+    let origin = match (&refusal, format) {
+        (Some(r), _) => Some(format!(
+            "Recréé : votre classeur n'a pas pu être annoté tel quel ({r}). Ses valeurs, formules, formats et \
+             fusions sont reproduits, mais pas ses validations, graphiques, images ni macros : corrigez votre \
+             fichier d'origine."
+        )),
+        (None, Some(f @ (Format::Xls | Format::Xlsb | Format::Ods))) => Some(format!(
+            "Converti depuis le format .{} en .xlsx : valeurs, formules, dates, formats de nombre, fusions et \
+             largeurs reproduits.",
+            f.extension()
+        )),
+        _ => None,
+    };
+    // A re-created `.xlsx` (or `.xlsm` without its look read) takes the look from the file.
+    let mut owned = None;
+    if let (Some(bytes), Some(Format::Xlsx | Format::Xlsm), Some(wb)) = (original, format, report.workbook.as_ref()) {
+        if wb.styles.is_none() {
+            if let Ok(Some(st)) = crate::pipeline::read::read_styles(bytes, &crate::pipeline::read::Limits::default()) {
+                owned = Some(st);
+            }
+        }
+    }
+    let formulas = original
+        .zip(format)
+        .zip(report.workbook.as_ref())
+        .map(|((bytes, format), wb)| submitted_formulas(bytes, format, &wb.sheets))
+        .unwrap_or_default();
+    let bytes = recreate(
+        report,
+        rules,
+        checked_at,
+        follow_up,
+        origin.as_deref(),
+        owned.as_ref(),
+        &formulas,
+    )?;
+    Ok(Annotated {
+        bytes,
+        patched: false,
+        refusal,
+    })
+}
+
+enum PatchError {
+    Refused(String),
+    Report(ReportError),
+}
+
+impl From<ReportError> for PatchError {
+    fn from(e: ReportError) -> Self {
+        PatchError::Report(e)
+    }
+}
+
+impl From<rust_xlsxwriter::XlsxError> for PatchError {
+    fn from(e: rust_xlsxwriter::XlsxError) -> Self {
+        PatchError::Report(e.into())
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn patched(
+    report: &FileReport,
+    rules: &RulePack,
+    checked_at: DateTime<Utc>,
+    follow_up: Option<FollowUp>,
+    original: &[u8],
+    names: &[String],
+    origin: &str,
+) -> Result<Vec<u8>, PatchError> {
     let sheets: &[Sheet] = report.workbook.as_ref().map_or(&[], |w| &w.sheets);
     let mut findings: Vec<&Finding> = report.findings.iter().collect();
     sort_findings(&mut findings, &|s| sheets.iter().position(|w| w.name == s));
-    let names = report_sheet_names(sheets.iter().map(|s| s.name.as_str()));
+    let mut wb = Workbook::new();
+    wb.set_zip_compression_level(1);
+    front_sheets(
+        &mut wb,
+        report,
+        rules,
+        checked_at,
+        &findings,
+        sheets,
+        names,
+        follow_up.as_ref(),
+        Some(origin),
+    )?;
+    let scratch = patch::Scratch::from_package(&wb.save_to_buffer()?).map_err(PatchError::Refused)?;
+    let marks: Vec<patch::SheetMarks> = sheets
+        .iter()
+        .map(|sheet| {
+            let on_sheet: Vec<&Finding> = findings
+                .iter()
+                .copied()
+                .filter(|f| f.sheet.as_ref() == Some(&sheet.name))
+                .collect();
+            let (cells, notes) = sheets::marked_cells(sheet, &on_sheet, rules);
+            patch::SheetMarks {
+                name: sheet.name.clone(),
+                cells,
+                notes,
+            }
+        })
+        .collect();
+    patch::patch(original, &scratch, &marks).map_err(PatchError::Refused)
+}
+
+/// `Synthèse` and `Constats`, the first two sheets of `wb`.
+#[allow(clippy::too_many_arguments)]
+fn front_sheets(
+    wb: &mut Workbook,
+    report: &FileReport,
+    rules: &RulePack,
+    checked_at: DateTime<Utc>,
+    findings: &[&Finding],
+    sheets: &[Sheet],
+    names: &[String],
+    follow_up: Option<&FollowUp>,
+    origin: Option<&str>,
+) -> Result<(), ReportError> {
     let target = |f: &Finding| -> Option<String> {
         let i = sheets.iter().position(|s| Some(&s.name) == f.sheet.as_ref())?;
         Some(names[i].clone())
     };
-
-    let mut wb = Workbook::new();
-    // Level 1: a report of a small return is written about 30 % faster than at
-    // the default level 6, for a file about 20 % larger.
-    wb.set_zip_compression_level(1);
     let file_name = Path::new(&report.path)
         .file_name()
         .map_or(report.path.as_str(), |n| n.to_str().unwrap_or(""));
@@ -172,20 +331,13 @@ pub fn write_report_with(
     let summary = wb.add_worksheet();
     summary.set_name(SUMMARY)?;
     summary::write(
-        summary,
-        report,
-        rules,
-        checked_at,
-        &findings,
-        sheets,
-        &names,
-        follow_up.as_ref(),
+        summary, report, rules, checked_at, findings, sheets, names, follow_up, origin,
     )?;
 
     let list = wb.add_worksheet();
     list.set_name(FINDINGS)?;
     // The follow-up of each finding: `diff.suivi` is in the report's own order.
-    let by_address: std::collections::HashMap<*const Finding, crate::diff::Suivi> = match &follow_up {
+    let by_address: std::collections::HashMap<*const Finding, crate::diff::Suivi> = match follow_up {
         Some(fu) => report
             .findings
             .iter()
@@ -196,9 +348,43 @@ pub fn write_report_with(
     };
     let suivi_of = |f: &Finding| by_address.get(&(f as *const Finding)).copied();
     let suivi: Option<SuiviOf> = follow_up.map(|_| &suivi_of as _);
-    findings::write(list, rules, &findings, &target, suivi)?;
+    findings::write(list, rules, findings, &target, suivi)?;
+    Ok(())
+}
 
-    let styles = report.workbook.as_ref().and_then(|w| w.styles.as_ref());
+/// The re-created workbook: `Synthèse`, `Constats`, then every submitted sheet
+/// reproduced (values, formulas, formats, merges, widths).
+fn recreate(
+    report: &FileReport,
+    rules: &RulePack,
+    checked_at: DateTime<Utc>,
+    follow_up: Option<FollowUp>,
+    origin: Option<&str>,
+    styles_read: Option<&crate::pipeline::read::WorkbookStyles>,
+    formulas: &HashMap<String, HashMap<CellRef, String>>,
+) -> Result<Vec<u8>, ReportError> {
+    let sheets: &[Sheet] = report.workbook.as_ref().map_or(&[], |w| &w.sheets);
+    let mut findings: Vec<&Finding> = report.findings.iter().collect();
+    sort_findings(&mut findings, &|s| sheets.iter().position(|w| w.name == s));
+    let names = report_sheet_names(sheets.iter().map(|s| s.name.as_str()));
+
+    let mut wb = Workbook::new();
+    // Level 1: a report of a small return is written about 30 % faster than at
+    // the default level 6, for a file about 20 % larger.
+    wb.set_zip_compression_level(1);
+    front_sheets(
+        &mut wb,
+        report,
+        rules,
+        checked_at,
+        &findings,
+        sheets,
+        &names,
+        follow_up.as_ref(),
+        origin,
+    )?;
+
+    let styles = styles_read.or_else(|| report.workbook.as_ref().and_then(|w| w.styles.as_ref()));
     for (sheet, name) in sheets.iter().zip(&names) {
         // Rows are written in order: constant-memory mode keeps a 5-million-cell
         // return from needing a gigabyte. It goes through a temporary file, so a
@@ -226,10 +412,55 @@ pub fn write_report_with(
             );
         }
         let look = styles.and_then(|st| st.sheet(&sheet.name).map(|s| (st, s)));
-        sheets::write(ws, sheet, look, &on_sheet, rules)?;
+        sheets::write(ws, sheet, look, &on_sheet, rules, formulas.get(&sheet.name))?;
     }
     wb.worksheet_from_index(0)?.set_active(true);
-    Ok(wb.save_to_buffer()?)
+    let bytes = wb.save_to_buffer()?;
+    // A re-created `.xlsm` keeps the macro-enabled content type, so that the
+    // output's `.controle.xlsm` name and its content agree.
+    if report.workbook.as_ref().map(|w| w.format) == Some(Format::Xlsm) {
+        return patch::as_macro_enabled(&bytes).map_err(ReportError::Patch);
+    }
+    Ok(bytes)
+}
+
+/// Cells of a sheet above which its formulas are not read again (calamine
+/// builds a dense grid of them).
+const MAX_FORMULA_GRID: u64 = 5_000_000;
+
+/// The formulas of the submitted file (its text, in Excel's syntax), by sheet
+/// and cell, for the re-created workbook. What cannot be read is left out: the
+/// cell then keeps its value.
+fn submitted_formulas(original: &[u8], format: Format, sheets: &[Sheet]) -> HashMap<String, HashMap<CellRef, String>> {
+    use calamine::Reader;
+    let mut out = HashMap::new();
+    let Ok(mut wb) = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(original)) else {
+        return out;
+    };
+    for sheet in sheets {
+        let Some(used) = sheet.used_range() else { continue };
+        let area = (used.end.row - used.start.row + 1) as u64 * (used.end.col - used.start.col + 1) as u64;
+        if area > MAX_FORMULA_GRID {
+            continue;
+        }
+        let Ok(range) = wb.worksheet_formula(&sheet.name) else {
+            continue;
+        };
+        let Some((r0, c0)) = range.start() else { continue };
+        let mut cells = HashMap::new();
+        for (r, c, f) in range.used_cells() {
+            if f.is_empty() {
+                continue;
+            }
+            if let Some(f) = sheets::excel_formula(f, format == Format::Ods) {
+                cells.insert(CellRef::new(r0 + r as u32, c0 + c as u32), f);
+            }
+        }
+        if !cells.is_empty() {
+            out.insert(sheet.name.clone(), cells);
+        }
+    }
+    out
 }
 
 // ---------------------------------------------------------------------------

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use rust_xlsxwriter::Worksheet;
 use unicode_width::UnicodeWidthStr;
 
-use super::styles::{kind_of, looks_like_formula, Formats};
+use super::styles::{kind_of, looks_like_formula, Formats, Kind};
 use super::{
     note_for, shorten, Mark, ReportError, A4, MAX_COLS, MAX_MARKED_CELLS_PER_FINDING, MAX_MARKED_CELLS_PER_SHEET,
     MAX_MERGED_CELLS_PER_SHEET, MAX_MERGE_AREA, MAX_ROWS, MAX_TEXT,
@@ -119,6 +119,22 @@ impl Merges {
     }
 }
 
+/// The cells of a submitted sheet that its findings mark, and the text of the
+/// note of each cell that gets one (for the patched workbook).
+pub(super) fn marked_cells(
+    sheet: &Sheet,
+    findings: &[&Finding],
+    rules: &RulePack,
+) -> (BTreeMap<CellRef, Mark>, BTreeMap<CellRef, String>) {
+    let merges = Merges::new(sheet);
+    let Marks { cells, notes } = marks(&merges, findings);
+    let notes = notes
+        .into_iter()
+        .map(|(pos, on_cell)| (pos, super::note_text(&on_cell, rules)))
+        .collect();
+    (cells, notes)
+}
+
 /// One position of the sheet with what is known about it.
 struct Slot<'a> {
     pos: CellRef,
@@ -167,6 +183,7 @@ pub(super) fn write(
     look: Option<(&WorkbookStyles, &SheetStyles)>,
     findings: &[&Finding],
     rules: &RulePack,
+    formulas: Option<&HashMap<CellRef, String>>,
 ) -> Result<(), ReportError> {
     // Printed one page wide, so that a reviewer can print a marked sheet as is.
     ws.set_print_fit_to_pages(1, 0);
@@ -223,7 +240,35 @@ pub(super) fn write(
             }
         }
         let (row, col) = (pos.row, pos.col as u16);
-        let format = formats.get(style, kind_of(value), mark, looks_like_formula(value));
+        let kind = match kind_of(value) {
+            // Without the file's own look (.xls, .ods, .xlsb), a percentage is shown as one.
+            Kind::Plain | Kind::Grouped | Kind::GroupedDecimal if look.is_none() && sheet.shows_percent(pos) => {
+                match value {
+                    Some(CellValue::Number(n)) if (n * 100.0).fract() == 0.0 => Kind::Percent,
+                    _ => Kind::PercentDecimal,
+                }
+            }
+            k => k,
+        };
+        // A submitted formula stays the same formula, with its cached value.
+        if let Some(f) = formulas.and_then(|m| m.get(&pos)) {
+            let format = formats.get(style, kind, mark, false);
+            let cached = match value {
+                Some(CellValue::Number(n)) if n.is_finite() => Some(n.to_string()),
+                Some(CellValue::Date(d)) if d.to_excel_serial() >= 1.0 => Some(d.to_excel_serial().to_string()),
+                Some(CellValue::Text(t)) => Some(shorten(t, MAX_TEXT)),
+                Some(CellValue::Bool(b)) => Some(if *b { "TRUE" } else { "FALSE" }.to_string()),
+                Some(CellValue::Error(e)) => Some(e.clone()),
+                _ => None,
+            };
+            let formula = match cached {
+                Some(c) => rust_xlsxwriter::Formula::new(f).set_result(c),
+                None => rust_xlsxwriter::Formula::new(f),
+            };
+            ws.write_formula_with_format(row, col, formula, format)?;
+            continue;
+        }
+        let format = formats.get(style, kind, mark, looks_like_formula(value));
         match value {
             None => {
                 ws.write_blank(row, col, format)?;
@@ -327,9 +372,90 @@ fn fit_columns(ws: &mut Worksheet, sheet: &Sheet, merges: &Merges) -> Result<(),
     Ok(())
 }
 
+/// A formula of an `.ods` file (`of:=SUM([.C4:.G4])`) in Excel's syntax
+/// (`SUM(C4:G4)`); `None` for what this conversion does not know.
+pub(super) fn excel_formula(raw: &str, ods: bool) -> Option<String> {
+    let f = if ods {
+        raw.strip_prefix("of:=").or_else(|| raw.strip_prefix('='))?
+    } else {
+        raw.strip_prefix('=').unwrap_or(raw)
+    };
+    let mut out = String::with_capacity(f.len());
+    let mut chars = f.chars().peekable();
+    let mut in_string = false;
+    while let Some(c) = chars.next() {
+        if in_string {
+            out.push(c);
+            if c == '"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_string = true;
+                out.push(c);
+            }
+            '[' if ods => {
+                let mut inner = String::new();
+                for d in chars.by_ref() {
+                    if d == ']' {
+                        break;
+                    }
+                    inner.push(d);
+                }
+                let parts: Vec<String> = inner.split(':').map(ods_reference).collect::<Option<_>>()?;
+                out.push_str(&parts.join(":"));
+            }
+            ';' if ods => out.push(','),
+            '[' | ']' | '{' | '}' | '\n' | '\r' => return None,
+            c => out.push(c),
+        }
+    }
+    if in_string || out.trim().is_empty() || out.contains("#") && !out.contains('"') {
+        return None;
+    }
+    Some(out)
+}
+
+/// `.C4` → `C4`, `$Feuille1.C4` → `Feuille1!C4`, `'Une feuille'.C4` → `'Une feuille'!C4`.
+fn ods_reference(r: &str) -> Option<String> {
+    let r = r.trim();
+    if let Some(cell) = r.strip_prefix('.') {
+        return Some(cell.to_string());
+    }
+    let (sheet, cell) = r.rsplit_once('.')?;
+    let sheet = sheet.strip_prefix('$').unwrap_or(sheet);
+    if sheet.is_empty() || cell.is_empty() {
+        return None;
+    }
+    let quoted = sheet.starts_with('\'') || sheet.chars().all(|c| c.is_alphanumeric() || c == '_');
+    Some(if quoted {
+        format!("{sheet}!{cell}")
+    } else {
+        format!("'{}'!{cell}", sheet.replace('\'', "''"))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ods_formulas_read_as_excel_formulas() {
+        assert_eq!(excel_formula("of:=SUM([.C4:.G4])", true).as_deref(), Some("SUM(C4:G4)"));
+        assert_eq!(
+            excel_formula("of:=IF([$Feuille1.A1]>0;[.B2];\"a;b\")", true).as_deref(),
+            Some("IF(Feuille1!A1>0,B2,\"a;b\")")
+        );
+        assert_eq!(
+            excel_formula("of:=['Une feuille'.A1]*2", true).as_deref(),
+            Some("'Une feuille'!A1*2")
+        );
+        assert_eq!(excel_formula("SUM(C4:G4)", false).as_deref(), Some("SUM(C4:G4)"));
+        assert_eq!(excel_formula("of:={1;2}", true), None);
+        assert_eq!(excel_formula("", false), None);
+    }
 
     #[test]
     fn widths_round_trip_excel_units() {

@@ -19,6 +19,9 @@ pub(super) enum Kind {
     Grouped,
     GroupedDecimal,
     Date,
+    /// A percentage of a file without its look (`.xls`, `.ods`).
+    Percent,
+    PercentDecimal,
     Other,
 }
 
@@ -75,6 +78,8 @@ impl<'a> Formats<'a> {
                     Kind::Grouped => Format::new().set_num_format("#,##0"),
                     Kind::GroupedDecimal => Format::new().set_num_format("#,##0.00"),
                     Kind::Date => Format::new().set_num_format("dd/mm/yyyy"),
+                    Kind::Percent => Format::new().set_num_format("0%"),
+                    Kind::PercentDecimal => Format::new().set_num_format("0.00%"),
                     Kind::Text | Kind::Plain | Kind::Other => Format::new(),
                 },
             };

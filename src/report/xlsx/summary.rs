@@ -29,6 +29,7 @@ pub(super) fn write(
     sheets: &[Sheet],
     names: &[String],
     follow_up: Option<&super::FollowUp>,
+    origin: Option<&str>,
 ) -> Result<(), ReportError> {
     let file_name = Path::new(&report.path)
         .file_name()
@@ -75,7 +76,7 @@ pub(super) fn write(
         1,
         2,
         "Le retour a été contrôlé par bilan. Chaque constat est listé dans la feuille « Constats » et marqué sur sa \
-         cellule dans les feuilles du retour, reproduites à la suite : survolez une cellule marquée pour lire sa note.",
+         cellule dans les feuilles du retour, à la suite : survolez une cellule marquée pour lire sa note.",
         &subtitle,
     )?;
 
@@ -132,6 +133,10 @@ pub(super) fn write(
         &format!("bilan {}", env!("CARGO_PKG_VERSION")),
     )?;
     line(ws, &mut row, "Jeu de règles", &rules.name)?;
+    if let Some(origin) = origin {
+        ws.set_row_height(row, 45)?;
+        line(ws, &mut row, "Classeur annoté", origin)?;
+    }
 
     // The verdict, then the counts.
     row += 1;
