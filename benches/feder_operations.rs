@@ -12,7 +12,6 @@
 //! The figures are printed as a Markdown table (README, « Certification FEDER »).
 
 #[path = "../fixtures/feder_operations.rs"]
-#[allow(dead_code)]
 mod gen;
 
 use std::path::Path;

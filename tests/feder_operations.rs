@@ -14,7 +14,6 @@
 //!   `codes_earmarking` change the findings.
 
 #[path = "../fixtures/feder_operations.rs"]
-#[allow(dead_code)]
 mod gen;
 
 use std::path::{Path, PathBuf};
