@@ -235,7 +235,7 @@ pub fn out_failure(name: &str, reason: &str) -> Finding {
 
 fn internal_failure(path: &Path, what: &str) -> FileReport {
     FileReport::failed(
-        &path.display().to_string(),
+        &crate::output::path_text(path),
         None,
         Finding::new(
             "BILAN-INT-001",
@@ -378,7 +378,7 @@ pub fn json_report(
     value["skipped"] = Value::Array(
         skipped
             .iter()
-            .map(|s| json!({"path": s.path.display().to_string(), "reason": s.reason}))
+            .map(|s| json!({"path": crate::output::path_text(&s.path), "reason": s.reason}))
             .collect(),
     );
     value

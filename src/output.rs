@@ -199,6 +199,50 @@ pub fn neutralise(s: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// A file or sheet name for one line of output: [`neutralise`], and line
+/// breaks and tabs shown as symbols too (`␊`, `␍`, `␉`; U+2028/2029/0085 as
+/// `�`), so that a name can never forge a line of output.
+pub fn neutralise_name(s: &str) -> std::borrow::Cow<'_, str> {
+    let line_break = |c: char| matches!(c, '\n' | '\r' | '\t' | '\u{2028}' | '\u{2029}' | '\u{85}');
+    if !s.chars().any(|c| unsafe_char(c) || line_break(c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        neutralise(s)
+            .chars()
+            .map(|c| match c {
+                '\n' | '\r' | '\t' => char::from_u32(0x2400 + c as u32).unwrap_or('\u{FFFD}'),
+                '\u{2028}' | '\u{2029}' | '\u{85}' => '\u{FFFD}',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+/// A path as reports write it: UTF-8 as it is; on Unix, each byte of the name
+/// that is not UTF-8 (a Latin-1 `é` is the byte E9) is written `\xHH` (two
+/// uppercase hex digits), so that the original name can be recovered from
+/// `rapport.json` instead of being lost to U+FFFD.
+pub fn path_text(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        let mut out = String::with_capacity(bytes.len());
+        for chunk in bytes.utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02X}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        path.display().to_string()
+    }
+}
+
 /// A character that must not reach a terminal or a file name raw: controls
 /// (but line breaks and tabs) and bidirectional overrides, embeddings, isolates
 /// and marks.
@@ -361,6 +405,22 @@ mod tests {
         );
         assert_eq!(neutralise("ok\u{7}\u{1b}\u{2067}"), "ok\u{2407}\u{241B}\u{FFFD}");
         assert_eq!(neutralise("ligne\nsuivante"), "ligne\nsuivante");
+    }
+
+    #[test]
+    fn a_name_cannot_break_a_line() {
+        assert_eq!(neutralise_name("a\n— Conforme\r\t.xlsx"), "a␊— Conforme␍␉.xlsx");
+        assert_eq!(neutralise_name("b\u{2028}c\u{202E}"), "b\u{FFFD}c\u{FFFD}");
+        assert_eq!(neutralise_name("normal.xlsx"), "normal.xlsx");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_latin1_name_is_kept_recoverable() {
+        use std::os::unix::ffi::OsStrExt;
+        let p = std::path::Path::new(std::ffi::OsStr::from_bytes(b"dossier/caf\xe9 \xe9t\xe9.xlsx"));
+        assert_eq!(path_text(p), "dossier/caf\\xE9 \\xE9t\\xE9.xlsx");
+        assert_eq!(path_text(std::path::Path::new("déjà.xlsx")), "déjà.xlsx");
     }
 
     #[test]

@@ -364,7 +364,7 @@ pub fn check(checker: &Checker, opts: &CheckOptions) -> Result<CheckRun, RunErro
         match (checked.annotated, out) {
             (Some(Ok(())), Some(out)) => annotated.push(out.clone()),
             (Some(Err(reason)), Some(out)) => {
-                let shown = output::neutralise(&out.display().to_string()).into_owned();
+                let shown = output::neutralise_name(&output::path_text(out)).into_owned();
                 report.findings.push(batch::out_failure(&shown, &reason));
                 failures.push(format!("classeur annoté {shown} non écrit : {reason}"));
             }
@@ -655,7 +655,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
                 .findings
                 .iter()
                 .filter(|f| f.rule.as_str() == "BILAN-OUT-001")
-                .map(|f| format!("{} : {}", output::neutralise(&s.report.path), f.message))
+                .map(|f| format!("{} : {}", output::neutralise_name(&s.report.path), f.message))
         })
         .collect();
     for (dir, why) in &inputs.unreadable {

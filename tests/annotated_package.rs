@@ -559,6 +559,10 @@ fn an_xlsm_return_keeps_its_macros() {
         bilan::output::report_file_name(Path::new("retours/itrans.xlsm")),
         "itrans.controle.xlsm"
     );
+    // A workbook without macros named `.xlsm`: its `.controle.xlsm` opens as one.
+    let o = annotate("sans-macros.xlsm", submitted(false));
+    let types = String::from_utf8_lossy(&parts(&o.output)["[Content_Types].xml"]).into_owned();
+    assert!(types.contains("application/vnd.ms-excel.sheet.macroEnabled.main+xml"));
 }
 
 #[test]

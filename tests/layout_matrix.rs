@@ -49,6 +49,11 @@ use bilan::sheetgen::{write_xlsx, BlockSpec, CellSpec, SheetSpec, TypedCell, Wor
 use bilan::template::{Block, FieldSpec, TableSpec, Template, TemplateSet, ValueKind};
 use bilan::values::normalize_label;
 
+/// Figures typed as text per table at most: each is a BILAN-NUM-001, and a
+/// check keeps at most `MAX_FINDINGS_PER_RULE` findings of one rule (a list of
+/// 440 operations has thousands of figures).
+const MAX_TYPED_AS_TEXT: usize = 200;
+
 /// Variants checked per fixture.
 const VARIANTS_PER_FIXTURE: u64 = 12;
 
@@ -779,6 +784,7 @@ fn relayout(grid: &Grid, t: &Table<'_>, layout: Layout, sheet: &str) -> (Grid, M
         .iter()
         .position(|s| s.1.is_some_and(|i| normalize_label(&spec.columns[i].label) == "unite"));
     let mut sep_toggle = false;
+    let mut typed_as_text = 0usize;
     for &(r, kind) in &t.rows {
         let nr = moves.rows[&r];
         let row_unit = unit_slot
@@ -828,11 +834,12 @@ fn relayout(grid: &Grid, t: &Table<'_>, layout: Layout, sheet: &str) -> (Grid, M
                                 ..Default::default()
                             });
                         }
-                    } else if is_figure(column) && layout.numbers_as_text {
+                    } else if is_figure(column) && layout.numbers_as_text && typed_as_text < MAX_TYPED_AS_TEXT {
                         sep_toggle = !sep_toggle;
                         let sep = if sep_toggle { '\u{a0}' } else { '\u{202f}' };
                         let with_unit = if sep_toggle { unit } else { None };
                         if let Some(s) = french(n, sep, with_unit) {
+                            typed_as_text += 1;
                             cell = text_cell(s);
                             added.push(("BILAN-NUM-001".to_string(), sheet.to_string(), CellRef::new(nr, col)));
                         }

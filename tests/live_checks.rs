@@ -11,18 +11,11 @@ use bilan::blank::live::{self, Probes, PROBES_SHEET};
 use bilan::blank::{blank_checked, fill_checked};
 use bilan::check::{Checker, FileReport};
 use bilan::read::{read_bytes, CellValue, Limits};
-use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
 
-fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("built-in schemas load"),
-        RulePack::builtin().expect("built-in rules load"),
-    )
-}
+use common::checker;
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
+    common::root().join("fixtures")
 }
 
 /// (rule, sheet, cell) of a finding or of a fired live check.
@@ -268,7 +261,7 @@ fn live_checks_fire_only_on_engine_findings() {
 
 /// The fixture's data as the engine extracts it.
 fn fixture_data(checker: &Checker, name: &str) -> serde_json::Value {
-    let report = checker.check_path(&fixtures_dir().join(name));
+    let report = checker.check_path(&common::fixture(name));
     report
         .extraction
         .as_ref()
@@ -389,7 +382,7 @@ fn itrans_cost_cells_are_coloured_by_libreoffice_and_maud_is_not() {
             .max_by_key(|(_, n)| **n)
             .map(|(i, _)| i + 1)
             .unwrap_or(1);
-        let target = Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/controle-en-direct");
+        let target = common::root().join("docs/controle-en-direct");
         let status = std::process::Command::new("pdftoppm")
             .args([
                 "-png",
@@ -456,4 +449,233 @@ fn live_checks_survive_a_libreoffice_save() {
     );
     assert!(coloured["ods"] > 50, "the .ods copy lost its live checks: {coloured:?}");
     assert!(coloured["xls"] > 50, "the .xls copy lost its live checks: {coloured:?}");
+}
+
+/// `data` with the figure at `pointer` replaced.
+fn with(mut data: serde_json::Value, pointer: &str, value: serde_json::Value) -> serde_json::Value {
+    *data
+        .pointer_mut(pointer)
+        .unwrap_or_else(|| panic!("{pointer} is in the data")) = value;
+    data
+}
+
+fn figure(data: &serde_json::Value, pointer: &str) -> f64 {
+    data.pointer(pointer)
+        .and_then(serde_json::Value::as_f64)
+        .unwrap_or_else(|| panic!("{pointer} is a number"))
+}
+
+/// Figures at the edge of each tolerance, cents that binary floats cannot
+/// hold, an amount typed as text, a rate typed as a fraction: no live check
+/// colours what the engine accepts, and the ones just past the tolerance fire.
+#[test]
+fn live_checks_hold_at_the_edge_of_the_tolerance() {
+    let Some(soffice) = soffice() else {
+        return common::skip(
+            "live_checks_hold_at_the_edge_of_the_tolerance",
+            "soffice (LibreOffice) is not installed",
+        );
+    };
+    let checker = checker();
+    let maud = fixture_data(&checker, "pole-maud-conforme.xlsx");
+    let feder = fixture_data(&checker, "feder-axe1-2009-conforme.xlsx");
+    let row = "/financements/1";
+    let funders = ["etat", "region", "epci", "europe", "prive"];
+    let sum: f64 = funders.iter().map(|f| figure(&maud, &format!("{row}/{f}"))).sum();
+    let cost = |v: f64| with(maud.clone(), &format!("{row}/cout_total"), v.into());
+    let cents = {
+        let d = with(
+            maud.clone(),
+            &format!("{row}/etat"),
+            (figure(&maud, &format!("{row}/etat")) + 0.1).into(),
+        );
+        let d = with(
+            d,
+            &format!("{row}/region"),
+            (figure(&maud, &format!("{row}/region")) + 0.2).into(),
+        );
+        with(d, &format!("{row}/cout_total"), (sum + 1.3).into())
+    };
+    let etat = figure(&maud, &format!("{row}/etat"));
+    let text = with(
+        maud.clone(),
+        &format!("{row}/etat"),
+        format!("{} €", etat as i64).into(),
+    );
+    let equal = with(
+        maud.clone(),
+        &format!("{row}/prive"),
+        figure(&maud, &format!("{row}/cout_total")).into(),
+    );
+    let prevu = figure(&feder, "/maquette/prevu_axe1");
+    let computed = (figure(&feder, "/maquette/programme_axe1") * 100.0 / prevu * 10_000.0).round() / 10_000.0;
+    let rate = |v: f64| with(feder.clone(), "/maquette/taux_axe1", v.into());
+    let over = with(feder.clone(), "/maquette/programme_axe1", (prevu + 0.005).into());
+    let priorites: f64 = feder
+        .pointer("/priorites")
+        .and_then(serde_json::Value::as_array)
+        .map(|rows| {
+            rows.iter()
+                .filter_map(|r| r.get("feder").and_then(serde_json::Value::as_f64))
+                .sum()
+        })
+        .unwrap_or_default();
+    let total = with(feder.clone(), "/priorites_total/feder", (priorites + 0.005).into());
+    // (name, template, data, must fire: (rule, pointer of the coloured cell's value))
+    let cases: Vec<(&str, &str, serde_json::Value, Option<&str>)> = vec![
+        ("cout-a-1-euro", "BILAN-POLE", cost(sum + 1.0), None),
+        ("cout-a-1-euro-01", "BILAN-POLE", cost(sum + 1.01), Some("POLE-FIN-001")),
+        ("cout-moins-1-euro", "BILAN-POLE", cost(sum - 1.0), None),
+        ("centimes", "BILAN-POLE", cents, None),
+        ("montant-en-texte", "BILAN-POLE", text, None),
+        ("financeur-egal-au-cout", "BILAN-POLE", equal, None),
+        ("taux-a-0-05", "TDB-FEDER-AXE1", rate(computed + 0.05), None),
+        (
+            "taux-a-0-06",
+            "TDB-FEDER-AXE1",
+            rate(computed + 0.06),
+            Some("FEDER-MAQ-004"),
+        ),
+        ("taux-en-fraction", "TDB-FEDER-AXE1", rate(computed / 100.0), None),
+        ("programme-a-0-005", "TDB-FEDER-AXE1", over, None),
+        ("total-priorites-a-0-005", "TDB-FEDER-AXE1", total, None),
+    ];
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut inputs = Vec::new();
+    for (name, id, data, _) in &cases {
+        let t = checker.templates.get(id).expect("template");
+        let checks = live::checks(t, &checker.rules).expect("declarations resolve");
+        let at = dir.path().join(format!("{name}.xlsx"));
+        std::fs::write(&at, fill_checked(t, data, &checks, Probes::On).expect("fill")).expect("write");
+        inputs.push(at);
+    }
+    let outdir = dir.path().join("recalcule");
+    convert(
+        &soffice,
+        &recalculating_profile(dir.path()),
+        "xlsx:Calc MS Excel 2007 XML",
+        &outdir,
+        &inputs,
+    );
+    let mut failures = Vec::new();
+    for (name, _, _, must) in &cases {
+        let bytes = std::fs::read(outdir.join(format!("{name}.xlsx"))).expect("recalculated");
+        let engine = engine_spots(&checker.check_bytes(&format!("{name}.xlsx"), &bytes));
+        let (live, _) = fired(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        for spot in live.iter().filter(|s| !engine.contains(*s)) {
+            failures.push(format!(
+                "{name}: {} coloured {}!{}, the engine finds it correct",
+                spot.0, spot.1, spot.2
+            ));
+        }
+        if let Some(rule) = must {
+            if !live.iter().any(|s| s.0 == *rule) {
+                failures.push(format!("{name}: {rule} does not fire (engine: {engine:?})"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// A Basic macro for LibreOffice: opens `src`, inserts a row inside the
+/// `Financements` table (before sheet row 6) with a year, a cost and two
+/// funders, saves the result as `.xlsx` at `dst`. Figures come as text: a
+/// `Double` parameter from the command line hangs LibreOffice 7.4.
+const INSERT_ROW_MACRO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE script:module PUBLIC "-//OpenOffice.org//DTD OfficeDocument 1.0//EN" "module.dtd">
+<script:module xmlns:script="http://openoffice.org/2000/script" script:name="Module1" script:language="StarBasic">
+Sub InsertRow(src As String, dst As String, cost As String, etat As String, region As String)
+  Dim args(0) As New com.sun.star.beans.PropertyValue
+  args(0).Name = &quot;Hidden&quot;
+  args(0).Value = True
+  doc = StarDesktop.loadComponentFromURL(ConvertToURL(src), &quot;_blank&quot;, 0, args())
+  sheet = doc.Sheets.getByName(&quot;Financements&quot;)
+  sheet.unprotect(&quot;&quot;)
+  sheet.Rows.insertByIndex(5, 1)
+  sheet.getCellByPosition(0, 5).setValue(2010)
+  sheet.getCellByPosition(1, 5).setValue(Val(cost))
+  sheet.getCellByPosition(2, 5).setValue(Val(etat))
+  sheet.getCellByPosition(3, 5).setValue(Val(region))
+  doc.calculateAll()
+  Dim out(0) As New com.sun.star.beans.PropertyValue
+  out(0).Name = &quot;FilterName&quot;
+  out(0).Value = &quot;Calc MS Excel 2007 XML&quot;
+  doc.storeToURL(ConvertToURL(dst), out())
+  doc.close(True)
+End Sub
+</script:module>
+"#;
+
+/// A row inserted by LibreOffice inside a table of the blank return is checked
+/// like the others: the conditional formats and the TOTAL's ranges grow over
+/// it, a wrong row is coloured, a right one is not.
+#[test]
+fn a_row_inserted_in_libreoffice_is_checked_too() {
+    let Some(soffice) = soffice() else {
+        return common::skip(
+            "a_row_inserted_in_libreoffice_is_checked_too",
+            "soffice (LibreOffice) is not installed",
+        );
+    };
+    let checker = checker();
+    let t = checker.templates.get("BILAN-POLE").expect("BILAN-POLE");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let blank = dir.path().join("vierge.xlsx");
+    std::fs::write(&blank, blank_checked(t, &checker.rules).expect("blank")).expect("write");
+    let profile = recalculating_profile(dir.path());
+    // A first start sets the profile up (and its Basic library) …
+    convert(
+        &soffice,
+        &profile,
+        "pdf",
+        &dir.path().join("init"),
+        std::slice::from_ref(&blank),
+    );
+    // … then the macro goes into its Standard library.
+    std::fs::write(profile.join("user/basic/Standard/Module1.xba"), INSERT_ROW_MACRO).expect("macro written");
+    let mut pixels = BTreeMap::new();
+    for (name, cost, etat, region) in [("faux", 1000, 400, 0), ("juste", 1000, 400, 600)] {
+        let inserted = dir.path().join(format!("{name}.xlsx"));
+        let mut child = std::process::Command::new(&soffice)
+            .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+            .args(["--headless", "--norestore"])
+            .arg(format!(
+                "macro:///Standard.Module1.InsertRow(\"{}\",\"{}\",\"{cost}\",\"{etat}\",\"{region}\")",
+                blank.display(),
+                inserted.display()
+            ))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("soffice runs the macro");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        while child.try_wait().expect("wait").is_none() {
+            if std::time::Instant::now() > deadline {
+                let _ = child.kill();
+                panic!("the macro did not finish within 120 s");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        assert!(inserted.exists(), "the macro wrote no {name}.xlsx");
+        let report = checker.check_path(&inserted);
+        let engine = engine_spots(&report);
+        let wrong = ("POLE-FIN-001".to_string(), "Financements".to_string(), "B6".to_string());
+        assert_eq!(
+            engine.contains(&wrong),
+            name == "faux",
+            "{name}: engine findings {engine:?}"
+        );
+        let pdf = dir.path().join(format!("pdf-{name}"));
+        convert(&soffice, &profile, "pdf", &pdf, std::slice::from_ref(&inserted));
+        let pages = render(
+            &pdf.join(format!("{name}.pdf")),
+            &dir.path().join(format!("page-{name}")),
+        );
+        pixels.insert(name, pages.iter().map(|(_, _, rgb)| alert_pixels(rgb)).sum::<usize>());
+    }
+    assert!(
+        pixels["faux"] > 50,
+        "the inserted wrong row is not coloured: {pixels:?}"
+    );
+    assert_eq!(pixels["juste"], 0, "a right inserted row is coloured: {pixels:?}");
 }

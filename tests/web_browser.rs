@@ -4,6 +4,10 @@
 //! opens its dashboard; a submitter sends the return by their link. Screenshots
 //! go to `docs/` (shown in the README).
 //!
+//! Every page is audited with axe-core (WCAG 2.1 A and AA rules), vendored in
+//! `tests/data/axe-core/` (never fetched at run time): no violation allowed.
+//! The reviewer logs in and records a decision with the keyboard only.
+//!
 //! Skipped, with a message, when Chromium or chromedriver is not installed —
 //! except under `CI=true`, where that is a failure (`.ci/run` installs them).
 
@@ -89,6 +93,57 @@ async fn browser(profile: &Path, downloads: &Path) -> Option<(Driver, Client)> {
     Some((driver, client))
 }
 
+/// axe-core, from the npm registry (`tests/data/axe-core/VERSION.md`).
+const AXE: &str = include_str!("data/axe-core/axe.min.js");
+
+/// Runs axe-core on the current page (WCAG 2.1 A and AA rules): its violations.
+async fn violations(c: &Client) -> Vec<serde_json::Value> {
+    c.execute(&format!("{AXE}\nwindow.axe = axe; return true;"), vec![])
+        .await
+        .expect("axe-core injected");
+    let violations = c
+        .execute_async(
+            r#"const done = arguments[arguments.length - 1];
+            window.axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } })
+              .then(r => done(r.violations.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+                  nodes: v.nodes.map(n => n.target.join(' ') + ' — ' + n.failureSummary) }))))
+              .catch(e => done([{ id: 'axe-error', help: String(e) }]));"#,
+            vec![],
+        )
+        .await
+        .expect("axe-core ran");
+    violations.as_array().cloned().unwrap_or_default()
+}
+
+/// Fails with the list of violations of the current page, if any.
+async fn audit(c: &Client, what: &str) {
+    let list = violations(c).await;
+    assert!(
+        list.is_empty(),
+        "{what}: {} accessibility violation(s):\n{}",
+        list.len(),
+        serde_json::to_string_pretty(&list).unwrap_or_default()
+    );
+}
+
+/// Opens `url` and audits it.
+async fn visit_and_audit(c: &Client, url: &str, what: &str) {
+    c.goto(url).await.expect(what);
+    audit(c, what).await;
+}
+
+/// Presses Tab until the element with this id has the focus (at most 30 times).
+async fn tab_to(c: &Client, id: &str) -> fantoccini::elements::Element {
+    for _ in 0..30 {
+        let el = c.active_element().await.expect("focused element");
+        if el.attr("id").await.ok().flatten().as_deref() == Some(id) {
+            return el;
+        }
+        el.send_keys(&fantoccini::key::Key::Tab.to_string()).await.expect("Tab");
+    }
+    panic!("#{id} cannot be reached with the Tab key");
+}
+
 fn docs(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("docs").join(name)
 }
@@ -137,6 +192,7 @@ async fn the_desk_in_a_real_browser() {
         .await
         .expect("lang");
     assert_eq!(lang.as_deref(), Some("fr"));
+    audit(&c, "self-check page").await;
     let input = c.find(Locator::Css("input[type=file]")).await.expect("file input");
     input
         .send_keys(&fixture(ITRANS).display().to_string())
@@ -167,6 +223,7 @@ async fn the_desk_in_a_real_browser() {
         .await
         .expect("text");
     assert!(marked.contains("17081618") || marked.contains("17 081 618"), "{marked}");
+    audit(&c, "self-check results").await;
     screenshot(&c, "web-autocontrole.png", 1500).await;
 
     // Download the annotated workbook.
@@ -186,23 +243,24 @@ async fn the_desk_in_a_real_browser() {
     assert_eq!(again.len(), bytes.len());
 
     // A reviewer logs in, creates a campaign and opens its dashboard.
-    c.goto(&format!("{base}/connexion")).await.expect("login page");
-    c.find(Locator::Id("mot_de_passe"))
+    // With the keyboard only: Tab to each field, type, Enter.
+    visit_and_audit(&c, &format!("{base}/connexion"), "login page").await;
+    tab_to(&c, "identifiant")
         .await
-        .expect("password")
-        .send_keys(PASSWORD)
+        .send_keys("relecteur")
         .await
         .expect("typed");
-    c.find(Locator::Css("form.formulaire button"))
+    let password = tab_to(&c, "mot_de_passe").await;
+    password.send_keys(PASSWORD).await.expect("typed");
+    password
+        .send_keys(&fantoccini::key::Key::Enter.to_string())
         .await
-        .expect("button")
-        .click()
-        .await
-        .expect("login");
+        .expect("Enter");
     c.wait()
         .for_element(Locator::Id("campagne"))
         .await
         .expect("campaigns page");
+    audit(&c, "campaigns page").await;
     let expected = c.find(Locator::Id("attendus")).await.expect("expected list");
     expected
         .send_keys("BILAN-POLE;I-TRANS\nBILAN-POLE;MAUD\nBILAN-PLDE;Artois Comm.")
@@ -229,6 +287,7 @@ async fn the_desk_in_a_real_browser() {
         counters.contains("3\nattendus") || counters.contains("3 attendus"),
         "{counters}"
     );
+    audit(&c, "dashboard").await;
     let token_link = c
         .find(Locator::Css("input[aria-label='Lien de dépôt de I-TRANS']"))
         .await
@@ -258,6 +317,7 @@ async fn the_desk_in_a_real_browser() {
         .for_element(Locator::Css("article.envoi .verdict"))
         .await
         .expect("the submission with its verdict");
+    audit(&c, "submitter page").await;
     screenshot(&c, "web-depot.png", 1300).await;
 
     // Back on the dashboard: the return is received.
@@ -271,7 +331,75 @@ async fn the_desk_in_a_real_browser() {
         .expect("text");
     assert!(table.contains("Non conforme"), "{table}");
     assert!(table.contains("manquant"), "{table}");
+    audit(&c, "dashboard with a return").await;
     screenshot(&c, "web-tableau.png", 1100).await;
+
+    // The return page: a decision recorded with the keyboard only.
+    let return_link = c
+        .find(Locator::Css("table.tableau a[href^='/retours/']"))
+        .await
+        .expect("a return link")
+        .attr("href")
+        .await
+        .expect("href")
+        .expect("a link");
+    visit_and_audit(&c, &format!("{base}{return_link}"), "return page").await;
+    // Tab enters the radio group on its first choice; the arrow moves to the next.
+    let choice = tab_to(&c, "decision-acceptee").await;
+    choice
+        .send_keys(&fantoccini::key::Key::Down.to_string())
+        .await
+        .expect("arrow");
+    let checked = c
+        .find(Locator::Id("decision-a_corriger"))
+        .await
+        .expect("radio")
+        .prop("checked")
+        .await
+        .expect("checked");
+    assert_eq!(
+        checked.as_deref(),
+        Some("true"),
+        "« À corriger » chosen with the arrow key"
+    );
+    tab_to(&c, "commentaire")
+        .await
+        .send_keys("Le coût total ne correspond pas aux financeurs.")
+        .await
+        .expect("typed");
+    let send = tab_to(&c, "envoyer-decision").await;
+    send.send_keys(&fantoccini::key::Key::Enter.to_string())
+        .await
+        .expect("Enter");
+    let decided = c
+        .wait()
+        .for_element(Locator::Css("p.decision"))
+        .await
+        .expect("the decision shown")
+        .text()
+        .await
+        .expect("text");
+    assert!(decided.contains("relecteur"), "who decided: {decided}");
+    audit(&c, "return page with a decision").await;
+
+    // Every other page.
+    visit_and_audit(&c, &format!("{base}/modeles"), "templates and rules").await;
+    visit_and_audit(&c, &format!("{base}/regles/POLE-FIN-001"), "a rule").await;
+    visit_and_audit(&c, &format!("{base}/accessibilite"), "accessibility statement").await;
+    visit_and_audit(&c, &format!("{base}/cles-api"), "API keys").await;
+    visit_and_audit(&c, &format!("{base}/comptes"), "accounts").await;
+    visit_and_audit(&c, &format!("{base}/journal"), "journal").await;
+    visit_and_audit(&c, &format!("{base}/page-inconnue"), "error page").await;
+
+    // The audit is not blind: a page without its language is a violation.
+    c.execute("document.documentElement.removeAttribute('lang'); return true;", vec![])
+        .await
+        .expect("lang removed");
+    let found = violations(&c).await;
+    assert!(
+        found.iter().any(|v| v["id"] == "html-has-lang"),
+        "axe-core sees a missing lang: {found:?}"
+    );
 
     c.close().await.expect("session closed");
 }

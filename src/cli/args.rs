@@ -65,9 +65,14 @@ pub struct ServeArgs {
     /// Fichiers en attente d'un lecteur avant la réponse « serveur occupé »
     #[arg(long, value_name = "N", default_value_t = 32)]
     pub file_attente: usize,
-    /// Adresse publique du guichet, pour les liens affichés (https://bilan.exemple.fr)
+    /// Adresse publique du guichet, pour les liens affichés (https://bilan.exemple.fr) ;
+    /// `https://` : cookies `__Host-` et `Secure`
     #[arg(long, value_name = "URL")]
     pub adresse_publique: Option<String>,
+    /// Adresse du mandataire inverse (reverse proxy) dont l'en-tête X-Forwarded-For
+    /// donne l'adresse du client (journal, limites par adresse)
+    #[arg(long, value_name = "IP")]
+    pub proxy: Option<std::net::IpAddr>,
 }
 
 #[derive(Args, Debug)]

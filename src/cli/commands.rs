@@ -133,6 +133,7 @@ pub fn serve(args: ServeArgs) -> Result<u8, RunError> {
         .is_some_and(|u| u.starts_with("https://"));
     config.public_url = args.adresse_publique.map(|u| u.trim_end_matches('/').to_string());
     config.admin_password = std::env::var("BILAN_ADMIN_PASSWORD").ok();
+    config.trusted_proxy = args.proxy;
     bilan::web::run(config).map_err(|e| RunError::Message(e.message()))?;
     Ok(0)
 }
@@ -284,7 +285,7 @@ pub fn batch(args: BatchArgs) -> Result<u8, RunError> {
     let done = done?;
     let mut reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
     reports.iter_mut().for_each(report::terminal_safe);
-    let safe = |p: &Path| bilan::output::neutralise(&p.display().to_string()).into_owned();
+    let safe = |p: &Path| bilan::output::neutralise_name(&bilan::output::path_text(p)).into_owned();
     if !args.quiet {
         let mut out = String::new();
         for r in &reports {

@@ -56,8 +56,8 @@ impl Checker {
             return self.process(&Input::Path(path.to_path_buf()), &job).report;
         }
         let mut report = match read_file_bytes(path, &self.limits) {
-            Ok(bytes) => self.check_bytes(&path.display().to_string(), &bytes),
-            Err(e) => FileReport::failed(&path.display().to_string(), None, read_failure(&e)),
+            Ok(bytes) => self.check_bytes(&crate::output::path_text(path), &bytes),
+            Err(e) => FileReport::failed(&crate::output::path_text(path), None, read_failure(&e)),
         };
         cap(&mut report);
         report

@@ -14,7 +14,7 @@ impl Input {
     /// How reports call the file.
     pub fn shown(&self) -> String {
         match self {
-            Input::Path(p) => p.display().to_string(),
+            Input::Path(p) => crate::output::path_text(p),
             Input::Bytes { name, .. } => name.clone(),
         }
     }

@@ -21,7 +21,13 @@ pub fn terminal_safe(r: &mut FileReport) {
             *s = safe;
         }
     };
-    fix(&mut r.path);
+    // A name cannot break a line: « a\n— Conforme.xlsx » stays on one line.
+    let fix_name = |s: &mut String| {
+        if let std::borrow::Cow::Owned(safe) = crate::output::neutralise_name(s) {
+            *s = safe;
+        }
+    };
+    fix_name(&mut r.path);
     for s in [
         &mut r.template,
         &mut r.organisation,
@@ -37,7 +43,7 @@ pub fn terminal_safe(r: &mut FileReport) {
     for f in &mut r.findings {
         fix(&mut f.message);
         if let Some(s) = &mut f.sheet {
-            fix(s);
+            fix_name(s);
         }
         if let Some(j) = &mut f.justification {
             fix(j);
@@ -48,7 +54,7 @@ pub fn terminal_safe(r: &mut FileReport) {
         wb.sheets = sheets
             .into_iter()
             .map(|s| {
-                let name = crate::output::neutralise(&s.name).into_owned();
+                let name = crate::output::neutralise_name(&s.name).into_owned();
                 if name == s.name {
                     s
                 } else {

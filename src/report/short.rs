@@ -32,11 +32,11 @@ pub fn cross_line(b: &crate::outcome::BatchFinding) -> String {
         _ => String::new(),
     };
     let place = match (b.file.as_deref(), cell.is_empty()) {
-        (Some(f), true) => format!("{} : ", crate::output::neutralise(f)),
+        (Some(f), true) => format!("{} : ", crate::output::neutralise_name(f)),
         (Some(f), false) => format!(
             "{}:{} : ",
-            crate::output::neutralise(f),
-            crate::output::neutralise(&cell)
+            crate::output::neutralise_name(f),
+            crate::output::neutralise_name(&cell)
         ),
         (None, _) => String::new(),
     };

@@ -20,8 +20,16 @@ pub enum WebError {
     NotFound,
     /// 413: the upload is larger than the limit (bytes).
     TooLarge(u64),
+    /// 413: a form with too many or too long text fields (at most so many
+    /// fields of so many bytes).
+    FormTooLarge(usize, usize),
     /// 503: the check queue is full.
     Busy,
+    /// 507 (disk full, quota, file size limit) or 500 (any other write error):
+    /// nothing was kept. The text says what failed.
+    Storage(std::io::ErrorKind, String),
+    /// 429: too many failed logins; retry after so many seconds.
+    Throttled(u64),
     /// 500: something on our side; the text is for the log and the page.
     Internal(String),
 }
@@ -34,9 +42,11 @@ impl WebError {
             WebError::LoginRequired => StatusCode::SEE_OTHER,
             WebError::Unauthorized => StatusCode::UNAUTHORIZED,
             WebError::NotFound => StatusCode::NOT_FOUND,
-            WebError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            WebError::TooLarge(_) | WebError::FormTooLarge(..) => StatusCode::PAYLOAD_TOO_LARGE,
             WebError::Busy => StatusCode::SERVICE_UNAVAILABLE,
-            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Storage(kind, _) if disk_full(*kind) => StatusCode::INSUFFICIENT_STORAGE,
+            WebError::Storage(..) | WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -53,8 +63,37 @@ impl WebError {
                 "Fichier trop volumineux : la limite est de {} ; rien n'a été enregistré.",
                 size_fr(*limit)
             ),
+            WebError::FormTooLarge(fields, bytes) => format!(
+                "Formulaire trop volumineux : au plus {fields} champs de texte de {} Ko chacun ; rien n'a été enregistré.",
+                bytes / 1024
+            ),
             WebError::Busy => "Serveur occupé, réessayez dans un instant : rien n'a été perdu.".into(),
             WebError::Internal(m) => format!("Erreur interne du serveur : {m}"),
+            WebError::Storage(kind, what) if disk_full(*kind) => format!(
+                "Enregistrement impossible, l'espace disque du serveur est épuisé ({what}) : rien n'a été enregistré. \
+                 Réessayez plus tard ou prévenez la Région."
+            ),
+            WebError::Storage(_, what) => format!(
+                "Enregistrement impossible sur le serveur ({what}) : rien n'a été enregistré. \
+                 Réessayez plus tard ou prévenez la Région."
+            ),
+            WebError::Throttled(secs) => {
+                format!("Trop d'essais de connexion manqués : réessayez dans {secs} secondes.")
+            }
+        }
+    }
+
+    /// A write error of the disk, in French (disk full gives 507).
+    pub fn storage(what: &str, e: &std::io::Error) -> Self {
+        WebError::Storage(e.kind(), format!("{what} : {}", io_fr(e)))
+    }
+
+    /// Headers every rendering of this error carries (`Retry-After`).
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            WebError::Busy => Some(5),
+            WebError::Throttled(s) => Some(*s),
+            _ => None,
         }
     }
 
@@ -65,15 +104,20 @@ impl WebError {
         } else {
             self.status()
         };
-        if let WebError::Internal(m) = &self {
-            eprintln!("bilan serve : {m}");
-        }
+        self.log();
         let mut resp = (status, axum::Json(json!({ "message": self.message() }))).into_response();
-        if matches!(self, WebError::Busy) {
+        if let Some(secs) = self.retry_after() {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         }
         resp
+    }
+
+    pub fn log(&self) {
+        match self {
+            WebError::Internal(m) | WebError::Storage(_, m) => eprintln!("bilan serve : {m}"),
+            _ => {}
+        }
     }
 }
 
@@ -110,3 +154,9 @@ pub fn size_fr(bytes: u64) -> String {
 
 /// A system error in French (never `os error 2`): one home, [`crate::base::messages::io_error`].
 pub use crate::base::messages::io_error as io_fr;
+
+/// Whether a write error means "no room left" (507 rather than 500).
+pub fn disk_full(kind: std::io::ErrorKind) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(kind, StorageFull | FileTooLarge | QuotaExceeded)
+}

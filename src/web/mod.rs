@@ -8,6 +8,7 @@
 pub mod auth;
 pub mod engine;
 pub mod error;
+pub mod net;
 pub mod pages;
 mod routes;
 pub mod service;
@@ -51,6 +52,12 @@ pub struct Config {
     pub secure_cookies: bool,
     /// The program run as isolated worker (`bilan __worker`); `None`: this program.
     pub worker_exe: Option<PathBuf>,
+    /// Slow-client timeouts and connections per address (spec values).
+    pub net: net::NetLimits,
+    /// The reverse proxy whose `X-Forwarded-For` names the client (`--proxy`).
+    pub trusted_proxy: Option<std::net::IpAddr>,
+    /// Total bytes of annotated workbooks of self-checks kept in memory.
+    pub cache_bytes: usize,
 }
 
 impl Config {
@@ -67,36 +74,55 @@ impl Config {
             public_url: None,
             secure_cookies: false,
             worker_exe: None,
+            net: net::NetLimits::default(),
+            trusted_proxy: None,
+            cache_bytes: 256 * 1_000_000,
         }
     }
 }
 
 /// Annotated workbooks of self-checks, kept in memory for an hour (never on
-/// disk), under an unguessable key.
-#[derive(Default)]
+/// disk), under an unguessable key; at most `max_bytes` in all (the oldest
+/// go first) and at most [`CACHE_MAX`] of them.
 pub struct AnnotatedCache {
     entries: Mutex<HashMap<String, CacheEntry>>,
+    max_bytes: usize,
 }
 
 /// When it was made, its download name, its bytes.
 type CacheEntry = (Instant, String, Arc<Vec<u8>>);
 
 const CACHE_TTL: Duration = Duration::from_secs(3600);
-const CACHE_MAX: usize = 200;
+pub const CACHE_MAX: usize = 200;
 
 impl AnnotatedCache {
-    pub fn put(&self, name: String, bytes: Vec<u8>) -> Result<String, WebError> {
+    pub fn new(max_bytes: usize) -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+            max_bytes,
+        }
+    }
+
+    /// Keeps a workbook; `None` when it alone is larger than the whole cache.
+    pub fn put(&self, name: String, bytes: Vec<u8>) -> Result<Option<String>, WebError> {
+        if bytes.len() > self.max_bytes {
+            return Ok(None);
+        }
         let key = auth::random_token()?;
         if let Ok(mut map) = self.entries.lock() {
             map.retain(|_, (at, _, _)| at.elapsed() < CACHE_TTL);
-            if map.len() >= CACHE_MAX {
-                if let Some(oldest) = map.iter().min_by_key(|(_, (at, _, _))| *at).map(|(k, _)| k.clone()) {
-                    map.remove(&oldest);
+            let mut total: usize = map.values().map(|(_, _, b)| b.len()).sum();
+            while !map.is_empty() && (map.len() >= CACHE_MAX || total + bytes.len() > self.max_bytes) {
+                let Some(oldest) = map.iter().min_by_key(|(_, (at, _, _))| *at).map(|(k, _)| k.clone()) else {
+                    break;
+                };
+                if let Some((_, _, b)) = map.remove(&oldest) {
+                    total -= b.len();
                 }
             }
             map.insert(key.clone(), (Instant::now(), name, Arc::new(bytes)));
         }
-        Ok(key)
+        Ok(Some(key))
     }
 
     pub fn get(&self, key: &str) -> Option<(String, Arc<Vec<u8>>)> {
@@ -104,6 +130,14 @@ impl AnnotatedCache {
         map.get(key)
             .filter(|(at, _, _)| at.elapsed() < CACHE_TTL)
             .map(|(_, n, b)| (n.clone(), Arc::clone(b)))
+    }
+
+    /// Bytes held now.
+    pub fn bytes(&self) -> usize {
+        self.entries
+            .lock()
+            .map(|m| m.values().map(|(_, _, b)| b.len()).sum())
+            .unwrap_or(0)
     }
 }
 
@@ -119,6 +153,10 @@ pub struct AppState {
     pub pending: Notify,
     /// Set when the server stops: results computed after that are not recorded.
     pub stopping: std::sync::atomic::AtomicBool,
+    /// Failed logins per account and address.
+    pub throttle: auth::Throttle,
+    /// Password hashing, two at a time (argon2 takes 19 MB each).
+    pub hashing: auth::Hasher,
 }
 
 pub type Shared = Arc<AppState>;
@@ -207,14 +245,17 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
         config.public_url = Some(format!("http://{addr}"));
     }
     let engine = engine::Engine::new(checker, config.workers, config.queue, config.worker_exe.clone());
+    let cache_bytes = config.cache_bytes;
     let state = Arc::new(AppState {
         config,
         storage,
         engine,
-        annotated: AnnotatedCache::default(),
+        annotated: AnnotatedCache::new(cache_bytes),
         in_flight: Mutex::new(HashSet::new()),
         pending: Notify::new(),
         stopping: std::sync::atomic::AtomicBool::new(false),
+        throttle: auth::Throttle::default(),
+        hashing: auth::Hasher::new(2),
     });
     if let Some(path) = state.config.campaign_file.clone() {
         routes::reviewer::create_campaign_from_file(&state, &path)?;
@@ -228,12 +269,9 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
     let app = routes::router(Arc::clone(&state));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let checker_task = tokio::spawn(routes::depot::check_pending_loop(Arc::clone(&state)));
+    let (net_limits, trusted_proxy) = (state.config.net.clone(), state.config.trusted_proxy);
     let task = tokio::spawn(async move {
-        let _ = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = rx.await;
-            })
-            .await;
+        net::serve(listener, app, net_limits, trusted_proxy, rx).await;
         checker_task.abort();
     });
     state.pending.notify_one();
@@ -246,9 +284,23 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
     })
 }
 
+/// Large blocks (argon2's 19 MB, a received file) are mapped and unmapped on
+/// their own instead of staying in the allocator's heaps: without this, glibc
+/// raises its threshold after the first free and keeps every such block, and
+/// a login flood leaves the server hundreds of MB larger.
+fn release_large_allocations() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before the
+    // runtime starts its threads.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+    }
+}
+
 /// `bilan serve`: starts the desk and serves until Ctrl-C / SIGTERM. Prints the
 /// address and, on first start, the one-time link to set the reviewer password.
 pub fn run(config: Config) -> Result<(), WebError> {
+    release_large_allocations();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -260,7 +312,7 @@ pub fn run(config: Config) -> Result<(), WebError> {
         eprintln!("bilan serve : guichet ouvert sur http://{}", server.addr);
         eprintln!("bilan serve : données dans {}", data.display());
         if let Some(link) = &server.setup_link {
-            eprintln!("bilan serve : premier démarrage. Choisissez le mot de passe du relecteur (lien à usage unique, valable 24 h) :");
+            eprintln!("bilan serve : premier démarrage. Choisissez le mot de passe du premier administrateur, identifiant « relecteur » (lien à usage unique, valable 24 h) :");
             eprintln!("  {link}");
         }
         let stop = async {
@@ -282,4 +334,24 @@ pub fn run(config: Config) -> Result<(), WebError> {
         server.stop().await;
         Ok(())
     })
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn the_annotated_cache_is_bounded_in_bytes_not_only_in_count() {
+        let cache = AnnotatedCache::new(10_000);
+        let mut keys = Vec::new();
+        for i in 0..50 {
+            keys.push(cache.put(format!("{i}.xlsx"), vec![0u8; 3_000]).ok().flatten());
+            assert!(cache.bytes() <= 10_000, "{} bytes after {i}", cache.bytes());
+        }
+        // The newest is kept, the oldest are gone.
+        assert!(cache.get(keys[49].as_deref().unwrap_or_default()).is_some());
+        assert!(cache.get(keys[0].as_deref().unwrap_or_default()).is_none());
+        // Larger than the whole cache: not kept at all.
+        assert_eq!(cache.put("gros.xlsx".into(), vec![0u8; 10_001]).ok().flatten(), None);
+    }
 }

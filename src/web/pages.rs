@@ -13,6 +13,7 @@ use crate::web::error::WebError;
 #[derive(Debug, Clone, Default)]
 pub struct Nav {
     pub reviewer: bool,
+    pub admin: bool,
     pub csrf: String,
     pub version: &'static str,
 }
@@ -21,6 +22,7 @@ impl Nav {
     pub fn new(reviewer: bool, csrf: &str) -> Self {
         Self {
             reviewer,
+            admin: false,
             csrf: csrf.to_string(),
             version: env!("CARGO_PKG_VERSION"),
         }
@@ -50,7 +52,10 @@ pub fn error_page(status: StatusCode, message: &str) -> Response {
     let title = match status {
         StatusCode::FORBIDDEN => "Accès refusé",
         StatusCode::NOT_FOUND => "Page introuvable",
-        StatusCode::PAYLOAD_TOO_LARGE => "Fichier trop volumineux",
+        StatusCode::PAYLOAD_TOO_LARGE => "Envoi trop volumineux",
+        StatusCode::INSUFFICIENT_STORAGE => "Espace disque épuisé",
+        StatusCode::TOO_MANY_REQUESTS => "Trop d'essais",
+        StatusCode::UNAUTHORIZED => "Connexion requise",
         StatusCode::SERVICE_UNAVAILABLE => "Serveur occupé",
         StatusCode::BAD_REQUEST => "Demande incorrecte",
         _ => "Erreur",
@@ -99,6 +104,7 @@ pub struct Login<'a> {
 pub struct Setup<'a> {
     pub nav: Nav,
     pub token: &'a str,
+    pub login: &'a str,
     pub message: Option<&'a str>,
 }
 
@@ -252,6 +258,39 @@ impl Decision {
     }
 }
 
+#[derive(Template)]
+#[template(path = "comptes.html")]
+pub struct AccountsPage {
+    pub nav: Nav,
+    pub accounts: Vec<super::storage::Account>,
+    pub message: Option<String>,
+    /// The one-time link of an account just created (shown once).
+    pub new_link: Option<(String, String)>,
+}
+
+#[derive(Template)]
+#[template(path = "cles.html")]
+pub struct KeysPage {
+    pub nav: Nav,
+    pub keys: Vec<super::storage::ApiKey>,
+    /// A key just created: its name and secret (shown once).
+    pub new_key: Option<(String, String)>,
+    pub all: bool,
+}
+
+#[derive(Template)]
+#[template(path = "journal.html")]
+pub struct JournalPage {
+    pub nav: Nav,
+    pub entries: Vec<super::storage::JournalEntry>,
+}
+
+#[derive(Template)]
+#[template(path = "accessibilite.html")]
+pub struct AccessibilityPage {
+    pub nav: Nav,
+}
+
 /// How a [`WebError`] answers an HTML request: its page (moved from `error`,
 /// which sits below the pages).
 impl IntoResponse for WebError {
@@ -259,15 +298,13 @@ impl IntoResponse for WebError {
         if matches!(self, WebError::LoginRequired) {
             return Redirect::to("/connexion").into_response();
         }
-        if let WebError::Internal(m) = &self {
-            eprintln!("bilan serve : {m}");
-        }
+        self.log();
         let status = self.status();
         let body = error_page(status, &self.message());
         let mut resp = (status, body).into_response();
-        if matches!(self, WebError::Busy) {
+        if let Some(secs) = self.retry_after() {
             resp.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
         }
         resp
     }

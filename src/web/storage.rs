@@ -92,7 +92,80 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE depots ADD COLUMN donnees TEXT;
     "#,
+    // 3: reviewer accounts (administrator right, disabled accounts), named API
+    // keys, and the journal (append only: triggers refuse any change).
+    r#"
+    ALTER TABLE relecteurs ADD COLUMN administrateur INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE relecteurs ADD COLUMN actif INTEGER NOT NULL DEFAULT 1;
+    UPDATE relecteurs SET administrateur = 1 WHERE identifiant = 'relecteur';
+    ALTER TABLE cles_api ADD COLUMN nom TEXT NOT NULL DEFAULT 'clé';
+    CREATE TABLE journal (
+        id INTEGER PRIMARY KEY,
+        le TEXT NOT NULL,
+        qui TEXT NOT NULL,
+        adresse TEXT NOT NULL,
+        action TEXT NOT NULL,
+        detail TEXT NOT NULL
+    );
+    CREATE TRIGGER journal_sans_modification BEFORE UPDATE ON journal
+        BEGIN SELECT RAISE(ABORT, 'le journal ne se modifie pas'); END;
+    CREATE TRIGGER journal_sans_suppression BEFORE DELETE ON journal
+        BEGIN SELECT RAISE(ABORT, 'le journal ne se modifie pas'); END;
+    "#,
 ];
+
+/// A reviewer, from a session or an API key (active accounts only).
+#[derive(Debug, Clone)]
+pub struct Reviewer {
+    pub id: i64,
+    pub login: String,
+    pub admin: bool,
+}
+
+/// A reviewer account as the administrators' page lists it.
+#[derive(Debug, Clone)]
+pub struct Account {
+    pub id: i64,
+    pub login: String,
+    pub hash: Option<String>,
+    pub admin: bool,
+    pub active: bool,
+    pub created: String,
+}
+
+/// A named API key (its secret is never kept, only its SHA-256).
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub id: i64,
+    pub name: String,
+    pub owner: String,
+    pub owner_id: i64,
+    pub created: String,
+}
+
+/// One line of the journal.
+#[derive(Debug, Clone)]
+pub struct JournalEntry {
+    pub id: i64,
+    pub at: String,
+    pub who: String,
+    pub address: String,
+    pub action: String,
+    pub detail: String,
+}
+
+fn account_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Account> {
+    Ok(Account {
+        id: r.get(0)?,
+        login: r.get(1)?,
+        hash: r.get(2)?,
+        admin: r.get::<_, i64>(3)? != 0,
+        active: r.get::<_, i64>(4)? != 0,
+        created: r.get(5)?,
+    })
+}
+
+const ACCOUNT_COLUMNS: &str = "id, identifiant, mot_de_passe, administrateur, actif, cree_le";
 
 /// The database of the desk.
 pub struct Storage {
@@ -286,6 +359,7 @@ impl Storage {
             data: data.to_path_buf(),
         };
         storage.migrate()?;
+        storage.remove_orphans();
         Ok(storage)
     }
 
@@ -301,6 +375,36 @@ impl Storage {
             tx.commit().map_err(db_err)?;
         }
         Ok(())
+    }
+
+    /// Stored files no row points to (a request that failed between the file
+    /// and its row, a stop): removed, so that nothing half-kept survives.
+    fn remove_orphans(&self) {
+        let Ok(known) = self.lock().and_then(|conn| {
+            let mut st = conn.prepare("SELECT chemin FROM depots").map_err(db_err)?;
+            let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+            rows.collect::<Result<std::collections::HashSet<_>, _>>()
+                .map_err(db_err)
+        }) else {
+            return;
+        };
+        let root = self.data.join("fichiers");
+        let Ok(dirs) = std::fs::read_dir(&root) else { return };
+        for dir in dirs.flatten() {
+            let Ok(files) = std::fs::read_dir(dir.path()) else {
+                continue;
+            };
+            for f in files.flatten() {
+                let relative = format!(
+                    "fichiers/{}/{}",
+                    dir.file_name().to_string_lossy(),
+                    f.file_name().to_string_lossy()
+                );
+                if !known.contains(&relative) {
+                    let _ = std::fs::remove_file(f.path());
+                }
+            }
+        }
     }
 
     fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>, WebError> {
@@ -320,11 +424,11 @@ impl Storage {
 
     // ---- reviewers -------------------------------------------------------
 
-    /// The reviewer account, created on first use. Returns (id, has password).
-    pub fn reviewer(&self, login: &str) -> Result<(i64, Option<String>), WebError> {
+    /// The first administrator, created on first start. Returns (id, password hash).
+    pub fn first_admin(&self, login: &str) -> Result<(i64, Option<String>), WebError> {
         let conn = self.lock()?;
         conn.execute(
-            "INSERT OR IGNORE INTO relecteurs (identifiant, cree_le) VALUES (?1, ?2)",
+            "INSERT OR IGNORE INTO relecteurs (identifiant, cree_le, administrateur) VALUES (?1, ?2, 1)",
             params![login, now()],
         )
         .map_err(db_err)?;
@@ -336,30 +440,91 @@ impl Storage {
         .map_err(db_err)
     }
 
-    pub fn reviewer_login(&self, id: i64) -> Result<Option<String>, WebError> {
+    pub fn account_by_login(&self, login: &str) -> Result<Option<Account>, WebError> {
         let conn = self.lock()?;
-        conn.query_row("SELECT identifiant FROM relecteurs WHERE id = ?1", params![id], |r| {
-            r.get(0)
-        })
+        conn.query_row(
+            &format!("SELECT {ACCOUNT_COLUMNS} FROM relecteurs WHERE identifiant = ?1"),
+            params![login],
+            account_row,
+        )
         .optional()
         .map_err(db_err)
     }
 
-    pub fn set_password(&self, reviewer: i64, hash: &str) -> Result<(), WebError> {
+    pub fn account(&self, id: i64) -> Result<Option<Account>, WebError> {
         let conn = self.lock()?;
-        conn.execute(
+        conn.query_row(
+            &format!("SELECT {ACCOUNT_COLUMNS} FROM relecteurs WHERE id = ?1"),
+            params![id],
+            account_row,
+        )
+        .optional()
+        .map_err(db_err)
+    }
+
+    pub fn accounts(&self) -> Result<Vec<Account>, WebError> {
+        let conn = self.lock()?;
+        let mut st = conn
+            .prepare(&format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM relecteurs ORDER BY identifiant"
+            ))
+            .map_err(db_err)?;
+        let rows = st.query_map([], account_row).map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    /// A new account, without a password yet; `None` if the login is taken.
+    pub fn add_account(&self, login: &str, admin: bool) -> Result<Option<i64>, WebError> {
+        let conn = self.lock()?;
+        let n = conn
+            .execute(
+                "INSERT OR IGNORE INTO relecteurs (identifiant, cree_le, administrateur) VALUES (?1, ?2, ?3)",
+                params![login, now(), admin as i64],
+            )
+            .map_err(db_err)?;
+        Ok((n == 1).then(|| conn.last_insert_rowid()))
+    }
+
+    /// Disables an account: its sessions, API keys and set-up links end at once.
+    pub fn disable_account(&self, id: i64) -> Result<(), WebError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute("UPDATE relecteurs SET actif = 0 WHERE id = ?1", params![id])
+            .map_err(db_err)?;
+        for table in ["sessions", "cles_api", "liens_initialisation"] {
+            tx.execute(&format!("DELETE FROM {table} WHERE relecteur_id = ?1"), params![id])
+                .map_err(db_err)?;
+        }
+        tx.commit().map_err(db_err)
+    }
+
+    /// Sets a password: the account's sessions and set-up links end.
+    pub fn set_password(&self, reviewer: i64, hash: &str) -> Result<(), WebError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute(
             "UPDATE relecteurs SET mot_de_passe = ?1 WHERE id = ?2",
             params![hash, reviewer],
         )
         .map_err(db_err)?;
-        conn.execute("DELETE FROM sessions WHERE relecteur_id = ?1", params![reviewer])
+        tx.execute("DELETE FROM sessions WHERE relecteur_id = ?1", params![reviewer])
             .map_err(db_err)?;
-        Ok(())
+        tx.execute(
+            "DELETE FROM liens_initialisation WHERE relecteur_id = ?1",
+            params![reviewer],
+        )
+        .map_err(db_err)?;
+        tx.commit().map_err(db_err)
     }
 
+    /// A new one-time link for an account (its earlier links die).
     pub fn add_setup_link(&self, digest: &str, reviewer: i64) -> Result<(), WebError> {
         let conn = self.lock()?;
-        conn.execute("DELETE FROM liens_initialisation", []).map_err(db_err)?;
+        conn.execute(
+            "DELETE FROM liens_initialisation WHERE relecteur_id = ?1",
+            params![reviewer],
+        )
+        .map_err(db_err)?;
         conn.execute(
             "INSERT INTO liens_initialisation (empreinte, relecteur_id, expire_le) VALUES (?1, ?2, ?3)",
             params![digest, reviewer, later(24 * 3600)],
@@ -368,22 +533,41 @@ impl Storage {
         Ok(())
     }
 
-    pub fn setup_link(&self, digest: &str) -> Result<Option<i64>, WebError> {
+    pub fn end_setup_links(&self, reviewer: i64) -> Result<(), WebError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "DELETE FROM liens_initialisation WHERE relecteur_id = ?1",
+            params![reviewer],
+        )
+        .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// The account a live set-up link opens (login shown on its page).
+    pub fn setup_link(&self, digest: &str) -> Result<Option<(i64, String)>, WebError> {
         let conn = self.lock()?;
         conn.query_row(
-            "SELECT relecteur_id FROM liens_initialisation WHERE empreinte = ?1 AND expire_le > ?2",
+            "SELECT l.relecteur_id, r.identifiant FROM liens_initialisation l JOIN relecteurs r ON r.id = l.relecteur_id \
+             WHERE l.empreinte = ?1 AND l.expire_le > ?2 AND r.actif = 1",
             params![digest, now()],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()
         .map_err(db_err)
     }
 
-    pub fn use_setup_link(&self, digest: &str) -> Result<(), WebError> {
+    /// Uses a set-up link: one statement deletes it and says whose it was, so
+    /// that of requests racing on one link, exactly one gets the account.
+    pub fn take_setup_link(&self, digest: &str) -> Result<Option<i64>, WebError> {
         let conn = self.lock()?;
-        conn.execute("DELETE FROM liens_initialisation WHERE empreinte = ?1", params![digest])
-            .map_err(db_err)?;
-        Ok(())
+        conn.query_row(
+            "DELETE FROM liens_initialisation WHERE empreinte = ?1 AND expire_le > ?2 \
+             AND relecteur_id IN (SELECT id FROM relecteurs WHERE actif = 1) RETURNING relecteur_id",
+            params![digest, now()],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)
     }
 
     pub fn add_session(&self, digest: &str, reviewer: i64, seconds: i64) -> Result<(), WebError> {
@@ -398,12 +582,20 @@ impl Storage {
         Ok(())
     }
 
-    pub fn session(&self, digest: &str) -> Result<Option<i64>, WebError> {
+    /// The reviewer of a live session of an active account.
+    pub fn session(&self, digest: &str) -> Result<Option<Reviewer>, WebError> {
         let conn = self.lock()?;
         conn.query_row(
-            "SELECT relecteur_id FROM sessions WHERE empreinte = ?1 AND expire_le > ?2",
+            "SELECT r.id, r.identifiant, r.administrateur FROM sessions s JOIN relecteurs r ON r.id = s.relecteur_id \
+             WHERE s.empreinte = ?1 AND s.expire_le > ?2 AND r.actif = 1",
             params![digest, now()],
-            |r| r.get(0),
+            |r| {
+                Ok(Reviewer {
+                    id: r.get(0)?,
+                    login: r.get(1)?,
+                    admin: r.get::<_, i64>(2)? != 0,
+                })
+            },
         )
         .optional()
         .map_err(db_err)
@@ -416,25 +608,102 @@ impl Storage {
         Ok(())
     }
 
-    pub fn add_api_key(&self, digest: &str, reviewer: i64) -> Result<(), WebError> {
+    pub fn add_api_key(&self, digest: &str, reviewer: i64, name: &str) -> Result<i64, WebError> {
         let conn = self.lock()?;
         conn.execute(
-            "INSERT INTO cles_api (empreinte, relecteur_id, creee_le) VALUES (?1, ?2, ?3)",
-            params![digest, reviewer, now()],
+            "INSERT INTO cles_api (empreinte, relecteur_id, creee_le, nom) VALUES (?1, ?2, ?3, ?4)",
+            params![digest, reviewer, now(), name],
+        )
+        .map_err(db_err)?;
+        Ok(conn.last_insert_rowid())
+    }
+
+    /// The reviewer an API key acts for (active accounts only).
+    pub fn api_key(&self, digest: &str) -> Result<Option<Reviewer>, WebError> {
+        let conn = self.lock()?;
+        conn.query_row(
+            "SELECT r.id, r.identifiant, r.administrateur FROM cles_api k JOIN relecteurs r ON r.id = k.relecteur_id \
+             WHERE k.empreinte = ?1 AND r.actif = 1",
+            params![digest],
+            |r| {
+                Ok(Reviewer {
+                    id: r.get(0)?,
+                    login: r.get(1)?,
+                    admin: r.get::<_, i64>(2)? != 0,
+                })
+            },
+        )
+        .optional()
+        .map_err(db_err)
+    }
+
+    /// API keys, of one reviewer or (`None`) of everyone.
+    pub fn api_keys(&self, owner: Option<i64>) -> Result<Vec<ApiKey>, WebError> {
+        let conn = self.lock()?;
+        let mut st = conn
+            .prepare(
+                "SELECT k.rowid, k.nom, r.identifiant, r.id, k.creee_le FROM cles_api k JOIN relecteurs r ON r.id = k.relecteur_id \
+                 WHERE ?1 IS NULL OR k.relecteur_id = ?1 ORDER BY k.rowid",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map(params![owner], |r| {
+                Ok(ApiKey {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    owner: r.get(2)?,
+                    owner_id: r.get(3)?,
+                    created: r.get(4)?,
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    /// Revokes a key (of `owner` only, unless `None`: an administrator). Returns its name.
+    pub fn revoke_api_key(&self, id: i64, owner: Option<i64>) -> Result<Option<String>, WebError> {
+        let conn = self.lock()?;
+        conn.query_row(
+            "DELETE FROM cles_api WHERE rowid = ?1 AND (?2 IS NULL OR relecteur_id = ?2) RETURNING nom",
+            params![id, owner],
+            |r| r.get(0),
+        )
+        .optional()
+        .map_err(db_err)
+    }
+
+    // ---- journal ---------------------------------------------------------
+
+    /// Adds a line to the journal (never changed afterwards).
+    pub fn journal_add(&self, who: &str, address: &str, action: &str, detail: &str) -> Result<(), WebError> {
+        let conn = self.lock()?;
+        conn.execute(
+            "INSERT INTO journal (le, qui, adresse, action, detail) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![now(), who, address, action, detail],
         )
         .map_err(db_err)?;
         Ok(())
     }
 
-    pub fn api_key(&self, digest: &str) -> Result<Option<i64>, WebError> {
+    /// The latest `limit` lines, newest first.
+    pub fn journal(&self, limit: i64) -> Result<Vec<JournalEntry>, WebError> {
         let conn = self.lock()?;
-        conn.query_row(
-            "SELECT relecteur_id FROM cles_api WHERE empreinte = ?1",
-            params![digest],
-            |r| r.get(0),
-        )
-        .optional()
-        .map_err(db_err)
+        let mut st = conn
+            .prepare("SELECT id, le, qui, adresse, action, detail FROM journal ORDER BY id DESC LIMIT ?1")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map(params![limit], |r| {
+                Ok(JournalEntry {
+                    id: r.get(0)?,
+                    at: r.get(1)?,
+                    who: r.get(2)?,
+                    address: r.get(3)?,
+                    action: r.get(4)?,
+                    detail: r.get(5)?,
+                })
+            })
+            .map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
     }
 
     // ---- campaigns -------------------------------------------------------
@@ -696,5 +965,51 @@ impl Storage {
             .map_err(db_err)?;
         let rows = st.query_map(params![expected], decision_row).map_err(db_err)?;
         rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_of_the_previous_version_upgrades_and_keeps_its_reviewer() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        {
+            // The schema of version 2 (before accounts), with its one reviewer.
+            std::fs::create_dir_all(dir.path()).expect("dir");
+            let conn = Connection::open(dir.path().join("bilan.sqlite3")).expect("db");
+            for sql in &MIGRATIONS[..2] {
+                conn.execute_batch(sql).expect("old migration");
+            }
+            conn.pragma_update(None, "user_version", 2).expect("version");
+            conn.execute(
+                "INSERT INTO relecteurs (identifiant, mot_de_passe, cree_le) VALUES ('relecteur', 'h', '2026-11-28T00:00:00Z')",
+                [],
+            )
+            .expect("reviewer");
+            conn.execute(
+                "INSERT INTO cles_api (empreinte, relecteur_id, creee_le) VALUES ('k', 1, '2026-11-28T00:00:00Z')",
+                [],
+            )
+            .expect("key");
+        }
+        let storage = Storage::open(dir.path()).expect("upgraded");
+        let admin = storage.account_by_login("relecteur").expect("query").expect("kept");
+        assert!(admin.admin && admin.active, "{admin:?}");
+        assert_eq!(admin.hash.as_deref(), Some("h"));
+        let keys = storage.api_keys(None).expect("keys");
+        assert_eq!(keys.len(), 1);
+        assert_eq!(
+            storage.api_key("k").expect("query").map(|r| r.login).as_deref(),
+            Some("relecteur")
+        );
+        // The journal is append-only.
+        storage
+            .journal_add("relecteur", "127.0.0.1", "essai", "")
+            .expect("added");
+        let conn = storage.lock().expect("lock");
+        assert!(conn.execute("UPDATE journal SET detail = 'x'", []).is_err());
+        assert!(conn.execute("DELETE FROM journal", []).is_err());
     }
 }

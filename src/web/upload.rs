@@ -15,10 +15,12 @@ use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 
 use super::auth::{random_token, Csrf};
-use super::error::{io_fr, WebError};
+use super::error::WebError;
 
-/// Longest text field accepted in a form (a campaign file, a comment).
-const MAX_TEXT_FIELD: usize = 1_000_000;
+/// Longest text field accepted in a form anyone may send (spec: 64 KB).
+pub const MAX_TEXT_FIELD: usize = 64 * 1024;
+/// Text fields accepted in one form besides its files (spec: 10).
+pub const MAX_TEXT_FIELDS: usize = 10;
 /// Extensions a stored file may keep (anything else is stored without one).
 const EXTENSIONS: &[&str] = &["xlsx", "xlsm", "xlsb", "xls", "ods"];
 
@@ -37,24 +39,29 @@ impl Received {
         &self.temp
     }
 
-    /// Stores the file under its hash; returns the path relative to `data`.
-    pub fn store(self, data: &Path) -> Result<String, WebError> {
+    /// Stores the file under its hash; returns the path relative to `data`,
+    /// and whether this call put it there (false: the same content was
+    /// already stored, checked whole by its hash).
+    pub fn store(self, data: &Path) -> Result<(String, bool), WebError> {
         let dir = format!("fichiers/{}", &self.sha256[..2]);
         let relative = if self.extension.is_empty() {
             format!("{dir}/{}", self.sha256)
         } else {
             format!("{dir}/{}.{}", self.sha256, self.extension)
         };
-        std::fs::create_dir_all(data.join(&dir))
-            .map_err(|e| WebError::Internal(format!("stockage impossible : {}", io_fr(&e))))?;
+        std::fs::create_dir_all(data.join(&dir)).map_err(|e| WebError::storage("dossier des fichiers", &e))?;
         let target = data.join(&relative);
-        if target.exists() {
-            // Same content already stored: nothing to write.
-            return Ok(relative);
+        if file_digest(&target).is_ok_and(|(sha, size)| sha == self.sha256 && size == self.size) {
+            // Same content already stored, whole: nothing to write.
+            return Ok((relative, false));
         }
-        std::fs::rename(&self.temp, &target)
-            .map_err(|e| WebError::Internal(format!("stockage impossible : {}", io_fr(&e))))?;
-        Ok(relative)
+        std::fs::rename(&self.temp, &target).map_err(|e| WebError::storage("rangement du fichier", &e))?;
+        // The rename itself reaches the disk before the row does.
+        if let Ok(d) = std::fs::File::open(data.join(&dir)) {
+            d.sync_all()
+                .map_err(|e| WebError::storage("rangement du fichier", &e))?;
+        }
+        Ok((relative, true))
     }
 }
 
@@ -62,6 +69,24 @@ impl Drop for Received {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.temp);
     }
+}
+
+/// SHA-256 and size of a file, read back from the disk.
+pub fn file_digest(path: &Path) -> std::io::Result<(String, u64)> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut size = 0u64;
+    loop {
+        let n = f.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    Ok((crate::base::format::hex(&hasher.finalize()), size))
 }
 
 /// A form as received: its text fields and its files.
@@ -82,7 +107,13 @@ pub fn clean_name(raw: &str) -> String {
     let base = raw.rsplit(['/', '\\']).next().unwrap_or(raw);
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control() && !matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(
+                    c,
+                    '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{2028}' | '\u{2029}'
+                )
+        })
         .take(200)
         .collect();
     let cleaned = cleaned.trim().to_string();
@@ -104,9 +135,12 @@ fn extension_of(name: &str) -> &'static str {
 /// Options of [`read_form`].
 pub struct Limits {
     pub max_file: u64,
+    /// Longest text field ([`MAX_TEXT_FIELD`] for forms anyone may send).
+    pub max_text: usize,
     pub max_files: usize,
-    /// Form posted by a page: the `csrf` field must come first and match the cookie.
-    pub csrf: Option<HeaderMap>,
+    /// Form posted by a page (its headers, and whether served over HTTPS): the
+    /// `csrf` field must come first and be this session's token.
+    pub csrf: Option<(HeaderMap, bool)>,
 }
 
 fn multipart_err(e: axum::extract::multipart::MultipartError) -> WebError {
@@ -123,6 +157,7 @@ pub async fn read_form(mut mp: Multipart, tmp: &Path, limits: Limits) -> Result<
         files: Vec::new(),
     };
     let mut csrf_ok = limits.csrf.is_none();
+    let mut texts = 0usize;
     while let Some(mut field) = mp.next_field().await.map_err(multipart_err)? {
         let name = field.name().unwrap_or_default().to_string();
         if let Some(file_name) = field.file_name().map(str::to_string) {
@@ -151,7 +186,7 @@ pub async fn read_form(mut mp: Multipart, tmp: &Path, limits: Limits) -> Result<
             };
             let mut out = tokio::fs::File::create(&temp)
                 .await
-                .map_err(|e| WebError::Internal(format!("fichier temporaire impossible : {}", io_fr(&e))))?;
+                .map_err(|e| WebError::storage("fichier temporaire", &e))?;
             let mut hasher = Sha256::new();
             while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
                 received.size += chunk.len() as u64;
@@ -162,25 +197,50 @@ pub async fn read_form(mut mp: Multipart, tmp: &Path, limits: Limits) -> Result<
                 hasher.update(&chunk);
                 out.write_all(&chunk)
                     .await
-                    .map_err(|e| WebError::Internal(format!("écriture impossible : {}", io_fr(&e))))?;
+                    .map_err(|e| WebError::storage("écriture du fichier reçu", &e))?;
             }
+            // tokio writes in the background: `flush` reports the last write's
+            // error (`sync_all` alone would drop it), then the data reaches the disk.
+            out.flush()
+                .await
+                .map_err(|e| WebError::storage("écriture du fichier reçu", &e))?;
             out.sync_all()
                 .await
-                .map_err(|e| WebError::Internal(format!("écriture impossible : {}", io_fr(&e))))?;
+                .map_err(|e| WebError::storage("écriture du fichier reçu", &e))?;
+            drop(out);
             received.sha256 = crate::base::format::hex(&hasher.finalize());
+            // Read back: what is on the disk is what was sent, whole.
+            let (path, want, size) = (temp.clone(), received.sha256.clone(), received.size);
+            let back = tokio::task::spawn_blocking(move || file_digest(&path))
+                .await
+                .map_err(|e| WebError::Internal(format!("relecture interrompue : {e}")))?
+                .map_err(|e| WebError::storage("relecture du fichier reçu", &e))?;
+            if back != (want, size) {
+                return Err(WebError::Storage(
+                    std::io::ErrorKind::Other,
+                    format!(
+                        "le fichier relu ne correspond pas à l'envoi ({} octets relus sur {})",
+                        back.1, size
+                    ),
+                ));
+            }
             form.files.push(received);
         } else {
+            texts += 1;
+            if texts > MAX_TEXT_FIELDS {
+                return Err(WebError::FormTooLarge(MAX_TEXT_FIELDS, MAX_TEXT_FIELD));
+            }
             let mut text = Vec::new();
             while let Some(chunk) = field.chunk().await.map_err(multipart_err)? {
-                text.extend_from_slice(&chunk);
-                if text.len() > MAX_TEXT_FIELD {
-                    return Err(WebError::TooLarge(MAX_TEXT_FIELD as u64));
+                if text.len() + chunk.len() > limits.max_text {
+                    return Err(WebError::FormTooLarge(MAX_TEXT_FIELDS, limits.max_text));
                 }
+                text.extend_from_slice(&chunk);
             }
             let text = String::from_utf8_lossy(&text).into_owned();
             if name == "csrf" {
-                if let Some(headers) = &limits.csrf {
-                    Csrf::verify(headers, Some(&text))?;
+                if let Some((headers, secure)) = &limits.csrf {
+                    Csrf::verify(headers, *secure, Some(&text))?;
                     csrf_ok = true;
                 }
             }

@@ -184,7 +184,7 @@ pub fn write_annotated(
         match patched(report, rules, checked_at, follow_up, bytes, &names, origin) {
             Ok(bytes) => {
                 return Ok(Annotated {
-                    bytes,
+                    bytes: name_and_content_agree(report, bytes)?,
                     patched: true,
                     refusal: None,
                 })
@@ -230,7 +230,7 @@ pub fn write_annotated(
         &formulas,
     )?;
     Ok(Annotated {
-        bytes,
+        bytes: name_and_content_agree(report, bytes)?,
         patched: false,
         refusal,
     })
@@ -415,11 +415,18 @@ fn recreate(
         sheets::write(ws, sheet, look, &on_sheet, rules, formulas.get(&sheet.name))?;
     }
     wb.worksheet_from_index(0)?.set_active(true);
-    let bytes = wb.save_to_buffer()?;
-    // A re-created `.xlsm` keeps the macro-enabled content type, so that the
-    // output's `.controle.xlsm` name and its content agree.
-    if report.workbook.as_ref().map(|w| w.format) == Some(Format::Xlsm) {
-        return patch::as_macro_enabled(&bytes).map_err(ReportError::Patch);
+    Ok(wb.save_to_buffer()?)
+}
+
+/// The report of a file named `.xlsm` is named `.controle.xlsm`
+/// ([`report_file_name`]): its content type must then be macro-enabled, even
+/// re-created (without macros) or when the file only had the name.
+fn name_and_content_agree(report: &FileReport, bytes: Vec<u8>) -> Result<Vec<u8>, ReportError> {
+    let named_xlsm = Path::new(&report.path)
+        .extension()
+        .is_some_and(|e| e.to_string_lossy().eq_ignore_ascii_case("xlsm"));
+    if named_xlsm {
+        return patch::as_macro_enabled(bytes).map_err(ReportError::Patch);
     }
     Ok(bytes)
 }

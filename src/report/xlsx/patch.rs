@@ -1612,13 +1612,17 @@ fn scratch_sheet(xml: &str, strings: &[String], xf_offset: u32) -> Result<String
     Ok(splice(xml, edits))
 }
 
-/// A re-created package turned into a macro-enabled one (for an output named
-/// `.xlsm`): only the workbook's content type changes.
-pub(super) fn as_macro_enabled(package: &[u8]) -> Result<Vec<u8>, Refusal> {
-    let mut pkg = Package::open(package)?;
+/// A package turned into a macro-enabled one (for an output named `.xlsm`,
+/// which Excel opens only so): only the workbook's content type changes.
+pub(super) fn as_macro_enabled(package: Vec<u8>) -> Result<Vec<u8>, Refusal> {
+    let mut pkg = Package::open(&package)?;
     let types = pkg
         .read_text("[Content_Types].xml")?
         .ok_or_else(|| refusal("types de contenu"))?;
+    if types.contains("application/vnd.ms-excel.sheet.macroEnabled.main+xml") {
+        drop(pkg);
+        return Ok(package);
+    }
     let t = types.replace(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml",
         "application/vnd.ms-excel.sheet.macroEnabled.main+xml",

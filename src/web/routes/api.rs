@@ -51,6 +51,7 @@ pub async fn self_check(
         &state.storage.data_dir().join("tmp"),
         upload::Limits {
             max_file: state.config.max_file_size,
+            max_text: upload::MAX_TEXT_FIELD,
             max_files,
             csrf: None,
         },
@@ -102,6 +103,7 @@ pub async fn send(
         &state.storage.data_dir().join("tmp"),
         upload::Limits {
             max_file: state.config.max_file_size,
+            max_text: upload::MAX_TEXT_FIELD,
             max_files: 1,
             csrf: None,
         },
@@ -136,7 +138,7 @@ pub async fn campaign(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    if crate::web::auth::api_reviewer(&state.storage, &headers)?.is_none() {
+    if crate::web::auth::api_reviewer(&state.storage, &headers, state.config.secure_cookies)?.is_none() {
         return Err(WebError::Unauthorized.into());
     }
     let value = super::reviewer::campaign_report(&state, id)?;

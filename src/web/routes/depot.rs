@@ -34,8 +34,17 @@ pub fn store(state: &Shared, expected: &Expected, received: Received) -> Result<
     let name = received.name.clone();
     let sha = received.sha256.clone();
     let size = received.size as i64;
-    let relative = received.store(state.storage.data_dir())?;
-    state.storage.add_submission(expected.id, &name, &sha, &relative, size)
+    let (relative, created) = received.store(state.storage.data_dir())?;
+    match state.storage.add_submission(expected.id, &name, &sha, &relative, size) {
+        Ok(id) => Ok(id),
+        Err(e) => {
+            // No row: no file either (unless another submission holds the same content).
+            if created {
+                let _ = std::fs::remove_file(state.storage.path_of(&relative));
+            }
+            Err(e)
+        }
+    }
 }
 
 /// Where a submission's annotated workbook is kept (a name the desk makes).
@@ -209,8 +218,9 @@ pub async fn send(
         &state.storage.data_dir().join("tmp"),
         upload::Limits {
             max_file: state.config.max_file_size,
+            max_text: upload::MAX_TEXT_FIELD,
             max_files: 1,
-            csrf: Some(headers.clone()),
+            csrf: Some((headers.clone(), state.config.secure_cookies)),
         },
     )
     .await?;

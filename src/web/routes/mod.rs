@@ -1,5 +1,6 @@
 //! The routes of `web.md`, and what every response carries (security headers).
 
+pub mod accounts;
 pub mod api;
 pub mod depot;
 pub mod public;
@@ -50,7 +51,13 @@ pub fn router(state: Shared) -> Router {
         .route("/retours/{id}", get(reviewer::return_page))
         .route("/retours/{id}/decision", post(reviewer::decide))
         .route("/retours/{id}/envois/{envoi}/annote", get(reviewer::annotated))
-        .route("/cle-api", post(reviewer::new_api_key))
+        .route("/cle-api", post(accounts::new_api_key))
+        .route("/cles-api", get(accounts::keys_page).post(accounts::new_api_key))
+        .route("/cles-api/{id}/revoquer", post(accounts::revoke_key))
+        .route("/comptes", get(accounts::accounts_page).post(accounts::create_account))
+        .route("/comptes/{id}/desactiver", post(accounts::disable_account))
+        .route("/journal", get(accounts::journal_page))
+        .route("/accessibilite", get(public::accessibility))
         .route("/api/sante", get(api::health))
         .route(
             "/api/controle",
@@ -69,7 +76,11 @@ pub fn router(state: Shared) -> Router {
 /// No inline script or style, no framing, no referrer (a submitter's link holds
 /// their token), no content sniffing.
 async fn security_headers(req: Request, next: Next) -> Response {
+    let path = req.uri().path().to_string();
     let mut resp = next.run(req).await;
+    if let Some(french) = french_rejection(&path, &resp) {
+        resp = french;
+    }
     let h = resp.headers_mut();
     h.insert(
         header::CONTENT_SECURITY_POLICY,
@@ -87,15 +98,61 @@ async fn security_headers(req: Request, next: Next) -> Response {
     resp
 }
 
+/// The errors axum answers by itself (a body that is not the expected form, no
+/// multipart boundary, a wrong content type, a path parameter that is not a
+/// number, a method not allowed…) come in English `text/plain` or empty: they
+/// are replaced by the same error in French, JSON under `/api/`, a page elsewhere.
+fn french_rejection(path: &str, resp: &Response) -> Option<Response> {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return None;
+    }
+    let kind = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if kind.starts_with("application/json") || kind.starts_with("text/html") {
+        return None;
+    }
+    let upload = path.starts_with("/api/controle") || path.starts_with("/api/depots/");
+    let message = match status.as_u16() {
+        400 | 415 | 422 if upload => {
+            "Envoi mal formé : il faut un formulaire multipart/form-data (avec sa limite « boundary ») \
+             portant le fichier dans le champ « fichier ». Rien n'a été enregistré."
+        }
+        400 | 422 => "Demande mal formée : un champ manque ou n'a pas la forme attendue.",
+        415 => "Type de contenu non pris en charge pour cette adresse.",
+        405 => "Méthode non autorisée pour cette adresse.",
+        413 => "Envoi trop volumineux : rien n'a été enregistré.",
+        404 => "Page introuvable.",
+        408 => "Envoi trop lent : la connexion a été fermée, rien n'a été enregistré.",
+        _ if status.is_server_error() => "Erreur interne du serveur.",
+        _ => "Demande refusée.",
+    };
+    let mut out = if path.starts_with("/api/") {
+        (status, axum::Json(serde_json::json!({ "message": message }))).into_response()
+    } else {
+        super::pages::error_page(status, message)
+    };
+    if let Some(allow) = resp.headers().get(header::ALLOW) {
+        out.headers_mut().insert(header::ALLOW, allow.clone());
+    }
+    Some(out)
+}
+
 /// The layout's data for this request, and the CSRF cookie to set if the
 /// browser has none yet.
 pub fn nav(state: &Shared, headers: &HeaderMap) -> Result<(Nav, Option<HeaderValue>), WebError> {
-    let csrf = Csrf::of(headers)?;
-    let reviewer = auth::reviewer(&state.storage, headers)?.is_some();
+    let secure = state.config.secure_cookies;
+    let csrf = Csrf::of(headers, secure)?;
+    let reviewer = auth::reviewer(&state.storage, headers, secure)?;
     let cookie = csrf
-        .is_new
-        .then(|| auth::set_cookie(auth::CSRF_COOKIE, &csrf.token, None, state.config.secure_cookies));
-    Ok((Nav::new(reviewer, &csrf.token), cookie))
+        .new_cookie
+        .map(|c| auth::set_cookie(auth::csrf_cookie(secure), &c, None, secure));
+    let mut nav = Nav::new(reviewer.is_some(), &csrf.token);
+    nav.admin = reviewer.is_some_and(|r| r.admin);
+    Ok((nav, cookie))
 }
 
 /// A page response with the CSRF cookie when it is new.

@@ -40,8 +40,9 @@ pub async fn self_check(
         &state.storage.data_dir().join("tmp"),
         upload::Limits {
             max_file: state.config.max_file_size,
+            max_text: upload::MAX_TEXT_FIELD,
             max_files: MAX_FILES,
-            csrf: Some(headers.clone()),
+            csrf: Some((headers.clone(), state.config.secure_cookies)),
         },
     )
     .await?;
@@ -57,7 +58,7 @@ pub async fn self_check(
             .engine
             .check_annotated(f.temp_path().to_path_buf(), f.name.clone(), &tmp, Wait::IfRoom)
             .await?;
-        let annotated = Some(state.annotated.put(super::annotated_name(&f.name), bytes)?);
+        let annotated = state.annotated.put(super::annotated_name(&f.name), bytes)?;
         files.push(SelfCheckItem {
             view: checked.view,
             annotated,
@@ -134,4 +135,10 @@ pub async fn asset(Path(file): Path<String>) -> Result<Response, WebError> {
     resp.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
     Ok(resp)
+}
+
+/// `/accessibilite`: the accessibility statement (RGAA).
+pub async fn accessibility(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
+    let (nav, cookie) = nav(&state, &headers)?;
+    Ok(with_cookie(render(&pages::AccessibilityPage { nav }), cookie))
 }

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 use std::io::Write;
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{ConnectInfo, Multipart, Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
 
 use super::{attachment, nav, with_cookie, XLSX};
 use crate::outcome::Summary;
@@ -22,7 +23,31 @@ use crate::web::{Shared, WebError};
 
 /// The reviewer of this request, or a redirect to the login page.
 pub fn require(state: &Shared, headers: &HeaderMap) -> Result<Reviewer, WebError> {
-    auth::reviewer(&state.storage, headers)?.ok_or(WebError::LoginRequired)
+    auth::reviewer(&state.storage, headers, state.config.secure_cookies)?.ok_or(WebError::LoginRequired)
+}
+
+/// An administrator, or 403.
+pub fn require_admin(state: &Shared, headers: &HeaderMap) -> Result<Reviewer, WebError> {
+    let r = require(state, headers)?;
+    if !r.admin {
+        return Err(WebError::Forbidden("Page réservée aux administrateurs.".into()));
+    }
+    Ok(r)
+}
+
+/// Checks a form's CSRF field against this browser's session.
+pub fn verify_csrf(state: &Shared, headers: &HeaderMap, form: &HashMap<String, String>) -> Result<(), WebError> {
+    Csrf::verify(
+        headers,
+        state.config.secure_cookies,
+        form.get("csrf").map(String::as_str),
+    )
+}
+
+/// Writes a line of the journal; a journal that cannot be written is an error
+/// (the action it records must not pass unrecorded).
+pub fn journal(state: &Shared, who: &str, peer: &SocketAddr, action: &str, detail: &str) -> Result<(), WebError> {
+    state.storage.journal_add(who, &peer.ip().to_string(), action, detail)
 }
 
 pub const EXAMPLE_CAMPAIGN: &str = "nom = \"Bilan SRDE 2009\"\nexercice = 2009\ndate_arrete = 2010-03-31\n";
@@ -36,27 +61,48 @@ pub async fn login_page(State(state): State<Shared>, headers: HeaderMap) -> Resu
 
 pub async fn login(
     State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
-    let login = form.get("identifiant").map(|s| s.trim()).unwrap_or_default();
-    let password = form.get("mot_de_passe").map(String::as_str).unwrap_or_default();
-    let account = if login == auth::REVIEWER {
-        Some(state.storage.reviewer(login)?)
-    } else {
-        None
-    };
-    let ok = match &account {
-        Some((_, Some(hash))) => {
-            let (pw, hash) = (password.to_string(), hash.clone());
-            tokio::task::spawn_blocking(move || auth::verify_password(&pw, &hash))
-                .await
-                .unwrap_or(false)
+    verify_csrf(&state, &headers, &form)?;
+    let login: String = form
+        .get("identifiant")
+        .map(|s| s.trim().chars().take(100).collect())
+        .unwrap_or_default();
+    let password = form.get("mot_de_passe").cloned().unwrap_or_default();
+    let keys = [format!("compte:{login}"), format!("adresse:{}", peer.ip())];
+    if let Some(wait) = state.throttle.wait(&keys) {
+        journal(
+            &state,
+            &login,
+            &peer,
+            "connexion refusée",
+            &format!("trop d'échecs, attente de {wait} s"),
+        )?;
+        return Err(WebError::Throttled(wait));
+    }
+    let account = state.storage.account_by_login(&login)?.filter(|a| a.active);
+    let ok = match account.as_ref().and_then(|a| a.hash.clone()) {
+        Some(hash) if password.len() <= 1024 => {
+            // At most two hashes at once: a login flood waits here instead of
+            // growing memory (argon2 takes 19 MB a hash).
+            state
+                .hashing
+                .run(move || auth::verify_password(&password, &hash))
+                .await?
         }
         _ => false,
     };
-    let Some((id, _)) = account.filter(|_| ok) else {
+    let Some(account) = account.filter(|_| ok) else {
+        state.throttle.fail(&keys);
+        journal(
+            &state,
+            &login,
+            &peer,
+            "connexion échouée",
+            "identifiant ou mot de passe incorrect",
+        )?;
         let (nav, cookie) = nav(&state, &headers)?;
         let page = Login {
             nav,
@@ -66,18 +112,21 @@ pub async fn login(
         *resp.status_mut() = axum::http::StatusCode::UNAUTHORIZED;
         return Ok(resp);
     };
+    state.throttle.clear(&keys[0]);
     let token = auth::random_token()?;
     state
         .storage
-        .add_session(&auth::digest(&token), id, auth::SESSION_SECONDS)?;
+        .add_session(&auth::digest(&token), account.id, auth::SESSION_SECONDS)?;
+    journal(&state, &account.login, &peer, "connexion", "")?;
     let mut resp = Redirect::to("/campagnes").into_response();
+    let secure = state.config.secure_cookies;
     resp.headers_mut().append(
         header::SET_COOKIE,
         auth::set_cookie(
-            auth::SESSION_COOKIE,
+            auth::session_cookie(secure),
             &token,
             Some(auth::SESSION_SECONDS),
-            state.config.secure_cookies,
+            secure,
         ),
     );
     Ok(resp)
@@ -88,24 +137,25 @@ pub async fn logout(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
-    if let Some(token) = auth::cookie(&headers, auth::SESSION_COOKIE) {
+    verify_csrf(&state, &headers, &form)?;
+    let secure = state.config.secure_cookies;
+    if let Some(token) = auth::cookie(&headers, auth::session_cookie(secure)) {
         state.storage.end_session(&auth::digest(&token))?;
     }
     let mut resp = Redirect::to("/connexion").into_response();
     resp.headers_mut().append(
         header::SET_COOKIE,
-        auth::set_cookie(auth::SESSION_COOKIE, "", Some(0), state.config.secure_cookies),
+        auth::set_cookie(auth::session_cookie(secure), "", Some(0), secure),
     );
     Ok(resp)
 }
 
-fn setup_reviewer(state: &Shared, token: &str) -> Result<i64, WebError> {
-    let unknown = || WebError::Forbidden("Lien d'initialisation inconnu, expiré ou déjà utilisé.".into());
-    if token.len() != 64 || !token.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return Err(unknown());
-    }
-    state.storage.setup_link(&auth::digest(token))?.ok_or_else(unknown)
+fn unknown_link() -> WebError {
+    WebError::Forbidden("Lien d'initialisation inconnu, expiré ou déjà utilisé.".into())
+}
+
+fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 pub async fn setup_page(
@@ -113,12 +163,19 @@ pub async fn setup_page(
     headers: HeaderMap,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    setup_reviewer(&state, &token)?;
+    if !well_formed(&token) {
+        return Err(unknown_link());
+    }
+    let (_, login) = state
+        .storage
+        .setup_link(&auth::digest(&token))?
+        .ok_or_else(unknown_link)?;
     let (nav, cookie) = nav(&state, &headers)?;
     Ok(with_cookie(
         render(&Setup {
             nav,
             token: &token,
+            login: &login,
             message: None,
         }),
         cookie,
@@ -127,15 +184,24 @@ pub async fn setup_page(
 
 pub async fn setup(
     State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(token): Path<String>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
-    let id = setup_reviewer(&state, &token)?;
+    verify_csrf(&state, &headers, &form)?;
+    if !well_formed(&token) {
+        return Err(unknown_link());
+    }
+    let (_, login) = state
+        .storage
+        .setup_link(&auth::digest(&token))?
+        .ok_or_else(unknown_link)?;
     let pw = form.get("mot_de_passe").cloned().unwrap_or_default();
-    let problem = if pw.chars().count() < 12 {
+    let problem = if pw.chars().count() < auth::MIN_PASSWORD {
         Some("Le mot de passe doit compter au moins 12 caractères.")
+    } else if pw.len() > 1024 {
+        Some("Le mot de passe est trop long (1 024 octets au plus).")
     } else if form.get("confirmation") != Some(&pw) {
         Some("Les deux mots de passe ne sont pas identiques.")
     } else {
@@ -147,16 +213,27 @@ pub async fn setup(
             render(&Setup {
                 nav,
                 token: &token,
+                login: &login,
                 message: Some(message),
             }),
             cookie,
         ));
     }
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-        .await
-        .map_err(|e| WebError::Internal(e.to_string()))??;
+    // The link is used up before anything else: of requests racing on it,
+    // exactly one goes on.
+    let id = state
+        .storage
+        .take_setup_link(&auth::digest(&token))?
+        .ok_or_else(unknown_link)?;
+    let hash = state.hashing.run(move || auth::hash_password(&pw)).await??;
     state.storage.set_password(id, &hash)?;
-    state.storage.use_setup_link(&auth::digest(&token))?;
+    journal(
+        &state,
+        &login,
+        &peer,
+        "mot de passe choisi",
+        "par un lien à usage unique",
+    )?;
     Ok(Redirect::to("/connexion").into_response())
 }
 
@@ -302,25 +379,39 @@ fn campaigns_page(
 
 pub async fn create_campaign(
     State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     multipart: Multipart,
 ) -> Result<Response, WebError> {
-    require(&state, &headers)?;
+    let reviewer = require(&state, &headers)?;
     upload::check_length(&headers, 4_000_000)?;
     let form = read_form(
         multipart,
         &state.storage.data_dir().join("tmp"),
         upload::Limits {
             max_file: 1_000_000,
+            // Reviewers only (the session is checked above): a campaign text may
+            // be as long as a campaign file (1 MB).
+            max_text: 1_000_000,
             max_files: 2,
-            csrf: Some(headers.clone()),
+            csrf: Some((headers.clone(), state.config.secure_cookies)),
         },
     )
     .await?;
     let text = form.field("campagne").unwrap_or_default().to_string();
     let expected = form.field("attendus").unwrap_or_default().to_string();
     match add_campaign(&state, &text, &expected, "campagne.toml") {
-        Ok(id) => Ok(Redirect::to(&format!("/campagnes/{id}")).into_response()),
+        Ok(id) => {
+            let name = state.storage.campaign(id)?.map(|c| c.nom).unwrap_or_default();
+            journal(
+                &state,
+                &reviewer.login,
+                &peer,
+                "campagne créée",
+                &format!("n° {id} « {name} »"),
+            )?;
+            Ok(Redirect::to(&format!("/campagnes/{id}")).into_response())
+        }
         Err(message) => {
             let mut resp = campaigns_page(&state, &headers, Some(&message), None)?;
             *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
@@ -331,12 +422,13 @@ pub async fn create_campaign(
 
 pub async fn add_expected(
     State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
-    require(&state, &headers)?;
-    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
+    let reviewer = require(&state, &headers)?;
+    verify_csrf(&state, &headers, &form)?;
     state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
     let line = format!(
         "{};{}",
@@ -346,20 +438,15 @@ pub async fn add_expected(
     let parsed = parse_expected(&line, &state).map_err(WebError::BadRequest)?;
     for (t, o) in parsed {
         state.storage.add_expected(id, &t, &o, &auth::random_token()?)?;
+        journal(
+            &state,
+            &reviewer.login,
+            &peer,
+            "retour attendu ajouté",
+            &format!("campagne n° {id} : {t} de « {o} »"),
+        )?;
     }
     Ok(Redirect::to(&format!("/campagnes/{id}")).into_response())
-}
-
-pub async fn new_api_key(
-    State(state): State<Shared>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, WebError> {
-    let reviewer = require(&state, &headers)?;
-    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
-    let key = auth::random_token()?;
-    state.storage.add_api_key(&auth::digest(&key), reviewer.id)?;
-    campaigns_page(&state, &headers, None, Some(key))
 }
 
 // ---- dashboard --------------------------------------------------------------
@@ -607,12 +694,13 @@ pub async fn return_page(
 
 pub async fn decide(
     State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     Path(id): Path<i64>,
     Form(form): Form<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
     let reviewer = require(&state, &headers)?;
-    Csrf::verify(&headers, form.get("csrf").map(String::as_str))?;
+    verify_csrf(&state, &headers, &form)?;
     let expected = state.storage.expected(id)?.ok_or(WebError::NotFound)?;
     let decision = match form.get("decision").map(String::as_str) {
         Some("acceptee") => "acceptee",
@@ -631,6 +719,18 @@ pub async fn decide(
     state
         .storage
         .add_decision(expected.id, latest, decision, &comment, &reviewer.login)?;
+    journal(
+        &state,
+        &reviewer.login,
+        &peer,
+        "décision",
+        &format!(
+            "{} de « {} » (envoi n° {}) : {decision}",
+            expected.modele,
+            expected.organisation,
+            latest.map(|l| l.to_string()).unwrap_or_else(|| "aucun".into())
+        ),
+    )?;
     Ok(Redirect::to(&format!("/retours/{id}")).into_response())
 }
 

@@ -1,0 +1,200 @@
+//! Reviewer accounts (administrators only), API keys, and the journal.
+//!
+//! An administrator creates an account (a login, with or without the
+//! administrator right): the desk makes a one-time link, valid 24 hours, for
+//! its owner to choose a password. Disabling an account ends its sessions, API
+//! keys and links at once. Every change is written to the journal.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+
+use super::reviewer::{journal, require, require_admin, verify_csrf};
+use super::{nav, with_cookie};
+use crate::web::auth;
+use crate::web::pages::{render, AccountsPage, JournalPage, KeysPage};
+use crate::web::{Shared, WebError};
+
+/// Lines of the journal shown on its page (the newest).
+const JOURNAL_LINES: i64 = 1000;
+
+fn accounts_view(
+    state: &Shared,
+    headers: &HeaderMap,
+    message: Option<String>,
+    new_link: Option<(String, String)>,
+) -> Result<Response, WebError> {
+    let (nav, cookie) = nav(state, headers)?;
+    let page = AccountsPage {
+        nav,
+        accounts: state.storage.accounts()?,
+        message,
+        new_link,
+    };
+    Ok(with_cookie(render(&page), cookie))
+}
+
+pub async fn accounts_page(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
+    require_admin(&state, &headers)?;
+    accounts_view(&state, &headers, None, None)
+}
+
+/// A login: letters, digits, `.`, `-`, `_`, `@`; 1 to 64 characters.
+fn valid_login(login: &str) -> bool {
+    (1..=64).contains(&login.chars().count())
+        && login
+            .chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
+}
+
+pub async fn create_account(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let admin = require_admin(&state, &headers)?;
+    verify_csrf(&state, &headers, &form)?;
+    let login = form
+        .get("identifiant")
+        .map(|s| s.trim())
+        .unwrap_or_default()
+        .to_string();
+    let right = form.get("administrateur").is_some_and(|v| v == "1");
+    if !valid_login(&login) {
+        let message = "Identifiant invalide : de 1 à 64 lettres, chiffres, points, tirets, « _ » ou « @ ».";
+        let mut resp = accounts_view(&state, &headers, Some(message.into()), None)?;
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        return Ok(resp);
+    }
+    let Some(id) = state.storage.add_account(&login, right)? else {
+        let mut resp = accounts_view(
+            &state,
+            &headers,
+            Some(format!("L'identifiant « {login} » existe déjà.")),
+            None,
+        )?;
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        return Ok(resp);
+    };
+    let token = auth::random_token()?;
+    state.storage.add_setup_link(&auth::digest(&token), id)?;
+    journal(
+        &state,
+        &admin.login,
+        &peer,
+        "compte créé",
+        &format!("« {login} »{}", if right { ", administrateur" } else { "" }),
+    )?;
+    let base = state.config.public_url.clone().unwrap_or_default();
+    let link = format!("{base}/initialisation/{token}");
+    accounts_view(&state, &headers, None, Some((login, link)))
+}
+
+pub async fn disable_account(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let admin = require_admin(&state, &headers)?;
+    verify_csrf(&state, &headers, &form)?;
+    let account = state.storage.account(id)?.ok_or(WebError::NotFound)?;
+    if account.id == admin.id {
+        return Err(WebError::BadRequest(
+            "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre administrateur.".into(),
+        ));
+    }
+    state.storage.disable_account(id)?;
+    journal(
+        &state,
+        &admin.login,
+        &peer,
+        "compte désactivé",
+        &format!("« {} » (sessions et clés d'API terminées)", account.login),
+    )?;
+    Ok(Redirect::to("/comptes").into_response())
+}
+
+fn keys_view(state: &Shared, headers: &HeaderMap, new_key: Option<(String, String)>) -> Result<Response, WebError> {
+    let me = require(state, headers)?;
+    let (nav, cookie) = nav(state, headers)?;
+    let page = KeysPage {
+        nav,
+        keys: state.storage.api_keys((!me.admin).then_some(me.id))?,
+        new_key,
+        all: me.admin,
+    };
+    Ok(with_cookie(render(&page), cookie))
+}
+
+pub async fn keys_page(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
+    keys_view(&state, &headers, None)
+}
+
+pub async fn new_api_key(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let me = require(&state, &headers)?;
+    verify_csrf(&state, &headers, &form)?;
+    let name: String = form
+        .get("nom")
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("clé sans nom")
+        .chars()
+        .filter(|c| !c.is_control())
+        .take(100)
+        .collect();
+    let key = auth::random_token()?;
+    let id = state.storage.add_api_key(&auth::digest(&key), me.id, &name)?;
+    journal(
+        &state,
+        &me.login,
+        &peer,
+        "clé d'API créée",
+        &format!("n° {id} « {name} »"),
+    )?;
+    keys_view(&state, &headers, Some((name, key)))
+}
+
+pub async fn revoke_key(
+    State(state): State<Shared>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    Path(id): Path<i64>,
+    Form(form): Form<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let me = require(&state, &headers)?;
+    verify_csrf(&state, &headers, &form)?;
+    let name = state
+        .storage
+        .revoke_api_key(id, (!me.admin).then_some(me.id))?
+        .ok_or(WebError::NotFound)?;
+    journal(
+        &state,
+        &me.login,
+        &peer,
+        "clé d'API révoquée",
+        &format!("n° {id} « {name} »"),
+    )?;
+    Ok(Redirect::to("/cles-api").into_response())
+}
+
+pub async fn journal_page(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
+    require_admin(&state, &headers)?;
+    let (nav, cookie) = nav(&state, &headers)?;
+    let page = JournalPage {
+        nav,
+        entries: state.storage.journal(JOURNAL_LINES)?,
+    };
+    Ok(with_cookie(render(&page), cookie))
+}
