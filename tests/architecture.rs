@@ -18,6 +18,7 @@
 //! | 8 batch | `batch` |
 //! | 9 run | `run`, `clap_fr`, `sheetgen` |
 //! | 10 web | `web` |
+//! | 11 binary | `cli` (the binary's own modules, under `main.rs`) |
 //!
 //! `lib.rs` (the root, with the transition aliases) and `main.rs` (the binary,
 //! a crate of its own) are outside the table. A path through a transition
@@ -38,6 +39,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("batch", &["batch"]),
     ("run", &["run", "clap_fr", "sheetgen"]),
     ("web", &["web"]),
+    ("binary", &["cli"]),
 ];
 
 /// Files by their path relative to `src/`, with `/` separators.

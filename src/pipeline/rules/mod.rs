@@ -415,7 +415,7 @@ impl RulePack {
             .as_ref()
             .and_then(|p| p.lock().ok().map(|m| m.iter().map(|(k, v)| (k.clone(), *v)).collect()))
             .unwrap_or_default();
-        out.sort_by_key(|a| std::cmp::Reverse(a.1.time));
+        out.sort_by_key(|x| std::cmp::Reverse(x.1.time));
         out
     }
 
