@@ -212,7 +212,6 @@ fn bilan_explain_documents_a_rule_and_a_template() {
         "Feuille « Axes »",
         "Feuille « Moyens financiers »",
         "Engagement collectif total (€)",
-        "| nombre | € | ≥ 0 | obligatoire |",
         "entre 2000 et 2030",
         "« Littoral », « Flandres – Métropole », « Artois », « Hainaut – Cambrésis »",
         "facultatif",
@@ -220,6 +219,23 @@ fn bilan_explain_documents_a_rule_and_a_template() {
     ] {
         assert!(text.contains(part), "« {part} » missing from:\n{text}");
     }
+    // The fields' table is aligned for a terminal: the total's row gives its
+    // type, unit, range and requirement in that order.
+    let row = text
+        .lines()
+        .find(|l| l.contains("/moyens/total"))
+        .unwrap_or_else(|| panic!("no row for /moyens/total in:\n{text}"));
+    let words: Vec<&str> = row.split_whitespace().collect();
+    let at = |w: &str| {
+        words
+            .iter()
+            .position(|x| *x == w)
+            .unwrap_or_else(|| panic!("« {w} » missing from {row}"))
+    };
+    assert!(
+        at("nombre") < at("€") && at("€") < at("≥") && at("≥") < at("obligatoire"),
+        "{row}"
+    );
 }
 
 /// The rule API's reference in the README, between its markers: exactly what

@@ -76,6 +76,7 @@ const BOULONNAIS_BLANK: &str = "plde-boulonnais-date-apres-l-arrete-sous-des-lig
 const HENIN: &str = "plde-henin-carvin-conseil-installe-avant-la-validation";
 const FEDER: &str = "feder-axe1-2009-prevu-axe1-en-pourcentage";
 const FEDER_OK: &str = "feder-axe1-2009-conforme";
+const FEDER_CENTIME: &str = "feder-axe1-2009-axe-1-au-centime";
 const REPARTITION: &str = "repartition-poles-2009-lignes-et-totaux-incoherents";
 const PRCTE: &str = "programme-prcte-2009-objectifs-sans-resultat";
 const PRDA: &str = "programme-prda-2009-creations-sous-la-moitie-de-l-objectif";
@@ -113,6 +114,10 @@ const CAUGHT: &[Caught] = &[
     caught("#30", "L1645", "`266,7 %` where 266,7 M€ is meant", FEDER, "BILAN-NUM-003", "Maquette", "B3"),
     caught("#35", "L1669", "earmarking 72 % vs the 75 % reference (info, always reported)", FEDER, "FEDER-EAR-002", "Indicateurs", "D5"),
     caught("#35", "L1669", "earmarking 72 % vs the 75 % reference (info, always reported)", FEDER_OK, "FEDER-EAR-002", "Indicateurs", "D5"),
+    // Spec 3 (issue 24): the seed's dashboard with the Axis 1 total typed `89,00`
+    // (stated to the hundredth, for FEDER-REC-001): a figure typed as text.
+    caught("#35", "L1669", "earmarking 72 % vs the 75 % reference (info, always reported)", FEDER_CENTIME, "FEDER-EAR-002", "Indicateurs", "D5"),
+    caught("spec 3", "L1645", "Axis 1 total typed as the text `89,00`", FEDER_CENTIME, "BILAN-NUM-001", "Maquette", "B6"),
     // PLDE (seed-figures §2)
     caught("#37", "L1214", "Artois Comm: 13 145 107 vs 8 800 000 + 4 354 107 (−9 000)", ARTOIS, "PLDE-FIN-001", "Moyens financiers", "B3"),
     caught("#38", "L1203-1204", "Artois Comm: 30 juin 2008 listed after 2ème semestre 2008", ARTOIS, "PLDE-DAT-001", "Dates clés", "A5"),
