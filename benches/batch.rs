@@ -68,11 +68,11 @@ fn rename(spec: &mut WorkbookSpec, suffix: usize) {
     for sheet in spec
         .sheets
         .iter_mut()
-        .filter(|s| bilan::values::normalize_label(&s.name) == "identification")
+        .filter(|s| bilan::base::values::normalize_label(&s.name) == "identification")
     {
         for block in &mut sheet.blocks {
             for row in &mut block.rows {
-                let is_org = matches!(row.first(), Some(CellSpec::Text(t)) if ["pole", "territoire", "programme"].contains(&bilan::values::normalize_label(t).as_str()));
+                let is_org = matches!(row.first(), Some(CellSpec::Text(t)) if ["pole", "territoire", "programme"].contains(&bilan::base::values::normalize_label(t).as_str()));
                 if is_org {
                     if let Some(CellSpec::Text(v)) = row.get_mut(1) {
                         *v = format!("{v} n°{suffix}");
@@ -256,14 +256,14 @@ fn ok(met: bool) -> &'static str {
 /// library, the time spent in each rule; prints the costliest rules.
 fn rule_profile(files: &[PathBuf], top: usize) {
     let (Ok(templates), Ok(mut rules)) = (
-        bilan::template::TemplateSet::builtin(),
-        bilan::rules::RulePack::builtin(),
+        bilan::pipeline::template::TemplateSet::builtin(),
+        bilan::pipeline::rules::RulePack::builtin(),
     ) else {
         println!("profil des règles : règles ou schémas intégrés illisibles");
         return;
     };
     rules.enable_profile();
-    let checker = bilan::check::Checker::new(templates, rules);
+    let checker = bilan::job::Checker::new(templates, rules);
     let start = Instant::now();
     for f in files {
         let _ = checker.check_path(f);

@@ -7,7 +7,7 @@
 //! Reads every file (default: the fixtures' `.xlsx`, `.xls`, `.ods`, `.xlsb`)
 //! ROUNDS times (default 20) from memory, one thread, three ways: calamine alone
 //! (`open_workbook_auto_from_rs` + `worksheet_range` of every sheet: the floor),
-//! `bilan::read::read_bytes` without the looks (what a check needs: cells, merges,
+//! `bilan::pipeline::read::read_bytes` without the looks (what a check needs: cells, merges,
 //! number formats), and with the looks (what an annotated report needs).
 //! `READ_FLOOR_ONLY=floor|check|report` runs one of them (for
 //! `valgrind --tool=callgrind`, whose instruction counts do not depend on the
@@ -17,7 +17,7 @@ use std::io::Cursor;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use bilan::read::{read_bytes, Limits};
+use bilan::pipeline::read::{read_bytes, Limits};
 use calamine::Reader;
 
 fn fixtures() -> Vec<PathBuf> {

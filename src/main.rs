@@ -14,11 +14,11 @@ use cli::commands::dispatch;
 use cli::render::{render_rule_error, render_source_error};
 
 fn main() -> ExitCode {
-    // A worker process that checks untrusted workbooks for its parent (see bilan::isolate).
+    // A worker process that checks untrusted workbooks for its parent (see bilan::job::isolate).
     if std::env::args_os().nth(1).is_some_and(|a| a == "__worker") {
         return ExitCode::from(run::worker_main() as u8);
     }
-    bilan::isolate::install_signal_handlers();
+    bilan::job::isolate::install_signal_handlers();
     let cli: Cli = clap_fr::parse();
     match dispatch(cli) {
         Ok(code) => ExitCode::from(code),

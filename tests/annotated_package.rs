@@ -15,10 +15,10 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
 
-use bilan::check::Checker;
+use bilan::job::Checker;
+use bilan::pipeline::rules::RulePack;
+use bilan::pipeline::template::TemplateSet;
 use bilan::report::xlsx::write_annotated;
-use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
 use calamine::{open_workbook_auto_from_rs, Data, Reader};
 use rust_xlsxwriter::{
     Chart, ChartType, ConditionalFormatCell, ConditionalFormatCellRule, DataValidation, DataValidationRule, Format,

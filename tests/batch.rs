@@ -140,7 +140,7 @@ fn a_campaign_is_checked_whole() {
     // The synthesis workbook lists every input, skipped ones included.
     let synthese = dir.path().join("sortie").join("synthese.xlsx");
     let bytes = std::fs::read(&synthese).expect("synthese.xlsx");
-    let wb = bilan::read::read_bytes(&bytes, &bilan::read::Limits::default()).expect("readable");
+    let wb = bilan::pipeline::read::read_bytes(&bytes, &bilan::pipeline::read::Limits::default()).expect("readable");
     let names: Vec<&str> = wb.sheets.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(&names[..3], ["Synthèse", "Constats", "Contrôles croisés"]);
     assert!(names.contains(&"BILAN-POLE"), "{names:?}");

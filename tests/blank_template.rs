@@ -18,14 +18,15 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use bilan::base::model::{column_letters, CellRef};
+use bilan::base::values::normalize_label;
 use bilan::blank::{blank, fill, title_prefill, TABLE_ROWS};
-use bilan::check::{Checker, FileReport};
 use bilan::finding::Severity;
-use bilan::model::{column_letters, CellRef};
-use bilan::read::{read_bytes, CellValue, Limits, Sheet};
-use bilan::rules::RulePack;
-use bilan::template::{Block, FieldSpec, SheetSpec, TemplateSet, ValueKind};
-use bilan::values::normalize_label;
+use bilan::job::Checker;
+use bilan::pipeline::check::FileReport;
+use bilan::pipeline::read::{read_bytes, CellValue, Limits, Sheet};
+use bilan::pipeline::rules::RulePack;
+use bilan::pipeline::template::{Block, FieldSpec, SheetSpec, TemplateSet, ValueKind};
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures")
@@ -685,7 +686,7 @@ fn the_package_holds_the_data_validations_and_the_protection() {
                             {
                                 let cell = CellRef::new(row, i as u32);
                                 let letters = column_letters(i as u32);
-                                if bilan::template::annotations::has_parts(
+                                if bilan::pipeline::template::annotations::has_parts(
                                     &t.schema,
                                     &format!("{}/{}", spec.pointer(), tb.key),
                                 ) {
@@ -1074,7 +1075,7 @@ const SYNTHETIC: &str = r#"{
 
 #[test]
 fn a_new_schema_gets_a_working_blank_return() {
-    let files = vec![bilan::embedded::SourceFile {
+    let files = vec![bilan::base::embedded::SourceFile {
         path: "ESSAI-MIXTE.schema.json".into(),
         text: SYNTHETIC.to_string(),
     }];

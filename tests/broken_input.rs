@@ -5,7 +5,8 @@ mod common;
 
 use common::checker;
 
-use bilan::check::{Checker, FileReport};
+use bilan::job::Checker;
+use bilan::pipeline::check::FileReport;
 use rust_xlsxwriter::Workbook;
 
 /// What the reader says when calamine panicked and the panic was caught
@@ -179,8 +180,8 @@ fn formats_fixture(ext: &str) -> Vec<u8> {
 /// formats than the budget, and the whole check gives findings.
 #[test]
 fn number_format_readers_survive_damaged_files() {
-    use bilan::read::numfmt;
-    let limits = bilan::read::Limits::default();
+    use bilan::pipeline::read::numfmt;
+    let limits = bilan::pipeline::read::Limits::default();
     let checker = checker();
     let xls = formats_fixture("xls");
     let good = numfmt::xls::read(&xls, &limits, 1000).expect("the .xls fixture has formats");
@@ -257,8 +258,8 @@ fn rezip(parts: &[(String, Vec<u8>)], name: &str, data: &[u8]) -> Vec<u8> {
 /// `workbook.bin` and the sheets) on damaged parts of a real file.
 #[test]
 fn the_xlsb_number_format_reader_survives_damaged_parts() {
-    use bilan::read::numfmt;
-    let limits = bilan::read::Limits::default();
+    use bilan::pipeline::read::numfmt;
+    let limits = bilan::pipeline::read::Limits::default();
     let checker = checker();
     let parts = unzip(&formats_fixture("xlsb"));
     let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;

@@ -10,12 +10,13 @@ use common::{campaign_fixture as fixture, root};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use bilan::campaign::Campaign;
-use bilan::check::{Checker, FileReport};
 use bilan::diff::{compare, Suivi};
 use bilan::finding::{Severity, Status};
-use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
+use bilan::job::Checker;
+use bilan::pipeline::campaign::Campaign;
+use bilan::pipeline::check::FileReport;
+use bilan::pipeline::rules::RulePack;
+use bilan::pipeline::template::TemplateSet;
 
 fn rules() -> RulePack {
     RulePack::builtin().unwrap_or_else(|e| panic!("built-in rules: {e}"))
@@ -262,11 +263,12 @@ fn blank_returns_end_with_an_empty_unlocked_justifications_sheet() {
     let templates = TemplateSet::builtin().unwrap_or_else(|e| panic!("{e}"));
     for t in &templates.templates {
         let bytes = bilan::blank::blank(t).unwrap_or_else(|e| panic!("{e}"));
-        let wb = bilan::read::read_bytes(&bytes, &bilan::read::Limits::default()).unwrap_or_else(|e| panic!("{e}"));
+        let wb = bilan::pipeline::read::read_bytes(&bytes, &bilan::pipeline::read::Limits::default())
+            .unwrap_or_else(|e| panic!("{e}"));
         let last = wb.sheets.last().map(|s| s.name.as_str());
         assert_eq!(last, Some("Justifications"), "{}", t.id);
-        let sheet = bilan::justify::sheet_of(&wb).unwrap_or_else(|| panic!("{}", t.id));
-        assert_eq!(bilan::justify::read(sheet), Some(Vec::new()), "{}", t.id);
+        let sheet = bilan::pipeline::justify::sheet_of(&wb).unwrap_or_else(|| panic!("{}", t.id));
+        assert_eq!(bilan::pipeline::justify::read(sheet), Some(Vec::new()), "{}", t.id);
         // Unprotected: the last worksheet part has no <sheetProtection>.
         let mut zip = zip::ZipArchive::new(std::io::Cursor::new(&bytes)).unwrap_or_else(|e| panic!("{e}"));
         let n = wb.sheets.len();
@@ -305,25 +307,25 @@ fn the_diff_schema_uses_the_report_s_findings() {
 
 #[test]
 fn pack_toml_can_switch_a_rule_off() {
-    let mut files = bilan::embedded::rules();
+    let mut files = bilan::base::embedded::rules();
     let pack = files
         .iter_mut()
         .find(|f| f.path == Path::new("pack.toml"))
         .unwrap_or_else(|| panic!("pack.toml"));
     pack.text
         .push_str("\n[severity]\n\"POLE-PRJ-002\" = \"off\"\n\"POLE-FIN-001\" = \"avertissement\"\n");
-    let rules = RulePack::load(&files, bilan::rules::Sandbox::default()).unwrap_or_else(|e| panic!("{e}"));
+    let rules = RulePack::load(&files, bilan::pipeline::rules::Sandbox::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(rules.is_off("POLE-PRJ-002"));
     let r = checker(rules).check_path(&fixture("pole-itrans-cout-total-different-des-financeurs.xlsx"));
     assert!(!r.findings.iter().any(|f| f.rule.as_str() == "POLE-PRJ-002"));
     assert_eq!(r.counts().warning, 5);
     assert_eq!(r.status(), Status::ConformeAvecReserves);
     // A word that is not a severity stops the load, with its place.
-    let mut files = bilan::embedded::rules();
+    let mut files = bilan::base::embedded::rules();
     if let Some(pack) = files.iter_mut().find(|f| f.path == Path::new("pack.toml")) {
         pack.text.push_str("\n[severity]\n\"POLE-PRJ-002\" = \"douce\"\n");
     }
-    let e = RulePack::load(&files, bilan::rules::Sandbox::default()).err();
+    let e = RulePack::load(&files, bilan::pipeline::rules::Sandbox::default()).err();
     assert!(e.is_some(), "an unknown severity word must stop the load");
 }
 

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use assert_cmd::Command;
-use bilan::read::{read_bytes, Limits, Sheet, Workbook};
+use bilan::pipeline::read::{read_bytes, Limits, Sheet, Workbook};
 use serde_json::Value;
 
 fn campaign_file() -> PathBuf {
@@ -443,7 +443,7 @@ fn diff_of_a_resubmission() {
         .skip(1)
         .filter_map(|r| {
             constats
-                .get(bilan::model::CellRef::new(r, col as u32))
+                .get(bilan::base::model::CellRef::new(r, col as u32))
                 .map(|v| v.display())
         })
         .collect();

@@ -32,9 +32,9 @@ use common::checker;
 
 use std::path::{Path, PathBuf};
 
-use bilan::check::FileReport;
-use bilan::model::CellRef;
-use bilan::read::{read_bytes, CellValue, Limits, NumberFormat, Workbook};
+use bilan::base::model::CellRef;
+use bilan::pipeline::check::FileReport;
+use bilan::pipeline::read::{read_bytes, CellValue, Limits, NumberFormat, Workbook};
 use bilan::sheetgen::{CellSpec, FormulaValue, WorkbookSpec};
 use rust_xlsxwriter::{ExcelDateTime, Format, Formula};
 
@@ -341,7 +341,7 @@ fn merged_ranges_are_the_ones_calamine_gives() {
             let Ok(ours) = read_bytes(&bytes, &Limits::default()) else {
                 continue;
             };
-            if !matches!(ours.format, bilan::read::Format::Xlsx) {
+            if !matches!(ours.format, bilan::pipeline::read::Format::Xlsx) {
                 continue;
             }
             let mut wb: calamine::Xlsx<_> = calamine::Xlsx::new(std::io::Cursor::new(&bytes)).expect("calamine");
@@ -352,8 +352,11 @@ fn merged_ranges_are_the_ones_calamine_gives() {
                     .iter()
                     .filter(|d| d.end.0 <= 1_048_575 && d.end.1 <= 16_383)
                     .map(|d| {
-                        bilan::model::CellRange::new(CellRef::new(d.start.0, d.start.1), CellRef::new(d.end.0, d.end.1))
-                            .to_string()
+                        bilan::base::model::CellRange::new(
+                            CellRef::new(d.start.0, d.start.1),
+                            CellRef::new(d.end.0, d.end.1),
+                        )
+                        .to_string()
                     })
                     .collect();
                 let mut mine: Vec<String> = sheet.merges.iter().map(|m| m.to_string()).collect();

@@ -19,8 +19,8 @@ mod gen;
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
-use bilan::check::FileReport;
 use bilan::finding::{Finding, Severity};
+use bilan::pipeline::check::FileReport;
 use bilan::run::{self, CheckOptions, CheckRun, Setup};
 use serde_json::Value;
 
@@ -215,9 +215,9 @@ fn the_cross_findings_reach_every_output_of_a_batch() {
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().contains("feder-axe1"))
         .unwrap_or_else(|| panic!("classeur annoté du tableau de bord"));
-    let wb = bilan::read::read_bytes(
+    let wb = bilan::pipeline::read::read_bytes(
         &std::fs::read(&annotated).unwrap_or_default(),
-        &bilan::read::Limits::default(),
+        &bilan::pipeline::read::Limits::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let constats = wb
@@ -228,9 +228,9 @@ fn the_cross_findings_reach_every_output_of_a_batch() {
     let texts: Vec<String> = constats.cells().iter().map(|c| c.value.display()).collect();
     assert!(texts.iter().any(|t| t == "FEDER-REC-002"), "{texts:?}");
     // And synthese.xlsx: the Contrôles croisés sheet and a FEDER-OPERATIONS sheet.
-    let syn = bilan::read::read_bytes(
+    let syn = bilan::pipeline::read::read_bytes(
         &std::fs::read(out.join("synthese.xlsx")).unwrap_or_default(),
-        &bilan::read::Limits::default(),
+        &bilan::pipeline::read::Limits::default(),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let croises = syn

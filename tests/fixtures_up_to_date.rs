@@ -13,8 +13,8 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use bilan::model::CellRef;
-use bilan::read::{read_bytes, CellValue, Limits, Sheet, Workbook};
+use bilan::base::model::CellRef;
+use bilan::pipeline::read::{read_bytes, CellValue, Limits, Sheet, Workbook};
 use bilan::sheetgen::{write_xlsx, WorkbookSpec};
 
 const REGEN: &str = "BILAN_REGEN_FIXTURES=1 cargo test --test fixtures_up_to_date";

@@ -41,13 +41,14 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bilan::check::{Checker, FileReport};
+use bilan::base::model::{CellRange, CellRef};
+use bilan::base::values::normalize_label;
 use bilan::finding::{Finding, Severity};
-use bilan::model::{CellRange, CellRef};
-use bilan::rules::RulePack;
+use bilan::job::Checker;
+use bilan::pipeline::check::FileReport;
+use bilan::pipeline::rules::RulePack;
+use bilan::pipeline::template::{Block, FieldSpec, TableSpec, Template, TemplateSet, ValueKind};
 use bilan::sheetgen::{write_xlsx, BlockSpec, CellSpec, SheetSpec, TypedCell, WorkbookSpec};
-use bilan::template::{Block, FieldSpec, TableSpec, Template, TemplateSet, ValueKind};
-use bilan::values::normalize_label;
 
 /// Figures typed as text per table at most: each is a BILAN-NUM-001, and a
 /// check keeps at most `MAX_FINDINGS_PER_RULE` findings of one rule (a list of
@@ -402,8 +403,8 @@ fn french(n: f64, sep: char, unit: Option<&str>) -> Option<String> {
 /// `v / 100` written as a percentage reads back as exactly `v`.
 fn as_fraction(v: f64) -> Option<f64> {
     let f = v / 100.0;
-    let back = bilan::format::decimal_of_f64(f)? * rust_decimal::Decimal::ONE_HUNDRED;
-    (back.normalize() == bilan::format::decimal_of_f64(v)?.normalize()).then_some(f)
+    let back = bilan::base::format::decimal_of_f64(f)? * rust_decimal::Decimal::ONE_HUNDRED;
+    (back.normalize() == bilan::base::format::decimal_of_f64(v)?.normalize()).then_some(f)
 }
 
 fn unit_text(label: &str) -> Option<&'static str> {
@@ -484,7 +485,10 @@ fn find_table<'t>(grid: &Grid, spec: &'t TableSpec) -> Option<Table<'t>> {
             .collect();
         let kind = if in_table.is_empty() {
             RowKind::Blank
-        } else if grid.text(in_table[0]).is_some_and(bilan::extract::is_total_label) {
+        } else if grid
+            .text(in_table[0])
+            .is_some_and(bilan::pipeline::extract::is_total_label)
+        {
             RowKind::Total
         } else if in_table.len() == 1 && in_table[0].1 == c0 && grid.text(in_table[0]).is_some() {
             RowKind::Heading
@@ -817,7 +821,7 @@ fn relayout(grid: &Grid, t: &Table<'_>, layout: Layout, sheet: &str) -> (Grid, M
             if kind == RowKind::Total
                 && grid
                     .text((r, t.slots[slot].0))
-                    .is_some_and(bilan::extract::is_total_label)
+                    .is_some_and(bilan::pipeline::extract::is_total_label)
             {
                 cell = text_cell(total_spelling(layout.labels));
             }

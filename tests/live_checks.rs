@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use bilan::blank::live::{self, Probes, PROBES_SHEET};
 use bilan::blank::{blank_checked, fill_checked};
-use bilan::check::{Checker, FileReport};
-use bilan::read::{read_bytes, CellValue, Limits};
+use bilan::job::Checker;
+use bilan::pipeline::check::FileReport;
+use bilan::pipeline::read::{read_bytes, CellValue, Limits};
 
 use common::checker;
 
@@ -43,7 +44,7 @@ fn fired(bytes: &[u8]) -> Result<(BTreeSet<Spot>, usize), String> {
         .iter()
         .find(|s| s.name == PROBES_SHEET)
         .ok_or("no probe sheet")?;
-    let text = |row: u32, col: u32| match sheet.get(bilan::model::CellRef::new(row, col)) {
+    let text = |row: u32, col: u32| match sheet.get(bilan::base::model::CellRef::new(row, col)) {
         Some(CellValue::Text(s)) => s.trim().to_string(),
         _ => String::new(),
     };
@@ -54,7 +55,7 @@ fn fired(bytes: &[u8]) -> Result<(BTreeSet<Spot>, usize), String> {
             continue;
         }
         rows += 1;
-        match sheet.get(bilan::model::CellRef::new(c.pos.row, 0)) {
+        match sheet.get(bilan::base::model::CellRef::new(c.pos.row, 0)) {
             None => {}
             Some(CellValue::Text(s)) if s.trim().is_empty() => {}
             Some(CellValue::Text(s)) => {

@@ -8,11 +8,12 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use bilan::check::{Checker, FileReport};
 use bilan::finding::Severity;
-use bilan::rules::RulePack;
+use bilan::job::Checker;
+use bilan::pipeline::check::FileReport;
+use bilan::pipeline::rules::RulePack;
+use bilan::pipeline::template::TemplateSet;
 use bilan::sheetgen::{write_xlsx, WorkbookSpec};
-use bilan::template::TemplateSet;
 use serde_json::{json, Value};
 
 fn checker() -> Checker {

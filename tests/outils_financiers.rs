@@ -19,9 +19,10 @@ use common::{checker, fixture};
 use std::path::Path;
 
 use bilan::blank::fill;
-use bilan::check::{Checker, FileReport};
 use bilan::finding::{Severity, Status};
-use bilan::template::TemplateSet;
+use bilan::job::Checker;
+use bilan::pipeline::check::FileReport;
+use bilan::pipeline::template::TemplateSet;
 
 const ID: &str = "BILAN-OUTILS-FINANCIERS";
 
@@ -382,7 +383,7 @@ fn schemas_with(edit: impl Fn(&str) -> String) -> tempfile::TempDir {
 fn a_misspelt_annotation_stops_the_load_with_the_file_and_the_pointer() {
     // `x-header` misspelt on the `Outil` column: the column would never be found.
     let dir = schemas_with(|t| t.replacen("\"x-header\": \"Outil\"", "\"x-headr\": \"Outil\"", 1));
-    let files = bilan::embedded::from_dir(dir.path()).expect("folder read");
+    let files = bilan::base::embedded::from_dir(dir.path()).expect("folder read");
     let err = TemplateSet::load(&files).expect_err("a misspelt annotation is refused");
     let text = err.to_string();
     assert!(text.starts_with("BILAN-OUTILS-FINANCIERS.schema.json: "), "{text}");
@@ -414,7 +415,7 @@ fn a_synthesis_column_that_names_nothing_is_refused() {
             1,
         )
     });
-    let files = bilan::embedded::from_dir(dir.path()).expect("folder read");
+    let files = bilan::base::embedded::from_dir(dir.path()).expect("folder read");
     let text = TemplateSet::load(&files).expect_err("refused").to_string();
     assert!(
         text.contains("/x-template/synthese/columns/7/pointer")
@@ -425,17 +426,17 @@ fn a_synthesis_column_that_names_nothing_is_refused() {
 
 #[test]
 fn every_built_in_schema_honours_the_annotation_contract() {
-    for file in bilan::embedded::schemas() {
+    for file in bilan::base::embedded::schemas() {
         let schema: serde_json::Value = serde_json::from_str(&file.text).expect("JSON");
-        bilan::template::annotations::check(&file.path, &schema).unwrap_or_else(|e| panic!("{}", e));
+        bilan::pipeline::template::annotations::check(&file.path, &schema).unwrap_or_else(|e| panic!("{}", e));
     }
     assert_eq!(TemplateSet::builtin().expect("schemas").templates.len(), 7);
 }
 
 #[test]
 fn the_batch_synthesis_lists_every_instrument_and_totals_them_without_counting_parts_twice() {
-    use bilan::model::CellRef;
-    use bilan::read::{read_bytes, CellValue, Limits};
+    use bilan::base::model::CellRef;
+    use bilan::pipeline::read::{read_bytes, CellValue, Limits};
     let dir = tempfile::tempdir().expect("temporary folder");
     let input = dir.path().join("retours");
     std::fs::create_dir(&input).expect("folder");

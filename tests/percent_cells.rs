@@ -100,28 +100,33 @@ fn a_percentage_in_an_amount_column_is_a_unit_error() {
 
 /// The FEDER dashboard with `Part earmarkée` (unit `%`) typed as Excel
 /// percentages: 0,66 and 0,72 shown `66 %` and `72 %`.
-fn feder_with_percent_earmarking() -> bilan::read::Workbook {
+fn feder_with_percent_earmarking() -> bilan::pipeline::read::Workbook {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/feder-axe1-2009-conforme.xlsx");
-    let mut wb = bilan::read::read_path(&path, &bilan::read::Limits::default()).expect("fixture reads");
+    let mut wb =
+        bilan::pipeline::read::read_path(&path, &bilan::pipeline::read::Limits::default()).expect("fixture reads");
     for sheet in wb.sheets.iter_mut().filter(|s| s.name == "Indicateurs") {
         let mut percent = Vec::new();
-        let cells: Vec<bilan::read::Cell> = sheet
+        let cells: Vec<bilan::pipeline::read::Cell> = sheet
             .cells()
             .iter()
             .map(|c| {
                 let mut c = c.clone();
                 // Row 5: Part earmarkée | % | 66 | 72.
                 if c.pos.row == 4 && (c.pos.col == 2 || c.pos.col == 3) {
-                    if let bilan::read::CellValue::Number(n) = c.value {
-                        c.value = bilan::read::CellValue::Number(n / 100.0);
+                    if let bilan::pipeline::read::CellValue::Number(n) = c.value {
+                        c.value = bilan::pipeline::read::CellValue::Number(n / 100.0);
                         percent.push(c.pos);
                     }
                 }
                 c
             })
             .collect();
-        let mut rebuilt = bilan::read::Sheet::new(sheet.name.clone(), cells, sheet.merges.clone());
-        rebuilt.set_number_formats(percent.iter().map(|p| (*p, &bilan::read::NumberFormat::Percent)));
+        let mut rebuilt = bilan::pipeline::read::Sheet::new(sheet.name.clone(), cells, sheet.merges.clone());
+        rebuilt.set_number_formats(
+            percent
+                .iter()
+                .map(|p| (*p, &bilan::pipeline::read::NumberFormat::Percent)),
+        );
         *sheet = rebuilt;
     }
     wb

@@ -7,9 +7,9 @@ use common::{checker, fixture};
 
 use std::path::Path;
 
-use bilan::check::FileReport;
 use bilan::finding::Severity;
-use bilan::rules::RulePack;
+use bilan::pipeline::check::FileReport;
+use bilan::pipeline::rules::RulePack;
 
 fn check(name: &str) -> FileReport {
     let mut r = checker().check_path(&fixture(name));
@@ -430,7 +430,7 @@ fn duplicate_messages_name_the_sheet_row() {
     let reports = pack
         .run_one(
             rule,
-            bilan::rules::api::to_dynamic(&serde_json::json!({"projets": [
+            bilan::pipeline::rules::api::to_dynamic(&serde_json::json!({"projets": [
                 {"annee": 2008, "dispositif": "FUI"}, {"annee": 2008, "dispositif": "FUI"}
             ]})),
         )

@@ -12,10 +12,11 @@ use std::process::Command;
 use std::time::Instant;
 
 use assert_cmd::cargo::CommandCargoExt;
-use bilan::check::{Checker, FileReport};
+use bilan::base::model::{CellRange, CellRef};
 use bilan::finding::{Finding, Severity};
-use bilan::model::{CellRange, CellRef};
-use bilan::read::{read_bytes, Cell, CellValue, Format as InputFormat, Limits, Sheet, Workbook};
+use bilan::job::Checker;
+use bilan::pipeline::check::FileReport;
+use bilan::pipeline::read::{read_bytes, Cell, CellValue, Format as InputFormat, Limits, Sheet, Workbook};
 use bilan::report::xlsx::write_report;
 use calamine::{Data, Reader, Xlsx};
 
@@ -771,7 +772,7 @@ fn a_large_workbook_is_reported_quickly() {
             let value = match col % 4 {
                 0 => CellValue::Text(format!("ligne {r}")),
                 1 => CellValue::Number(f64::from(r) * 1_000.5),
-                2 => CellValue::Date(bilan::values::DateInterval::day(2010, 1 + r % 12, 1 + r % 28).unwrap()),
+                2 => CellValue::Date(bilan::base::values::DateInterval::day(2010, 1 + r % 12, 1 + r % 28).unwrap()),
                 _ => CellValue::Number(f64::from(col)),
             };
             cells.push((r, col, value));

@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use bilan::embedded::SourceFile;
-use bilan::extract::Extraction;
-use bilan::rules::{RulePack, Sandbox};
+use bilan::base::embedded::SourceFile;
+use bilan::pipeline::extract::Extraction;
+use bilan::pipeline::rules::{RulePack, Sandbox};
 
 fn rule(id: &str, body: &str) -> SourceFile {
     SourceFile {
@@ -184,7 +184,7 @@ fn a_shared_parameter_set_on_one_rule_is_set_on_every_rule_using_it() {
     assert_eq!(words(&pack, "PLDE-DAT-003"), words(&pack, "PLDE-DAT-005"));
     // A rule of the template that does not use it does not get it.
     assert_eq!(words(&pack, "PLDE-DAT-001"), None);
-    let value = bilan::rules::ParamValue::Text("installation;création".into());
+    let value = bilan::pipeline::rules::ParamValue::Text("installation;création".into());
     pack.set_parameter("PLDE-DAT-005", "mots_installation", value.clone());
     assert_eq!(words(&pack, "PLDE-DAT-003"), Some(value.clone()));
     assert_eq!(words(&pack, "PLDE-DAT-005"), Some(value));
@@ -223,7 +223,7 @@ fn rules_loaded_lazily_read_the_same_headers_and_examples() {
         assert_eq!(a.meta.id, b.meta.id);
         assert_eq!(a.meta.parameters, b.meta.parameters, "{}", a.meta.id);
         assert_eq!(a.meta.needs, b.meta.needs, "{}", a.meta.id);
-        let names = |r: &bilan::rules::Rule| {
+        let names = |r: &bilan::pipeline::rules::Rule| {
             r.examples()
                 .iter()
                 .map(|e| (e.name.clone(), e.data.clone()))

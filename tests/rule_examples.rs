@@ -1,6 +1,6 @@
 //! Every rule's worked examples behave as its header says.
 
-use bilan::rules::RulePack;
+use bilan::pipeline::rules::RulePack;
 
 #[test]
 fn every_rule_example_passes() {

@@ -21,8 +21,8 @@ use common::bilan;
 use std::path::PathBuf;
 
 use bilan::docs::{anchor, reference, rule_rows, REFERENCE_PATH};
-use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
+use bilan::pipeline::rules::RulePack;
+use bilan::pipeline::template::TemplateSet;
 
 const REGEN: &str = "BILAN_REGEN_DOCS=1 cargo test --test rule_reference";
 
@@ -239,7 +239,7 @@ fn bilan_explain_documents_a_rule_and_a_template() {
 }
 
 /// The rule API's reference in the README, between its markers: exactly what
-/// `bilan::rules::api::reference_markdown()` generates from the registrations.
+/// `bilan::pipeline::rules::api::reference_markdown()` generates from the registrations.
 /// `BILAN_REGEN_DOCS=1` rewrites it.
 #[test]
 fn the_readme_lists_the_rule_api_as_registered() {
@@ -250,7 +250,7 @@ fn the_readme_lists_the_rule_api_as_registered() {
     let (Some(a), Some(b)) = (readme.find(START), readme.find(END)) else {
         panic!("README.md lacks the markers {START:?} … {END:?}");
     };
-    let want = bilan::rules::api::reference_markdown();
+    let want = bilan::pipeline::rules::api::reference_markdown();
     if std::env::var("BILAN_REGEN_DOCS").is_ok_and(|v| v == "1") {
         let updated = format!("{}{want}{}", &readme[..a + START.len()], &readme[b..]);
         std::fs::write(&path, updated).expect("write README.md");

@@ -23,8 +23,9 @@ use common::checker;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use bilan::check::{Checker, FileReport};
 use bilan::finding::Severity;
+use bilan::job::Checker;
+use bilan::pipeline::check::FileReport;
 
 /// A seed inconsistency reproduced by a fixture, and where it must be reported.
 struct Caught {

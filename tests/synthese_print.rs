@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::cargo::CommandCargoExt;
-use bilan::read::CellValue;
+use bilan::pipeline::read::CellValue;
 
 mod common;
 
@@ -161,10 +161,10 @@ fn the_synthesis_says_what_the_terminal_says() {
     }
 
     let bytes = std::fs::read(out.join("synthese.xlsx")).expect("synthese.xlsx");
-    let wb = bilan::read::read_bytes(&bytes, &bilan::read::Limits::default()).expect("readable");
+    let wb = bilan::pipeline::read::read_bytes(&bytes, &bilan::pipeline::read::Limits::default()).expect("readable");
     let sheet = &wb.sheets[0];
     assert_eq!(sheet.name, "Synthèse");
-    let cell = |row: u32, col: u32| sheet.get(bilan::model::CellRef::new(row, col));
+    let cell = |row: u32, col: u32| sheet.get(bilan::base::model::CellRef::new(row, col));
     // Row 6 (index 5) onward: one return per row, file names relative to retours/.
     let mut rows = 0;
     let mut repartition = false;

@@ -1,7 +1,7 @@
-//! Property tests of the value parsers (`bilan::values`): French numbers, dates as
+//! Property tests of the value parsers (`bilan::base::values`): French numbers, dates as
 //! intervals, label normalisation.
 
-use bilan::values::{
+use bilan::base::values::{
     normalize_label, parse_french_date, parse_french_number, DateInterval, ParsedNumber, Precision, Unit,
 };
 use proptest::prelude::*;

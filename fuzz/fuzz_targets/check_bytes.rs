@@ -3,9 +3,9 @@
 
 use std::sync::OnceLock;
 
-use bilan::check::Checker;
-use bilan::rules::RulePack;
-use bilan::template::TemplateSet;
+use bilan::job::Checker;
+use bilan::pipeline::rules::RulePack;
+use bilan::pipeline::template::TemplateSet;
 use libfuzzer_sys::fuzz_target;
 
 fn checker() -> Option<&'static Checker> {

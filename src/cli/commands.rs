@@ -40,18 +40,18 @@ pub fn dispatch(cli: Cli) -> Result<u8, RunError> {
             };
             let mut out = Vec::new();
             clap_fr::man(page, &mut out)
-                .map_err(|e| RunError::Message(format!("page de manuel : {}", bilan::messages::io_error(&e))))?;
+                .map_err(|e| RunError::Message(format!("page de manuel : {}", bilan::base::messages::io_error(&e))))?;
             print_out(&String::from_utf8_lossy(&out))?;
             Ok(0)
         }
         Command::Extract(args) => {
             bilan::run::check_input(&args.file)?;
             let checker = run::load(&args.common.setup())?;
-            let job = bilan::check::Job {
+            let job = bilan::job::Job {
                 extraction: true,
                 ..Default::default()
             };
-            let checked = checker.process(&bilan::check::Input::Path(args.file.clone()), &job);
+            let checked = checker.process(&bilan::job::Input::Path(args.file.clone()), &job);
             let value = checked.extraction.unwrap_or_default();
             print_out(&run::json_text(&value))?;
             Ok(u8::from(value.get("data").is_none_or(|d| d.is_null())))
@@ -127,7 +127,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, RunError> {
                 print_out(&text)?;
                 return Ok(0);
             }
-            let hint = match bilan::campaign::suggest(&checker.rules, &args.id) {
+            let hint = match bilan::pipeline::campaign::suggest(&checker.rules, &args.id) {
                 Some(id) => format!(" : vouliez-vous dire « {id} » ?"),
                 None => " (voir `bilan rules` et `bilan template`)".to_string(),
             };
@@ -167,7 +167,7 @@ pub fn print_out(s: &str) -> Result<(), RunError> {
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
         Err(e) => Err(RunError::Message(format!(
             "écriture sur la sortie standard impossible : {}",
-            bilan::messages::io_error(&e)
+            bilan::base::messages::io_error(&e)
         ))),
     }
 }
@@ -280,7 +280,7 @@ pub fn batch(args: BatchArgs) -> Result<u8, RunError> {
                 |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
                     let _ = w.write_fmt(format_args!(
                         "{} retours/s",
-                        bilan::format::int_fr(state.per_sec().round() as i128)
+                        bilan::base::format::int_fr(state.per_sec().round() as i128)
                     ));
                 },
             );
@@ -304,7 +304,7 @@ pub fn batch(args: BatchArgs) -> Result<u8, RunError> {
         b.0.finish_and_clear();
     }
     let done = done?;
-    let mut reports: Vec<bilan::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
+    let mut reports: Vec<bilan::pipeline::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
     reports.iter_mut().for_each(report::terminal_safe);
     let safe = |p: &Path| bilan::output::neutralise_name(&bilan::output::path_text(p)).into_owned();
     if !args.quiet {
@@ -332,7 +332,7 @@ pub fn batch(args: BatchArgs) -> Result<u8, RunError> {
         if !done.skipped.is_empty() {
             out.push_str(&format!(
                 "{} ignoré{} (pas un classeur, fichier temporaire ou caché) : voir la feuille Synthèse\n",
-                bilan::messages::files(done.skipped.len()),
+                bilan::base::messages::files(done.skipped.len()),
                 if done.skipped.len() > 1 { "s" } else { "" }
             ));
         }

@@ -1,7 +1,7 @@
 //! How the binary shows what stops a run: a rule or a campaign file in error,
 //! with its line marked (miette); the terminal's width and colours.
 
-use bilan::rules::RuleError;
+use bilan::pipeline::rules::RuleError;
 use std::io::IsTerminal;
 use std::path::Path;
 

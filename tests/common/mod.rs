@@ -39,10 +39,10 @@ pub fn campaign_fixture(name: &str) -> std::path::PathBuf {
 }
 
 /// The built-in templates and rules, checking in this process.
-pub fn checker() -> bilan::check::Checker {
-    bilan::check::Checker::new(
-        bilan::template::TemplateSet::builtin().unwrap_or_else(|e| panic!("built-in schemas: {e}")),
-        bilan::rules::RulePack::builtin().unwrap_or_else(|e| panic!("built-in rules: {e:?}")),
+pub fn checker() -> bilan::job::Checker {
+    bilan::job::Checker::new(
+        bilan::pipeline::template::TemplateSet::builtin().unwrap_or_else(|e| panic!("built-in schemas: {e}")),
+        bilan::pipeline::rules::RulePack::builtin().unwrap_or_else(|e| panic!("built-in rules: {e:?}")),
     )
 }
 

@@ -512,7 +512,7 @@ mod tests {
     fn the_built_in_schemas_pass_every_check_of_a_load() {
         // `TemplateSet::builtin()` trusts them and does not check them at each
         // start: a broken built-in schema fails here.
-        let set = crate::template::TemplateSet::load(&crate::embedded::schemas());
+        let set = crate::pipeline::template::TemplateSet::load(&crate::base::embedded::schemas());
         assert!(set.is_ok(), "{:?}", set.err());
         assert!(!set.map(|s| s.templates).unwrap_or_default().is_empty());
     }
