@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::base::model::{CellRange, CellRef};
 
+mod engine;
+pub use engine::EngineRule;
+
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -169,6 +172,14 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of an engine rule, with the severity its declaration gives
+    /// ([`EngineRule`]).
+    pub fn engine(rule: EngineRule, message: impl Into<String>) -> Self {
+        Self::new(rule.id(), rule.severity(), message)
+    }
+
+    /// A finding of a rule of the pack (a script, or a cross-file rule), with
+    /// the severity its header gives. Engine rules use [`Finding::engine`].
     pub fn new(rule: &str, severity: Severity, message: impl Into<String>) -> Self {
         Self {
             rule: RuleId::new(rule),
