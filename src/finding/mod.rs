@@ -245,7 +245,7 @@ pub fn sort_findings<F: std::borrow::Borrow<Finding>>(findings: &mut [F], sheet_
 /// How many findings of each severity. Justified warnings and infos are counted
 /// under their severity *and* under `justified`; they do not count towards the
 /// status nor the exit code.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub error: usize,
     pub warning: usize,
@@ -305,7 +305,7 @@ impl Counts {
 }
 
 /// Verdict on a return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Conforme,
