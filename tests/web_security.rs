@@ -121,7 +121,7 @@ async fn failed_logins_are_throttled_and_journaled() {
         )
         .await;
     assert_eq!(r.status, 429);
-    let journal = desk.server.state.storage.journal(100).expect("journal");
+    let journal = desk.server.state.store.journal(100).expect("journal");
     let failures = journal.iter().filter(|e| e.action == "connexion échouée").count();
     assert_eq!(failures, 5, "{journal:?}");
     assert!(journal.iter().all(|e| e.address == "127.0.0.1"), "{journal:?}");
@@ -306,7 +306,7 @@ async fn accounts_keys_and_the_journal() {
     assert_eq!(script.send("GET", &api, &bearer, Vec::new()).await.status, 200);
 
     // Disabling the account ends its session and its key at once.
-    let accounts = desk.server.state.storage.accounts().expect("accounts");
+    let accounts = desk.server.state.store.accounts().expect("accounts");
     let id = accounts
         .iter()
         .find(|a| a.login == "agnes")
@@ -326,7 +326,7 @@ async fn accounts_keys_and_the_journal() {
     let key = shown_key(&r.text());
     let bearer = [("authorization", format!("Bearer {key}"))];
     assert_eq!(script.send("GET", &api, &bearer, Vec::new()).await.status, 200);
-    let keys = desk.server.state.storage.api_keys(None).expect("keys");
+    let keys = desk.server.state.store.api_keys(None).expect("keys");
     let kid = keys.iter().find(|k| k.name == "essai").map(|k| k.id).expect("key");
     let csrf = admin.csrf("/cles-api").await;
     let r = admin
@@ -508,5 +508,5 @@ async fn a_campaign_parameter_out_of_range_is_refused_in_french_on_the_desk() {
         "{page}"
     );
     assert!(!page.contains("Function not found"), "{page}");
-    assert!(desk.server.state.storage.campaigns().expect("campaigns").is_empty());
+    assert!(desk.server.state.store.campaigns().expect("campaigns").is_empty());
 }

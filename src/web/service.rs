@@ -9,7 +9,7 @@ use serde_json::Value;
 use crate::base::model::{CellRange, CellRef};
 use crate::finding::{Finding, Severity};
 use crate::outcome::{FileReport, Summary};
-use crate::web::storage::Submission;
+use crate::web::store::Submission;
 
 fn decimal(v: &Value) -> Option<rust_decimal::Decimal> {
     match v {

@@ -17,6 +17,7 @@ use super::reviewer::{journal, require, require_admin, verify_csrf};
 use super::{nav, with_cookie};
 use crate::web::auth;
 use crate::web::pages::{render, AccountsPage, JournalPage, KeysPage};
+use crate::web::store::StoreError;
 use crate::web::{Shared, WebError};
 
 /// Lines of the journal shown on its page (the newest).
@@ -31,7 +32,7 @@ fn accounts_view(
     let (nav, cookie) = nav(state, headers)?;
     let page = AccountsPage {
         nav,
-        accounts: state.storage.accounts()?,
+        accounts: state.store.accounts()?,
         message,
         new_link,
     };
@@ -65,24 +66,21 @@ pub async fn create_account(
         .unwrap_or_default()
         .to_string();
     let right = form.get("administrateur").is_some_and(|v| v == "1");
+    let refused = |message: String| -> Result<Response, WebError> {
+        let mut resp = accounts_view(&state, &headers, Some(message), None)?;
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        Ok(resp)
+    };
     if !valid_login(&login) {
-        let message = "Identifiant invalide : de 1 à 64 lettres, chiffres, points, tirets, « _ » ou « @ ».";
-        let mut resp = accounts_view(&state, &headers, Some(message.into()), None)?;
-        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-        return Ok(resp);
+        return refused("Identifiant invalide : de 1 à 64 lettres, chiffres, points, tirets, « _ » ou « @ ».".into());
     }
-    let Some(id) = state.storage.add_account(&login, right)? else {
-        let mut resp = accounts_view(
-            &state,
-            &headers,
-            Some(format!("L'identifiant « {login} » existe déjà.")),
-            None,
-        )?;
-        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-        return Ok(resp);
+    let id = match state.store.add_account(&login, right) {
+        Ok(id) => id,
+        Err(StoreError::Conflict(message)) => return refused(message),
+        Err(e) => return Err(e.into()),
     };
     let token = auth::random_token()?;
-    state.storage.add_setup_link(&auth::digest(&token), id)?;
+    state.store.add_setup_link(&auth::digest(&token), id)?;
     journal(
         &state,
         &admin.login,
@@ -104,13 +102,13 @@ pub async fn disable_account(
 ) -> Result<Response, WebError> {
     let admin = require_admin(&state, &headers)?;
     verify_csrf(&state, &headers, &form)?;
-    let account = state.storage.account(id)?.ok_or(WebError::NotFound)?;
+    let account = state.store.account(id)?.ok_or(WebError::NotFound)?;
     if account.id == admin.id {
         return Err(WebError::BadRequest(
             "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre administrateur.".into(),
         ));
     }
-    state.storage.disable_account(id)?;
+    state.store.disable_account(id)?;
     journal(
         &state,
         &admin.login,
@@ -126,7 +124,7 @@ fn keys_view(state: &Shared, headers: &HeaderMap, new_key: Option<(String, Strin
     let (nav, cookie) = nav(state, headers)?;
     let page = KeysPage {
         nav,
-        keys: state.storage.api_keys((!me.admin).then_some(me.id))?,
+        keys: state.store.api_keys((!me.admin).then_some(me.id))?,
         new_key,
         all: me.admin,
     };
@@ -155,7 +153,7 @@ pub async fn new_api_key(
         .take(100)
         .collect();
     let key = auth::random_token()?;
-    let id = state.storage.add_api_key(&auth::digest(&key), me.id, &name)?;
+    let id = state.store.add_api_key(&auth::digest(&key), me.id, &name)?;
     journal(
         &state,
         &me.login,
@@ -176,7 +174,7 @@ pub async fn revoke_key(
     let me = require(&state, &headers)?;
     verify_csrf(&state, &headers, &form)?;
     let name = state
-        .storage
+        .store
         .revoke_api_key(id, (!me.admin).then_some(me.id))?
         .ok_or(WebError::NotFound)?;
     journal(
@@ -194,7 +192,7 @@ pub async fn journal_page(State(state): State<Shared>, headers: HeaderMap) -> Re
     let (nav, cookie) = nav(&state, &headers)?;
     let page = JournalPage {
         nav,
-        entries: state.storage.journal(JOURNAL_LINES)?,
+        entries: state.store.journal(JOURNAL_LINES)?,
     };
     Ok(with_cookie(render(&page), cookie))
 }

@@ -48,7 +48,7 @@ pub async fn self_check(
     upload::check_length(&headers, state.config.max_file_size * max_files as u64 + 1_000_000)?;
     let form = read_form(
         multipart,
-        &state.storage.data_dir().join("tmp"),
+        &state.store.data_dir().join("tmp"),
         upload::Limits {
             max_file: state.config.max_file_size,
             max_text: upload::MAX_TEXT_FIELD,
@@ -71,7 +71,7 @@ pub async fn self_check(
             .check_annotated(
                 f.temp_path().to_path_buf(),
                 f.name.clone(),
-                &state.storage.data_dir().join("tmp"),
+                &state.store.data_dir().join("tmp"),
                 Wait::IfRoom,
             )
             .await?;
@@ -100,7 +100,7 @@ pub async fn send(
     upload::check_length(&headers, state.config.max_file_size + 1_000_000)?;
     let mut form = read_form(
         multipart,
-        &state.storage.data_dir().join("tmp"),
+        &state.store.data_dir().join("tmp"),
         upload::Limits {
             max_file: state.config.max_file_size,
             max_text: upload::MAX_TEXT_FIELD,
@@ -113,8 +113,8 @@ pub async fn send(
         return Err(WebError::BadRequest("Aucun fichier : envoyez le champ « fichier ».".into()).into());
     };
     let id = super::depot::receive_and_check(&state, &expected, received).await?;
-    let sub = state.storage.submission(id)?.ok_or(WebError::NotFound)?;
-    let number = super::depot::numbers(&state.storage.submissions(expected.id)?)
+    let sub = state.store.submission(id)?.ok_or(WebError::NotFound)?;
+    let number = super::depot::numbers(&state.store.submissions(expected.id)?)
         .get(&id)
         .copied()
         .unwrap_or(0);
@@ -157,7 +157,7 @@ pub async fn campaign(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    if crate::web::auth::api_reviewer(&state.storage, &headers, state.config.secure_cookies)?.is_none() {
+    if crate::web::auth::api_reviewer(&state.store, &headers, state.config.secure_cookies)?.is_none() {
         return Err(WebError::Unauthorized.into());
     }
     let value = super::reviewer::campaign_report(&state, id)?;

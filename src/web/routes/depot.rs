@@ -10,7 +10,7 @@ use axum::response::{Redirect, Response};
 use super::{attachment, max_size_fr, nav, with_cookie, XLSX};
 use crate::web::engine::Wait;
 use crate::web::pages::{render, FollowUp, ReturnPage, SubmissionItem};
-use crate::web::storage::{CheckResult, Expected, Submission};
+use crate::web::store::{CheckResult, Expected, Submission, SubmissionState};
 use crate::web::upload::{self, read_form, Received};
 use crate::web::view::FileView;
 use crate::web::{Shared, WebError};
@@ -26,7 +26,7 @@ pub fn expected_of(state: &Shared, jeton: &str) -> Result<Expected, WebError> {
     if jeton.len() != 64 || !jeton.bytes().all(|b| b.is_ascii_hexdigit()) {
         return Err(unknown_token());
     }
-    state.storage.expected_by_token(jeton)?.ok_or_else(unknown_token)
+    state.store.expected_by_token(jeton)?.ok_or_else(unknown_token)
 }
 
 /// Stores a received file and its submission row (before any check).
@@ -34,15 +34,15 @@ pub fn store(state: &Shared, expected: &Expected, received: Received) -> Result<
     let name = received.name.clone();
     let sha = received.sha256.clone();
     let size = received.size as i64;
-    let (relative, created) = received.store(state.storage.data_dir())?;
-    match state.storage.add_submission(expected.id, &name, &sha, &relative, size) {
+    let (relative, created) = received.store(state.store.data_dir())?;
+    match state.store.add_submission(expected.id, &name, &sha, &relative, size) {
         Ok(id) => Ok(id),
         Err(e) => {
             // No row: no file either (unless another submission holds the same content).
             if created {
-                let _ = std::fs::remove_file(state.storage.path_of(&relative));
+                let _ = std::fs::remove_file(state.store.path_of(&relative));
             }
-            Err(e)
+            Err(e.into())
         }
     }
 }
@@ -76,18 +76,15 @@ pub async fn check_submission(state: &Shared, id: i64, wait: Wait) -> Result<boo
         }
     }
     let _guard = InFlight(state, id);
-    let sub = state.storage.submission(id)?.ok_or(WebError::NotFound)?;
-    if sub.etat != "en_attente" {
+    let sub = state.store.submission(id)?.ok_or(WebError::NotFound)?;
+    if sub.etat != SubmissionState::Pending {
         return Ok(true);
     }
-    let path = state.storage.path_of(&sub.chemin);
-    let out = state.storage.path_of(&annotated_path(id));
+    let path = state.store.path_of(&sub.chemin);
+    let out = state.store.path_of(&annotated_path(id));
     // Checked with the campaign's rules (overrides, CAMP-001/002).
-    let expected = state.storage.expected(sub.attendu_id)?.ok_or(WebError::NotFound)?;
-    let campaign = state
-        .storage
-        .campaign(expected.campagne_id)?
-        .ok_or(WebError::NotFound)?;
+    let expected = state.store.expected(sub.attendu_id)?.ok_or(WebError::NotFound)?;
+    let campaign = state.store.campaign(expected.campagne_id)?.ok_or(WebError::NotFound)?;
     let checker = state.engine.for_campaign(campaign.id, &campaign.fichier)?;
     let checked = state
         .engine
@@ -100,7 +97,7 @@ pub async fn check_submission(state: &Shared, id: i64, wait: Wait) -> Result<boo
     let follow_up = follow_up(state, &sub, &checked)?;
     let v = &checked.view;
     let result = CheckResult {
-        statut: v.status.clone(),
+        statut: checked.report.status(),
         erreurs: v.errors as i64,
         avertissements: v.warnings as i64,
         informations: v.infos as i64,
@@ -112,7 +109,7 @@ pub async fn check_submission(state: &Shared, id: i64, wait: Wait) -> Result<boo
         suivi: follow_up.and_then(|f| serde_json::to_string(&f).ok()),
         donnees: stored_data(checked.extraction.clone(), checked.cross.clone()),
     };
-    state.storage.record_check(id, &result)?;
+    state.store.record_check(id, &result)?;
     Ok(true)
 }
 
@@ -135,7 +132,7 @@ fn follow_up(
     sub: &Submission,
     checked: &crate::web::engine::Checked,
 ) -> Result<Option<FollowUp>, WebError> {
-    let Some(prev) = state.storage.previous_submission(sub.id)? else {
+    let Some(prev) = state.store.previous_submission(sub.id)? else {
         return Ok(None);
     };
     let Some(mut old) = crate::web::service::summary_of(&prev, None).map(|s| s.report) else {
@@ -192,7 +189,7 @@ fn follow_up(
 /// check), and whenever a submission could not be checked at once (queue full).
 pub async fn check_pending_loop(state: Shared) {
     loop {
-        if let Ok(ids) = state.storage.pending() {
+        if let Ok(ids) = state.store.pending() {
             for id in ids {
                 if state.stopping.load(Ordering::SeqCst) {
                     return;
@@ -231,7 +228,7 @@ pub async fn send(
     upload::check_length(&headers, state.config.max_file_size + 1_000_000)?;
     let mut form = read_form(
         multipart,
-        &state.storage.data_dir().join("tmp"),
+        &state.store.data_dir().join("tmp"),
         upload::Limits {
             max_file: state.config.max_file_size,
             max_text: upload::MAX_TEXT_FIELD,
@@ -259,17 +256,14 @@ pub fn return_page(
     received: Option<i64>,
 ) -> Result<Response, WebError> {
     let (nav, cookie) = nav(state, headers)?;
-    let campaign = state
-        .storage
-        .campaign(expected.campagne_id)?
-        .ok_or(WebError::NotFound)?;
-    let decisions = state.storage.decisions(expected.id)?;
+    let campaign = state.store.campaign(expected.campagne_id)?.ok_or(WebError::NotFound)?;
+    let decisions = state.store.decisions(expected.id)?;
     let prefix = if reviewer {
         format!("/retours/{}", expected.id)
     } else {
         format!("/depot/{}", expected.jeton)
     };
-    let all = state.storage.submissions(expected.id)?;
+    let all = state.store.submissions(expected.id)?;
     let numbers = numbers(&all);
     let number_of = |id: i64| numbers.get(&id).copied().unwrap_or(0);
     let mut notice = None;
@@ -286,7 +280,7 @@ pub fn return_page(
                 received: stamp_fr(&s.recu_le),
                 name: s.nom_fichier.clone(),
                 sha256: s.sha256.clone(),
-                checked: s.etat == "controle",
+                checked: s.is_checked(),
                 view: s.vue.as_deref().and_then(|v| serde_json::from_str::<FileView>(v).ok()),
                 annotated: format!("{prefix}/envois/{}/annote", s.id),
                 follow_up: s
@@ -342,7 +336,7 @@ pub fn stamp_fr(stored: &str) -> String {
         .unwrap_or_else(|_| stored.to_string())
 }
 
-fn dated(mut d: crate::web::storage::Decision) -> crate::web::storage::Decision {
+fn dated(mut d: crate::web::store::Decision) -> crate::web::store::Decision {
     d.decide_le = stamp_fr(&d.decide_le);
     d
 }
@@ -354,9 +348,9 @@ pub fn receipt(expected: &Expected, s: &Submission, number: i64) -> String {
         s.nom_fichier,
         stamp_fr(&s.recu_le)
     );
-    match (s.etat.as_str(), mismatch_of(expected, s)) {
+    match (s.etat, mismatch_of(expected, s)) {
         (_, Some(_)) => format!("{head} Attention : ce n'est pas le retour attendu par ce lien (voir ci-dessous)."),
-        ("controle", None) => format!("{head} Son contrôle est ci-dessous."),
+        (SubmissionState::Checked, None) => format!("{head} Son contrôle est ci-dessous."),
         _ => format!("{head} Son contrôle est en cours : rechargez la page dans un instant."),
     }
 }
@@ -392,7 +386,7 @@ impl Mismatch {
 /// a file is kept (nothing is lost) but never counts as the expected return.
 /// An organisation is compared as labels are (case, accents and spaces aside).
 pub fn mismatch_of(expected: &Expected, s: &Submission) -> Option<Mismatch> {
-    if s.etat != "controle" {
+    if !s.is_checked() {
         return None;
     }
     // A file whose template or organisation could not be read is not another
@@ -454,10 +448,10 @@ pub async fn annotated(
 }
 
 pub fn annotated_of(state: &Shared, expected: &Expected, id: i64) -> Result<Response, WebError> {
-    let sub = state.storage.submission(id)?.ok_or(WebError::NotFound)?;
+    let sub = state.store.submission(id)?.ok_or(WebError::NotFound)?;
     if sub.attendu_id != expected.id {
         return Err(WebError::NotFound);
     }
-    let bytes = std::fs::read(state.storage.path_of(&annotated_path(id))).map_err(|_| WebError::NotFound)?;
+    let bytes = std::fs::read(state.store.path_of(&annotated_path(id))).map_err(|_| WebError::NotFound)?;
     Ok(attachment(bytes, &super::annotated_name(&sub.nom_fichier), XLSX))
 }

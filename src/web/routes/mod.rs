@@ -153,7 +153,7 @@ fn french_rejection(path: &str, resp: &Response) -> Option<Response> {
 pub fn nav(state: &Shared, headers: &HeaderMap) -> Result<(Nav, Option<HeaderValue>), WebError> {
     let secure = state.config.secure_cookies;
     let csrf = Csrf::of(headers, secure)?;
-    let reviewer = auth::reviewer(&state.storage, headers, secure)?;
+    let reviewer = auth::reviewer(&state.store, headers, secure)?;
     let cookie = csrf
         .new_cookie
         .map(|c| auth::set_cookie(auth::csrf_cookie(secure), &c, None, secure));

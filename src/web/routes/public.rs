@@ -37,7 +37,7 @@ pub async fn self_check(
     upload::check_length(&headers, state.config.max_file_size * MAX_FILES as u64 + 1_000_000)?;
     let form = read_form(
         multipart,
-        &state.storage.data_dir().join("tmp"),
+        &state.store.data_dir().join("tmp"),
         upload::Limits {
             max_file: state.config.max_file_size,
             max_text: upload::MAX_TEXT_FIELD,
@@ -51,7 +51,7 @@ pub async fn self_check(
             "Choisissez au moins un fichier à contrôler.".into(),
         ));
     }
-    let tmp = state.storage.data_dir().join("tmp");
+    let tmp = state.store.data_dir().join("tmp");
     let mut files = Vec::new();
     for f in &form.files {
         let (checked, bytes) = state

@@ -15,13 +15,13 @@ use super::{attachment, nav, with_cookie, XLSX};
 use crate::web::auth::{self, Csrf, Reviewer};
 use crate::web::campaign_form::{self, CampaignForm, FieldError};
 use crate::web::pages::{self, render, CrossFinding, DashRow, Dashboard, Filters, Login, Setup, Tally};
-use crate::web::storage::Campaign;
+use crate::web::store::{Campaign, DecisionKind};
 use crate::web::upload::{self, read_form};
 use crate::web::{Shared, WebError};
 
 /// The reviewer of this request, or a redirect to the login page.
 pub fn require(state: &Shared, headers: &HeaderMap) -> Result<Reviewer, WebError> {
-    auth::reviewer(&state.storage, headers, state.config.secure_cookies)?.ok_or(WebError::LoginRequired)
+    auth::reviewer(&state.store, headers, state.config.secure_cookies)?.ok_or(WebError::LoginRequired)
 }
 
 /// An administrator, or 403.
@@ -45,7 +45,7 @@ pub fn verify_csrf(state: &Shared, headers: &HeaderMap, form: &HashMap<String, S
 /// Writes a line of the journal; a journal that cannot be written is an error
 /// (the action it records must not pass unrecorded).
 pub fn journal(state: &Shared, who: &str, peer: &SocketAddr, action: &str, detail: &str) -> Result<(), WebError> {
-    state.storage.journal_add(who, &peer.ip().to_string(), action, detail)
+    Ok(state.store.journal_add(who, &peer.ip().to_string(), action, detail)?)
 }
 
 // ---- login ----------------------------------------------------------------
@@ -78,7 +78,7 @@ pub async fn login(
         )?;
         return Err(WebError::Throttled(wait));
     }
-    let account = state.storage.account_by_login(&login)?.filter(|a| a.active);
+    let account = state.store.account_by_login(&login)?.filter(|a| a.active);
     let ok = match account.as_ref().and_then(|a| a.hash.clone()) {
         Some(hash) if password.len() <= 1024 => {
             // At most two hashes at once: a login flood waits here instead of
@@ -111,7 +111,7 @@ pub async fn login(
     state.throttle.clear(&keys[0]);
     let token = auth::random_token()?;
     state
-        .storage
+        .store
         .add_session(&auth::digest(&token), account.id, auth::SESSION_SECONDS)?;
     journal(&state, &account.login, &peer, "connexion", "")?;
     let mut resp = Redirect::to("/campagnes").into_response();
@@ -136,7 +136,7 @@ pub async fn logout(
     verify_csrf(&state, &headers, &form)?;
     let secure = state.config.secure_cookies;
     if let Some(token) = auth::cookie(&headers, auth::session_cookie(secure)) {
-        state.storage.end_session(&auth::digest(&token))?;
+        state.store.end_session(&auth::digest(&token))?;
     }
     let mut resp = Redirect::to("/connexion").into_response();
     resp.headers_mut().append(
@@ -163,7 +163,7 @@ pub async fn setup_page(
         return Err(unknown_link());
     }
     let (_, login) = state
-        .storage
+        .store
         .setup_link(&auth::digest(&token))?
         .ok_or_else(unknown_link)?;
     let (nav, cookie) = nav(&state, &headers)?;
@@ -190,7 +190,7 @@ pub async fn setup(
         return Err(unknown_link());
     }
     let (_, login) = state
-        .storage
+        .store
         .setup_link(&auth::digest(&token))?
         .ok_or_else(unknown_link)?;
     let pw = form.get("mot_de_passe").cloned().unwrap_or_default();
@@ -218,11 +218,11 @@ pub async fn setup(
     // The link is used up before anything else: of requests racing on it,
     // exactly one goes on.
     let id = state
-        .storage
+        .store
         .take_setup_link(&auth::digest(&token))?
         .ok_or_else(unknown_link)?;
     let hash = state.hashing.run(move || auth::hash_password(&pw)).await??;
-    state.storage.set_password(id, &hash)?;
+    state.store.set_password(id, &hash)?;
     journal(
         &state,
         &login,
@@ -292,10 +292,10 @@ fn add_campaign(state: &Shared, text: &str, expected: &[(String, String)], file:
     let sha = crate::base::format::hex(&Sha256::digest(text.as_bytes()));
     let store = || -> Result<i64, WebError> {
         let id = state
-            .storage
+            .store
             .add_campaign(&head.nom, head.exercice, head.date_arrete.as_deref(), text, &sha)?;
         for (t, o) in expected {
-            state.storage.add_expected(id, t, o, &auth::random_token()?)?;
+            state.store.add_expected(id, t, o, &auth::random_token()?)?;
         }
         Ok(id)
     };
@@ -313,7 +313,7 @@ pub fn create_campaign_from_file(state: &Shared, path: &std::path::Path) -> Resu
         ))
     })?;
     let sha = crate::base::format::hex(&Sha256::digest(text.as_bytes()));
-    if state.storage.campaigns()?.iter().any(|c| c.sha256 == sha) {
+    if state.store.campaigns()?.iter().any(|c| c.sha256 == sha) {
         return Ok(());
     }
     let head = parse_campaign(state, &text, &path.display().to_string()).map_err(WebError::BadRequest)?;
@@ -330,7 +330,7 @@ pub fn create_campaign_from_file(state: &Shared, path: &std::path::Path) -> Resu
         None => Vec::new(),
     };
     let id = add_campaign(state, &text, &expected, &path.display().to_string()).map_err(WebError::BadRequest)?;
-    state.storage.journal_add(
+    state.store.journal_add(
         "bilan serve",
         "local",
         "campagne créée",
@@ -380,7 +380,7 @@ fn campaigns_page(state: &Shared, headers: &HeaderMap, p: Page) -> Result<Respon
     let page = pages::Campaigns {
         nav,
         campaigns: state
-            .storage
+            .store
             .campaigns()?
             .into_iter()
             .map(|mut c| {
@@ -405,7 +405,7 @@ async fn campaign_upload(state: &Shared, headers: &HeaderMap, multipart: Multipa
     upload::check_length(headers, 4_000_000)?;
     read_form(
         multipart,
-        &state.storage.data_dir().join("tmp"),
+        &state.store.data_dir().join("tmp"),
         upload::Limits {
             max_file: 1_000_000,
             // Reviewers only (the session is checked above): a campaign text may
@@ -420,7 +420,7 @@ async fn campaign_upload(state: &Shared, headers: &HeaderMap, multipart: Multipa
 
 /// A campaign just stored: journaled, then its dashboard.
 fn created(state: &Shared, reviewer: &Reviewer, peer: &SocketAddr, id: i64) -> Result<Response, WebError> {
-    let name = state.storage.campaign(id)?.map(|c| c.nom).unwrap_or_default();
+    let name = state.store.campaign(id)?.map(|c| c.nom).unwrap_or_default();
     journal(
         state,
         &reviewer.login,
@@ -574,7 +574,7 @@ pub async fn add_expected(
 ) -> Result<Response, WebError> {
     let reviewer = require(&state, &headers)?;
     verify_csrf(&state, &headers, &form)?;
-    state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    state.store.campaign(id)?.ok_or(WebError::NotFound)?;
     let one = crate::batch::Expected {
         template: form.get("modele").map(|s| s.trim()).unwrap_or_default().to_string(),
         organisation: form
@@ -590,7 +590,7 @@ pub async fn add_expected(
     }
     let parsed = known_templates(&state, vec![one]).map_err(WebError::BadRequest)?;
     for (t, o) in parsed {
-        state.storage.add_expected(id, &t, &o, &auth::random_token()?)?;
+        state.store.add_expected(id, &t, &o, &auth::random_token()?)?;
         journal(
             &state,
             &reviewer.login,
@@ -611,7 +611,7 @@ pub async fn dashboard(
     Query(q): Query<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
-    let campaign: Campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    let campaign: Campaign = state.store.campaign(id)?.ok_or(WebError::NotFound)?;
     let overrides = parse_campaign(&state, &campaign.fichier, "campagne.toml")
         .map(|h| h.overrides)
         .unwrap_or_default();
@@ -621,7 +621,7 @@ pub async fn dashboard(
         manquants: q.get("manquants").is_some_and(|v| v == "1"),
         a_decider: q.get("a_decider").is_some_and(|v| v == "1"),
     };
-    let all = state.storage.dashboard(id)?;
+    let all = state.store.dashboard(id)?;
     let mut tally = Tally {
         expected: all.len(),
         received: 0,
@@ -633,20 +633,26 @@ pub async fn dashboard(
     };
     let mut rows = Vec::new();
     for r in all {
-        let checked = r.latest.as_ref().filter(|s| s.etat == "controle");
+        let checked = r.latest.as_ref().filter(|s| s.is_checked());
         let mismatch = checked.and_then(|s| super::depot::mismatch_of(&r.expected, s));
         // Another organisation's or another template's file never counts as
         // this return: its status is « à vérifier », counted apart.
         let status = match mismatch {
             Some(_) => "a_verifier".to_string(),
-            None => checked.and_then(|s| s.statut.clone()).unwrap_or_default(),
+            None => checked
+                .and_then(|s| s.statut)
+                .map(|s| crate::web::store::kinds::Word::word(s).to_string())
+                .unwrap_or_default(),
         };
         let decided_latest = match (&r.decision, &r.latest) {
             (Some(d), Some(s)) => d.depot_id == Some(s.id),
             _ => false,
         };
         let to_correct = status == "non_conforme"
-            || (decided_latest && r.decision.as_ref().is_some_and(|d| d.decision == "a_corriger"));
+            || (decided_latest
+                && r.decision
+                    .as_ref()
+                    .is_some_and(|d| d.decision == DecisionKind::ToCorrect));
         if r.latest.is_some() {
             tally.received += 1;
             if !decided_latest {
@@ -681,7 +687,7 @@ pub async fn dashboard(
         rows.push(DashRow {
             received: r.latest.as_ref().map(|s| super::depot::stamp_fr(&s.recu_le)),
             file: r.latest.as_ref().map(|s| s.nom_fichier.clone()),
-            state: r.latest.as_ref().map(|s| s.etat.clone()).unwrap_or_default(),
+            state: r.latest.as_ref().map(|s| s.etat.to_string()).unwrap_or_default(),
             counts: checked.map(|s| {
                 [
                     s.erreurs.unwrap_or(0),
@@ -771,7 +777,7 @@ pub async fn campaign_file(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
-    let campaign = state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    let campaign = state.store.campaign(id)?.ok_or(WebError::NotFound)?;
     Ok(attachment(
         campaign.fichier.into_bytes(),
         "campagne.toml",
@@ -786,9 +792,9 @@ pub async fn expected_csv(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
-    state.storage.campaign(id)?.ok_or(WebError::NotFound)?;
+    state.store.campaign(id)?.ok_or(WebError::NotFound)?;
     let list: Vec<crate::batch::Expected> = state
-        .storage
+        .store
         .dashboard(id)?
         .into_iter()
         .map(|r| crate::batch::Expected {
@@ -827,7 +833,7 @@ pub async fn return_page(
     Path(id): Path<i64>,
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
-    let expected = state.storage.expected(id)?.ok_or(WebError::NotFound)?;
+    let expected = state.store.expected(id)?.ok_or(WebError::NotFound)?;
     super::depot::return_page(&state, &headers, expected, true, None)
 }
 
@@ -840,10 +846,9 @@ pub async fn decide(
 ) -> Result<Response, WebError> {
     let reviewer = require(&state, &headers)?;
     verify_csrf(&state, &headers, &form)?;
-    let expected = state.storage.expected(id)?.ok_or(WebError::NotFound)?;
-    let decision = match form.get("decision").map(String::as_str) {
-        Some("acceptee") => "acceptee",
-        Some("a_corriger") => "a_corriger",
+    let expected = state.store.expected(id)?.ok_or(WebError::NotFound)?;
+    let decision = match form.get("decision").map(|d| d.parse::<DecisionKind>()) {
+        Some(Ok(d)) => d,
         _ => {
             return Err(WebError::BadRequest(
                 "Choisissez « Acceptée » ou « À corriger ».".into(),
@@ -854,9 +859,9 @@ pub async fn decide(
         .get("commentaire")
         .map(|c| c.trim().chars().take(5000).collect())
         .unwrap_or_default();
-    let latest = state.storage.submissions(expected.id)?.first().map(|s| s.id);
+    let latest = state.store.submissions(expected.id)?.first().map(|s| s.id);
     state
-        .storage
+        .store
         .add_decision(expected.id, latest, decision, &comment, &reviewer.login)?;
     journal(
         &state,
@@ -879,6 +884,6 @@ pub async fn annotated(
     Path((id, envoi)): Path<(i64, i64)>,
 ) -> Result<Response, WebError> {
     require(&state, &headers)?;
-    let expected = state.storage.expected(id)?.ok_or(WebError::NotFound)?;
+    let expected = state.store.expected(id)?.ok_or(WebError::NotFound)?;
     super::depot::annotated_of(&state, &expected, envoi)
 }
