@@ -82,6 +82,12 @@ pub fn random_token() -> Result<String, WebError> {
     Ok(hex(&buf))
 }
 
+/// Whether a token from a URL has the form [`random_token`] makes (checked
+/// before any lookup).
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// What the database keeps of a secret: its SHA-256.
 pub fn digest(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))

@@ -80,7 +80,9 @@ pub fn gather(state: &Shared, campaign_id: i64) -> Result<Export, WebError> {
     let mut summaries = Vec::new();
     let mut annotated = Vec::new();
     for ((sub, review), name) in latest.into_iter().zip(names) {
-        let stored = state.store.path_of(&super::routes::depot::annotated_path(sub.id));
+        let stored = state
+            .store
+            .path_of(&super::service::submissions::annotated_path(sub.id));
         let link = stored.is_file().then(|| format!("annotes/{name}"));
         let Some(mut summary) = super::service::summary_of(&sub, link.clone()) else {
             continue;

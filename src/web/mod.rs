@@ -277,7 +277,7 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
         hashing: auth::Hasher::new(2),
     });
     if let Some(path) = state.config.campaign_file.clone() {
-        routes::reviewer::create_campaign_from_file(&state, &path)?;
+        service::campaigns::create_campaign_from_file(&state, &path)?;
     }
     let base = state
         .config
@@ -287,7 +287,7 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
     let setup_link = setup.map(|token| format!("{base}/initialisation/{token}"));
     let app = routes::router(Arc::clone(&state));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let checker_task = tokio::spawn(routes::depot::check_pending_loop(Arc::clone(&state)));
+    let checker_task = tokio::spawn(service::submissions::check_pending_loop(Arc::clone(&state)));
     let (net_limits, trusted_proxy) = (state.config.net.clone(), state.config.trusted_proxy);
     let task = tokio::spawn(async move {
         net::serve(listener, app, net_limits, trusted_proxy, rx).await;

@@ -5,15 +5,11 @@
 //! its owner to choose a password. Disabling an account ends its sessions, API
 //! keys and links at once. Every change is written to the journal.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 
-use super::reviewer::{journal, require, require_admin, verify_csrf};
+use super::session::{require, require_admin, Posted};
 use super::{nav, with_cookie};
 use crate::web::auth;
 use crate::web::pages::{render, AccountsPage, JournalPage, KeysPage};
@@ -52,22 +48,13 @@ fn valid_login(login: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
 }
 
-pub async fn create_account(
-    State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, WebError> {
-    let admin = require_admin(&state, &headers)?;
-    verify_csrf(&state, &headers, &form)?;
-    let login = form
-        .get("identifiant")
-        .map(|s| s.trim())
-        .unwrap_or_default()
-        .to_string();
-    let right = form.get("administrateur").is_some_and(|v| v == "1");
+pub async fn create_account(State(state): State<Shared>, posted: Posted) -> Result<Response, WebError> {
+    let admin = posted.admin(&state)?;
+    let headers = &posted.headers;
+    let login = posted.text("identifiant");
+    let right = posted.form.get("administrateur").is_some_and(|v| v == "1");
     let refused = |message: String| -> Result<Response, WebError> {
-        let mut resp = accounts_view(&state, &headers, Some(message), None)?;
+        let mut resp = accounts_view(&state, headers, Some(message), None)?;
         *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
         Ok(resp)
     };
@@ -81,27 +68,23 @@ pub async fn create_account(
     };
     let token = auth::random_token()?;
     state.store.add_setup_link(&auth::digest(&token), id)?;
-    journal(
+    posted.journal(
         &state,
         &admin.login,
-        &peer,
         "compte créé",
         &format!("« {login} »{}", if right { ", administrateur" } else { "" }),
     )?;
     let base = state.config.public_url.clone().unwrap_or_default();
     let link = format!("{base}/initialisation/{token}");
-    accounts_view(&state, &headers, None, Some((login, link)))
+    accounts_view(&state, headers, None, Some((login, link)))
 }
 
 pub async fn disable_account(
     State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    posted: Posted,
 ) -> Result<Response, WebError> {
-    let admin = require_admin(&state, &headers)?;
-    verify_csrf(&state, &headers, &form)?;
+    let admin = posted.admin(&state)?;
     let account = state.store.account(id)?.ok_or(WebError::NotFound)?;
     if account.id == admin.id {
         return Err(WebError::BadRequest(
@@ -109,10 +92,9 @@ pub async fn disable_account(
         ));
     }
     state.store.disable_account(id)?;
-    journal(
+    posted.journal(
         &state,
         &admin.login,
-        &peer,
         "compte désactivé",
         &format!("« {} » (sessions et clés d'API terminées)", account.login),
     )?;
@@ -135,17 +117,10 @@ pub async fn keys_page(State(state): State<Shared>, headers: HeaderMap) -> Resul
     keys_view(&state, &headers, None)
 }
 
-pub async fn new_api_key(
-    State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, WebError> {
-    let me = require(&state, &headers)?;
-    verify_csrf(&state, &headers, &form)?;
-    let name: String = form
-        .get("nom")
-        .map(|s| s.trim())
+pub async fn new_api_key(State(state): State<Shared>, posted: Posted) -> Result<Response, WebError> {
+    let me = posted.reviewer(&state)?;
+    let name = posted.text("nom");
+    let name: String = Some(name.as_str())
         .filter(|s| !s.is_empty())
         .unwrap_or("clé sans nom")
         .chars()
@@ -154,36 +129,21 @@ pub async fn new_api_key(
         .collect();
     let key = auth::random_token()?;
     let id = state.store.add_api_key(&auth::digest(&key), me.id, &name)?;
-    journal(
-        &state,
-        &me.login,
-        &peer,
-        "clé d'API créée",
-        &format!("n° {id} « {name} »"),
-    )?;
-    keys_view(&state, &headers, Some((name, key)))
+    posted.journal(&state, &me.login, "clé d'API créée", &format!("n° {id} « {name} »"))?;
+    keys_view(&state, &posted.headers, Some((name, key)))
 }
 
 pub async fn revoke_key(
     State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    posted: Posted,
 ) -> Result<Response, WebError> {
-    let me = require(&state, &headers)?;
-    verify_csrf(&state, &headers, &form)?;
+    let me = posted.reviewer(&state)?;
     let name = state
         .store
         .revoke_api_key(id, (!me.admin).then_some(me.id))?
         .ok_or(WebError::NotFound)?;
-    journal(
-        &state,
-        &me.login,
-        &peer,
-        "clé d'API révoquée",
-        &format!("n° {id} « {name} »"),
-    )?;
+    posted.journal(&state, &me.login, "clé d'API révoquée", &format!("n° {id} « {name} »"))?;
     Ok(Redirect::to("/cles-api").into_response())
 }
 

@@ -124,6 +124,26 @@ impl Store {
         )
     }
 
+    /// The latest row of `table` (`depots`, `decisions`) for each expected
+    /// return of a campaign.
+    fn latest_of<T>(
+        &self,
+        campaign: i64,
+        table: &'static str,
+        columns: &str,
+        row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>> {
+        self.all(
+            &format!(
+                "SELECT {columns} FROM {table} WHERE id IN \
+                 (SELECT MAX(x.id) FROM {table} x JOIN attendus a ON a.id = x.attendu_id \
+                 WHERE a.campagne_id = ?1 GROUP BY x.attendu_id)"
+            ),
+            params![campaign],
+            row,
+        )
+    }
+
     /// Every expected return of a campaign with its latest submission and
     /// decision. A row the desk cannot read (an unknown word) is an error.
     pub fn dashboard(&self, campaign: i64) -> Result<Vec<DashboardRow>> {
@@ -133,28 +153,12 @@ impl Store {
             expected_row,
         )?;
         let mut latest: HashMap<i64, Submission> = self
-            .all(
-                &format!(
-                    "SELECT {SUBMISSION_COLUMNS} FROM depots WHERE id IN \
-                     (SELECT MAX(d.id) FROM depots d JOIN attendus a ON a.id = d.attendu_id \
-                     WHERE a.campagne_id = ?1 GROUP BY d.attendu_id)"
-                ),
-                params![campaign],
-                submission_row,
-            )?
+            .latest_of(campaign, "depots", SUBMISSION_COLUMNS, submission_row)?
             .into_iter()
             .map(|s| (s.attendu_id, s))
             .collect();
         let mut decisions: HashMap<i64, Decision> = self
-            .all(
-                &format!(
-                    "SELECT {DECISION_COLUMNS} FROM decisions WHERE id IN \
-                     (SELECT MAX(x.id) FROM decisions x JOIN attendus a ON a.id = x.attendu_id \
-                     WHERE a.campagne_id = ?1 GROUP BY x.attendu_id)"
-                ),
-                params![campaign],
-                decision_row,
-            )?
+            .latest_of(campaign, "decisions", DECISION_COLUMNS, decision_row)?
             .into_iter()
             .map(|d| (d.attendu_id, d))
             .collect();
