@@ -16,6 +16,8 @@ use crate::report::xlsx::{quote_sheet, ReportError, MAX_COLS, MAX_ROWS};
 /// Excel's widths: a digit is 7 pixels wide, a cell has 5 pixels of padding.
 const DIGIT_PX: f64 = 7.0;
 const PADDING_PX: u32 = 5;
+/// Points.
+const DEFAULT_HEIGHT: f64 = 15.0;
 
 enum Value {
     Text(String),
@@ -127,12 +129,22 @@ impl SheetXml {
         out.push_str(r#"</sheetView></sheetViews><sheetFormatPr defaultRowHeight="15"/>"#);
         if !self.widths.is_empty() {
             out.push_str("<cols>");
-            for (col, width) in &self.widths {
-                let n = col + 1;
+            // Neighbours of the same width share one `col`, as Excel writes them.
+            let mut widths = self.widths.iter().map(|(c, w)| (*c, stored_width(*w))).peekable();
+            while let Some((first, width)) = widths.next() {
+                let mut last = first;
+                while let Some(&(next, w)) = widths.peek() {
+                    if next != last + 1 || w != width {
+                        break;
+                    }
+                    last = next;
+                    widths.next();
+                }
                 let _ = write!(
                     out,
-                    r#"<col min="{n}" max="{n}" width="{}" customWidth="1"/>"#,
-                    stored_width(*width)
+                    r#"<col min="{}" max="{}" width="{width}" customWidth="1"/>"#,
+                    first + 1,
+                    last + 1
                 );
             }
             out.push_str("</cols>");
@@ -219,7 +231,13 @@ impl SheetXml {
 
 impl Sink for SheetXml {
     fn text(&mut self, row: u32, col: u16, text: &str, look: &Look) -> Result<(), ReportError> {
-        self.put(row, col, Value::Text(text.to_string()), look)
+        // An empty text is a blank cell, as rust_xlsxwriter writes it.
+        let value = if text.is_empty() {
+            Value::Blank
+        } else {
+            Value::Text(text.to_string())
+        };
+        self.put(row, col, value, look)
     }
     fn number(&mut self, row: u32, col: u16, x: f64, look: &Look) -> Result<(), ReportError> {
         let value = if x.is_finite() { Value::Number(x) } else { Value::Blank };
@@ -252,7 +270,13 @@ impl Sink for SheetXml {
         Ok(())
     }
     fn height(&mut self, row: u32, height: f64) -> Result<(), ReportError> {
-        self.heights.insert(row, height);
+        // Excel's heights are whole pixels (¾ point); the default one is not written.
+        let height = (height * 4.0 / 3.0).round() * 0.75;
+        if height == DEFAULT_HEIGHT {
+            self.heights.remove(&row);
+        } else {
+            self.heights.insert(row, height);
+        }
         Ok(())
     }
     fn print_setup(&mut self, landscape: bool) {
