@@ -146,9 +146,8 @@ impl Checker {
         {
             Some(Some(Ok(cross))) => Some(cross),
             Some(Some(Err(why))) => {
-                report.findings.push(crate::finding::Finding::new(
-                    "BILAN-RULE-001",
-                    crate::finding::Severity::Error,
+                report.findings.push(crate::finding::Finding::engine(
+                    crate::finding::EngineRule::Rule001,
                     format!("Les chiffres de ce retour pour les contrôles entre fichiers n'ont pas pu être calculés ({why}) : il n'est pas rapproché des autres retours du lot."),
                 ));
                 None
