@@ -676,7 +676,11 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             name.map(|n| format!("annotes/{n}")),
         )
     };
-    let mut summaries = batch::check_all(checker, &inputs.files, jobs, &job, &|| progress.tick());
+    // rapport.json is written as files are checked (see `ReportStream`).
+    let stream = batch::ReportStream::new(staging.dir.join(".rapport-fichiers.tmp"));
+    let mut summaries = batch::check_all_with(checker, &inputs.files, jobs, &job, &|| progress.tick(), &|i, s| {
+        stream.push(i, s)
+    });
     if crate::job::isolate::interrupted() {
         return Err(RunError::Interrupted);
     }
@@ -705,6 +709,9 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             review: None,
             cross: None,
         });
+        if let Some(last) = summaries.last() {
+            stream.push(summaries.len() - 1, last);
+        }
     }
     let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());
     for s in summaries.iter_mut() {
@@ -729,9 +736,9 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             }
         }
     }
-    let mut json = batch::json_report(&summaries, &inputs.skipped, &cross, &checker.rules.name, checked_at);
+    let mut json = batch::json_report(&[], &inputs.skipped, &cross, &checker.rules.name, checked_at);
     report::json::add_campaign(&mut json, &checker.rules);
-    let written_json = output::save(&staging.dir.join("rapport.json"), json_text(&json).as_bytes());
+    let written_json = stream.finish(&json, &staging.dir.join("rapport.json"));
     drop(json);
     let synthese = report::synthese::write(
         &summaries,
