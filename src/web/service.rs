@@ -1,10 +1,19 @@
-//! What the routes share beyond a request: a stored submission read back as
-//! the batch reporters want it (moved from `routes::reviewer`, so that the
-//! routes do not import each other).
+//! What the desk does, below its routes: the HTML pages and the API call
+//! the same services and only render differently. [`submissions`]: a return
+//! received, stored, checked and recorded, and the background checker;
+//! [`campaigns`]: a campaign created; [`dashboard`]: its rows and counts; [`returns`]: what a return shows;
+//! [`intake`]: reading an upload. Here: a stored submission read back as the
+//! batch reporters want it.
+
+pub mod campaigns;
+pub mod dashboard;
+pub mod intake;
+pub mod returns;
+pub mod submissions;
 
 use crate::outcome::wire::WireFile;
 use crate::outcome::{FileReport, Summary};
-use crate::web::storage::Submission;
+use crate::web::store::Submission;
 
 /// A stored submission as the batch reporters want it.
 pub fn summary_of(sub: &Submission, annotated: Option<String>) -> Option<Summary> {
