@@ -162,7 +162,6 @@ pub(super) fn xl_date((y, m, d): (u16, u8, u8)) -> Result<ExcelDateTime, XlsxErr
     ExcelDateTime::from_ymd(y, m, d)
 }
 
-
 pub(super) fn fr_date((y, m, d): (u16, u8, u8)) -> String {
     format!("{d:02}/{m:02}/{y:04}")
 }

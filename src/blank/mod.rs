@@ -50,8 +50,8 @@ use live::{ColumnPlace, Layout, Place, Probes, TableArea};
 
 mod format;
 mod sheet;
-use format::*;
 pub use format::title_prefill;
+use format::*;
 
 /// Empty rows offered under each table header.
 pub const TABLE_ROWS: u32 = 50;

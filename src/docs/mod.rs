@@ -11,16 +11,16 @@ use serde_json::Value;
 use crate::pipeline::rules::{EngineRule, Expect, Rule, RulePack, BATCH_SCOPE};
 use crate::pipeline::template::{layout_map, Block, FieldSpec, SheetSpec, Template, TemplateSet, ValueKind};
 
-mod terminal;
 mod rule;
 mod template;
-use terminal::*;
+mod terminal;
 use rule::*;
-use template::*;
-pub use terminal::for_terminal;
 pub use template::bounds_fr;
 pub use template::expected_fr;
 pub use template::template_doc;
+use template::*;
+pub use terminal::for_terminal;
+use terminal::*;
 
 /// Where the rule reference lives in the repository.
 pub const REFERENCE_PATH: &str = "docs/REGLES.md";
@@ -114,7 +114,6 @@ pub fn explain_terminal(pack: &RulePack, templates: &TemplateSet, id: &str) -> O
     };
     Some(for_terminal(&md))
 }
-
 
 /// The rule reference (`docs/REGLES.md`): a summary, one section per engine
 /// rule, per script rule (grouped by template) and per template.

@@ -1,6 +1,5 @@
 //! Markdown as a terminal shows it (`bilan explain`, `bilan rules`).
 
-
 /// Markdown as a terminal shows it: headings underlined, `**` and backticks
 /// gone, tables aligned on their columns (widths in characters), code blocks
 /// indented.

@@ -97,17 +97,17 @@ impl Extraction {
 
 pub use crate::pipeline::template::find_label_value;
 
-mod labels;
-mod header;
-mod table;
 mod convert;
-use labels::*;
-use header::*;
-use table::*;
-use convert::*;
-pub use table::is_total_label;
+mod header;
+mod labels;
+mod table;
 pub use convert::json_number;
 pub use convert::DATE_FORMS_FR;
+use convert::*;
+use header::*;
+use labels::*;
+pub use table::is_total_label;
+use table::*;
 
 /// Extracts a return of template `t` from `wb`.
 pub fn extract(wb: &Workbook, t: &Template) -> Extraction {

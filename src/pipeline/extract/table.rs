@@ -282,7 +282,13 @@ pub(super) fn band_rows_fr(header: &Header) -> String {
 /// `templates.md`, "Tables": a table whose header is found but none of whose
 /// figure columns (numbers, counts, rates, dates) is found was not read:
 /// BILAN-TPL-004, never « Conforme ».
-pub(super) fn report_unread_figures(ex: &mut Extraction, sheet: &Sheet, tb: &TableSpec, header: &Header, pointer: &str) {
+pub(super) fn report_unread_figures(
+    ex: &mut Extraction,
+    sheet: &Sheet,
+    tb: &TableSpec,
+    header: &Header,
+    pointer: &str,
+) {
     let figures: Vec<(usize, &FieldSpec)> = tb
         .columns
         .iter()
