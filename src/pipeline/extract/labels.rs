@@ -88,14 +88,7 @@ pub(super) fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec
 /// whose labels are all optional says it here (BILAN-TPL-004), so that the
 /// return is never « Conforme » with the sheet unread.
 pub(super) fn report_unread_labels(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, found_any: bool) {
-    let fields: Vec<&FieldSpec> = spec
-        .blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Field(f) => Some(f),
-            _ => None,
-        })
-        .collect();
+    let fields: Vec<&FieldSpec> = spec.fields().collect();
     if found_any || fields.is_empty() || fields.iter().any(|f| f.required) {
         return;
     }

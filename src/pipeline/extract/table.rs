@@ -12,22 +12,8 @@ pub fn is_total_label(text: &str) -> bool {
 /// Rows of a sheet that hold a label of the template or a table's header: a
 /// table without a TOTAL row ends before the next of them.
 pub(super) fn stop_rows(sheet: &Sheet, spec: &SheetSpec) -> BTreeSet<u32> {
-    let fields: Vec<&FieldSpec> = spec
-        .blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Field(f) => Some(f),
-            _ => None,
-        })
-        .collect();
-    let tables: Vec<&TableSpec> = spec
-        .blocks
-        .iter()
-        .filter_map(|b| match b {
-            Block::Table(t) => Some(t),
-            _ => None,
-        })
-        .collect();
+    let fields: Vec<&FieldSpec> = spec.fields().collect();
+    let tables: Vec<&TableSpec> = spec.tables().collect();
     let mut rows = BTreeSet::new();
     for row in sheet.row_numbers() {
         let norms: Vec<&str> = sheet.row_normalized(row).filter_map(|(_, n)| n).collect();
