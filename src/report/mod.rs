@@ -109,7 +109,12 @@ pub fn summary_line(r: &FileReport) -> String {
     let what = match (&r.template, &r.organisation) {
         (Some(t), Some(o)) => format!("{t}, {o}"),
         (Some(t), None) => t.clone(),
-        _ if r.findings.iter().any(|f| f.rule.as_str().starts_with("BILAN-IO")) => "fichier illisible".to_string(),
+        _ if r.findings.iter().any(|f| {
+            crate::finding::EngineRule::of_id(f.rule.as_str()).is_some_and(|e| e.id().starts_with("BILAN-IO"))
+        }) =>
+        {
+            "fichier illisible".to_string()
+        }
         _ => "modèle non reconnu".to_string(),
     };
     format!(
