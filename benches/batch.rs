@@ -26,12 +26,14 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use calamine::{open_workbook_auto, Reader};
 
 use bilan::sheetgen::{write_xlsx, CellSpec, WorkbookSpec};
+
+mod common;
 
 /// The binary measured: this build's, or `BILAN_BENCH_BIN` (another build, to
 /// compare before and after a change).
@@ -127,32 +129,6 @@ fn cpu_of(usage: &libc::rusage) -> Duration {
     t(usage.ru_utime) + t(usage.ru_stime)
 }
 
-/// Resident bytes of `pid` and of all its descendants.
-fn tree_rss(pid: u32) -> u64 {
-    let page = 4096;
-    let mut total = 0;
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        if let Ok(statm) = std::fs::read_to_string(format!("/proc/{p}/statm")) {
-            total += statm
-                .split_whitespace()
-                .nth(1)
-                .and_then(|r| r.parse::<u64>().ok())
-                .unwrap_or(0)
-                * page;
-        }
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
-                todo.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
-            }
-        }
-    }
-    total
-}
-
 /// Runs `bilan` to its end, sampling the memory of its process tree.
 fn measure(args: &[&str]) -> Run {
     let start = Instant::now();
@@ -163,29 +139,20 @@ fn measure(args: &[&str]) -> Run {
         .spawn();
     let Ok(child) = child else { return Run::default() };
     let pid = child.id();
-    let done = AtomicBool::new(false);
-    let peak = AtomicU64::new(0);
     let mut status = 0;
     // SAFETY: plain libc call on our own child's pid, with valid pointers.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                peak.fetch_max(tree_rss(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        });
+    let ((), tree_peak) = common::peak_while(pid, || {
         // SAFETY: as above.
         unsafe {
             libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage);
         }
-        done.store(true, Ordering::Relaxed);
     });
     Run {
         wall: start.elapsed(),
         cpu: cpu_of(&usage),
         max_rss: usage.ru_maxrss,
-        tree_peak: peak.load(Ordering::Relaxed),
+        tree_peak,
     }
 }
 

@@ -16,40 +16,17 @@ mod gen;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use bilan::sheetgen::{write_xlsx, WorkbookSpec};
+
+mod common;
 
 #[derive(Debug, Clone, Copy, Default)]
 struct Run {
     wall: Duration,
     /// Largest sum of the resident sets of the process tree (bytes), sampled.
     peak: u64,
-}
-
-fn tree_rss(pid: u32) -> u64 {
-    let mut total = 0;
-    let mut todo = vec![pid];
-    while let Some(p) = todo.pop() {
-        if let Ok(statm) = std::fs::read_to_string(format!("/proc/{p}/statm")) {
-            total += statm
-                .split_whitespace()
-                .nth(1)
-                .and_then(|r| r.parse::<u64>().ok())
-                .unwrap_or(0)
-                * 4096;
-        }
-        let Ok(tasks) = std::fs::read_dir(format!("/proc/{p}/task")) else {
-            continue;
-        };
-        for task in tasks.flatten() {
-            if let Ok(children) = std::fs::read_to_string(task.path().join("children")) {
-                todo.extend(children.split_whitespace().filter_map(|c| c.parse::<u32>().ok()));
-            }
-        }
-    }
-    total
 }
 
 fn measure(args: &[&std::ffi::OsStr]) -> Run {
@@ -63,21 +40,12 @@ fn measure(args: &[&std::ffi::OsStr]) -> Run {
         return Run::default();
     };
     let pid = child.id();
-    let done = AtomicBool::new(false);
-    let peak = AtomicU64::new(0);
-    std::thread::scope(|s| {
-        s.spawn(|| {
-            while !done.load(Ordering::Relaxed) {
-                peak.fetch_max(tree_rss(pid), Ordering::Relaxed);
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        });
+    let ((), peak) = common::peak_while(pid, || {
         let _ = child.wait();
-        done.store(true, Ordering::Relaxed);
     });
     Run {
         wall: start.elapsed(),
-        peak: peak.load(Ordering::Relaxed),
+        peak,
     }
 }
 
