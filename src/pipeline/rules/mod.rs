@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod campaign;
+pub mod cross_view;
 pub mod live;
 pub mod meta;
 pub mod params;
@@ -227,6 +228,9 @@ pub struct RulePack {
     pub campaign: Option<std::sync::Arc<campaign::Campaign>>,
     /// Time spent in each rule, when measured ([`Self::enable_profile`]).
     profile: Option<std::sync::Mutex<BTreeMap<String, RuleCost>>>,
+    /// What the cross-file rules see of a return, by template
+    /// (`rules/<TEMPLATE>/inter-fichiers.rhai`, see [`cross_view`]).
+    cross_views: cross_view::CrossViews,
 }
 
 /// What one rule cost over the returns it ran on ([`RulePack::profile`]).
@@ -302,6 +306,7 @@ impl RulePack {
         let mut engine_rules = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
         let mut shared: BTreeMap<String, Arc<Shared>> = BTreeMap::new();
+        let mut cross_views = cross_view::CrossViews::default();
         for file in files
             .iter()
             .filter(|f| f.path.file_name().is_some_and(|n| n == SHARED_FILE))
@@ -325,6 +330,9 @@ impl RulePack {
             } else if name == "engine.toml" {
                 let cat: EngineCatalog = toml::from_str(&file.text).map_err(toml_error)?;
                 engine_rules = cat.rule;
+            } else if name.ends_with(cross_view::CROSS_VIEW_FILE) {
+                let ast = self::engine_compile(&engine, file)?;
+                cross_views.scripts.insert(folder_of(&file.path), ast);
             } else if name.ends_with(".rhai") && !name.ends_with(SHARED_FILE) {
                 let shared = shared.get(&folder_of(&file.path)).cloned();
                 rules.push(compile_rule(&engine, file, eager, shared)?);
@@ -355,6 +363,7 @@ impl RulePack {
             levels: BTreeMap::new(),
             campaign: None,
             profile: None,
+            cross_views,
         };
         for (id, level) in pack.severity {
             out.set_level(&id, level);
@@ -625,7 +634,10 @@ impl RulePack {
             ));
         }
         for ex in rule.examples() {
-            let data: Value = match serde_json::from_str(&ex.data) {
+            let data: Value = match serde_json::from_str(&ex.data)
+                .map_err(|e| e.to_string())
+                .and_then(|d| self.example_view(rule, d))
+            {
                 Ok(v) => v,
                 Err(e) => {
                     problems.push(format!("{} « {} » : JSON invalide : {e}", rule.meta.id, ex.name));
@@ -663,11 +675,28 @@ impl RulePack {
         problems
     }
 
+    /// A worked example's data as the rule sees it: a cross-file rule's
+    /// returns through their templates' cross-file views, as in a batch.
+    fn example_view(&self, rule: &Rule, data: Value) -> Result<Value, String> {
+        if rule
+            .templates
+            .as_ref()
+            .is_some_and(|t| t.iter().any(|x| x == BATCH_SCOPE))
+        {
+            self.batch_view(data)
+        } else {
+            Ok(data)
+        }
+    }
+
     /// The message a failing example produces (for `explain`).
     pub fn example_messages(&self, rule: &Rule) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for ex in rule.examples().iter().filter(|e| e.expect == Expect::Fail) {
-            if let (Ok(data), Ok(set)) = (serde_json::from_str::<Value>(&ex.data), example_params(rule, ex)) {
+            let data = serde_json::from_str::<Value>(&ex.data)
+                .map_err(|e| e.to_string())
+                .and_then(|d| self.example_view(rule, d));
+            if let (Ok(data), Ok(set)) = (data, example_params(rule, ex)) {
                 if let Ok(reports) = self.run_one_with(rule, api::to_dynamic(&data), &set) {
                     for r in reports {
                         out.push((r.pointer, r.message));
@@ -775,6 +804,20 @@ fn compile_shared(engine: &Engine, script: &str) -> Result<SharedCode, (usize, u
     Ok(SharedCode {
         constants,
         functions: ast.clone_functions_only(),
+    })
+}
+
+/// Compiles a script with no header (`inter-fichiers.rhai`).
+fn engine_compile(engine: &Engine, file: &SourceFile) -> Result<AST, RuleError> {
+    engine.compile_with_scope(&base_scope(), &file.text).map_err(|e| {
+        let pos = e.position();
+        RuleError {
+            path: file.path.clone(),
+            line: pos.line().unwrap_or(1),
+            column: pos.position().unwrap_or(1),
+            message: crate::base::messages::rhai_parse_error(&e.0),
+            source_text: file.text.clone(),
+        }
     })
 }
 
