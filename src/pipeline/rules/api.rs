@@ -408,6 +408,70 @@ fn column_total_differs(rows: &Array, total: &Map, column: &str, tolerance: Deci
     }
 }
 
+/// The sum of the numbers of column `key` over `rows`, other values counted
+/// as 0 (a TOTAL row that sums what is there); `()` past the decimal range.
+fn column_sum(rows: &Array, key: &str) -> Dynamic {
+    let mut sum = Decimal::ZERO;
+    for row in rows {
+        let v = row.read_lock::<Map>().and_then(|m| m.get(key).and_then(as_decimal));
+        if let Some(v) = v {
+            match sum.checked_add(v) {
+                Some(s) => sum = s,
+                None => return Dynamic::UNIT,
+            }
+        }
+    }
+    Dynamic::from_decimal(sum)
+}
+
+/// The digits (0–9) of a text, in order.
+fn digits_of(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Why a SIRET as written is not one, in French; empty when it is one, or
+/// when the text holds neither a digit nor anything but spaces. 14 digits
+/// (spaces allowed), with a valid key: Luhn, or for La Poste's establishments
+/// (`356000000…`) a digit sum that is a multiple of 5.
+fn siret_problem(text: &str) -> String {
+    let digits = digits_of(text);
+    let only_digits = text
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '\u{a0}' | '\u{202f}'));
+    if digits.is_empty() && only_digits {
+        return String::new();
+    }
+    if !only_digits || digits.len() != 14 {
+        return format!("il faut 14 chiffres, il y en a {}", digits.len());
+    }
+    let values = digits.bytes().map(|b| u32::from(b - b'0'));
+    if digits.starts_with("356000000") {
+        if !values.sum::<u32>().is_multiple_of(5) {
+            return "la clé de contrôle des établissements de La Poste est fausse".into();
+        }
+    } else {
+        // Luhn from the right: in 14 digits, the even positions from the left doubled.
+        let sum: u32 = values
+            .enumerate()
+            .map(|(n, d)| {
+                if n % 2 == 0 {
+                    if d * 2 > 9 {
+                        d * 2 - 9
+                    } else {
+                        d * 2
+                    }
+                } else {
+                    d
+                }
+            })
+            .sum();
+        if !sum.is_multiple_of(10) {
+            return "la clé de contrôle (Luhn) est fausse : un chiffre est mal recopié".into();
+        }
+    }
+    String::new()
+}
+
 fn tolerance() -> Decimal {
     TOLERANCE.with(|t| *t.borrow())
 }
@@ -588,6 +652,21 @@ pub fn register(engine: &mut Engine) -> Vec<ApiDoc> {
             duplicates_of(&rows, &keys, Some(&options))
         });
     api.doc(
+        "column_sum(rows, column)",
+        "The sum of the numbers of `column` over `rows`, any other value counted as 0 (what a TOTAL row's formula adds up); `sum_of(rows, column)` instead gives `()` when a value is not a number. Computed in Rust.",
+    )
+    .register_fn("column_sum", |rows: Array, key: ImmutableString| column_sum(&rows, &key));
+    api.doc(
+        "digits_of(text)",
+        "The digits (0–9) of a text, in order: `digits_of(\"362 521 879\")` is `\"362521879\"`.",
+    )
+    .register_fn("digits_of", |s: ImmutableString| digits_of(&s));
+    api.doc(
+        "siret_problem(text)",
+        "Why a SIRET as written is not one, in French (`il faut 14 chiffres, il y en a 13`, a wrong Luhn key, a wrong key for La Poste's `356000000…`); `\"\"` when it is one, or when the text holds no digit and nothing but spaces.",
+    )
+    .register_fn("siret_problem", |s: ImmutableString| siret_problem(&s));
+    api.doc(
         "elapsed_share(date_arrete, exercice)",
         "The share of the exercice elapsed at the cut-off, in days (31/03/2010 in 2010: 90/365); 1 outside it (pro rata temporis).",
     )
@@ -750,6 +829,40 @@ mod tests {
                 .and_then(|x| x.read_lock::<Map>().and_then(|y| y.get("total").and_then(as_decimal)))
         });
         assert_ne!(total, Some(exact));
+    }
+
+    #[test]
+    fn siret_keys_are_checked_like_the_sirene_register() {
+        // 732 829 320 00074: a valid Luhn key; one digit changed breaks it.
+        assert_eq!(siret_problem("732 829 320 00074"), "");
+        assert!(
+            siret_problem("732 829 320 00075").contains("Luhn"),
+            "{}",
+            siret_problem("732 829 320 00075")
+        );
+        assert_eq!(siret_problem("7328293200007"), "il faut 14 chiffres, il y en a 13");
+        assert_eq!(siret_problem("73282932O00074"), "il faut 14 chiffres, il y en a 13");
+        assert_eq!(siret_problem("   "), "");
+        // La Poste: digit sum a multiple of 5 (35600000000048: 3+5+6+4+8 = 26).
+        assert!(siret_problem("35600000000048").contains("La Poste"));
+        assert_eq!(siret_problem("35600000000001"), "");
+    }
+
+    #[test]
+    fn a_column_sum_counts_what_is_not_a_number_as_zero() {
+        let row = |v: Dynamic| {
+            let mut m = Map::new();
+            m.insert("a".into(), v);
+            Dynamic::from_map(m)
+        };
+        let rows: Array = vec![
+            row(Dynamic::from_decimal(Decimal::new(150, 2))),
+            row(Dynamic::from_int(2)),
+            row(Dynamic::from("x".to_string())),
+            row(Dynamic::UNIT),
+        ];
+        assert_eq!(as_decimal(&column_sum(&rows, "a")), Some(Decimal::new(350, 2)));
+        assert!(sum_of_column(&rows, "a").is_unit());
     }
 
     #[test]

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod campaign;
+pub mod header;
 pub mod live;
 pub mod meta;
 pub mod params;
@@ -87,8 +88,17 @@ pub struct Rule {
     pub shared_params: Vec<String>,
     /// Loaded lazily (built-in rules): the `[[examples]]` part of its header,
     /// read only when asked for ([`Rule::examples`]): a check never needs it.
-    examples_text: Option<String>,
+    examples_text: Option<ExamplesText>,
     examples: std::sync::OnceLock<Vec<Example>>,
+}
+
+/// The `[[examples]]` of a header kept apart, read when first asked for.
+#[derive(Debug)]
+enum ExamplesText {
+    /// The TOML of a header's last tables (a rule loaded lazily from a folder).
+    Toml(String),
+    /// Parsed by `build.rs`, as JSON (a built-in rule).
+    Json(&'static str),
 }
 
 /// The worked examples of a header, read apart from the rest.
@@ -148,9 +158,11 @@ impl Rule {
         match &self.examples_text {
             None => &self.meta.examples,
             Some(text) => self.examples.get_or_init(|| {
-                toml::from_str::<ExamplesPart>(text)
-                    .map(|p| p.examples)
-                    .unwrap_or_default()
+                match text {
+                    ExamplesText::Toml(text) => toml::from_str::<ExamplesPart>(text).map(|p| p.examples).ok(),
+                    ExamplesText::Json(json) => serde_json::from_str::<ExamplesPart>(json).map(|p| p.examples).ok(),
+                }
+                .unwrap_or_default()
             }),
         }
     }
@@ -320,10 +332,17 @@ impl RulePack {
                     source_text: file.text.clone(),
                 }
             };
+            let built = crate::base::embedded::prebuilt(file).and_then(|b| b.header);
             if name == "pack.toml" {
-                pack = toml::from_str(&file.text).map_err(toml_error)?;
+                pack = match built {
+                    Some(json) => serde_json::from_str(json).map_err(|e| json_error(file, &e))?,
+                    None => toml::from_str(&file.text).map_err(toml_error)?,
+                };
             } else if name == "engine.toml" {
-                let cat: EngineCatalog = toml::from_str(&file.text).map_err(toml_error)?;
+                let cat: EngineCatalog = match built {
+                    Some(json) => serde_json::from_str(json).map_err(|e| json_error(file, &e))?,
+                    None => toml::from_str(&file.text).map_err(toml_error)?,
+                };
                 engine_rules = cat.rule;
             } else if name.ends_with(".rhai") && !name.ends_with(SHARED_FILE) {
                 let shared = shared.get(&folder_of(&file.path)).cloned();
@@ -696,6 +715,19 @@ fn example_params(rule: &Rule, ex: &Example) -> Result<BTreeMap<String, ParamVal
     Ok(out)
 }
 
+/// A built-in file whose build-time form does not fit the engine's model
+/// (`build.rs` checks the TOML, the engine the fields): the tests load every
+/// built-in rule, so this is a developer's error.
+fn json_error(file: &SourceFile, e: &serde_json::Error) -> RuleError {
+    RuleError {
+        path: file.path.clone(),
+        line: 1,
+        column: 1,
+        message: format!("métadonnées invalides : {e}"),
+        source_text: file.text.clone(),
+    }
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
@@ -796,7 +828,15 @@ fn load_shared(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Shared
         message,
         source_text: file.text.clone(),
     };
+    let built = crate::base::embedded::prebuilt(file);
     let (meta, script) = match meta::split_header(&file.text) {
+        Some((_, script)) if built.is_some() => {
+            let meta = match built.and_then(|b| b.header) {
+                Some(json) => serde_json::from_str(json).map_err(|e| json_error(file, &e))?,
+                None => SharedMeta::default(),
+            };
+            (meta, script)
+        }
         Some((header, script)) => {
             let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
             let meta: SharedMeta = toml::from_str(header).map_err(|e| {
@@ -842,6 +882,31 @@ fn compile_rule(
         source_text: file.text.clone(),
     };
     let (header, script) = meta::split_header(&file.text).ok_or_else(|| err(1, 1, "en-tête manquant : le fichier doit commencer par un commentaire /* … */ contenant les métadonnées TOML (id, title, severity, checks…)".into()))?;
+    let (meta, examples_text) = match crate::base::embedded::prebuilt(file) {
+        Some(built) => {
+            let json = built.header.unwrap_or("{}");
+            let meta: RuleMeta = serde_json::from_str(json).map_err(|e| json_error(file, &e))?;
+            (meta, built.examples.map(ExamplesText::Json))
+        }
+        None => parse_rule_header(file, header, eager)?,
+    };
+    finish_rule(engine, file, script, meta, examples_text, eager, shared)
+}
+
+/// A rule's header parsed from its text (a rule that is not built in): its
+/// metadata, and its examples set apart when loaded lazily.
+fn parse_rule_header(
+    file: &SourceFile,
+    header: &str,
+    eager: bool,
+) -> Result<(RuleMeta, Option<ExamplesText>), RuleError> {
+    let err = |line: usize, column: usize, message: String| RuleError {
+        path: file.path.clone(),
+        line,
+        column,
+        message,
+        source_text: file.text.clone(),
+    };
     let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
     // Loaded lazily, the worked examples (most of a header) are set apart and
     // read when asked for, when they are the header's last tables.
@@ -853,11 +918,11 @@ fn compile_rule(
                     .filter(|l| l.trim_start().starts_with('['))
                     .all(|l| l.trim() == "[[examples]]") =>
         {
-            (&header[..i], Some(header[i..].to_string()))
+            (&header[..i], Some(ExamplesText::Toml(header[i..].to_string())))
         }
         _ => (header, None),
     };
-    let mut meta: RuleMeta = toml::from_str(header).map_err(|e| {
+    let meta: RuleMeta = toml::from_str(header).map_err(|e| {
         let (line, column) = e
             .span()
             .map(|s| line_col(&file.text, header_offset + s.start))
@@ -871,6 +936,27 @@ fn compile_rule(
             ),
         )
     })?;
+    Ok((meta, examples_text))
+}
+
+/// The rest of a rule's loading, whatever its header's form: live checks
+/// checked, shared parameters taken, script compiled when eager.
+fn finish_rule(
+    engine: &Engine,
+    file: &SourceFile,
+    script: String,
+    mut meta: RuleMeta,
+    examples_text: Option<ExamplesText>,
+    eager: bool,
+    shared: Option<Arc<Shared>>,
+) -> Result<Rule, RuleError> {
+    let err = |line: usize, column: usize, message: String| RuleError {
+        path: file.path.clone(),
+        line,
+        column,
+        message,
+        source_text: file.text.clone(),
+    };
     for decl in &meta.live {
         decl.items()
             .map_err(|m| err(1, 1, format!("métadonnées invalides : {m}")))?;
@@ -927,7 +1013,7 @@ fn compile_rule(
         templates,
         path: file.path.clone(),
         source_text: file.text.clone(),
-        script: script.to_string(),
+        script,
         ast,
         shared,
         shared_params,
