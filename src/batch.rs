@@ -12,7 +12,7 @@ use globset::GlobSet;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{EngineRule, Finding, Severity};
 use crate::job::{Checked, Checker, Input, Job};
 pub use crate::outcome::{BatchFinding, Skipped, Summary};
 use crate::pipeline::check::FileReport;
@@ -227,9 +227,7 @@ pub fn check_all(
 
 /// BILAN-OUT-001: the annotated report of a file could not be written.
 pub fn out_failure(name: &str, reason: &str) -> Finding {
-    Finding::new(
-        "BILAN-OUT-001",
-        Severity::Error,
+    Finding::engine(EngineRule::Out001,
         format!("Le classeur annoté {name} n'a pas pu être écrit : {reason}. Le contrôle du fichier est complet ; libérez de la place ou corrigez les droits, puis relancez."),
     )
 }
@@ -238,9 +236,7 @@ fn internal_failure(path: &Path, what: &str) -> FileReport {
     FileReport::failed(
         &crate::output::path_text(path),
         None,
-        Finding::new(
-            "BILAN-INT-001",
-            Severity::Error,
+        Finding::engine(EngineRule::Int001,
             format!("Le contrôle de ce fichier a échoué sur une erreur interne ({what}) ; les autres fichiers ont été contrôlés. Signalez ce fichier à l'équipe bilan."),
         ),
     )
@@ -306,9 +302,8 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
                 }
             }
             Err(message) => out.push(BatchFinding {
-                finding: Finding::new(
-                    "BILAN-RULE-001",
-                    Severity::Error,
+                finding: Finding::engine(
+                    EngineRule::Rule001,
                     format!(
                         "La règle {} n'a pas pu être appliquée au lot : {message}.",
                         rule.meta.id

@@ -138,7 +138,7 @@ fn build(t: &Template, data: Option<&Value>, checks: &[live::Check], probes: Pro
             .write()
             .map_err(|e| fail(format!("feuille « {} » : {e}", spec.name)))?;
     }
-    live::write(&mut wb, &layout, checks, probes, data.is_none()).map_err(fail)?;
+    live::write(&mut wb, &layout, checks, probes, data.is_none()).map_err(|e| fail(e.to_string()))?;
     if !lists.columns.is_empty() {
         let ws = wb.add_worksheet();
         ws.set_name(LISTS_SHEET).map_err(|e| fail(e.to_string()))?;

@@ -686,7 +686,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             s.report
                 .findings
                 .iter()
-                .filter(|f| f.rule.as_str() == "BILAN-OUT-001")
+                .filter(|f| crate::finding::EngineRule::Out001.is(&f.rule))
                 .map(|f| format!("{} : {}", output::neutralise_name(&s.report.path), f.message))
         })
         .collect();
@@ -695,9 +695,8 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             report: FileReport::failed(
                 &dir.display().to_string(),
                 None,
-                crate::finding::Finding::new(
-                    "BILAN-IO-001",
-                    Severity::Error,
+                crate::finding::Finding::engine(
+                    crate::finding::EngineRule::Io001,
                     format!("Dossier illisible ({why}) : les retours qu'il contient n'ont pas été contrôlés."),
                 ),
             ),

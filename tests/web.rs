@@ -1,16 +1,12 @@
 //! The web desk at its HTTP boundary (`spec/web.md`): a real server on a random
 //! loopback port, real isolated readers, real fixtures.
 
-mod web_support;
+mod common;
 
 use std::time::Duration;
 
+use common::web::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use web_support::*;
-
-/// A reader process that reads its requests and never answers (its output
-/// stays open): the check hangs until the reader's time budget.
-const HANGING_READER: &str = "#!/bin/sh\nwhile read -r line; do :; done\n";
 
 async fn itrans_api_check(b: &mut Browser) -> serde_json::Value {
     let r = b
@@ -147,26 +143,11 @@ async fn reviewer_pages_without_a_session_redirect_to_the_login() {
     assert_eq!(r.status, 401);
     assert!(r.json()["message"].as_str().is_some_and(|m| m.contains("Connexion")));
     // A wrong password does not open a session.
-    let csrf = b.csrf("/connexion").await;
-    let r = b
-        .post_form(
-            "/connexion",
-            &[("csrf", &csrf), ("identifiant", "relecteur"), ("mot_de_passe", "faux")],
-        )
-        .await;
+    let r = b.try_login("relecteur", "faux").await;
     assert_eq!(r.status, 401);
     assert_eq!(b.get("/campagnes").await.status, 303);
     // The right one does; the session cookie is HttpOnly and SameSite=Strict.
-    let r = b
-        .post_form(
-            "/connexion",
-            &[
-                ("csrf", &csrf),
-                ("identifiant", "relecteur"),
-                ("mot_de_passe", PASSWORD),
-            ],
-        )
-        .await;
+    let r = b.try_login("relecteur", PASSWORD).await;
     assert_eq!(r.status, 303);
     let cookie = r.header("set-cookie");
     assert!(cookie.contains("bilan_session=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
@@ -476,37 +457,18 @@ async fn submitted_text_is_shown_escaped() {
     assert!(escaped(&seen).contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
 }
 
-/// Polls `path` until `cond` holds (the desk checks in the background).
-async fn eventually(b: &mut Browser, path: &str, what: &str, cond: impl Fn(&str) -> bool) -> String {
-    for _ in 0..600 {
-        let text = b.get(path).await.text();
-        if cond(&text) {
-            return text;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("{what}: never seen on {path}");
-}
-
 #[test]
 fn a_submission_stored_when_the_server_stops_during_its_check_is_checked_after_restart() {
     let dir = tempfile::tempdir().expect("dir");
     let data = dir.path().join("donnees");
     // A reader that never answers (it waits for its input to close): the check hangs.
-    let hang = dir.path().join("lecteur-bloque.sh");
-    std::fs::write(&hang, HANGING_READER).expect("script");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
+    let hang = hanging_reader(dir.path());
 
     let first = tokio::runtime::Runtime::new().expect("runtime");
     let token = first.block_on(async {
         let mut c = config(&data);
         c.worker_exe = Some(hang.clone());
-        let checker = bilan::web::default_checker(Some(hang.clone()), c.max_file_size).expect("checker");
-        let server = bilan::web::start(c, checker).await.expect("starts");
+        let server = start(c).await;
         let mut reviewer = Browser::new(server.addr);
         reviewer.login().await;
         let campaign = reviewer.create_campaign(CAMPAIGN, "BILAN-POLE;I-TRANS").await;
@@ -532,9 +494,7 @@ fn a_submission_stored_when_the_server_stops_during_its_check_is_checked_after_r
 
     let second = tokio::runtime::Runtime::new().expect("runtime");
     second.block_on(async {
-        let c = config(&data);
-        let checker = bilan::web::default_checker(Some(worker_exe()), c.max_file_size).expect("checker");
-        let server = bilan::web::start(c, checker).await.expect("restarts");
+        let server = start(config(&data)).await;
         let mut b = Browser::new(server.addr);
         let page = eventually(&mut b, &format!("/depot/{token}"), "checked after restart", |p| {
             p.contains("Verdict : Non conforme")
@@ -550,13 +510,7 @@ fn a_submission_stored_when_the_server_stops_during_its_check_is_checked_after_r
 async fn a_full_queue_answers_server_busy() {
     // No reader slot free and no room to wait: the answer is immediate and French.
     let dir = tempfile::tempdir().expect("dir");
-    let hang = dir.path().join("lecteur-bloque.sh");
-    std::fs::write(&hang, HANGING_READER).expect("script");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    }
+    let hang = hanging_reader(dir.path());
     let mut c = config(&dir.path().join("donnees"));
     c.workers = 1;
     c.queue = 0;
@@ -615,8 +569,7 @@ async fn a_port_in_use_is_explained_with_bind() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut c = config(&dir.path().join("donnees"));
     c.bind = first.addr();
-    let checker = bilan::web::default_checker(Some(worker_exe()), c.max_file_size).expect("checker");
-    let message = match bilan::web::start(c, checker).await {
+    let message = match try_start(c).await {
         Ok(_) => panic!("two desks on one port"),
         Err(e) => e.message(),
     };

@@ -11,15 +11,15 @@
 //! Skipped, with a message, when Chromium or chromedriver is not installed —
 //! except under `CI=true`, where that is a failure (`.ci/run` installs them).
 
-mod web_support;
+mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::web::*;
 use fantoccini::{Client, ClientBuilder, Locator};
 use http_body_util::BodyExt;
-use web_support::*;
 
 struct Driver(Child);
 

@@ -7,107 +7,14 @@
 //! - anonymous clients trying to exhaust memory, with the server's peak
 //!   resident memory read from `/proc/<pid>/status` (`VmHWM`).
 
-mod web_support;
+mod common;
 
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use common::web::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use web_support::*;
-
-/// A `bilan serve` child process on a random loopback port.
-struct ChildDesk {
-    child: Child,
-    addr: SocketAddr,
-    data: PathBuf,
-    log: Arc<Mutex<String>>,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for ChildDesk {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl ChildDesk {
-    fn start(file_size_limit: Option<u64>) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let data = dir.path().join("donnees");
-        let mut cmd = Command::new(worker_exe());
-        cmd.args(["serve", "--bind", "127.0.0.1:0", "--data"])
-            .arg(&data)
-            .env("BILAN_ADMIN_PASSWORD", PASSWORD)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        if let Some(limit) = file_size_limit {
-            // SAFETY: only async-signal-safe calls between fork and exec.
-            unsafe {
-                cmd.pre_exec(move || {
-                    let lim = libc::rlimit {
-                        rlim_cur: limit,
-                        rlim_max: limit,
-                    };
-                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
-                        return Err(std::io::Error::last_os_error());
-                    }
-                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
-                    Ok(())
-                });
-            }
-        }
-        let mut child = cmd.spawn().expect("bilan serve starts");
-        let stderr = child.stderr.take().expect("stderr");
-        let mut lines = BufReader::new(stderr).lines();
-        let mut addr = None;
-        let log = Arc::new(Mutex::new(String::new()));
-        for line in lines.by_ref() {
-            let line = line.expect("stderr line");
-            log.lock().expect("log").push_str(&format!("{line}\n"));
-            if let Some(a) = line.split("http://").nth(1).filter(|_| line.contains("guichet ouvert")) {
-                addr = a.trim().parse().ok();
-                break;
-            }
-        }
-        let log2 = Arc::clone(&log);
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if let Ok(mut l) = log2.lock() {
-                    l.push_str(&format!("{line}\n"));
-                }
-            }
-        });
-        let addr = addr.unwrap_or_else(|| panic!("no address printed: {}", log.lock().expect("log")));
-        Self {
-            child,
-            addr,
-            data,
-            log,
-            _dir: dir,
-        }
-    }
-
-    /// Peak resident memory of the server process (bytes).
-    fn peak_rss(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc status");
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-            .map(|kb| kb * 1024)
-            .expect("VmHWM")
-    }
-
-    fn log(&self) -> String {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
-    }
-}
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -2,13 +2,13 @@
 //! desk on loopback: slow clients, login throttling, one-time links, accounts
 //! and keys, the journal, session-bound CSRF, `__Host-` cookies, French errors.
 
-mod web_support;
+mod common;
 
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
+use common::web::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use web_support::*;
 
 /// A connection from another loopback address (so that the per-address cap
 /// of the attacker does not touch the test's own requests from 127.0.0.1).
@@ -84,16 +84,7 @@ async fn slow_clients_are_cut_off_and_capped_per_address_while_others_are_served
 }
 
 async fn wrong_login(b: &mut Browser, login: &str) -> Resp {
-    let csrf = b.csrf("/connexion").await;
-    b.post_form(
-        "/connexion",
-        &[
-            ("csrf", &csrf),
-            ("identifiant", login),
-            ("mot_de_passe", "pas le bon mot de passe"),
-        ],
-    )
-    .await
+    b.try_login(login, "pas le bon mot de passe").await
 }
 
 #[tokio::test]
@@ -109,19 +100,9 @@ async fn failed_logins_are_throttled_and_journaled() {
     assert!((1..=900).contains(&wait), "{wait}");
     assert!(r.text().contains("essais de connexion manqués"), "{}", r.text());
     // Even the right password waits now (the account is throttled).
-    let csrf = b.csrf("/connexion").await;
-    let r = b
-        .post_form(
-            "/connexion",
-            &[
-                ("csrf", &csrf),
-                ("identifiant", "relecteur"),
-                ("mot_de_passe", PASSWORD),
-            ],
-        )
-        .await;
+    let r = b.try_login("relecteur", PASSWORD).await;
     assert_eq!(r.status, 429);
-    let journal = desk.server.state.storage.journal(100).expect("journal");
+    let journal = desk.server.state.store.journal(100).expect("journal");
     let failures = journal.iter().filter(|e| e.action == "connexion échouée").count();
     assert_eq!(failures, 5, "{journal:?}");
     assert!(journal.iter().all(|e| e.address == "127.0.0.1"), "{journal:?}");
@@ -132,11 +113,6 @@ fn config_for(data: &std::path::Path, password: Option<&str>) -> bilan::web::Con
     let mut c = config(data);
     c.admin_password = password.map(str::to_string);
     c
-}
-
-async fn start(c: bilan::web::Config) -> bilan::web::Server {
-    let checker = bilan::web::default_checker(Some(worker_exe()), c.max_file_size).expect("checker");
-    bilan::web::start(c, checker).await.expect("desk starts")
 }
 
 fn link_path(link: &str) -> String {
@@ -219,8 +195,7 @@ async fn an_old_set_up_link_dies_when_the_password_is_set_at_start() {
 async fn a_short_admin_password_is_refused_at_start() {
     let dir = tempfile::tempdir().expect("temp dir");
     let c = config_for(&dir.path().join("d"), Some("a"));
-    let checker = bilan::web::default_checker(Some(worker_exe()), c.max_file_size).expect("checker");
-    match bilan::web::start(c, checker).await {
+    match try_start(c).await {
         Ok(_) => panic!("BILAN_ADMIN_PASSWORD=a accepted"),
         Err(e) => assert!(e.message().contains("au moins 12 caractères"), "{}", e.message()),
     }
@@ -306,7 +281,7 @@ async fn accounts_keys_and_the_journal() {
     assert_eq!(script.send("GET", &api, &bearer, Vec::new()).await.status, 200);
 
     // Disabling the account ends its session and its key at once.
-    let accounts = desk.server.state.storage.accounts().expect("accounts");
+    let accounts = desk.server.state.store.accounts().expect("accounts");
     let id = accounts
         .iter()
         .find(|a| a.login == "agnes")
@@ -326,7 +301,7 @@ async fn accounts_keys_and_the_journal() {
     let key = shown_key(&r.text());
     let bearer = [("authorization", format!("Bearer {key}"))];
     assert_eq!(script.send("GET", &api, &bearer, Vec::new()).await.status, 200);
-    let keys = desk.server.state.storage.api_keys(None).expect("keys");
+    let keys = desk.server.state.store.api_keys(None).expect("keys");
     let kid = keys.iter().find(|k| k.name == "essai").map(|k| k.id).expect("key");
     let csrf = admin.csrf("/cles-api").await;
     let r = admin
@@ -394,17 +369,7 @@ async fn cookies_use_the_host_prefix_over_https() {
     let cookie = r.header("set-cookie");
     assert!(cookie.starts_with("__Host-bilan_csrf="), "{cookie}");
     assert!(cookie.contains("; Path=/") && cookie.contains("; Secure") && !cookie.contains("Domain"));
-    let csrf = b.csrf("/connexion").await;
-    let r = b
-        .post_form(
-            "/connexion",
-            &[
-                ("csrf", &csrf),
-                ("identifiant", "relecteur"),
-                ("mot_de_passe", PASSWORD),
-            ],
-        )
-        .await;
+    let r = b.try_login("relecteur", PASSWORD).await;
     assert_eq!(r.status, 303, "{}", r.text());
     assert!(r.header("set-cookie").starts_with("__Host-bilan_session="));
     // The plain names are not read over HTTPS.
@@ -508,5 +473,5 @@ async fn a_campaign_parameter_out_of_range_is_refused_in_french_on_the_desk() {
         "{page}"
     );
     assert!(!page.contains("Function not found"), "{page}");
-    assert!(desk.server.state.storage.campaigns().expect("campaigns").is_empty());
+    assert!(desk.server.state.store.campaigns().expect("campaigns").is_empty());
 }

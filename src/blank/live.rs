@@ -459,17 +459,42 @@ impl Plan<'_> {
     }
 }
 
+/// Why the live checks could not be written in a return.
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    /// A declaration that does not fit the blank return (the French reason).
+    #[error("règle {rule} : {reason}")]
+    Unplaced { rule: String, reason: String },
+    #[error("feuille « {sheet} » : {source}")]
+    Sheet { sheet: String, source: XlsxError },
+    #[error("règle {rule} : {source}")]
+    Format { rule: String, source: XlsxError },
+    #[error("{0}")]
+    Column(#[from] std::num::TryFromIntError),
+}
+
 /// Writes the conditional formats of `checks` on the sheets of `wb` (and, with
 /// [`Probes::On`], the probe sheet). In a blank return (`blank`), a declaration
 /// that does not fit the template is an error: a rule's live check is never
 /// silently dropped. In a filled one, a check on a cell the document leaves out
 /// (a TOTAL row it does not have) is left out too.
-pub fn write(wb: &mut Workbook, layout: &Layout, checks: &[Check], probes: Probes, blank: bool) -> Result<(), String> {
+pub fn write(
+    wb: &mut Workbook,
+    layout: &Layout,
+    checks: &[Check],
+    probes: Probes,
+    blank: bool,
+) -> Result<(), LiveError> {
     let mut plans = Vec::with_capacity(checks.len());
     for c in checks {
         match layout.plan(c) {
             Ok(plan) => plans.push(plan),
-            Err(e) if blank => return Err(format!("règle {} : {e}", c.rule)),
+            Err(reason) if blank => {
+                return Err(LiveError::Unplaced {
+                    rule: c.rule.clone(),
+                    reason,
+                })
+            }
             Err(_) => {}
         }
     }
@@ -479,9 +504,10 @@ pub fn write(wb: &mut Workbook, layout: &Layout, checks: &[Check], probes: Probe
         .set_font_color(Color::RGB(ALERT_FONT))
         .set_bold();
     for plan in &plans {
-        let ws = wb
-            .worksheet_from_name(&plan.sheet)
-            .map_err(|e| format!("feuille « {} » : {e}", plan.sheet))?;
+        let ws = wb.worksheet_from_name(&plan.sheet).map_err(|source| LiveError::Sheet {
+            sheet: plan.sheet.clone(),
+            source,
+        })?;
         let refs = Refs {
             sheet: None,
             relative: true,
@@ -489,14 +515,20 @@ pub fn write(wb: &mut Workbook, layout: &Layout, checks: &[Check], probes: Probe
         let cf = ConditionalFormatFormula::new()
             .set_rule(format!("={}", plan.condition(plan.first, refs)).as_str())
             .set_format(&alert);
-        let col = u16::try_from(plan.col).map_err(|e| e.to_string())?;
+        let col = u16::try_from(plan.col)?;
         ws.add_conditional_format(plan.first, col, plan.last, col, &cf)
-            .map_err(|e| format!("règle {} : {e}", plan.check.rule))?;
+            .map_err(|source| LiveError::Format {
+                rule: plan.check.rule.clone(),
+                source,
+            })?;
     }
     if probes == Probes::On {
         // Always written (with its header only when no check applies), so that
         // a reader tells "nothing fired" from "no probes".
-        write_probes(wb, &plans).map_err(|e| format!("feuille « {PROBES_SHEET} » : {e}"))?;
+        write_probes(wb, &plans).map_err(|source| LiveError::Sheet {
+            sheet: PROBES_SHEET.to_string(),
+            source,
+        })?;
     }
     Ok(())
 }

@@ -10,6 +10,9 @@ use serde::{Deserialize, Serialize, Serializer};
 
 use crate::base::model::{CellRange, CellRef};
 
+mod engine;
+pub use engine::EngineRule;
+
 /// How serious a finding is. Ordered: `Info < Warning < Error`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -169,6 +172,14 @@ pub struct Finding {
 }
 
 impl Finding {
+    /// A finding of an engine rule, with the severity its declaration gives
+    /// ([`EngineRule`]).
+    pub fn engine(rule: EngineRule, message: impl Into<String>) -> Self {
+        Self::new(rule.id(), rule.severity(), message)
+    }
+
+    /// A finding of a rule of the pack (a script, or a cross-file rule), with
+    /// the severity its header gives. Engine rules use [`Finding::engine`].
     pub fn new(rule: &str, severity: Severity, message: impl Into<String>) -> Self {
         Self {
             rule: RuleId::new(rule),
@@ -234,7 +245,7 @@ pub fn sort_findings<F: std::borrow::Borrow<Finding>>(findings: &mut [F], sheet_
 /// How many findings of each severity. Justified warnings and infos are counted
 /// under their severity *and* under `justified`; they do not count towards the
 /// status nor the exit code.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
     pub error: usize,
     pub warning: usize,
@@ -294,7 +305,7 @@ impl Counts {
 }
 
 /// Verdict on a return.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     Conforme,

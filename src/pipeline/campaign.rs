@@ -23,7 +23,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
-use crate::finding::{Finding, Level, Severity};
+use crate::finding::{EngineRule, Finding, Level};
 use crate::pipeline::extract::Extraction;
 use crate::pipeline::rules::RulePack;
 // The campaign's data lives with the rule pack that keeps it; its loading is here.
@@ -32,23 +32,12 @@ pub use crate::pipeline::rules::campaign::{read_expected, Campaign, Expected, Ov
 use crate::pipeline::template::Template;
 
 /// The rule that checks a return's `Exercice` against the campaign's.
-pub const EXERCICE_RULE: &str = "CAMP-001";
+pub const EXERCICE_RULE: EngineRule = EngineRule::Camp001;
 /// The rule that checks a return's `Date d'arrêté` against the campaign's.
-pub const CUT_OFF_RULE: &str = "CAMP-002";
+pub const CUT_OFF_RULE: EngineRule = EngineRule::Camp002;
 /// The batch rule that guesses the cut-off from the majority of returns: not run
 /// when the campaign states the cut-off.
 pub const MAJORITY_CUT_OFF_RULE: &str = "BATCH-003";
-
-/// Rules a campaign may not touch: without them a file could not be checked at
-/// all, or a failure of the program would go unseen.
-const PROTECTED: &[&str] = &[
-    "BILAN-IO-001",
-    "BILAN-IO-002",
-    "BILAN-TPL-001",
-    "BILAN-RULE-001",
-    "BILAN-INT-001",
-    "BILAN-OUT-001",
-];
 
 /// The largest campaign file read (`campaign.md`: 1 MB): a person writes it.
 pub const MAX_CAMPAIGN_BYTES: u64 = 1_000_000;
@@ -227,11 +216,10 @@ impl Campaign {
     }
 
     /// CAMP-001 and CAMP-002 on one return: its `Exercice` and `Date d'arrêté`
-    /// against the campaign's. Severities are the catalogue's (the pack's levels
+    /// against the campaign's. Severities are the engine table's (the pack's levels
     /// apply afterwards, like for every finding).
-    pub fn return_findings(&self, rules: &RulePack, template: &Template, ex: &Extraction) -> Vec<Finding> {
+    pub fn return_findings(&self, template: &Template, ex: &Extraction) -> Vec<Finding> {
         let mut out = Vec::new();
-        let severity = |id: &str| rules.engine_rule(id).map_or(Severity::Warning, |r| r.severity);
         let located = |f: Finding, pointer: &str| {
             let f = f.with_pointer(pointer);
             match ex.origin_of(pointer) {
@@ -246,9 +234,8 @@ impl Campaign {
             });
             if let Some(got) = got.filter(|g| *g != want && !ex.is_unusable(pointer)) {
                 out.push(located(
-                    Finding::new(
+                    Finding::engine(
                         EXERCICE_RULE,
-                        severity(EXERCICE_RULE),
                         format!(
                             "Exercice {got} alors que la campagne « {} » porte sur l'exercice {want} : corrigez « Exercice », ou vérifiez que vous avez envoyé le bilan de {want}.",
                             self.name
@@ -266,9 +253,8 @@ impl Campaign {
                 .and_then(DateInterval::from_canonical);
             if let Some(got) = got.filter(|g| *g != want && !ex.is_unusable(pointer)) {
                 out.push(located(
-                    Finding::new(
+                    Finding::engine(
                         CUT_OFF_RULE,
-                        severity(CUT_OFF_RULE),
                         format!(
                             "Date d'arrêté {} alors que la campagne « {} » arrête les chiffres au {} : les chiffres ne sont pas comparables aux autres retours ; arrêtez-les au {} et corrigez « Date d'arrêté ».",
                             got.display_fr(),
@@ -301,7 +287,7 @@ fn read_override(
             .unwrap_or_else(|| " (voir `bilan rules`)".into());
         return Err(err(Some(id.span()), format!("règle « {written} » inconnue{hint}")));
     };
-    if PROTECTED.contains(&written) {
+    if EngineRule::of_id(written).is_some_and(EngineRule::protected) {
         return Err(err(
             Some(id.span()),
             format!("la règle {written} ne peut pas être modifiée par une campagne : sans elle, un fichier illisible ou un échec du contrôle passerait inaperçu"),
@@ -523,6 +509,7 @@ fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::finding::Severity;
     use crate::pipeline::rules::ParamValue;
 
     const EXAMPLE: &str = r#"nom = "Bilan SRDE 2009 — Conférence permanente du 2 juin 2010"
@@ -611,8 +598,8 @@ gravite = "erreur"
         let mut pack = rules();
         c.apply(&mut pack);
         let mut findings = vec![
-            Finding::new("BILAN-TPL-005", Severity::Info, "x"),
-            Finding::new("CAMP-001", Severity::Warning, "y"),
+            Finding::engine(EngineRule::Tpl005, "x"),
+            Finding::engine(EngineRule::Camp001, "y"),
         ];
         pack.apply_levels(&mut findings);
         assert_eq!(findings.len(), 1);

@@ -3,7 +3,7 @@
 
 use sha2::{Digest, Sha256};
 
-use crate::finding::{sort_findings, Finding, Severity};
+use crate::finding::{sort_findings, EngineRule, Finding, Severity};
 use crate::pipeline::extract::{extract, Extraction};
 use crate::pipeline::read::{read_bytes, Limits, Workbook};
 use crate::pipeline::rules::RulePack;
@@ -86,9 +86,7 @@ impl Pipeline {
         if let Some(v) = &version {
             if !template.versions.iter().any(|k| k == v) {
                 let origin = ex.origin_of("/identification/version").cloned();
-                let mut f = Finding::new(
-                    "BILAN-TPL-002",
-                    Severity::Warning,
+                let mut f = Finding::engine(EngineRule::Tpl002,
                     format!("Version « {v} » du modèle {} inconnue : le retour est contrôlé avec la version {}, la plus récente. Utilisez le modèle à jour.", template.id, template.newest_version()),
                 )
                 .with_pointer("/identification/version");
@@ -107,10 +105,10 @@ impl Pipeline {
         let mut findings = std::mem::take(&mut ex.findings);
         findings.extend(wrong_extension);
         if let Some(campaign) = &self.rules.campaign {
-            findings.extend(campaign.return_findings(&self.rules, template, &ex));
+            findings.extend(campaign.return_findings(template, &ex));
         }
         self.rules.apply_levels(&mut findings);
-        let mut justification_findings = crate::pipeline::justify::apply(&self.rules, &workbook, &mut findings);
+        let mut justification_findings = crate::pipeline::justify::apply(&workbook, &mut findings);
         self.rules.apply_levels(&mut justification_findings);
         findings.extend(justification_findings);
         sort_findings(&mut findings, &|s| workbook.sheets.iter().position(|w| w.name == s));
@@ -213,7 +211,7 @@ pub fn read_failure(e: &crate::pipeline::read::ReadError) -> Finding {
             None => format!("{message} (étape : {stage})."),
         };
     }
-    let finding = Finding::new(e.rule(), Severity::Error, message);
+    let finding = Finding::engine(e.rule(), message);
     match detail {
         Some(d) => finding.with_detail(d),
         None => finding,

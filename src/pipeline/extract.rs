@@ -10,7 +10,7 @@ use crate::base::format::{decimal_fr, decimal_of_f64};
 use crate::base::model::{CellRange, CellRef, Origin};
 use crate::base::values::label::normalize_choice;
 use crate::base::values::{normalize_label, parse_french_date, parse_french_number, DateInterval, ParsedNumber, Unit};
-use crate::finding::{Finding, Severity};
+use crate::finding::{EngineRule, Finding};
 use crate::pipeline::read::{Cell, CellValue, Sheet, Workbook};
 use crate::pipeline::template::{Block, FieldSpec, SheetSpec, TableSpec, Template, ValueKind};
 
@@ -81,14 +81,13 @@ impl Extraction {
 
     fn finding(
         &mut self,
-        rule: &str,
-        severity: Severity,
+        rule: EngineRule,
         message: String,
         sheet: &str,
         cell: Option<CellRef>,
         pointer: Option<&str>,
     ) {
-        let mut f = Finding::new(rule, severity, message).at(sheet, cell);
+        let mut f = Finding::engine(rule, message).at(sheet, cell);
         if let Some(p) = pointer {
             f = f.with_pointer(p);
         }
@@ -133,8 +132,7 @@ pub fn extract(wb: &Workbook, t: &Template) -> Extraction {
     for sheet in &wb.sheets {
         if t.sheet(&sheet.name).is_none() && !sheet.cells().is_empty() {
             ex.finding(
-                "BILAN-TPL-005",
-                Severity::Info,
+                EngineRule::Tpl005,
                 format!(
                     "Feuille « {} » ignorée : elle ne fait pas partie du modèle {}.",
                     sheet.name, t.id
@@ -168,9 +166,8 @@ fn mark_sheet_missing(ex: &mut Extraction, spec: &SheetSpec) {
     };
     ex.missing.extend(pointers.iter().cloned());
     if spec.required {
-        let f = Finding::new(
-            "BILAN-TPL-003",
-            Severity::Error,
+        let f = Finding::engine(
+            EngineRule::Tpl003,
             format!(
                 "Feuille obligatoire « {} » introuvable : ajoutez-la (avec ce nom) en reprenant le modèle.",
                 spec.name
@@ -224,8 +221,7 @@ fn extract_sheet(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, obj: &mut
                         ex.missing.insert(pointer.clone());
                         if f.required {
                             ex.finding(
-                                "BILAN-TPL-004",
-                                Severity::Error,
+                                EngineRule::Tpl004,
                                 format!("Libellé obligatoire « {} » introuvable dans la feuille « {} » : ajoutez une ligne avec ce libellé et sa valeur à droite.", f.label, sheet.name),
                                 &sheet.name,
                                 None,
@@ -283,8 +279,7 @@ fn report_unread_labels(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, fo
         .collect::<Vec<_>>()
         .join(", ");
     ex.finding(
-        "BILAN-TPL-004",
-        Severity::Error,
+        EngineRule::Tpl004,
         format!(
             "Feuille « {} » non lue : aucun de ses libellés n'a été trouvé ({wanted}). Écrivez chaque libellé dans une cellule et sa valeur à sa droite.",
             sheet.name
@@ -338,8 +333,7 @@ fn report_unknown_labels(ex: &mut Extraction, sheet: &Sheet, spec: &SheetSpec, u
         };
         if cells[i + 1..].iter().any(|c| !c.value.is_blank()) {
             ex.finding(
-                "BILAN-TPL-005",
-                Severity::Info,
+                EngineRule::Tpl005,
                 format!(
                     "Libellé « {} » ignoré : il ne fait pas partie du modèle (feuille « {} »).",
                     label.value.display().trim(),
@@ -605,8 +599,7 @@ fn extract_table(
                 .map(|c| c.label.as_str())
                 .collect();
             ex.finding(
-                "BILAN-TPL-004",
-                Severity::Error,
+                EngineRule::Tpl004,
                 format!("En-tête du tableau introuvable dans la feuille « {} » : aucune ligne ne contient toutes les colonnes {}.", sheet.name, wanted.iter().map(|w| format!("« {w} »")).collect::<Vec<_>>().join(", ")),
                 &sheet.name,
                 None,
@@ -662,8 +655,7 @@ fn extract_table(
     if rows.is_empty() && tb.required {
         // A required table with its header and not one row: nothing was read.
         ex.finding(
-            "BILAN-TPL-004",
-            Severity::Error,
+            EngineRule::Tpl004,
             format!(
                 "Tableau de la feuille « {} » vide : aucune ligne de données n'a été lue sous son en-tête ({}). Saisissez une ligne par {} sous l'en-tête.",
                 sheet.name,
@@ -717,8 +709,7 @@ fn extract_table(
                 if total.required {
                     let below = CellRef::new(end_row + 1, header.first_col);
                     ex.finding(
-                        "BILAN-TPL-004",
-                        Severity::Error,
+                        EngineRule::Tpl004,
                         format!("Ligne TOTAL introuvable sous le tableau de la feuille « {} » : ajoutez une ligne « TOTAL » après la dernière ligne.", sheet.name),
                         &sheet.name,
                         Some(below),
@@ -750,8 +741,7 @@ fn report_extra_columns(ex: &mut Extraction, sheet: &Sheet, header: &Header) {
                 continue;
             }
             ex.finding(
-                "BILAN-TPL-005",
-                Severity::Info,
+                EngineRule::Tpl005,
                 format!(
                     "Colonne « {} » ignorée : elle ne fait pas partie du tableau du modèle.",
                     c.value.display().trim()
@@ -803,8 +793,7 @@ fn report_unread_figures(ex: &mut Extraction, sheet: &Sheet, tb: &TableSpec, hea
         .collect::<Vec<_>>()
         .join(", ");
     ex.finding(
-        "BILAN-TPL-004",
-        Severity::Error,
+        EngineRule::Tpl004,
         format!(
             "Tableau de la feuille « {} » non lu : son en-tête ({}) ne contient aucune de ses colonnes de chiffres ({wanted}). Écrivez ces intitulés de colonne dans l'en-tête (sur une ligne, ou sur deux ou trois lignes sous des intitulés de groupe), au-dessus de leurs chiffres.",
             sheet.name,
@@ -961,8 +950,7 @@ fn convert_value(
     match &cell.value {
         CellValue::Error(e) => {
             ex.finding(
-                "BILAN-CELL-001",
-                Severity::Error,
+                EngineRule::Cell001,
                 format!(
                     "« {} » contient l'erreur Excel {e} : corrigez la formule ou saisissez la valeur.",
                     f.label
@@ -976,8 +964,7 @@ fn convert_value(
         }
         CellValue::FormulaWithoutValue(formula) => {
             ex.finding(
-                "BILAN-CELL-001",
-                Severity::Error,
+                EngineRule::Cell001,
                 format!("« {} » contient une formule sans valeur calculée (={formula}) : ouvrez le fichier dans Excel, laissez-le recalculer, puis enregistrez-le.", f.label),
                 name,
                 Some(cell.pos),
@@ -1002,8 +989,7 @@ fn convert_value(
                     (Some(Unit::Percent), Some(d)) => Some(ex.exact_number(pointer, d)),
                     (Some(other), Some(d)) => {
                         ex.finding(
-                            "BILAN-NUM-003",
-                            Severity::Error,
+                            EngineRule::Num003,
                             format!(
                                 "« {} » : la cellule affiche un pourcentage ({} %) alors que la valeur attendue est en {}. Saisissez le montant dans l'unité de la colonne.",
                                 f.label,
@@ -1045,8 +1031,7 @@ fn convert_value(
                                     .map(|e| format!("en {}", e.symbol()))
                                     .unwrap_or_else(|| "sans unité".to_string());
                                 ex.finding(
-                                    "BILAN-NUM-003",
-                                    Severity::Error,
+                                    EngineRule::Num003,
                                     format!("« {} » : « {} » est exprimé en {} alors que la valeur attendue est {expected}. Saisissez le montant dans l'unité de la colonne.", f.label, text.trim(), u.symbol()),
                                     name,
                                     Some(cell.pos),
@@ -1056,8 +1041,7 @@ fn convert_value(
                             }
                         }
                         ex.finding(
-                            "BILAN-NUM-001",
-                            Severity::Warning,
+                            EngineRule::Num001,
                             format!("« {} » : nombre saisi comme texte (« {} »), lu comme {}. Saisissez-le comme un nombre.", f.label, text.trim(), decimal_fr(value)),
                             name,
                             Some(cell.pos),
@@ -1070,8 +1054,7 @@ fn convert_value(
                             .map(|p| format!(" Vouliez-vous écrire « {p} » ?"))
                             .unwrap_or_default();
                         ex.finding(
-                            "BILAN-NUM-002",
-                            Severity::Error,
+                            EngineRule::Num002,
                             format!(
                                 "« {} » : nombre mal formé « {} » ({reason}).{proposal}",
                                 f.label,
@@ -1085,8 +1068,7 @@ fn convert_value(
                     }
                     ParsedNumber::NotGiven => {
                         ex.finding(
-                            "BILAN-NUM-004",
-                            Severity::Info,
+                            EngineRule::Num004,
                             format!("« {} » : « {} » (non communiqué ou non significatif) : la valeur est traitée comme absente.", f.label, text.trim()),
                             name,
                             Some(cell.pos),
@@ -1097,8 +1079,7 @@ fn convert_value(
                     }
                     ParsedNumber::WithComment { value, comment } => {
                         ex.finding(
-                            "BILAN-SCH-001",
-                            Severity::Error,
+                            EngineRule::Sch001,
                             format!("« {} » : « {} » mêle un nombre ({}) et un commentaire (« {comment} ») : saisissez le nombre seul dans la cellule et déplacez le commentaire dans une colonne Commentaire ou dans une note de cellule.", f.label, text.trim(), decimal_fr(value)),
                             name,
                             Some(cell.pos),
@@ -1133,8 +1114,7 @@ fn convert_value(
                 Some(d) => Some(Value::String(d.canonical())),
                 None => {
                     ex.finding(
-                        "BILAN-DATE-001",
-                        Severity::Error,
+                        EngineRule::Date001,
                         format!(
                             "« {} » : date illisible « {} ». Formes acceptées : {DATE_FORMS_FR}.",
                             f.label,

@@ -9,18 +9,17 @@
 
 use crate::base::model::CellRef;
 use crate::base::values::normalize_label;
-use crate::finding::{Finding, Severity};
+use crate::finding::{EngineRule, Finding, Severity};
 use crate::pipeline::read::{CellValue, Sheet, Workbook};
-use crate::pipeline::rules::RulePack;
 
 /// The sheet's name, as the blank templates spell it.
 pub const SHEET: &str = "Justifications";
 /// The headers of its table, in order.
 pub const HEADERS: [&str; 3] = ["Règle", "Cellule", "Justification"];
 /// A row that matches no finding.
-pub const UNMATCHED_RULE: &str = "BILAN-JUS-001";
+pub const UNMATCHED_RULE: EngineRule = EngineRule::Jus001;
 /// A row that names an error.
-pub const ERROR_RULE: &str = "BILAN-JUS-002";
+pub const ERROR_RULE: EngineRule = EngineRule::Jus002;
 
 /// One row of the `Justifications` sheet.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,15 +119,14 @@ fn parse_target(s: &str) -> (Option<String>, Option<CellRef>) {
 /// warning or information with its text, and returns the BILAN-JUS-001/002
 /// findings the rows give. Also drops the "extra sheet" notice (BILAN-TPL-005)
 /// for the `Justifications` sheet, which belongs to every template.
-pub fn apply(rules: &RulePack, wb: &Workbook, findings: &mut Vec<Finding>) -> Vec<Finding> {
+pub fn apply(wb: &Workbook, findings: &mut Vec<Finding>) -> Vec<Finding> {
     let Some(sheet) = sheet_of(wb) else {
         return Vec::new();
     };
     let Some(rows) = read(sheet) else {
         // Cells but no header row: the sheet stays "ignored" (BILAN-TPL-005), with why.
         for f in findings.iter_mut() {
-            if f.rule.as_str() == "BILAN-TPL-005" && f.sheet.as_deref() == Some(sheet.name.as_str()) && f.cell.is_none()
-            {
+            if EngineRule::Tpl005.is(&f.rule) && f.sheet.as_deref() == Some(sheet.name.as_str()) && f.cell.is_none() {
                 f.message = format!(
                     "Feuille « {} » ignorée : la ligne d'en-têtes « Règle | Cellule | Justification » est introuvable ; recopiez-la depuis le modèle vierge pour que vos justifications soient lues.",
                     sheet.name
@@ -137,8 +135,7 @@ pub fn apply(rules: &RulePack, wb: &Workbook, findings: &mut Vec<Finding>) -> Ve
         }
         return Vec::new();
     };
-    findings.retain(|f| !(f.rule.as_str() == "BILAN-TPL-005" && f.sheet.as_deref() == Some(sheet.name.as_str())));
-    let severity = |id: &str| rules.engine_rule(id).map_or(Severity::Info, |r| r.severity);
+    findings.retain(|f| !(EngineRule::Tpl005.is(&f.rule) && f.sheet.as_deref() == Some(sheet.name.as_str())));
     // Findings by rule and cell: a long sheet against many findings stays linear.
     type Place = (String, Option<CellRef>);
     let mut by_place: std::collections::HashMap<Place, Vec<usize>> = std::collections::HashMap::new();
@@ -150,7 +147,7 @@ pub fn apply(rules: &RulePack, wb: &Workbook, findings: &mut Vec<Finding>) -> Ve
     }
     let mut out = Vec::new();
     for j in &rows {
-        let at = |rule: &str, message: String| Finding::new(rule, severity(rule), message).at(&sheet.name, Some(j.at));
+        let at = |rule: EngineRule, message: String| Finding::engine(rule, message).at(&sheet.name, Some(j.at));
         let row_no = j.at.row.saturating_add(1);
         if j.rule.is_empty() {
             out.push(at(
@@ -277,13 +274,6 @@ mod tests {
         Finding::new(rule, severity, "x").at(sheet, CellRef::parse(cell))
     }
 
-    fn rules() -> RulePack {
-        match RulePack::builtin() {
-            Ok(r) => r,
-            Err(e) => panic!("règles intégrées : {e}"),
-        }
-    }
-
     #[test]
     fn targets_read_with_or_without_sheet() {
         assert_eq!(
@@ -310,7 +300,7 @@ mod tests {
             finding("POLE-FIN-001", Severity::Error, "Financements", "C4"),
             finding("PROG-OBJ-001", Severity::Warning, "Objectifs", "E8"),
         ];
-        let extra = apply(&rules(), &wb, &mut findings);
+        let extra = apply(&wb, &mut findings);
         assert_eq!(
             findings[0].justification.as_deref(),
             Some("Crise : 40 % des dossiers reportés")
@@ -318,7 +308,7 @@ mod tests {
         assert!(findings[1].justification.is_none());
         assert!(findings[2].justification.is_none());
         let ids: Vec<&str> = extra.iter().map(|f| f.rule.as_str()).collect();
-        assert_eq!(ids, [ERROR_RULE, UNMATCHED_RULE]);
+        assert_eq!(ids, [ERROR_RULE.id(), UNMATCHED_RULE.id()]);
         assert_eq!(extra[0].cell, CellRef::parse("A3"));
         assert_eq!(extra[0].severity, Severity::Info);
         assert_eq!(extra[1].cell, CellRef::parse("A4"));
@@ -331,7 +321,7 @@ mod tests {
             finding("BILAN-NUM-001", Severity::Warning, "Indicateurs", "B4"),
             finding("BILAN-NUM-001", Severity::Warning, "Financements", "B4"),
         ];
-        let extra = apply(&rules(), &wb, &mut findings);
+        let extra = apply(&wb, &mut findings);
         assert!(findings.iter().all(|f| f.justification.is_none()));
         assert_eq!(extra.len(), 1);
         assert!(extra[0].message.contains("précisez la feuille"), "{}", extra[0].message);
@@ -341,7 +331,7 @@ mod tests {
     fn empty_text_and_bad_cell_are_reported() {
         let wb = workbook(&[["PROG-OBJ-001", "Objectifs!E7", ""], ["PROG-OBJ-001", "septième", "x"]]);
         let mut findings = vec![finding("PROG-OBJ-001", Severity::Warning, "Objectifs", "E7")];
-        let extra = apply(&rules(), &wb, &mut findings);
+        let extra = apply(&wb, &mut findings);
         assert!(findings[0].justification.is_none());
         assert_eq!(extra.len(), 2);
         assert!(extra[0].message.contains("sans texte"));
@@ -351,9 +341,8 @@ mod tests {
     #[test]
     fn the_sheet_is_not_an_extra_sheet() {
         let wb = workbook(&[]);
-        let mut findings =
-            vec![Finding::new("BILAN-TPL-005", Severity::Info, "Feuille ignorée").at("Justifications", None)];
-        let extra = apply(&rules(), &wb, &mut findings);
+        let mut findings = vec![Finding::engine(EngineRule::Tpl005, "Feuille ignorée").at("Justifications", None)];
+        let extra = apply(&wb, &mut findings);
         assert!(findings.is_empty());
         assert!(extra.is_empty());
     }

@@ -4,11 +4,9 @@
 use jsonschema::error::{TypeKind, ValidationErrorKind};
 use serde_json::Value;
 
-use crate::finding::{Finding, Severity};
+use crate::finding::{EngineRule, Finding};
 use crate::pipeline::extract::Extraction;
 use crate::pipeline::template::{Block, Template};
-
-const SCH_001: &str = "BILAN-SCH-001";
 
 /// Validates `ex.data` against the template's compiled schema. Values already
 /// reported as unusable or missing are not reported again. The pointers of the
@@ -20,7 +18,7 @@ pub fn validate(t: &Template, ex: &mut Extraction) {
         Ok(v) => v,
         Err(e) => {
             let message = format!("Le schéma du modèle {} ne peut pas être utilisé : {e}", t.id);
-            ex.findings.push(Finding::new(SCH_001, Severity::Error, message));
+            ex.findings.push(Finding::engine(EngineRule::Sch001, message));
             return;
         }
     };
@@ -51,7 +49,7 @@ pub fn validate(t: &Template, ex: &mut Extraction) {
     found.dedup_by(|a, b| a.0 == b.0);
     for (pointer, message) in found {
         let origin = ex.origin_of(&pointer).cloned();
-        let mut f = Finding::new(SCH_001, Severity::Error, message).with_pointer(pointer.clone());
+        let mut f = Finding::engine(EngineRule::Sch001, message).with_pointer(pointer.clone());
         if let Some(o) = origin {
             f = f.at(&o.sheet, o.cell);
         }

@@ -4,8 +4,8 @@
 use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
-/// Moved to `outcome` (the wire form of a finding); kept here for old paths.
 pub use crate::outcome::finding_json;
+use crate::outcome::wire::{to_json, WireFile, WireReport};
 use crate::pipeline::check::FileReport;
 
 /// Adds the `campaign` object (name, SHA-256, overrides with their reasons) to a
@@ -16,19 +16,9 @@ pub fn add_campaign(report: &mut Value, rules: &crate::pipeline::rules::RulePack
     }
 }
 
+/// One file's entry of the report ([`WireFile`]).
 pub fn file_json(r: &FileReport) -> Value {
-    json!({
-        "path": r.path,
-        "sha256": r.sha256,
-        "template": r.template,
-        "template_version": r.template_version,
-        "organisation": r.organisation,
-        "cut_off": r.cut_off,
-        "exercice": r.exercice,
-        "status": r.status(),
-        "counts": r.counts(),
-        "findings": r.findings.iter().map(|f| finding_json(f, &r.path)).collect::<Vec<_>>(),
-    })
+    to_json(&WireFile::of(r))
 }
 
 /// How reports write the time of a check: `2026-11-26T10:00:00Z`.
@@ -38,13 +28,13 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
 
 /// The whole report. `batch` holds cross-file findings (empty for `check`).
 pub fn report(files: &[FileReport], rule_pack: &str, checked_at: DateTime<Utc>, batch: Vec<Value>) -> Value {
-    json!({
-        "tool": "bilan",
-        "version": env!("CARGO_PKG_VERSION"),
-        "rule_pack": rule_pack,
-        "checked_at": timestamp(checked_at),
-        "files": files.iter().map(file_json).collect::<Vec<_>>(),
-        "batch": batch,
+    to_json(&WireReport {
+        tool: "bilan".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        rule_pack: rule_pack.into(),
+        checked_at: timestamp(checked_at),
+        files: files.iter().map(WireFile::of).collect(),
+        batch,
     })
 }
 

@@ -9,7 +9,7 @@ pub mod short;
 pub mod synthese;
 pub mod xlsx;
 
-use crate::finding::Counts;
+use crate::finding::{Counts, Finding};
 use crate::pipeline::check::FileReport;
 
 /// Neutralises the text of a report that came from the submitted file (its
@@ -66,6 +66,20 @@ pub fn terminal_safe(r: &mut FileReport) {
 }
 
 /// French plural helper: `0 erreur`, `1 erreur`, `2 erreurs` (see [`crate::base::messages`]).
+/// A finding's figures (expected, actual, difference, tolerance) that are
+/// numbers, with their position in that order: what every workbook writes.
+pub fn figures(f: &Finding) -> impl Iterator<Item = (usize, f64)> {
+    [
+        f.figures.expected,
+        f.figures.actual,
+        f.figures.difference,
+        f.figures.tolerance,
+    ]
+    .into_iter()
+    .enumerate()
+    .filter_map(|(i, d)| Some((i, d?.to_string().parse::<f64>().ok().filter(|x| x.is_finite())?)))
+}
+
 pub fn plural(n: usize, one: &str, many: &str) -> String {
     crate::base::messages::plural(n, one, many)
 }
@@ -95,7 +109,12 @@ pub fn summary_line(r: &FileReport) -> String {
     let what = match (&r.template, &r.organisation) {
         (Some(t), Some(o)) => format!("{t}, {o}"),
         (Some(t), None) => t.clone(),
-        _ if r.findings.iter().any(|f| f.rule.as_str().starts_with("BILAN-IO")) => "fichier illisible".to_string(),
+        _ if r.findings.iter().any(|f| {
+            crate::finding::EngineRule::of_id(f.rule.as_str()).is_some_and(|e| e.id().starts_with("BILAN-IO"))
+        }) =>
+        {
+            "fichier illisible".to_string()
+        }
         _ => "modèle non reconnu".to_string(),
     };
     format!(

@@ -199,11 +199,24 @@ impl Typed {
     /// tolerance) in every workbook: a year stays `2009`, other numbers as
     /// [`Typed::number`].
     pub fn figure(&self, n: f64) -> &Format {
-        if crate::base::format::reads_as_year(n) {
-            &self.year
-        } else {
-            self.number(n)
+        match figure_format(n) {
+            YEAR => &self.year,
+            _ => self.number(n),
         }
+    }
+}
+
+const YEAR: &str = "0";
+
+/// The number format of a finding's figure in every workbook: a year stays
+/// `2009` (`0`), other numbers grouped, with decimals only when they have some.
+pub fn figure_format(n: f64) -> &'static str {
+    if crate::base::format::reads_as_year(n) {
+        YEAR
+    } else if n.fract() == 0.0 {
+        "#,##0"
+    } else {
+        "#,##0.00"
     }
 }
 

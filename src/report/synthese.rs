@@ -88,17 +88,9 @@ fn set_widths(ws: &mut Worksheet, widths: &[f64]) -> Result<(), XlsxError> {
 }
 
 fn write_figures(ws: &mut Worksheet, row: u32, col: u16, f: &Finding, fm: &Formats) -> Result<(), XlsxError> {
-    let nums = [
-        f.figures.expected,
-        f.figures.actual,
-        f.figures.difference,
-        f.figures.tolerance,
-    ];
-    for (i, n) in nums.iter().enumerate() {
-        if let Some(d) = n.and_then(|d| d.to_string().parse::<f64>().ok()) {
-            // A year (ID-002's exercice) reads 2009, not 2 009.
-            ws.write_number_with_format(row, col + i as u16, d, fm.typed.figure(d))?;
-        }
+    for (i, d) in crate::report::figures(f) {
+        // A year (ID-002's exercice) reads 2009, not 2 009.
+        ws.write_number_with_format(row, col + i as u16, d, fm.typed.figure(d))?;
     }
     Ok(())
 }

@@ -16,7 +16,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use sha2::{Digest, Sha256};
 
 use super::error::WebError;
-use super::storage::Storage;
+use super::store::Store;
 
 pub const SESSION_COOKIE: &str = "bilan_session";
 pub const CSRF_COOKIE: &str = "bilan_csrf";
@@ -80,6 +80,12 @@ pub fn random_token() -> Result<String, WebError> {
     let mut buf = [0u8; 32];
     getrandom::fill(&mut buf).map_err(|e| WebError::Internal(format!("aléa indisponible : {e}")))?;
     Ok(hex(&buf))
+}
+
+/// Whether a token from a URL has the form [`random_token`] makes (checked
+/// before any lookup).
+pub fn well_formed(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
 /// What the database keeps of a secret: its SHA-256.
@@ -171,18 +177,18 @@ impl Csrf {
     }
 }
 
-pub use super::storage::Reviewer;
+pub use super::store::Reviewer;
 
-pub fn reviewer(storage: &Storage, headers: &HeaderMap, secure: bool) -> Result<Option<Reviewer>, WebError> {
+pub fn reviewer(store: &Store, headers: &HeaderMap, secure: bool) -> Result<Option<Reviewer>, WebError> {
     let Some(token) = cookie(headers, session_cookie(secure)) else {
         return Ok(None);
     };
-    storage.session(&digest(&token))
+    Ok(store.session(&digest(&token))?)
 }
 
 /// A reviewer from the session or from `Authorization: Bearer KEY` (API).
-pub fn api_reviewer(storage: &Storage, headers: &HeaderMap, secure: bool) -> Result<Option<Reviewer>, WebError> {
-    if let Some(r) = reviewer(storage, headers, secure)? {
+pub fn api_reviewer(store: &Store, headers: &HeaderMap, secure: bool) -> Result<Option<Reviewer>, WebError> {
+    if let Some(r) = reviewer(store, headers, secure)? {
         return Ok(Some(r));
     }
     let key = headers
@@ -193,7 +199,7 @@ pub fn api_reviewer(storage: &Storage, headers: &HeaderMap, secure: bool) -> Res
     let Some(key) = key.filter(|k| !k.is_empty() && k.len() <= 128) else {
         return Ok(None);
     };
-    storage.api_key(&digest(key))
+    Ok(store.api_key(&digest(key))?)
 }
 
 /// Password hashing on two threads of its own: at most two argon2 hashes at
@@ -325,8 +331,8 @@ impl Throttle {
 /// `BILAN_ADMIN_PASSWORD` (at least [`MIN_PASSWORD`] characters; any set-up
 /// link of that account dies), or a one-time link (returned, to print) when no
 /// password is set yet.
-pub fn first_start(storage: &Storage, admin_password: Option<&str>) -> Result<Option<String>, WebError> {
-    let (id, existing) = storage.first_admin(REVIEWER)?;
+pub fn first_start(store: &Store, admin_password: Option<&str>) -> Result<Option<String>, WebError> {
+    let (id, existing) = store.first_admin(REVIEWER)?;
     if let Some(pw) = admin_password.filter(|p| !p.is_empty()) {
         if pw.chars().count() < MIN_PASSWORD {
             return Err(WebError::BadRequest(format!(
@@ -335,19 +341,19 @@ pub fn first_start(storage: &Storage, admin_password: Option<&str>) -> Result<Op
         }
         let keep = existing.as_deref().is_some_and(|h| verify_password(pw, h));
         if keep {
-            storage.end_setup_links(id)?;
+            store.end_setup_links(id)?;
         } else {
-            storage.set_password(id, &hash_password(pw)?)?;
+            store.set_password(id, &hash_password(pw)?)?;
         }
         return Ok(None);
     }
     if existing.is_some() {
         // A password is set: no set-up link of an earlier start may still work.
-        storage.end_setup_links(id)?;
+        store.end_setup_links(id)?;
         return Ok(None);
     }
     let token = random_token()?;
-    storage.add_setup_link(&digest(&token), id)?;
+    store.add_setup_link(&digest(&token), id)?;
     Ok(Some(token))
 }
 

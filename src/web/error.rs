@@ -136,9 +136,30 @@ impl From<WebError> for ApiError {
     }
 }
 
+impl From<crate::web::store::StoreError> for ApiError {
+    fn from(e: crate::web::store::StoreError) -> Self {
+        ApiError(e.into())
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         self.0.into_api()
+    }
+}
+
+/// The store's errors, answered once here: a full disk is a 507 (nothing
+/// was kept), a missing row a 404, a conflict a 400 with its French text,
+/// anything else a 500.
+impl From<crate::web::store::StoreError> for WebError {
+    fn from(e: crate::web::store::StoreError) -> Self {
+        use crate::web::store::StoreError;
+        match e {
+            StoreError::DiskFull => WebError::Storage(std::io::ErrorKind::StorageFull, "base de données".into()),
+            StoreError::NotFound(_) => WebError::NotFound,
+            StoreError::Conflict(m) => WebError::BadRequest(m),
+            e => WebError::Internal(e.to_string()),
+        }
     }
 }
 

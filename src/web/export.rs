@@ -14,7 +14,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::storage::{Campaign, Submission};
+use super::store::{Campaign, Submission};
 use super::{Shared, WebError};
 use crate::batch::{BatchFinding, Expected};
 use crate::job::Checker;
@@ -34,9 +34,9 @@ pub struct Export {
 /// The latest checked submission of every expected return, as the batch would
 /// have it, with the reviewers' decision on it.
 pub fn gather(state: &Shared, campaign_id: i64) -> Result<Export, WebError> {
-    let campaign = state.storage.campaign(campaign_id)?.ok_or(WebError::NotFound)?;
+    let campaign = state.store.campaign(campaign_id)?.ok_or(WebError::NotFound)?;
     let checker = state.engine.for_campaign(campaign.id, &campaign.fichier)?;
-    let rows = state.storage.dashboard(campaign_id)?;
+    let rows = state.store.dashboard(campaign_id)?;
     let expected: Vec<Expected> = rows
         .iter()
         .map(|r| Expected {
@@ -46,14 +46,14 @@ pub fn gather(state: &Shared, campaign_id: i64) -> Result<Export, WebError> {
         .collect();
     let mut latest: Vec<(Submission, Option<Review>)> = Vec::new();
     for r in rows {
-        let Some(sub) = r.latest.filter(|s| s.etat == "controle") else {
+        let Some(sub) = r.latest.filter(|s| s.is_checked()) else {
             continue;
         };
         // A decision counts for the submission it was taken on; a newer
         // submission waits for its own.
         let review = match r.decision.filter(|d| d.depot_id == Some(sub.id)) {
             Some(d) => Review {
-                decision: Some(d.decision),
+                decision: Some(d.decision.to_string()),
                 comment: d.commentaire,
                 reviewer: d.relecteur,
                 decided_at: Some(d.decide_le),
@@ -80,7 +80,9 @@ pub fn gather(state: &Shared, campaign_id: i64) -> Result<Export, WebError> {
     let mut summaries = Vec::new();
     let mut annotated = Vec::new();
     for ((sub, review), name) in latest.into_iter().zip(names) {
-        let stored = state.storage.path_of(&super::routes::depot::annotated_path(sub.id));
+        let stored = state
+            .store
+            .path_of(&super::service::submissions::annotated_path(sub.id));
         let link = stored.is_file().then(|| format!("annotes/{name}"));
         let Some(mut summary) = super::service::summary_of(&sub, link.clone()) else {
             continue;

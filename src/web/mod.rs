@@ -1,7 +1,7 @@
 //! `bilan serve`: the campaign desk in the browser (`spec/web.md`).
 //!
 //! One more front door on the same engine: handlers parse the request, call the
-//! library, and render one template per page. [`storage`] holds all SQL,
+//! library, and render one template per page. [`store`] holds all SQL,
 //! [`engine`] the checker and the bounded queue, [`upload`] the streamed
 //! uploads, [`auth`] sessions and CSRF, [`view`] what a page shows of a finding.
 
@@ -14,7 +14,7 @@ pub mod net;
 pub mod pages;
 mod routes;
 pub mod service;
-pub mod storage;
+pub mod store;
 pub mod upload;
 pub mod view;
 
@@ -29,7 +29,7 @@ use tokio::sync::Notify;
 
 use crate::job::Checker;
 pub use error::WebError;
-use storage::Storage;
+use store::Store;
 
 /// How the desk runs (`bilan serve` options).
 #[derive(Debug, Clone)]
@@ -146,7 +146,7 @@ impl AnnotatedCache {
 /// Everything the handlers share.
 pub struct AppState {
     pub config: Config,
-    pub storage: Storage,
+    pub store: Store,
     pub engine: engine::Engine,
     pub annotated: AnnotatedCache,
     /// Submissions being checked now (so that none is checked twice).
@@ -251,8 +251,8 @@ pub fn bind_failure(bind: SocketAddr, e: &std::io::Error) -> String {
 /// Opens the data folder, sets up the reviewer account, binds, and serves in
 /// the background. `checker` is the engine (see [`default_checker`]).
 pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError> {
-    let storage = Storage::open(&config.data)?;
-    let setup = auth::first_start(&storage, config.admin_password.as_deref())?;
+    let store = Store::open(&config.data)?;
+    let setup = auth::first_start(&store, config.admin_password.as_deref())?;
     let listener = TcpListener::bind(config.bind)
         .await
         .map_err(|e| WebError::BadRequest(bind_failure(config.bind, &e)))?;
@@ -267,7 +267,7 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
     let cache_bytes = config.cache_bytes;
     let state = Arc::new(AppState {
         config,
-        storage,
+        store,
         engine,
         annotated: AnnotatedCache::new(cache_bytes),
         in_flight: Mutex::new(HashSet::new()),
@@ -277,7 +277,7 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
         hashing: auth::Hasher::new(2),
     });
     if let Some(path) = state.config.campaign_file.clone() {
-        routes::reviewer::create_campaign_from_file(&state, &path)?;
+        service::campaigns::create_campaign_from_file(&state, &path)?;
     }
     let base = state
         .config
@@ -287,7 +287,7 @@ pub async fn start(config: Config, checker: Checker) -> Result<Server, WebError>
     let setup_link = setup.map(|token| format!("{base}/initialisation/{token}"));
     let app = routes::router(Arc::clone(&state));
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let checker_task = tokio::spawn(routes::depot::check_pending_loop(Arc::clone(&state)));
+    let checker_task = tokio::spawn(service::submissions::check_pending_loop(Arc::clone(&state)));
     let (net_limits, trusted_proxy) = (state.config.net.clone(), state.config.trusted_proxy);
     let task = tokio::spawn(async move {
         net::serve(listener, app, net_limits, trusted_proxy, rx).await;

@@ -5,7 +5,7 @@ use askama::Template;
 use axum::http::{header, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
-use super::storage::{Campaign, Decision, Expected};
+use super::store::{Campaign, Decision, Expected};
 use super::view::FileView;
 use crate::web::error::WebError;
 
@@ -263,26 +263,11 @@ pub struct RulePage {
     pub text: String,
 }
 
-pub fn decision_label(d: &str) -> &'static str {
-    match d {
-        "acceptee" => "Acceptée",
-        "a_corriger" => "À corriger",
-        _ => "Décision inconnue",
-    }
-}
-
-impl Decision {
-    /// `Acceptée`, `À corriger`.
-    pub fn label(&self) -> &'static str {
-        decision_label(&self.decision)
-    }
-}
-
 #[derive(Template)]
 #[template(path = "comptes.html")]
 pub struct AccountsPage {
     pub nav: Nav,
-    pub accounts: Vec<super::storage::Account>,
+    pub accounts: Vec<super::store::Account>,
     pub message: Option<String>,
     /// The one-time link of an account just created (shown once).
     pub new_link: Option<(String, String)>,
@@ -292,7 +277,7 @@ pub struct AccountsPage {
 #[template(path = "cles.html")]
 pub struct KeysPage {
     pub nav: Nav,
-    pub keys: Vec<super::storage::ApiKey>,
+    pub keys: Vec<super::store::ApiKey>,
     /// A key just created: its name and secret (shown once).
     pub new_key: Option<(String, String)>,
     pub all: bool,
@@ -302,7 +287,7 @@ pub struct KeysPage {
 #[template(path = "journal.html")]
 pub struct JournalPage {
     pub nav: Nav,
-    pub entries: Vec<super::storage::JournalEntry>,
+    pub entries: Vec<super::store::JournalEntry>,
 }
 
 #[derive(Template)]

@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod web;
+
 /// Whether the tests run in CI (`CI=true`): there, nothing may be skipped.
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")

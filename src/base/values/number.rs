@@ -152,7 +152,9 @@ fn parse_number(s: &str, with_comment: bool) -> ParsedNumber {
             value: if negative { -value } else { value },
             unit,
         },
-        Err(reason) => ParsedNumber::Malformed { reason },
+        Err(reason) => ParsedNumber::Malformed {
+            reason: reason.to_string(),
+        },
     }
 }
 
@@ -290,8 +292,39 @@ fn is_made_of_number_characters(text: &str) -> bool {
         })
 }
 
+/// Why text made of digits and separators is not a number (the text of
+/// BILAN-NUM-002, after « nombre mal formé : »).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+enum Malformed {
+    #[error("plusieurs virgules : une seule virgule sépare les décimales")]
+    SeveralCommas,
+    #[error("virgule sans chiffres après")]
+    CommaWithoutDigits,
+    #[error("séparateur dans la partie décimale « {0} » : les décimales s'écrivent sans séparateur")]
+    SeparatorInFraction(String),
+    #[error("séparateurs de milliers mélangés : point et espace")]
+    MixedSeparators,
+    #[error("séparateur de milliers en tête de nombre")]
+    LeadingSeparator,
+    #[error("séparateur de milliers en fin de partie entière")]
+    TrailingSeparator,
+    #[error("deux séparateurs de milliers qui se suivent")]
+    DoubleSeparator,
+    #[error("premier groupe de chiffres « {0} » trop long : les milliers se séparent par groupes de 3")]
+    FirstGroupTooLong(String),
+    #[error("premier groupe de chiffres « {0} » : un nombre à séparateurs de milliers ne commence pas par 0")]
+    FirstGroupLeadingZero(String),
+    #[error("groupe de chiffres « {group} » {} : les milliers se séparent par groupes de 3", .after.after())]
+    GroupNotOfThree { group: String, after: Separator },
+    #[error("nombre trop long : au plus {MAX_DIGITS} chiffres significatifs")]
+    TooLong,
+}
+
+/// The most significant digits a number may have (what `Decimal` holds).
+const MAX_DIGITS: usize = 28;
+
 /// Reads digits, separators and at most one decimal comma as an exact decimal.
-fn parse_unsigned(body: &str) -> Result<Decimal, String> {
+fn parse_unsigned(body: &str) -> Result<Decimal, Malformed> {
     let (integer, fraction) = match body.split_once(',') {
         Some((integer, fraction)) => (integer, check_fraction(fraction)?),
         None => (body, ""),
@@ -300,22 +333,20 @@ fn parse_unsigned(body: &str) -> Result<Decimal, String> {
 }
 
 /// The digits after the decimal comma: at least one, nothing else.
-fn check_fraction(fraction: &str) -> Result<&str, String> {
+fn check_fraction(fraction: &str) -> Result<&str, Malformed> {
     if fraction.contains(',') {
-        Err("plusieurs virgules : une seule virgule sépare les décimales".to_string())
+        Err(Malformed::SeveralCommas)
     } else if fraction.is_empty() {
-        Err("virgule sans chiffres après".to_string())
+        Err(Malformed::CommaWithoutDigits)
     } else if !fraction.chars().all(|c| c.is_ascii_digit()) {
-        Err(format!(
-            "séparateur dans la partie décimale « {fraction} » : les décimales s'écrivent sans séparateur"
-        ))
+        Err(Malformed::SeparatorInFraction(fraction.to_string()))
     } else {
         Ok(fraction)
     }
 }
 
 /// The digits of the integer part, checking how thousands are grouped.
-fn integer_digits(integer: &str) -> Result<String, String> {
+fn integer_digits(integer: &str) -> Result<String, Malformed> {
     let mut groups: Vec<(Option<Separator>, String)> = vec![(None, String::new())];
     for c in integer.chars() {
         if let Some(separator) = Separator::of(c) {
@@ -330,36 +361,28 @@ fn integer_digits(integer: &str) -> Result<String, String> {
     let mut kinds = groups.iter().filter_map(|(separator, _)| *separator);
     let first_kind = kinds.next();
     if kinds.any(|kind| Some(kind) != first_kind) {
-        return Err("séparateurs de milliers mélangés : point et espace".to_string());
+        return Err(Malformed::MixedSeparators);
     }
     for (index, (separator, group)) in groups.iter().enumerate() {
         let is_first = index == 0;
         let is_last = index + 1 == groups.len();
         if group.is_empty() {
             return Err(if is_first {
-                "séparateur de milliers en tête de nombre".to_string()
+                Malformed::LeadingSeparator
             } else if is_last {
-                "séparateur de milliers en fin de partie entière".to_string()
+                Malformed::TrailingSeparator
             } else {
-                "deux séparateurs de milliers qui se suivent".to_string()
+                Malformed::DoubleSeparator
             });
         }
         match separator {
-            None if group.len() > 3 => {
-                return Err(format!(
-                    "premier groupe de chiffres « {group} » trop long : les milliers se séparent par groupes de 3"
-                ));
-            }
-            None if group.starts_with('0') => {
-                return Err(format!(
-                    "premier groupe de chiffres « {group} » : un nombre à séparateurs de milliers ne commence pas par 0"
-                ));
-            }
+            None if group.len() > 3 => return Err(Malformed::FirstGroupTooLong(group.clone())),
+            None if group.starts_with('0') => return Err(Malformed::FirstGroupLeadingZero(group.clone())),
             Some(separator) if group.len() != 3 => {
-                return Err(format!(
-                    "groupe de chiffres « {group} » {} : les milliers se séparent par groupes de 3",
-                    separator.after()
-                ));
+                return Err(Malformed::GroupNotOfThree {
+                    group: group.clone(),
+                    after: *separator,
+                })
             }
             _ => {}
         }
@@ -368,9 +391,8 @@ fn integer_digits(integer: &str) -> Result<String, String> {
 }
 
 /// Builds the decimal `integer,fraction` from its digit strings, exactly.
-fn exact_decimal(integer: &str, fraction: &str) -> Result<Decimal, String> {
-    const MAX_DIGITS: usize = 28;
-    let too_long = || format!("nombre trop long : au plus {MAX_DIGITS} chiffres significatifs");
+fn exact_decimal(integer: &str, fraction: &str) -> Result<Decimal, Malformed> {
+    let too_long = || Malformed::TooLong;
     let digits = format!("{integer}{fraction}");
     let significant = digits.trim_start_matches('0');
     if significant.len() > MAX_DIGITS || fraction.len() > MAX_DIGITS {

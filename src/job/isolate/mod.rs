@@ -32,7 +32,7 @@ use std::time::{Duration, Instant};
 use serde::{Deserialize, Serialize};
 
 use crate::base::format::int_fr;
-use crate::finding::{Finding, Severity};
+use crate::finding::{EngineRule, Finding};
 use crate::job::spec::{Checked, Input, Job};
 use crate::pipeline::check::{FileReport, Stage};
 use crate::pipeline::read::Limits;
@@ -407,14 +407,10 @@ impl Isolation {
                 limit_finding(stage, "durée du contrôle", &format!("plus de {secs}"), &secs, "--timeout")
             }
             Outcome::Died(stage, worker) => self.death(stage, worker),
-            Outcome::Interrupted => Finding::new(
-                "BILAN-IO-001",
-                Severity::Error,
+            Outcome::Interrupted => Finding::engine(EngineRule::Io001,
                 "Contrôle interrompu (signal d'arrêt reçu) : ce fichier n'a pas été contrôlé.",
             ),
-            Outcome::Failed(e) => Finding::new(
-                "BILAN-INT-001",
-                Severity::Error,
+            Outcome::Failed(e) => Finding::engine(EngineRule::Int001,
                 format!("Le contrôle de ce fichier a échoué sur une erreur interne ({e}) ; les autres fichiers ont été contrôlés. Signalez ce fichier à l'équipe bilan."),
             ),
         };
@@ -563,16 +559,15 @@ impl Isolation {
                 stage.label_fr()
             )
         };
-        Finding::new("BILAN-IO-001", Severity::Error, message)
+        Finding::engine(EngineRule::Io001, message)
     }
 }
 
 /// BILAN-IO-002 for a limit of the worker: the stage, the limit, the figure and
 /// the option that raises it.
 fn limit_finding(stage: Stage, what: &str, figure: &str, limit: &str, option: &str) -> Finding {
-    Finding::new(
-        "BILAN-IO-002",
-        Severity::Error,
+    Finding::engine(
+        EngineRule::Io002,
         format!(
             "Fichier hors limites à l'étape « {} » : {what} : {figure}, pour une limite de {limit}. \
              Si ce fichier est légitime, relancez avec une limite plus haute ({option}).",

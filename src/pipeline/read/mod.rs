@@ -349,10 +349,10 @@ pub enum ReadError {
 
 impl ReadError {
     /// The engine rule this error is reported as.
-    pub fn rule(&self) -> &'static str {
+    pub fn rule(&self) -> crate::finding::EngineRule {
         match self {
-            ReadError::Limit { .. } => "BILAN-IO-002",
-            _ => "BILAN-IO-001",
+            ReadError::Limit { .. } => crate::finding::EngineRule::Io002,
+            _ => crate::finding::EngineRule::Io001,
         }
     }
 }

@@ -67,9 +67,8 @@ pub fn extension_mismatch(name: &str, format: Format) -> Option<crate::finding::
     if format.accepted_extensions().contains(&lower.as_str()) {
         return None;
     }
-    Some(crate::finding::Finding::new(
-        "BILAN-IO-003",
-        crate::finding::Severity::Warning,
+    Some(crate::finding::Finding::engine(
+        crate::finding::EngineRule::Io003,
         format!(
             "Le fichier porte l'extension .{ext} mais son contenu est {} : il a été lu comme tel. Renommez-le en .{} (ou enregistrez-le au format attendu) pour que chacun puisse l'ouvrir.",
             format.describe(),

@@ -1034,9 +1034,7 @@ fn writes_constant(e: &rhai::EvalAltResult) -> bool {
 }
 
 fn rule_failure(rule: &Rule, message: &str) -> Finding {
-    Finding::new(
-        "BILAN-RULE-001",
-        Severity::Error,
+    Finding::engine(crate::finding::EngineRule::Rule001,
         format!("La règle {} n'a pas pu être appliquée à ce retour : {message}. Les autres règles ont été appliquées ; signalez ce problème à l'équipe bilan.", rule.meta.id),
     )
 }

@@ -30,15 +30,22 @@ pub const META_SCHEMA: &str = include_str!("../../../schemas/annotations.meta.js
 /// At most this many problems are listed in one error.
 const MAX_LISTED: usize = 10;
 
-fn meta() -> Result<&'static jsonschema::Validator, String> {
-    static META: OnceLock<Result<jsonschema::Validator, String>> = OnceLock::new();
+/// The built-in meta-schema cannot be used (a broken build: tested).
+#[derive(Debug, Clone, thiserror::Error)]
+enum MetaError {
+    #[error("méta-schéma des annotations illisible : {0}")]
+    Unreadable(String),
+    #[error("méta-schéma des annotations invalide : {0}")]
+    Invalid(String),
+}
+
+fn meta() -> Result<&'static jsonschema::Validator, &'static MetaError> {
+    static META: OnceLock<Result<jsonschema::Validator, MetaError>> = OnceLock::new();
     META.get_or_init(|| {
-        let schema: Value =
-            serde_json::from_str(META_SCHEMA).map_err(|e| format!("méta-schéma des annotations illisible : {e}"))?;
-        jsonschema::draft202012::new(&schema).map_err(|e| format!("méta-schéma des annotations invalide : {e}"))
+        let schema: Value = serde_json::from_str(META_SCHEMA).map_err(|e| MetaError::Unreadable(e.to_string()))?;
+        jsonschema::draft202012::new(&schema).map_err(|e| MetaError::Invalid(e.to_string()))
     })
     .as_ref()
-    .map_err(Clone::clone)
 }
 
 /// True when `schema` is meant as a template: it has `x-template`, or an `x-`
@@ -55,9 +62,9 @@ pub fn check(path: &Path, schema: &Value) -> Result<(), SchemaError> {
     if !is_template(schema) {
         return Ok(());
     }
-    let validator = meta().map_err(|message| SchemaError {
+    let validator = meta().map_err(|e| SchemaError {
         path: path.to_path_buf(),
-        message,
+        message: e.to_string(),
     })?;
     let mut problems: Vec<(String, String)> = validator
         .iter_errors(schema)

@@ -3,7 +3,7 @@
 use super::{Template, TemplateSet};
 use crate::base::model::CellRef;
 use crate::base::values::normalize_label;
-use crate::finding::{Finding, Severity};
+use crate::finding::{EngineRule, Finding};
 use crate::pipeline::read::{CellValue, Sheet, Workbook};
 
 /// The template found, or the BILAN-TPL-001 finding that says why there is
@@ -14,8 +14,6 @@ pub enum Detection<'a> {
     Unknown(Box<Finding>),
 }
 
-const TPL_001: &str = "BILAN-TPL-001";
-
 /// Detects the template from the `Modèle` value of the `Identification` sheet,
 /// or uses `forced` (`--template`; an unknown forced id gets its finding too).
 pub fn detect<'a>(wb: &Workbook, set: &'a TemplateSet, forced: Option<&str>) -> Detection<'a> {
@@ -23,38 +21,34 @@ pub fn detect<'a>(wb: &Workbook, set: &'a TemplateSet, forced: Option<&str>) -> 
     if let Some(id) = forced {
         return match set.get(id) {
             Some(t) => Detection::Template(t),
-            None => Detection::Unknown(Box::new(Finding::new(
-                TPL_001,
-                Severity::Error,
+            None => Detection::Unknown(Box::new(Finding::engine(
+                EngineRule::Tpl001,
                 format!("Modèle « {id} » (--template) inconnu : les modèles reconnus sont {known}."),
             ))),
         };
     }
     let Some(sheet) = wb.sheets.iter().find(|s| normalize_label(&s.name) == "identification") else {
-        let f = Finding::new(
-            TPL_001,
-            Severity::Error,
+        let f = Finding::engine(EngineRule::Tpl001,
             format!("Modèle non reconnu : la feuille « Identification » est introuvable (feuilles présentes : {}). Utilisez le classeur modèle fourni par la Région, dont la feuille Identification indique le modèle ({known}).",
                 wb.sheets.iter().map(|s| s.name.as_str()).collect::<Vec<_>>().join(", ")),
         );
         return Detection::Unknown(Box::new(f));
     };
     let Some((label_cell, value)) = find_label_value(sheet, &|t| normalize_label(t) == "modele") else {
-        let f = Finding::new(TPL_001, Severity::Error, format!("Modèle non reconnu : le libellé « Modèle » est absent de la feuille Identification. Indiquez-le avec l'identifiant du modèle ({known})."))
+        let f = Finding::engine(EngineRule::Tpl001, format!("Modèle non reconnu : le libellé « Modèle » est absent de la feuille Identification. Indiquez-le avec l'identifiant du modèle ({known})."))
             .at(&sheet.name, None);
         return Detection::Unknown(Box::new(f));
     };
     let Some((value_cell, text)) = value else {
-        let f = Finding::new(TPL_001, Severity::Error, format!("Modèle non reconnu : la cellule à droite de « Modèle » est vide. Indiquez l'identifiant du modèle ({known})."))
+        let f = Finding::engine(EngineRule::Tpl001, format!("Modèle non reconnu : la cellule à droite de « Modèle » est vide. Indiquez l'identifiant du modèle ({known})."))
             .at(&sheet.name, Some(label_cell));
         return Detection::Unknown(Box::new(f));
     };
     match set.get(&text) {
         Some(t) => Detection::Template(t),
         None => {
-            let f = Finding::new(
-                TPL_001,
-                Severity::Error,
+            let f = Finding::engine(
+                EngineRule::Tpl001,
                 format!("Modèle « {text} » inconnu : les modèles reconnus sont {known}."),
             )
             .at(&sheet.name, Some(value_cell))

@@ -139,7 +139,7 @@ pub struct Template {
     /// The compiled schema: built when first needed (a process that checks a
     /// return of one template compiles only that one), or at load for a
     /// schema that is not built in (so that a mistake stops the run at once).
-    validator: std::sync::OnceLock<Result<jsonschema::Validator, String>>,
+    validator: std::sync::OnceLock<Result<jsonschema::Validator, InvalidSchema>>,
     pub source: PathBuf,
 }
 
@@ -160,11 +160,8 @@ impl Template {
 
     /// The compiled schema, or why it does not compile (only a schema that is
     /// not built in can fail, and it fails at load: see [`TemplateSet::load`]).
-    pub fn validator(&self) -> Result<&jsonschema::Validator, &str> {
-        self.validator
-            .get_or_init(|| compile_validator(&self.schema))
-            .as_ref()
-            .map_err(String::as_str)
+    pub fn validator(&self) -> Result<&jsonschema::Validator, &InvalidSchema> {
+        self.validator.get_or_init(|| compile_validator(&self.schema)).as_ref()
     }
 
     pub fn sheet(&self, name: &str) -> Option<&SheetSpec> {
@@ -226,7 +223,7 @@ impl TemplateSet {
             }
             let template = parse_template(&file.path, schema)?;
             if check {
-                template.validator().map_err(|e| err(&file.path, e))?;
+                template.validator().map_err(|e| err(&file.path, e.to_string()))?;
             }
             templates.push(template);
         }
@@ -244,11 +241,16 @@ impl TemplateSet {
     }
 }
 
-fn compile_validator(schema: &Value) -> Result<jsonschema::Validator, String> {
+/// A JSON Schema that does not compile, with the library's reason.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("schéma JSON invalide : {0}")]
+pub struct InvalidSchema(String);
+
+fn compile_validator(schema: &Value) -> Result<jsonschema::Validator, InvalidSchema> {
     jsonschema::draft202012::options()
         .should_validate_formats(true)
         .build(schema)
-        .map_err(|e| format!("schéma JSON invalide : {e}"))
+        .map_err(|e| InvalidSchema(e.to_string()))
 }
 
 fn err(path: &std::path::Path, message: impl Into<String>) -> SchemaError {

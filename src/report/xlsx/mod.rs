@@ -16,6 +16,7 @@
 //! unique: a hostile or odd file still gets a report.
 
 mod findings;
+mod look;
 mod patch;
 mod sheets;
 mod styles;
@@ -25,9 +26,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
-use rust_xlsxwriter::{DocProperties, FormatBorder, Note, Url, Workbook};
+use rust_xlsxwriter::{DocProperties, FormatBorder, Note, Workbook};
 
 use crate::base::format::{capitalise, decimal_fr};
 use crate::base::model::CellRef;
@@ -181,7 +180,7 @@ pub fn write_annotated(
         let origin = "Votre propre classeur, annoté : ses feuilles, formules, formats, validations, \
                       graphiques, notes et macros sont conservés tels quels ; bilan n'a ajouté que ces deux \
                       feuilles, le fond des cellules concernées et une note sur chacune.";
-        match patched(report, rules, checked_at, follow_up, bytes, &names, origin) {
+        match patched(report, rules, checked_at, follow_up, bytes, names, origin) {
             Ok(bytes) => {
                 return Ok(Annotated {
                     bytes: name_and_content_agree(report, bytes)?,
@@ -253,42 +252,106 @@ impl From<rust_xlsxwriter::XlsxError> for PatchError {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// What `Synthèse` and `Constats` show: the checked file and its findings,
+/// worst first.
+struct Front<'a> {
+    report: &'a FileReport,
+    rules: &'a RulePack,
+    checked_at: DateTime<Utc>,
+    findings: Vec<&'a Finding>,
+    sheets: &'a [Sheet],
+    /// The names of the submitted sheets in the annotated workbook.
+    names: Vec<String>,
+    follow_up: Option<FollowUp<'a>>,
+    origin: Option<&'a str>,
+}
+
+impl<'a> Front<'a> {
+    fn new(
+        report: &'a FileReport,
+        rules: &'a RulePack,
+        checked_at: DateTime<Utc>,
+        follow_up: Option<FollowUp<'a>>,
+        origin: Option<&'a str>,
+        names: Vec<String>,
+    ) -> Self {
+        let sheets: &[Sheet] = report.workbook.as_ref().map_or(&[], |w| &w.sheets);
+        let mut findings: Vec<&Finding> = report.findings.iter().collect();
+        sort_findings(&mut findings, &|s| sheets.iter().position(|w| w.name == s));
+        Self {
+            report,
+            rules,
+            checked_at,
+            findings,
+            sheets,
+            names,
+            follow_up,
+            origin,
+        }
+    }
+
+    /// The findings on one submitted sheet.
+    fn on_sheet(&self, sheet: &Sheet) -> Vec<&'a Finding> {
+        self.findings
+            .iter()
+            .copied()
+            .filter(|f| f.sheet.as_ref() == Some(&sheet.name))
+            .collect()
+    }
+
+    /// Writes `Synthèse` into `summary` and `Constats` into `list`.
+    fn write(&self, summary: &mut dyn look::Sink, list: &mut dyn look::Sink) -> Result<(), ReportError> {
+        summary::write(
+            summary,
+            self.report,
+            self.rules,
+            self.checked_at,
+            &self.findings,
+            self.sheets,
+            &self.names,
+            self.follow_up.as_ref(),
+            self.origin,
+        )?;
+        let target = |f: &Finding| -> Option<String> {
+            let i = self.sheets.iter().position(|s| Some(&s.name) == f.sheet.as_ref())?;
+            Some(self.names[i].clone())
+        };
+        // The follow-up of each finding: `diff.suivi` is in the report's own order.
+        let by_address: HashMap<*const Finding, crate::diff::Suivi> = match &self.follow_up {
+            Some(fu) => self
+                .report
+                .findings
+                .iter()
+                .zip(&fu.diff.suivi)
+                .map(|(f, s)| (f as *const Finding, *s))
+                .collect(),
+            None => HashMap::new(),
+        };
+        let suivi_of = |f: &Finding| by_address.get(&(f as *const Finding)).copied();
+        let suivi: Option<SuiviOf> = self.follow_up.map(|_| &suivi_of as _);
+        findings::write(list, self.rules, &self.findings, &target, suivi)
+    }
+}
+
+/// The submitter's package, patched: `Synthèse` and `Constats` written as
+/// SpreadsheetML, the flagged cells filled and noted.
 fn patched(
     report: &FileReport,
     rules: &RulePack,
     checked_at: DateTime<Utc>,
     follow_up: Option<FollowUp>,
     original: &[u8],
-    names: &[String],
+    names: Vec<String>,
     origin: &str,
 ) -> Result<Vec<u8>, PatchError> {
-    let sheets: &[Sheet] = report.workbook.as_ref().map_or(&[], |w| &w.sheets);
-    let mut findings: Vec<&Finding> = report.findings.iter().collect();
-    sort_findings(&mut findings, &|s| sheets.iter().position(|w| w.name == s));
-    let mut wb = Workbook::new();
-    wb.set_zip_compression_level(1);
-    front_sheets(
-        &mut wb,
-        report,
-        rules,
-        checked_at,
-        &findings,
-        sheets,
-        names,
-        follow_up.as_ref(),
-        Some(origin),
-    )?;
-    let scratch = patch::Scratch::from_package(&wb.save_to_buffer()?).map_err(PatchError::Refused)?;
-    let marks: Vec<patch::SheetMarks> = sheets
+    let front = Front::new(report, rules, checked_at, follow_up, Some(origin), names);
+    let (mut summary, mut list) = (patch::SheetXml::new(), patch::SheetXml::new());
+    front.write(&mut summary, &mut list)?;
+    let marks: Vec<patch::SheetMarks> = front
+        .sheets
         .iter()
         .map(|sheet| {
-            let on_sheet: Vec<&Finding> = findings
-                .iter()
-                .copied()
-                .filter(|f| f.sheet.as_ref() == Some(&sheet.name))
-                .collect();
-            let (cells, notes) = sheets::marked_cells(sheet, &on_sheet, rules);
+            let (cells, notes) = sheets::marked_cells(sheet, &front.on_sheet(sheet), rules);
             patch::SheetMarks {
                 name: sheet.name.clone(),
                 cells,
@@ -296,60 +359,7 @@ fn patched(
             }
         })
         .collect();
-    patch::patch(original, &scratch, &marks).map_err(PatchError::Refused)
-}
-
-/// `Synthèse` and `Constats`, the first two sheets of `wb`.
-#[allow(clippy::too_many_arguments)]
-fn front_sheets(
-    wb: &mut Workbook,
-    report: &FileReport,
-    rules: &RulePack,
-    checked_at: DateTime<Utc>,
-    findings: &[&Finding],
-    sheets: &[Sheet],
-    names: &[String],
-    follow_up: Option<&FollowUp>,
-    origin: Option<&str>,
-) -> Result<(), ReportError> {
-    let target = |f: &Finding| -> Option<String> {
-        let i = sheets.iter().position(|s| Some(&s.name) == f.sheet.as_ref())?;
-        Some(names[i].clone())
-    };
-    let file_name = Path::new(&report.path)
-        .file_name()
-        .map_or(report.path.as_str(), |n| n.to_str().unwrap_or(""));
-    wb.set_properties(
-        &DocProperties::new()
-            .set_title(shorten(&format!("Rapport de contrôle — {file_name}"), 255))
-            .set_author("bilan")
-            .set_comment(shorten(
-                &format!("Contrôlé le {}, règles {}", checked_at_fr(checked_at), rules.name),
-                255,
-            )),
-    );
-    let summary = wb.add_worksheet();
-    summary.set_name(SUMMARY)?;
-    summary::write(
-        summary, report, rules, checked_at, findings, sheets, names, follow_up, origin,
-    )?;
-
-    let list = wb.add_worksheet();
-    list.set_name(FINDINGS)?;
-    // The follow-up of each finding: `diff.suivi` is in the report's own order.
-    let by_address: std::collections::HashMap<*const Finding, crate::diff::Suivi> = match follow_up {
-        Some(fu) => report
-            .findings
-            .iter()
-            .zip(&fu.diff.suivi)
-            .map(|(f, s)| (f as *const Finding, *s))
-            .collect(),
-        None => Default::default(),
-    };
-    let suivi_of = |f: &Finding| by_address.get(&(f as *const Finding)).copied();
-    let suivi: Option<SuiviOf> = follow_up.map(|_| &suivi_of as _);
-    findings::write(list, rules, findings, &target, suivi)?;
-    Ok(())
+    patch::patch(original, [&summary, &list], &marks).map_err(PatchError::Refused)
 }
 
 /// The re-created workbook: `Synthèse`, `Constats`, then every submitted sheet
@@ -364,28 +374,33 @@ fn recreate(
     formulas: &HashMap<String, HashMap<CellRef, String>>,
 ) -> Result<Vec<u8>, ReportError> {
     let sheets: &[Sheet] = report.workbook.as_ref().map_or(&[], |w| &w.sheets);
-    let mut findings: Vec<&Finding> = report.findings.iter().collect();
-    sort_findings(&mut findings, &|s| sheets.iter().position(|w| w.name == s));
     let names = report_sheet_names(sheets.iter().map(|s| s.name.as_str()));
+    let front = Front::new(report, rules, checked_at, follow_up, origin, names);
 
     let mut wb = Workbook::new();
     // Level 1: a report of a small return is written about 30 % faster than at
     // the default level 6, for a file about 20 % larger.
     wb.set_zip_compression_level(1);
-    front_sheets(
-        &mut wb,
-        report,
-        rules,
-        checked_at,
-        &findings,
-        sheets,
-        &names,
-        follow_up.as_ref(),
-        origin,
-    )?;
+    let file_name = file_name(&report.path);
+    wb.set_properties(
+        &DocProperties::new()
+            .set_title(shorten(&format!("Rapport de contrôle — {file_name}"), 255))
+            .set_author("bilan")
+            .set_comment(shorten(
+                &format!("Contrôlé le {}, règles {}", checked_at_fr(checked_at), rules.name),
+                255,
+            )),
+    );
+    let mut summary = rust_xlsxwriter::Worksheet::new();
+    summary.set_name(SUMMARY)?;
+    let mut list = rust_xlsxwriter::Worksheet::new();
+    list.set_name(FINDINGS)?;
+    front.write(&mut look::Xlsx::new(&mut summary), &mut look::Xlsx::new(&mut list))?;
+    wb.push_worksheet(summary);
+    wb.push_worksheet(list);
 
     let styles = styles_read.or_else(|| report.workbook.as_ref().and_then(|w| w.styles.as_ref()));
-    for (sheet, name) in sheets.iter().zip(&names) {
+    for (sheet, name) in sheets.iter().zip(&front.names) {
         // Rows are written in order: constant-memory mode keeps a 5-million-cell
         // return from needing a gigabyte. It goes through a temporary file, so a
         // small sheet (every real return) is kept in memory.
@@ -396,11 +411,7 @@ fn recreate(
             wb.add_worksheet()
         };
         ws.set_name(name)?;
-        let on_sheet: Vec<&Finding> = findings
-            .iter()
-            .copied()
-            .filter(|f| f.sheet.as_ref() == Some(&sheet.name))
-            .collect();
+        let on_sheet = front.on_sheet(sheet);
         // The tab of a sheet with findings takes the colour of the worst.
         if let Some(worst) = on_sheet.iter().map(|f| f.severity).max() {
             ws.set_tab_color(
@@ -416,6 +427,13 @@ fn recreate(
     }
     wb.worksheet_from_index(0)?.set_active(true);
     Ok(wb.save_to_buffer()?)
+}
+
+/// The file name of a report's path (the path itself when it has none).
+pub(super) fn file_name(path: &str) -> String {
+    Path::new(path)
+        .file_name()
+        .map_or_else(|| path.to_string(), |n| n.to_string_lossy().into_owned())
 }
 
 /// The report of a file named `.xlsm` is named `.controle.xlsm`
@@ -550,10 +568,6 @@ pub(super) fn quote_sheet(name: &str) -> String {
     format!("'{}'", name.replace('\'', "''"))
 }
 
-pub(super) fn internal_link(sheet: &str, target: &str) -> Url {
-    Url::new(format!("internal:{}!{target}", quote_sheet(sheet)))
-}
-
 // ---------------------------------------------------------------------------
 // Texts shared by the summary, the list and the notes.
 
@@ -624,10 +638,6 @@ pub(super) fn note_for(findings: &[&Finding], rules: &RulePack) -> Note {
 
 pub(super) fn checked_at_fr(checked_at: DateTime<Utc>) -> String {
     crate::base::messages::checked_at(checked_at)
-}
-
-pub(super) fn to_f64(d: Decimal) -> Option<f64> {
-    d.to_f64().filter(|x| x.is_finite())
 }
 
 #[cfg(test)]

@@ -1,17 +1,11 @@
 //! The `Synthèse` sheet of the annotated workbook: who sent what, the verdict,
 //! counts, why nothing is shown, findings without a cell, the legend, links.
 
-use std::path::Path;
-
 use chrono::{DateTime, Utc};
-use rust_xlsxwriter::{Format, FormatAlign, FormatBorder, FormatUnderline, Worksheet};
 use unicode_width::UnicodeWidthStr;
 
-use super::styles::mark_format;
-use super::{
-    checked_at_fr, internal_link, shorten, Mark, ReportError, A4, FINDINGS, MAX_LINKS_PER_SHEET, MAX_SUMMARY_LIST,
-    MAX_TEXT,
-};
+use super::look::{Align, Line, Link, Look, Sink, Valign};
+use super::{checked_at_fr, shorten, Mark, ReportError, FINDINGS, MAX_LINKS_PER_SHEET, MAX_SUMMARY_LIST, MAX_TEXT};
 use crate::base::values::{DateInterval, Precision};
 use crate::finding::{Finding, Severity, Status};
 use crate::pipeline::check::FileReport;
@@ -21,7 +15,7 @@ use crate::report::palette::status_colors;
 
 #[allow(clippy::too_many_arguments)]
 pub(super) fn write(
-    ws: &mut Worksheet,
+    ws: &mut dyn Sink,
     report: &FileReport,
     rules: &RulePack,
     checked_at: DateTime<Utc>,
@@ -31,49 +25,32 @@ pub(super) fn write(
     follow_up: Option<&super::FollowUp>,
     origin: Option<&str>,
 ) -> Result<(), ReportError> {
-    let file_name = Path::new(&report.path)
-        .file_name()
-        .map_or_else(|| report.path.clone(), |n| n.to_string_lossy().into_owned());
-    let title = Format::new().set_bold().set_font_size(16).set_font_color(0x1F3864);
-    let subtitle = Format::new()
-        .set_italic()
-        .set_font_color(0x595959)
-        .set_text_wrap()
-        .set_align(FormatAlign::Top);
-    let heading = Format::new()
-        .set_bold()
-        .set_font_size(12)
-        .set_font_color(0x1F3864)
-        .set_border_bottom(FormatBorder::Thin);
-    let label = Format::new().set_bold().set_align(FormatAlign::Top);
-    let value = Format::new()
-        .set_text_wrap()
-        .set_align(FormatAlign::Left)
-        .set_align(FormatAlign::Top);
-    let date = value.clone().set_num_format("dd/mm/yyyy");
-    let link = Format::new()
-        .set_font_color(0x0563C1)
-        .set_underline(FormatUnderline::Single)
-        .set_align(FormatAlign::Top);
+    let file_name = super::file_name(&report.path);
+    let title = Look::new().bold().size(16).color(0x1F3864);
+    let subtitle = Look::new().italic().color(0x595959).wrap().valign(Valign::Top);
+    let heading = Look::new().bold().size(12).color(0x1F3864).underlined_by(Line::Thin);
+    let label = Look::new().bold().valign(Valign::Top);
+    let value = Look::new().wrap().align(Align::Left).valign(Valign::Top);
+    let date = value.num("dd/mm/yyyy");
+    let link = Look::new().color(0x0563C1).underline().valign(Valign::Top);
+    let centered = Look::new().bold().align(Align::Center);
 
     // Labels in A, short values in B, long texts across B:C.
-    ws.set_column_width(0, 24)?;
-    ws.set_column_width(1, 16)?;
-    ws.set_column_width(2, 62)?;
-    ws.set_print_fit_to_pages(1, 0);
-    ws.set_paper_size(A4);
-    ws.set_row_height(0, 24)?;
-    ws.write_string_with_format(
+    ws.width(0, 24.0)?;
+    ws.width(1, 16.0)?;
+    ws.width(2, 62.0)?;
+    ws.print_setup(false);
+    ws.height(0, 24.0)?;
+    ws.text(
         0,
         0,
-        shorten(&format!("Rapport de contrôle — {file_name}"), MAX_TEXT),
+        &shorten(&format!("Rapport de contrôle — {file_name}"), MAX_TEXT),
         &title,
     )?;
-    ws.set_row_height(1, 30)?;
-    ws.merge_range(
+    ws.height(1, 30.0)?;
+    ws.merged(
         1,
         0,
-        1,
         2,
         "Le retour a été contrôlé par bilan. Chaque constat est listé dans la feuille « Constats » et marqué sur sa \
          cellule dans les feuilles du retour, à la suite : survolez une cellule marquée pour lire sa note.",
@@ -81,13 +58,12 @@ pub(super) fn write(
     )?;
 
     // A label and a text across B:C.
-    let wide = |ws: &mut Worksheet, row: u32, text: &str, format: &Format| -> Result<(), ReportError> {
-        ws.merge_range(row, 1, row, 2, &shorten(text, MAX_TEXT), format)?;
-        Ok(())
+    let wide = |ws: &mut dyn Sink, row: u32, text: &str, look: &Look| -> Result<(), ReportError> {
+        ws.merged(row, 1, 2, &shorten(text, MAX_TEXT), look)
     };
     let mut row: u32 = 3;
-    let line = |ws: &mut Worksheet, row: &mut u32, name: &str, text: &str| -> Result<(), ReportError> {
-        ws.write_string_with_format(*row, 0, name, &label)?;
+    let line = |ws: &mut dyn Sink, row: &mut u32, name: &str, text: &str| -> Result<(), ReportError> {
+        ws.text(*row, 0, name, &label)?;
         wide(ws, *row, text, &value)?;
         *row += 1;
         Ok(())
@@ -115,10 +91,10 @@ pub(super) fn write(
         line(ws, &mut row, "Exercice", ex)?;
     }
     // The cut-off date: a real date when it is one day.
-    ws.write_string_with_format(row, 0, "Date d'arrêté", &label)?;
+    ws.text(row, 0, "Date d'arrêté", &label)?;
     match report.cut_off.as_deref().map(|c| (c, DateInterval::from_canonical(c))) {
         Some((_, Some(d))) if d.precision == Precision::Day && d.to_excel_serial() >= 1.0 => {
-            ws.write_number_with_format(row, 1, d.to_excel_serial(), &date)?;
+            ws.number(row, 1, d.to_excel_serial(), &date)?;
         }
         Some((_, Some(d))) => wide(ws, row, &d.display_fr(), &value)?,
         Some((raw, None)) => wide(ws, row, raw, &value)?,
@@ -134,7 +110,7 @@ pub(super) fn write(
     )?;
     line(ws, &mut row, "Jeu de règles", &rules.name)?;
     if let Some(origin) = origin {
-        ws.set_row_height(row, 45)?;
+        ws.height(row, 45.0)?;
         line(ws, &mut row, "Classeur annoté", origin)?;
     }
 
@@ -142,23 +118,17 @@ pub(super) fn write(
     row += 1;
     let status = report.status();
     let (bg, fg) = status_colors(status);
-    let status_format = Format::new()
-        .set_bold()
-        .set_font_size(14)
-        .set_background_color(bg)
-        .set_font_color(fg)
-        .set_border(FormatBorder::Medium)
-        .set_border_color(fg)
-        .set_align(FormatAlign::Center)
-        .set_align(FormatAlign::VerticalCenter);
-    ws.write_string_with_format(
-        row,
-        0,
-        "Statut",
-        &label.clone().set_font_size(14).set_align(FormatAlign::VerticalCenter),
-    )?;
-    ws.merge_range(row, 1, row, 2, status.label_fr(), &status_format)?;
-    ws.set_row_height(row, 26)?;
+    let status_look = Look::new()
+        .bold()
+        .size(14)
+        .fill(bg)
+        .color(fg)
+        .frame(Line::Medium, Some(fg))
+        .align(Align::Center)
+        .valign(Valign::Center);
+    ws.text(row, 0, "Statut", &label.size(14).valign(Valign::Center))?;
+    ws.merged(row, 1, 2, status.label_fr(), &status_look)?;
+    ws.height(row, 26.0)?;
     row += 1;
     let counts = report.counts();
     for (severity, n, name, hint) in [
@@ -171,32 +141,26 @@ pub(super) fn write(
         (Severity::Warning, counts.warning, "Avertissements", "à vérifier"),
         (Severity::Info, counts.info, "Informations", "pour information"),
     ] {
-        ws.write_string_with_format(row, 0, name, &label)?;
-        let mut f = Format::new().set_bold().set_align(FormatAlign::Center);
-        if n > 0 {
-            f = mark_format(f, Mark { severity, strong: true });
-        }
-        ws.write_number_with_format(row, 1, n as f64, &f)?;
-        if n > 0 {
-            ws.write_string_with_format(row, 2, hint, &value)?;
-        }
+        let look = if n > 0 {
+            centered.marked(Mark { severity, strong: true })
+        } else {
+            centered
+        };
+        count_line(ws, row, name, n, (n > 0).then_some(hint), [&label, &look, &value])?;
         row += 1;
     }
     if counts.justified > 0 {
-        ws.write_string_with_format(row, 0, "dont justifiés", &label)?;
-        ws.write_number_with_format(
+        count_line(
+            ws,
             row,
-            1,
-            counts.justified as f64,
-            &Format::new().set_bold().set_align(FormatAlign::Center),
+            "dont justifiés",
+            counts.justified,
+            Some(
+                "avertissements et informations expliqués dans la feuille « Justifications » du retour : ils ne comptent pas pour le statut",
+            ),
+            [&label, &centered, &value],
         )?;
-        ws.write_string_with_format(
-            row,
-            2,
-            "avertissements et informations expliqués dans la feuille « Justifications » du retour : ils ne comptent pas pour le statut",
-            &value,
-        )?;
-        ws.set_row_height(row, 30)?;
+        ws.height(row, 30.0)?;
         row += 1;
     }
 
@@ -234,20 +198,13 @@ pub(super) fn write(
                 "valeurs différentes de la version précédente",
             ),
         ] {
-            ws.write_string_with_format(row, 0, name, &label)?;
-            ws.write_number_with_format(
-                row,
-                1,
-                n as f64,
-                &Format::new().set_bold().set_align(FormatAlign::Center),
-            )?;
-            ws.write_string_with_format(row, 2, hint, &value)?;
+            count_line(ws, row, name, n, Some(hint), [&label, &centered, &value])?;
             row += 1;
         }
         for c in d.valeurs_modifiees.iter().take(MAX_SUMMARY_LIST) {
             let cell = |p: &Option<crate::diff::Place>| p.as_ref().map_or_else(|| "—".to_string(), ToString::to_string);
             let val = crate::report::diff::value_fr;
-            ws.write_string_with_format(row, 0, shorten(&cell(&c.new_place), MAX_TEXT), &value)?;
+            ws.text(row, 0, &shorten(&cell(&c.new_place), MAX_TEXT), &value)?;
             let text = format!(
                 "{} → {} (avant : {} {})",
                 val(&c.old_value),
@@ -278,9 +235,9 @@ pub(super) fn write(
         }
         for o in &c.overrides {
             let text = o.describe_fr();
-            ws.write_string_with_format(row, 0, &o.rule, &label)?;
+            ws.text(row, 0, &o.rule, &label)?;
             wide(ws, row, &text, &value)?;
-            ws.set_row_height(row, text_height(&text, 78.0))?;
+            ws.height(row, text_height(&text, 78.0))?;
             row += 1;
         }
     }
@@ -301,10 +258,10 @@ pub(super) fn write(
     if let Some(why) = why {
         row += 1;
         let (bg, fg) = status_colors(Status::NonConforme);
-        let warn = value.clone().set_bold().set_background_color(bg).set_font_color(fg);
-        ws.write_string_with_format(row, 0, "Motif", &label)?;
+        let warn = value.bold().fill(bg).color(fg);
+        ws.text(row, 0, "Motif", &label)?;
         wide(ws, row, &why, &warn)?;
-        ws.set_row_height(row, text_height(&why, 78.0))?;
+        ws.height(row, text_height(&why, 78.0))?;
         row += 1;
     }
 
@@ -318,14 +275,11 @@ pub(super) fn write(
         section(ws, row, "Constats sans cellule", &heading)?;
         row += 1;
         for f in loose.iter().take(MAX_SUMMARY_LIST) {
-            let sample = mark_format(
-                label.clone(),
-                Mark {
-                    severity: f.severity,
-                    strong: true,
-                },
-            );
-            ws.write_string_with_format(row, 0, format!("{} {}", f.severity.title_fr(), f.rule), &sample)?;
+            let sample = label.marked(Mark {
+                severity: f.severity,
+                strong: true,
+            });
+            ws.text(row, 0, &format!("{} {}", f.severity.title_fr(), f.rule), &sample)?;
             let place = f
                 .sheet
                 .as_ref()
@@ -333,7 +287,7 @@ pub(super) fn write(
                 .unwrap_or_default();
             let text = format!("{}{place}", f.message);
             wide(ws, row, &text, &value)?;
-            ws.set_row_height(row, text_height(&text, 78.0))?;
+            ws.height(row, text_height(&text, 78.0))?;
             row += 1;
         }
         if loose.len() > MAX_SUMMARY_LIST {
@@ -356,20 +310,15 @@ pub(super) fn write(
             Severity::Warning => "au moins un avertissement (aucune erreur) : à vérifier",
             Severity::Info => "des informations seulement : rien à corriger",
         };
-        let strong = mark_format(
-            Format::new().set_align(FormatAlign::Center),
-            Mark { severity, strong: true },
-        );
-        let weak = mark_format(
-            Format::new().set_align(FormatAlign::Center),
-            Mark {
-                severity,
-                strong: false,
-            },
-        );
-        ws.write_string_with_format(row, 0, severity.title_fr(), &strong)?;
-        ws.write_string_with_format(row, 1, "même ligne", &weak)?;
-        ws.write_string_with_format(row, 2, format!("Cellule en cause : {what}."), &value)?;
+        let center = Look::new().align(Align::Center);
+        let strong = center.marked(Mark { severity, strong: true });
+        let weak = center.marked(Mark {
+            severity,
+            strong: false,
+        });
+        ws.text(row, 0, severity.title_fr(), &strong)?;
+        ws.text(row, 1, "même ligne", &weak)?;
+        ws.text(row, 2, &format!("Cellule en cause : {what}."), &value)?;
         row += 1;
     }
     for text in [
@@ -378,8 +327,8 @@ pub(super) fn write(
         "La cellule en cause porte une note (triangle rouge dans son coin) : règle, message, valeurs attendue et \
          constatée. Un fond coloré sans cadre vient du fichier d'origine : ce n'est pas un constat.",
     ] {
-        ws.merge_range(row, 0, row, 2, text, &value)?;
-        ws.set_row_height(row, text_height(text, 102.0))?;
+        ws.merged(row, 0, 2, text, &value)?;
+        ws.height(row, text_height(text, 102.0))?;
         row += 1;
     }
 
@@ -397,8 +346,8 @@ pub(super) fn write(
         "Le constat reste affiché, marqué « justifié » avec votre texte, et ne compte plus pour le statut. Les \
          erreurs ne se justifient pas : elles se corrigent.",
     ] {
-        ws.merge_range(row, 0, row, 2, text, &value)?;
-        ws.set_row_height(row, text_height(text, 102.0))?;
+        ws.merged(row, 0, 2, text, &value)?;
+        ws.height(row, text_height(text, 102.0))?;
         row += 1;
     }
 
@@ -406,7 +355,17 @@ pub(super) fn write(
     row += 1;
     section(ws, row, "Feuilles", &heading)?;
     row += 1;
-    ws.write_url_with_format(row, 0, internal_link(FINDINGS, "A1").set_text(FINDINGS), &link)?;
+    ws.link(
+        row,
+        0,
+        &Link {
+            sheet: FINDINGS,
+            cell: "A1",
+            text: FINDINGS,
+            tip: None,
+        },
+        &link,
+    )?;
     wide(
         ws,
         row,
@@ -423,7 +382,17 @@ pub(super) fn write(
                 Severity::Info => on_sheet.info += 1,
             }
         }
-        ws.write_url_with_format(row, 0, internal_link(name, "A1").set_text(name.as_str()), &link)?;
+        ws.link(
+            row,
+            0,
+            &Link {
+                sheet: name,
+                cell: "A1",
+                text: name,
+                tip: None,
+            },
+            &link,
+        )?;
         let mut what = if on_sheet.at_or_above(Severity::Info) == 0 {
             "aucun constat".to_string()
         } else {
@@ -442,11 +411,27 @@ pub(super) fn write(
 }
 
 /// A section title across A:C.
-fn section(ws: &mut Worksheet, row: u32, text: &str, format: &Format) -> Result<(), ReportError> {
-    ws.write_string_with_format(row, 0, text, format)?;
-    ws.write_blank(row, 1, format)?;
-    ws.write_blank(row, 2, format)?;
-    Ok(())
+fn section(ws: &mut dyn Sink, row: u32, text: &str, look: &Look) -> Result<(), ReportError> {
+    ws.text(row, 0, text, look)?;
+    ws.blank(row, 1, look)?;
+    ws.blank(row, 2, look)
+}
+
+/// A label, a count and what it means (`looks`: of the three cells).
+fn count_line(
+    ws: &mut dyn Sink,
+    row: u32,
+    name: &str,
+    n: usize,
+    hint: Option<&str>,
+    looks: [&Look; 3],
+) -> Result<(), ReportError> {
+    ws.text(row, 0, name, looks[0])?;
+    ws.number(row, 1, n as f64, looks[1])?;
+    match hint {
+        Some(h) => ws.text(row, 2, h, looks[2]),
+        None => Ok(()),
+    }
 }
 
 /// The height (points) of a row whose wrapped text is `text` in a column `width`

@@ -5,18 +5,15 @@
 //! its owner to choose a password. Disabling an account ends its sessions, API
 //! keys and links at once. Every change is written to the journal.
 
-use std::collections::HashMap;
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
-use axum::Form;
 
-use super::reviewer::{journal, require, require_admin, verify_csrf};
+use super::session::{require, require_admin, Posted};
 use super::{nav, with_cookie};
 use crate::web::auth;
 use crate::web::pages::{render, AccountsPage, JournalPage, KeysPage};
+use crate::web::store::StoreError;
 use crate::web::{Shared, WebError};
 
 /// Lines of the journal shown on its page (the newest).
@@ -31,7 +28,7 @@ fn accounts_view(
     let (nav, cookie) = nav(state, headers)?;
     let page = AccountsPage {
         nav,
-        accounts: state.storage.accounts()?,
+        accounts: state.store.accounts()?,
         message,
         new_link,
     };
@@ -51,70 +48,53 @@ fn valid_login(login: &str) -> bool {
             .all(|c| c.is_alphanumeric() || matches!(c, '.' | '-' | '_' | '@'))
 }
 
-pub async fn create_account(
-    State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, WebError> {
-    let admin = require_admin(&state, &headers)?;
-    verify_csrf(&state, &headers, &form)?;
-    let login = form
-        .get("identifiant")
-        .map(|s| s.trim())
-        .unwrap_or_default()
-        .to_string();
-    let right = form.get("administrateur").is_some_and(|v| v == "1");
+pub async fn create_account(State(state): State<Shared>, posted: Posted) -> Result<Response, WebError> {
+    let admin = posted.admin(&state)?;
+    let headers = &posted.headers;
+    let login = posted.text("identifiant");
+    let right = posted.form.get("administrateur").is_some_and(|v| v == "1");
+    let refused = |message: String| -> Result<Response, WebError> {
+        let mut resp = accounts_view(&state, headers, Some(message), None)?;
+        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
+        Ok(resp)
+    };
     if !valid_login(&login) {
-        let message = "Identifiant invalide : de 1 à 64 lettres, chiffres, points, tirets, « _ » ou « @ ».";
-        let mut resp = accounts_view(&state, &headers, Some(message.into()), None)?;
-        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-        return Ok(resp);
+        return refused("Identifiant invalide : de 1 à 64 lettres, chiffres, points, tirets, « _ » ou « @ ».".into());
     }
-    let Some(id) = state.storage.add_account(&login, right)? else {
-        let mut resp = accounts_view(
-            &state,
-            &headers,
-            Some(format!("L'identifiant « {login} » existe déjà.")),
-            None,
-        )?;
-        *resp.status_mut() = axum::http::StatusCode::BAD_REQUEST;
-        return Ok(resp);
+    let id = match state.store.add_account(&login, right) {
+        Ok(id) => id,
+        Err(StoreError::Conflict(message)) => return refused(message),
+        Err(e) => return Err(e.into()),
     };
     let token = auth::random_token()?;
-    state.storage.add_setup_link(&auth::digest(&token), id)?;
-    journal(
+    state.store.add_setup_link(&auth::digest(&token), id)?;
+    posted.journal(
         &state,
         &admin.login,
-        &peer,
         "compte créé",
         &format!("« {login} »{}", if right { ", administrateur" } else { "" }),
     )?;
     let base = state.config.public_url.clone().unwrap_or_default();
     let link = format!("{base}/initialisation/{token}");
-    accounts_view(&state, &headers, None, Some((login, link)))
+    accounts_view(&state, headers, None, Some((login, link)))
 }
 
 pub async fn disable_account(
     State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    posted: Posted,
 ) -> Result<Response, WebError> {
-    let admin = require_admin(&state, &headers)?;
-    verify_csrf(&state, &headers, &form)?;
-    let account = state.storage.account(id)?.ok_or(WebError::NotFound)?;
+    let admin = posted.admin(&state)?;
+    let account = state.store.account(id)?.ok_or(WebError::NotFound)?;
     if account.id == admin.id {
         return Err(WebError::BadRequest(
             "Vous ne pouvez pas désactiver votre propre compte : demandez-le à un autre administrateur.".into(),
         ));
     }
-    state.storage.disable_account(id)?;
-    journal(
+    state.store.disable_account(id)?;
+    posted.journal(
         &state,
         &admin.login,
-        &peer,
         "compte désactivé",
         &format!("« {} » (sessions et clés d'API terminées)", account.login),
     )?;
@@ -126,7 +106,7 @@ fn keys_view(state: &Shared, headers: &HeaderMap, new_key: Option<(String, Strin
     let (nav, cookie) = nav(state, headers)?;
     let page = KeysPage {
         nav,
-        keys: state.storage.api_keys((!me.admin).then_some(me.id))?,
+        keys: state.store.api_keys((!me.admin).then_some(me.id))?,
         new_key,
         all: me.admin,
     };
@@ -137,17 +117,10 @@ pub async fn keys_page(State(state): State<Shared>, headers: HeaderMap) -> Resul
     keys_view(&state, &headers, None)
 }
 
-pub async fn new_api_key(
-    State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
-    Form(form): Form<HashMap<String, String>>,
-) -> Result<Response, WebError> {
-    let me = require(&state, &headers)?;
-    verify_csrf(&state, &headers, &form)?;
-    let name: String = form
-        .get("nom")
-        .map(|s| s.trim())
+pub async fn new_api_key(State(state): State<Shared>, posted: Posted) -> Result<Response, WebError> {
+    let me = posted.reviewer(&state)?;
+    let name = posted.text("nom");
+    let name: String = Some(name.as_str())
         .filter(|s| !s.is_empty())
         .unwrap_or("clé sans nom")
         .chars()
@@ -155,37 +128,22 @@ pub async fn new_api_key(
         .take(100)
         .collect();
     let key = auth::random_token()?;
-    let id = state.storage.add_api_key(&auth::digest(&key), me.id, &name)?;
-    journal(
-        &state,
-        &me.login,
-        &peer,
-        "clé d'API créée",
-        &format!("n° {id} « {name} »"),
-    )?;
-    keys_view(&state, &headers, Some((name, key)))
+    let id = state.store.add_api_key(&auth::digest(&key), me.id, &name)?;
+    posted.journal(&state, &me.login, "clé d'API créée", &format!("n° {id} « {name} »"))?;
+    keys_view(&state, &posted.headers, Some((name, key)))
 }
 
 pub async fn revoke_key(
     State(state): State<Shared>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    headers: HeaderMap,
     Path(id): Path<i64>,
-    Form(form): Form<HashMap<String, String>>,
+    posted: Posted,
 ) -> Result<Response, WebError> {
-    let me = require(&state, &headers)?;
-    verify_csrf(&state, &headers, &form)?;
+    let me = posted.reviewer(&state)?;
     let name = state
-        .storage
+        .store
         .revoke_api_key(id, (!me.admin).then_some(me.id))?
         .ok_or(WebError::NotFound)?;
-    journal(
-        &state,
-        &me.login,
-        &peer,
-        "clé d'API révoquée",
-        &format!("n° {id} « {name} »"),
-    )?;
+    posted.journal(&state, &me.login, "clé d'API révoquée", &format!("n° {id} « {name} »"))?;
     Ok(Redirect::to("/cles-api").into_response())
 }
 
@@ -194,7 +152,7 @@ pub async fn journal_page(State(state): State<Shared>, headers: HeaderMap) -> Re
     let (nav, cookie) = nav(&state, &headers)?;
     let page = JournalPage {
         nav,
-        entries: state.storage.journal(JOURNAL_LINES)?,
+        entries: state.store.journal(JOURNAL_LINES)?,
     };
     Ok(with_cookie(render(&page), cookie))
 }

@@ -12,7 +12,10 @@ use serde_json::{json, Value};
 use super::{attachment, XLSX};
 use crate::web::engine::Wait;
 use crate::web::error::ApiError;
-use crate::web::upload::{self, read_form};
+use crate::web::service::campaigns::campaign_report;
+use crate::web::service::intake::{read_upload, Door, SELF_CHECK_FILES};
+use crate::web::service::returns::{mismatch, mismatch_of, numbers, receipt};
+use crate::web::service::submissions::deposit;
 use crate::web::{Shared, WebError};
 
 /// `{"statut": "ok", "version", "controles_en_cours", "en_attente"}`.
@@ -44,21 +47,9 @@ pub async fn self_check(
     if !state.config.self_check {
         return Err(WebError::Forbidden("L'autocontrôle est désactivé sur ce serveur.".into()).into());
     }
-    let max_files = super::public::MAX_FILES;
-    upload::check_length(&headers, state.config.max_file_size * max_files as u64 + 1_000_000)?;
-    let form = read_form(
-        multipart,
-        &state.storage.data_dir().join("tmp"),
-        upload::Limits {
-            max_file: state.config.max_file_size,
-            max_text: upload::MAX_TEXT_FIELD,
-            max_files,
-            csrf: None,
-        },
-    )
-    .await?;
+    let form = read_upload(&state, &headers, multipart, Door::Api, SELF_CHECK_FILES).await?;
     if form.files.is_empty() {
-        return Err(WebError::BadRequest("Aucun fichier : envoyez le champ « fichier ».".into()).into());
+        return Err(WebError::BadRequest(Door::Api.no_file_to_check().into()).into());
     }
     let annotate = q.get("annote").is_some_and(|v| v == "1");
     if annotate {
@@ -71,7 +62,7 @@ pub async fn self_check(
             .check_annotated(
                 f.temp_path().to_path_buf(),
                 f.name.clone(),
-                &state.storage.data_dir().join("tmp"),
+                &state.store.data_dir().join("tmp"),
                 Wait::IfRoom,
             )
             .await?;
@@ -96,25 +87,9 @@ pub async fn send(
     Path(jeton): Path<String>,
     multipart: Multipart,
 ) -> Result<Response, ApiError> {
-    let expected = super::depot::expected_of(&state, &jeton)?;
-    upload::check_length(&headers, state.config.max_file_size + 1_000_000)?;
-    let mut form = read_form(
-        multipart,
-        &state.storage.data_dir().join("tmp"),
-        upload::Limits {
-            max_file: state.config.max_file_size,
-            max_text: upload::MAX_TEXT_FIELD,
-            max_files: 1,
-            csrf: None,
-        },
-    )
-    .await?;
-    let Some(received) = form.files.pop() else {
-        return Err(WebError::BadRequest("Aucun fichier : envoyez le champ « fichier ».".into()).into());
-    };
-    let id = super::depot::receive_and_check(&state, &expected, received).await?;
-    let sub = state.storage.submission(id)?.ok_or(WebError::NotFound)?;
-    let number = super::depot::numbers(&state.storage.submissions(expected.id)?)
+    let (expected, id) = deposit(&state, &jeton, &headers, multipart, Door::Api).await?;
+    let sub = state.store.submission(id)?.ok_or(WebError::NotFound)?;
+    let number = numbers(&state.store.submissions(expected.id)?)
         .get(&id)
         .copied()
         .unwrap_or(0);
@@ -125,12 +100,9 @@ pub async fn send(
         "number": number,
         "received_at": sub.recu_le,
         "state": sub.etat,
-        "message": super::depot::receipt(&expected, &sub, number),
+        "message": receipt(&expected, &sub, number),
     });
-    if let (Some(kind), Some(message)) = (
-        super::depot::mismatch_of(&expected, &sub),
-        super::depot::mismatch(&expected, &sub),
-    ) {
+    if let (Some(kind), Some(message)) = (mismatch_of(&expected, &sub), mismatch(&expected, &sub)) {
         submission["mismatch"] = json!({"code": kind.code(), "message": message});
     }
     let file = match sub
@@ -157,9 +129,9 @@ pub async fn campaign(
     headers: HeaderMap,
     Path(id): Path<i64>,
 ) -> Result<Response, ApiError> {
-    if crate::web::auth::api_reviewer(&state.storage, &headers, state.config.secure_cookies)?.is_none() {
+    if crate::web::auth::api_reviewer(&state.store, &headers, state.config.secure_cookies)?.is_none() {
         return Err(WebError::Unauthorized.into());
     }
-    let value = super::reviewer::campaign_report(&state, id)?;
+    let value = campaign_report(&state, id)?;
     Ok(Json(value).into_response())
 }

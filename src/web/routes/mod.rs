@@ -2,9 +2,12 @@
 
 pub mod accounts;
 pub mod api;
+pub mod campaigns;
+pub mod dashboard;
 pub mod depot;
 pub mod public;
-pub mod reviewer;
+pub mod returns;
+pub mod session;
 
 use axum::extract::{DefaultBodyLimit, Request};
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -31,33 +34,30 @@ pub fn router(state: Shared) -> Router {
             get(depot::page).post(depot::send).layer(DefaultBodyLimit::disable()),
         )
         .route("/depot/{jeton}/envois/{id}/annote", get(depot::annotated))
-        .route("/connexion", get(reviewer::login_page).post(reviewer::login))
-        .route("/deconnexion", post(reviewer::logout))
-        .route(
-            "/initialisation/{jeton}",
-            get(reviewer::setup_page).post(reviewer::setup),
-        )
+        .route("/connexion", get(session::login_page).post(session::login))
+        .route("/deconnexion", post(session::logout))
+        .route("/initialisation/{jeton}", get(session::setup_page).post(session::setup))
         .route(
             "/campagnes",
-            get(reviewer::campaigns)
-                .post(reviewer::create_campaign)
+            get(campaigns::campaigns)
+                .post(campaigns::create_campaign)
                 .layer(DefaultBodyLimit::disable()),
         )
         .route(
             "/campagnes/formulaire",
-            post(reviewer::campaign_form).layer(DefaultBodyLimit::disable()),
+            post(campaigns::campaign_form).layer(DefaultBodyLimit::disable()),
         )
-        .route("/campagnes/{id}", get(reviewer::dashboard))
-        .route("/campagnes/{id}/attendus", post(reviewer::add_expected))
-        .route("/campagnes/{id}/synthese.xlsx", get(reviewer::synthesis))
-        .route("/campagnes/{id}/rapport.json", get(reviewer::report_json))
-        .route("/campagnes/{id}/annotes.zip", get(reviewer::export_zip))
-        .route("/campagnes/{id}/export.zip", get(reviewer::export_zip))
-        .route("/campagnes/{id}/campagne.toml", get(reviewer::campaign_file))
-        .route("/campagnes/{id}/attendus.csv", get(reviewer::expected_csv))
-        .route("/retours/{id}", get(reviewer::return_page))
-        .route("/retours/{id}/decision", post(reviewer::decide))
-        .route("/retours/{id}/envois/{envoi}/annote", get(reviewer::annotated))
+        .route("/campagnes/{id}", get(dashboard::dashboard))
+        .route("/campagnes/{id}/attendus", post(campaigns::add_expected))
+        .route("/campagnes/{id}/synthese.xlsx", get(dashboard::synthesis))
+        .route("/campagnes/{id}/rapport.json", get(dashboard::report_json))
+        .route("/campagnes/{id}/annotes.zip", get(dashboard::export_zip))
+        .route("/campagnes/{id}/export.zip", get(dashboard::export_zip))
+        .route("/campagnes/{id}/campagne.toml", get(dashboard::campaign_file))
+        .route("/campagnes/{id}/attendus.csv", get(dashboard::expected_csv))
+        .route("/retours/{id}", get(returns::reviewer_page))
+        .route("/retours/{id}/decision", post(returns::decide))
+        .route("/retours/{id}/envois/{envoi}/annote", get(returns::annotated))
         .route("/cle-api", post(accounts::new_api_key))
         .route("/cles-api", get(accounts::keys_page).post(accounts::new_api_key))
         .route("/cles-api/{id}/revoquer", post(accounts::revoke_key))
@@ -153,7 +153,7 @@ fn french_rejection(path: &str, resp: &Response) -> Option<Response> {
 pub fn nav(state: &Shared, headers: &HeaderMap) -> Result<(Nav, Option<HeaderValue>), WebError> {
     let secure = state.config.secure_cookies;
     let csrf = Csrf::of(headers, secure)?;
-    let reviewer = auth::reviewer(&state.storage, headers, secure)?;
+    let reviewer = auth::reviewer(&state.store, headers, secure)?;
     let cookie = csrf
         .new_cookie
         .map(|c| auth::set_cookie(auth::csrf_cookie(secure), &c, None, secure));

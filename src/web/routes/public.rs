@@ -8,11 +8,8 @@ use axum::response::{IntoResponse, Response};
 use super::{attachment, max_size_fr, nav, with_cookie, XLSX};
 use crate::web::engine::Wait;
 use crate::web::pages::{self, render, Home, RuleItem, RulePage, SelfCheckItem, SelfCheckResults, TemplateItem};
-use crate::web::upload::{self, read_form};
+use crate::web::service::intake::{read_upload, Door, SELF_CHECK_FILES};
 use crate::web::{Shared, WebError};
-
-/// Files in one self-check.
-pub const MAX_FILES: usize = 20;
 
 pub async fn home(State(state): State<Shared>, headers: HeaderMap) -> Result<Response, WebError> {
     let (nav, cookie) = nav(&state, &headers)?;
@@ -34,24 +31,11 @@ pub async fn self_check(
             "L'autocontrôle est désactivé sur ce serveur.".into(),
         ));
     }
-    upload::check_length(&headers, state.config.max_file_size * MAX_FILES as u64 + 1_000_000)?;
-    let form = read_form(
-        multipart,
-        &state.storage.data_dir().join("tmp"),
-        upload::Limits {
-            max_file: state.config.max_file_size,
-            max_text: upload::MAX_TEXT_FIELD,
-            max_files: MAX_FILES,
-            csrf: Some((headers.clone(), state.config.secure_cookies)),
-        },
-    )
-    .await?;
+    let form = read_upload(&state, &headers, multipart, Door::Page, SELF_CHECK_FILES).await?;
     if form.files.is_empty() {
-        return Err(WebError::BadRequest(
-            "Choisissez au moins un fichier à contrôler.".into(),
-        ));
+        return Err(WebError::BadRequest(Door::Page.no_file_to_check().into()));
     }
-    let tmp = state.storage.data_dir().join("tmp");
+    let tmp = state.store.data_dir().join("tmp");
     let mut files = Vec::new();
     for f in &form.files {
         let (checked, bytes) = state

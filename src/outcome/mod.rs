@@ -6,10 +6,13 @@
 
 use std::path::PathBuf;
 
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+pub mod wire;
+pub use wire::finding_json;
 
 use crate::finding::Finding;
-use crate::pipeline::extract::json_number;
 pub use crate::pipeline::file_report::FileReport;
 use crate::pipeline::template::TemplateSet;
 
@@ -29,8 +32,9 @@ pub struct Summary {
     pub cross: Option<Value>,
 }
 
-/// Where the Region's review of a return stands, as the desk records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where the Region's review of a return stands, as the desk records it (and
+/// its wire form, the `review` object of a file in `rapport.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Review {
     /// `acceptee` or `a_corriger`; `None` while waiting for a decision.
     pub decision: Option<String>,
@@ -73,12 +77,7 @@ impl Review {
 
     /// The `review` object of a file in `rapport.json`.
     pub fn to_json(&self) -> Value {
-        serde_json::json!({
-            "decision": self.decision,
-            "comment": self.comment,
-            "reviewer": self.reviewer,
-            "decided_at": self.decided_at,
-        })
+        wire::to_json(self)
     }
 }
 
@@ -109,33 +108,6 @@ impl BatchFinding {
 pub struct Skipped {
     pub path: PathBuf,
     pub reason: String,
-}
-
-/// The wire form of a finding in `rapport.json` (moved from `report::json`).
-pub fn finding_json(f: &Finding, file: &str) -> Value {
-    let mut m = Map::new();
-    m.insert("rule".into(), json!(f.rule.as_str()));
-    m.insert("severity".into(), json!(f.severity.as_str()));
-    m.insert("message".into(), json!(f.message));
-    m.insert("file".into(), json!(file));
-    let opt = |v: Option<String>| v.map(Value::String).unwrap_or(Value::Null);
-    m.insert("sheet".into(), opt(f.sheet.clone()));
-    m.insert("cell".into(), opt(f.cell.map(|c| c.to_string())));
-    m.insert("range".into(), opt(f.range.map(|r| r.to_string())));
-    m.insert("pointer".into(), opt(f.pointer.clone()));
-    let num = |d: Option<rust_decimal::Decimal>| d.map(json_number).unwrap_or(Value::Null);
-    m.insert("expected".into(), num(f.figures.expected));
-    m.insert("actual".into(), num(f.figures.actual));
-    m.insert("difference".into(), num(f.figures.difference));
-    m.insert("tolerance".into(), num(f.figures.tolerance));
-    if let Some(d) = &f.detail {
-        // The technical text behind a French message (a library's own error).
-        m.insert("detail".into(), json!(d));
-    }
-    if let Some(text) = f.justification.as_ref().filter(|_| f.is_justified()) {
-        m.insert("justification".into(), json!(text));
-    }
-    Value::Object(m)
 }
 
 /// Key figures of a return, as the template's `x-template.synthese` says:

@@ -1,12 +1,19 @@
-//! Helpers of the web desk's tests: a desk on a random loopback port with its
-//! own data folder, and a small HTTP client that keeps cookies like a browser.
-#![allow(dead_code)]
+//! Helpers of the web desk's tests (`mod common; use common::web::*;`): a
+//! desk on a random loopback port with its own data folder (in this process,
+//! or as a `bilan serve` child), and a small HTTP client that keeps cookies
+//! like a browser.
 
 use std::collections::HashMap;
+use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
+#[cfg(unix)]
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
-use bilan::web::{Config, Server};
+use bilan::web::{Config, Server, WebError};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::Request;
@@ -16,9 +23,8 @@ use hyper_util::rt::TokioExecutor;
 pub const PASSWORD: &str = "mot-de-passe-des-tests";
 pub const ITRANS: &str = "pole-itrans-cout-total-different-des-financeurs.xlsx";
 
-pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(name)
-}
+#[allow(unused_imports)]
+pub use super::fixture;
 
 pub fn worker_exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_bilan"))
@@ -47,14 +53,53 @@ pub fn config(data: &Path) -> Config {
     c
 }
 
+/// Starts a desk whose files are read by `c.worker_exe` (else this
+/// package's `bilan`); the error when it cannot start.
+pub async fn try_start(c: Config) -> Result<Server, WebError> {
+    let exe = c.worker_exe.clone().unwrap_or_else(worker_exe);
+    let checker = bilan::web::default_checker(Some(exe), c.max_file_size).expect("checker");
+    bilan::web::start(c, checker).await
+}
+
+/// The same, for a desk that must start.
+pub async fn start(c: Config) -> Server {
+    try_start(c).await.expect("desk starts")
+}
+
 /// A desk with the real isolated readers, adjusted by `adjust`.
 pub async fn desk_with(adjust: impl FnOnce(&mut Config)) -> Desk {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut c = config(&dir.path().join("donnees"));
     adjust(&mut c);
-    let checker = bilan::web::default_checker(Some(worker_exe()), c.max_file_size).expect("checker");
-    let server = bilan::web::start(c, checker).await.expect("desk starts");
+    let server = start(c).await;
     Desk { server, dir }
+}
+
+/// A reader process that reads its requests and never answers (its output
+/// stays open): a check with it hangs until the reader's time budget. Written
+/// as an executable script in `dir`.
+pub fn hanging_reader(dir: &Path) -> PathBuf {
+    let hang = dir.join("lecteur-bloque.sh");
+    std::fs::write(&hang, "#!/bin/sh\nwhile read -r line; do :; done\n").expect("script");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&hang, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    hang
+}
+
+/// Polls `path` until `cond` holds (the desk checks in the background); fails
+/// the test, saying `what`, when it never does within a minute.
+pub async fn eventually(b: &mut Browser, path: &str, what: &str, cond: impl Fn(&str) -> bool) -> String {
+    for _ in 0..600 {
+        let text = b.get(path).await.text();
+        if cond(&text) {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{what}: never seen on {path}");
 }
 
 pub async fn desk() -> Desk {
@@ -203,19 +248,19 @@ impl Browser {
         page[start..start + 64].to_string()
     }
 
+    /// Posts the login form (with the CSRF token of the login page).
+    pub async fn try_login(&mut self, login: &str, password: &str) -> Resp {
+        let csrf = self.csrf("/connexion").await;
+        self.post_form(
+            "/connexion",
+            &[("csrf", &csrf), ("identifiant", login), ("mot_de_passe", password)],
+        )
+        .await
+    }
+
     /// Logs in as the reviewer.
     pub async fn login(&mut self) {
-        let csrf = self.csrf("/connexion").await;
-        let r = self
-            .post_form(
-                "/connexion",
-                &[
-                    ("csrf", &csrf),
-                    ("identifiant", "relecteur"),
-                    ("mot_de_passe", PASSWORD),
-                ],
-            )
-            .await;
+        let r = self.try_login("relecteur", PASSWORD).await;
         assert_eq!(r.status, 303, "login: {}", r.text());
     }
 
@@ -259,3 +304,95 @@ pub fn urlencode(s: &str) -> String {
 }
 
 pub const CAMPAIGN: &str = "nom = \"Bilan SRDE 2009\"\nexercice = 2009\ndate_arrete = 2010-03-31\n";
+
+/// A `bilan serve` child process on a random loopback port.
+pub struct ChildDesk {
+    pub child: Child,
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    log: Arc<Mutex<String>>,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for ChildDesk {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl ChildDesk {
+    /// Starts `bilan serve`; `file_size_limit`: the largest file it may write
+    /// (`RLIMIT_FSIZE`, a full disk as the server sees it).
+    pub fn start(file_size_limit: Option<u64>) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let data = dir.path().join("donnees");
+        let mut cmd = Command::new(worker_exe());
+        cmd.args(["serve", "--bind", "127.0.0.1:0", "--data"])
+            .arg(&data)
+            .env("BILAN_ADMIN_PASSWORD", PASSWORD)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Some(limit) = file_size_limit {
+            // SAFETY: only async-signal-safe calls between fork and exec.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let lim = libc::rlimit {
+                        rlim_cur: limit,
+                        rlim_max: limit,
+                    };
+                    if libc::setrlimit(libc::RLIMIT_FSIZE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                    Ok(())
+                });
+            }
+        }
+        let mut child = cmd.spawn().expect("bilan serve starts");
+        let stderr = child.stderr.take().expect("stderr");
+        let mut lines = BufReader::new(stderr).lines();
+        let mut addr = None;
+        let log = Arc::new(Mutex::new(String::new()));
+        for line in lines.by_ref() {
+            let line = line.expect("stderr line");
+            log.lock().expect("log").push_str(&format!("{line}\n"));
+            if let Some(a) = line.split("http://").nth(1).filter(|_| line.contains("guichet ouvert")) {
+                addr = a.trim().parse().ok();
+                break;
+            }
+        }
+        let log2 = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if let Ok(mut l) = log2.lock() {
+                    l.push_str(&format!("{line}\n"));
+                }
+            }
+        });
+        let addr = addr.unwrap_or_else(|| panic!("no address printed: {}", log.lock().expect("log")));
+        Self {
+            child,
+            addr,
+            data,
+            log,
+            _dir: dir,
+        }
+    }
+
+    /// Peak resident memory of the server process (bytes).
+    pub fn peak_rss(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).expect("/proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+            .map(|kb| kb * 1024)
+            .expect("VmHWM")
+    }
+
+    /// What it printed on stderr so far.
+    pub fn log(&self) -> String {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
