@@ -90,7 +90,8 @@ fn prebuild_rules(dir: &Path, problems: &mut Vec<String>) -> String {
             }
         } else if rel.ends_with(".rhai") {
             let Some((header, _)) = header::split_header(&text) else {
-                if !rel.ends_with("/commun.rhai") {
+                // `commun.rhai` may have no header; `inter-fichiers.rhai` has none.
+                if !rel.ends_with("/commun.rhai") && !rel.ends_with("/inter-fichiers.rhai") {
                     problems.push(format!(
                         "{shown}:1:1: en-tête manquant (un commentaire /* … */ de métadonnées TOML)"
                     ));

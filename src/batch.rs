@@ -257,7 +257,7 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
                 "exercice": r.exercice.as_ref().and_then(|e| e.parse::<i64>().ok()),
                 "cut_off": r.cut_off,
                 "status": r.status(),
-                "data": cross.and_then(|c| c.get("data")).cloned().unwrap_or(Value::Null),
+                "data": cross.map(|c| seen_data(rules, r.template.as_deref(), c)).unwrap_or(Value::Null),
                 "decimals": cross.and_then(|c| c.get("decimals")).cloned().unwrap_or_else(|| json!({})),
             })
         })
@@ -321,6 +321,21 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
         ))
     });
     out
+}
+
+/// A return's data as the cross-file rules see it. Data kept before the
+/// cross-file views existed (a submission stored by the desk) holds the
+/// template's values themselves: it goes through the view here.
+fn seen_data(rules: &RulePack, template: Option<&str>, cross: &Value) -> Value {
+    let data = cross.get("data").cloned().unwrap_or(Value::Null);
+    if cross.get("view").is_some_and(|v| v == true) {
+        return data;
+    }
+    match template.and_then(|t| rules.cross_view(t, &data)) {
+        Some(Ok(view)) => view,
+        Some(Err(_)) => Value::Null,
+        None => data,
+    }
 }
 
 /// The origin of `pointer` in a return's `cells`, or of its nearest ancestor.

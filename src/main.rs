@@ -11,7 +11,7 @@ mod cli;
 
 use cli::args::Cli;
 use cli::commands::dispatch;
-use cli::render::{render_rule_error, render_source_error};
+use cli::render::{render_campaign_error, render_rule_error};
 
 fn main() -> ExitCode {
     // A worker process that checks untrusted workbooks for its parent (see bilan::job::isolate).
@@ -31,18 +31,7 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(RunError::Campaign(e)) => {
-            eprintln!(
-                "{}",
-                render_source_error(
-                    &e.path,
-                    e.line,
-                    e.column,
-                    &e.message,
-                    &e.source_text,
-                    "fichier de campagne invalide",
-                    "bilan::campagne"
-                )
-            );
+            eprintln!("{}", render_campaign_error(&e));
             ExitCode::from(2)
         }
         Err(RunError::Interrupted) => {

@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::io::{Cursor, Read, Write};
 
-use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook, Worksheet};
+use rust_xlsxwriter::{DocProperties, ExcelDateTime, Format, Formula, Workbook, Worksheet, XlsxError};
 use serde::{Deserialize, Serialize};
 
 use crate::base::model::{CellRange, CellRef};
@@ -117,34 +117,56 @@ enum Patch {
     DropFormula,
 }
 
+/// Why a described workbook could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum SheetgenError {
+    #[error("le classeur décrit n'a aucune feuille")]
+    NoSheet,
+    #[error("feuille « {sheet} » : nom refusé : {source}")]
+    SheetName { sheet: String, source: XlsxError },
+    /// A cell, a merge or a width the sheet's description gets wrong.
+    #[error("feuille « {sheet} » : {reason}")]
+    Sheet { sheet: String, reason: String },
+    #[error("écriture du classeur : {0}")]
+    Save(XlsxError),
+    #[error("{0}")]
+    Date(XlsxError),
+    /// The saved package could not be rewritten (formulas without value).
+    #[error("{0}")]
+    Patch(String),
+}
+
 /// Writes the workbook described by `spec` and returns the `.xlsx` bytes.
-pub fn write_xlsx(spec: &WorkbookSpec) -> Result<Vec<u8>, String> {
+pub fn write_xlsx(spec: &WorkbookSpec) -> Result<Vec<u8>, SheetgenError> {
     if spec.sheets.is_empty() {
-        return Err("le classeur décrit n'a aucune feuille".to_string());
+        return Err(SheetgenError::NoSheet);
     }
     let mut workbook = Workbook::new();
     // A fixed creation date: the same description always gives the same file.
-    let created = ExcelDateTime::from_ymd(2010, 4, 15).map_err(|e| e.to_string())?;
+    let created = ExcelDateTime::from_ymd(2010, 4, 15).map_err(SheetgenError::Date)?;
     workbook.set_properties(&DocProperties::new().set_creation_datetime(&created));
     let date_format = Format::new().set_num_format("dd/mm/yyyy");
     // (sheet index, cell "B7") → patch.
     let mut patches: Vec<(usize, String, Patch)> = Vec::new();
     for (index, sheet) in spec.sheets.iter().enumerate() {
         let ws = workbook.add_worksheet();
-        ws.set_name(&sheet.name)
-            .map_err(|e| format!("feuille « {} » : nom refusé : {e}", sheet.name))?;
+        ws.set_name(&sheet.name).map_err(|source| SheetgenError::SheetName {
+            sheet: sheet.name.clone(),
+            source,
+        })?;
         write_sheet(ws, sheet, &date_format, &mut |cell, patch| {
             patches.push((index, cell, patch))
         })
-        .map_err(|e| format!("feuille « {} » : {e}", sheet.name))?;
+        .map_err(|reason| SheetgenError::Sheet {
+            sheet: sheet.name.clone(),
+            reason,
+        })?;
     }
-    let bytes = workbook
-        .save_to_buffer()
-        .map_err(|e| format!("écriture du classeur : {e}"))?;
+    let bytes = workbook.save_to_buffer().map_err(SheetgenError::Save)?;
     if patches.is_empty() {
         return Ok(bytes);
     }
-    patch_cells(&bytes, &patches)
+    patch_cells(&bytes, &patches).map_err(SheetgenError::Patch)
 }
 
 fn write_sheet(
@@ -406,7 +428,7 @@ mod tests {
 
     #[test]
     fn every_kind_of_cell_reads_back() -> Result<(), String> {
-        let bytes = write_xlsx(&spec(ALL_KINDS)?)?;
+        let bytes = write_xlsx(&spec(ALL_KINDS)?).map_err(|e| e.to_string())?;
         let got = cells(bytes.clone(), "Feuille")?;
         let at = |a1: &str| {
             CellRef::parse(a1)
@@ -462,7 +484,7 @@ mod tests {
     #[test]
     fn the_crate_reader_sees_errors_and_missing_values() -> Result<(), String> {
         use crate::pipeline::read::{read_bytes, CellValue, Limits};
-        let bytes = write_xlsx(&spec(ALL_KINDS)?)?;
+        let bytes = write_xlsx(&spec(ALL_KINDS)?).map_err(|e| e.to_string())?;
         let wb = read_bytes(&bytes, &Limits::default()).map_err(|e| e.to_string())?;
         let sheet = wb.sheets.first().ok_or("no sheet")?;
         let get = |a1: &str| CellRef::parse(a1).and_then(|c| sheet.get(c)).cloned();
@@ -480,7 +502,10 @@ mod tests {
     #[test]
     fn same_description_same_bytes() -> Result<(), String> {
         let s = spec(ALL_KINDS)?;
-        assert_eq!(write_xlsx(&s)?, write_xlsx(&s)?);
+        assert_eq!(
+            write_xlsx(&s).map_err(|e| e.to_string())?,
+            write_xlsx(&s).map_err(|e| e.to_string())?
+        );
         Ok(())
     }
 
@@ -533,7 +558,7 @@ mod tests {
         for (json, wanted) in cases {
             match write_xlsx(&spec(json)?) {
                 Ok(_) => return Err(format!("{json} should fail")),
-                Err(e) => assert!(e.contains(wanted), "{json}: {e}"),
+                Err(e) => assert!(e.to_string().contains(wanted), "{json}: {e}"),
             }
         }
         // Not even a description: serde says so.

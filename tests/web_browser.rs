@@ -44,17 +44,39 @@ fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// A desk and a real browser on it, each with its own folders; `None` when
+/// this machine has no browser (skipped, a failure under `CI=true`).
+struct Visit {
+    _desk: Desk,
+    client: Client,
+    base: String,
+    downloads: tempfile::TempDir,
+    _profile: tempfile::TempDir,
+    _driver: Driver,
+}
+
+async fn visit() -> Option<Visit> {
+    let desk = desk().await;
+    let profile = tempfile::tempdir().expect("profile");
+    let downloads = tempfile::tempdir().expect("downloads");
+    let (driver, client) = browser(profile.path(), downloads.path()).await?;
+    Some(Visit {
+        base: format!("http://{}", desk.addr()),
+        _desk: desk,
+        client,
+        downloads,
+        _profile: profile,
+        _driver: driver,
+    })
+}
+
 async fn browser(profile: &Path, downloads: &Path) -> Option<(Driver, Client)> {
     let chromium = find_program(&["chromium", "chromium-browser", "google-chrome"]);
     let driver = find_program(&["chromedriver"]);
     let (Some(chromium), Some(driver)) = (chromium, driver) else {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true");
-        assert!(
-            !ci,
-            "Chromium or chromedriver is missing under CI=true: .ci/run must install chromium and chromium-driver"
-        );
-        eprintln!(
-            "SKIPPED web_browser: chromium or chromedriver not installed (apt-get install chromium chromium-driver)"
+        common::skip(
+            "web_browser",
+            "chromium or chromedriver not installed (apt-get install chromium chromium-driver; .ci/run installs them)",
         );
         return None;
     };
@@ -174,13 +196,10 @@ async fn downloaded(dir: &Path) -> PathBuf {
 
 #[tokio::test]
 async fn the_desk_in_a_real_browser() {
-    let desk = desk().await;
-    let profile = tempfile::tempdir().expect("profile");
-    let downloads = tempfile::tempdir().expect("downloads");
-    let Some((_driver, c)) = browser(profile.path(), downloads.path()).await else {
+    let Some(visit) = visit().await else {
         return;
     };
-    let base = format!("http://{}", desk.addr());
+    let (c, base) = (visit.client.clone(), visit.base.clone());
 
     // Self-check: upload the I-TRANS return, see its five errors.
     c.goto(&format!("{base}/")).await.expect("home");
@@ -193,24 +212,8 @@ async fn the_desk_in_a_real_browser() {
         .expect("lang");
     assert_eq!(lang.as_deref(), Some("fr"));
     audit(&c, "self-check page").await;
-    let input = c.find(Locator::Css("input[type=file]")).await.expect("file input");
-    input
-        .send_keys(&fixture(ITRANS).display().to_string())
-        .await
-        .expect("file chosen");
-    c.find(Locator::Css("form.depot button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("sent");
-    let verdict = c
-        .wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css(".verdict"))
-        .await
-        .expect("results shown");
-    assert!(verdict.text().await.expect("text").contains("Non conforme"));
+    choose_and_send(&c, &fixture(ITRANS)).await;
+    assert!(shown_text(&c, ".verdict").await.contains("Non conforme"));
     let errors = c.find_all(Locator::Css("li.constat-error")).await.expect("findings");
     assert_eq!(errors.len(), 5, "the five POLE-FIN-001 errors");
     let first = errors[0].text().await.expect("text");
@@ -230,7 +233,7 @@ async fn the_desk_in_a_real_browser() {
     let link = c.find(Locator::Css("a[href$='/annote']")).await.expect("download link");
     let href = link.attr("href").await.expect("href").expect("a link");
     link.click().await.expect("download");
-    let file = downloaded(downloads.path()).await;
+    let file = downloaded(visit.downloads.path()).await;
     assert!(file.to_string_lossy().ends_with(".controle.xlsx"), "{}", file.display());
     let bytes = std::fs::read(&file).expect("downloaded");
     assert!(bytes.starts_with(b"PK"));
@@ -256,10 +259,7 @@ async fn the_desk_in_a_real_browser() {
         .send_keys(&fantoccini::key::Key::Enter.to_string())
         .await
         .expect("Enter");
-    c.wait()
-        .for_element(Locator::Id("formulaire-campagne"))
-        .await
-        .expect("campaigns page");
+    wait_for(&c, "#formulaire-campagne").await;
     audit(&c, "campaigns page").await;
     type_in(&c, "nom", "Bilan SRDE 2009").await;
     type_in(
@@ -269,63 +269,24 @@ async fn the_desk_in_a_real_browser() {
     )
     .await;
     click(&c, "#creer").await;
-    c.wait()
-        .for_element(Locator::Css("table.tableau"))
-        .await
-        .expect("dashboard");
-    let counters = c
-        .find(Locator::Css(".compteurs"))
-        .await
-        .expect("counters")
-        .text()
-        .await
-        .expect("text");
+    wait_for(&c, "table.tableau").await;
+    let counters = text_of(&c, ".compteurs").await;
     assert!(
         counters.contains("3\nattendus") || counters.contains("3 attendus"),
         "{counters}"
     );
     audit(&c, "dashboard").await;
-    let token_link = c
-        .find(Locator::Css("input[aria-label='Lien de dépôt de I-TRANS']"))
-        .await
-        .expect("a link")
-        .prop("value")
-        .await
-        .expect("value")
-        .expect("a link");
+    let token_link = deposit_link(&c, "I-TRANS").await;
     let dashboard_url = c.current_url().await.expect("url").to_string();
 
     // The submitter (another browser would do; same page without session) sends the return.
-    c.goto(&token_link).await.expect("submitter page");
-    c.find(Locator::Css("input[type=file]"))
-        .await
-        .expect("file input")
-        .send_keys(&fixture(ITRANS).display().to_string())
-        .await
-        .expect("chosen");
-    c.find(Locator::Css("form.depot button[type=submit]"))
-        .await
-        .expect("button")
-        .click()
-        .await
-        .expect("sent");
-    c.wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("article.envoi .verdict"))
-        .await
-        .expect("the submission with its verdict");
+    send(&c, &token_link, ITRANS).await;
     audit(&c, "submitter page").await;
     screenshot(&c, "web-depot.png", 1300).await;
 
     // Back on the dashboard: the return is received.
     c.goto(&dashboard_url).await.expect("dashboard");
-    let table = c
-        .find(Locator::Css("table.tableau"))
-        .await
-        .expect("table")
-        .text()
-        .await
-        .expect("text");
+    let table = text_of(&c, "table.tableau").await;
     assert!(table.contains("Non conforme"), "{table}");
     assert!(table.contains("Manquant"), "{table}");
     audit(&c, "dashboard with a return").await;
@@ -367,14 +328,7 @@ async fn the_desk_in_a_real_browser() {
     send.send_keys(&fantoccini::key::Key::Enter.to_string())
         .await
         .expect("Enter");
-    let decided = c
-        .wait()
-        .for_element(Locator::Css("p.decision"))
-        .await
-        .expect("the decision shown")
-        .text()
-        .await
-        .expect("text");
+    let decided = shown_text(&c, "p.decision").await;
     assert!(decided.contains("relecteur"), "who decided: {decided}");
     audit(&c, "return page with a decision").await;
 
@@ -452,32 +406,56 @@ async fn login(c: &Client, base: &str) {
     type_in(c, "identifiant", "relecteur").await;
     type_in(c, "mot_de_passe", PASSWORD).await;
     click(c, "form.formulaire button").await;
+    wait_for(c, "#formulaire-campagne").await;
+}
+
+/// The element `css` once the page shows it (a check may take a while: up
+/// to a minute, then the test fails).
+async fn wait_for(c: &Client, css: &str) -> fantoccini::elements::Element {
     c.wait()
-        .for_element(Locator::Id("formulaire-campagne"))
+        .at_most(Duration::from_secs(60))
+        .for_element(Locator::Css(css))
         .await
-        .expect("campaigns page");
+        .unwrap_or_else(|e| panic!("{css} never shown: {e}"))
+}
+
+/// The text of `css` once the page shows it.
+async fn shown_text(c: &Client, css: &str) -> String {
+    wait_for(c, css)
+        .await
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{css} text: {e}"))
+}
+
+/// Chooses `path` in the page's file input and sends the form.
+async fn choose_and_send(c: &Client, path: &Path) {
+    c.find(Locator::Css("input[type=file]"))
+        .await
+        .expect("file input")
+        .send_keys(&path.display().to_string())
+        .await
+        .expect("file chosen");
+    click(c, "form.depot button[type=submit]").await;
+}
+
+/// The submitter's link of `org` shown on the dashboard.
+async fn deposit_link(c: &Client, org: &str) -> String {
+    c.find(Locator::Css(&format!("input[aria-label=\"Lien de dépôt de {org}\"]")))
+        .await
+        .expect("a link")
+        .prop("value")
+        .await
+        .expect("value")
+        .expect("a link")
 }
 
 /// Sends `file` through the submitter's page at `link`; returns the page's receipt.
 async fn send(c: &Client, link: &str, file: &str) -> String {
     c.goto(link).await.expect("submitter page");
-    c.find(Locator::Css("input[type=file]"))
-        .await
-        .expect("file input")
-        .send_keys(&fixture(file).display().to_string())
-        .await
-        .expect("chosen");
-    click(c, "form.depot button[type=submit]").await;
-    c.wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("p.accuse"))
-        .await
-        .expect("the receipt");
-    c.wait()
-        .at_most(Duration::from_secs(60))
-        .for_element(Locator::Css("article.envoi .verdict"))
-        .await
-        .expect("the submission with its verdict");
+    choose_and_send(c, &fixture(file)).await;
+    wait_for(c, "p.accuse").await;
+    wait_for(c, "article.envoi .verdict").await;
     text_of(c, "p.accuse").await
 }
 
@@ -560,13 +538,10 @@ fn first_sheet(bytes: &[u8]) -> Vec<String> {
 /// compared with `bilan batch --campagne` run on the same files.
 #[tokio::test]
 async fn a_campaign_from_the_form_a_wrong_organisation_and_an_export_equal_to_bilan_batch() {
-    let desk = desk().await;
-    let profile = tempfile::tempdir().expect("profile");
-    let downloads = tempfile::tempdir().expect("downloads");
-    let Some((_driver, c)) = browser(profile.path(), downloads.path()).await else {
+    let Some(visit) = visit().await else {
         return;
     };
-    let base = format!("http://{}", desk.addr());
+    let (c, base) = (visit.client.clone(), visit.base.clone());
     login(&c, &base).await;
 
     // The form, with a mistake in the date and a decision added on the way.
@@ -585,28 +560,14 @@ async fn a_campaign_from_the_form_a_wrong_organisation_and_an_export_equal_to_bi
     type_in(&c, "parametres", "seuil_pct = 40").await;
     type_in(&c, "motif", "Année de crise : seuil abaissé").await;
     click(&c, "button[formaction$='ajouter=1']").await;
-    let decisions = c
-        .wait()
-        .for_element(Locator::Css("ul.decisions"))
-        .await
-        .expect("the decision listed")
-        .text()
-        .await
-        .expect("text");
+    let decisions = shown_text(&c, "ul.decisions").await;
     assert!(
         decisions.contains("PROG-OBJ-001 : seuil_pct = 40 — Année de crise"),
         "{decisions}"
     );
     assert_eq!(value_of(&c, "nom").await, "Bilan SRDE 2009 (formulaire)", "kept");
     click(&c, "#creer").await;
-    let errors = c
-        .wait()
-        .for_element(Locator::Css(".erreurs-formulaire"))
-        .await
-        .expect("the error")
-        .text()
-        .await
-        .expect("text");
+    let errors = shown_text(&c, ".erreurs-formulaire").await;
     assert!(
         errors.contains("Date d'arrêté « 2010-31-03 » : écrivez-la jj/mm/aaaa"),
         "{errors}"
@@ -621,10 +582,7 @@ async fn a_campaign_from_the_form_a_wrong_organisation_and_an_export_equal_to_bi
     screenshot(&c, "web-campagne-formulaire.png", 1500).await;
     type_in(&c, "date_arrete", "31/03/2010").await;
     click(&c, "#creer").await;
-    c.wait()
-        .for_element(Locator::Css("table.tableau"))
-        .await
-        .expect("dashboard");
+    wait_for(&c, "table.tableau").await;
     let dashboard_url = c.current_url().await.expect("url").to_string();
     let counters = text_of(&c, ".compteurs").await;
     assert!(
@@ -637,19 +595,11 @@ async fn a_campaign_from_the_form_a_wrong_organisation_and_an_export_equal_to_bi
         1,
         "each campaign rule once: {rules}"
     );
-    let link = |org: &'static str| {
-        let c = c.clone();
-        async move {
-            c.find(Locator::Css(&format!("input[aria-label=\"Lien de dépôt de {org}\"]")))
-                .await
-                .expect("a link")
-                .prop("value")
-                .await
-                .expect("value")
-                .expect("a link")
-        }
-    };
-    let (itrans, maud, artois) = (link("I-TRANS").await, link("MAUD").await, link(ARTOIS).await);
+    let (itrans, maud, artois) = (
+        deposit_link(&c, "I-TRANS").await,
+        deposit_link(&c, "MAUD").await,
+        deposit_link(&c, ARTOIS).await,
+    );
 
     // MAUD's return through I-TRANS's link: stored, told at once, never I-TRANS's.
     let receipt = send(&c, &itrans, "pole-maud-conforme.xlsx").await;
@@ -675,7 +625,7 @@ async fn a_campaign_from_the_form_a_wrong_organisation_and_an_export_equal_to_bi
     click(&c, "input[value='a_corriger']").await;
     type_in(&c, "commentaire", "Les parts ne font pas le total : à revoir").await;
     click(&c, "form[action$='/decision'] button").await;
-    c.wait().for_element(Locator::Css("p.decision")).await.expect("decided");
+    wait_for(&c, "p.decision").await;
 
     // The dashboard: « à vérifier », counted apart; missing once; dates on one line.
     c.goto(&dashboard_url).await.expect("dashboard");

@@ -1,6 +1,7 @@
 //! How the binary shows what stops a run: a rule or a campaign file in error,
 //! with its line marked (miette); the terminal's width and colours.
 
+use bilan::pipeline::campaign::CampaignError;
 use bilan::pipeline::rules::RuleError;
 use std::io::IsTerminal;
 use std::path::Path;
@@ -14,6 +15,18 @@ pub fn render_rule_error(e: &RuleError) -> String {
         &e.source_text,
         "règle invalide",
         "bilan::rule-compile",
+    )
+}
+
+pub fn render_campaign_error(e: &CampaignError) -> String {
+    render_source_error(
+        &e.path,
+        e.line,
+        e.column,
+        &e.message,
+        &e.source_text,
+        "fichier de campagne invalide",
+        "bilan::campagne",
     )
 }
 

@@ -140,10 +140,19 @@ impl Checker {
         } else {
             Vec::new()
         };
-        let cross = if job.cross {
-            crate::outcome::cross_data(&self.templates, &report)
-        } else {
-            None
+        let cross = match job
+            .cross
+            .then(|| crate::outcome::cross_view(&self.templates, &self.rules, &report))
+        {
+            Some(Some(Ok(cross))) => Some(cross),
+            Some(Some(Err(why))) => {
+                report.findings.push(crate::finding::Finding::engine(
+                    crate::finding::EngineRule::Rule001,
+                    format!("Les chiffres de ce retour pour les contrôles entre fichiers n'ont pas pu être calculés ({why}) : il n'est pas rapproché des autres retours du lot."),
+                ));
+                None
+            }
+            _ => None,
         };
         let annotated = job.annotated.as_ref().map(|out| {
             stage(Stage::Annotated);

@@ -283,6 +283,49 @@ pub fn cross_data(templates: &TemplateSet, report: &FileReport) -> Option<Value>
     Some(json!({"data": data, "cells": cells, "decimals": decimals}))
 }
 
+/// What the cross-file rules see of a return: [`cross_data`], its `data`
+/// replaced by the template's cross-file view when it has one
+/// (`rules/<TEMPLATE>/inter-fichiers.rhai`: the counts and sums of a long
+/// list rather than its rows). Only the cells and decimals of what the view
+/// keeps, or of a value the template lists (a table's own place, where a
+/// finding about the whole list points), remain. `Err`: the view failed.
+pub fn cross_view(
+    templates: &TemplateSet,
+    rules: &crate::pipeline::rules::RulePack,
+    report: &FileReport,
+) -> Option<Result<Value, String>> {
+    let mut cross = cross_data(templates, report)?;
+    let Some(template) = report.template.as_deref() else {
+        return Some(Ok(cross));
+    };
+    let view = match rules.cross_view(template, cross.get("data").unwrap_or(&Value::Null)) {
+        None => return Some(Ok(cross)),
+        Some(Ok(view)) => view,
+        Some(Err(e)) => return Some(Err(e)),
+    };
+    let listed: Vec<String> = templates
+        .get(template)
+        .and_then(|t| {
+            t.schema
+                .pointer("/x-template/cross_file")
+                .and_then(Value::as_array)
+                .cloned()
+        })
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|p| p.as_str().map(str::to_string))
+        .collect();
+    let kept = |p: &str| view.pointer(p).is_some() || listed.iter().any(|l| l == p);
+    for part in ["cells", "decimals"] {
+        if let Some(map) = cross.get_mut(part).and_then(Value::as_object_mut) {
+            map.retain(|p, _| kept(p));
+        }
+    }
+    cross["data"] = view;
+    cross["view"] = Value::Bool(true);
+    Some(Ok(cross))
+}
+
 /// The decimals of a number as typed (`89,00` → 2, `1 234,5 M€` → 1, `89` → 0).
 fn typed_decimals(raw: &str) -> Option<u32> {
     let s = raw.trim();

@@ -23,7 +23,7 @@ use crate::pipeline::file_report::FileReport;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WireFinding {
     pub rule: String,
-    #[serde(deserialize_with = "lenient_severity")]
+    #[serde(default = "unknown_severity", deserialize_with = "lenient_severity")]
     pub severity: Severity,
     #[serde(default)]
     pub message: String,
@@ -179,12 +179,18 @@ pub fn finding_json(f: &Finding, file: &str) -> Value {
     to_json(&WireFinding::of(f, file))
 }
 
+/// A severity the reader does not know, or none: counted as an error, so that
+/// nothing is hidden from the reviewer.
+fn unknown_severity() -> Severity {
+    Severity::Error
+}
+
 fn lenient_severity<'de, D: Deserializer<'de>>(d: D) -> Result<Severity, D::Error> {
     let v = Option::<Value>::deserialize(d)?;
     Ok(v.as_ref()
         .and_then(Value::as_str)
         .and_then(Severity::parse)
-        .unwrap_or(Severity::Error))
+        .unwrap_or_else(unknown_severity))
 }
 
 fn lenient_status<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Status>, D::Error> {

@@ -27,6 +27,13 @@ pub fn page_setup(ws: &mut Worksheet, header_row: u32, title: &str, date: &str) 
     Ok(())
 }
 
+/// Merges `range`, empty, with `format` (its first cell is written next).
+pub fn merge_blank(ws: &mut Worksheet, range: crate::base::model::CellRange, format: &Format) -> Result<(), XlsxError> {
+    let (first, last) = (range.start, range.end);
+    ws.merge_range(first.row, first.col as u16, last.row, last.col as u16, "", format)?;
+    Ok(())
+}
+
 /// The height (points) a row needs for its wrapped cells, each given with its
 /// column width (Excel characters): neither Excel nor LibreOffice grows a row
 /// written in constant-memory mode, so wrapped text would overlap.

@@ -181,3 +181,40 @@ pub fn disk_full(kind: std::io::ErrorKind) -> bool {
     use std::io::ErrorKind::*;
     matches!(kind, StorageFull | FileTooLarge | QuotaExceeded)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::store::{StoreError, UnknownValue};
+
+    #[test]
+    fn each_store_error_answers_once_with_its_status_and_french() {
+        let full: WebError = StoreError::DiskFull.into();
+        assert_eq!(full.status(), StatusCode::INSUFFICIENT_STORAGE);
+        assert!(
+            full.message().contains("espace disque du serveur est épuisé"),
+            "{}",
+            full.message()
+        );
+        let missing: WebError = StoreError::NotFound("envoi").into();
+        assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        let taken: WebError = StoreError::Conflict("L'identifiant « a » existe déjà.".into()).into();
+        assert_eq!(taken.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(taken.message(), "L'identifiant « a » existe déjà.");
+        let unknown: WebError = StoreError::Unknown(UnknownValue {
+            column: "depots.etat",
+            value: "perdu".into(),
+        })
+        .into();
+        assert_eq!(unknown.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(
+            unknown.message(),
+            "Erreur interne du serveur : base de données : valeur inconnue « perdu » dans la colonne « depots.etat »"
+        );
+        let busy: WebError = StoreError::Unavailable.into();
+        assert_eq!(
+            busy.message(),
+            "Erreur interne du serveur : base de données indisponible"
+        );
+    }
+}

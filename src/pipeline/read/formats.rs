@@ -321,9 +321,20 @@ fn range_cells(format: Format, range: &Range<Data>, budget: &mut CellBudget) -> 
     Ok(cells)
 }
 
-fn read_xls(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
-    let format = Format::Xls;
-    let mut wb: Xls<Bytes<'_>> = Xls::new(Cursor::new(bytes)).map_err(|e| corrupt(format, e))?;
+/// Every sheet of a workbook calamine reads as ranges of values, in order:
+/// the sheet count and the cell budget checked; `finish` completes a sheet's
+/// cells and gives its merged ranges (what the format knows of them).
+fn read_sheets<RS, R>(
+    format: Format,
+    wb: &mut R,
+    limits: &Limits,
+    mut finish: impl FnMut(&mut R, &str, &mut Vec<Cell>) -> Vec<CellRange>,
+) -> Result<Vec<Sheet>, ReadError>
+where
+    RS: std::io::Read + std::io::Seek,
+    R: Reader<RS>,
+    R::Error: std::fmt::Display,
+{
     let names = wb.sheet_names();
     check_sheet_count(names.len(), limits)?;
     let mut budget = CellBudget::new(limits);
@@ -333,12 +344,22 @@ fn read_xls(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
             .worksheet_range(&name)
             .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
         let mut cells = range_cells(format, &range, &mut budget)?;
+        let merges = finish(wb, &name, &mut cells);
+        sheets.push(Sheet::new(name, cells, merges));
+    }
+    Ok(sheets)
+}
+
+fn read_xls(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
+    let format = Format::Xls;
+    let mut wb: Xls<Bytes<'_>> = Xls::new(Cursor::new(bytes)).map_err(|e| corrupt(format, e))?;
+    read_sheets(format, &mut wb, limits, |wb, name, cells| {
         // A formula saved without its value reads as an empty string in .xls.
         if cells
             .iter()
             .any(|c| matches!(&c.value, CellValue::Text(s) if s.is_empty()))
         {
-            if let Ok(formulas) = wb.worksheet_formula(&name) {
+            if let Ok(formulas) = wb.worksheet_formula(name) {
                 for cell in cells.iter_mut() {
                     if matches!(&cell.value, CellValue::Text(s) if s.is_empty()) {
                         if let Some(f) = formulas
@@ -351,28 +372,15 @@ fn read_xls(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
                 }
             }
         }
-        let merges = wb
-            .merge_cells_by_sheet_name(&name)
+        wb.merge_cells_by_sheet_name(name)
             .map(|ms| ms.iter().filter_map(to_range).collect())
-            .unwrap_or_default();
-        sheets.push(Sheet::new(name, cells, merges));
-    }
-    Ok(sheets)
+            .unwrap_or_default()
+    })
 }
 
 fn read_ods(bytes: &[u8], limits: &Limits) -> Result<Vec<Sheet>, ReadError> {
     let format = Format::Ods;
     let mut wb: Ods<Bytes<'_>> = Ods::new(Cursor::new(bytes)).map_err(|e| corrupt(format, e))?;
-    let names = wb.sheet_names();
-    check_sheet_count(names.len(), limits)?;
-    let mut budget = CellBudget::new(limits);
-    let mut sheets = Vec::with_capacity(names.len());
-    for name in names {
-        let range = wb
-            .worksheet_range(&name)
-            .map_err(|e| corrupt(format, format!("feuille « {name} » : {e}")))?;
-        let cells = range_cells(format, &range, &mut budget)?;
-        sheets.push(Sheet::new(name, cells, Vec::new()));
-    }
-    Ok(sheets)
+    // calamine gives no merged range for .ods: `numfmt::ods` reads them.
+    read_sheets(format, &mut wb, limits, |_, _, _| Vec::new())
 }

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod campaign;
+pub mod cross_view;
 pub mod header;
 pub mod live;
 pub mod meta;
@@ -114,6 +115,9 @@ pub struct RulePack {
     pub campaign: Option<std::sync::Arc<campaign::Campaign>>,
     /// Time spent in each rule, when measured ([`Self::enable_profile`]).
     profile: Option<std::sync::Mutex<BTreeMap<String, RuleCost>>>,
+    /// What the cross-file rules see of a return, by template
+    /// (`rules/<TEMPLATE>/inter-fichiers.rhai`, see [`cross_view`]).
+    cross_views: cross_view::CrossViews,
 }
 
 /// What one rule cost over the returns it ran on ([`RulePack::profile`]).
@@ -189,6 +193,7 @@ impl RulePack {
         let mut engine_rules = Vec::new();
         let mut rules: Vec<Rule> = Vec::new();
         let mut shared: BTreeMap<String, Arc<Shared>> = BTreeMap::new();
+        let mut cross_views = cross_view::CrossViews::default();
         for file in files
             .iter()
             .filter(|f| f.path.file_name().is_some_and(|n| n == SHARED_FILE))
@@ -219,6 +224,9 @@ impl RulePack {
                     None => toml::from_str(&file.text).map_err(toml_error)?,
                 };
                 engine_rules = cat.rule;
+            } else if name.ends_with(cross_view::CROSS_VIEW_FILE) {
+                let ast = rule::engine_compile(&engine, file)?;
+                cross_views.scripts.insert(folder_of(&file.path), ast);
             } else if name.ends_with(".rhai") && !name.ends_with(SHARED_FILE) {
                 let shared = shared.get(&folder_of(&file.path)).cloned();
                 rules.push(compile_rule(&engine, file, eager, shared)?);
@@ -249,6 +257,7 @@ impl RulePack {
             levels: BTreeMap::new(),
             campaign: None,
             profile: None,
+            cross_views,
         };
         for (id, level) in pack.severity {
             out.set_level(&id, level);

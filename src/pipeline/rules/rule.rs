@@ -219,6 +219,20 @@ fn compile_shared(engine: &Engine, script: &str) -> Result<SharedCode, (usize, u
     })
 }
 
+/// Compiles a script with no header (`inter-fichiers.rhai`).
+pub(super) fn engine_compile(engine: &Engine, file: &SourceFile) -> Result<AST, RuleError> {
+    engine.compile_with_scope(&base_scope(), &file.text).map_err(|e| {
+        let pos = e.position();
+        RuleError {
+            path: file.path.clone(),
+            line: pos.line().unwrap_or(1),
+            column: pos.position().unwrap_or(1),
+            message: crate::base::messages::rhai_parse_error(&e.0),
+            source_text: file.text.clone(),
+        }
+    })
+}
+
 /// The folder a rule file is in (its template id, `common` or `batch`).
 pub(super) fn folder_of(path: &std::path::Path) -> String {
     path.parent()

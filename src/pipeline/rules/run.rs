@@ -193,7 +193,10 @@ impl RulePack {
             ));
         }
         for ex in rule.examples() {
-            let data: Value = match serde_json::from_str(&ex.data) {
+            let data: Value = match serde_json::from_str(&ex.data)
+                .map_err(|e| e.to_string())
+                .and_then(|d| self.example_view(rule, d))
+            {
                 Ok(v) => v,
                 Err(e) => {
                     problems.push(format!("{} « {} » : JSON invalide : {e}", rule.meta.id, ex.name));
@@ -231,11 +234,28 @@ impl RulePack {
         problems
     }
 
+    /// A worked example's data as the rule sees it: a cross-file rule's
+    /// returns through their templates' cross-file views, as in a batch.
+    fn example_view(&self, rule: &Rule, data: Value) -> Result<Value, String> {
+        if rule
+            .templates
+            .as_ref()
+            .is_some_and(|t| t.iter().any(|x| x == BATCH_SCOPE))
+        {
+            self.batch_view(data)
+        } else {
+            Ok(data)
+        }
+    }
+
     /// The message a failing example produces (for `explain`).
     pub fn example_messages(&self, rule: &Rule) -> Vec<(String, String)> {
         let mut out = Vec::new();
         for ex in rule.examples().iter().filter(|e| e.expect == Expect::Fail) {
-            if let (Ok(data), Ok(set)) = (serde_json::from_str::<Value>(&ex.data), example_params(rule, ex)) {
+            let data = serde_json::from_str::<Value>(&ex.data)
+                .map_err(|e| e.to_string())
+                .and_then(|d| self.example_view(rule, d));
+            if let (Ok(data), Ok(set)) = (data, example_params(rule, ex)) {
                 if let Ok(reports) = self.run_one_with(rule, api::to_dynamic(&data), &set) {
                     for r in reports {
                         out.push((r.pointer, r.message));

@@ -114,6 +114,22 @@ pub struct SheetSpec {
 }
 
 impl SheetSpec {
+    /// The sheet's single fields (label and value), in order.
+    pub fn fields(&self) -> impl Iterator<Item = &FieldSpec> {
+        self.blocks.iter().filter_map(|b| match b {
+            Block::Field(f) => Some(f),
+            _ => None,
+        })
+    }
+
+    /// The sheet's tables, in order.
+    pub fn tables(&self) -> impl Iterator<Item = &TableSpec> {
+        self.blocks.iter().filter_map(|b| match b {
+            Block::Table(t) => Some(t),
+            _ => None,
+        })
+    }
+
     /// JSON pointer prefix of the sheet's values.
     pub fn pointer(&self) -> String {
         if self.key.is_empty() {

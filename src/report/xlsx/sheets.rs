@@ -227,14 +227,7 @@ pub(super) fn write(
         }
         if let Some(m) = merge {
             let format = formats.get(style, kind_of(value), mark, false).clone();
-            ws.merge_range(
-                m.start.row,
-                m.start.col as u16,
-                m.end.row,
-                m.end.col as u16,
-                "",
-                &format,
-            )?;
+            crate::report::print::merge_blank(ws, m, &format)?;
             if value.is_none() {
                 continue;
             }

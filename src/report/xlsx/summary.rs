@@ -171,33 +171,14 @@ pub(super) fn write(
         row += 1;
         line(ws, &mut row, "Version précédente", fu.previous)?;
         let d = fu.diff;
-        for (name, n, hint) in [
-            (
-                "Corrigés",
-                d.corriges.len(),
-                "constats de la version précédente qui ont disparu",
-            ),
-            (
-                "Nouveaux",
-                d.nouveaux.len(),
-                "constats apparus dans cette version (colonne « Suivi » de « Constats »)",
-            ),
-            (
-                "Toujours présents",
-                d.toujours_presents.len(),
-                "constats déjà signalés dans la version précédente",
-            ),
-            (
-                "Justifiés",
-                d.justifies.len(),
-                "constats expliqués dans la feuille « Justifications »",
-            ),
-            (
-                "Valeurs modifiées",
-                d.valeurs_modifiees.len(),
-                "valeurs différentes de la version précédente",
-            ),
-        ] {
+        let counts = [
+            d.corriges.len(),
+            d.nouveaux.len(),
+            d.toujours_presents.len(),
+            d.justifies.len(),
+            d.valeurs_modifiees.len(),
+        ];
+        for (&(name, hint), n) in FOLLOW_UP_LINES.iter().zip(counts) {
             count_line(ws, row, name, n, Some(hint), [&label, &centered, &value])?;
             row += 1;
         }
@@ -321,22 +302,26 @@ pub(super) fn write(
         ws.text(row, 2, &format!("Cellule en cause : {what}."), &value)?;
         row += 1;
     }
-    for text in [
+    row = paragraphs(
+        ws,
+        row,
+        &[
         "Fond soutenu et cadre épais : la cellule en cause. Fond clair et cadre fin : le reste de la ligne ou de la \
          plage sur laquelle porte le constat.",
         "La cellule en cause porte une note (triangle rouge dans son coin) : règle, message, valeurs attendue et \
          constatée. Un fond coloré sans cadre vient du fichier d'origine : ce n'est pas un constat.",
-    ] {
-        ws.merged(row, 0, 2, text, &value)?;
-        ws.height(row, text_height(text, 102.0))?;
-        row += 1;
-    }
+    ],
+        &value,
+    )?;
 
     // Comply or explain.
     row += 1;
     section(ws, row, "Justifier un constat", &heading)?;
     row += 1;
-    for text in [
+    row = paragraphs(
+        ws,
+        row,
+        &[
         "Un avertissement ou une information exacts (un résultat loin de son objectif une année de crise, par \
          exemple) peuvent être justifiés au lieu d'être corrigés : ne modifiez pas un chiffre juste.",
         "Dans la feuille « Justifications » de votre retour (la dernière du modèle vierge ; ajoutez-la sinon, avec \
@@ -345,11 +330,9 @@ pub(super) fn write(
          renvoyez le retour.",
         "Le constat reste affiché, marqué « justifié » avec votre texte, et ne compte plus pour le statut. Les \
          erreurs ne se justifient pas : elles se corrigent.",
-    ] {
-        ws.merged(row, 0, 2, text, &value)?;
-        ws.height(row, text_height(text, 102.0))?;
-        row += 1;
-    }
+    ],
+        &value,
+    )?;
 
     // Where to go next.
     row += 1;
@@ -408,6 +391,28 @@ pub(super) fn write(
         row += 1;
     }
     Ok(())
+}
+
+/// The lines of the follow-up block: what is counted, and what it means.
+const FOLLOW_UP_LINES: [(&str, &str); 5] = [
+    ("Corrigés", "constats de la version précédente qui ont disparu"),
+    (
+        "Nouveaux",
+        "constats apparus dans cette version (colonne « Suivi » de « Constats »)",
+    ),
+    ("Toujours présents", "constats déjà signalés dans la version précédente"),
+    ("Justifiés", "constats expliqués dans la feuille « Justifications »"),
+    ("Valeurs modifiées", "valeurs différentes de la version précédente"),
+];
+
+/// Paragraphs across A:C, one a row, from `row`; returns the row after them.
+fn paragraphs(ws: &mut dyn Sink, mut row: u32, texts: &[&str], look: &Look) -> Result<u32, ReportError> {
+    for text in texts {
+        ws.merged(row, 0, 2, text, look)?;
+        ws.height(row, text_height(text, 102.0))?;
+        row += 1;
+    }
+    Ok(row)
 }
 
 /// A section title across A:C.

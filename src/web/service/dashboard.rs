@@ -4,7 +4,7 @@
 
 use super::returns::{dated, deposit_link, mismatch_of, stamp_fr};
 use crate::web::pages::{DashRow, Filters, Tally};
-use crate::web::store::kinds::Word;
+use crate::web::store::kinds::{Status, Word};
 use crate::web::store::DecisionKind;
 use crate::web::{Shared, WebError};
 
@@ -26,18 +26,21 @@ pub fn rows(state: &Shared, id: i64, filters: &Filters) -> Result<(Vec<DashRow>,
         let mismatch = checked.and_then(|s| mismatch_of(&r.expected, s));
         // Another organisation's or another template's file never counts as
         // this return: its status is « à vérifier », counted apart.
-        let status = match mismatch {
-            Some(_) => "a_verifier".to_string(),
-            None => checked
-                .and_then(|s| s.statut)
-                .map(|s| s.word().to_string())
-                .unwrap_or_default(),
+        let verdict = match mismatch {
+            Some(_) => None,
+            None => checked.and_then(|s| s.statut),
+        };
+        // The filter's word: the stored verdict, or `a_verifier`.
+        let status = match (mismatch, verdict) {
+            (Some(_), _) => "a_verifier".to_string(),
+            (None, Some(v)) => v.word().to_string(),
+            (None, None) => String::new(),
         };
         let decided_latest = match (&r.decision, &r.latest) {
             (Some(d), Some(s)) => d.depot_id == Some(s.id),
             _ => false,
         };
-        let to_correct = status == "non_conforme"
+        let to_correct = verdict == Some(Status::NonConforme)
             || (decided_latest
                 && r.decision
                     .as_ref()
@@ -64,14 +67,13 @@ pub fn rows(state: &Shared, id: i64, filters: &Filters) -> Result<(Vec<DashRow>,
         if !keep {
             continue;
         }
-        let status_label = match (&r.latest, mismatch, status.as_str()) {
-            (None, _, _) => "Manquant".to_string(),
-            (Some(_), Some(m), _) => m.label().to_string(),
-            (Some(_), None, "conforme") => "Conforme".to_string(),
-            (Some(_), None, "conforme_avec_reserves") => "Conforme avec réserves".to_string(),
-            (Some(_), None, "non_conforme") => "Non conforme".to_string(),
-            (Some(_), None, _) => "Contrôle en cours".to_string(),
-        };
+        let status_label = match (&r.latest, mismatch, verdict) {
+            (None, _, _) => "Manquant",
+            (Some(_), Some(m), _) => m.label(),
+            (Some(_), None, Some(v)) => v.label_fr(),
+            (Some(_), None, None) => "Contrôle en cours",
+        }
+        .to_string();
         let link = deposit_link(state, &r.expected.jeton);
         rows.push(DashRow {
             received: r.latest.as_ref().map(|s| stamp_fr(&s.recu_le)),

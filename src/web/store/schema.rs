@@ -166,7 +166,7 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version.max(0) as usize) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        tx.execute_batch(sql).map_err(|e| refused(i + 1, e))?;
         let broken: i64 = tx.query_row("SELECT COUNT(*) FROM pragma_foreign_key_check", [], |r| r.get(0))?;
         if broken > 0 {
             return Err(StoreError::Conflict(format!(
@@ -178,6 +178,20 @@ pub(super) fn migrate(conn: &mut Connection) -> Result<()> {
         tx.commit()?;
     }
     Ok(())
+}
+
+/// A migration SQLite refused: a row the new schema does not accept is said
+/// in French (SQLite's own text is English); the transaction is rolled back.
+fn refused(version: usize, e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict(format!(
+                "base de données : mise à jour du schéma (migration {version}) impossible, une ligne contient une \
+                 valeur que cette version ne connaît pas ; rien n'a été changé"
+            ))
+        }
+        e => e.into(),
+    }
 }
 
 #[cfg(test)]
@@ -296,7 +310,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         version_3_with_rows(dir.path(), "refusee");
         let err = Store::open(dir.path()).err().map(|e| e.to_string()).unwrap_or_default();
-        assert!(err.starts_with("base de données : "), "{err}");
+        assert_eq!(
+            err,
+            "base de données : mise à jour du schéma (migration 4) impossible, une ligne contient une valeur \
+             que cette version ne connaît pas ; rien n'a été changé"
+        );
         let conn = Connection::open(dir.path().join("bilan.sqlite3")).expect("db");
         let version: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -204,32 +204,44 @@ pub(super) fn write_package(
     added: &[(String, Vec<u8>)],
 ) -> Result<Vec<u8>, Refusal> {
     let changed: HashMap<String, &Vec<u8>> = changed.iter().map(|(k, v)| (k.to_ascii_lowercase(), v)).collect();
-    let options = SimpleFileOptions::default()
-        .compression_method(CompressionMethod::Deflated)
-        .compression_level(Some(1));
     let mut w = ZipWriter::new(Cursor::new(Vec::with_capacity(pkg.zip.len() * 2048)));
-    let fail = |_| refusal("écriture de l'archive");
     for i in 0..pkg.zip.len() {
         let name = match pkg.zip.name_for_index(i) {
             Some(Ok(n)) => n.to_string(),
             _ => return Err(refusal("nom de partie")),
         };
         match changed.get(&name.to_ascii_lowercase()) {
-            Some(bytes) => {
-                w.start_file(name, options).map_err(fail)?;
-                w.write_all(bytes).map_err(|_| refusal("écriture de l'archive"))?;
-            }
+            Some(bytes) => write_part(&mut w, name, bytes)?,
             None => {
                 let file = pkg.zip.by_index_raw(i).map_err(|_| refusal("partie illisible"))?;
-                w.raw_copy_file(file).map_err(fail)?;
+                w.raw_copy_file(file).map_err(|_| refusal("écriture de l'archive"))?;
             }
         }
     }
     for (name, bytes) in added {
-        w.start_file(name.as_str(), options).map_err(fail)?;
-        w.write_all(bytes).map_err(|_| refusal("écriture de l'archive"))?;
+        write_part(&mut w, name.clone(), bytes)?;
     }
-    Ok(w.finish().map_err(fail)?.into_inner())
+    Ok(w.finish().map_err(|_| refusal("écriture de l'archive"))?.into_inner())
+}
+
+/// Parts smaller than this are stored, not deflated: setting up a deflate
+/// stream (zeroing its tables) costs more than compressing a few kilobytes
+/// saves. Relationships, content types, the workbook part, notes and most
+/// sheets of a return are that small.
+const STORED_BELOW: usize = 4096;
+
+/// A changed or added part: deflated at the fastest level, or stored when small.
+fn write_part(w: &mut ZipWriter<Cursor<Vec<u8>>>, name: String, bytes: &[u8]) -> Result<(), Refusal> {
+    let options = if bytes.len() < STORED_BELOW {
+        SimpleFileOptions::default().compression_method(CompressionMethod::Stored)
+    } else {
+        SimpleFileOptions::default()
+            .compression_method(CompressionMethod::Deflated)
+            .compression_level(Some(1))
+    };
+    w.start_file(name, options)
+        .map_err(|_| refusal("écriture de l'archive"))?;
+    w.write_all(bytes).map_err(|_| refusal("écriture de l'archive"))
 }
 
 /// A package turned into a macro-enabled one (for an output named `.xlsm`,

@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use quick_xml::events::{BytesStart, Event};
+use quick_xml::events::BytesStart;
 
 use super::styles::Styles;
-use super::xml::{attr, check_root, retag, Spans};
+use super::xml::{attr, check_root, retag, Spans, Tag};
 use super::{refusal, Refusal};
 use crate::base::model::{column_letters, CellRef};
 use crate::report::xlsx::Mark;
@@ -74,11 +74,8 @@ pub(super) fn patch_sheet(
     let mut legacy_done = legacy.is_none();
 
     while let Some((before, ev, after)) = spans.next()? {
-        match ev {
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                let empty = matches!(ev, Event::Empty(_));
-                let name = e.local_name();
-                let name = name.as_ref();
+        match Tag::of(&ev) {
+            Tag::Open(e, empty, name) => {
                 if depth == 1 && !legacy_done && AFTER_LEGACY_DRAWING.contains(&name) {
                     out.push_str(&xml[copied..before]);
                     copied = before;
@@ -188,10 +185,9 @@ pub(super) fn patch_sheet(
                     depth += 1;
                 }
             }
-            Event::End(ref e) => {
+            Tag::Close(name) => {
                 depth = depth.saturating_sub(1);
-                let name = e.local_name();
-                match name.as_ref() {
+                match name {
                     "row" if in_data && depth == 2 => {
                         if let Some((n, row_style)) = row.take() {
                             if next < marks.len() && marks[next].0 == n {
@@ -223,7 +219,7 @@ pub(super) fn patch_sheet(
                     legacy_done = true;
                 }
             }
-            _ => {}
+            Tag::Other => {}
         }
     }
     if !data_seen || next < marks.len() {

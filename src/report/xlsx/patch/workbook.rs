@@ -3,10 +3,8 @@
 
 use std::ops::Range;
 
-use quick_xml::events::Event;
-
 use super::package::{dir_of, parse_rels, rels_of, resolve, Package, Rel};
-use super::xml::{attr, check_root, children, num_attr, retag, splice, start_of, Spans};
+use super::xml::{attr, check_root, children, num_attr, retag, splice, start_of, Spans, Tag};
 use super::{refusal, Refusal};
 
 /// A submitted sheet: its name and its part.
@@ -96,11 +94,8 @@ pub(super) fn patch_workbook(xml: &str, new_sheets: &str, bilan_names: &[String]
         "extLst",
     ];
     while let Some((before, ev, after)) = spans.next()? {
-        match ev {
-            Event::Start(ref e) | Event::Empty(ref e) => {
-                let empty = matches!(ev, Event::Empty(_));
-                let name = e.local_name();
-                let name = name.as_ref();
+        match Tag::of(&ev) {
+            Tag::Open(e, empty, name) => {
                 if depth == 1 && insert_names_at.is_none() && AFTER_NAMES.contains(&name) {
                     insert_names_at = Some(before);
                 }
@@ -145,9 +140,9 @@ pub(super) fn patch_workbook(xml: &str, new_sheets: &str, bilan_names: &[String]
                     depth += 1;
                 }
             }
-            Event::End(ref e) => {
+            Tag::Close(name) => {
                 depth = depth.saturating_sub(1);
-                if depth == 1 && e.local_name().as_ref() == "definedNames" {
+                if depth == 1 && name == "definedNames" {
                     edits.push((before..before, bilan_names.concat()));
                     names_end = Some(after);
                 }
@@ -155,7 +150,7 @@ pub(super) fn patch_workbook(xml: &str, new_sheets: &str, bilan_names: &[String]
                     insert_names_at = Some(before);
                 }
             }
-            _ => {}
+            Tag::Other => {}
         }
     }
     let at = sheets_start.ok_or_else(|| refusal("feuilles du classeur"))?;

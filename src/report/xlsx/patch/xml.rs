@@ -10,6 +10,30 @@ use quick_xml::Reader;
 
 use super::{refusal, Refusal, NS_MAIN, NS_REL};
 
+/// An event as the patching loops see it: an opening tag (with whether it
+/// is empty and its local name), a closing tag (its local name), or other.
+pub(super) enum Tag<'e> {
+    Open(&'e BytesStart<'e>, bool, &'e str),
+    Close(&'e str),
+    Other,
+}
+
+impl<'e> Tag<'e> {
+    pub(super) fn of(ev: &'e Event<'_>) -> Tag<'e> {
+        match ev {
+            Event::Start(e) => Tag::Open(e, false, local_name(e.name().into_inner())),
+            Event::Empty(e) => Tag::Open(e, true, local_name(e.name().into_inner())),
+            Event::End(e) => Tag::Close(local_name(e.name().into_inner())),
+            _ => Tag::Other,
+        }
+    }
+}
+
+/// A qualified name without its prefix.
+fn local_name(name: &str) -> &str {
+    name.split_once(':').map_or(name, |(_, local)| local)
+}
+
 /// The events of a part with the byte range of each: what the patching loops
 /// walk, so that they can copy the bytes they do not change.
 pub(super) struct Spans<'a> {
