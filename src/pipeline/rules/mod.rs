@@ -204,13 +204,7 @@ impl RulePack {
             let name = file.path.to_string_lossy().replace('\\', "/");
             let toml_error = |e: toml::de::Error| {
                 let (line, column) = e.span().map(|s| line_col(&file.text, s.start)).unwrap_or((1, 1));
-                RuleError {
-                    path: file.path.clone(),
-                    line,
-                    column,
-                    message: crate::base::messages::toml_error(e.message()),
-                    source_text: file.text.clone(),
-                }
+                file_error(file, line, column, crate::base::messages::toml_error(e.message()))
             };
             let built = crate::base::embedded::prebuilt(file).and_then(|b| b.header);
             if name == "pack.toml" {
@@ -355,11 +349,16 @@ impl RulePack {
 /// (`build.rs` checks the TOML, the engine the fields): the tests load every
 /// built-in rule, so this is a developer's error.
 fn json_error(file: &SourceFile, e: &serde_json::Error) -> RuleError {
+    file_error(file, 1, 1, format!("métadonnées invalides : {e}"))
+}
+
+/// A rule file that cannot be used, at a line and column of its text.
+fn file_error(file: &SourceFile, line: usize, column: usize, message: String) -> RuleError {
     RuleError {
         path: file.path.clone(),
-        line: 1,
-        column: 1,
-        message: format!("métadonnées invalides : {e}"),
+        line,
+        column,
+        message,
         source_text: file.text.clone(),
     }
 }

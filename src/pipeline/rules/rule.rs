@@ -11,7 +11,9 @@ use rust_decimal::Decimal;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::{base_scope, json_error, line_col, meta, params, Example, Param, ParamValue, RuleError, RuleMeta};
+use super::{
+    base_scope, file_error, json_error, line_col, meta, params, Example, Param, ParamValue, RuleError, RuleMeta,
+};
 use crate::base::embedded::SourceFile;
 
 /// One compiled rule.
@@ -223,13 +225,12 @@ fn compile_shared(engine: &Engine, script: &str) -> Result<SharedCode, (usize, u
 pub(super) fn engine_compile(engine: &Engine, file: &SourceFile) -> Result<AST, RuleError> {
     engine.compile_with_scope(&base_scope(), &file.text).map_err(|e| {
         let pos = e.position();
-        RuleError {
-            path: file.path.clone(),
-            line: pos.line().unwrap_or(1),
-            column: pos.position().unwrap_or(1),
-            message: crate::base::messages::rhai_parse_error(&e.0),
-            source_text: file.text.clone(),
-        }
+        file_error(
+            file,
+            pos.line().unwrap_or(1),
+            pos.position().unwrap_or(1),
+            crate::base::messages::rhai_parse_error(&e.0),
+        )
     })
 }
 
@@ -244,13 +245,7 @@ pub(super) fn folder_of(path: &std::path::Path) -> String {
 /// Reads a template's `commun.rhai`: its optional header (parameters), then
 /// runs its script once for its constants and keeps its functions.
 pub(super) fn load_shared(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Shared, RuleError> {
-    let err = |line: usize, column: usize, message: String| RuleError {
-        path: file.path.clone(),
-        line,
-        column,
-        message,
-        source_text: file.text.clone(),
-    };
+    let err = |line: usize, column: usize, message: String| file_error(file, line, column, message);
     let built = crate::base::embedded::prebuilt(file);
     let (meta, script) = match meta::split_header(&file.text) {
         Some((_, script)) if built.is_some() => {
@@ -261,18 +256,7 @@ pub(super) fn load_shared(engine: &Engine, file: &SourceFile, eager: bool) -> Re
             (meta, script)
         }
         Some((header, script)) => {
-            let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
-            let meta: SharedMeta = toml::from_str(header).map_err(|e| {
-                let (line, column) = e
-                    .span()
-                    .map(|s| line_col(&file.text, header_offset + s.start))
-                    .unwrap_or((1, 1));
-                err(
-                    line,
-                    column,
-                    format!("en-tête invalide : {}", crate::base::messages::toml_error(e.message())),
-                )
-            })?;
+            let meta: SharedMeta = parse_header(file, header, "en-tête invalide")?;
             (meta, script)
         }
         None => (SharedMeta::default(), file.text.clone()),
@@ -297,13 +281,7 @@ pub(super) fn compile_rule(
     eager: bool,
     shared: Option<Arc<Shared>>,
 ) -> Result<Rule, RuleError> {
-    let err = |line: usize, column: usize, message: String| RuleError {
-        path: file.path.clone(),
-        line,
-        column,
-        message,
-        source_text: file.text.clone(),
-    };
+    let err = |line: usize, column: usize, message: String| file_error(file, line, column, message);
     let (header, script) = meta::split_header(&file.text).ok_or_else(|| err(1, 1, "en-tête manquant : le fichier doit commencer par un commentaire /* … */ contenant les métadonnées TOML (id, title, severity, checks…)".into()))?;
     let (meta, examples_text) = match crate::base::embedded::prebuilt(file) {
         Some(built) => {
@@ -323,14 +301,6 @@ fn parse_rule_header(
     header: &str,
     eager: bool,
 ) -> Result<(RuleMeta, Option<ExamplesText>), RuleError> {
-    let err = |line: usize, column: usize, message: String| RuleError {
-        path: file.path.clone(),
-        line,
-        column,
-        message,
-        source_text: file.text.clone(),
-    };
-    let header_offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
     // Loaded lazily, the worked examples (most of a header) are set apart and
     // read when asked for, when they are the header's last tables.
     let (header, examples_text) = match header.find("\n[[examples]]") {
@@ -345,21 +315,26 @@ fn parse_rule_header(
         }
         _ => (header, None),
     };
-    let meta: RuleMeta = toml::from_str(header).map_err(|e| {
+    let meta: RuleMeta = parse_header(file, header, "métadonnées invalides")?;
+    Ok((meta, examples_text))
+}
+
+/// A header's TOML (the start of the file's first comment, `header`) read
+/// as `T`; an error names the line and column in the file, after `what`.
+fn parse_header<T: serde::de::DeserializeOwned>(file: &SourceFile, header: &str, what: &str) -> Result<T, RuleError> {
+    let offset = file.text.find("/*").map(|i| i + 2).unwrap_or(0);
+    toml::from_str(header).map_err(|e| {
         let (line, column) = e
             .span()
-            .map(|s| line_col(&file.text, header_offset + s.start))
+            .map(|s| line_col(&file.text, offset + s.start))
             .unwrap_or((1, 1));
-        err(
+        file_error(
+            file,
             line,
             column,
-            format!(
-                "métadonnées invalides : {}",
-                crate::base::messages::toml_error(e.message())
-            ),
+            format!("{what} : {}", crate::base::messages::toml_error(e.message())),
         )
-    })?;
-    Ok((meta, examples_text))
+    })
 }
 
 /// The rest of a rule's loading, whatever its header's form: live checks
@@ -373,13 +348,7 @@ fn finish_rule(
     eager: bool,
     shared: Option<Arc<Shared>>,
 ) -> Result<Rule, RuleError> {
-    let err = |line: usize, column: usize, message: String| RuleError {
-        path: file.path.clone(),
-        line,
-        column,
-        message,
-        source_text: file.text.clone(),
-    };
+    let err = |line: usize, column: usize, message: String| file_error(file, line, column, message);
     for decl in &meta.live {
         decl.items()
             .map_err(|m| err(1, 1, format!("métadonnées invalides : {m}")))?;

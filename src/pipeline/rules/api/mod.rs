@@ -153,24 +153,12 @@ pub fn register(engine: &mut Engine) -> Vec<ApiDoc> {
     )
     .register_fn("norm", |s: ImmutableString| normalize_label(&s));
     api.doc("words(text)", "The words of a label (letters only, normalised).")
-        .register_fn("words", |s: ImmutableString| -> Array {
-            normalize_label(&s)
-                .split(|c: char| !c.is_alphabetic())
-                .filter(|w| !w.is_empty())
-                .map(|w| Dynamic::from(w.to_string()))
-                .collect()
-        });
+        .register_fn("words", |s: ImmutableString| label_parts(&s, char::is_alphabetic));
     api.doc(
         "tokens(text)",
         "The words and numbers of a label, normalised: `zone 1` and `zone 2` differ.",
     )
-    .register_fn("tokens", |s: ImmutableString| -> Array {
-        normalize_label(&s)
-            .split(|c: char| !c.is_alphanumeric())
-            .filter(|w| !w.is_empty())
-            .map(|w| Dynamic::from(w.to_string()))
-            .collect()
-    });
+    .register_fn("tokens", |s: ImmutableString| label_parts(&s, char::is_alphanumeric));
     api.doc(
         "roman(text)",
         "The number of an ordinal written `I`, `IV`, `3`, `2.`…; −1 when it is not one.",

@@ -1,7 +1,9 @@
 //! Texts and figures for messages, ordinals, identifiers (SIRET).
 
-use rhai::INT;
+use rhai::{Array, Dynamic, INT};
 use rust_decimal::Decimal;
+
+use crate::base::values::normalize_label;
 
 /// `fixed(28.9, 2)` = « 28,90 »: exactly `dp` decimals, as a figure stated to
 /// the hundredth is shown.
@@ -22,6 +24,16 @@ pub(super) fn fixed_fr(d: Decimal, dp: INT) -> String {
         out.push_str(frac.get(2..).unwrap_or(""));
     }
     out
+}
+
+/// The runs of characters of a normalised label that `keep` accepts: its
+/// words (`words`), or its words and numbers (`tokens`).
+pub(super) fn label_parts(label: &str, keep: fn(char) -> bool) -> Array {
+    normalize_label(label)
+        .split(|c: char| !keep(c))
+        .filter(|w| !w.is_empty())
+        .map(|w| Dynamic::from(w.to_string()))
+        .collect()
 }
 
 /// The digits (0–9) of a text, in order.
