@@ -149,6 +149,11 @@ fn new_engine(sandbox: &Sandbox) -> Engine {
         .set_max_expr_depths(sandbox.max_expr_depth, sandbox.max_expr_depth)
         .set_strict_variables(true);
     engine.disable_symbol("eval");
+    // Full: pure functions with constant arguments (a template's shared
+    // constants, literals) are evaluated once at compile time. The API's
+    // functions that read the run's state are registered volatile
+    // (`api::register`), so the optimiser never calls them ahead of time.
+    engine.set_optimization_level(rhai::OptimizationLevel::Full);
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
     // No wall-clock stop here: a rule's limits are operations, sizes and depth,
