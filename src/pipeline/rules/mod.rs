@@ -211,14 +211,14 @@ impl RulePack {
                 let (line, column) = e.span().map(|s| line_col(&file.text, s.start)).unwrap_or((1, 1));
                 file_error(file, line, column, crate::base::messages::toml_error(e.message()))
             };
-            let built = crate::base::embedded::prebuilt(file).and_then(|b| b.header);
+            let built = || crate::base::embedded::prebuilt(file).and_then(|b| b.header);
             if name == "pack.toml" {
-                pack = match built {
+                pack = match built() {
                     Some(json) => serde_json::from_str(json).map_err(|e| json_error(file, &e))?,
                     None => toml::from_str(&file.text).map_err(toml_error)?,
                 };
             } else if name == "engine.toml" {
-                let cat: EngineCatalog = match built {
+                let cat: EngineCatalog = match built() {
                     Some(json) => serde_json::from_str(json).map_err(|e| json_error(file, &e))?,
                     None => toml::from_str(&file.text).map_err(toml_error)?,
                 };
