@@ -27,6 +27,7 @@ fn main() {
     println!("cargo:rerun-if-changed=rules");
     println!("cargo:rerun-if-changed=schemas");
     println!("cargo:rerun-if-changed=src/pipeline/rules/header.rs");
+    println!("cargo:rerun-if-changed=build.rs");
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap_or_else(|_| ".".into()));
     let mut problems = Vec::new();
     let rules = prebuild_rules(&root.join("rules"), &mut problems);
@@ -96,7 +97,11 @@ fn prebuild_rules(dir: &Path, problems: &mut Vec<String>) -> String {
                         "{shown}:1:1: en-tête manquant (un commentaire /* … */ de métadonnées TOML)"
                     ));
                 }
-                let _ = writeln!(code, "    ({rel:?}, Prebuilt {{ header: None, examples: None }}),");
+                let _ = writeln!(
+                    code,
+                    "    ({rel:?}, Prebuilt {{ text: include_str!({:?}), header: None, examples: None }}),",
+                    path.display().to_string()
+                );
                 continue;
             };
             let offset = text.find("/*").map(|i| i + 2).unwrap_or(0);
@@ -128,7 +133,11 @@ fn prebuild_rules(dir: &Path, problems: &mut Vec<String>) -> String {
             }
         };
         let (h, e) = (json(&header), json(&examples));
-        let _ = writeln!(code, "    ({rel:?}, Prebuilt {{ header: {h}, examples: {e} }}),");
+        let _ = writeln!(
+            code,
+            "    ({rel:?}, Prebuilt {{ text: include_str!({:?}), header: {h}, examples: {e} }}),",
+            path.display().to_string()
+        );
     }
     code.push_str("];\n");
     code

@@ -19,6 +19,8 @@ pub struct SourceFile {
 /// checked at build time, stored as JSON), its worked examples apart.
 #[derive(Debug)]
 pub struct Prebuilt {
+    /// The file's text as built (compared with the text being loaded).
+    pub text: &'static str,
     /// The header without its `[[examples]]` (a `.toml` file: all of it), as
     /// JSON; `None`: a `commun.rhai` without header.
     pub header: Option<&'static str>,
@@ -33,8 +35,8 @@ include!(concat!(env!("OUT_DIR"), "/rules_prebuilt.rs"));
 pub fn prebuilt(file: &SourceFile) -> Option<&'static Prebuilt> {
     let path = file.path.to_str()?.replace('\\', "/");
     let i = PREBUILT.binary_search_by(|(p, _)| (*p).cmp(path.as_str())).ok()?;
-    let built = RULES.get_file(&path)?.contents_utf8()?;
-    (built == file.text).then(|| &PREBUILT[i].1)
+    let built = &PREBUILT[i].1;
+    (built.text == file.text).then_some(built)
 }
 
 /// Files of the built-in rule pack, sorted by path.

@@ -149,6 +149,11 @@ fn new_engine(sandbox: &Sandbox) -> Engine {
         .set_max_expr_depths(sandbox.max_expr_depth, sandbox.max_expr_depth)
         .set_strict_variables(true);
     engine.disable_symbol("eval");
+    // Full: pure functions with constant arguments (a template's shared
+    // constants, literals) are evaluated once at compile time. The API's
+    // functions that read the run's state are registered volatile
+    // (`api::register`), so the optimiser never calls them ahead of time.
+    engine.set_optimization_level(rhai::OptimizationLevel::Full);
     engine.on_print(|_| {});
     engine.on_debug(|_, _, _| {});
     // No wall-clock stop here: a rule's limits are operations, sizes and depth,
@@ -206,14 +211,14 @@ impl RulePack {
                 let (line, column) = e.span().map(|s| line_col(&file.text, s.start)).unwrap_or((1, 1));
                 file_error(file, line, column, crate::base::messages::toml_error(e.message()))
             };
-            let built = crate::base::embedded::prebuilt(file).and_then(|b| b.header);
+            let built = || crate::base::embedded::prebuilt(file).and_then(|b| b.header);
             if name == "pack.toml" {
-                pack = match built {
+                pack = match built() {
                     Some(json) => serde_json::from_str(json).map_err(|e| json_error(file, &e))?,
                     None => toml::from_str(&file.text).map_err(toml_error)?,
                 };
             } else if name == "engine.toml" {
-                let cat: EngineCatalog = match built {
+                let cat: EngineCatalog = match built() {
                     Some(json) => serde_json::from_str(json).map_err(|e| json_error(file, &e))?,
                     None => toml::from_str(&file.text).map_err(toml_error)?,
                 };
