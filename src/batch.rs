@@ -175,6 +175,19 @@ pub fn check_all(
     job: &(dyn Fn(usize) -> (Job, Option<String>) + Sync),
     progress: &(dyn Fn() + Sync),
 ) -> Vec<Summary> {
+    check_all_with(checker, files, jobs, job, progress, &|_, _| {})
+}
+
+/// [`check_all`], telling `done(i, summary)` as soon as the i-th file is
+/// checked (in the order files finish, from the worker threads).
+pub fn check_all_with(
+    checker: &Checker,
+    files: &[PathBuf],
+    jobs: usize,
+    job: &(dyn Fn(usize) -> (Job, Option<String>) + Sync),
+    progress: &(dyn Fn() + Sync),
+    done: &(dyn Fn(usize, &Summary) + Sync),
+) -> Vec<Summary> {
     let work = |i: usize, path: &PathBuf| -> Option<Summary> {
         if crate::job::isolate::interrupted() {
             return None;
@@ -216,6 +229,11 @@ pub fn check_all(
             review: None,
             cross: checked.cross,
         })
+    };
+    let work = |i: usize, path: &PathBuf| -> Option<Summary> {
+        let summary = work(i, path)?;
+        done(i, &summary);
+        Some(summary)
     };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build();
     let all: Vec<Option<Summary>> = match pool {
@@ -369,20 +387,7 @@ pub fn json_report(
 ) -> Value {
     let files: Vec<FileReport> = Vec::new();
     let mut value = crate::report::json::report(&files, rule_pack, checked_at, Vec::new());
-    let files: Vec<Value> = summaries
-        .iter()
-        .map(|s| {
-            let mut f = crate::report::json::file_json(&s.report);
-            if let Some(a) = &s.annotated {
-                f["annotated_report"] = json!(a);
-            }
-            if let Some(r) = &s.review {
-                f["review"] = r.to_json();
-            }
-            f
-        })
-        .collect();
-    value["files"] = Value::Array(files);
+    value["files"] = Value::Array(summaries.iter().map(file_entry).collect());
     value["batch"] = Value::Array(
         batch
             .iter()
@@ -396,4 +401,146 @@ pub fn json_report(
             .collect(),
     );
     value
+}
+
+/// A file's entry of `rapport.json`.
+pub fn file_entry(s: &Summary) -> Value {
+    let mut f = crate::report::json::file_json(&s.report);
+    if let Some(a) = &s.annotated {
+        f["annotated_report"] = json!(a);
+    }
+    if let Some(r) = &s.review {
+        f["review"] = r.to_json();
+    }
+    f
+}
+
+/// `rapport.json` written as the files are checked: each file's entry goes
+/// to a side file as soon as it and those before it are done (an entry that
+/// finishes early waits, alone, for its turn), so the report of a batch is
+/// never held whole in memory; [`ReportStream::finish`] writes the document
+/// around the entries. The text is the one [`json_report`] gives, pretty
+/// printed, byte for byte.
+pub struct ReportStream {
+    state: std::sync::Mutex<StreamState>,
+    entries: PathBuf,
+}
+
+struct StreamState {
+    out: Option<std::io::BufWriter<std::fs::File>>,
+    next: usize,
+    waiting: std::collections::BTreeMap<usize, String>,
+    written: usize,
+    error: Option<std::io::Error>,
+}
+
+impl ReportStream {
+    /// Entries go to `entries` (a scratch file next to the report).
+    pub fn new(entries: PathBuf) -> Self {
+        let (out, error) = match std::fs::File::create(&entries) {
+            Ok(f) => (Some(std::io::BufWriter::new(f)), None),
+            Err(e) => (None, Some(e)),
+        };
+        Self {
+            state: std::sync::Mutex::new(StreamState {
+                out,
+                next: 0,
+                waiting: Default::default(),
+                written: 0,
+                error,
+            }),
+            entries,
+        }
+    }
+
+    /// The i-th file's entry (indices from 0, each given once; the unreadable
+    /// folders' entries follow the files').
+    pub fn push(&self, i: usize, s: &Summary) {
+        let text = indented(&file_entry(s), "    ");
+        let Ok(mut st) = self.state.lock() else { return };
+        st.waiting.insert(i, text);
+        loop {
+            let next = st.next;
+            let Some(text) = st.waiting.remove(&next) else { break };
+            st.next += 1;
+            let first = st.written == 0;
+            st.written += 1;
+            if let Some(out) = st.out.as_mut() {
+                use std::io::Write;
+                let r =
+                    if first { Ok(()) } else { out.write_all(b",\n") }.and_then(|()| out.write_all(text.as_bytes()));
+                if let Err(e) = r {
+                    st.out = None;
+                    st.error = Some(e);
+                }
+            }
+        }
+    }
+
+    /// Writes `path`: `document` (the report without its files, as
+    /// [`json_report`] makes it from no summary) with the entries in place.
+    pub fn finish(self, document: &Value, path: &Path) -> Result<(), crate::output::OutputError> {
+        use std::io::{Read, Write};
+        let io = |source| crate::output::OutputError {
+            path: path.to_path_buf(),
+            source,
+        };
+        let st = self
+            .state
+            .into_inner()
+            .map_err(|_| io(std::io::Error::other("état du rapport perdu")))?;
+        if let Some(e) = st.error {
+            return Err(io(e));
+        }
+        if let Some(out) = st.out {
+            out.into_inner()
+                .map_err(|e| io(e.into_error()))?
+                .sync_all()
+                .map_err(io)?;
+        }
+        let text = serde_json::to_string_pretty(document).unwrap_or_default() + "\n";
+        const EMPTY: &str = "\n  \"files\": []";
+        let (head, tail) = match text.find(EMPTY) {
+            Some(at) if st.written > 0 => (&text[..at + EMPTY.len() - 1], &text[at + EMPTY.len() - 1..]),
+            _ => (text.as_str(), ""),
+        };
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+        file.write_all(head.as_bytes()).map_err(io)?;
+        if st.written > 0 {
+            file.write_all(b"\n").map_err(io)?;
+            let mut entries = std::fs::File::open(&self.entries).map_err(io)?;
+            let mut buf = vec![0u8; 1 << 16];
+            loop {
+                let n = entries.read(&mut buf).map_err(io)?;
+                if n == 0 {
+                    break;
+                }
+                file.write_all(&buf[..n]).map_err(io)?;
+            }
+            file.write_all(b"\n  ").map_err(io)?;
+        }
+        file.write_all(tail.as_bytes()).map_err(io)?;
+        file.into_inner()
+            .map_err(|e| io(e.into_error()))?
+            .sync_all()
+            .map_err(io)?;
+        let _ = std::fs::remove_file(&self.entries);
+        Ok(())
+    }
+}
+
+/// `value` pretty printed (as `serde_json::to_string_pretty`), each line
+/// after the first indented by `indent`, the first too: an element of an
+/// array nested that deep. JSON strings hold no raw line break.
+fn indented(value: &Value, indent: &str) -> String {
+    let text = serde_json::to_string_pretty(value).unwrap_or_default();
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(indent);
+        out.push_str(line);
+    }
+    out
 }

@@ -769,3 +769,33 @@ fn xls_and_ods_returns_are_recreated_with_their_formulas() {
         );
     }
 }
+
+/// The known limit of `.xls` returns (README, « Classeur annoté ») : formulas
+/// that LibreOffice saved as *shared* formulas (BIFF `SHRFMLA`, each cell a
+/// `PtgExp` pointing at it — here `=A2+B2` … `=A5+B5`, one shape down a
+/// column) come back from calamine without their text, so the re-created
+/// workbook has their values only. When this test fails, calamine reads
+/// them: the README's limit can go.
+#[test]
+fn xls_shared_formulas_keep_their_values_but_not_their_text() {
+    let name = "formules-partagees-libreoffice.xls";
+    let input = std::fs::read(data(name)).expect("fixture");
+    let c = checker();
+    let report = c.check_bytes(name, &input);
+    let a = write_annotated(&report, &c.rules, checked_at(), None, Some(&input)).expect("written");
+    assert!(!a.patched, "an .xls is re-created");
+    let column_c = |v: &BTreeMap<String, Vec<(u32, u32, String)>>| -> Vec<String> {
+        v["shared"]
+            .iter()
+            .filter(|(r, c, _)| *c == 2 && *r >= 1)
+            .map(|(_, _, s)| s.clone())
+            .collect()
+    };
+    let v_out = values(&a.bytes);
+    assert_eq!(column_c(&values(&input)), ["3", "7", "11", "15"]);
+    assert_eq!(column_c(&v_out), ["3", "7", "11", "15"], "the values are kept");
+    assert!(
+        !formulas_read(&input).iter().any(|(_, _, c, _)| *c == 2),
+        "calamine now reads the shared formulas of an .xls: copy them and update the README"
+    );
+}

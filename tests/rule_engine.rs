@@ -184,7 +184,18 @@ fn a_shared_parameter_set_on_one_rule_is_set_on_every_rule_using_it() {
     assert_eq!(words(&pack, "PLDE-DAT-003"), words(&pack, "PLDE-DAT-005"));
     // A rule of the template that does not use it does not get it.
     assert_eq!(words(&pack, "PLDE-DAT-001"), None);
-    let value = bilan::pipeline::rules::ParamValue::Text("installation;création".into());
+    use bilan::pipeline::rules::ParamValue;
+    assert_eq!(
+        words(&pack, "PLDE-DAT-003"),
+        Some(ParamValue::List(vec![
+            ParamValue::Text("install".into()),
+            ParamValue::Text("mise en place".into())
+        ]))
+    );
+    let value = ParamValue::List(vec![
+        ParamValue::Text("installation".into()),
+        ParamValue::Text("création".into()),
+    ]);
     pack.set_parameter("PLDE-DAT-005", "mots_installation", value.clone());
     assert_eq!(words(&pack, "PLDE-DAT-003"), Some(value.clone()));
     assert_eq!(words(&pack, "PLDE-DAT-005"), Some(value));

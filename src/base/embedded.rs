@@ -15,6 +15,28 @@ pub struct SourceFile {
     pub text: String,
 }
 
+/// What `build.rs` made of a built-in rule file: its header parsed (TOML
+/// checked at build time, stored as JSON), its worked examples apart.
+#[derive(Debug)]
+pub struct Prebuilt {
+    /// The header without its `[[examples]]` (a `.toml` file: all of it), as
+    /// JSON; `None`: a `commun.rhai` without header.
+    pub header: Option<&'static str>,
+    /// `{"examples": [...]}`, as JSON, when the header has examples.
+    pub examples: Option<&'static str>,
+}
+
+include!(concat!(env!("OUT_DIR"), "/rules_prebuilt.rs"));
+
+/// The build-time form of `file`, when it is a built-in rule file as built
+/// (same path, same text): the engine then loads it without parsing TOML.
+pub fn prebuilt(file: &SourceFile) -> Option<&'static Prebuilt> {
+    let path = file.path.to_str()?.replace('\\', "/");
+    let i = PREBUILT.binary_search_by(|(p, _)| (*p).cmp(path.as_str())).ok()?;
+    let built = RULES.get_file(&path)?.contents_utf8()?;
+    (built == file.text).then(|| &PREBUILT[i].1)
+}
+
 /// Files of the built-in rule pack, sorted by path.
 pub fn rules() -> Vec<SourceFile> {
     collect(&RULES)

@@ -68,7 +68,7 @@ impl Check {
 
 /// The live checks of the rules that apply to `t` (rules switched off by the
 /// pack are left out), or the French reason a declaration cannot be used.
-pub fn checks(t: &Template, pack: &RulePack) -> Result<Vec<Check>, String> {
+pub fn checks(t: &Template, pack: &RulePack) -> Result<Vec<Check>, LiveError> {
     let mut out = Vec::new();
     for rule in &pack.rules {
         if rule.meta.live.is_empty() || !rule.applies_to(&t.id) {
@@ -78,16 +78,17 @@ pub fn checks(t: &Template, pack: &RulePack) -> Result<Vec<Check>, String> {
             continue;
         }
         for decl in &rule.meta.live {
-            let items = decl.items().map_err(|e| format!("règle {} : {e}", rule.meta.id))?;
+            let items = decl.items().map_err(|reason| LiveError::Unplaced {
+                rule: rule.meta.id.clone(),
+                reason,
+            })?;
             for item in items {
                 let tolerance = match &item.tolerance {
                     Some(LiveTolerance::Int(i)) => *i as f64,
                     Some(LiveTolerance::Float(f)) => *f,
-                    Some(LiveTolerance::Parameter(name)) => param(rule, name).ok_or_else(|| {
-                        format!(
-                            "règle {} : contrôle en direct, paramètre de tolérance « {name} » inconnu ou non numérique",
-                            rule.meta.id
-                        )
+                    Some(LiveTolerance::Parameter(name)) => param(rule, name).ok_or_else(|| LiveError::Tolerance {
+                        rule: rule.meta.id.clone(),
+                        name: name.clone(),
                     })?,
                     None => param(rule, "tolerance").unwrap_or(0.0),
                 };
@@ -462,9 +463,12 @@ impl Plan<'_> {
 /// Why the live checks could not be written in a return.
 #[derive(Debug, thiserror::Error)]
 pub enum LiveError {
-    /// A declaration that does not fit the blank return (the French reason).
+    /// A declaration that cannot be used, or does not fit the blank return
+    /// (the French reason).
     #[error("règle {rule} : {reason}")]
     Unplaced { rule: String, reason: String },
+    #[error("règle {rule} : contrôle en direct, paramètre de tolérance « {name} » inconnu ou non numérique")]
+    Tolerance { rule: String, name: String },
     #[error("feuille « {sheet} » : {source}")]
     Sheet { sheet: String, source: XlsxError },
     #[error("règle {rule} : {source}")]

@@ -86,9 +86,9 @@ pub fn fill(t: &Template, data: &Value) -> Result<Vec<u8>, BlankError> {
 /// The blank return of `t` with the live checks of the rules of `pack` that
 /// apply to it (`bilan template`, the web desk).
 pub fn blank_checked(t: &Template, pack: &crate::pipeline::rules::RulePack) -> Result<Vec<u8>, BlankError> {
-    let checks = live::checks(t, pack).map_err(|message| BlankError {
+    let checks = live::checks(t, pack).map_err(|e| BlankError {
         template: t.id.clone(),
-        message,
+        message: e.to_string(),
     })?;
     build(t, None, &checks, Probes::Off)
 }

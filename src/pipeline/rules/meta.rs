@@ -87,19 +87,4 @@ pub struct Example {
     pub data: String,
 }
 
-/// Splits a rule file into its TOML header and the script. The header is the
-/// first block comment `/* … */`; the script keeps its line numbers (the header
-/// is blanked out, not removed).
-pub fn split_header(text: &str) -> Option<(&str, String)> {
-    let trimmed = text.trim_start();
-    let offset = text.len() - trimmed.len();
-    let rest = trimmed.strip_prefix("/*")?;
-    let end = rest.find("*/")?;
-    let header = &rest[..end];
-    let header_len = offset + 2 + end + 2;
-    let blank: String = text[..header_len]
-        .chars()
-        .map(|c| if c == '\n' { '\n' } else { ' ' })
-        .collect();
-    Some((header, format!("{blank}{}", &text[header_len..])))
-}
+pub use super::header::{blank_out, split_header};
