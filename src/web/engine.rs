@@ -78,7 +78,7 @@ impl Engine {
         if let Some(c) = self.campaigns.lock().ok().and_then(|m| m.get(&id).cloned()) {
             return Ok(c);
         }
-        let checker = Arc::new(super::load_checker(
+        let checker = Arc::new(load_checker(
             self.worker_exe.clone(),
             self.max_file_size,
             Some(text.to_string()),
@@ -181,5 +181,35 @@ fn check_now(checker: &Checker, path: &Path, name: &str, annotated: Option<&Path
         report,
         extraction: checked.extraction,
         cross: checked.cross,
+    })
+}
+
+/// The library's checker as the desk uses it: built-in schemas and rules,
+/// files read by isolated worker processes (`worker_exe __worker`).
+pub fn default_checker(worker_exe: Option<PathBuf>, max_file_size: u64) -> Result<Checker, WebError> {
+    load_checker(worker_exe, max_file_size, None)
+}
+
+/// A checker with a campaign's rules (`campagne.toml` text), or the built-in ones.
+pub fn load_checker(
+    worker_exe: Option<PathBuf>,
+    max_file_size: u64,
+    campaign: Option<String>,
+) -> Result<Checker, WebError> {
+    let exe = match worker_exe {
+        Some(p) => Some(p),
+        None => std::env::current_exe().ok(),
+    };
+    let setup = crate::run::Setup {
+        max_file_size: Some(max_file_size),
+        isolation: exe,
+        campagne_texte: campaign.map(|t| (PathBuf::from("campagne.toml"), t)),
+        ..crate::run::Setup::default()
+    };
+    crate::run::load(&setup).map_err(|e| match e {
+        crate::run::RunError::Rule(r) => WebError::Internal(format!("règle invalide : {}", r.message)),
+        crate::run::RunError::Campaign(c) => WebError::BadRequest(c.to_string()),
+        crate::run::RunError::Message(m) => WebError::Internal(m),
+        crate::run::RunError::Interrupted => WebError::Internal("interrompu".into()),
     })
 }

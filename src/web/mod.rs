@@ -28,6 +28,7 @@ use tokio::net::TcpListener;
 use tokio::sync::Notify;
 
 use crate::job::Checker;
+pub use engine::{default_checker, load_checker};
 pub use error::WebError;
 use store::Store;
 
@@ -162,36 +163,6 @@ pub struct AppState {
 }
 
 pub type Shared = Arc<AppState>;
-
-/// The library's checker as the desk uses it: built-in schemas and rules,
-/// files read by isolated worker processes (`worker_exe __worker`).
-pub fn default_checker(worker_exe: Option<PathBuf>, max_file_size: u64) -> Result<Checker, WebError> {
-    load_checker(worker_exe, max_file_size, None)
-}
-
-/// A checker with a campaign's rules (`campagne.toml` text), or the built-in ones.
-pub fn load_checker(
-    worker_exe: Option<PathBuf>,
-    max_file_size: u64,
-    campaign: Option<String>,
-) -> Result<Checker, WebError> {
-    let exe = match worker_exe {
-        Some(p) => Some(p),
-        None => std::env::current_exe().ok(),
-    };
-    let setup = crate::run::Setup {
-        max_file_size: Some(max_file_size),
-        isolation: exe,
-        campagne_texte: campaign.map(|t| (PathBuf::from("campagne.toml"), t)),
-        ..crate::run::Setup::default()
-    };
-    crate::run::load(&setup).map_err(|e| match e {
-        crate::run::RunError::Rule(r) => WebError::Internal(format!("règle invalide : {}", r.message)),
-        crate::run::RunError::Campaign(c) => WebError::BadRequest(c.to_string()),
-        crate::run::RunError::Message(m) => WebError::Internal(m),
-        crate::run::RunError::Interrupted => WebError::Internal("interrompu".into()),
-    })
-}
 
 /// A running desk (for `serve` and for tests).
 pub struct Server {
