@@ -306,26 +306,38 @@ pub struct Lock {
     _file: std::fs::File,
 }
 
+/// Why an output folder could not be locked (its `Display` is the French a
+/// user reads).
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    /// The lock file could not be created.
+    #[error("verrou {} impossible à créer : {}", .path.display(), io_fr(.source))]
+    Create { path: PathBuf, source: std::io::Error },
+    /// Another run holds the lock.
+    #[error("un autre contrôle écrit déjà dans {} (verrou {LOCK_FILE}) : attendez qu'il se termine, ou choisissez un autre dossier --out", .dir.display())]
+    Busy { dir: PathBuf },
+}
+
 impl Lock {
     /// Takes the lock of `dir`, or says in French that another run holds it.
-    pub fn acquire(dir: &Path) -> Result<Self, String> {
+    pub fn acquire(dir: &Path) -> Result<Self, LockError> {
         let path = dir.join(LOCK_FILE);
-        let file = std::fs::OpenOptions::new()
+        let file = match std::fs::OpenOptions::new()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&path)
-            .map_err(|e| format!("verrou {} impossible à créer : {}", path.display(), io_fr(&e)))?;
+        {
+            Ok(file) => file,
+            Err(source) => return Err(LockError::Create { path, source }),
+        };
         #[cfg(unix)]
         {
             use std::os::unix::io::AsRawFd;
             // SAFETY: flock on a file descriptor we own.
             let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
             if r != 0 {
-                return Err(format!(
-                    "un autre contrôle écrit déjà dans {} (verrou {LOCK_FILE}) : attendez qu'il se termine, ou choisissez un autre dossier --out",
-                    dir.display()
-                ));
+                return Err(LockError::Busy { dir: dir.to_path_buf() });
             }
         }
         Ok(Self { _file: file })

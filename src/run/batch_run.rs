@@ -96,7 +96,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             )));
         }
     }
-    let _lock = output::Lock::acquire(&opts.out).map_err(RunError::Message)?;
+    let _lock = output::Lock::acquire(&opts.out).map_err(|e| RunError::Message(e.to_string()))?;
     output::remove_stale(&opts.out);
     let inputs = batch::collect_inputs(&opts.paths, glob.as_ref(), Some(&out));
     // An input named explicitly may be one of the outputs.
