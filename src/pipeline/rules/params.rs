@@ -154,28 +154,24 @@ impl ParamValue {
 
     /// Reads a TOML value as a value of `kind`; the reason in French when it is
     /// not one (the caller adds where and which parameter).
-    pub fn from_toml(kind: ParamKind, v: &toml::Value) -> Result<Self, String> {
-        let wrong = || format!("{} est attendu, pas {}", kind.fr(), toml_kind_fr(v));
+    pub fn from_toml(kind: ParamKind, v: &toml::Value) -> Result<Self, ValueError> {
         match (kind, v) {
             (ParamKind::Number, toml::Value::Integer(i)) | (ParamKind::Integer, toml::Value::Integer(i)) => {
                 Ok(ParamValue::Int(*i))
             }
             (ParamKind::Number, toml::Value::Float(f)) => {
                 if !f.is_finite() {
-                    return Err(format!("{} n'est pas un nombre utilisable", float_fr(*f)));
+                    return Err(ValueError::Unusable(float_fr(*f)));
                 }
                 if crate::base::format::decimal_of_f64(*f).is_none() {
-                    return Err(format!("{} est un nombre trop grand pour une règle", float_fr(*f)));
+                    return Err(ValueError::TooBig(float_fr(*f)));
                 }
                 Ok(ParamValue::Float(*f))
             }
             (ParamKind::Integer, toml::Value::Float(f)) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => {
                 Ok(ParamValue::Int(*f as i64))
             }
-            (ParamKind::Integer, toml::Value::Float(f)) => Err(format!(
-                "un nombre entier est attendu, pas le nombre à virgule {}",
-                float_fr(*f)
-            )),
+            (ParamKind::Integer, toml::Value::Float(f)) => Err(ValueError::NotInteger(float_fr(*f))),
             (ParamKind::Text, toml::Value::String(s)) => Ok(ParamValue::Text(s.clone())),
             (ParamKind::Date, toml::Value::Datetime(dt)) => {
                 let day = match (dt.date, dt.time, dt.offset) {
@@ -183,31 +179,35 @@ impl ParamValue {
                     _ => None,
                 };
                 day.map(|d| ParamValue::Date(d.canonical()))
-                    .ok_or_else(|| "une date sans heure est attendue (AAAA-MM-JJ, par exemple 2015-12-31)".to_string())
+                    .ok_or(ValueError::TimeInDate)
             }
             (ParamKind::Date, toml::Value::String(s)) => crate::base::values::parse_french_date(s)
                 .filter(|d| d.precision == Precision::Day)
                 .map(|d| ParamValue::Date(d.canonical()))
-                .ok_or_else(|| {
-                    format!("« {s} » n'est pas un jour : écrivez la date AAAA-MM-JJ (par exemple 2015-12-31)")
-                }),
+                .ok_or_else(|| ValueError::NotADay(s.clone())),
             (list, toml::Value::Array(items)) if list.element().is_some() => {
                 let element = list.element().unwrap_or(ParamKind::Text);
                 items
                     .iter()
                     .enumerate()
                     .map(|(i, item)| {
-                        Self::from_toml(element, item).map_err(|e| format!("élément n° {} de la liste : {e}", i + 1))
+                        Self::from_toml(element, item).map_err(|e| ValueError::Item {
+                            index: i + 1,
+                            source: Box::new(e),
+                        })
                     })
                     .collect::<Result<Vec<_>, _>>()
                     .map(ParamValue::List)
             }
-            _ => Err(wrong()),
+            _ => Err(ValueError::WrongKind {
+                expected: kind.fr(),
+                got: toml_kind_fr(v),
+            }),
         }
     }
 
     /// A plain header value (`seuil_pct = 50`), its kind inferred.
-    fn plain(v: &toml::Value) -> Result<Self, String> {
+    fn plain(v: &toml::Value) -> Result<Self, ValueError> {
         let kind = match v {
             toml::Value::Integer(_) | toml::Value::Float(_) => ParamKind::Number,
             toml::Value::String(_) => ParamKind::Text,
@@ -216,7 +216,7 @@ impl ParamValue {
                 Some(toml::Value::String(_)) => ParamKind::Texts,
                 _ => ParamKind::Numbers,
             },
-            other => return Err(format!("valeur de paramètre inattendue : {}", toml_kind_fr(other))),
+            other => return Err(ValueError::Unexpected(toml_kind_fr(other))),
         };
         Self::from_toml(kind, v)
     }
@@ -284,14 +284,14 @@ impl Param {
 
     fn from_header(v: toml::Value) -> Result<Self, String> {
         let toml::Value::Table(table) = v else {
-            return ParamValue::plain(&v).map(Param::number);
+            return ParamValue::plain(&v).map(Param::number).map_err(|e| e.to_string());
         };
         let d: Declared = toml::Value::Table(table)
             .try_into()
             .map_err(|e: toml::de::Error| crate::base::messages::toml_error(e.message()))?;
         let kind = match (d.kind, &d.default) {
             (Some(k), _) => k,
-            (None, Some(v)) => ParamValue::plain(v)?.inferred_kind(),
+            (None, Some(v)) => ParamValue::plain(v).map_err(|e| e.to_string())?.inferred_kind(),
             (None, None) => {
                 return Err("un paramètre sans « default » doit déclarer son « type » (number, integer, date, text, numbers, integers, texts)".into())
             }
@@ -336,17 +336,19 @@ impl Param {
 
     /// Reads a TOML value as this parameter's type and range: the value, or
     /// why not, in French (« 1e300 est hors de la plage permise (de 0 à 100) »).
-    pub fn check_toml(&self, v: &toml::Value) -> Result<ParamValue, String> {
+    pub fn check_toml(&self, v: &toml::Value) -> Result<ParamValue, ValueError> {
         let value = ParamValue::from_toml(self.kind, v)?;
         self.check_range(&value)?;
         Ok(value)
     }
 
-    fn check_range(&self, value: &ParamValue) -> Result<(), String> {
+    fn check_range(&self, value: &ParamValue) -> Result<(), ValueError> {
         if let ParamValue::List(items) = value {
             for (i, item) in items.iter().enumerate() {
-                self.check_range(item)
-                    .map_err(|e| format!("élément n° {} de la liste : {e}", i + 1))?;
+                self.check_range(item).map_err(|e| ValueError::Item {
+                    index: i + 1,
+                    source: Box::new(e),
+                })?;
             }
             return Ok(());
         }
@@ -359,11 +361,10 @@ impl Param {
             .as_ref()
             .is_some_and(|m| value.compare(m) == Some(std::cmp::Ordering::Greater));
         if below || above {
-            return Err(format!(
-                "{} est hors de la plage permise ({})",
-                value.display(),
-                self.range_fr()
-            ));
+            return Err(ValueError::OutOfRange {
+                value: value.display(),
+                range: self.range_fr(),
+            });
         }
         Ok(())
     }
@@ -467,6 +468,30 @@ pub fn key_of_dynamic(data: &Dynamic, pointer: &str) -> Option<String> {
     }
 }
 
+/// Why a value is not one of a parameter's type or range (its `Display` is
+/// the French a campaign author reads; the caller adds where and which
+/// parameter).
+#[derive(Debug, PartialEq, thiserror::Error)]
+pub enum ValueError {
+    #[error("{expected} est attendu, pas {got}")]
+    WrongKind { expected: &'static str, got: &'static str },
+    #[error("{0} n'est pas un nombre utilisable")]
+    Unusable(String),
+    #[error("{0} est un nombre trop grand pour une règle")]
+    TooBig(String),
+    #[error("un nombre entier est attendu, pas le nombre à virgule {0}")]
+    NotInteger(String),
+    #[error("une date sans heure est attendue (AAAA-MM-JJ, par exemple 2015-12-31)")]
+    TimeInDate,
+    #[error("« {0} » n'est pas un jour : écrivez la date AAAA-MM-JJ (par exemple 2015-12-31)")]
+    NotADay(String),
+    #[error("valeur de paramètre inattendue : {0}")]
+    Unexpected(&'static str),
+    #[error("élément n° {index} de la liste : {source}")]
+    Item { index: usize, source: Box<ValueError> },
+    #[error("{value} est hors de la plage permise ({range})")]
+    OutOfRange { value: String, range: String },
+}
 /// A float as a French reader writes it: `2,5`, `1e300` for the very large or small.
 fn float_fr(f: f64) -> String {
     if f.is_nan() {
@@ -525,13 +550,22 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         let s = &p["seuil_pct"];
         assert!(s.check_toml(&toml::Value::Integer(40)).is_ok());
-        let e = s.check_toml(&toml::Value::Float(1e300)).err().unwrap_or_default();
+        let e = s
+            .check_toml(&toml::Value::Float(1e300))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("trop grand"), "{e}");
-        let e = s.check_toml(&toml::Value::Integer(-5)).err().unwrap_or_default();
+        let e = s
+            .check_toml(&toml::Value::Integer(-5))
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert_eq!(e, "-5 est hors de la plage permise (de 0 à 100)");
         let e = s
             .check_toml(&toml::Value::String("40".into()))
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert_eq!(e, "un nombre est attendu, pas un texte");
         // A default out of its own range is a mistake in the rule.
@@ -562,6 +596,7 @@ mod tests {
                 "1990-01-01".parse().unwrap_or_else(|e| panic!("{e}")),
             ))
             .err()
+            .map(|e| e.to_string())
             .unwrap_or_default();
         assert_eq!(
             e,
@@ -574,7 +609,7 @@ mod tests {
             Ok(ParamValue::List(vec![ParamValue::Int(1), ParamValue::Int(2)]))
         );
         let bad = toml::Value::Array(vec![toml::Value::Integer(1), toml::Value::String("x".into())]);
-        let e = codes.check_toml(&bad).err().unwrap_or_default();
+        let e = codes.check_toml(&bad).err().map(|e| e.to_string()).unwrap_or_default();
         assert!(
             e.starts_with("élément n° 2 de la liste : un nombre entier est attendu"),
             "{e}"
