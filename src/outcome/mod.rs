@@ -293,7 +293,7 @@ pub fn cross_view(
     templates: &TemplateSet,
     rules: &crate::pipeline::rules::RulePack,
     report: &FileReport,
-) -> Option<Result<Value, String>> {
+) -> Option<Result<Value, crate::pipeline::rules::cross_view::CrossViewError>> {
     let mut cross = cross_data(templates, report)?;
     let Some(template) = report.template.as_deref() else {
         return Some(Ok(cross));

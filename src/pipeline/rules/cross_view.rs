@@ -27,6 +27,18 @@ pub struct CrossViews {
     pub(super) scripts: std::collections::BTreeMap<String, AST>,
 }
 
+/// Why a template's cross-file view could not be computed (its `Display` is
+/// the French of the finding that says so).
+#[derive(Debug, thiserror::Error)]
+pub enum CrossViewError {
+    /// The script did not end with a map.
+    #[error("rules/{template}/{CROSS_VIEW_FILE} ne se termine pas par une table (#{{…}})")]
+    NotATable { template: String },
+    /// The script failed (error, budget exceeded…).
+    #[error("rules/{template}/{CROSS_VIEW_FILE} : {message}")]
+    Failed { template: String, message: String },
+}
+
 impl RulePack {
     /// Whether `template` has an `inter-fichiers.rhai`.
     pub fn has_cross_view(&self, template: &str) -> bool {
@@ -36,7 +48,7 @@ impl RulePack {
     /// The cross-file view of a return of `template` whose cross-file values
     /// are `data`: `None` when the template has no `inter-fichiers.rhai` (the
     /// rules see `data` as it is), else the script's result or why it failed.
-    pub fn cross_view(&self, template: &str, data: &Value) -> Option<Result<Value, String>> {
+    pub fn cross_view(&self, template: &str, data: &Value) -> Option<Result<Value, CrossViewError>> {
         let ast = self.cross_views.scripts.get(template)?;
         let mut scope = Scope::new();
         scope.push_constant_dynamic("data", api::to_dynamic(data));
@@ -44,17 +56,20 @@ impl RulePack {
         let (result, _) = api::collect(deadline, || self.engine.eval_ast_with_scope::<Dynamic>(&mut scope, ast));
         Some(match result {
             Ok(d) if d.is_map() => Ok(to_json(&d)),
-            Ok(_) => Err(format!(
-                "rules/{template}/{CROSS_VIEW_FILE} ne se termine pas par une table (#{{…}})"
-            )),
-            Err(e) => Err(format!("rules/{template}/{CROSS_VIEW_FILE} : {e}")),
+            Ok(_) => Err(CrossViewError::NotATable {
+                template: template.to_string(),
+            }),
+            Err(e) => Err(CrossViewError::Failed {
+                template: template.to_string(),
+                message: e.to_string(),
+            }),
         })
     }
 
     /// A batch's data (`{"returns": [{"template", "data", …}]}`, as a worked
     /// example of a cross-file rule states it) with each return's `data`
     /// replaced by its template's cross-file view, as a batch gives it.
-    pub fn batch_view(&self, mut batch: Value) -> Result<Value, String> {
+    pub fn batch_view(&self, mut batch: Value) -> Result<Value, CrossViewError> {
         if let Some(returns) = batch.get_mut("returns").and_then(Value::as_array_mut) {
             for r in returns {
                 let Some(template) = r.get("template").and_then(Value::as_str).map(str::to_string) else {

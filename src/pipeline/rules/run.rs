@@ -242,7 +242,7 @@ impl RulePack {
             .as_ref()
             .is_some_and(|t| t.iter().any(|x| x == BATCH_SCOPE))
         {
-            self.batch_view(data)
+            self.batch_view(data).map_err(|e| e.to_string())
         } else {
             Ok(data)
         }
