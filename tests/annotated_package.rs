@@ -643,23 +643,18 @@ fn convert(soffice: &Path, dir: &Path, input: &Path, to: &str) -> Vec<u8> {
     )
     .expect("profile settings");
     let out = dir.join(to);
-    let mut child = std::process::Command::new(soffice)
-        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .args(["--headless", "--norestore", "--convert-to", to, "--outdir"])
-        .arg(&out)
-        .arg(input)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("soffice starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(180);
-    while child.try_wait().expect("wait").is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("soffice did not finish within 180 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    common::run_soffice(
+        soffice,
+        &profile,
+        &[
+            "--convert-to".as_ref(),
+            to.as_ref(),
+            "--outdir".as_ref(),
+            out.as_os_str(),
+            input.as_os_str(),
+        ],
+        180,
+    );
     let stem = input.file_stem().expect("stem").to_string_lossy().into_owned();
     let ext = to.split(':').next().unwrap_or(to);
     std::fs::read(out.join(format!("{stem}.{ext}")))

@@ -772,24 +772,7 @@ fn soffice() -> Option<PathBuf> {
 
 /// Runs soffice with a private profile; fails after two minutes.
 fn run_soffice(soffice: &Path, profile: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
-    let mut child = std::process::Command::new(soffice)
-        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .arg("--headless")
-        .arg("--norestore")
-        .args(args)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("soffice starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while child.try_wait().expect("wait").is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("soffice did not finish within 120 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    child.wait_with_output().expect("soffice output")
+    common::run_soffice(soffice, profile, args, 120)
 }
 
 #[test]

@@ -95,24 +95,14 @@ fn recalculating_profile(dir: &Path) -> PathBuf {
 /// `soffice --convert-to <target>` of `inputs` into `outdir`; fails after
 /// five minutes.
 fn convert(soffice: &Path, profile: &Path, target: &str, outdir: &Path, inputs: &[PathBuf]) {
-    let mut child = std::process::Command::new(soffice)
-        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
-        .args(["--headless", "--norestore", "--convert-to", target, "--outdir"])
-        .arg(outdir)
-        .args(inputs)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("soffice starts");
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
-    while child.try_wait().expect("wait").is_none() {
-        if std::time::Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("soffice did not finish within 300 s");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
-    let out = child.wait_with_output().expect("soffice output");
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "--convert-to".as_ref(),
+        target.as_ref(),
+        "--outdir".as_ref(),
+        outdir.as_os_str(),
+    ];
+    args.extend(inputs.iter().map(|p| p.as_os_str()));
+    let out = common::run_soffice(soffice, profile, &args, 300);
     assert!(
         out.status.success(),
         "soffice --convert-to {target} failed: {}",

@@ -54,3 +54,30 @@ pub fn bilan() -> assert_cmd::Command {
     cmd.env("NO_COLOR", "1");
     cmd
 }
+
+/// Runs LibreOffice headless (`soffice`) with the private profile `profile`
+/// and `args`; fails the test when it has not finished within `seconds`.
+pub fn run_soffice(
+    soffice: &std::path::Path,
+    profile: &std::path::Path,
+    args: &[&std::ffi::OsStr],
+    seconds: u64,
+) -> std::process::Output {
+    let mut child = std::process::Command::new(soffice)
+        .arg(format!("-env:UserInstallation=file://{}", profile.display()))
+        .args(["--headless", "--norestore"])
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("soffice starts");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("soffice did not finish within {seconds} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    child.wait_with_output().expect("soffice output")
+}
