@@ -286,7 +286,11 @@ fn main() {
     files.sort();
     if only_profile {
         rule_profile(&files, 20);
-        let _ = std::fs::remove_dir_all(&root);
+        if std::env::var_os("BILAN_BENCH_KEEP").is_some() {
+            println!("conservé : {}", root.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&root);
+        }
         return;
     }
 
