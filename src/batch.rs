@@ -14,7 +14,7 @@ use serde_json::{json, Value};
 
 use crate::finding::{EngineRule, Finding, Severity};
 use crate::job::{Checked, Checker, Input, Job};
-pub use crate::outcome::{BatchFinding, Skipped, Summary};
+pub use crate::outcome::{BatchFinding, Brief, Returned, Skipped, Summary};
 use crate::pipeline::check::FileReport;
 // Transition re-exports (moved items; see the block in lib.rs).
 pub use crate::outcome::key_rows;
@@ -188,6 +188,23 @@ pub fn check_all_with(
     progress: &(dyn Fn() + Sync),
     done: &(dyn Fn(usize, &Summary) + Sync),
 ) -> Vec<Summary> {
+    check_all_kept(checker, files, jobs, job, progress, &|i, s| {
+        done(i, &s);
+        s
+    })
+}
+
+/// [`check_all`], keeping of the i-th file what `keep(i, summary)` makes of
+/// its summary, as soon as it is checked (from the worker threads): a batch
+/// keeps a [`Brief`] and sends the findings to a scratch file.
+pub fn check_all_kept<T: Send>(
+    checker: &Checker,
+    files: &[PathBuf],
+    jobs: usize,
+    job: &(dyn Fn(usize) -> (Job, Option<String>) + Sync),
+    progress: &(dyn Fn() + Sync),
+    keep: &(dyn Fn(usize, Summary) -> T + Sync),
+) -> Vec<T> {
     let work = |i: usize, path: &PathBuf| -> Option<Summary> {
         if crate::job::isolate::interrupted() {
             return None;
@@ -230,13 +247,9 @@ pub fn check_all_with(
             cross: checked.cross,
         })
     };
-    let work = |i: usize, path: &PathBuf| -> Option<Summary> {
-        let summary = work(i, path)?;
-        done(i, &summary);
-        Some(summary)
-    };
+    let work = |i: usize, path: &PathBuf| -> Option<T> { Some(keep(i, work(i, path)?)) };
     let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build();
-    let all: Vec<Option<Summary>> = match pool {
+    let all: Vec<Option<T>> = match pool {
         Ok(pool) => pool.install(|| files.par_iter().enumerate().map(|(i, p)| work(i, p)).collect()),
         Err(_) => files.iter().enumerate().map(|(i, p)| work(i, p)).collect(),
     };
@@ -260,22 +273,26 @@ fn internal_failure(path: &Path, what: &str) -> FileReport {
     )
 }
 
-/// Runs the cross-file rules (`rules/batch/`) over the set of returns.
-pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[Expected]>) -> Vec<BatchFinding> {
+/// Runs the cross-file rules (`rules/batch/`) over the set of returns
+/// (summaries, or the briefs a batch keeps).
+pub fn cross_checks<R: Returned>(
+    rules: &RulePack,
+    summaries: &[R],
+    expected: Option<&[Expected]>,
+) -> Vec<BatchFinding> {
     let returns: Vec<Value> = summaries
         .iter()
         .map(|s| {
-            let r = &s.report;
-            let cross = s.cross.as_ref();
+            let cross = s.cross();
             json!({
-                "path": r.path,
-                "file": file_name(&r.path),
-                "template": r.template,
-                "organisation": r.organisation,
-                "exercice": r.exercice.as_ref().and_then(|e| e.parse::<i64>().ok()),
-                "cut_off": r.cut_off,
-                "status": r.status(),
-                "data": cross.map(|c| seen_data(rules, r.template.as_deref(), c)).unwrap_or(Value::Null),
+                "path": s.path(),
+                "file": file_name(s.path()),
+                "template": s.template(),
+                "organisation": s.organisation(),
+                "exercice": s.exercice().and_then(|e| e.parse::<i64>().ok()),
+                "cut_off": s.cut_off(),
+                "status": s.status(),
+                "data": cross.map(|c| seen_data(rules, s.template(), c)).unwrap_or(Value::Null),
                 "decimals": cross.and_then(|c| c.get("decimals")).cloned().unwrap_or_else(|| json!({})),
             })
         })
@@ -297,12 +314,12 @@ pub fn cross_checks(rules: &RulePack, summaries: &[Summary], expected: Option<&[
                         .and_then(|rest| rest.split('/').next())
                         .and_then(|i| i.parse::<usize>().ok());
                     let summary = index.and_then(|i| summaries.get(i));
-                    let file = summary.map(|s| s.report.path.clone());
+                    let file = summary.map(|s| s.path().to_string());
                     // `/returns/3/data/maquette/dossiers_axe1`: the cell of
                     // `/maquette/dossiers_axe1` in the 4th return.
                     let origin = index.and_then(|i| {
                         let inner = r.pointer.strip_prefix(&format!("/returns/{i}/data"))?;
-                        let cells = summary?.cross.as_ref()?.get("cells")?;
+                        let cells = summary?.cross()?.get("cells")?;
                         nearest_origin(cells, inner)
                     });
                     let figures = crate::pipeline::rules::figures(rule, &r);
@@ -543,4 +560,137 @@ fn indented(value: &Value, indent: &str) -> String {
         out.push_str(line);
     }
     out
+}
+
+/// Where a file's findings are while a batch runs: in the scratch file of a
+/// [`Spill`] (`offset`, `len` bytes of JSON), or here when it could not be
+/// written there.
+#[derive(Debug)]
+pub enum Spilled {
+    At { offset: u64, len: u64 },
+    Here(Vec<Finding>),
+}
+
+/// The findings of a batch's files, out of memory: each file's list is written
+/// to a scratch file (JSON, as a worker sends it) as soon as the file is
+/// checked, and read back, file by file, for the synthesis's `Constats`
+/// sheet. A write that fails keeps the findings in memory instead (nothing is
+/// lost, only memory).
+pub struct Spill {
+    state: std::sync::Mutex<SpillState>,
+    path: PathBuf,
+}
+
+struct SpillState {
+    out: Option<std::io::BufWriter<std::fs::File>>,
+    len: u64,
+    /// A write failed: the next findings stay in memory.
+    failed: bool,
+}
+
+impl Spill {
+    /// Findings go to `path` (a scratch file in the staging folder).
+    pub fn new(path: PathBuf) -> Self {
+        let out = std::fs::File::create(&path).ok().map(std::io::BufWriter::new);
+        Self {
+            state: std::sync::Mutex::new(SpillState {
+                out,
+                len: 0,
+                failed: false,
+            }),
+            path,
+        }
+    }
+
+    /// Sends `findings` to the scratch file.
+    pub fn push(&self, findings: Vec<Finding>) -> Spilled {
+        if findings.is_empty() {
+            return Spilled::Here(findings);
+        }
+        let Ok(text) = serde_json::to_vec(&findings) else {
+            return Spilled::Here(findings);
+        };
+        let Ok(mut st) = self.state.lock() else {
+            return Spilled::Here(findings);
+        };
+        let offset = st.len;
+        if st.failed {
+            return Spilled::Here(findings);
+        }
+        let Some(out) = st.out.as_mut() else {
+            return Spilled::Here(findings);
+        };
+        use std::io::Write;
+        if out.write_all(&text).is_err() {
+            st.failed = true;
+            return Spilled::Here(findings);
+        }
+        st.len += text.len() as u64;
+        Spilled::At {
+            offset,
+            len: text.len() as u64,
+        }
+    }
+
+    /// Done writing: a reader of what was written.
+    pub fn reader(mut self) -> std::io::Result<SpillReader> {
+        let out = match self.state.get_mut() {
+            Ok(st) => st.out.take(),
+            Err(_) => return Err(std::io::Error::other("constats perdus")),
+        };
+        let path = self.path.clone();
+        // The reader removes the file from now on, even when this fails.
+        let mut reader = SpillReader { file: None, path };
+        if let Some(out) = out {
+            out.into_inner().map_err(|e| e.into_error())?;
+            reader.file = Some(std::fs::File::open(&reader.path)?);
+        }
+        Ok(reader)
+    }
+}
+
+/// Reads back the findings a [`Spill`] wrote; the scratch file is removed when
+/// the reader is dropped.
+pub struct SpillReader {
+    file: Option<std::fs::File>,
+    path: PathBuf,
+}
+
+impl SpillReader {
+    /// The findings `at` stands for.
+    pub fn read<'a>(&mut self, at: &'a Spilled) -> std::io::Result<std::borrow::Cow<'a, [Finding]>> {
+        use std::io::{Read, Seek};
+        match at {
+            Spilled::Here(findings) => Ok(std::borrow::Cow::Borrowed(findings)),
+            Spilled::At { offset, len } => {
+                let file = self
+                    .file
+                    .as_mut()
+                    .ok_or_else(|| std::io::Error::other("fichier des constats introuvable"))?;
+                file.seek(std::io::SeekFrom::Start(*offset))?;
+                let mut buf = vec![0u8; *len as usize];
+                file.read_exact(&mut buf)?;
+                let findings: Vec<Finding> = serde_json::from_slice(&buf).map_err(std::io::Error::other)?;
+                Ok(std::borrow::Cow::Owned(findings))
+            }
+        }
+    }
+}
+
+impl Drop for SpillReader {
+    fn drop(&mut self) {
+        self.file = None;
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+impl Drop for Spill {
+    fn drop(&mut self) {
+        // Dropped without being read (an interrupted batch).
+        if let Ok(st) = self.state.get_mut() {
+            if st.out.take().is_some() {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+    }
 }

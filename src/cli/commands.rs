@@ -304,13 +304,11 @@ pub fn batch(args: BatchArgs) -> Result<u8, RunError> {
         b.0.finish_and_clear();
     }
     let done = done?;
-    let mut reports: Vec<bilan::pipeline::check::FileReport> = done.summaries.into_iter().map(|s| s.report).collect();
-    reports.iter_mut().for_each(report::terminal_safe);
     let safe = |p: &Path| bilan::output::neutralise_name(&bilan::output::path_text(p)).into_owned();
     if !args.quiet {
         let mut out = String::new();
-        for r in &reports {
-            out.push_str(&report::summary_line(r));
+        for r in &done.returns {
+            out.push_str(&report::terminal_line_of(r));
             out.push('\n');
         }
         for s in &done.skipped {
@@ -327,7 +325,10 @@ pub fn batch(args: BatchArgs) -> Result<u8, RunError> {
             out.push_str(&report::short::cross_line(b));
         }
         let cross: Vec<bilan::finding::Finding> = done.cross.iter().map(|b| b.finding.clone()).collect();
-        out.push_str(&report::total_line_with(&reports, bilan::finding::Counts::of(&cross)));
+        out.push_str(&report::total_line_of(
+            done.returns.iter().map(|r| r.counts),
+            bilan::finding::Counts::of(&cross),
+        ));
         out.push('\n');
         if !done.skipped.is_empty() {
             out.push_str(&format!(
@@ -345,7 +346,11 @@ pub fn batch(args: BatchArgs) -> Result<u8, RunError> {
     if let Some(code) = failed_outputs(&done.failures) {
         return Ok(code);
     }
-    Ok(run::exit_code(&reports, &done.cross, args.fail_on.level()))
+    Ok(run::exit_code_of(
+        done.returns.iter().map(|r| r.counts),
+        &done.cross,
+        args.fail_on.level(),
+    ))
 }
 
 pub fn diff(args: DiffArgs) -> Result<u8, RunError> {

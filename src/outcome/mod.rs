@@ -9,7 +9,9 @@ use std::path::PathBuf;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+pub mod brief;
 pub mod wire;
+pub use brief::{Brief, Returned};
 pub use wire::finding_json;
 
 use crate::finding::Finding;

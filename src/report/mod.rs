@@ -106,22 +106,52 @@ pub fn campaign_block(rules: &crate::pipeline::rules::RulePack) -> Option<String
 
 /// The one-line summary of a file.
 pub fn summary_line(r: &FileReport) -> String {
-    let what = match (&r.template, &r.organisation) {
+    line_of(
+        &r.path,
+        r.template.as_deref(),
+        r.organisation.as_deref(),
+        || r.findings.iter().any(crate::outcome::brief::is_io_finding),
+        r.counts(),
+    )
+}
+
+/// [`summary_line`] of what a batch keeps of a return.
+pub fn summary_line_of(r: &impl crate::outcome::Returned) -> String {
+    line_of(r.path(), r.template(), r.organisation(), || r.unreadable(), r.counts())
+}
+
+/// [`summary_line_of`] for the terminal, its text from the file neutralised
+/// as [`terminal_safe`] does.
+pub fn terminal_line_of(r: &impl crate::outcome::Returned) -> String {
+    let path = crate::output::neutralise_name(r.path());
+    let template = r.template().map(crate::output::neutralise);
+    let organisation = r.organisation().map(crate::output::neutralise);
+    line_of(
+        &path,
+        template.as_deref(),
+        organisation.as_deref(),
+        || r.unreadable(),
+        r.counts(),
+    )
+}
+
+fn line_of(
+    path: &str,
+    template: Option<&str>,
+    organisation: Option<&str>,
+    unreadable: impl FnOnce() -> bool,
+    counts: Counts,
+) -> String {
+    let what = match (template, organisation) {
         (Some(t), Some(o)) => format!("{t}, {o}"),
-        (Some(t), None) => t.clone(),
-        _ if r.findings.iter().any(|f| {
-            crate::finding::EngineRule::of_id(f.rule.as_str()).is_some_and(|e| e.id().starts_with("BILAN-IO"))
-        }) =>
-        {
-            "fichier illisible".to_string()
-        }
+        (Some(t), None) => t.to_string(),
+        _ if unreadable() => "fichier illisible".to_string(),
         _ => "modèle non reconnu".to_string(),
     };
     format!(
-        "{} : {what} — {} ({})",
-        r.path,
-        r.status().label_fr(),
-        counts_fr(r.counts())
+        "{path} : {what} — {} ({})",
+        crate::finding::Status::of(counts).label_fr(),
+        counts_fr(counts)
     )
 }
 
@@ -133,12 +163,18 @@ pub fn total_line(reports: &[FileReport]) -> String {
 /// The final line over all files, with the findings that belong to no file
 /// (a batch's cross-file checks) counted in the total.
 pub fn total_line_with<R: std::borrow::Borrow<FileReport>>(reports: &[R], cross_file: Counts) -> String {
+    total_line_of(reports.iter().map(|r| r.borrow().counts()), cross_file)
+}
+
+/// [`total_line_with`] from each file's counts.
+pub fn total_line_of(counts: impl Iterator<Item = Counts>, cross_file: Counts) -> String {
     let mut total = cross_file;
     let mut by_status = [0usize; 3];
-    for r in reports {
-        let r = r.borrow();
-        total.add(r.counts());
-        by_status[match r.status() {
+    let mut files = 0;
+    for c in counts {
+        files += 1;
+        total.add(c);
+        by_status[match crate::finding::Status::of(c) {
             crate::finding::Status::Conforme => 0,
             crate::finding::Status::ConformeAvecReserves => 1,
             crate::finding::Status::NonConforme => 2,
@@ -152,7 +188,7 @@ pub fn total_line_with<R: std::borrow::Borrow<FileReport>>(reports: &[R], cross_
     };
     format!(
         "Total : {} — {} — {}{cross}",
-        crate::base::messages::files(reports.len()),
+        crate::base::messages::files(files),
         crate::base::messages::statuses(by_status[0], by_status[1], by_status[2]),
         counts_fr(total)
     )

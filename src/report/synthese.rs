@@ -6,7 +6,7 @@ use rust_xlsxwriter::{Color, Format, FormatAlign, FormatBorder, Url, Workbook, W
 use serde_json::Value;
 
 use crate::finding::{Counts, Finding};
-use crate::outcome::{BatchFinding, Skipped, Summary};
+use crate::outcome::{BatchFinding, Returned, Skipped, Summary};
 use crate::pipeline::template::TemplateSet;
 use crate::report::palette;
 use crate::report::print::{as_year, iso_date, page_setup, row_height, write_value, Names, Typed};
@@ -106,11 +106,11 @@ fn shorten(s: &str, max: usize) -> String {
 /// The organisation shown for a return: none for a template whose
 /// « organisation » is its exercice (REPARTITION-POLES: one table per year
 /// for every cluster), which the `Exercice` column already gives.
-fn organisation<'a>(templates: &TemplateSet, r: &'a crate::outcome::FileReport) -> &'a str {
-    let template = r.template.as_deref().and_then(|t| templates.get(t));
+fn organisation<'a>(templates: &TemplateSet, r: &'a impl Returned) -> &'a str {
+    let template = r.template().and_then(|t| templates.get(t));
     match template {
         Some(t) if t.organisation.is_some() && t.organisation == t.exercice => "—",
-        _ => r.organisation.as_deref().unwrap_or(""),
+        _ => r.organisation().unwrap_or(""),
     }
 }
 
@@ -128,11 +128,42 @@ pub fn write(
     names: &Names,
     campaign: Option<&crate::pipeline::campaign::Campaign>,
 ) -> Result<Vec<u8>, XlsxError> {
+    write_with(
+        summaries,
+        &mut |i| {
+            Ok(std::borrow::Cow::Borrowed(
+                summaries.get(i).map_or(&[][..], |s| &s.report.findings),
+            ))
+        },
+        skipped,
+        batch,
+        templates,
+        checked_at,
+        rule_pack,
+        names,
+        campaign,
+    )
+}
+
+/// [`write`] from what a batch keeps of its returns ([`Returned`]: summaries,
+/// or the briefs of a batch), `findings(i)` giving the i-th return's findings
+/// (a batch reads them back from its scratch file, one return at a time).
+#[allow(clippy::too_many_arguments)]
+pub fn write_with<'f, R: Returned>(
+    summaries: &[R],
+    findings: &mut dyn FnMut(usize) -> std::io::Result<std::borrow::Cow<'f, [Finding]>>,
+    skipped: &[Skipped],
+    batch: &[BatchFinding],
+    templates: &TemplateSet,
+    checked_at: chrono::DateTime<chrono::Utc>,
+    rule_pack: &str,
+    names: &Names,
+    campaign: Option<&crate::pipeline::campaign::Campaign>,
+) -> Result<Vec<u8>, XlsxError> {
     use crate::base::messages::{self, column};
     let f = Formats::new();
     let mut wb = Workbook::new();
     let name = |path: &str| text(&names.file(path));
-    let reports: Vec<&crate::outcome::FileReport> = summaries.iter().map(|s| &s.report).collect();
     let cross_counts = Counts::of(&batch.iter().map(|b| b.finding.clone()).collect::<Vec<_>>());
 
     // Synthèse: one row per input, then the totals the terminal prints.
@@ -197,37 +228,35 @@ pub fn write(
         column::DECISION,
     ];
     // The reviewers' decisions, when the desk exports them.
-    let reviewed = summaries.iter().any(|s| s.review.is_some());
+    let reviewed = summaries.iter().any(|s| s.review().is_some());
     let cols = if reviewed { &cols[..] } else { &cols[..cols.len() - 1] };
     headers(ws, 4, cols, &f)?;
     const WIDTHS: [f64; 13] = [
         30.0, 17.0, 18.0, 9.0, 11.0, 21.0, 8.0, 14.0, 12.0, 8.0, 40.0, 10.0, 30.0,
     ];
     let mut row = 5u32;
-    for s in summaries {
-        let r = &s.report;
+    for r in summaries {
         let first = r
-            .findings
-            .first()
-            .map(|first| shorten(&format!("{} : {}", first.rule, names.text(&first.message)), 110));
+            .first_finding()
+            .map(|(rule, message)| shorten(&format!("{rule} : {}", names.text(message)), 110));
         ws.set_row_height(
             row,
             row_height(&[
-                (&name(&r.path), WIDTHS[0]),
+                (&name(r.path()), WIDTHS[0]),
                 (organisation(templates, r), WIDTHS[2]),
                 (first.as_deref().unwrap_or(""), WIDTHS[10]),
             ]),
         )?;
-        ws.write_string_with_format(row, 0, name(&r.path), &f.wrap)?;
-        ws.write_string_with_format(row, 1, r.template.clone().unwrap_or_default(), &f.plain)?;
+        ws.write_string_with_format(row, 0, name(r.path()), &f.wrap)?;
+        ws.write_string_with_format(row, 1, r.template().unwrap_or_default(), &f.plain)?;
         ws.write_string_with_format(row, 2, text(organisation(templates, r)), &f.wrap)?;
-        if let Some(e) = &r.exercice {
-            match as_year(&Value::String(e.clone())) {
+        if let Some(e) = r.exercice() {
+            match as_year(&Value::String(e.to_string())) {
                 Some(y) => ws.write_number_with_format(row, 3, y, &f.typed.year)?,
                 None => ws.write_string_with_format(row, 3, text(e), &f.plain)?,
             };
         }
-        if let Some(d) = &r.cut_off {
+        if let Some(d) = r.cut_off() {
             match iso_date(d) {
                 Some(date) => ws.write_datetime_with_format(row, 4, &date, &f.typed.date)?,
                 None => ws.write_string_with_format(row, 4, text(d), &f.plain)?,
@@ -247,7 +276,7 @@ pub fn write(
         ws.write_number_with_format(row, 6, c.error as f64, &f.typed.integer)?;
         ws.write_number_with_format(row, 7, c.warning as f64, &f.typed.integer)?;
         ws.write_number_with_format(row, 8, c.info as f64, &f.typed.integer)?;
-        if let Some(a) = &s.annotated {
+        if let Some(a) = r.annotated() {
             ws.write_url_with_format(
                 row,
                 9,
@@ -259,7 +288,7 @@ pub fn write(
             ws.write_string_with_format(row, 10, text(first), &f.wrap)?;
         }
         ws.write_number_with_format(row, 11, c.justified as f64, &f.typed.integer)?;
-        if let Some(review) = &s.review {
+        if let Some(review) = r.review() {
             ws.write_string_with_format(row, 12, text(&review.describe_fr()), &f.wrap)?;
         }
         row += 1;
@@ -276,7 +305,7 @@ pub fn write(
         row += 1;
     }
     let mut total = cross_counts;
-    for r in &reports {
+    for r in summaries {
         total.add(r.counts());
     }
     ws.write_string_with_format(row, 0, "TOTAL", &f.bold)?;
@@ -287,7 +316,14 @@ pub fn write(
     ws.write_number_with_format(row, 7, total.warning as f64, &f.total.integer)?;
     ws.write_number_with_format(row, 8, total.info as f64, &f.total.integer)?;
     row += 1;
-    ws.write_string(row, 0, text(&crate::report::total_line_with(&reports, cross_counts)))?;
+    ws.write_string(
+        row,
+        0,
+        text(&crate::report::total_line_of(
+            summaries.iter().map(Returned::counts),
+            cross_counts,
+        )),
+    )?;
     row += 2;
     for s in skipped {
         ws.set_row_height(
@@ -343,17 +379,18 @@ pub fn write(
     headers(ws, 0, &cols, &f)?;
     const FINDING_WIDTHS: [f64; 11] = [28.0, 13.0, 15.0, 14.0, 8.0, 55.0, 12.0, 12.0, 12.0, 10.0, 30.0];
     let mut row = 1u32;
-    for s in summaries {
-        for fd in &s.report.findings {
+    for (i, s) in summaries.iter().enumerate() {
+        let file_findings = findings(i).map_err(XlsxError::IoError)?;
+        for fd in file_findings.iter() {
             ws.set_row_height(
                 row,
                 row_height(&[
-                    (&name(&s.report.path), FINDING_WIDTHS[0]),
+                    (&name(s.path()), FINDING_WIDTHS[0]),
                     (&fd.message, FINDING_WIDTHS[5]),
                     (fd.justification.as_deref().unwrap_or(""), FINDING_WIDTHS[10]),
                 ]),
             )?;
-            ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
+            ws.write_string_with_format(row, 0, name(s.path()), &f.wrap)?;
             ws.write_string_with_format(row, 1, fd.severity.title_fr(), &f.plain)?;
             ws.write_string_with_format(row, 2, fd.rule.as_str(), &f.plain)?;
             ws.write_string_with_format(row, 3, text(&fd.sheet.clone().unwrap_or_default()), &f.plain)?;
@@ -406,9 +443,9 @@ pub fn write(
 
     // One sheet per template: key figures side by side, with totals.
     for t in &templates.templates {
-        let mine: Vec<&Summary> = summaries
+        let mine: Vec<&R> = summaries
             .iter()
-            .filter(|s| s.report.template.as_deref() == Some(t.id.as_str()))
+            .filter(|s| s.template() == Some(t.id.as_str()))
             .collect();
         if mine.is_empty() {
             continue;
@@ -435,10 +472,10 @@ pub fn write(
         let mut totals = vec![0f64; labels.len()];
         let mut row = 4u32;
         for s in &mine {
-            let counted = crate::pipeline::template::annotations::counted_in_total(&t.schema, spec, &s.key_rows);
-            for (values, counted) in s.key_rows.iter().zip(&counted) {
-                ws.set_row_height(row, row_height(&[(&name(&s.report.path), 30.0)]))?;
-                ws.write_string_with_format(row, 0, name(&s.report.path), &f.wrap)?;
+            let counted = crate::pipeline::template::annotations::counted_in_total(&t.schema, spec, s.key_rows());
+            for (values, counted) in s.key_rows().iter().zip(&counted) {
+                ws.set_row_height(row, row_height(&[(&name(s.path()), 30.0)]))?;
+                ws.write_string_with_format(row, 0, name(s.path()), &f.wrap)?;
                 for (i, v) in values.iter().enumerate() {
                     let is_summed = summed.get(i).copied().unwrap_or(false);
                     write_value(ws, row, i as u16 + 1, v, is_summed, &f.typed, text)?;
@@ -446,7 +483,7 @@ pub fn write(
                         totals[i] += v.as_f64().unwrap_or(0.0);
                     }
                 }
-                ws.write_string_with_format(row, labels.len() as u16 + 1, s.report.status().label_fr(), &f.plain)?;
+                ws.write_string_with_format(row, labels.len() as u16 + 1, s.status().label_fr(), &f.plain)?;
                 row += 1;
             }
         }

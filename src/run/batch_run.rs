@@ -1,7 +1,10 @@
 //! `bilan batch`: every return of a campaign, the cross-file checks and the
 //! batch outputs (`rapport.json` streamed, `synthese.xlsx`, `annotes/`).
 
+use rust_xlsxwriter::XlsxError;
+
 use super::*;
+use crate::outcome::Brief;
 
 /// `bilan batch`: inputs and outputs.
 #[derive(Debug, Clone, Default)]
@@ -32,7 +35,9 @@ impl Progress for () {}
 /// What `batch` did.
 #[derive(Debug)]
 pub struct BatchRun {
-    pub summaries: Vec<Summary>,
+    /// What the batch kept of each return (its findings are in `rapport.json`
+    /// and `synthese.xlsx`), in input order, the unreadable folders last.
+    pub returns: Vec<Brief>,
     pub skipped: Vec<Skipped>,
     pub cross: Vec<BatchFinding>,
     pub checked_at: DateTime<Utc>,
@@ -134,46 +139,59 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             name.map(|n| format!("annotes/{n}")),
         )
     };
-    // rapport.json is written as files are checked (see `ReportStream`).
+    // rapport.json is written as files are checked (see `ReportStream`), and
+    // each file's findings go to a scratch file (`Spill`) for the synthesis:
+    // only a `Brief` of each file stays in memory.
     let stream = batch::ReportStream::new(staging.dir.join(".rapport-fichiers.tmp"));
-    let mut summaries = batch::check_all_with(checker, &inputs.files, jobs, &job, &|| progress.tick(), &|i, s| {
-        stream.push(i, s)
-    });
+    let spill = batch::Spill::new(staging.dir.join(".constats.tmp"));
+    let keep = |i: usize, mut s: Summary| -> (Brief, batch::Spilled, Vec<String>) {
+        stream.push(i, &s);
+        let failed: Vec<String> = s
+            .report
+            .findings
+            .iter()
+            .filter(|f| crate::finding::EngineRule::Out001.is(&f.rule))
+            .map(|f| format!("{} : {}", output::neutralise_name(&s.report.path), f.message))
+            .collect();
+        let brief = Brief::take(&mut s);
+        (brief, spill.push(std::mem::take(&mut s.report.findings)), failed)
+    };
+    let kept = batch::check_all_kept(checker, &inputs.files, jobs, &job, &|| progress.tick(), &keep);
     if crate::job::isolate::interrupted() {
         return Err(RunError::Interrupted);
     }
-    let mut failures: Vec<String> = summaries
-        .iter()
-        .flat_map(|s| {
-            s.report
-                .findings
-                .iter()
-                .filter(|f| crate::finding::EngineRule::Out001.is(&f.rule))
-                .map(|f| format!("{} : {}", output::neutralise_name(&s.report.path), f.message))
-        })
-        .collect();
-    for (dir, why) in &inputs.unreadable {
-        summaries.push(Summary {
-            report: FileReport::failed(
-                &dir.display().to_string(),
-                None,
-                crate::finding::Finding::engine(
-                    crate::finding::EngineRule::Io001,
-                    format!("Dossier illisible ({why}) : les retours qu'il contient n'ont pas été contrôlés."),
-                ),
-            ),
-            key_rows: Vec::new(),
-            annotated: None,
-            review: None,
-            cross: None,
-        });
-        if let Some(last) = summaries.last() {
-            stream.push(summaries.len() - 1, last);
-        }
+    let mut returns = Vec::with_capacity(kept.len() + inputs.unreadable.len());
+    let mut spilled = Vec::with_capacity(kept.len() + inputs.unreadable.len());
+    let mut failures = Vec::new();
+    for (brief, at, failed) in kept {
+        returns.push(brief);
+        spilled.push(at);
+        failures.extend(failed);
     }
-    let cross = batch::cross_checks(&checker.rules, &summaries, expected.as_deref());
-    for s in summaries.iter_mut() {
-        s.cross = None;
+    for (dir, why) in &inputs.unreadable {
+        let (brief, at, _) = keep(
+            returns.len(),
+            Summary {
+                report: FileReport::failed(
+                    &dir.display().to_string(),
+                    None,
+                    crate::finding::Finding::engine(
+                        crate::finding::EngineRule::Io001,
+                        format!("Dossier illisible ({why}) : les retours qu'il contient n'ont pas été contrôlés."),
+                    ),
+                ),
+                key_rows: Vec::new(),
+                annotated: None,
+                review: None,
+                cross: None,
+            },
+        );
+        returns.push(brief);
+        spilled.push(at);
+    }
+    let cross = batch::cross_checks(&checker.rules, &returns, expected.as_deref());
+    for r in returns.iter_mut() {
+        r.cross = None;
     }
     // The annotated workbook of a return the cross-file rules speak about (the
     // dashboard a list of operations contradicts) shows those findings too.
@@ -198,18 +216,27 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
     report::json::add_campaign(&mut json, &checker.rules);
     let written_json = stream.finish(&json, &staging.dir.join("rapport.json"));
     drop(json);
-    let synthese = report::synthese::write(
-        &summaries,
-        &inputs.skipped,
-        &cross,
-        &checker.templates,
-        checked_at,
-        &checker.rules.name,
-        &report::print::Names::new(&opts.paths),
-        campaign,
-    )
-    .map_err(|e| format!("synthese.xlsx : {}", crate::base::messages::xlsx_error(&e)))
-    .and_then(|bytes| output::save(&staging.dir.join("synthese.xlsx"), &bytes).map_err(|e| e.to_string()));
+    let synthese = spill
+        .reader()
+        .map_err(XlsxError::IoError)
+        .and_then(|mut reader| {
+            report::synthese::write_with(
+                &returns,
+                &mut |i| match spilled.get(i) {
+                    Some(at) => reader.read(at),
+                    None => Ok(std::borrow::Cow::Borrowed(&[][..])),
+                },
+                &inputs.skipped,
+                &cross,
+                &checker.templates,
+                checked_at,
+                &checker.rules.name,
+                &report::print::Names::new(&opts.paths),
+                campaign,
+            )
+        })
+        .map_err(|e| format!("synthese.xlsx : {}", crate::base::messages::xlsx_error(&e)))
+        .and_then(|bytes| output::save(&staging.dir.join("synthese.xlsx"), &bytes).map_err(|e| e.to_string()));
     match (written_json, synthese) {
         (Ok(()), Ok(())) => {
             let mut set = vec!["rapport.json", "synthese.xlsx"];
@@ -233,7 +260,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         }
     }
     Ok(BatchRun {
-        summaries,
+        returns,
         skipped: inputs.skipped,
         cross,
         checked_at,

@@ -255,8 +255,17 @@ fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
 /// The exit code of a run: 1 when a finding (of a file or across files) is at
 /// or above `fail_on` (`None`: never), else 0.
 pub fn exit_code(reports: &[FileReport], cross: &[BatchFinding], fail_on: Option<Severity>) -> u8 {
+    exit_code_of(reports.iter().map(FileReport::counts), cross, fail_on)
+}
+
+/// [`exit_code`] from each file's counts (what a batch keeps).
+pub fn exit_code_of(
+    counts: impl IntoIterator<Item = crate::finding::Counts>,
+    cross: &[BatchFinding],
+    fail_on: Option<Severity>,
+) -> u8 {
     let Some(level) = fail_on else { return 0 };
-    let files = reports.iter().any(|r| r.counts().at_or_above(level) > 0);
+    let files = counts.into_iter().any(|c| c.at_or_above(level) > 0);
     let batch = cross.iter().any(|b| b.finding.severity >= level);
     u8::from(files || batch)
 }

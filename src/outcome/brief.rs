@@ -1,0 +1,168 @@
+//! What the end of a batch needs of each return, without its findings: a
+//! [`Brief`] is kept per file while the batch runs (identity, counts, first
+//! finding, key figures, the cross-file view when its template has one), the
+//! findings themselves going to a scratch file (see `batch::Spill`) from which
+//! the synthesis's `Constats` sheet reads them back. [`Returned`] is what the
+//! cross-file checks and the synthesis read, from a [`Brief`] or a whole
+//! [`Summary`] (the desk's exports keep summaries).
+
+use serde_json::Value;
+
+use super::{Review, Summary};
+use crate::finding::{Counts, EngineRule, Finding, Status};
+
+/// A checked return as the end of a batch reads it.
+pub trait Returned {
+    fn path(&self) -> &str;
+    fn template(&self) -> Option<&str>;
+    fn organisation(&self) -> Option<&str>;
+    fn exercice(&self) -> Option<&str>;
+    fn cut_off(&self) -> Option<&str>;
+    fn counts(&self) -> Counts;
+    /// The first finding's rule and message (findings are sorted).
+    fn first_finding(&self) -> Option<(&str, &str)>;
+    /// Whether a finding says the file could not be read (`BILAN-IO-*`).
+    fn unreadable(&self) -> bool;
+    fn key_rows(&self) -> &[Vec<Value>];
+    fn annotated(&self) -> Option<&str>;
+    fn review(&self) -> Option<&Review>;
+    /// What the cross-file rules read of the return (`None`: its template
+    /// lists nothing, or it was not read).
+    fn cross(&self) -> Option<&Value>;
+
+    fn status(&self) -> Status {
+        Status::of(self.counts())
+    }
+}
+
+/// Whether `f` is a finding of a `BILAN-IO-*` engine rule (the file could not
+/// be read).
+pub fn is_io_finding(f: &Finding) -> bool {
+    EngineRule::of_id(f.rule.as_str()).is_some_and(|e| e.id().starts_with("BILAN-IO"))
+}
+
+impl Returned for Summary {
+    fn path(&self) -> &str {
+        &self.report.path
+    }
+    fn template(&self) -> Option<&str> {
+        self.report.template.as_deref()
+    }
+    fn organisation(&self) -> Option<&str> {
+        self.report.organisation.as_deref()
+    }
+    fn exercice(&self) -> Option<&str> {
+        self.report.exercice.as_deref()
+    }
+    fn cut_off(&self) -> Option<&str> {
+        self.report.cut_off.as_deref()
+    }
+    fn counts(&self) -> Counts {
+        self.report.counts()
+    }
+    fn first_finding(&self) -> Option<(&str, &str)> {
+        self.report
+            .findings
+            .first()
+            .map(|f| (f.rule.as_str(), f.message.as_str()))
+    }
+    fn unreadable(&self) -> bool {
+        self.report.findings.iter().any(is_io_finding)
+    }
+    fn key_rows(&self) -> &[Vec<Value>] {
+        &self.key_rows
+    }
+    fn annotated(&self) -> Option<&str> {
+        self.annotated.as_deref()
+    }
+    fn review(&self) -> Option<&Review> {
+        self.review.as_ref()
+    }
+    fn cross(&self) -> Option<&Value> {
+        self.cross.as_ref()
+    }
+}
+
+/// A return of a batch, kept until the end without its findings (a few
+/// hundred bytes, plus its key figures and, for a template with cross-file
+/// data, its cross-file view).
+#[derive(Debug, Clone)]
+pub struct Brief {
+    pub path: String,
+    pub template: Option<String>,
+    pub organisation: Option<String>,
+    pub exercice: Option<String>,
+    pub cut_off: Option<String>,
+    pub counts: Counts,
+    /// The first finding's rule and message.
+    pub first: Option<(String, String)>,
+    pub unreadable: bool,
+    pub key_rows: Vec<Vec<Value>>,
+    pub annotated: Option<String>,
+    pub review: Option<Review>,
+    pub cross: Option<Value>,
+}
+
+impl Brief {
+    /// The brief of a summary, which gives up its key figures and cross-file
+    /// view (its findings stay with it).
+    pub fn take(s: &mut Summary) -> Self {
+        let r = &s.report;
+        Self {
+            path: r.path.clone(),
+            template: r.template.clone(),
+            organisation: r.organisation.clone(),
+            exercice: r.exercice.clone(),
+            cut_off: r.cut_off.clone(),
+            counts: r.counts(),
+            first: r
+                .findings
+                .first()
+                .map(|f| (f.rule.as_str().to_string(), f.message.clone())),
+            unreadable: r.findings.iter().any(is_io_finding),
+            key_rows: std::mem::take(&mut s.key_rows),
+            annotated: s.annotated.take(),
+            review: s.review.take(),
+            cross: s.cross.take(),
+        }
+    }
+}
+
+impl Returned for Brief {
+    fn path(&self) -> &str {
+        &self.path
+    }
+    fn template(&self) -> Option<&str> {
+        self.template.as_deref()
+    }
+    fn organisation(&self) -> Option<&str> {
+        self.organisation.as_deref()
+    }
+    fn exercice(&self) -> Option<&str> {
+        self.exercice.as_deref()
+    }
+    fn cut_off(&self) -> Option<&str> {
+        self.cut_off.as_deref()
+    }
+    fn counts(&self) -> Counts {
+        self.counts
+    }
+    fn first_finding(&self) -> Option<(&str, &str)> {
+        self.first.as_ref().map(|(r, m)| (r.as_str(), m.as_str()))
+    }
+    fn unreadable(&self) -> bool {
+        self.unreadable
+    }
+    fn key_rows(&self) -> &[Vec<Value>] {
+        &self.key_rows
+    }
+    fn annotated(&self) -> Option<&str> {
+        self.annotated.as_deref()
+    }
+    fn review(&self) -> Option<&Review> {
+        self.review.as_ref()
+    }
+    fn cross(&self) -> Option<&Value> {
+        self.cross.as_ref()
+    }
+}
