@@ -2,8 +2,10 @@
 //! cross-file checks, a machine report and a synthesis workbook.
 //!
 //! Memory stays bounded: each file's workbook and extracted data are dropped as
-//! soon as its annotated report is written and its key figures are kept; only
-//! summaries (identity, findings, a few figures) live until the end.
+//! soon as its annotated report is written; its entry of `rapport.json` and its
+//! findings go to disk as it is checked (`ReportStream`, the synthesis's
+//! constant-memory sheets), and only a [`Brief`] of it (identity, counts, key
+//! figures, its cross-file view) lives until the end.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -510,10 +512,9 @@ impl ReportStream {
             return Err(io(e));
         }
         if let Some(out) = st.out {
-            out.into_inner()
-                .map_err(|e| io(e.into_error()))?
-                .sync_all()
-                .map_err(io)?;
+            // A scratch file read back at once: flushed, not synced (the
+            // report itself is).
+            out.into_inner().map_err(|e| io(e.into_error()))?;
         }
         let text = serde_json::to_string_pretty(document).unwrap_or_default() + "\n";
         const EMPTY: &str = "\n  \"files\": []";
@@ -560,137 +561,4 @@ fn indented(value: &Value, indent: &str) -> String {
         out.push_str(line);
     }
     out
-}
-
-/// Where a file's findings are while a batch runs: in the scratch file of a
-/// [`Spill`] (`offset`, `len` bytes of JSON), or here when it could not be
-/// written there.
-#[derive(Debug)]
-pub enum Spilled {
-    At { offset: u64, len: u64 },
-    Here(Vec<Finding>),
-}
-
-/// The findings of a batch's files, out of memory: each file's list is written
-/// to a scratch file (JSON, as a worker sends it) as soon as the file is
-/// checked, and read back, file by file, for the synthesis's `Constats`
-/// sheet. A write that fails keeps the findings in memory instead (nothing is
-/// lost, only memory).
-pub struct Spill {
-    state: std::sync::Mutex<SpillState>,
-    path: PathBuf,
-}
-
-struct SpillState {
-    out: Option<std::io::BufWriter<std::fs::File>>,
-    len: u64,
-    /// A write failed: the next findings stay in memory.
-    failed: bool,
-}
-
-impl Spill {
-    /// Findings go to `path` (a scratch file in the staging folder).
-    pub fn new(path: PathBuf) -> Self {
-        let out = std::fs::File::create(&path).ok().map(std::io::BufWriter::new);
-        Self {
-            state: std::sync::Mutex::new(SpillState {
-                out,
-                len: 0,
-                failed: false,
-            }),
-            path,
-        }
-    }
-
-    /// Sends `findings` to the scratch file.
-    pub fn push(&self, findings: Vec<Finding>) -> Spilled {
-        if findings.is_empty() {
-            return Spilled::Here(findings);
-        }
-        let Ok(text) = serde_json::to_vec(&findings) else {
-            return Spilled::Here(findings);
-        };
-        let Ok(mut st) = self.state.lock() else {
-            return Spilled::Here(findings);
-        };
-        let offset = st.len;
-        if st.failed {
-            return Spilled::Here(findings);
-        }
-        let Some(out) = st.out.as_mut() else {
-            return Spilled::Here(findings);
-        };
-        use std::io::Write;
-        if out.write_all(&text).is_err() {
-            st.failed = true;
-            return Spilled::Here(findings);
-        }
-        st.len += text.len() as u64;
-        Spilled::At {
-            offset,
-            len: text.len() as u64,
-        }
-    }
-
-    /// Done writing: a reader of what was written.
-    pub fn reader(mut self) -> std::io::Result<SpillReader> {
-        let out = match self.state.get_mut() {
-            Ok(st) => st.out.take(),
-            Err(_) => return Err(std::io::Error::other("constats perdus")),
-        };
-        let path = self.path.clone();
-        // The reader removes the file from now on, even when this fails.
-        let mut reader = SpillReader { file: None, path };
-        if let Some(out) = out {
-            out.into_inner().map_err(|e| e.into_error())?;
-            reader.file = Some(std::fs::File::open(&reader.path)?);
-        }
-        Ok(reader)
-    }
-}
-
-/// Reads back the findings a [`Spill`] wrote; the scratch file is removed when
-/// the reader is dropped.
-pub struct SpillReader {
-    file: Option<std::fs::File>,
-    path: PathBuf,
-}
-
-impl SpillReader {
-    /// The findings `at` stands for.
-    pub fn read<'a>(&mut self, at: &'a Spilled) -> std::io::Result<std::borrow::Cow<'a, [Finding]>> {
-        use std::io::{Read, Seek};
-        match at {
-            Spilled::Here(findings) => Ok(std::borrow::Cow::Borrowed(findings)),
-            Spilled::At { offset, len } => {
-                let file = self
-                    .file
-                    .as_mut()
-                    .ok_or_else(|| std::io::Error::other("fichier des constats introuvable"))?;
-                file.seek(std::io::SeekFrom::Start(*offset))?;
-                let mut buf = vec![0u8; *len as usize];
-                file.read_exact(&mut buf)?;
-                let findings: Vec<Finding> = serde_json::from_slice(&buf).map_err(std::io::Error::other)?;
-                Ok(std::borrow::Cow::Owned(findings))
-            }
-        }
-    }
-}
-
-impl Drop for SpillReader {
-    fn drop(&mut self) {
-        self.file = None;
-        let _ = std::fs::remove_file(&self.path);
-    }
-}
-
-impl Drop for Spill {
-    fn drop(&mut self) {
-        // Dropped without being read (an interrupted batch).
-        if let Ok(st) = self.state.get_mut() {
-            if st.out.take().is_some() {
-                let _ = std::fs::remove_file(&self.path);
-            }
-        }
-    }
 }

@@ -139,55 +139,72 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             name.map(|n| format!("annotes/{n}")),
         )
     };
-    // rapport.json is written as files are checked (see `ReportStream`), and
-    // each file's findings go to a scratch file (`Spill`) for the synthesis:
-    // only a `Brief` of each file stays in memory.
+    // Each file, once checked, goes to a collector thread that takes the files
+    // in input order: the file's entry of rapport.json (`ReportStream`), its
+    // row of the synthesis and its findings (`synthese::Writer`, whose sheets
+    // wait on disk), and its `Brief`, all that stays of it in memory. The
+    // workers never wait for that work, and once the last file is checked only
+    // the end of the synthesis is left to write.
     let stream = batch::ReportStream::new(staging.dir.join(".rapport-fichiers.tmp"));
-    let spill = batch::Spill::new(staging.dir.join(".constats.tmp"));
-    let keep = |i: usize, mut s: Summary| -> (Brief, batch::Spilled, Vec<String>) {
-        stream.push(i, &s);
-        let failed: Vec<String> = s
-            .report
-            .findings
-            .iter()
-            .filter(|f| crate::finding::EngineRule::Out001.is(&f.rule))
-            .map(|f| format!("{} : {}", output::neutralise_name(&s.report.path), f.message))
-            .collect();
-        let brief = Brief::take(&mut s);
-        (brief, spill.push(std::mem::take(&mut s.report.findings)), failed)
-    };
-    let kept = batch::check_all_kept(checker, &inputs.files, jobs, &job, &|| progress.tick(), &keep);
+    let shown = report::print::Names::new(&opts.paths);
+    let unreadable: Vec<Summary> = inputs
+        .unreadable
+        .iter()
+        .map(|(dir, why)| Summary {
+            report: FileReport::failed(
+                &dir.display().to_string(),
+                None,
+                crate::finding::Finding::engine(
+                    crate::finding::EngineRule::Io001,
+                    format!("Dossier illisible ({why}) : les retours qu'il contient n'ont pas été contrôlés."),
+                ),
+            ),
+            key_rows: Vec::new(),
+            annotated: None,
+            review: None,
+            cross: None,
+        })
+        .collect();
+    let total = inputs.files.len() + unreadable.len();
+    let writer = report::synthese::Writer::start(
+        total,
+        false,
+        &inputs.skipped,
+        &checker.templates,
+        checked_at,
+        &checker.rules.name,
+        &shown,
+        campaign,
+    );
+    let (tx, rx) = std::sync::mpsc::channel::<(usize, Summary)>();
+    let collected = std::thread::scope(|scope| {
+        let collector = scope.spawn(|| collect(rx, &stream, writer, total));
+        let first = inputs.files.len();
+        batch::check_all_kept(checker, &inputs.files, jobs, &job, &|| progress.tick(), &|i, s| {
+            let _ = tx.send((i, s));
+        });
+        for (k, s) in unreadable.into_iter().enumerate() {
+            let _ = tx.send((first + k, s));
+        }
+        drop(tx);
+        collector.join()
+    });
     if crate::job::isolate::interrupted() {
         return Err(RunError::Interrupted);
     }
-    let mut returns = Vec::with_capacity(kept.len() + inputs.unreadable.len());
-    let mut spilled = Vec::with_capacity(kept.len() + inputs.unreadable.len());
-    let mut failures = Vec::new();
-    for (brief, at, failed) in kept {
-        returns.push(brief);
-        spilled.push(at);
-        failures.extend(failed);
-    }
-    for (dir, why) in &inputs.unreadable {
-        let (brief, at, _) = keep(
-            returns.len(),
-            Summary {
-                report: FileReport::failed(
-                    &dir.display().to_string(),
-                    None,
-                    crate::finding::Finding::engine(
-                        crate::finding::EngineRule::Io001,
-                        format!("Dossier illisible ({why}) : les retours qu'il contient n'ont pas été contrôlés."),
-                    ),
-                ),
-                key_rows: Vec::new(),
-                annotated: None,
-                review: None,
-                cross: None,
-            },
-        );
-        returns.push(brief);
-        spilled.push(at);
+    let Ok(Collected {
+        mut returns,
+        mut failures,
+        writer,
+    }) = collected
+    else {
+        return Err(message(
+            "erreur interne pendant l'écriture des sorties du lot : relancez, et signalez-le à l'équipe bilan",
+        ));
+    };
+    if returns.len() < total {
+        // A file's result never came (its thread stopped): not a complete batch.
+        return Err(RunError::Interrupted);
     }
     let cross = batch::cross_checks(&checker.rules, &returns, expected.as_deref());
     for r in returns.iter_mut() {
@@ -216,25 +233,8 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
     report::json::add_campaign(&mut json, &checker.rules);
     let written_json = stream.finish(&json, &staging.dir.join("rapport.json"));
     drop(json);
-    let synthese = spill
-        .reader()
-        .map_err(XlsxError::IoError)
-        .and_then(|mut reader| {
-            report::synthese::write_with(
-                &returns,
-                &mut |i| match spilled.get(i) {
-                    Some(at) => reader.read(at),
-                    None => Ok(std::borrow::Cow::Borrowed(&[][..])),
-                },
-                &inputs.skipped,
-                &cross,
-                &checker.templates,
-                checked_at,
-                &checker.rules.name,
-                &report::print::Names::new(&opts.paths),
-                campaign,
-            )
-        })
+    let synthese = writer
+        .and_then(|w| w.finish(&returns, &cross))
         .map_err(|e| format!("synthese.xlsx : {}", crate::base::messages::xlsx_error(&e)))
         .and_then(|bytes| output::save(&staging.dir.join("synthese.xlsx"), &bytes).map_err(|e| e.to_string()));
     match (written_json, synthese) {
@@ -267,4 +267,51 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
         links: inputs.links,
         failures,
     })
+}
+
+/// What the collector thread of [`batch`] keeps: each return's [`Brief`] in
+/// input order, the outputs that failed (BILAN-OUT-001), and the synthesis
+/// written so far.
+struct Collected<'a> {
+    returns: Vec<Brief>,
+    failures: Vec<String>,
+    writer: Result<report::synthese::Writer<'a>, XlsxError>,
+}
+
+/// Takes the checked files as they come and deals with them in input order (a
+/// file that finishes early waits, alone, for its turn).
+fn collect<'a>(
+    rx: std::sync::mpsc::Receiver<(usize, Summary)>,
+    stream: &batch::ReportStream,
+    mut writer: Result<report::synthese::Writer<'a>, XlsxError>,
+    total: usize,
+) -> Collected<'a> {
+    let mut waiting = std::collections::BTreeMap::new();
+    let mut returns = Vec::with_capacity(total);
+    let mut failures = Vec::new();
+    for (i, s) in rx {
+        waiting.insert(i, s);
+        while let Some(mut s) = waiting.remove(&returns.len()) {
+            stream.push(returns.len(), &s);
+            failures.extend(
+                s.report
+                    .findings
+                    .iter()
+                    .filter(|f| crate::finding::EngineRule::Out001.is(&f.rule))
+                    .map(|f| format!("{} : {}", output::neutralise_name(&s.report.path), f.message)),
+            );
+            let brief = Brief::take(&mut s);
+            if let Ok(w) = writer.as_mut() {
+                if let Err(e) = w.file(&brief, &s.report.findings) {
+                    writer = Err(e);
+                }
+            }
+            returns.push(brief);
+        }
+    }
+    Collected {
+        returns,
+        failures,
+        writer,
+    }
 }
