@@ -508,9 +508,9 @@ impl<'a> Writer<'a> {
 
         // Contrôles croisés.
         let ws = self.wb.worksheet_from_index(2)?;
-        page_setup(ws, 0, "Contrôles croisés entre les retours", &date)?;
+        page_setup(ws, 0, "Contrôles croisés entre les retours", date)?;
         let cols = [column::RULE, column::SEVERITY, column::FILE, column::MESSAGE];
-        headers(ws, 0, &cols, &f)?;
+        headers(ws, 0, &cols, f)?;
         for (i, b) in batch.iter().enumerate() {
             let row = i as u32 + 1;
             ws.set_row_height(
@@ -556,7 +556,7 @@ impl<'a> Writer<'a> {
             let ws = self.wb.add_worksheet_with_constant_memory()?;
             ws.set_name(sheet_name(&t.id))?;
             let title = format!("{} — chiffres clés des retours", t.title);
-            page_setup(ws, 3, &title, &date)?;
+            page_setup(ws, 3, &title, date)?;
             ws.write_string_with_format(0, 0, text(&title), &f.title)?;
             ws.write_string(
                 1,
@@ -566,7 +566,7 @@ impl<'a> Writer<'a> {
             let mut head: Vec<&str> = vec![column::FILE];
             head.extend(labels.iter().map(String::as_str));
             head.push(column::STATUS);
-            headers(ws, 3, &head, &f)?;
+            headers(ws, 3, &head, f)?;
             let mut totals = vec![0f64; labels.len()];
             let mut row = 4u32;
             for s in &mine {
