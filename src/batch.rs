@@ -286,6 +286,7 @@ pub fn cross_checks<R: Returned>(
         .iter()
         .map(|s| {
             let cross = s.cross();
+            let cross = cross.as_deref();
             json!({
                 "path": s.path(),
                 "file": file_name(s.path()),
@@ -321,8 +322,8 @@ pub fn cross_checks<R: Returned>(
                     // `/maquette/dossiers_axe1` in the 4th return.
                     let origin = index.and_then(|i| {
                         let inner = r.pointer.strip_prefix(&format!("/returns/{i}/data"))?;
-                        let cells = summary?.cross()?.get("cells")?;
-                        nearest_origin(cells, inner)
+                        let cross = summary?.cross()?;
+                        nearest_origin(cross.get("cells")?, inner)
                     });
                     let figures = crate::pipeline::rules::figures(rule, &r);
                     let severity = if r.reference {

@@ -6,6 +6,8 @@
 //! cross-file checks and the synthesis read, from a [`Brief`] or a whole
 //! [`Summary`] (the desk's exports keep summaries).
 
+use std::borrow::Cow;
+
 use serde_json::Value;
 
 use super::{Review, Summary};
@@ -23,12 +25,13 @@ pub trait Returned {
     fn first_finding(&self) -> Option<(&str, &str)>;
     /// Whether a finding says the file could not be read (`BILAN-IO-*`).
     fn unreadable(&self) -> bool;
-    fn key_rows(&self) -> &[Vec<Value>];
+    /// Key figures for the template's sheet of the synthesis.
+    fn key_rows(&self) -> Cow<'_, [Vec<Value>]>;
     fn annotated(&self) -> Option<&str>;
     fn review(&self) -> Option<&Review>;
     /// What the cross-file rules read of the return (`None`: its template
     /// lists nothing, or it was not read).
-    fn cross(&self) -> Option<&Value>;
+    fn cross(&self) -> Option<Cow<'_, Value>>;
 
     fn status(&self) -> Status {
         Status::of(self.counts())
@@ -69,8 +72,8 @@ impl Returned for Summary {
     fn unreadable(&self) -> bool {
         self.report.findings.iter().any(is_io_finding)
     }
-    fn key_rows(&self) -> &[Vec<Value>] {
-        &self.key_rows
+    fn key_rows(&self) -> Cow<'_, [Vec<Value>]> {
+        Cow::Borrowed(&self.key_rows)
     }
     fn annotated(&self) -> Option<&str> {
         self.annotated.as_deref()
@@ -78,8 +81,8 @@ impl Returned for Summary {
     fn review(&self) -> Option<&Review> {
         self.review.as_ref()
     }
-    fn cross(&self) -> Option<&Value> {
-        self.cross.as_ref()
+    fn cross(&self) -> Option<Cow<'_, Value>> {
+        self.cross.as_ref().map(Cow::Borrowed)
     }
 }
 
@@ -97,10 +100,14 @@ pub struct Brief {
     /// The first finding's rule and message.
     pub first: Option<(String, String)>,
     pub unreadable: bool,
-    pub key_rows: Vec<Vec<Value>>,
+    /// The key figures, as compact JSON text: a `serde_json::Value` is
+    /// several times the size of its text, and they are read once, at the end.
+    pub key_rows: Box<str>,
     pub annotated: Option<String>,
     pub review: Option<Review>,
-    pub cross: Option<Value>,
+    /// The cross-file view, as compact JSON text (read once, by the
+    /// cross-file checks).
+    pub cross: Option<Box<str>>,
 }
 
 impl Brief {
@@ -120,10 +127,10 @@ impl Brief {
                 .first()
                 .map(|f| (f.rule.as_str().to_string(), f.message.clone())),
             unreadable: r.findings.iter().any(is_io_finding),
-            key_rows: std::mem::take(&mut s.key_rows),
+            key_rows: compact(&s.key_rows),
             annotated: s.annotated.take(),
             review: s.review.take(),
-            cross: s.cross.take(),
+            cross: s.cross.as_ref().map(compact),
         }
     }
 }
@@ -153,8 +160,8 @@ impl Returned for Brief {
     fn unreadable(&self) -> bool {
         self.unreadable
     }
-    fn key_rows(&self) -> &[Vec<Value>] {
-        &self.key_rows
+    fn key_rows(&self) -> Cow<'_, [Vec<Value>]> {
+        Cow::Owned(serde_json::from_str(&self.key_rows).unwrap_or_default())
     }
     fn annotated(&self) -> Option<&str> {
         self.annotated.as_deref()
@@ -162,7 +169,14 @@ impl Returned for Brief {
     fn review(&self) -> Option<&Review> {
         self.review.as_ref()
     }
-    fn cross(&self) -> Option<&Value> {
-        self.cross.as_ref()
+    fn cross(&self) -> Option<Cow<'_, Value>> {
+        let text = self.cross.as_deref()?;
+        serde_json::from_str(text).ok().map(Cow::Owned)
     }
+}
+
+/// `value` as compact JSON text (it reads back as the same value: numbers
+/// are written in their shortest exact form).
+fn compact<T: serde::Serialize>(value: &T) -> Box<str> {
+    serde_json::to_string(value).unwrap_or_default().into_boxed_str()
 }

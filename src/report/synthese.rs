@@ -570,8 +570,9 @@ impl<'a> Writer<'a> {
             let mut totals = vec![0f64; labels.len()];
             let mut row = 4u32;
             for s in &mine {
-                let counted = crate::pipeline::template::annotations::counted_in_total(&t.schema, spec, s.key_rows());
-                for (values, counted) in s.key_rows().iter().zip(&counted) {
+                let key_rows = s.key_rows();
+                let counted = crate::pipeline::template::annotations::counted_in_total(&t.schema, spec, &key_rows);
+                for (values, counted) in key_rows.iter().zip(&counted) {
                     ws.set_row_height(row, row_height(&[(&name(s.path()), 30.0)]))?;
                     ws.write_string_with_format(row, 0, name(s.path()), &f.wrap)?;
                     for (i, v) in values.iter().enumerate() {

@@ -212,22 +212,32 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
     }
     // The annotated workbook of a return the cross-file rules speak about (the
     // dashboard a list of operations contradicts) shows those findings too.
+    // Several at once, as the files were checked: the workers do not wait
+    // for one another.
     if opts.annotated {
-        for (i, file) in inputs.files.iter().enumerate() {
-            let extra = findings_about(&cross, i);
-            let Some(name) = names.get(i).filter(|_| !extra.is_empty()) else {
-                continue;
-            };
+        let again: Vec<(usize, Vec<crate::finding::Finding>)> = (0..inputs.files.len())
+            .map(|i| (i, findings_about(&cross, i)))
+            .filter(|(i, extra)| !extra.is_empty() && names.get(*i).is_some())
+            .collect();
+        let annotate = |(i, extra): (usize, Vec<crate::finding::Finding>)| -> Option<String> {
+            let (file, name) = (inputs.files.get(i)?, names.get(i)?);
             let job = Job {
                 annotated: Some(output::path_to_bytes(&annotes.join(name))),
                 checked_at: checked_at.timestamp(),
                 extra_findings: extra,
                 ..Job::default()
             };
-            if let Some(Err(reason)) = checker.process(&Input::Path(file.clone()), &job).annotated {
-                failures.push(format!("annotes/{name} : {reason}"));
+            match checker.process(&Input::Path(file.clone()), &job).annotated {
+                Some(Err(reason)) => Some(format!("annotes/{name} : {reason}")),
+                _ => None,
             }
-        }
+        };
+        use rayon::prelude::*;
+        let failed: Vec<Option<String>> = match rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build() {
+            Ok(pool) => pool.install(|| again.into_par_iter().map(annotate).collect()),
+            Err(_) => again.into_iter().map(annotate).collect(),
+        };
+        failures.extend(failed.into_iter().flatten());
     }
     let mut json = batch::json_report(&[], &inputs.skipped, &cross, &checker.rules.name, checked_at);
     report::json::add_campaign(&mut json, &checker.rules);
