@@ -277,37 +277,10 @@ fn internal_failure(path: &Path, what: &str) -> FileReport {
 
 /// Runs the cross-file rules (`rules/batch/`) over the set of returns
 /// (summaries, or the briefs a batch keeps).
-pub fn cross_checks<R: Returned>(
-    rules: &RulePack,
-    summaries: &[R],
-    expected: Option<&[Expected]>,
-) -> Vec<BatchFinding> {
-    let returns: Vec<Value> = summaries
-        .iter()
-        .map(|s| {
-            let cross = s.cross();
-            let cross = cross.as_deref();
-            json!({
-                "path": s.path(),
-                "file": file_name(s.path()),
-                "template": s.template(),
-                "organisation": s.organisation(),
-                "exercice": s.exercice().and_then(|e| e.parse::<i64>().ok()),
-                "cut_off": s.cut_off(),
-                "status": s.status(),
-                "data": cross.map(|c| seen_data(rules, s.template(), c)).unwrap_or(Value::Null),
-                "decimals": cross.and_then(|c| c.get("decimals")).cloned().unwrap_or_else(|| json!({})),
-            })
-        })
-        .collect();
-    let expected_json: Vec<Value> = expected
-        .unwrap_or_default()
-        .iter()
-        .map(|e| json!({"template": e.template, "organisation": e.organisation}))
-        .collect();
-    let data = json!({ "returns": returns, "expected": expected_json, "has_expected": expected.is_some() });
+pub fn cross_checks<R: Returned>(rules: &RulePack, summaries: &[R], expected: Option<&[Expected]>) -> Vec<BatchFinding> {
+    let data = batch_data(rules, summaries, expected);
     let mut out = Vec::new();
-    for (rule, result) in rules.run_batch(&data) {
+    for (rule, result) in run_batch_rules(rules, data) {
         match result {
             Ok(reports) => {
                 for r in reports {
@@ -359,6 +332,70 @@ pub fn cross_checks<R: Returned>(
         ))
     });
     out
+}
+
+/// What the cross-file rules read, `{returns, expected, has_expected}`, as
+/// Rhai values: the value [`RulePack::run_batch`] makes of the same JSON
+/// document, built one return at a time, so that the batch is never held as
+/// JSON too (a `serde_json::Value` of 5 000 returns weighs tens of MB).
+fn batch_data<R: Returned>(rules: &RulePack, summaries: &[R], expected: Option<&[Expected]>) -> rhai::Dynamic {
+    use crate::pipeline::rules::api::to_dynamic;
+    let mut returns = rhai::Array::with_capacity(summaries.len());
+    for s in summaries {
+        let cross = s.cross();
+        let cross = cross.as_deref();
+        let one = json!({
+            "path": s.path(),
+            "file": file_name(s.path()),
+            "template": s.template(),
+            "organisation": s.organisation(),
+            "exercice": s.exercice().and_then(|e| e.parse::<i64>().ok()),
+            "cut_off": s.cut_off(),
+            "status": s.status(),
+            "data": cross.map(|c| seen_data(rules, s.template(), c)).unwrap_or(Value::Null),
+            "decimals": cross.and_then(|c| c.get("decimals")).cloned().unwrap_or_else(|| json!({})),
+        });
+        returns.push(to_dynamic(&one));
+    }
+    let expected_json: Vec<Value> = expected
+        .unwrap_or_default()
+        .iter()
+        .map(|e| json!({"template": e.template, "organisation": e.organisation}))
+        .collect();
+    let mut data = rhai::Map::new();
+    data.insert("returns".into(), rhai::Dynamic::from_array(returns));
+    data.insert("expected".into(), to_dynamic(&Value::Array(expected_json)));
+    data.insert("has_expected".into(), rhai::Dynamic::from_bool(expected.is_some()));
+    rhai::Dynamic::from_map(data)
+}
+
+/// [`RulePack::run_batch`] over data already converted: the same rules (the
+/// pack's cross-file rules that are not switched off), in the same order,
+/// each on its own copy of the data (the last one on the data itself).
+fn run_batch_rules(
+    rules: &RulePack,
+    data: rhai::Dynamic,
+) -> Vec<(
+    &crate::pipeline::rules::Rule,
+    Result<Vec<crate::pipeline::rules::api::Reported>, String>,
+)> {
+    use crate::pipeline::rules::BATCH_SCOPE;
+    let chosen: Vec<&crate::pipeline::rules::Rule> = rules
+        .rules
+        .iter()
+        .filter(|r| r.templates.as_ref().is_some_and(|t| t.iter().any(|x| x == BATCH_SCOPE)))
+        .filter(|r| !rules.is_off(&r.meta.id))
+        .collect();
+    let last = chosen.len().saturating_sub(1);
+    let mut data = Some(data);
+    chosen
+        .into_iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let copy = if i == last { data.take() } else { data.clone() };
+            (r, rules.run_one(r, copy.unwrap_or(rhai::Dynamic::UNIT)))
+        })
+        .collect()
 }
 
 /// A return's data as the cross-file rules see it. Data kept before the
