@@ -11,7 +11,6 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 
 use globset::GlobSet;
-use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::finding::{EngineRule, Finding, Severity};
@@ -250,12 +249,40 @@ pub fn check_all_kept<T: Send>(
         })
     };
     let work = |i: usize, path: &PathBuf| -> Option<T> { Some(keep(i, work(i, path)?)) };
-    let pool = rayon::ThreadPoolBuilder::new().num_threads(jobs.max(1)).build();
-    let all: Vec<Option<T>> = match pool {
-        Ok(pool) => pool.install(|| files.par_iter().enumerate().map(|(i, p)| work(i, p)).collect()),
-        Err(_) => files.iter().enumerate().map(|(i, p)| work(i, p)).collect(),
+    // Files are taken in input order, each thread the next one not taken (not
+    // one half of the list each, as a parallel iterator would split it): files
+    // finish nearly in order, so what waits for its turn downstream (the
+    // entries of `rapport.json`, the rows of the synthesis) stays a few files.
+    // No thread ends before the others are done: a worker process dies with
+    // the thread that started it (`PR_SET_PDEATHSIG`), and another thread may
+    // be using it for the last files.
+    let threads = jobs.clamp(1, files.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let all_done = std::sync::Barrier::new(threads);
+    let take = || -> Vec<(usize, T)> {
+        let mut mine = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(path) = files.get(i) else { break };
+            if let Some(t) = work(i, path) {
+                mine.push((i, t));
+            }
+        }
+        all_done.wait();
+        mine
     };
-    all.into_iter().flatten().collect()
+    let mut all: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let others: Vec<_> = (1..threads).map(|_| scope.spawn(take)).collect();
+        let mut all = take();
+        for t in others {
+            // A thread that panicked loses its files: the batch is then
+            // shorter than its inputs, as after an interruption.
+            all.extend(t.join().unwrap_or_default());
+        }
+        all
+    });
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, t)| t).collect()
 }
 
 /// BILAN-OUT-001: the annotated report of a file could not be written.
@@ -277,7 +304,11 @@ fn internal_failure(path: &Path, what: &str) -> FileReport {
 
 /// Runs the cross-file rules (`rules/batch/`) over the set of returns
 /// (summaries, or the briefs a batch keeps).
-pub fn cross_checks<R: Returned>(rules: &RulePack, summaries: &[R], expected: Option<&[Expected]>) -> Vec<BatchFinding> {
+pub fn cross_checks<R: Returned>(
+    rules: &RulePack,
+    summaries: &[R],
+    expected: Option<&[Expected]>,
+) -> Vec<BatchFinding> {
     let data = batch_data(rules, summaries, expected);
     let mut out = Vec::new();
     for (rule, result) in run_batch_rules(rules, data) {
