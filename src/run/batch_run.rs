@@ -202,6 +202,11 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
             "erreur interne pendant l'écriture des sorties du lot : relancez, et signalez-le à l'équipe bilan",
         ));
     };
+    // The workers are done: what is left runs here (they start again for
+    // the annotated workbooks that cross-file findings change).
+    if let Some(isolation) = &checker.isolation {
+        isolation.end_idle();
+    }
     if returns.len() < total {
         // A file's result never came (its thread stopped): not a complete batch.
         return Err(RunError::Interrupted);

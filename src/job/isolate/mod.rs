@@ -430,6 +430,18 @@ impl Isolation {
         });
     }
 
+    /// Ends the workers waiting for a file: a batch calls it once its files
+    /// are checked, so that they do not weigh on its last steps (cross-file
+    /// rules, synthesis), which run in this process. A file checked later
+    /// starts a new one.
+    pub fn end_idle(&self) {
+        let idle = match self.pool.lock() {
+            Ok(mut pool) => std::mem::take(&mut pool.idle),
+            Err(_) => return,
+        };
+        drop(idle);
+    }
+
     fn release(&self, worker: Option<Worker>) {
         if let Ok(mut pool) = self.pool.lock() {
             pool.busy = pool.busy.saturating_sub(1);
