@@ -180,3 +180,48 @@ impl Returned for Brief {
 fn compact<T: serde::Serialize>(value: &T) -> Box<str> {
     serde_json::to_string(value).unwrap_or_default().into_boxed_str()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::finding::{Finding, Severity};
+    use crate::outcome::FileReport;
+    use serde_json::json;
+
+    #[test]
+    fn a_brief_reads_back_the_key_figures_and_cross_view_it_was_given() {
+        let key_rows = vec![
+            vec![
+                json!(0.1 + 0.2),
+                json!(1e-7),
+                json!(12345678901234567i64),
+                json!("Région"),
+                Value::Null,
+            ],
+            vec![json!(-0.0), json!(2009), json!(28.89), json!(true), json!("")],
+        ];
+        let cross = json!({
+            "data": {"resume": {"operations": 440, "feder_programme": 1234567.89}},
+            "cells": {"/maquette/x": {"sheet": "Maquette", "cell": "B4"}},
+            "decimals": {"/maquette/x": 2},
+            "view": true,
+        });
+        let mut report = FileReport::failed("a.xlsx", None, Finding::new("X-1", Severity::Warning, "premier"));
+        report.findings.push(Finding::new("X-2", Severity::Error, "second"));
+        report.template = Some("FEDER-OPERATIONS".into());
+        let mut summary = Summary {
+            report,
+            key_rows: key_rows.clone(),
+            annotated: Some("annotes/a.controle.xlsx".into()),
+            review: None,
+            cross: Some(cross.clone()),
+        };
+        let brief = Brief::take(&mut summary);
+        assert_eq!(&*brief.key_rows(), &key_rows[..]);
+        assert_eq!(brief.cross().as_deref(), Some(&cross));
+        assert_eq!(brief.counts(), summary.counts());
+        assert_eq!(brief.first_finding(), Some(("X-1", "premier")));
+        assert_eq!(brief.annotated(), Some("annotes/a.controle.xlsx"));
+        assert!(!brief.unreadable());
+    }
+}
