@@ -16,7 +16,8 @@
 //!
 //! Protocol (one JSON object per line): the parent sends a [`WorkerConfig`]
 //! once, then per file a request (followed by the file's bytes for an upload);
-//! the worker answers `S <stage>` lines as it goes, then `R <answer>`. The
+//! the worker answers `S <stage>` lines as it goes (kept by the thread that
+//! reads them, for a limit's or a crash's finding), then `R <answer>`. The
 //! worker's side is [`worker`].
 
 pub mod worker;
@@ -166,8 +167,18 @@ pub fn install_signal_handlers() {
 struct Worker {
     child: Child,
     stdin: ChildStdin,
+    /// The answers (`R …` lines); the stages are kept in `stage`.
     lines: Receiver<String>,
+    /// The stage the worker last said it reached (its `S …` lines, read by the
+    /// reading thread without waking the thread that waits for the answer).
+    stage: Arc<Mutex<Stage>>,
     stderr: Arc<Mutex<String>>,
+}
+
+impl Worker {
+    fn stage(&self) -> Stage {
+        self.stage.lock().map_or(Stage::Read, |s| *s)
+    }
 }
 
 impl Drop for Worker {
@@ -313,6 +324,8 @@ impl Isolation {
             return Err("processus de contrôle isolé sans canaux".into());
         };
         let (tx, lines) = mpsc::channel();
+        let stage = Arc::new(Mutex::new(Stage::Read));
+        let reached = Arc::clone(&stage);
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             loop {
@@ -320,6 +333,12 @@ impl Isolation {
                 match reader.read_line(&mut line) {
                     Ok(0) | Err(_) => break,
                     Ok(_) => {
+                        if let Some(s) = line.strip_prefix("S ") {
+                            if let (Ok(s), Ok(mut at)) = (serde_json::from_str::<Stage>(s.trim()), reached.lock()) {
+                                *at = s;
+                            }
+                            continue;
+                        }
                         if tx.send(line).is_err() {
                             break;
                         }
@@ -351,6 +370,7 @@ impl Isolation {
             child,
             stdin,
             lines,
+            stage,
             stderr: err_text,
         })
     }
@@ -525,6 +545,9 @@ impl Isolation {
     }
 
     fn run(&self, mut worker: Worker, input: &Input, job: &Job) -> Outcome {
+        if let Ok(mut s) = worker.stage.lock() {
+            *s = Stage::Read;
+        }
         if Self::send(&mut worker, input, job).is_err() {
             // The worker died while idle: start a fresh one once.
             drop(worker);
@@ -541,7 +564,6 @@ impl Isolation {
             }
         }
         let deadline = Instant::now() + self.limits.timeout;
-        let mut stage = Stage::Read;
         loop {
             if interrupted() {
                 drop(worker);
@@ -550,17 +572,14 @@ impl Isolation {
             }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
+                let stage = worker.stage();
                 drop(worker); // killed
                 self.release(None);
                 return Outcome::Timeout(stage);
             }
             match worker.lines.recv_timeout(left.min(Duration::from_millis(100))) {
                 Ok(line) => {
-                    if let Some(s) = line.strip_prefix("S ") {
-                        if let Ok(s) = serde_json::from_str::<Stage>(s.trim()) {
-                            stage = s;
-                        }
-                    } else if let Some(a) = line.strip_prefix("R ") {
+                    if let Some(a) = line.strip_prefix("R ") {
                         return match serde_json::from_str::<Answer>(a) {
                             Ok(answer) => {
                                 self.release(Some(worker));
@@ -577,7 +596,7 @@ impl Isolation {
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => {
                     self.release(None);
-                    return Outcome::Died(stage, worker);
+                    return Outcome::Died(worker.stage(), worker);
                 }
             }
         }
