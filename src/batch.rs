@@ -260,14 +260,20 @@ pub fn check_all_kept<T: Send>(
     let next = std::sync::atomic::AtomicUsize::new(0);
     let all_done = std::sync::Barrier::new(threads);
     let take = || -> Vec<(usize, T)> {
-        let mut mine = Vec::new();
-        loop {
-            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-            let Some(path) = files.get(i) else { break };
-            if let Some(t) = work(i, path) {
-                mine.push((i, t));
+        // A thread that panicked loses its files (the batch is then shorter
+        // than its inputs) but still meets the others.
+        let mine = catch_unwind(AssertUnwindSafe(|| {
+            let mut mine = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(path) = files.get(i) else { break };
+                if let Some(t) = work(i, path) {
+                    mine.push((i, t));
+                }
             }
-        }
+            mine
+        }))
+        .unwrap_or_default();
         all_done.wait();
         mine
     };
@@ -275,8 +281,6 @@ pub fn check_all_kept<T: Send>(
         let others: Vec<_> = (1..threads).map(|_| scope.spawn(take)).collect();
         let mut all = take();
         for t in others {
-            // A thread that panicked loses its files: the batch is then
-            // shorter than its inputs, as after an interruption.
             all.extend(t.join().unwrap_or_default());
         }
         all

@@ -192,15 +192,15 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
     if crate::job::isolate::interrupted() {
         return Err(RunError::Interrupted);
     }
+    const INTERNAL: &str =
+        "erreur interne pendant le contrôle du lot : aucune sortie n'a été remplacée ; relancez, et signalez-le à l'équipe bilan";
     let Ok(Collected {
         mut returns,
         mut failures,
         writer,
     }) = collected
     else {
-        return Err(message(
-            "erreur interne pendant l'écriture des sorties du lot : relancez, et signalez-le à l'équipe bilan",
-        ));
+        return Err(message(INTERNAL));
     };
     // The workers are done: what is left runs here (they start again for
     // the annotated workbooks that cross-file findings change).
@@ -209,7 +209,7 @@ pub fn batch(checker: &Checker, opts: &BatchOptions, progress: &dyn Progress) ->
     }
     if returns.len() < total {
         // A file's result never came (its thread stopped): not a complete batch.
-        return Err(RunError::Interrupted);
+        return Err(message(INTERNAL));
     }
     let cross = batch::cross_checks(&checker.rules, &returns, expected.as_deref());
     for r in returns.iter_mut() {
