@@ -28,7 +28,7 @@ pub struct Summary {
     /// The reviewers' decision on this return (web desk exports; `None` on the
     /// command line, where nobody reviews).
     pub review: Option<Review>,
-    /// What the cross-file rules read of the return (see `batch::cross_data`).
+    /// What the cross-file rules read of the return (see [`cross_view`]).
     pub cross: Option<Value>,
 }
 
@@ -201,18 +201,17 @@ pub fn key_rows(templates: &TemplateSet, report: &FileReport) -> Vec<Vec<Value>>
     }
 }
 
-/// Tables longer than this keep no cell per value in [`cross_data`] (only the
+/// Tables longer than this keep no cell per value in [`cross_view`] (only the
 /// table's own place and its TOTAL row): a list of 5 000 operations would
 /// otherwise carry 100 000 cells that no cross-file finding points at.
 const CROSS_CELLS_MAX_ROWS: usize = 500;
 
-/// What the cross-file rules read of a return: the values its template lists
-/// in `x-template.cross_file`, with `cells` (pointer → `{sheet, cell, range}`
-/// of each value, for placing a finding on the cell it is about) and
-/// `decimals` (pointer → the decimals the number is stated with: the digits it
-/// was typed with, e.g. `28,89` → 2; a whole number is absent, i.e. 0).
-/// `None` when the template lists nothing or the return was not read.
-pub fn cross_data(templates: &TemplateSet, report: &FileReport) -> Option<Value> {
+/// The template's `x-template.cross_file` pointers and the values found there
+/// (unusable ones as `null`, as the return's own rules see them).
+fn cross_values<'t>(
+    templates: &'t TemplateSet,
+    report: &FileReport,
+) -> Option<(Vec<&'t str>, serde_json::Map<String, Value>)> {
     let t = report.template.as_deref().and_then(|id| templates.get(id))?;
     let ex = report.extraction.as_ref()?;
     let wanted: Vec<&str> = t
@@ -237,6 +236,20 @@ pub fn cross_data(templates: &TemplateSet, report: &FileReport) -> Option<Value>
         }
         insert_at(&mut data, p, v);
     }
+    Some((wanted, data))
+}
+
+/// `cells` (pointer → `{sheet, cell, range}` of each value, for placing a
+/// finding on the cell it is about) and `decimals` (pointer → the decimals the
+/// number is stated with: the digits it was typed with, e.g. `28,89` → 2; a
+/// whole number is absent, i.e. 0) of the values under `wanted` that `keep`
+/// accepts (a cross-file view keeps only its own figures' cells:
+/// asking first spares serialising thousands of cells it would drop).
+fn cells_and_decimals(
+    ex: &crate::pipeline::extract::Extraction,
+    wanted: &[&str],
+    keep: &dyn Fn(&str) -> bool,
+) -> (serde_json::Map<String, Value>, serde_json::Map<String, Value>) {
     let inside_long_table = |pointer: &str| -> bool {
         // `/operations/12/cout_total`: the table is `/operations`.
         let mut prefix = String::new();
@@ -254,36 +267,40 @@ pub fn cross_data(templates: &TemplateSet, report: &FileReport) -> Option<Value>
         false
     };
     let under = |pointer: &str| {
-        wanted
-            .iter()
-            .any(|w| pointer == *w || pointer.starts_with(&format!("{w}/")))
+        wanted.iter().any(|w| {
+            pointer
+                .strip_prefix(w)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        })
     };
+    let wanted_here = |pointer: &str| keep(pointer) && under(pointer) && !inside_long_table(pointer);
     let mut cells = serde_json::Map::new();
     for (pointer, origin) in &ex.origins {
-        if under(pointer) && !inside_long_table(pointer) {
+        if wanted_here(pointer) {
             cells.insert(pointer.clone(), serde_json::to_value(origin).unwrap_or(Value::Null));
         }
     }
     let mut decimals = serde_json::Map::new();
     for (pointer, d) in &ex.exact {
-        if d.scale() > 0 && under(pointer) && !inside_long_table(pointer) {
+        if d.scale() > 0 && wanted_here(pointer) {
             decimals.insert(pointer.clone(), json!(d.scale()));
         }
     }
     // A figure typed as text (`89,00`) states the digits it was typed with.
     for (pointer, origin) in &ex.origins {
         let Some(raw) = origin.raw.as_deref() else { continue };
-        if !under(pointer) || inside_long_table(pointer) || !ex.data.pointer(pointer).is_some_and(Value::is_number) {
+        if !wanted_here(pointer) || !ex.data.pointer(pointer).is_some_and(Value::is_number) {
             continue;
         }
         if let Some(n) = typed_decimals(raw) {
             decimals.insert(pointer.clone(), json!(n));
         }
     }
-    Some(json!({"data": data, "cells": cells, "decimals": decimals}))
+    (cells, decimals)
 }
 
-/// What the cross-file rules see of a return: [`cross_data`], its `data`
+/// What the cross-file rules see of a return: its cross-file values, their
+/// cells and decimals, its `data`
 /// replaced by the template's cross-file view when it has one
 /// (`rules/<TEMPLATE>/inter-fichiers.rhai`: the counts and sums of a long
 /// list rather than its rows). Only the cells and decimals of what the view
@@ -294,36 +311,21 @@ pub fn cross_view(
     rules: &crate::pipeline::rules::RulePack,
     report: &FileReport,
 ) -> Option<Result<Value, crate::pipeline::rules::cross_view::CrossViewError>> {
-    let mut cross = cross_data(templates, report)?;
-    let Some(template) = report.template.as_deref() else {
-        return Some(Ok(cross));
-    };
-    let view = match rules.cross_view(template, cross.get("data").unwrap_or(&Value::Null)) {
-        None => return Some(Ok(cross)),
+    let (wanted, data) = cross_values(templates, report)?;
+    let ex = report.extraction.as_ref()?;
+    let template = report.template.as_deref()?;
+    let data = Value::Object(data);
+    let view = match rules.cross_view(template, &data) {
+        None => {
+            let (cells, decimals) = cells_and_decimals(ex, &wanted, &|_| true);
+            return Some(Ok(json!({"data": data, "cells": cells, "decimals": decimals})));
+        }
         Some(Ok(view)) => view,
         Some(Err(e)) => return Some(Err(e)),
     };
-    let listed: Vec<String> = templates
-        .get(template)
-        .and_then(|t| {
-            t.schema
-                .pointer("/x-template/cross_file")
-                .and_then(Value::as_array)
-                .cloned()
-        })
-        .unwrap_or_default()
-        .iter()
-        .filter_map(|p| p.as_str().map(str::to_string))
-        .collect();
-    let kept = |p: &str| view.pointer(p).is_some() || listed.iter().any(|l| l == p);
-    for part in ["cells", "decimals"] {
-        if let Some(map) = cross.get_mut(part).and_then(Value::as_object_mut) {
-            map.retain(|p, _| kept(p));
-        }
-    }
-    cross["data"] = view;
-    cross["view"] = Value::Bool(true);
-    Some(Ok(cross))
+    let kept = |p: &str| wanted.contains(&p) || view.pointer(p).is_some();
+    let (cells, decimals) = cells_and_decimals(ex, &wanted, &kept);
+    Some(Ok(json!({"data": view, "cells": cells, "decimals": decimals, "view": true})))
 }
 
 /// The decimals of a number as typed (`89,00` → 2, `1 234,5 M€` → 1, `89` → 0).
