@@ -325,7 +325,9 @@ pub fn cross_view(
     };
     let kept = |p: &str| wanted.contains(&p) || view.pointer(p).is_some();
     let (cells, decimals) = cells_and_decimals(ex, &wanted, &kept);
-    Some(Ok(json!({"data": view, "cells": cells, "decimals": decimals, "view": true})))
+    Some(Ok(
+        json!({"data": view, "cells": cells, "decimals": decimals, "view": true}),
+    ))
 }
 
 /// The decimals of a number as typed (`89,00` → 2, `1 234,5 M€` → 1, `89` → 0).

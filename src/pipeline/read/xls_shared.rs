@@ -530,15 +530,404 @@ fn area(a: Loc, b: Loc) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    // Tokens, hand-built.
+    const ADD: u8 = 0x03;
+
+    /// `PtgRefN`: a row and a column offset (both relative).
+    fn ref_n(dr: i16, dc: i8) -> Vec<u8> {
+        let mut v = vec![0x4C];
+        v.extend((dr as u16).to_le_bytes());
+        v.extend((0xC000 | (dc as u8 as u16)).to_le_bytes());
+        v
+    }
+
+    /// `PtgAreaN`, relative rows `r1..r2` and columns `c1..c2`.
+    fn area_n(r1: i16, r2: i16, c1: i8, c2: i8) -> Vec<u8> {
+        let mut v = vec![0x2D];
+        v.extend((r1 as u16).to_le_bytes());
+        v.extend((r2 as u16).to_le_bytes());
+        v.extend((0xC000 | (c1 as u8 as u16)).to_le_bytes());
+        v.extend((0xC000 | (c2 as u8 as u16)).to_le_bytes());
+        v
+    }
+
+    /// A reference's row and column words with explicit flags.
+    fn ref_raw(ptg: u8, rw: u16, cw: u16) -> Vec<u8> {
+        let mut v = vec![ptg];
+        v.extend(rw.to_le_bytes());
+        v.extend(cw.to_le_bytes());
+        v
+    }
+
+    fn func_var(argc: u8, index: u16) -> Vec<u8> {
+        let mut v = vec![0x42, argc];
+        v.extend(index.to_le_bytes());
+        v
+    }
+
+    fn func(index: u16) -> Vec<u8> {
+        let mut v = vec![0x41];
+        v.extend(index.to_le_bytes());
+        v
+    }
+
+    fn int(n: u16) -> Vec<u8> {
+        let mut v = vec![0x1E];
+        v.extend(n.to_le_bytes());
+        v
+    }
+
+    fn attr(kind: u8, data: u16) -> Vec<u8> {
+        let mut v = vec![0x19, kind];
+        v.extend(data.to_le_bytes());
+        v
+    }
+
+    fn cat(parts: &[&[u8]]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    /// `=A2+B2` filled down from C2: offsets (0, -2) and (0, -1).
+    fn a_plus_b() -> Vec<u8> {
+        cat(&[&ref_n(0, -2), &ref_n(0, -1), &[ADD]])
+    }
 
     #[test]
-    fn libreoffice_fixture() {
-        let bytes = std::fs::read(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/data/formules-partagees-libreoffice.xls"
-        ))
-        .unwrap();
-        let f = shared_formulas(&bytes, &Limits::default());
-        eprintln!("{f:?}");
+    fn relative_references_are_resolved_per_cell() {
+        let f = a_plus_b();
+        assert_eq!(render(&f, 1, 2).as_deref(), Some("A2+B2"));
+        assert_eq!(render(&f, 4, 2).as_deref(), Some("A5+B5"));
+        // Filled right along row 6: SUM of the four rows above, column by column.
+        let sum = cat(&[&area_n(-4, -1, 0, 0), &func_var(1, 4)]);
+        assert_eq!(render(&sum, 5, 1).as_deref(), Some("SUM(B2:B5)"));
+        assert_eq!(render(&sum, 5, 3).as_deref(), Some("SUM(D2:D5)"));
+        // The Σ button: tAttrSum over a row.
+        let sigma = cat(&[&area_n(0, 0, -4, -1), &attr(0x10, 0)]);
+        assert_eq!(render(&sigma, 3, 5).as_deref(), Some("SUM(B4:E4)"));
+    }
+
+    #[test]
+    fn absolute_and_mixed_references() {
+        // $B$7*F2: the absolute part of a PtgRefN is the position itself.
+        let f = cat(&[&ref_raw(0x2C, 6, 1), &ref_n(0, -1), &[0x05]]);
+        assert_eq!(render(&f, 1, 6).as_deref(), Some("$B$7*F2"));
+        assert_eq!(render(&f, 4, 6).as_deref(), Some("$B$7*F5"));
+        // $A2 (column absolute, row relative) and B$1 (row absolute).
+        let mixed = cat(&[&ref_raw(0x2C, 0, 0x8000), &ref_raw(0x2C, 0, 0x4000 | 0xFF), &[0x05]]);
+        assert_eq!(render(&mixed, 1, 2).as_deref(), Some("$A2*B$1"));
+        // A wholly absolute PtgRef / PtgArea is accepted, a relative one is not
+        // (its base would be ambiguous in a shared formula).
+        assert_eq!(render(&ref_raw(0x24, 2, 2), 0, 0).as_deref(), Some("$C$3"));
+        assert_eq!(render(&ref_raw(0x24, 2, 0xC002), 0, 0), None);
+        let mut whole = vec![0x25];
+        for w in [0u16, 0xFFFF, 1, 1] {
+            whole.extend(w.to_le_bytes());
+        }
+        assert_eq!(
+            render(&cat(&[&whole, &func_var(1, 4)]), 0, 0).as_deref(),
+            Some("SUM($B:$B)")
+        );
+    }
+
+    #[test]
+    fn operators_constants_and_functions() {
+        // ROUND(-F2/3,2)+MAX(B2,C2)%
+        let f = cat(&[
+            &ref_n(0, -4),
+            &[0x13],
+            &int(3),
+            &[0x06],
+            &int(2),
+            &func(27),
+            &ref_n(0, -8),
+            &ref_n(0, -7),
+            &func_var(2, 7),
+            &[0x14, 0x03],
+        ]);
+        assert_eq!(render(&f, 1, 9).as_deref(), Some("ROUND(-F2/3,2)+MAX(B2,C2)%"));
+        // IF(F2>=5000,"a""b",(1.5<>TRUE)) with its jumps and a space.
+        let mut num = vec![0x1F];
+        num.extend(1.5f64.to_le_bytes());
+        let with_text = |cch: u8| {
+            let mut s = vec![0x17, cch, 0];
+            s.extend(b"a\"b");
+            cat(&[
+                &ref_n(0, -1),
+                &int(5000),
+                &[0x0C],
+                &attr(0x02, 7),
+                &s,
+                &attr(0x08, 3),
+                &attr(0x40, 0x0100),
+                &num,
+                &[0x1D, 1, 0x0E, 0x15],
+                &attr(0x08, 3),
+                &func_var(3, 1),
+            ])
+        };
+        assert_eq!(
+            render(&with_text(3), 1, 6).as_deref(),
+            Some("IF(F2>=5000,\"a\"\"b\",(1.5<>TRUE))")
+        );
+        assert_eq!(
+            render(&with_text(4), 1, 6),
+            None,
+            "a string running into the next token"
+        );
+        assert_eq!(render(&with_text(200), 1, 6), None, "a string running past the end");
+        // UTF-16 text, an error constant, a missing argument, no-argument calls.
+        let mut u = vec![0x17, 2, 1];
+        for c in "é€".encode_utf16() {
+            u.extend(c.to_le_bytes());
+        }
+        let f = cat(&[&u, &[0x16], &[0x1C, 0x07], &func_var(3, 1), &func(221), &[0x08]]);
+        assert_eq!(render(&f, 0, 0).as_deref(), Some("IF(\"é€\",,#DIV/0!)&TODAY()"));
+        // CHOOSE's jump table is skipped.
+        let f = cat(&[
+            &int(2),
+            &attr(0x04, 1),
+            &[0, 0, 0, 0],
+            &int(7),
+            &int(8),
+            &func_var(3, 100),
+        ]);
+        assert_eq!(render(&f, 0, 0).as_deref(), Some("CHOOSE(2,7,8)"));
+    }
+
+    #[test]
+    fn what_is_not_known_gives_no_formula() {
+        // A function outside the table (STDEVP), a fixed call of a variable one,
+        // an argument count outside its arity, a command-equivalent function.
+        assert_eq!(render(&cat(&[&ref_n(0, -1), &func_var(1, 193)]), 1, 1), None);
+        assert_eq!(render(&cat(&[&ref_n(0, -1), &func(4)]), 1, 1), None);
+        assert_eq!(render(&cat(&[&ref_n(0, -1), &func_var(4, 1)]), 1, 1), None);
+        assert_eq!(render(&cat(&[&ref_n(0, -1), &func_var(1, 0x8004)]), 1, 1), None);
+        // Names, 3D references, array constants, intersections, unions.
+        for ptg in [0x23u8, 0x3A, 0x3B, 0x20, 0x39, 0x01, 0x02] {
+            let f = cat(&[&[ptg], &[0u8; 12]]);
+            assert_eq!(render(&f, 1, 1), None, "ptg {ptg:#x}");
+        }
+        assert_eq!(render(&cat(&[&a_plus_b()[..5], &a_plus_b()[..5], &[0x0F]]), 1, 2), None);
+        // A stack that is not one expression; nothing at all.
+        assert_eq!(render(&[ADD], 0, 0), None);
+        assert_eq!(render(&cat(&[&int(1), &int(2)]), 0, 0), None);
+        assert_eq!(render(&[], 0, 0), None);
+        // A reference off the sheet (above row 1, left of A) is not wrapped.
+        assert_eq!(render(&ref_n(-1, 0), 0, 0), None);
+        assert_eq!(render(&ref_n(0, -3), 0, 2), None);
+        assert_eq!(render(&ref_n(1, 0), 65_535, 0), None);
+        // A non-finite number, an unknown error code, an unknown attribute.
+        let mut nan = vec![0x1F];
+        nan.extend(f64::NAN.to_le_bytes());
+        assert_eq!(render(&nan, 0, 0), None);
+        assert_eq!(render(&[0x1C, 0x99], 0, 0), None);
+        assert_eq!(render(&cat(&[&int(1), &attr(0x80, 0)]), 0, 0), None);
+    }
+
+    #[test]
+    fn every_truncation_gives_none_or_a_prefix_formula_without_panic() {
+        let f = cat(&[
+            &ref_n(0, -4),
+            &int(3),
+            &[0x06],
+            &int(2),
+            &func(27),
+            &area_n(0, 0, -3, -1),
+            &attr(0x10, 0),
+            &[0x03],
+        ]);
+        assert_eq!(render(&f, 1, 5).as_deref(), Some("ROUND(B2/3,2)+SUM(C2:E2)"));
+        for len in 0..f.len() {
+            let _ = render(&f[..len], 1, 5);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn random_tokens_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), row: u16, col: u8) {
+            if let Some(text) = render(&bytes, row, col as u16) {
+                prop_assert!(!text.is_empty() && text.len() <= MAX_TEXT);
+            }
+        }
+
+        #[test]
+        fn random_streams_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..400)) {
+            let _ = read_stream(&bytes, &Limits::default());
+        }
+    }
+
+    // Records, hand-built: a workbook stream with one sheet.
+
+    const BOF: u16 = 0x0809;
+    const EOF: u16 = 0x000A;
+    const BOUNDSHEET: u16 = 0x0085;
+
+    fn record(kind: u16, body: &[u8]) -> Vec<u8> {
+        let mut r = kind.to_le_bytes().to_vec();
+        r.extend((body.len() as u16).to_le_bytes());
+        r.extend(body);
+        r
+    }
+
+    /// A `FORMULA` record of `(row, col)` with these tokens.
+    fn formula(row: u16, col: u16, rgce: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        for v in [row, col, 0] {
+            b.extend(v.to_le_bytes());
+        }
+        b.extend([0u8; 8]);
+        b.extend([0x08, 0]);
+        b.extend([0u8; 4]);
+        b.extend((rgce.len() as u16).to_le_bytes());
+        b.extend(rgce);
+        record(FORMULA, &b)
+    }
+
+    fn exp(row: u16, col: u16) -> Vec<u8> {
+        let mut v = vec![0x01];
+        v.extend(row.to_le_bytes());
+        v.extend(col.to_le_bytes());
+        v
+    }
+
+    /// A `SHRFMLA` over rows `r1..=r2`, columns `c1..=c2`.
+    fn shrfmla(r1: u16, r2: u16, c1: u8, c2: u8, rgce: &[u8]) -> Vec<u8> {
+        let mut b = Vec::new();
+        b.extend(r1.to_le_bytes());
+        b.extend(r2.to_le_bytes());
+        b.extend([c1, c2, 0, 4]);
+        b.extend((rgce.len() as u16).to_le_bytes());
+        b.extend(rgce);
+        record(SHRFMLA, &b)
+    }
+
+    fn stream(sheet: &[Vec<u8>]) -> Vec<u8> {
+        let mut g = record(BOF, &[0; 16]);
+        let at = g.len() + 4;
+        let mut b = vec![0u8; 4];
+        b.extend([0, 0, 6, 0]);
+        b.extend(b"Feuil1");
+        g.extend(record(BOUNDSHEET, &b));
+        g.extend(record(EOF, &[]));
+        let offset = g.len() as u32;
+        g[at..at + 4].copy_from_slice(&offset.to_le_bytes());
+        g.extend(record(BOF, &[0; 16]));
+        for r in sheet {
+            g.extend(r);
+        }
+        g.extend(record(EOF, &[]));
+        g
+    }
+
+    /// C2:C5 `=An+Bn` (down), B6:D6 `=SUM(B2:B5)`… (across), an array formula
+    /// on E2:E3, a cell pointing nowhere, one outside its group's range.
+    fn sheet() -> Vec<Vec<u8>> {
+        let mut s = vec![formula(1, 2, &exp(1, 2)), shrfmla(1, 4, 2, 2, &a_plus_b())];
+        for r in 2..=4 {
+            s.push(formula(r, 2, &exp(1, 2)));
+        }
+        s.push(formula(5, 1, &exp(5, 1)));
+        s.push(shrfmla(5, 5, 1, 3, &cat(&[&area_n(-4, -1, 0, 0), &func_var(1, 4)])));
+        s.push(formula(5, 2, &exp(5, 1)));
+        s.push(formula(5, 3, &exp(5, 1)));
+        s.push(formula(1, 4, &exp(1, 4)));
+        let mut array = vec![1, 0, 2, 0, 4, 4, 0, 0, 0, 0, 0, 0];
+        let rgce = cat(&[&ref_raw(0x25, 1, 0xC000), &[0x15]]);
+        array.extend((rgce.len() as u16).to_le_bytes());
+        array.extend(&rgce);
+        s.push(record(ARRAY, &array));
+        s.push(formula(2, 4, &exp(1, 4)));
+        s.push(formula(7, 7, &exp(30, 30)));
+        s.push(formula(9, 2, &exp(1, 2)));
+        s
+    }
+
+    fn found(data: &[u8], limits: &Limits) -> Vec<(String, String)> {
+        let mut v: Vec<(String, String)> = read_stream(data, limits)
+            .remove("Feuil1")
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(c, f)| (c.to_string(), f))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn groups_down_and_across_arrays_and_stray_pointers() {
+        let got = found(&stream(&sheet()), &Limits::default());
+        let want: Vec<(String, String)> = [
+            ("B6", "SUM(B2:B5)"),
+            ("C2", "A2+B2"),
+            ("C3", "A3+B3"),
+            ("C4", "A4+B4"),
+            ("C5", "A5+B5"),
+            ("C6", "SUM(C2:C5)"),
+            ("D6", "SUM(D2:D5)"),
+        ]
+        .iter()
+        .map(|(c, f)| (c.to_string(), f.to_string()))
+        .collect();
+        assert_eq!(got, want, "no formula for the array, the stray and the outsider");
+    }
+
+    #[test]
+    fn lying_records_and_limits() {
+        // Two SHRFMLA records claim C2: neither is trusted.
+        let mut s = sheet();
+        s.insert(2, shrfmla(1, 4, 2, 2, &cat(&[&ref_n(0, -1)])));
+        assert!(!found(&stream(&s), &Limits::default())
+            .iter()
+            .any(|(c, _)| c.starts_with('C') && c != "C6"));
+        // A SHRFMLA whose tokens run past its record, or whose range is reversed.
+        let mut s = sheet();
+        let mut bad = shrfmla(1, 4, 2, 2, &a_plus_b());
+        let n = bad.len();
+        bad[12..14].copy_from_slice(&200u16.to_le_bytes());
+        bad.truncate(n);
+        s[1] = bad;
+        assert!(!found(&stream(&s), &Limits::default()).iter().any(|(c, _)| c == "C2"));
+        let mut s = sheet();
+        s[1] = shrfmla(4, 1, 2, 2, &a_plus_b());
+        assert!(!found(&stream(&s), &Limits::default()).iter().any(|(c, _)| c == "C2"));
+        // The cell budget is the read limit's.
+        let limits = Limits {
+            max_cells: 2,
+            ..Limits::default()
+        };
+        assert_eq!(found(&stream(&sheet()), &limits).len(), 2);
+        let limits = Limits {
+            max_sheets: 0,
+            ..Limits::default()
+        };
+        assert!(found(&stream(&sheet()), &limits).is_empty());
+        // Not a compound file.
+        assert!(shared_formulas(b"not a workbook", &Limits::default()).is_empty());
+    }
+
+    #[test]
+    fn truncated_and_garbled_streams_do_not_panic() {
+        let data = stream(&sheet());
+        for len in 0..data.len() {
+            let _ = read_stream(&data[..len], &Limits::default());
+        }
+        let mut seed: u32 = 2026;
+        for _ in 0..3000 {
+            let mut copy = data.clone();
+            for _ in 0..3 {
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let i = (seed as usize >> 8) % copy.len();
+                copy[i] = (seed >> 24) as u8;
+            }
+            let _ = read_stream(&copy, &Limits::default());
+        }
+    }
+
+    #[test]
+    fn the_function_table_is_sorted_and_coherent() {
+        assert!(FUNCTIONS.windows(2).all(|w| w[0].0 < w[1].0));
+        assert!(FUNCTIONS.iter().all(|f| f.2 <= f.3 && f.3 <= 30));
     }
 }
