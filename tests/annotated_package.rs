@@ -789,7 +789,7 @@ fn formulas_of(bytes: &[u8], of: &[&str]) -> Vec<(String, String, String)> {
 /// Formulas that LibreOffice (like Excel) saved in an `.xls` as *shared*
 /// formulas (BIFF `SHRFMLA`, each cell a `PtgExp` pointing at it — here
 /// `=A2+B2` … `=A5+B5`, one shape down a column) are skipped by calamine;
-/// `pipeline::read::xls_shared` reads them, so the re-created workbook has
+/// `pipeline::read::xls_formulas` reads them, so the re-created workbook has
 /// their text and their cached values.
 #[test]
 fn xls_shared_formulas_come_back_with_their_text_and_values() {
@@ -821,9 +821,11 @@ fn xls_shared_formulas_come_back_with_their_text_and_values() {
 /// A LibreOffice `.xls` (from `tests/data/formules-partagees-fonctions.fods`)
 /// whose shared formulas are totals of a row (`SUM(B2:E2)`), an absolute
 /// reference (`$B$7*F2`), nested `IF` with texts, `ROUND`/`MAX` with a unary
-/// minus, mixed references (`$A1`, `B$1`, `$A$1:B$1`) and comparisons; plus
-/// what keeps its value only: a shared `STDEVP` (a function the reader does not
-/// render) and an array formula (`ARRAY`).
+/// minus, mixed references (`$A1`, `B$1`, `$A$1:B$1`) and comparisons; whose
+/// single formulas are those calamine 0.38 renders wrongly (`$A1+B$2` read
+/// `A$1+$B2`, `>` read `>=`, references to another sheet, a quote in a text);
+/// plus what keeps its value only: a shared `IFERROR` (an Excel 2007 function,
+/// saved as an add-in name) and an array formula (`ARRAY`).
 #[test]
 fn xls_shared_formulas_with_functions_and_absolute_references() {
     let (input, output) = annotate_xls("formules-partagees-fonctions.xls");
@@ -842,7 +844,7 @@ fn xls_shared_formulas_with_functions_and_absolute_references() {
             want.push(("Totaux".to_string(), format!("{col}{r}"), f));
         }
     }
-    // The totals across row 6 are ordinary formulas, read by calamine.
+    // The totals across row 6 are single formulas, not shared.
     for col in ["B", "C", "D", "E", "F"] {
         want.push(("Totaux".to_string(), format!("{col}6"), format!("SUM({col}2:{col}5)")));
     }
@@ -856,6 +858,15 @@ fn xls_shared_formulas_with_functions_and_absolute_references() {
         ] {
             want.push(("Références mixtes".to_string(), format!("{col}{r}"), f));
         }
+    }
+    for (col, f) in [
+        ("C", "$A1+B$2"),
+        ("D", "A1>B1"),
+        ("E", "Totaux!F2*2"),
+        ("F", "\"a\"\"b\"&B1"),
+        ("G", "SUM(Totaux!B2:E2)"),
+    ] {
+        want.push(("Références mixtes".to_string(), format!("{col}4"), f.to_string()));
     }
     want.sort();
     assert_eq!(formulas_of(&output, &sheets), want);

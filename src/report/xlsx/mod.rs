@@ -457,19 +457,31 @@ const MAX_FORMULA_GRID: u64 = 5_000_000;
 
 /// The formulas of the submitted file (its text, in Excel's syntax), by sheet
 /// and cell, for the re-created workbook. What cannot be read is left out: the
-/// cell then keeps its value. An `.xls`'s shared formulas, which calamine
-/// leaves empty, are read by `pipeline::read::xls_shared`.
+/// cell then keeps its value. An `.xls` (BIFF8) is read by
+/// `pipeline::read::xls_formulas`, which also gives its shared formulas and
+/// renders what calamine 0.38 gets wrong (mixed references, `>` and `>=`,
+/// other sheets, quotes in texts); calamine reads the other formats.
 fn submitted_formulas(original: &[u8], format: Format, sheets: &[Sheet]) -> HashMap<String, HashMap<CellRef, String>> {
     use calamine::Reader;
+    if format == Format::Xls {
+        let limits = crate::pipeline::read::Limits::default();
+        if let Some(mut all) = crate::pipeline::read::xls_formulas::formulas(original, &limits) {
+            return sheets
+                .iter()
+                .filter_map(|sheet| {
+                    let cells: HashMap<CellRef, String> = all
+                        .remove(&sheet.name)?
+                        .into_iter()
+                        .filter_map(|(pos, f)| Some((pos, sheets::excel_formula(&f, false)?)))
+                        .collect();
+                    (!cells.is_empty()).then(|| (sheet.name.clone(), cells))
+                })
+                .collect();
+        }
+    }
     let mut out = HashMap::new();
     let Ok(mut wb) = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(original)) else {
         return out;
-    };
-    let mut shared = match format {
-        Format::Xls => {
-            crate::pipeline::read::xls_shared::shared_formulas(original, &crate::pipeline::read::Limits::default())
-        }
-        _ => HashMap::new(),
     };
     for sheet in sheets {
         let Some(used) = sheet.used_range() else { continue };
@@ -477,22 +489,17 @@ fn submitted_formulas(original: &[u8], format: Format, sheets: &[Sheet]) -> Hash
         if area > MAX_FORMULA_GRID {
             continue;
         }
+        let Ok(range) = wb.worksheet_formula(&sheet.name) else {
+            continue;
+        };
+        let Some((r0, c0)) = range.start() else { continue };
         let mut cells = HashMap::new();
-        if let Ok(range) = wb.worksheet_formula(&sheet.name) {
-            if let Some((r0, c0)) = range.start() {
-                for (r, c, f) in range.used_cells() {
-                    if f.is_empty() {
-                        continue;
-                    }
-                    if let Some(f) = sheets::excel_formula(f, format == Format::Ods) {
-                        cells.insert(CellRef::new(r0 + r as u32, c0 + c as u32), f);
-                    }
-                }
+        for (r, c, f) in range.used_cells() {
+            if f.is_empty() {
+                continue;
             }
-        }
-        for (pos, f) in shared.remove(&sheet.name).unwrap_or_default() {
-            if let Some(f) = sheets::excel_formula(&f, false) {
-                cells.entry(pos).or_insert(f);
+            if let Some(f) = sheets::excel_formula(f, format == Format::Ods) {
+                cells.insert(CellRef::new(r0 + r as u32, c0 + c as u32), f);
             }
         }
         if !cells.is_empty() {

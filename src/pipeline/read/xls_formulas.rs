@@ -1,38 +1,55 @@
-//! Shared formulas of an `.xls` workbook (BIFF8), which calamine skips.
+//! Formulas of an `.xls` workbook (BIFF8), read from its records: the text of
+//! every formula cell, shared formulas included (calamine skips those).
+//!
+//! A cell's `FORMULA` record (0x0006: `u16 row, u16 column, u16 xf, 8 bytes
+//! value, u16 flags, u32`, then `u16 cce` and `cce` bytes of tokens, `rgce`)
+//! holds its formula as tokens in reverse Polish order; [`render`] turns them
+//! into Excel's syntax.
 //!
 //! When several neighbouring cells hold the same formula shifted (`=A2+B2`,
-//! `=A3+B3`… down a column, `=SUM(B2:B5)`, `=SUM(C2:C5)`… across a row), Excel
-//! and LibreOffice write it once: each cell's `FORMULA` record (0x0006: `u16
-//! row, u16 column, u16 xf, 8 bytes value, u16 flags, u32`, then `u16 cce` and
-//! `cce` bytes of tokens) holds only a `PtgExp` (0x01, `u16 row, u16 column`
-//! of the group's first cell), and a `SHRFMLA` record (0x04BC: `u16 first row,
-//! u16 last row, u8 first column, u8 last column, u8 reserved, u8 cUse`, then
-//! `u16 cce` and the tokens) after the first cell's `FORMULA` carries the
-//! group's tokens. Their references are relative to the cell that uses them
-//! (`PtgRefN`, `PtgAreaN`): each cell's text is rendered with its own position.
+//! `=A3+B3`… down a column), Excel and LibreOffice write it once: each cell's
+//! tokens are only a `PtgExp` (0x01, `u16 row, u16 column` of the group's first
+//! cell), and a `SHRFMLA` record (0x04BC: `u16 first row, u16 last row, u8
+//! first column, u8 last column, u8 reserved, u8 cUse`, then `u16 cce` and the
+//! tokens) after the first cell's `FORMULA` carries the group's tokens. Their
+//! references are relative to the cell that uses them (`PtgRefN`, `PtgAreaN`):
+//! each cell's text is rendered with its own position.
 //!
 //! `ARRAY` (0x0221) and `TABLE` (0x0236) records use the same `PtgExp`: their
 //! cells are recognised and left without a formula (an array formula written
 //! into each cell as an ordinary one would compute something else).
 //!
+//! References to other sheets (`PtgRef3d`, `PtgArea3d`) go through the
+//! globals' `EXTERNSHEET` (0x0017: `u16 count`, then `u16 supbook, u16 first
+//! sheet, u16 last sheet` each) to the workbook's own `SUPBOOK` (0x01AE, the
+//! one marked `0x0401`): only a reference to one sheet of this workbook is
+//! rendered (`'Feuille 2'!A1`).
+//!
 //! The text is in Excel's syntax without the leading `=` (`A2+B2`,
-//! `SUM(C4:G4)`), as calamine gives ordinary formulas. A token this reader does
-//! not know (3D references, names, array constants, add-in functions, a
-//! function not in [`FUNCTIONS`]…) gives no formula for that cell — the cell
-//! keeps its value — never a guessed one. Every length and offset is checked: a
-//! hostile file gives fewer formulas, never a panic. Work is bounded by
-//! [`Limits`]: the stream's size, the number of sheets and of cells.
+//! `SUM(C4:G4)`), as calamine gives formulas. A token this reader does not know
+//! (defined names, array constants, other workbooks, add-in functions…) gives
+//! no formula for that cell — the cell keeps its value — never a guessed one.
+//! Every length and offset is checked: a hostile file gives fewer formulas,
+//! never a panic. Work is bounded by [`Limits`]: the stream's size, the number
+//! of sheets and of formula cells.
 
 use std::collections::HashMap;
 
-use super::numfmt::xls::{bound_sheets, sheet_records, u16_at, workbook_stream};
+use super::numfmt::xls::{bound_sheets, records, sheet_records, u16_at, workbook_stream};
 use super::Limits;
 use crate::base::model::{column_letters, CellRef};
 
+const BOF: u16 = 0x0809;
+const EOF: u16 = 0x000A;
 const FORMULA: u16 = 0x0006;
 const SHRFMLA: u16 = 0x04BC;
 const ARRAY: u16 = 0x0221;
 const TABLE: u16 = 0x0236;
+const EXTERNSHEET: u16 = 0x0017;
+const SUPBOOK: u16 = 0x01AE;
+
+/// The BOF version of BIFF8 (Excel 97–2003).
+const BIFF8: u16 = 0x0600;
 
 /// Excel's own limit on a formula's text.
 const MAX_TEXT: usize = 8_192;
@@ -41,28 +58,73 @@ const MAX_TEXT: usize = 8_192;
 const ROWS: i32 = 65_536;
 const COLUMNS: i32 = 256;
 
-/// The formulas of the cells that use a shared formula, by sheet name and cell
-/// (Excel's syntax, no leading `=`). Empty for what is not an `.xls`.
-pub fn shared_formulas(bytes: &[u8], limits: &Limits) -> HashMap<String, HashMap<CellRef, String>> {
-    let Some(data) = workbook_stream(bytes, limits) else {
-        return HashMap::new();
-    };
-    read_stream(&data, limits)
+/// Formulas by sheet name, then by cell (Excel's syntax, no leading `=`).
+pub type Formulas = HashMap<String, HashMap<CellRef, String>>;
+
+/// The formulas of an `.xls` workbook's cells, by sheet name and cell. `None`
+/// when it is not a BIFF8 workbook (older `.xls` are left to calamine).
+pub fn formulas(bytes: &[u8], limits: &Limits) -> Option<Formulas> {
+    read_stream(&workbook_stream(bytes, limits)?, limits)
 }
 
-fn read_stream(data: &[u8], limits: &Limits) -> HashMap<String, HashMap<CellRef, String>> {
+/// What the globals tell about other sheets: the sheets' names in order, and
+/// for each `EXTERNSHEET` entry, the sheet of this workbook it names (if one).
+#[derive(Default)]
+struct Globals {
+    externs: Vec<Option<String>>,
+}
+
+fn globals(data: &[u8], sheets: &[(String, u32)]) -> Globals {
+    let mut supbooks: Vec<bool> = Vec::new();
+    let mut externs = Vec::new();
+    for (kind, d) in records(data, 0) {
+        match kind {
+            // The workbook's own SUPBOOK: `u16 sheets, 0x01 0x04`.
+            SUPBOOK => supbooks.push(d.len() == 4 && u16_at(d, 2) == Some(0x0401)),
+            EXTERNSHEET if externs.is_empty() => {
+                let count = u16_at(d, 0).unwrap_or(0) as usize;
+                for i in 0..count {
+                    let at = 2 + 6 * i;
+                    let (Some(book), Some(first), Some(last)) = (u16_at(d, at), u16_at(d, at + 2), u16_at(d, at + 4))
+                    else {
+                        break;
+                    };
+                    let own = supbooks.get(book as usize).copied().unwrap_or(false);
+                    externs.push(
+                        (own && first == last)
+                            .then(|| sheets.get(first as usize).map(|s| s.0.clone()))
+                            .flatten(),
+                    );
+                }
+            }
+            EOF => break,
+            _ => {}
+        }
+    }
+    Globals { externs }
+}
+
+fn read_stream(data: &[u8], limits: &Limits) -> Option<Formulas> {
+    let version = records(data, 0)
+        .next()
+        .and_then(|(kind, d)| (kind == BOF).then(|| u16_at(d, 0)).flatten())?;
+    if version != BIFF8 {
+        return None;
+    }
+    let sheets = bound_sheets(data);
+    let globals = globals(data, &sheets);
     let mut out = HashMap::new();
     let mut budget = limits.max_cells;
-    for (name, offset) in bound_sheets(data).into_iter().take(limits.max_sheets) {
+    for (name, offset) in sheets.into_iter().take(limits.max_sheets) {
         if budget == 0 {
             break;
         }
-        let cells = sheet_formulas(data, offset as usize, &mut budget);
+        let cells = sheet_formulas(data, offset as usize, &globals, &mut budget);
         if !cells.is_empty() {
             out.insert(name, cells);
         }
     }
-    out
+    Some(out)
 }
 
 /// What a `PtgExp` can point at.
@@ -77,7 +139,8 @@ enum Anchor<'a> {
     Other,
 }
 
-fn sheet_formulas(data: &[u8], offset: usize, budget: &mut usize) -> HashMap<CellRef, String> {
+fn sheet_formulas(data: &[u8], offset: usize, globals: &Globals, budget: &mut usize) -> HashMap<CellRef, String> {
+    let mut out = HashMap::new();
     // Cells whose formula is a `PtgExp`: (row, column, anchor row, anchor column).
     let mut pointers: Vec<(u16, u16, u16, u16)> = Vec::new();
     let mut anchors: HashMap<(u16, u16), Anchor> = HashMap::new();
@@ -87,9 +150,14 @@ fn sheet_formulas(data: &[u8], offset: usize, budget: &mut usize) -> HashMap<Cel
                 if *budget == 0 {
                     break;
                 }
-                if let Some(p) = pointer(d) {
-                    *budget -= 1;
-                    pointers.push(p);
+                *budget -= 1;
+                let (Some(row), Some(col), Some(rgce)) = (u16_at(d, 0), u16_at(d, 2), cell_tokens(d)) else {
+                    continue;
+                };
+                if let [0x01, r0, r1, c0, c1] = rgce {
+                    pointers.push((row, col, u16::from_le_bytes([*r0, *r1]), u16::from_le_bytes([*c0, *c1])));
+                } else if let Some(text) = render(rgce, Origin::Cell, globals) {
+                    out.insert(CellRef::new(row as u32, col as u32), text);
                 }
             }
             SHRFMLA => {
@@ -105,7 +173,6 @@ fn sheet_formulas(data: &[u8], offset: usize, budget: &mut usize) -> HashMap<Cel
             _ => {}
         }
     }
-    let mut out = HashMap::new();
     for (row, col, ar, ac) in pointers {
         let Some(Anchor::Shared { rows, cols, rgce }) = anchors.get(&(ar, ac)) else {
             continue;
@@ -114,7 +181,7 @@ fn sheet_formulas(data: &[u8], offset: usize, budget: &mut usize) -> HashMap<Cel
         if !(rows.0..=rows.1).contains(&row) || !(cols.0..=cols.1).contains(&col) {
             continue;
         }
-        if let Some(text) = render(rgce, row, col) {
+        if let Some(text) = render(rgce, Origin::Shared { row, col }, globals) {
             out.insert(CellRef::new(row as u32, col as u32), text);
         }
     }
@@ -126,15 +193,10 @@ fn add_anchor<'a>(anchors: &mut HashMap<(u16, u16), Anchor<'a>>, at: (u16, u16),
     anchors.entry(at).and_modify(|a| *a = Anchor::Other).or_insert(anchor);
 }
 
-/// A `FORMULA` record whose tokens are one `PtgExp`: `(row, column, anchor
-/// row, anchor column)`.
-fn pointer(d: &[u8]) -> Option<(u16, u16, u16, u16)> {
-    let (row, col, cce) = (u16_at(d, 0)?, u16_at(d, 2)?, u16_at(d, 20)?);
-    let rgce = d.get(22..22 + cce as usize)?;
-    match rgce {
-        [0x01, r0, r1, c0, c1] => Some((row, col, u16::from_le_bytes([*r0, *r1]), u16::from_le_bytes([*c0, *c1]))),
-        _ => None,
-    }
+/// The tokens of a `FORMULA` record.
+fn cell_tokens(d: &[u8]) -> Option<&[u8]> {
+    let cce = u16_at(d, 20)? as usize;
+    d.get(22..22 + cce)
 }
 
 /// A `SHRFMLA` record: its first cell and the group.
@@ -159,10 +221,9 @@ fn shared_group(d: &[u8]) -> Option<((u16, u16), Anchor<'_>)> {
     ))
 }
 
-/// The built-in functions this reader renders: `(index in BIFF8's function
-/// table, name, least arguments, most arguments)`. A function of fixed arity
-/// (`PtgFunc`) has both equal. Indices and arities are those of [MS-XLS]
-/// 2.5.198.17 (`Ftab`).
+/// The built-in functions of BIFF8: `(index in its function table, name,
+/// least arguments, most arguments)`, sorted by index. A function of fixed
+/// arity (`PtgFunc`) has both equal. From [MS-XLS] 2.5.198.17 (`Ftab`).
 pub const FUNCTIONS: &[(u16, &str, u8, u8)] = &[
     (0, "COUNT", 0, 30),
     (1, "IF", 2, 3),
@@ -175,7 +236,14 @@ pub const FUNCTIONS: &[(u16, &str, u8, u8)] = &[
     (8, "ROW", 0, 1),
     (9, "COLUMN", 0, 1),
     (10, "NA", 0, 0),
+    (11, "NPV", 2, 30),
     (12, "STDEV", 1, 30),
+    (13, "DOLLAR", 1, 2),
+    (14, "FIXED", 2, 3),
+    (15, "SIN", 1, 1),
+    (16, "COS", 1, 1),
+    (17, "TAN", 1, 1),
+    (18, "ATAN", 1, 1),
     (19, "PI", 0, 0),
     (20, "SQRT", 1, 1),
     (21, "EXP", 1, 1),
@@ -197,8 +265,27 @@ pub const FUNCTIONS: &[(u16, &str, u8, u8)] = &[
     (37, "OR", 1, 30),
     (38, "NOT", 1, 1),
     (39, "MOD", 2, 2),
+    (40, "DCOUNT", 3, 3),
+    (41, "DSUM", 3, 3),
+    (42, "DAVERAGE", 3, 3),
+    (43, "DMIN", 3, 3),
+    (44, "DMAX", 3, 3),
+    (45, "DSTDEV", 3, 3),
     (46, "VAR", 1, 30),
+    (47, "DVAR", 3, 3),
     (48, "TEXT", 2, 2),
+    (49, "LINEST", 1, 4),
+    (50, "TREND", 1, 4),
+    (51, "LOGEST", 1, 4),
+    (52, "GROWTH", 1, 4),
+    (56, "PV", 3, 5),
+    (57, "FV", 3, 5),
+    (58, "NPER", 3, 5),
+    (59, "PMT", 3, 5),
+    (60, "RATE", 3, 6),
+    (61, "MIRR", 3, 3),
+    (62, "IRR", 1, 2),
+    (63, "RAND", 0, 0),
     (64, "MATCH", 2, 3),
     (65, "DATE", 3, 3),
     (66, "TIME", 3, 3),
@@ -210,12 +297,21 @@ pub const FUNCTIONS: &[(u16, &str, u8, u8)] = &[
     (72, "MINUTE", 1, 1),
     (73, "SECOND", 1, 1),
     (74, "NOW", 0, 0),
+    (75, "AREAS", 1, 1),
     (76, "ROWS", 1, 1),
     (77, "COLUMNS", 1, 1),
+    (78, "OFFSET", 3, 5),
     (82, "SEARCH", 2, 3),
+    (83, "TRANSPOSE", 1, 1),
+    (86, "TYPE", 1, 1),
+    (92, "SERIESSUM", 4, 4),
+    (97, "ATAN2", 2, 2),
+    (98, "ASIN", 1, 1),
+    (99, "ACOS", 1, 1),
     (100, "CHOOSE", 2, 30),
     (101, "HLOOKUP", 3, 4),
     (102, "VLOOKUP", 3, 4),
+    (105, "ISREF", 1, 1),
     (109, "LOG", 1, 2),
     (111, "CHAR", 1, 1),
     (112, "LOWER", 1, 1),
@@ -227,7 +323,9 @@ pub const FUNCTIONS: &[(u16, &str, u8, u8)] = &[
     (118, "TRIM", 1, 1),
     (119, "REPLACE", 4, 4),
     (120, "SUBSTITUTE", 3, 4),
+    (121, "CODE", 1, 1),
     (124, "FIND", 2, 3),
+    (125, "CELL", 1, 2),
     (126, "ISERR", 1, 1),
     (127, "ISTEXT", 1, 1),
     (128, "ISNUMBER", 1, 1),
@@ -235,29 +333,158 @@ pub const FUNCTIONS: &[(u16, &str, u8, u8)] = &[
     (130, "T", 1, 1),
     (131, "N", 1, 1),
     (140, "DATEVALUE", 1, 1),
+    (141, "TIMEVALUE", 1, 1),
+    (142, "SLN", 3, 3),
+    (143, "SYD", 4, 4),
+    (144, "DDB", 4, 5),
+    (148, "INDIRECT", 1, 2),
+    (162, "CLEAN", 1, 1),
+    (163, "MDETERM", 1, 1),
+    (164, "MINVERSE", 1, 1),
+    (165, "MMULT", 2, 2),
+    (167, "IPMT", 4, 6),
+    (168, "PPMT", 4, 6),
     (169, "COUNTA", 0, 30),
     (183, "PRODUCT", 0, 30),
+    (184, "FACT", 1, 1),
+    (189, "DPRODUCT", 3, 3),
     (190, "ISNONTEXT", 1, 1),
+    (193, "STDEVP", 1, 30),
+    (194, "VARP", 1, 30),
+    (195, "DSTDEVP", 3, 3),
+    (196, "DVARP", 3, 3),
     (197, "TRUNC", 1, 2),
     (198, "ISLOGICAL", 1, 1),
+    (199, "DCOUNTA", 3, 3),
+    (204, "USDOLLAR", 1, 2),
+    (205, "FINDB", 2, 3),
+    (206, "SEARCHB", 2, 3),
+    (207, "REPLACEB", 4, 4),
+    (208, "LEFTB", 1, 2),
+    (209, "RIGHTB", 1, 2),
+    (210, "MIDB", 3, 3),
+    (211, "LENB", 1, 1),
     (212, "ROUNDUP", 2, 2),
     (213, "ROUNDDOWN", 2, 2),
+    (214, "ASC", 1, 1),
+    (215, "DBCS", 1, 1),
     (216, "RANK", 2, 3),
+    (219, "ADDRESS", 2, 5),
     (220, "DAYS360", 2, 3),
     (221, "TODAY", 0, 0),
+    (222, "VDB", 5, 7),
     (227, "MEDIAN", 1, 30),
     (228, "SUMPRODUCT", 1, 30),
+    (229, "SINH", 1, 1),
+    (230, "COSH", 1, 1),
+    (231, "TANH", 1, 1),
+    (232, "ASINH", 1, 1),
+    (233, "ACOSH", 1, 1),
+    (234, "ATANH", 1, 1),
+    (235, "DGET", 3, 3),
+    (244, "INFO", 1, 1),
+    (247, "DB", 4, 5),
+    (252, "FREQUENCY", 2, 2),
+    (261, "ERROR.TYPE", 1, 1),
+    (269, "AVEDEV", 1, 30),
+    (270, "BETADIST", 3, 5),
+    (271, "GAMMALN", 1, 1),
+    (272, "BETAINV", 3, 5),
+    (273, "BINOMDIST", 4, 4),
+    (274, "CHIDIST", 2, 2),
+    (275, "CHIINV", 2, 2),
+    (276, "COMBIN", 2, 2),
+    (277, "CONFIDENCE", 3, 3),
+    (278, "CRITBINOM", 3, 3),
+    (279, "EVEN", 1, 1),
+    (280, "EXPONDIST", 3, 3),
+    (281, "FDIST", 3, 3),
+    (282, "FINV", 3, 3),
+    (283, "FISHER", 1, 1),
+    (284, "FISHERINV", 1, 1),
     (285, "FLOOR", 2, 2),
+    (286, "GAMMADIST", 4, 4),
+    (287, "GAMMAINV", 3, 3),
     (288, "CEILING", 2, 2),
+    (289, "HYPGEOMDIST", 4, 4),
+    (290, "LOGNORMDIST", 3, 3),
+    (291, "LOGINV", 3, 3),
+    (292, "NEGBINOMDIST", 3, 3),
+    (293, "NORMDIST", 4, 4),
+    (294, "NORMSDIST", 1, 1),
+    (295, "NORMINV", 3, 3),
+    (296, "NORMSINV", 1, 1),
+    (297, "STANDARDIZE", 3, 3),
+    (298, "ODD", 1, 1),
+    (299, "PERMUT", 2, 2),
+    (300, "POISSON", 3, 3),
+    (301, "TDIST", 3, 3),
+    (302, "WEIBULL", 4, 4),
+    (303, "SUMXMY2", 2, 2),
+    (304, "SUMX2MY2", 2, 2),
+    (305, "SUMX2PY2", 2, 2),
+    (306, "CHITEST", 2, 2),
+    (307, "CORREL", 2, 2),
+    (308, "COVAR", 2, 2),
+    (309, "FORECAST", 3, 3),
+    (310, "FTEST", 2, 2),
+    (311, "INTERCEPT", 2, 2),
+    (312, "PEARSON", 2, 2),
+    (313, "RSQ", 2, 2),
+    (314, "STEYX", 2, 2),
+    (315, "SLOPE", 2, 2),
+    (316, "TTEST", 4, 4),
+    (317, "PROB", 3, 4),
+    (318, "DEVSQ", 1, 30),
+    (319, "GEOMEAN", 1, 30),
+    (320, "HARMEAN", 1, 30),
     (321, "SUMSQ", 0, 30),
+    (322, "KURT", 1, 30),
+    (323, "SKEW", 1, 30),
+    (324, "ZTEST", 2, 3),
     (325, "LARGE", 2, 2),
     (326, "SMALL", 2, 2),
+    (327, "QUARTILE", 2, 2),
+    (328, "PERCENTILE", 2, 2),
+    (329, "PERCENTRANK", 2, 3),
+    (330, "MODE", 1, 30),
+    (331, "TRIMMEAN", 2, 2),
+    (332, "TINV", 2, 2),
     (336, "CONCATENATE", 0, 30),
     (337, "POWER", 2, 2),
+    (342, "RADIANS", 1, 1),
+    (343, "DEGREES", 1, 1),
     (344, "SUBTOTAL", 2, 30),
     (345, "SUMIF", 2, 3),
     (346, "COUNTIF", 2, 2),
     (347, "COUNTBLANK", 1, 1),
+    (350, "ISPMT", 4, 4),
+    (351, "DATEDIF", 3, 3),
+    (352, "DATESTRING", 1, 1),
+    (353, "NUMBERSTRING", 2, 2),
+    (354, "ROMAN", 1, 2),
+    (358, "GETPIVOTDATA", 2, 2),
+    (359, "HYPERLINK", 1, 2),
+    (360, "PHONETIC", 1, 1),
+    (361, "AVERAGEA", 1, 30),
+    (362, "MAXA", 1, 30),
+    (363, "MINA", 1, 30),
+    (364, "STDEVPA", 1, 30),
+    (365, "VARPA", 1, 30),
+    (366, "STDEVA", 1, 30),
+    (367, "VARA", 1, 30),
+    (368, "BAHTTEXT", 1, 1),
+    (369, "THAIDAYOFWEEK", 1, 1),
+    (370, "THAIDIGIT", 1, 1),
+    (371, "THAIMONTHOFYEAR", 1, 1),
+    (372, "THAINUMSOUND", 1, 1),
+    (373, "THAINUMSTRING", 1, 1),
+    (374, "THAISTRINGLENGTH", 1, 1),
+    (375, "ISTHAIDIGIT", 1, 1),
+    (376, "ROUNDBAHTDOWN", 1, 1),
+    (377, "ROUNDBAHTUP", 1, 1),
+    (378, "THAIYEAR", 1, 1),
+    (379, "RTD", 2, 5),
 ];
 
 fn function(index: u16) -> Option<(&'static str, u8, u8)> {
@@ -287,11 +514,26 @@ impl<'a> Tokens<'a> {
     }
 }
 
-/// The text of a shared formula's tokens (`rgce`) for the cell at `row`,
-/// `col` (zero-based): `None` for any token not rendered here, a stack that
-/// does not come out as one expression, or a text longer than Excel allows.
-pub fn render(rgce: &[u8], row: u16, col: u16) -> Option<String> {
-    let base = (row as i32, col as i32);
+/// Whose tokens are rendered.
+#[derive(Clone, Copy)]
+enum Origin {
+    /// A cell's own formula: references are positions (`PtgRef`, `PtgArea`,
+    /// 3D ones).
+    Cell,
+    /// A shared formula, for the cell at `row`, `col` (zero-based): references
+    /// relative to it (`PtgRefN`, `PtgAreaN`); a `PtgRef` is only trusted
+    /// wholly absolute, and other sheets are not expected.
+    Shared { row: u16, col: u16 },
+}
+
+/// The text of formula tokens (`rgce`): `None` for any token not rendered
+/// here, a stack that does not come out as one expression, or a text longer
+/// than Excel allows.
+fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
+    let base = match origin {
+        Origin::Shared { row, col } => Some((row as i32, col as i32)),
+        Origin::Cell => None,
+    };
     let mut t = Tokens { d: rgce, at: 0 };
     let mut stack: Vec<String> = Vec::new();
     while let Some(ptg) = t.u8() {
@@ -389,26 +631,56 @@ pub fn render(rgce: &[u8], row: u16, col: u16) -> Option<String> {
                     return None;
                 }
                 let (name, least, most) = function(index)?;
-                if !(least..=most).contains(&argc) {
+                // 30 is BIFF8's most for a variable count; Excel 2007 writes up to 255.
+                if argc < least || (argc > most && most < 30) {
                     return None;
                 }
                 call(&mut stack, name, argc as usize)?
             }
-            // A reference or an area in absolute coordinates: in a shared
-            // formula only a wholly absolute one is unambiguous.
+            // A reference or an area by its position: in a shared formula
+            // only a wholly absolute one is unambiguous.
             0x24 | 0x44 | 0x64 => {
                 let (rw, cw) = (t.u16()?, t.u16()?);
-                if cw & 0xC000 != 0 {
+                if base.is_some() && cw & 0xC000 != 0 {
                     return None;
                 }
                 cell(locate(rw, cw, None)?)
             }
             0x25 | 0x45 | 0x65 => {
                 let (r1, r2, c1, c2) = (t.u16()?, t.u16()?, t.u16()?, t.u16()?);
-                if (c1 | c2) & 0xC000 != 0 {
+                if base.is_some() && (c1 | c2) & 0xC000 != 0 {
                     return None;
                 }
                 area(locate(r1, c1, None)?, locate(r2, c2, None)?)?
+            }
+            // Another sheet of this workbook, in a cell's own formula.
+            0x3A | 0x5A | 0x7A => {
+                let (ixti, rw, cw) = (t.u16()?, t.u16()?, t.u16()?);
+                let sheet = other_sheet(globals, ixti, base)?;
+                format!("{sheet}{}", cell(locate(rw, cw, None)?))
+            }
+            0x3B | 0x5B | 0x7B => {
+                let ixti = t.u16()?;
+                let (r1, r2, c1, c2) = (t.u16()?, t.u16()?, t.u16()?, t.u16()?);
+                let sheet = other_sheet(globals, ixti, base)?;
+                format!("{sheet}{}", area(locate(r1, c1, None)?, locate(r2, c2, None)?)?)
+            }
+            0x3C | 0x5C | 0x7C => {
+                t.bytes(6)?;
+                "#REF!".to_string()
+            }
+            0x3D | 0x5D | 0x7D => {
+                t.bytes(10)?;
+                "#REF!".to_string()
+            }
+            // The references they wrap follow as tokens: nothing to render.
+            0x26 | 0x46 | 0x66 | 0x27 | 0x47 | 0x67 | 0x28 | 0x48 | 0x68 => {
+                t.bytes(6)?;
+                continue;
+            }
+            0x29 | 0x49 | 0x69 => {
+                t.bytes(2)?;
+                continue;
             }
             0x2A | 0x4A | 0x6A => {
                 t.bytes(4)?;
@@ -421,11 +693,11 @@ pub fn render(rgce: &[u8], row: u16, col: u16) -> Option<String> {
             // Relative to the cell: `PtgRefN`, `PtgAreaN`.
             0x2C | 0x4C | 0x6C => {
                 let (rw, cw) = (t.u16()?, t.u16()?);
-                cell(locate(rw, cw, Some(base))?)
+                cell(locate(rw, cw, Some(base?))?)
             }
             0x2D | 0x4D | 0x6D => {
                 let (r1, r2, c1, c2) = (t.u16()?, t.u16()?, t.u16()?, t.u16()?);
-                area(locate(r1, c1, Some(base))?, locate(r2, c2, Some(base))?)?
+                area(locate(r1, c1, Some(base?))?, locate(r2, c2, Some(base?))?)?
             }
             _ => return None,
         };
@@ -438,6 +710,21 @@ pub fn render(rgce: &[u8], row: u16, col: u16) -> Option<String> {
         Ok([text]) if !text.is_empty() => Some(text),
         _ => None,
     }
+}
+
+/// `'Feuille 2'!` for an `EXTERNSHEET` entry naming one sheet of this
+/// workbook, in a cell's own formula; quoted unless the name is plain letters.
+fn other_sheet(globals: &Globals, ixti: u16, base: Option<(i32, i32)>) -> Option<String> {
+    if base.is_some() {
+        return None;
+    }
+    let name = globals.externs.get(ixti as usize)?.as_deref()?;
+    let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic() || c == '_');
+    Some(if plain {
+        format!("{name}!")
+    } else {
+        format!("'{}'!", name.replace('\'', "''"))
+    })
 }
 
 /// `NAME(a,b)` from the last `argc` operands.
@@ -532,6 +819,20 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// A shared formula's text for the cell at `row`, `col`.
+    fn at(rgce: &[u8], row: u16, col: u16) -> Option<String> {
+        render(rgce, Origin::Shared { row, col }, &Globals::default())
+    }
+
+    /// A cell's own formula, with `Feuil1` and `Feuille 2` as the workbook's
+    /// sheets (EXTERNSHEET entries 0 and 1) and an other workbook's (2).
+    fn own(rgce: &[u8]) -> Option<String> {
+        let globals = Globals {
+            externs: vec![Some("Feuil1".into()), Some("Feuille d'été".into()), None],
+        };
+        render(rgce, Origin::Cell, &globals)
+    }
+
     // Tokens, hand-built.
     const ADD: u8 = 0x03;
 
@@ -597,36 +898,36 @@ mod tests {
     #[test]
     fn relative_references_are_resolved_per_cell() {
         let f = a_plus_b();
-        assert_eq!(render(&f, 1, 2).as_deref(), Some("A2+B2"));
-        assert_eq!(render(&f, 4, 2).as_deref(), Some("A5+B5"));
+        assert_eq!(at(&f, 1, 2).as_deref(), Some("A2+B2"));
+        assert_eq!(at(&f, 4, 2).as_deref(), Some("A5+B5"));
         // Filled right along row 6: SUM of the four rows above, column by column.
         let sum = cat(&[&area_n(-4, -1, 0, 0), &func_var(1, 4)]);
-        assert_eq!(render(&sum, 5, 1).as_deref(), Some("SUM(B2:B5)"));
-        assert_eq!(render(&sum, 5, 3).as_deref(), Some("SUM(D2:D5)"));
+        assert_eq!(at(&sum, 5, 1).as_deref(), Some("SUM(B2:B5)"));
+        assert_eq!(at(&sum, 5, 3).as_deref(), Some("SUM(D2:D5)"));
         // The Σ button: tAttrSum over a row.
         let sigma = cat(&[&area_n(0, 0, -4, -1), &attr(0x10, 0)]);
-        assert_eq!(render(&sigma, 3, 5).as_deref(), Some("SUM(B4:E4)"));
+        assert_eq!(at(&sigma, 3, 5).as_deref(), Some("SUM(B4:E4)"));
     }
 
     #[test]
     fn absolute_and_mixed_references() {
         // $B$7*F2: the absolute part of a PtgRefN is the position itself.
         let f = cat(&[&ref_raw(0x2C, 6, 1), &ref_n(0, -1), &[0x05]]);
-        assert_eq!(render(&f, 1, 6).as_deref(), Some("$B$7*F2"));
-        assert_eq!(render(&f, 4, 6).as_deref(), Some("$B$7*F5"));
+        assert_eq!(at(&f, 1, 6).as_deref(), Some("$B$7*F2"));
+        assert_eq!(at(&f, 4, 6).as_deref(), Some("$B$7*F5"));
         // $A2 (column absolute, row relative) and B$1 (row absolute).
         let mixed = cat(&[&ref_raw(0x2C, 0, 0x8000), &ref_raw(0x2C, 0, 0x4000 | 0xFF), &[0x05]]);
-        assert_eq!(render(&mixed, 1, 2).as_deref(), Some("$A2*B$1"));
+        assert_eq!(at(&mixed, 1, 2).as_deref(), Some("$A2*B$1"));
         // A wholly absolute PtgRef / PtgArea is accepted, a relative one is not
         // (its base would be ambiguous in a shared formula).
-        assert_eq!(render(&ref_raw(0x24, 2, 2), 0, 0).as_deref(), Some("$C$3"));
-        assert_eq!(render(&ref_raw(0x24, 2, 0xC002), 0, 0), None);
+        assert_eq!(at(&ref_raw(0x24, 2, 2), 0, 0).as_deref(), Some("$C$3"));
+        assert_eq!(at(&ref_raw(0x24, 2, 0xC002), 0, 0), None);
         let mut whole = vec![0x25];
         for w in [0u16, 0xFFFF, 1, 1] {
             whole.extend(w.to_le_bytes());
         }
         assert_eq!(
-            render(&cat(&[&whole, &func_var(1, 4)]), 0, 0).as_deref(),
+            at(&cat(&[&whole, &func_var(1, 4)]), 0, 0).as_deref(),
             Some("SUM($B:$B)")
         );
     }
@@ -646,7 +947,7 @@ mod tests {
             &func_var(2, 7),
             &[0x14, 0x03],
         ]);
-        assert_eq!(render(&f, 1, 9).as_deref(), Some("ROUND(-F2/3,2)+MAX(B2,C2)%"));
+        assert_eq!(at(&f, 1, 9).as_deref(), Some("ROUND(-F2/3,2)+MAX(B2,C2)%"));
         // IF(F2>=5000,"a""b",(1.5<>TRUE)) with its jumps and a space.
         let mut num = vec![0x1F];
         num.extend(1.5f64.to_le_bytes());
@@ -668,22 +969,18 @@ mod tests {
             ])
         };
         assert_eq!(
-            render(&with_text(3), 1, 6).as_deref(),
+            at(&with_text(3), 1, 6).as_deref(),
             Some("IF(F2>=5000,\"a\"\"b\",(1.5<>TRUE))")
         );
-        assert_eq!(
-            render(&with_text(4), 1, 6),
-            None,
-            "a string running into the next token"
-        );
-        assert_eq!(render(&with_text(200), 1, 6), None, "a string running past the end");
+        assert_eq!(at(&with_text(4), 1, 6), None, "a string running into the next token");
+        assert_eq!(at(&with_text(200), 1, 6), None, "a string running past the end");
         // UTF-16 text, an error constant, a missing argument, no-argument calls.
         let mut u = vec![0x17, 2, 1];
         for c in "é€".encode_utf16() {
             u.extend(c.to_le_bytes());
         }
         let f = cat(&[&u, &[0x16], &[0x1C, 0x07], &func_var(3, 1), &func(221), &[0x08]]);
-        assert_eq!(render(&f, 0, 0).as_deref(), Some("IF(\"é€\",,#DIV/0!)&TODAY()"));
+        assert_eq!(at(&f, 0, 0).as_deref(), Some("IF(\"é€\",,#DIV/0!)&TODAY()"));
         // CHOOSE's jump table is skipped.
         let f = cat(&[
             &int(2),
@@ -693,37 +990,38 @@ mod tests {
             &int(8),
             &func_var(3, 100),
         ]);
-        assert_eq!(render(&f, 0, 0).as_deref(), Some("CHOOSE(2,7,8)"));
+        assert_eq!(at(&f, 0, 0).as_deref(), Some("CHOOSE(2,7,8)"));
     }
 
     #[test]
     fn what_is_not_known_gives_no_formula() {
-        // A function outside the table (STDEVP), a fixed call of a variable one,
+        // A function outside the table (an add-in's, 255; a macro command, 54), a fixed call of a variable one,
         // an argument count outside its arity, a command-equivalent function.
-        assert_eq!(render(&cat(&[&ref_n(0, -1), &func_var(1, 193)]), 1, 1), None);
-        assert_eq!(render(&cat(&[&ref_n(0, -1), &func(4)]), 1, 1), None);
-        assert_eq!(render(&cat(&[&ref_n(0, -1), &func_var(4, 1)]), 1, 1), None);
-        assert_eq!(render(&cat(&[&ref_n(0, -1), &func_var(1, 0x8004)]), 1, 1), None);
+        assert_eq!(at(&cat(&[&ref_n(0, -1), &func_var(1, 255)]), 1, 1), None);
+        assert_eq!(at(&cat(&[&ref_n(0, -1), &func_var(1, 54)]), 1, 1), None);
+        assert_eq!(at(&cat(&[&ref_n(0, -1), &func(4)]), 1, 1), None);
+        assert_eq!(at(&cat(&[&ref_n(0, -1), &func_var(4, 1)]), 1, 1), None);
+        assert_eq!(at(&cat(&[&ref_n(0, -1), &func_var(1, 0x8004)]), 1, 1), None);
         // Names, 3D references, array constants, intersections, unions.
         for ptg in [0x23u8, 0x3A, 0x3B, 0x20, 0x39, 0x01, 0x02] {
             let f = cat(&[&[ptg], &[0u8; 12]]);
-            assert_eq!(render(&f, 1, 1), None, "ptg {ptg:#x}");
+            assert_eq!(at(&f, 1, 1), None, "ptg {ptg:#x}");
         }
-        assert_eq!(render(&cat(&[&a_plus_b()[..5], &a_plus_b()[..5], &[0x0F]]), 1, 2), None);
+        assert_eq!(at(&cat(&[&a_plus_b()[..5], &a_plus_b()[..5], &[0x0F]]), 1, 2), None);
         // A stack that is not one expression; nothing at all.
-        assert_eq!(render(&[ADD], 0, 0), None);
-        assert_eq!(render(&cat(&[&int(1), &int(2)]), 0, 0), None);
-        assert_eq!(render(&[], 0, 0), None);
+        assert_eq!(at(&[ADD], 0, 0), None);
+        assert_eq!(at(&cat(&[&int(1), &int(2)]), 0, 0), None);
+        assert_eq!(at(&[], 0, 0), None);
         // A reference off the sheet (above row 1, left of A) is not wrapped.
-        assert_eq!(render(&ref_n(-1, 0), 0, 0), None);
-        assert_eq!(render(&ref_n(0, -3), 0, 2), None);
-        assert_eq!(render(&ref_n(1, 0), 65_535, 0), None);
+        assert_eq!(at(&ref_n(-1, 0), 0, 0), None);
+        assert_eq!(at(&ref_n(0, -3), 0, 2), None);
+        assert_eq!(at(&ref_n(1, 0), 65_535, 0), None);
         // A non-finite number, an unknown error code, an unknown attribute.
         let mut nan = vec![0x1F];
         nan.extend(f64::NAN.to_le_bytes());
-        assert_eq!(render(&nan, 0, 0), None);
-        assert_eq!(render(&[0x1C, 0x99], 0, 0), None);
-        assert_eq!(render(&cat(&[&int(1), &attr(0x80, 0)]), 0, 0), None);
+        assert_eq!(at(&nan, 0, 0), None);
+        assert_eq!(at(&[0x1C, 0x99], 0, 0), None);
+        assert_eq!(at(&cat(&[&int(1), &attr(0x80, 0)]), 0, 0), None);
     }
 
     #[test]
@@ -738,16 +1036,16 @@ mod tests {
             &attr(0x10, 0),
             &[0x03],
         ]);
-        assert_eq!(render(&f, 1, 5).as_deref(), Some("ROUND(B2/3,2)+SUM(C2:E2)"));
+        assert_eq!(at(&f, 1, 5).as_deref(), Some("ROUND(B2/3,2)+SUM(C2:E2)"));
         for len in 0..f.len() {
-            let _ = render(&f[..len], 1, 5);
+            let _ = at(&f[..len], 1, 5);
         }
     }
 
     proptest! {
         #[test]
         fn random_tokens_never_panic(bytes in proptest::collection::vec(any::<u8>(), 0..200), row: u16, col: u8) {
-            if let Some(text) = render(&bytes, row, col as u16) {
+            if let Some(text) = at(&bytes, row, col as u16) {
                 prop_assert!(!text.is_empty() && text.len() <= MAX_TEXT);
             }
         }
@@ -763,6 +1061,12 @@ mod tests {
     const BOF: u16 = 0x0809;
     const EOF: u16 = 0x000A;
     const BOUNDSHEET: u16 = 0x0085;
+
+    fn biff8() -> Vec<u8> {
+        let mut b = BIFF8.to_le_bytes().to_vec();
+        b.extend([0; 14]);
+        b
+    }
 
     fn record(kind: u16, body: &[u8]) -> Vec<u8> {
         let mut r = kind.to_le_bytes().to_vec();
@@ -804,7 +1108,7 @@ mod tests {
     }
 
     fn stream(sheet: &[Vec<u8>]) -> Vec<u8> {
-        let mut g = record(BOF, &[0; 16]);
+        let mut g = record(BOF, &biff8());
         let at = g.len() + 4;
         let mut b = vec![0u8; 4];
         b.extend([0, 0, 6, 0]);
@@ -813,7 +1117,7 @@ mod tests {
         g.extend(record(EOF, &[]));
         let offset = g.len() as u32;
         g[at..at + 4].copy_from_slice(&offset.to_le_bytes());
-        g.extend(record(BOF, &[0; 16]));
+        g.extend(record(BOF, &biff8()));
         for r in sheet {
             g.extend(r);
         }
@@ -846,7 +1150,7 @@ mod tests {
 
     fn found(data: &[u8], limits: &Limits) -> Vec<(String, String)> {
         let mut v: Vec<(String, String)> = read_stream(data, limits)
-            .remove("Feuil1")
+            .and_then(|mut m| m.remove("Feuil1"))
             .unwrap_or_default()
             .into_iter()
             .map(|(c, f)| (c.to_string(), f))
@@ -904,7 +1208,11 @@ mod tests {
         };
         assert!(found(&stream(&sheet()), &limits).is_empty());
         // Not a compound file.
-        assert!(shared_formulas(b"not a workbook", &Limits::default()).is_empty());
+        assert!(formulas(b"not a workbook", &Limits::default()).is_none());
+        // An older BIFF (here BIFF5) is left to calamine.
+        let mut old = stream(&sheet());
+        old[4..6].copy_from_slice(&0x0500u16.to_le_bytes());
+        assert!(read_stream(&old, &Limits::default()).is_none());
     }
 
     #[test]
@@ -922,6 +1230,82 @@ mod tests {
                 copy[i] = (seed >> 24) as u8;
             }
             let _ = read_stream(&copy, &Limits::default());
+        }
+    }
+
+    #[test]
+    fn a_cells_own_formula_with_mixed_references_and_other_sheets() {
+        // $A1*B$1 >= C1: the flags say where `$` goes, the position is the cell's.
+        let f = cat(&[
+            &ref_raw(0x24, 0, 0x8000),
+            &ref_raw(0x44, 0, 0x4001),
+            &[0x05],
+            &ref_raw(0x24, 0, 0xC002),
+            &[0x0C],
+        ]);
+        assert_eq!(own(&f).as_deref(), Some("$A1*B$1>=C1"));
+        // SUM('Feuille d''été'!A1:A2)+Feuil1!$B$3, a PtgMemFunc around the area.
+        let mut area3d = vec![0x3B];
+        for w in [1u16, 0, 1, 0xC000, 0xC000] {
+            area3d.extend(w.to_le_bytes());
+        }
+        let mut ref3d = vec![0x5A];
+        for w in [0u16, 2, 1] {
+            ref3d.extend(w.to_le_bytes());
+        }
+        let f = cat(&[&[0x29, 11, 0], &area3d, &func_var(1, 4), &ref3d, &[0x03]]);
+        assert_eq!(own(&f).as_deref(), Some("SUM('Feuille d''été'!A1:A2)+'Feuil1'!$B$3"));
+        // Another workbook, an entry that is not there, a 3D reference in a
+        // shared formula, a relative token in a cell's own formula.
+        let other = |ixti: u16| {
+            let mut v = vec![0x3A];
+            for w in [ixti, 0, 0] {
+                v.extend(w.to_le_bytes());
+            }
+            v
+        };
+        assert_eq!(own(&other(2)), None);
+        assert_eq!(own(&other(9)), None);
+        assert_eq!(at(&other(0), 1, 1), None);
+        assert_eq!(own(&ref_n(0, -1)), None);
+    }
+
+    #[test]
+    fn own_formulas_and_other_sheets_from_the_records() {
+        // Globals with the workbook's own SUPBOOK and one EXTERNSHEET entry
+        // naming its second sheet, then C1 = 'Deux feuilles'!B2*2.
+        let mut g = record(BOF, &biff8());
+        let mut at = Vec::new();
+        for name in ["Feuil1", "Deux feuilles"] {
+            at.push(g.len() + 4);
+            let mut b = vec![0u8; 4];
+            b.extend([0, 0, name.len() as u8, 0]);
+            b.extend(name.as_bytes());
+            g.extend(record(BOUNDSHEET, &b));
+        }
+        g.extend(record(SUPBOOK, &[2, 0, 1, 4]));
+        g.extend(record(EXTERNSHEET, &[1, 0, 0, 0, 1, 0, 1, 0]));
+        g.extend(record(EOF, &[]));
+        for a in at {
+            let offset = g.len() as u32;
+            g[a..a + 4].copy_from_slice(&offset.to_le_bytes());
+            g.extend(record(BOF, &biff8()));
+            let mut r3 = vec![0x3A];
+            for w in [0u16, 1, 0xC001] {
+                r3.extend(w.to_le_bytes());
+            }
+            g.extend(formula(0, 2, &cat(&[&r3, &int(2), &[0x05]])));
+            g.extend(record(EOF, &[]));
+        }
+        let got = read_stream(&g, &Limits::default()).unwrap_or_default();
+        for sheet in ["Feuil1", "Deux feuilles"] {
+            assert_eq!(
+                got.get(sheet)
+                    .and_then(|m| m.get(&CellRef::new(0, 2)))
+                    .map(String::as_str),
+                Some("'Deux feuilles'!B2*2"),
+                "{sheet}"
+            );
         }
     }
 
