@@ -827,7 +827,7 @@ fn xls_shared_formulas_come_back_with_their_text_and_values() {
 /// plus what keeps its value only: a shared `IFERROR` (an Excel 2007 function,
 /// saved as an add-in name) and an array formula (`ARRAY`).
 #[test]
-fn xls_shared_formulas_with_functions_and_absolute_references() {
+fn xls_formulas_shared_and_single_come_back_right() {
     let (input, output) = annotate_xls("formules-partagees-fonctions.xls");
     let sheets = ["Totaux", "Références mixtes"];
     let mut want = Vec::new();
