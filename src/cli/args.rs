@@ -340,6 +340,7 @@ impl Common {
             jobs: None,
             campagne: self.packs.campagne.clone(),
             campagne_texte: None,
+            warm_worker: !self.no_isolation,
         }
     }
 }

@@ -46,7 +46,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, RunError> {
         }
         Command::Extract(args) => {
             bilan::run::check_input(&args.file)?;
-            let checker = run::load(&args.common.setup())?;
+            let checker = Ending::new(run::load(&args.common.setup())?);
             let job = bilan::job::Job {
                 extraction: true,
                 ..Default::default()
@@ -172,8 +172,34 @@ pub fn print_out(s: &str) -> Result<(), RunError> {
     }
 }
 
+/// The checker of a command that ends the process: when the command returns,
+/// its worker processes are stopped, and its schemas and compiled rules are
+/// left to the process's exit rather than freed one by one (freeing them costs
+/// more instructions than checking a small return).
+struct Ending(std::mem::ManuallyDrop<bilan::job::Checker>);
+
+impl Ending {
+    fn new(checker: bilan::job::Checker) -> Self {
+        Self(std::mem::ManuallyDrop::new(checker))
+    }
+}
+
+impl std::ops::Deref for Ending {
+    type Target = bilan::job::Checker;
+
+    fn deref(&self) -> &bilan::job::Checker {
+        &self.0
+    }
+}
+
+impl Drop for Ending {
+    fn drop(&mut self) {
+        self.0.isolation.take();
+    }
+}
+
 pub fn check(args: CheckArgs) -> Result<u8, RunError> {
-    let checker = run::load(&args.common.setup())?;
+    let checker = Ending::new(run::load(&args.common.setup())?);
     let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
     let done = run::check(
         &checker,
@@ -265,10 +291,10 @@ impl run::Progress for Bar {
 }
 
 pub fn batch(args: BatchArgs) -> Result<u8, RunError> {
-    let checker = run::load(&run::Setup {
+    let checker = Ending::new(run::load(&run::Setup {
         jobs: args.jobs,
         ..args.common.setup()
-    })?;
+    })?);
     let bar = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         if let Ok(style) =
@@ -349,7 +375,7 @@ pub fn batch(args: BatchArgs) -> Result<u8, RunError> {
 }
 
 pub fn diff(args: DiffArgs) -> Result<u8, RunError> {
-    let checker = run::load(&args.common.setup())?;
+    let checker = Ending::new(run::load(&args.common.setup())?);
     let json_to_stdout = args.json.as_deref() == Some(Path::new("-"));
     let done = run::diff(
         &checker,

@@ -7,7 +7,7 @@ use crate::finding::{sort_findings, EngineRule, Finding, Severity};
 use crate::pipeline::extract::{extract, Extraction};
 use crate::pipeline::read::{read_bytes, Limits, Workbook};
 use crate::pipeline::rules::RulePack;
-use crate::pipeline::template::{detect, Detection, TemplateSet};
+use crate::pipeline::template::{detect, Detection, Template, TemplateSet};
 use crate::pipeline::validate::validate;
 
 /// Everything the pipeline needs, built once (schemas compiled, rules
@@ -81,25 +81,19 @@ impl Pipeline {
                 return report;
             }
         };
-        let mut ex = extract(&workbook, template);
-        let version = text_at(&ex, Some(&"/identification/version".to_string()));
-        if let Some(v) = &version {
-            if !template.versions.iter().any(|k| k == v) {
-                let origin = ex.origin_of("/identification/version").cloned();
-                let mut f = Finding::engine(EngineRule::Tpl002,
-                    format!("Version « {v} » du modèle {} inconnue : le retour est contrôlé avec la version {}, la plus récente. Utilisez le modèle à jour.", template.id, template.newest_version()),
-                )
-                .with_pointer("/identification/version");
-                if let Some(o) = origin {
-                    f = f.at(&o.sheet, o.cell);
-                }
-                ex.findings.push(f);
-                // Validated with the newest version: the value itself is not a schema error.
-                ex.unusable.insert("/identification/version".into());
+        // The first file of a template: its rules compile on a second thread
+        // while the file is extracted and validated (which compiles the
+        // template's schema); a single `check` waits for the longer of the two.
+        let compiling = self.rules.needs_compiling(&template.id);
+        let Validated {
+            extraction: mut ex,
+            version,
+        } = std::thread::scope(|scope| {
+            if compiling {
+                scope.spawn(|| self.rules.compile_for(&template.id));
             }
-        }
-        stage(Stage::Validate);
-        validate(template, &mut ex);
+            self.extract_and_validate(&workbook, template, stage)
+        });
         stage(Stage::Rules);
         self.rules.run(&template.id, &mut ex);
         let mut findings = std::mem::take(&mut ex.findings);
@@ -123,6 +117,43 @@ impl Pipeline {
             findings,
             workbook: Some(workbook),
             extraction: Some(ex),
+        }
+    }
+}
+
+/// A return extracted and validated, with the template version it states.
+struct Validated {
+    extraction: Extraction,
+    version: Option<String>,
+}
+
+impl Pipeline {
+    /// Extracts a workbook's data for `template` and validates it against the
+    /// template's schema (an unknown template version is a finding, and the
+    /// return is validated with the newest).
+    fn extract_and_validate(&self, workbook: &Workbook, template: &Template, stage: &dyn Fn(Stage)) -> Validated {
+        let mut ex = extract(workbook, template);
+        let version = text_at(&ex, Some(&"/identification/version".to_string()));
+        if let Some(v) = &version {
+            if !template.versions.iter().any(|k| k == v) {
+                let origin = ex.origin_of("/identification/version").cloned();
+                let mut f = Finding::engine(EngineRule::Tpl002,
+                    format!("Version « {v} » du modèle {} inconnue : le retour est contrôlé avec la version {}, la plus récente. Utilisez le modèle à jour.", template.id, template.newest_version()),
+                )
+                .with_pointer("/identification/version");
+                if let Some(o) = origin {
+                    f = f.at(&o.sheet, o.cell);
+                }
+                ex.findings.push(f);
+                // Validated with the newest version: the value itself is not a schema error.
+                ex.unusable.insert("/identification/version".into());
+            }
+        }
+        stage(Stage::Validate);
+        validate(template, &mut ex);
+        Validated {
+            extraction: ex,
+            version,
         }
     }
 }

@@ -84,6 +84,9 @@ pub struct Setup {
     /// A campaign given as text (an uploaded or stored file: how messages name
     /// it, its text), applied like `campagne`; `attendus` is not read.
     pub campagne_texte: Option<(PathBuf, String)>,
+    /// Start a worker process before loading the rules here, so that both
+    /// load at once (commands that check files in workers).
+    pub warm_worker: bool,
 }
 
 /// Upper bound of `--jobs`.
@@ -126,6 +129,37 @@ pub fn validate_options(setup: &Setup) -> Result<(), RunError> {
         in_range("--jobs", j as u64, (1, MAX_JOBS as u64), "")?;
     }
     Ok(())
+}
+
+/// The reading limits the options set.
+fn reading_limits(setup: &Setup) -> Limits {
+    let mut limits = Limits::default();
+    if let Some(n) = setup.max_file_size {
+        limits.max_file_size = n;
+    }
+    if let Some(n) = setup.max_cells {
+        limits.max_cells = n;
+    }
+    if let Some(n) = setup.max_part_size {
+        limits.max_loaded_part = n;
+    }
+    limits
+}
+
+/// The limits of each worker process the options set.
+fn worker_limits(setup: &Setup) -> crate::job::isolate::WorkerLimits {
+    let mut worker = crate::job::isolate::WorkerLimits::default();
+    if let Some(m) = setup.max_memory {
+        worker.memory = m;
+    }
+    if let Some(m) = setup.max_total_memory {
+        worker.total_memory = m;
+    }
+    worker.total_memory = worker.total_memory.max(worker.memory);
+    if let Some(t) = setup.timeout {
+        worker.timeout = std::time::Duration::from_secs(t.max(1));
+    }
+    worker
 }
 
 /// What a worker process needs to build the same checker.
@@ -176,6 +210,27 @@ pub fn load(setup: &Setup) -> Result<Checker, RunError> {
 
 fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
     validate_options(setup)?;
+    let limits = reading_limits(setup);
+    // A worker started now loads the schemas and rules while this process
+    // loads its own (see `Isolation::warm_up`).
+    let warm = setup
+        .isolation
+        .as_ref()
+        .filter(|_| setup.warm_worker && setup.campagne_texte.is_none())
+        .and_then(|exe| {
+            let mut config = worker_config(setup, limits);
+            config.campaign = match &setup.campagne {
+                Some(path) => Some((output::path_to_bytes(path), std::fs::read_to_string(path).ok()?)),
+                None => None,
+            };
+            let isolation = std::sync::Arc::new(crate::job::isolate::Isolation::with_config(
+                exe.clone(),
+                worker_limits(setup),
+                config,
+            ));
+            isolation.warm_up();
+            Some(isolation)
+        });
     let read_dir = |dir: &Path| {
         crate::base::embedded::from_dir(dir)
             .map_err(|e| message(crate::base::messages::io_failure("lecture du dossier", dir, &e)))
@@ -205,40 +260,24 @@ fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
             .apply(&mut rules);
     }
     let mut checker = Checker::new(templates, rules);
-    let mut limits = Limits::default();
-    if let Some(n) = setup.max_file_size {
-        limits.max_file_size = n;
-    }
-    if let Some(n) = setup.max_cells {
-        limits.max_cells = n;
-    }
-    if let Some(n) = setup.max_part_size {
-        limits.max_loaded_part = n;
-    }
     checker.limits = limits;
     if let Some(exe) = &setup.isolation {
-        let mut worker = crate::job::isolate::WorkerLimits::default();
-        if let Some(m) = setup.max_memory {
-            worker.memory = m;
-        }
-        if let Some(m) = setup.max_total_memory {
-            worker.total_memory = m;
-        }
-        worker.total_memory = worker.total_memory.max(worker.memory);
-        if let Some(t) = setup.timeout {
-            worker.timeout = std::time::Duration::from_secs(t.max(1));
-        }
         let mut config = worker_config(setup, limits);
         config.campaign = checker
             .rules
             .campaign
             .as_ref()
             .map(|c| (output::path_to_bytes(&c.path), c.source.clone()));
-        checker.isolation = Some(std::sync::Arc::new(crate::job::isolate::Isolation::with_config(
-            exe.clone(),
-            worker,
-            config,
-        )));
+        // The warm worker is kept when it was given the campaign as loaded here
+        // (the file did not change in between).
+        checker.isolation = Some(match warm {
+            Some(w) if w.config().campaign == config.campaign => w,
+            _ => std::sync::Arc::new(crate::job::isolate::Isolation::with_config(
+                exe.clone(),
+                worker_limits(setup),
+                config,
+            )),
+        });
     }
     if let Some(t) = &setup.template {
         if checker.templates.get(t).is_none() {

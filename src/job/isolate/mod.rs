@@ -181,6 +181,11 @@ impl Drop for Worker {
 struct Pool {
     idle: Vec<Worker>,
     busy: usize,
+    /// Workers being started ahead of need ([`Isolation::warm_up`]): a file
+    /// waits for one of them rather than starting another…
+    warming: usize,
+    /// …unless as many files already wait for them.
+    claimed: usize,
 }
 
 /// A pool of worker processes, shared by the threads of a run (or a server).
@@ -237,12 +242,24 @@ impl Isolation {
         self.limits
     }
 
+    /// What its workers are told to load.
+    pub fn config(&self) -> &WorkerConfig {
+        &self.config
+    }
+
     /// How many workers may run at once (the total memory budget over each one's).
     pub fn max_workers(&self) -> usize {
         self.max_workers
     }
 
     fn spawn(&self) -> Result<Worker, String> {
+        self.start().and_then(Self::ready)
+    }
+
+    /// Starts a worker and gives it its configuration, without waiting for it
+    /// to be ready. The thread that calls this must outlive the worker: the
+    /// worker is killed when that thread ends (`PR_SET_PDEATHSIG`).
+    fn start(&self) -> Result<Worker, String> {
         let mut cmd = Command::new(&self.exe);
         cmd.arg("__worker")
             // Few malloc arenas: each reserves address space that RLIMIT_AS counts.
@@ -321,12 +338,16 @@ impl Isolation {
             .write_all(config.as_bytes())
             .and_then(|_| stdin.flush())
             .map_err(|e| format!("processus de contrôle isolé injoignable : {e}"))?;
-        let worker = Worker {
+        Ok(Worker {
             child,
             stdin,
             lines,
             stderr: err_text,
-        };
+        })
+    }
+
+    /// Waits until a started worker says it is ready.
+    fn ready(worker: Worker) -> Result<Worker, String> {
         // Loading the schemas and compiling the rules is not a file's time:
         // wait until the worker says it is ready.
         match worker.lines.recv_timeout(READY_TIMEOUT) {
@@ -358,12 +379,46 @@ impl Isolation {
                 .map_err(|_| "pool de processus inutilisable".to_string())?;
         }
         pool.busy += 1;
+        if pool.idle.is_empty() && pool.claimed < pool.warming {
+            pool.claimed += 1;
+            while pool.idle.is_empty() && pool.warming > 0 {
+                pool = self
+                    .freed
+                    .wait(pool)
+                    .map_err(|_| "pool de processus inutilisable".to_string())?;
+            }
+            pool.claimed -= 1;
+        }
         let idle = pool.idle.pop();
         drop(pool);
         match idle {
             Some(w) => Ok(w),
             None => self.spawn().inspect_err(|_| self.release(None)),
         }
+    }
+
+    /// Starts one worker now, so that it loads the schemas and rules while
+    /// this process loads its own (a single `check` then waits for one load,
+    /// not two in a row); a background thread waits until it is ready. The
+    /// first file takes it; a worker that fails to start is forgotten (the
+    /// file starts its own and says why it could not). Called from a thread
+    /// that lives as long as the run (the main thread): the worker ends with
+    /// the thread that started it.
+    pub fn warm_up(self: &Arc<Self>) {
+        match self.pool.lock() {
+            Ok(mut pool) if pool.idle.is_empty() && pool.warming == 0 => pool.warming += 1,
+            _ => return,
+        }
+        let started = self.start();
+        let this = Arc::clone(self);
+        std::thread::spawn(move || {
+            let worker = started.and_then(Self::ready).ok();
+            if let Ok(mut pool) = this.pool.lock() {
+                pool.warming = pool.warming.saturating_sub(1);
+                pool.idle.extend(worker);
+            }
+            this.freed.notify_all();
+        });
     }
 
     fn release(&self, worker: Option<Worker>) {
@@ -373,7 +428,8 @@ impl Isolation {
                 pool.idle.push(w);
             }
         }
-        self.freed.notify_one();
+        // Files wait here for a free slot or for a worker being started.
+        self.freed.notify_all();
     }
 
     /// Checks a file in a worker. Never panics: a worker that dies or runs out

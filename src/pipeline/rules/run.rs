@@ -135,10 +135,34 @@ impl RulePack {
         self.outcome(rule, result)
     }
 
+    /// Whether some rule of `template` is not compiled yet (rules loaded
+    /// lazily compile on first use).
+    pub fn needs_compiling(&self, template: &str) -> bool {
+        self.rules
+            .iter()
+            .any(|r| r.applies_to(template) && !self.is_off(&r.meta.id) && r.ast.get().is_none())
+    }
+
+    /// Compiles the rules of `template` not compiled yet (a worker does it
+    /// on a second thread while the first file of a template is extracted and
+    /// validated); a rule that does not compile fails when it runs, as before.
+    pub fn compile_for(&self, template: &str) {
+        for rule in self
+            .rules
+            .iter()
+            .filter(|r| r.applies_to(template) && !self.is_off(&r.meta.id))
+        {
+            self.ast_of(rule);
+        }
+    }
+
+    fn ast_of<'r>(&self, rule: &'r Rule) -> &'r Result<rhai::AST, String> {
+        rule.ast
+            .get_or_init(|| compile_script(&self.engine, &rule.script, rule.shared.as_deref()).map_err(|(_, _, m)| m))
+    }
+
     fn eval(&self, rule: &Rule, scope: &mut Scope) -> Result<Vec<api::Reported>, Box<rhai::EvalAltResult>> {
-        let ast = rule
-            .ast
-            .get_or_init(|| compile_script(&self.engine, &rule.script, rule.shared.as_deref()).map_err(|(_, _, m)| m));
+        let ast = self.ast_of(rule);
         let ast = match ast {
             Ok(ast) => ast,
             Err(m) => return Err(Box::new(rhai::EvalAltResult::ErrorSystem(m.clone(), m.clone().into()))),
