@@ -824,8 +824,9 @@ fn xls_shared_formulas_come_back_with_their_text_and_values() {
 /// minus, mixed references (`$A1`, `B$1`, `$A$1:B$1`) and comparisons; whose
 /// single formulas are those calamine 0.38 renders wrongly (`$A1+B$2` read
 /// `A$1+$B2`, `>` read `>=`, references to another sheet, a quote in a text);
-/// plus what keeps its value only: a shared `IFERROR` (an Excel 2007 function,
-/// saved as an add-in name) and an array formula (`ARRAY`).
+/// a shared `IFERROR` (an Excel 2007 function, saved as a name); plus what
+/// keeps its value only: a shared `IFS` (Excel 2019), a formula using a defined
+/// name (`F2*Taux`) and an array formula (`ARRAY`).
 #[test]
 fn xls_formulas_shared_and_single_come_back_right() {
     let (input, output) = annotate_xls("formules-partagees-fonctions.xls");
@@ -835,6 +836,7 @@ fn xls_formulas_shared_and_single_come_back_right() {
         for (col, f) in [
             ("F", format!("SUM(B{r}:E{r})")),
             ("G", format!("$B$7*F{r}")),
+            ("H", format!("IFERROR(F{r}/D{r},0)")),
             (
                 "I",
                 format!("IF(F{r}>=5000,\"élevé\",IF(D{r}=0,\"incomplet\",\"bas\"))"),
@@ -870,7 +872,7 @@ fn xls_formulas_shared_and_single_come_back_right() {
     }
     want.sort();
     assert_eq!(formulas_of(&output, &sheets), want);
-    // Every submitted value is there, those without a formula (H2:H5, the
+    // Every submitted value is there, those without a formula (K2:L5, the
     // array formula's H1) included.
     let (v_in, v_out) = (values(&input), values(&output));
     for sheet in sheets {
@@ -883,9 +885,11 @@ fn xls_formulas_shared_and_single_come_back_right() {
         };
         assert_eq!(numbers(&v_in), numbers(&v_out), "{sheet}: cached values");
     }
-    assert!(v_out["Totaux"]
-        .iter()
-        .any(|(r, c, s)| (*r, *c) == (1, 7) && s.parse::<f64>().is_ok()));
+    for col in [10, 11] {
+        assert!(v_out["Totaux"]
+            .iter()
+            .any(|(r, c, s)| (*r, *c) == (1, col) && s.parse::<f64>().is_ok()));
+    }
     assert!(v_out["Références mixtes"]
         .iter()
         .any(|(r, c, s)| (*r, *c) == (0, 7) && s == "23"));

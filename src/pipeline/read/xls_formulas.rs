@@ -35,7 +35,7 @@
 
 use std::collections::HashMap;
 
-use super::numfmt::xls::{bound_sheets, records, sheet_records, u16_at, workbook_stream};
+use super::numfmt::xls::{bound_sheets, records, sheet_records, string_at, u16_at, workbook_stream};
 use super::Limits;
 use crate::base::model::{column_letters, CellRef};
 
@@ -47,6 +47,33 @@ const ARRAY: u16 = 0x0221;
 const TABLE: u16 = 0x0236;
 const EXTERNSHEET: u16 = 0x0017;
 const SUPBOOK: u16 = 0x01AE;
+const NAME: u16 = 0x0018;
+const EXTERNNAME: u16 = 0x0023;
+
+/// Functions newer than BIFF8's table, which an `.xls` stores as a name
+/// (`NAME` or `EXTERNNAME`, Excel 2007's prefixed `_xlfn.`, the Analysis
+/// ToolPak's not) called through `PtgFuncVar` 255, and which an `.xlsx`
+/// writes without a prefix.
+const NAMED_FUNCTIONS: &[&str] = &[
+    "IFERROR",
+    "SUMIFS",
+    "COUNTIFS",
+    "AVERAGEIF",
+    "AVERAGEIFS",
+    "EDATE",
+    "EOMONTH",
+    "NETWORKDAYS",
+    "WORKDAY",
+    "YEARFRAC",
+    "WEEKNUM",
+    "MROUND",
+    "QUOTIENT",
+    "ISEVEN",
+    "ISODD",
+];
+
+/// Marks a function's name on the stack: no other operand starts with it.
+const CALLED: char = '\0';
 
 /// The BOF version of BIFF8 (Excel 97–2003).
 const BIFF8: u16 = 0x0600;
@@ -67,21 +94,56 @@ pub fn formulas(bytes: &[u8], limits: &Limits) -> Option<Formulas> {
     read_stream(&workbook_stream(bytes, limits)?, limits)
 }
 
-/// What the globals tell about other sheets: the sheets' names in order, and
-/// for each `EXTERNSHEET` entry, the sheet of this workbook it names (if one).
+/// What the globals tell formulas: for each `EXTERNSHEET` entry, the sheet of
+/// this workbook it names (if one) and its `SUPBOOK`; each `SUPBOOK`'s
+/// `EXTERNNAME`s; the `NAME`s, in order.
 #[derive(Default)]
 struct Globals {
-    externs: Vec<Option<String>>,
+    externs: Vec<(Option<String>, usize)>,
+    extern_names: Vec<Vec<String>>,
+    names: Vec<String>,
+}
+
+impl Globals {
+    /// The function a `PtgName` (1-based `NAME`) calls, if it is one of
+    /// [`NAMED_FUNCTIONS`].
+    fn named_function(&self, index: u16) -> Option<&'static str> {
+        function_named(self.names.get((index as usize).checked_sub(1)?)?)
+    }
+
+    /// The same for a `PtgNameX`: an `EXTERNSHEET` entry's `SUPBOOK`, then
+    /// its 1-based `EXTERNNAME`.
+    fn extern_function(&self, ixti: u16, index: u16) -> Option<&'static str> {
+        let book = self.externs.get(ixti as usize)?.1;
+        function_named(self.extern_names.get(book)?.get((index as usize).checked_sub(1)?)?)
+    }
+}
+
+fn function_named(name: &str) -> Option<&'static str> {
+    let bare = name.strip_prefix("_xlfn.").unwrap_or(name);
+    NAMED_FUNCTIONS.iter().copied().find(|f| f.eq_ignore_ascii_case(bare))
 }
 
 fn globals(data: &[u8], sheets: &[(String, u32)]) -> Globals {
-    let mut supbooks: Vec<bool> = Vec::new();
-    let mut externs = Vec::new();
+    let mut g = Globals::default();
+    let mut own_books: Vec<bool> = Vec::new();
+    let mut read_externs = false;
     for (kind, d) in records(data, 0) {
         match kind {
             // The workbook's own SUPBOOK: `u16 sheets, 0x01 0x04`.
-            SUPBOOK => supbooks.push(d.len() == 4 && u16_at(d, 2) == Some(0x0401)),
-            EXTERNSHEET if externs.is_empty() => {
+            SUPBOOK => {
+                own_books.push(d.len() == 4 && u16_at(d, 2) == Some(0x0401));
+                g.extern_names.push(Vec::new());
+            }
+            // `u16 options`, 4 bytes, then a short string (`u8 cch`, flags, characters).
+            EXTERNNAME => {
+                if let Some(names) = g.extern_names.last_mut() {
+                    let name = d.get(6).and_then(|&cch| string_at(d, 7, cch as usize));
+                    names.push(name.unwrap_or_default());
+                }
+            }
+            EXTERNSHEET if !read_externs => {
+                read_externs = true;
                 let count = u16_at(d, 0).unwrap_or(0) as usize;
                 for i in 0..count {
                     let at = 2 + 6 * i;
@@ -89,19 +151,29 @@ fn globals(data: &[u8], sheets: &[(String, u32)]) -> Globals {
                     else {
                         break;
                     };
-                    let own = supbooks.get(book as usize).copied().unwrap_or(false);
-                    externs.push(
-                        (own && first == last)
-                            .then(|| sheets.get(first as usize).map(|s| s.0.clone()))
-                            .flatten(),
-                    );
+                    let own = own_books.get(book as usize).copied().unwrap_or(false);
+                    let sheet = (own && first == last)
+                        .then(|| sheets.get(first as usize).map(|s| s.0.clone()))
+                        .flatten();
+                    g.externs.push((sheet, book as usize));
                 }
+            }
+            // `u16 options, u8 key, u8 cch, u16 cce, u16, u16 itab, 4 bytes`,
+            // then the name (flags, characters); a built-in name is one byte.
+            NAME => {
+                let builtin = u16_at(d, 0).is_none_or(|o| o & 0x0020 != 0);
+                let name = d.get(3).and_then(|&cch| string_at(d, 14, cch as usize));
+                g.names.push(if builtin {
+                    String::new()
+                } else {
+                    name.unwrap_or_default()
+                });
             }
             EOF => break,
             _ => {}
         }
     }
-    Globals { externs }
+    g
 }
 
 fn read_stream(data: &[u8], limits: &Limits) -> Option<Formulas> {
@@ -626,6 +698,18 @@ fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
             0x22 | 0x42 | 0x62 => {
                 let argc = t.u8()? & 0x7F;
                 let index = t.u16()?;
+                // A function called by name: the first operand is its name.
+                if index == 0x00FF {
+                    let mut args = stack.split_off(stack.len().checked_sub(argc as usize)?).into_iter();
+                    let first = args.next()?;
+                    let name = first.strip_prefix(CALLED).filter(|n| NAMED_FUNCTIONS.contains(n))?;
+                    let args: Vec<String> = args.collect();
+                    if args.iter().any(|a| a.contains(CALLED)) {
+                        return None;
+                    }
+                    stack.push(format!("{name}({})", args.join(",")));
+                    continue;
+                }
                 // 0x8000: a command-equivalent function, not a worksheet one.
                 if index & 0x8000 != 0 {
                     return None;
@@ -636,6 +720,17 @@ fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
                     return None;
                 }
                 call(&mut stack, name, argc as usize)?
+            }
+            // A name: only a function's (see NAMED_FUNCTIONS), to be called.
+            0x23 | 0x43 | 0x63 => {
+                let index = t.u16()?;
+                t.bytes(2)?;
+                format!("{CALLED}{}", globals.named_function(index)?)
+            }
+            0x39 | 0x59 | 0x79 => {
+                let (ixti, index) = (t.u16()?, t.u16()?);
+                t.bytes(2)?;
+                format!("{CALLED}{}", globals.extern_function(ixti, index)?)
             }
             // A reference or an area by its position: in a shared formula
             // only a wholly absolute one is unambiguous.
@@ -707,7 +802,7 @@ fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
         stack.push(pushed);
     }
     match <[String; 1]>::try_from(stack) {
-        Ok([text]) if !text.is_empty() => Some(text),
+        Ok([text]) if !text.is_empty() && !text.contains(CALLED) => Some(text),
         _ => None,
     }
 }
@@ -718,7 +813,7 @@ fn other_sheet(globals: &Globals, ixti: u16, base: Option<(i32, i32)>) -> Option
     if base.is_some() {
         return None;
     }
-    let name = globals.externs.get(ixti as usize)?.as_deref()?;
+    let name = globals.externs.get(ixti as usize)?.0.as_deref()?;
     let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic() || c == '_');
     Some(if plain {
         format!("{name}!")
@@ -828,7 +923,9 @@ mod tests {
     /// sheets (EXTERNSHEET entries 0 and 1) and an other workbook's (2).
     fn own(rgce: &[u8]) -> Option<String> {
         let globals = Globals {
-            externs: vec![Some("Feuil1".into()), Some("Feuille d'été".into()), None],
+            externs: vec![(Some("Feuil1".into()), 0), (Some("Feuille d'été".into()), 0), (None, 1)],
+            extern_names: vec![Vec::new(), vec!["EOMONTH".into(), "_xlfn.IFS".into()]],
+            names: vec!["Taux".into(), "_xlfn.IFERROR".into(), "_xlfn.STDEV.P".into()],
         };
         render(rgce, Origin::Cell, &globals)
     }
@@ -1268,6 +1365,45 @@ mod tests {
         assert_eq!(own(&other(9)), None);
         assert_eq!(at(&other(0), 1, 1), None);
         assert_eq!(own(&ref_n(0, -1)), None);
+    }
+
+    #[test]
+    fn functions_called_by_name() {
+        let name = |index: u16| {
+            let mut v = vec![0x23];
+            v.extend(index.to_le_bytes());
+            v.extend([0, 0]);
+            v
+        };
+        let name_x = |ixti: u16, index: u16| {
+            let mut v = vec![0x39];
+            v.extend(ixti.to_le_bytes());
+            v.extend(index.to_le_bytes());
+            v.extend([0, 0]);
+            v
+        };
+        // IFERROR(A1/B1,0) as LibreOffice writes it (a NAME `_xlfn.IFERROR`),
+        // EOMONTH(A1,1) as Excel does (an add-in's EXTERNNAME).
+        let quotient = cat(&[&ref_raw(0x24, 0, 0xC000), &ref_raw(0x24, 0, 0xC001), &[0x06]]);
+        let f = cat(&[&name(2), &quotient, &int(0), &func_var(3, 255)]);
+        assert_eq!(own(&f).as_deref(), Some("IFERROR(A1/B1,0)"));
+        let f = cat(&[&name_x(2, 1), &ref_raw(0x24, 0, 0xC000), &int(1), &func_var(3, 255)]);
+        assert_eq!(own(&f).as_deref(), Some("EOMONTH(A1,1)"));
+        // Not one of NAMED_FUNCTIONS (IFS, STDEV.P), a defined name (Taux), a
+        // name out of range, a name that is not called, a call of something
+        // that is not a name.
+        assert_eq!(own(&cat(&[&name_x(2, 2), &int(1), &func_var(2, 255)])), None);
+        assert_eq!(own(&cat(&[&name(3), &int(1), &func_var(2, 255)])), None);
+        assert_eq!(own(&cat(&[&ref_raw(0x24, 0, 0xC000), &name(1), &[0x05]])), None);
+        assert_eq!(own(&cat(&[&name(0), &int(1), &func_var(2, 255)])), None);
+        assert_eq!(own(&cat(&[&name(9), &int(1), &func_var(2, 255)])), None);
+        assert_eq!(own(&name(2)), None);
+        assert_eq!(
+            own(&cat(&[&name(2), &int(1), &[0x03], &int(1), &func_var(2, 255)])),
+            None
+        );
+        assert_eq!(own(&cat(&[&int(1), &int(1), &func_var(2, 255)])), None);
+        assert_eq!(own(&cat(&[&name(2), &name(2), &int(1), &func_var(3, 255)])), None);
     }
 
     #[test]
