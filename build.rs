@@ -5,7 +5,8 @@
 //!   the file, line and column. The parsed headers are written to
 //!   `$OUT_DIR/rules_prebuilt.rs` as JSON (a rule's `[[examples]]` apart), which
 //!   the binary deserialises instead of parsing TOML at every start
-//!   (`bilan::base::embedded::prebuilt`).
+//!   (`bilan::base::embedded::prebuilt`), with the script as the engine
+//!   compiles it (the header blanked out).
 //! - **Schemas** (`schemas/`): each file must be JSON; each template schema
 //!   (an `x-` keyword at its root) must satisfy the annotations' meta-schema
 //!   (`schemas/annotations.meta.json`) and compile as a JSON Schema (draft
@@ -84,13 +85,15 @@ fn prebuild_rules(dir: &Path, problems: &mut Vec<String>) -> String {
             problems.push(format!("{shown} : fichier illisible (UTF-8 attendu)"));
             continue;
         };
+        // A rule's script with its header blanked out, as the engine runs it.
+        let mut script: Option<String> = None;
         let (header, examples) = if rel.ends_with(".toml") {
             match parse_toml(&shown, &text, 0, &text, problems) {
                 Some(table) => (Some(table), None),
                 None => continue,
             }
         } else if rel.ends_with(".rhai") {
-            let Some((header, _)) = header::split_header(&text) else {
+            let Some((header, blanked)) = header::split_header(&text) else {
                 // `commun.rhai` may have no header; `inter-fichiers.rhai` has none.
                 if !rel.ends_with("/commun.rhai") && !rel.ends_with("/inter-fichiers.rhai") {
                     problems.push(format!(
@@ -99,7 +102,7 @@ fn prebuild_rules(dir: &Path, problems: &mut Vec<String>) -> String {
                 }
                 let _ = writeln!(
                     code,
-                    "    ({rel:?}, Prebuilt {{ text: include_str!({:?}), header: None, examples: None }}),",
+                    "    ({rel:?}, Prebuilt {{ text: include_str!({:?}), header: None, examples: None, script: None }}),",
                     path.display().to_string()
                 );
                 continue;
@@ -116,6 +119,7 @@ fn prebuild_rules(dir: &Path, problems: &mut Vec<String>) -> String {
             if !rel.ends_with("/commun.rhai") && table.get("id").and_then(toml::Value::as_str).is_none() {
                 problems.push(format!("{shown}: l'en-tête n'a pas d'« id »"));
             }
+            script = Some(blanked);
             (Some(table), examples)
         } else {
             continue;
@@ -133,9 +137,10 @@ fn prebuild_rules(dir: &Path, problems: &mut Vec<String>) -> String {
             }
         };
         let (h, e) = (json(&header), json(&examples));
+        let script = script.map_or("None".into(), |s| format!("Some({s:?})"));
         let _ = writeln!(
             code,
-            "    ({rel:?}, Prebuilt {{ text: include_str!({:?}), header: {h}, examples: {e} }}),",
+            "    ({rel:?}, Prebuilt {{ text: include_str!({:?}), header: {h}, examples: {e}, script: {script} }}),",
             path.display().to_string()
         );
     }

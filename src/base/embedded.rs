@@ -26,6 +26,9 @@ pub struct Prebuilt {
     pub header: Option<&'static str>,
     /// `{"examples": [...]}`, as JSON, when the header has examples.
     pub examples: Option<&'static str>,
+    /// The script with its header blanked out (`rules::header::split_header`),
+    /// when the file has a header.
+    pub script: Option<&'static str>,
 }
 
 include!(concat!(env!("OUT_DIR"), "/rules_prebuilt.rs"));

@@ -48,8 +48,28 @@ pub fn normalize_choice(s: &str) -> String {
 
 /// NFKD, accent removal, lower-casing, ligatures spelled out and unified
 /// punctuation (no spacing changes).
+///
+/// ASCII characters are lower-cased as they are: NFKD leaves them alone and,
+/// being starters, nothing is ever reordered across them, so only the runs of
+/// other characters go through the decomposition (same result as the whole
+/// text at once, several times faster on the mostly-ASCII labels of a
+/// workbook).
 fn fold(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while !rest.is_empty() {
+        let ascii = rest.bytes().take_while(u8::is_ascii).count();
+        out.extend(rest.as_bytes()[..ascii].iter().map(|b| char::from(b.to_ascii_lowercase())));
+        rest = &rest[ascii..];
+        let other = rest.find(|c: char| c.is_ascii()).unwrap_or(rest.len());
+        fold_unicode(&rest[..other], &mut out);
+        rest = &rest[other..];
+    }
+    out
+}
+
+/// [`fold`] of a run of non-ASCII characters, appended to `out`.
+fn fold_unicode(s: &str, out: &mut String) {
     for c in s.nfkd().filter(|c| !is_combining_mark(*c)).flat_map(char::to_lowercase) {
         match c {
             'œ' => out.push_str("oe"),
@@ -57,7 +77,6 @@ fn fold(s: &str) -> String {
             other => out.push(unify_punctuation(other)),
         }
     }
-    out
 }
 
 /// Maps typographic apostrophes to `'` and dashes to `-`; other characters unchanged.
@@ -72,6 +91,20 @@ fn unify_punctuation(c: char) -> char {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fold of the whole text at once, as it was before the ASCII fast path.
+    fn fold_whole(s: &str) -> String {
+        let mut out = String::new();
+        fold_unicode(s, &mut out);
+        out
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_fast_path_folds_as_the_whole_text(s in "(?s)[ -~\\u{80}-\\u{2FF}\\u{300}-\\u{36F}\\u{2010}-\\u{2019}œæÆŒİﬁ①Ⅻ\\t\\n]{0,24}") {
+            proptest::prop_assert_eq!(fold(&s), fold_whole(&s));
+        }
+    }
 
     #[test]
     fn accents_case_and_spaces() {

@@ -29,3 +29,23 @@ pub fn blank_out(head: &str, rest: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[cfg(test)]
+mod tests {
+    /// `build.rs` stores each built-in rule's script split from its header:
+    /// the engine must compile exactly what splitting the file gives.
+    #[test]
+    fn built_in_scripts_are_the_files_split_from_their_headers() {
+        let files = crate::base::embedded::rules();
+        let mut compared = 0;
+        for file in &files {
+            let Some(built) = crate::base::embedded::prebuilt(file) else {
+                continue;
+            };
+            let split = super::split_header(&file.text).map(|(_, script)| script);
+            assert_eq!(built.script.map(str::to_string), split, "{}", file.path.display());
+            compared += usize::from(built.script.is_some());
+        }
+        assert!(compared > 50, "only {compared} built-in rules compared");
+    }
+}

@@ -247,7 +247,11 @@ pub(super) fn folder_of(path: &std::path::Path) -> String {
 pub(super) fn load_shared(engine: &Engine, file: &SourceFile, eager: bool) -> Result<Shared, RuleError> {
     let err = |line: usize, column: usize, message: String| file_error(file, line, column, message);
     let built = crate::base::embedded::prebuilt(file);
-    let (meta, script) = match meta::split_header(&file.text) {
+    let split = match built.and_then(|b| b.script) {
+        Some(script) => Some(("", script.to_string())),
+        None => meta::split_header(&file.text),
+    };
+    let (meta, script) = match split {
         Some((_, script)) if built.is_some() => {
             let meta = match built.and_then(|b| b.header) {
                 Some(json) => serde_json::from_str(json).map_err(|e| json_error(file, &e))?,
@@ -282,8 +286,13 @@ pub(super) fn compile_rule(
     shared: Option<Arc<Shared>>,
 ) -> Result<Rule, RuleError> {
     let err = |line: usize, column: usize, message: String| file_error(file, line, column, message);
-    let (header, script) = meta::split_header(&file.text).ok_or_else(|| err(1, 1, "en-tête manquant : le fichier doit commencer par un commentaire /* … */ contenant les métadonnées TOML (id, title, severity, checks…)".into()))?;
-    let (meta, examples_text) = match crate::base::embedded::prebuilt(file) {
+    let built = crate::base::embedded::prebuilt(file);
+    // A built-in rule comes with its script already split from its header.
+    let (header, script) = match built.and_then(|b| b.script) {
+        Some(script) => ("", script.to_string()),
+        None => meta::split_header(&file.text).ok_or_else(|| err(1, 1, "en-tête manquant : le fichier doit commencer par un commentaire /* … */ contenant les métadonnées TOML (id, title, severity, checks…)".into()))?,
+    };
+    let (meta, examples_text) = match built {
         Some(built) => {
             let json = built.header.unwrap_or("{}");
             let meta: RuleMeta = serde_json::from_str(json).map_err(|e| json_error(file, &e))?;
