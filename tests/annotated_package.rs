@@ -824,9 +824,10 @@ fn xls_shared_formulas_come_back_with_their_text_and_values() {
 /// minus, mixed references (`$A1`, `B$1`, `$A$1:B$1`) and comparisons; whose
 /// single formulas are those calamine 0.38 renders wrongly (`$A1+B$2` read
 /// `A$1+$B2`, `>` read `>=`, references to another sheet, a quote in a text);
-/// a shared `IFERROR` (an Excel 2007 function, saved as a name); plus what
-/// keeps its value only: a shared `IFS` (Excel 2019), a formula using a defined
-/// name (`F2*Taux`) and an array formula (`ARRAY`).
+/// a shared `IFERROR` (an Excel 2007 function, saved as a name); two array
+/// formulas (`ARRAY`: `{=SUM(A1:B1*A2:B2)}` on H1, `{=A1:B1*10}` over I1:J1),
+/// written as array formulas over their range; plus what keeps its value only:
+/// a shared `IFS` (Excel 2019) and a formula using a defined name (`F2*Taux`).
 #[test]
 fn xls_formulas_shared_and_single_come_back_right() {
     let (input, output) = annotate_xls("formules-partagees-fonctions.xls");
@@ -870,10 +871,26 @@ fn xls_formulas_shared_and_single_come_back_right() {
     ] {
         want.push(("Références mixtes".to_string(), format!("{col}4"), f.to_string()));
     }
+    for (cell, f) in [("H1", "SUM(A1:B1*A2:B2)"), ("I1", "A1:B1*10")] {
+        want.push(("Références mixtes".to_string(), cell.to_string(), f.to_string()));
+    }
     want.sort();
     assert_eq!(formulas_of(&output, &sheets), want);
-    // Every submitted value is there, those without a formula (K2:L5, the
-    // array formula's H1) included.
+    // The array formulas are array formulas, over their range.
+    let p = parts(&output);
+    let path = sheet_parts(&p)
+        .into_iter()
+        .find(|(name, _)| name == "Références mixtes")
+        .map(|(_, path)| path)
+        .expect("the sheet");
+    let sheet = String::from_utf8(p[&path].clone()).expect("UTF-8");
+    for (cell, range) in [("H1", "H1"), ("I1", "I1:J1")] {
+        let at = sheet.find(&format!("<c r=\"{cell}\"")).expect("cell written");
+        let f = &sheet[at..sheet[at..].find("</c>").map_or(sheet.len(), |e| at + e)];
+        assert!(f.contains(&format!("t=\"array\" ref=\"{range}\"")), "{cell}: {f}");
+    }
+    // Every submitted value is there, those without a formula (K2:L5, J1)
+    // included.
     let (v_in, v_out) = (values(&input), values(&output));
     for sheet in sheets {
         let numbers = |v: &BTreeMap<String, Vec<(u32, u32, String)>>| -> Vec<(u32, u32, String)> {

@@ -59,7 +59,11 @@ fn fold(s: &str) -> String {
     let mut rest = s;
     while !rest.is_empty() {
         let ascii = rest.bytes().take_while(u8::is_ascii).count();
-        out.extend(rest.as_bytes()[..ascii].iter().map(|b| char::from(b.to_ascii_lowercase())));
+        out.extend(
+            rest.as_bytes()[..ascii]
+                .iter()
+                .map(|b| char::from(b.to_ascii_lowercase())),
+        );
         rest = &rest[ascii..];
         let other = rest.find(|c: char| c.is_ascii()).unwrap_or(rest.len());
         fold_unicode(&rest[..other], &mut out);

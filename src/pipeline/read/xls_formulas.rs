@@ -85,8 +85,18 @@ const MAX_TEXT: usize = 8_192;
 const ROWS: i32 = 65_536;
 const COLUMNS: i32 = 256;
 
-/// Formulas by sheet name, then by cell (Excel's syntax, no leading `=`).
-pub type Formulas = HashMap<String, HashMap<CellRef, String>>;
+/// The formulas of one sheet (Excel's syntax, no leading `=`).
+#[derive(Debug, Default, PartialEq)]
+pub struct SheetFormulas {
+    /// Each cell's own or shared formula.
+    pub cells: HashMap<CellRef, String>,
+    /// Array formulas (`{=…}`), by the first cell of their range: the last
+    /// cell and the text.
+    pub arrays: HashMap<CellRef, (CellRef, String)>,
+}
+
+/// Formulas by sheet name.
+pub type Formulas = HashMap<String, SheetFormulas>;
 
 /// The formulas of an `.xls` workbook's cells, by sheet name and cell. `None`
 /// when it is not a BIFF8 workbook (older `.xls` are left to calamine).
@@ -192,7 +202,7 @@ fn read_stream(data: &[u8], limits: &Limits) -> Option<Formulas> {
             break;
         }
         let cells = sheet_formulas(data, offset as usize, &globals, &mut budget);
-        if !cells.is_empty() {
+        if !cells.cells.is_empty() || !cells.arrays.is_empty() {
             out.insert(name, cells);
         }
     }
@@ -201,18 +211,21 @@ fn read_stream(data: &[u8], limits: &Limits) -> Option<Formulas> {
 
 /// What a `PtgExp` can point at.
 enum Anchor<'a> {
-    /// A `SHRFMLA` group: its range and its tokens.
-    Shared {
+    /// A `SHRFMLA` group (`array` false) or an `ARRAY` formula: its range and
+    /// its tokens.
+    Group {
+        array: bool,
         rows: (u16, u16),
         cols: (u16, u16),
         rgce: &'a [u8],
     },
-    /// An array formula, a data table, or two records claiming one anchor.
+    /// A data table, a record whose tokens run past it or whose range is
+    /// reversed, or two records claiming one anchor.
     Other,
 }
 
-fn sheet_formulas(data: &[u8], offset: usize, globals: &Globals, budget: &mut usize) -> HashMap<CellRef, String> {
-    let mut out = HashMap::new();
+fn sheet_formulas(data: &[u8], offset: usize, globals: &Globals, budget: &mut usize) -> SheetFormulas {
+    let mut out = SheetFormulas::default();
     // Cells whose formula is a `PtgExp`: (row, column, anchor row, anchor column).
     let mut pointers: Vec<(u16, u16, u16, u16)> = Vec::new();
     let mut anchors: HashMap<(u16, u16), Anchor> = HashMap::new();
@@ -229,15 +242,22 @@ fn sheet_formulas(data: &[u8], offset: usize, globals: &Globals, budget: &mut us
                 if let [0x01, r0, r1, c0, c1] = rgce {
                     pointers.push((row, col, u16::from_le_bytes([*r0, *r1]), u16::from_le_bytes([*c0, *c1])));
                 } else if let Some(text) = render(rgce, Origin::Cell, globals) {
-                    out.insert(CellRef::new(row as u32, col as u32), text);
+                    out.cells.insert(CellRef::new(row as u32, col as u32), text);
                 }
             }
+            // `RefU`, then `u8 reserved, u8 cUse` (SHRFMLA) or `u16 flags, u32`
+            // (ARRAY), then `u16 cce` and the tokens.
             SHRFMLA => {
-                if let Some((at, anchor)) = shared_group(d) {
+                if let Some((at, anchor)) = group(d, false) {
                     add_anchor(&mut anchors, at, anchor);
                 }
             }
-            ARRAY | TABLE => {
+            ARRAY => {
+                if let Some((at, anchor)) = group(d, true) {
+                    add_anchor(&mut anchors, at, anchor);
+                }
+            }
+            TABLE => {
                 if let (Some(row), Some(col)) = (u16_at(d, 0), d.get(4)) {
                     add_anchor(&mut anchors, (row, *col as u16), Anchor::Other);
                 }
@@ -246,15 +266,30 @@ fn sheet_formulas(data: &[u8], offset: usize, globals: &Globals, budget: &mut us
         }
     }
     for (row, col, ar, ac) in pointers {
-        let Some(Anchor::Shared { rows, cols, rgce }) = anchors.get(&(ar, ac)) else {
+        let Some(Anchor::Group {
+            array,
+            rows,
+            cols,
+            rgce,
+        }) = anchors.get(&(ar, ac))
+        else {
             continue;
         };
         // A cell outside the group's range: the file is not what it says.
         if !(rows.0..=rows.1).contains(&row) || !(cols.0..=cols.1).contains(&col) {
             continue;
         }
-        if let Some(text) = render(rgce, Origin::Shared { row, col }, globals) {
-            out.insert(CellRef::new(row as u32, col as u32), text);
+        let pos = CellRef::new(row as u32, col as u32);
+        if !array {
+            if let Some(text) = render(rgce, Origin::Shared { row, col }, globals) {
+                out.cells.insert(pos, text);
+            }
+        } else if (row, col) == (ar, ac) {
+            // An array formula is written once, at its first cell, over its range.
+            if let Some(text) = render(rgce, Origin::Cell, globals) {
+                let last = CellRef::new(rows.1 as u32, cols.1 as u32);
+                out.arrays.insert(pos, (last, text));
+            }
         }
     }
     out
@@ -271,26 +306,25 @@ fn cell_tokens(d: &[u8]) -> Option<&[u8]> {
     d.get(22..22 + cce)
 }
 
-/// A `SHRFMLA` record: its first cell and the group.
-fn shared_group(d: &[u8]) -> Option<((u16, u16), Anchor<'_>)> {
+/// A `SHRFMLA` (`array` false) or `ARRAY` record: its first cell and the group.
+fn group(d: &[u8], array: bool) -> Option<((u16, u16), Anchor<'_>)> {
     let (first_row, last_row) = (u16_at(d, 0)?, u16_at(d, 2)?);
     let (first_col, last_col) = (*d.get(4)? as u16, *d.get(5)? as u16);
-    let cce = u16_at(d, 8)? as usize;
     let at = (first_row, first_col);
-    let Some(rgce) = d.get(10..10 + cce) else {
-        return Some((at, Anchor::Other));
-    };
-    if first_row > last_row || first_col > last_col {
-        return Some((at, Anchor::Other));
+    let tokens = if array { 12 } else { 8 };
+    let rgce = u16_at(d, tokens).and_then(|cce| d.get(tokens + 2..tokens + 2 + cce as usize));
+    match rgce {
+        Some(rgce) if first_row <= last_row && first_col <= last_col => Some((
+            at,
+            Anchor::Group {
+                array,
+                rows: (first_row, last_row),
+                cols: (first_col, last_col),
+                rgce,
+            },
+        )),
+        _ => Some((at, Anchor::Other)),
     }
-    Some((
-        at,
-        Anchor::Shared {
-            rows: (first_row, last_row),
-            cols: (first_col, last_col),
-            rgce,
-        },
-    ))
 }
 
 /// The built-in functions of BIFF8: `(index in its function table, name,
@@ -1235,7 +1269,11 @@ mod tests {
         s.push(formula(5, 3, &exp(5, 1)));
         s.push(formula(1, 4, &exp(1, 4)));
         let mut array = vec![1, 0, 2, 0, 4, 4, 0, 0, 0, 0, 0, 0];
-        let rgce = cat(&[&ref_raw(0x25, 1, 0xC000), &[0x15]]);
+        let mut rgce = vec![0x25];
+        for w in [1u16, 2, 0xC000, 0xC001] {
+            rgce.extend(w.to_le_bytes());
+        }
+        let rgce = cat(&[&rgce, &[0x15]]);
         array.extend((rgce.len() as u16).to_le_bytes());
         array.extend(&rgce);
         s.push(record(ARRAY, &array));
@@ -1245,13 +1283,15 @@ mod tests {
         s
     }
 
+    /// `(cell, formula)` of `Feuil1`, an array formula as `{=…} to LAST`.
     fn found(data: &[u8], limits: &Limits) -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = read_stream(data, limits)
+        let found = read_stream(data, limits)
             .and_then(|mut m| m.remove("Feuil1"))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(c, f)| (c.to_string(), f))
-            .collect();
+            .unwrap_or_default();
+        let mut v: Vec<(String, String)> = found.cells.into_iter().map(|(c, f)| (c.to_string(), f)).collect();
+        for (first, (last, f)) in found.arrays {
+            v.push((first.to_string(), format!("{{={f}}} to {last}")));
+        }
         v.sort();
         v
     }
@@ -1267,11 +1307,15 @@ mod tests {
             ("C5", "A5+B5"),
             ("C6", "SUM(C2:C5)"),
             ("D6", "SUM(D2:D5)"),
+            ("E2", "{=(A2:B3)} to E3"),
         ]
         .iter()
         .map(|(c, f)| (c.to_string(), f.to_string()))
         .collect();
-        assert_eq!(got, want, "no formula for the array, the stray and the outsider");
+        assert_eq!(
+            got, want,
+            "the array once, at its first cell; nothing for the stray and the outsider"
+        );
     }
 
     #[test]
@@ -1437,7 +1481,7 @@ mod tests {
         for sheet in ["Feuil1", "Deux feuilles"] {
             assert_eq!(
                 got.get(sheet)
-                    .and_then(|m| m.get(&CellRef::new(0, 2)))
+                    .and_then(|m| m.cells.get(&CellRef::new(0, 2)))
                     .map(String::as_str),
                 Some("'Deux feuilles'!B2*2"),
                 "{sheet}"
