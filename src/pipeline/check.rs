@@ -90,9 +90,14 @@ impl Pipeline {
             version,
         } = std::thread::scope(|scope| {
             if compiling {
-                scope.spawn(|| self.rules.compile_for(&template.id));
+                scope.spawn(|| self.rules.compile_for(&template.id, false));
             }
-            self.extract_and_validate(&workbook, template, stage)
+            let validated = self.extract_and_validate(&workbook, template, stage);
+            if compiling {
+                // Then help, from the other end of the list.
+                self.rules.compile_for(&template.id, true);
+            }
+            validated
         });
         stage(Stage::Rules);
         self.rules.run(&template.id, &mut ex);

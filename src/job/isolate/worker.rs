@@ -19,6 +19,7 @@ pub fn serve(load: &dyn Fn(&WorkerConfig) -> Result<Checker, String>) -> i32 {
     if input.read_line(&mut line).unwrap_or(0) == 0 {
         return 0;
     }
+    std::thread::spawn(crate::pipeline::template::warm_up_compiler);
     let checker = match serde_json::from_str::<WorkerConfig>(&line)
         .map_err(|e| e.to_string())
         .and_then(|c| load(&c))

@@ -21,10 +21,19 @@ use super::RulePack;
 /// cross-file rules see as `returns[i].data`.
 pub const CROSS_VIEW_FILE: &str = "inter-fichiers.rhai";
 
-/// A compiled `inter-fichiers.rhai`, by template id.
+/// The `inter-fichiers.rhai` of each template, by template id: compiled at
+/// load (a pack from a folder, so that a mistake stops the load) or on first
+/// use (the built-in pack, checked by the tests).
 #[derive(Debug, Default)]
 pub struct CrossViews {
-    pub(super) scripts: std::collections::BTreeMap<String, AST>,
+    pub(super) scripts: std::collections::BTreeMap<String, CrossScript>,
+}
+
+/// One template's `inter-fichiers.rhai`.
+#[derive(Debug)]
+pub(super) struct CrossScript {
+    pub(super) file: crate::base::embedded::SourceFile,
+    pub(super) ast: std::sync::OnceLock<Result<AST, String>>,
 }
 
 /// Why a template's cross-file view could not be computed (its `Display` is
@@ -49,7 +58,22 @@ impl RulePack {
     /// are `data`: `None` when the template has no `inter-fichiers.rhai` (the
     /// rules see `data` as it is), else the script's result or why it failed.
     pub fn cross_view(&self, template: &str, data: &Value) -> Option<Result<Value, CrossViewError>> {
-        let ast = self.cross_views.scripts.get(template)?;
+        let script = self.cross_views.scripts.get(template)?;
+        let ast = match script
+            .ast
+            .get_or_init(|| {
+                super::rule::engine_compile(&self.engine, &script.file)
+                    .map_err(|e| format!("ligne {}, colonne {} : {}", e.line, e.column, e.message))
+            })
+        {
+            Ok(ast) => ast,
+            Err(message) => {
+                return Some(Err(CrossViewError::Failed {
+                    template: template.to_string(),
+                    message: message.clone(),
+                }))
+            }
+        };
         let mut scope = Scope::new();
         scope.push_constant_dynamic("data", api::to_dynamic(data));
         let deadline = std::time::Instant::now() + self.sandbox.time_budget;

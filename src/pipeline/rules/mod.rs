@@ -224,8 +224,15 @@ impl RulePack {
                 };
                 engine_rules = cat.rule;
             } else if name.ends_with(cross_view::CROSS_VIEW_FILE) {
-                let ast = rule::engine_compile(&engine, file)?;
-                cross_views.scripts.insert(folder_of(&file.path), ast);
+                let ast = std::sync::OnceLock::new();
+                if eager {
+                    let _ = ast.set(Ok(rule::engine_compile(&engine, file)?));
+                }
+                let script = cross_view::CrossScript {
+                    file: file.clone(),
+                    ast,
+                };
+                cross_views.scripts.insert(folder_of(&file.path), script);
             } else if name.ends_with(".rhai") && !name.ends_with(SHARED_FILE) {
                 let shared = shared.get(&folder_of(&file.path)).cloned();
                 rules.push(compile_rule(&engine, file, eager, shared)?);

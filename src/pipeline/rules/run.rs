@@ -146,13 +146,18 @@ impl RulePack {
     /// Compiles the rules of `template` not compiled yet (a worker does it
     /// on a second thread while the first file of a template is extracted and
     /// validated); a rule that does not compile fails when it runs, as before.
-    pub fn compile_for(&self, template: &str) {
-        for rule in self
-            .rules
-            .iter()
-            .filter(|r| r.applies_to(template) && !self.is_off(&r.meta.id))
-        {
-            self.ast_of(rule);
+    /// `backwards`: from the last rule to the first (two threads compiling
+    /// the same template's rules meet in the middle).
+    pub fn compile_for(&self, template: &str, backwards: bool) {
+        let wanted = |r: &&Rule| r.applies_to(template) && !self.is_off(&r.meta.id) && r.ast.get().is_none();
+        if backwards {
+            self.rules.iter().rev().filter(wanted).for_each(|r| {
+                self.ast_of(r);
+            });
+        } else {
+            self.rules.iter().filter(wanted).for_each(|r| {
+                self.ast_of(r);
+            });
         }
     }
 

@@ -262,6 +262,15 @@ impl TemplateSet {
 #[error("schéma JSON invalide : {0}")]
 pub struct InvalidSchema(String);
 
+/// Builds, once per process, what compiling any schema needs first: the
+/// library checks each schema against the draft 2020-12 meta-schema, whose own
+/// validator it builds on first use (about as long as compiling a template's
+/// schema). A worker does it on a spare thread while it loads, so that its
+/// first file does not wait for it.
+pub fn warm_up_compiler() {
+    let _ = compile_validator(&serde_json::json!({}));
+}
+
 fn compile_validator(schema: &Value) -> Result<jsonschema::Validator, InvalidSchema> {
     jsonschema::draft202012::options()
         .should_validate_formats(true)
