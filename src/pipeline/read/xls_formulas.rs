@@ -15,9 +15,11 @@
 //! references are relative to the cell that uses them (`PtgRefN`, `PtgAreaN`):
 //! each cell's text is rendered with its own position.
 //!
-//! `ARRAY` (0x0221) and `TABLE` (0x0236) records use the same `PtgExp`: their
-//! cells are recognised and left without a formula (an array formula written
-//! into each cell as an ordinary one would compute something else).
+//! `ARRAY` (0x0221: the range, `u16 flags, u32`, then `u16 cce` and the tokens)
+//! uses the same `PtgExp` for each cell of an array formula: it is returned
+//! once, at its first cell, with its range ([`SheetFormulas::arrays`]) — never
+//! as an ordinary formula in each cell, which would compute something else.
+//! `TABLE` (0x0236, data tables) cells get no formula.
 //!
 //! References to other sheets (`PtgRef3d`, `PtgArea3d`) go through the
 //! globals' `EXTERNSHEET` (0x0017: `u16 count`, then `u16 supbook, u16 first
@@ -25,10 +27,15 @@
 //! one marked `0x0401`): only a reference to one sheet of this workbook is
 //! rendered (`'Feuille 2'!A1`).
 //!
+//! Functions newer than the BIFF8 table are stored as names (`NAME`, or an
+//! add-in's `EXTERNNAME`) called through `PtgFuncVar` 255: those of
+//! [`NAMED_FUNCTIONS`] (`IFERROR`, `SUMIFS`…) are rendered.
+//!
 //! The text is in Excel's syntax without the leading `=` (`A2+B2`,
 //! `SUM(C4:G4)`), as calamine gives formulas. A token this reader does not know
-//! (defined names, array constants, other workbooks, add-in functions…) gives
-//! no formula for that cell — the cell keeps its value — never a guessed one.
+//! (defined names used as references, array constants, other workbooks, other
+//! add-in functions…) gives no formula for that cell — the cell keeps its
+//! value — never a guessed one.
 //! Every length and offset is checked: a hostile file gives fewer formulas,
 //! never a panic. Work is bounded by [`Limits`]: the stream's size, the number
 //! of sheets and of formula cells.
@@ -632,6 +639,44 @@ enum Origin {
     Shared { row: u16, col: u16 },
 }
 
+/// How tightly an operand binds, for parentheses: Excel's precedence, a
+/// value, a call or a parenthesised expression binding most.
+const ATOM: u8 = 10;
+const RANGE: u8 = 9;
+const NEGATION: u8 = 8;
+const PERCENT: u8 = 7;
+
+/// A binary operator's text and precedence (all are left-associative).
+fn binary(ptg: u8) -> Option<(&'static str, u8)> {
+    Some(match ptg {
+        0x03 => ("+", 4),
+        0x04 => ("-", 4),
+        0x05 => ("*", 5),
+        0x06 => ("/", 5),
+        0x07 => ("^", 6),
+        0x08 => ("&", 3),
+        0x09 => ("<", 2),
+        0x0A => ("<=", 2),
+        0x0B => ("=", 2),
+        0x0C => (">=", 2),
+        0x0D => (">", 2),
+        0x0E => ("<>", 2),
+        0x11 => (":", RANGE),
+        _ => return None,
+    })
+}
+
+/// `text` as an operand of an operator binding `at`: in parentheses if it
+/// binds less (Excel writes `PtgParen` for the submitter's own parentheses; a
+/// writer that does not still gets the formula its tokens compute).
+fn operand((text, prec): (String, u8), at: u8) -> String {
+    if prec < at {
+        format!("({text})")
+    } else {
+        text
+    }
+}
+
 /// The text of formula tokens (`rgce`): `None` for any token not rendered
 /// here, a stack that does not come out as one expression, or a text longer
 /// than Excel allows.
@@ -641,34 +686,24 @@ fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
         Origin::Cell => None,
     };
     let mut t = Tokens { d: rgce, at: 0 };
-    let mut stack: Vec<String> = Vec::new();
+    // Each operand's text and how tightly it binds.
+    let mut stack: Vec<(String, u8)> = Vec::new();
     while let Some(ptg) = t.u8() {
-        let pushed = match ptg {
+        let pushed: (String, u8) = match ptg {
             0x03..=0x0E | 0x11 => {
+                let (op, prec) = binary(ptg)?;
                 let b = stack.pop()?;
                 let a = stack.pop()?;
-                let op = match ptg {
-                    0x03 => "+",
-                    0x04 => "-",
-                    0x05 => "*",
-                    0x06 => "/",
-                    0x07 => "^",
-                    0x08 => "&",
-                    0x09 => "<",
-                    0x0A => "<=",
-                    0x0B => "=",
-                    0x0C => ">=",
-                    0x0D => ">",
-                    0x0E => "<>",
-                    _ => ":",
-                };
-                format!("{a}{op}{b}")
+                // Left-associative: a right operand of the same precedence
+                // was grouped first.
+                let right = operand(b, prec + 1);
+                (format!("{}{op}{right}", operand(a, prec)), prec)
             }
-            0x12 => format!("+{}", stack.pop()?),
-            0x13 => format!("-{}", stack.pop()?),
-            0x14 => format!("{}%", stack.pop()?),
-            0x15 => format!("({})", stack.pop()?),
-            0x16 => String::new(),
+            0x12 => (format!("+{}", operand(stack.pop()?, NEGATION)), NEGATION),
+            0x13 => (format!("-{}", operand(stack.pop()?, NEGATION)), NEGATION),
+            0x14 => (format!("{}%", operand(stack.pop()?, PERCENT)), PERCENT),
+            0x15 => (format!("({})", stack.pop()?.0), ATOM),
+            0x16 => (String::new(), ATOM),
             0x17 => {
                 let cch = t.u8()? as usize;
                 let text = match t.u8()? {
@@ -683,7 +718,7 @@ fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
                     }
                     _ => return None,
                 };
-                format!("\"{}\"", text.replace('"', "\"\""))
+                (format!("\"{}\"", text.replace('"', "\"\"")), ATOM)
             }
             0x19 => {
                 let kind = t.u8()?;
@@ -697,37 +732,40 @@ fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
                         continue;
                     }
                     // SUM of one argument (the Σ button).
-                    0x10 => format!("SUM({})", stack.pop()?),
+                    0x10 => (format!("SUM({})", stack.pop()?.0), ATOM),
                     _ => return None,
                 }
             }
-            0x1C => match t.u8()? {
-                0x00 => "#NULL!",
-                0x07 => "#DIV/0!",
-                0x0F => "#VALUE!",
-                0x17 => "#REF!",
-                0x1D => "#NAME?",
-                0x24 => "#NUM!",
-                0x2A => "#N/A",
-                _ => return None,
+            0x1C => {
+                let error = match t.u8()? {
+                    0x00 => "#NULL!",
+                    0x07 => "#DIV/0!",
+                    0x0F => "#VALUE!",
+                    0x17 => "#REF!",
+                    0x1D => "#NAME?",
+                    0x24 => "#NUM!",
+                    0x2A => "#N/A",
+                    _ => return None,
+                };
+                (error.to_string(), ATOM)
             }
-            .to_string(),
-            0x1D => if t.u8()? == 0 { "FALSE" } else { "TRUE" }.to_string(),
-            0x1E => t.u16()?.to_string(),
+            0x1D => (if t.u8()? == 0 { "FALSE" } else { "TRUE" }.to_string(), ATOM),
+            0x1E => (t.u16()?.to_string(), ATOM),
             0x1F => {
                 let b: [u8; 8] = t.bytes(8)?.try_into().ok()?;
                 let n = f64::from_le_bytes(b);
                 if !n.is_finite() {
                     return None;
                 }
-                n.to_string()
+                // A negative constant reads like a negation.
+                (n.to_string(), if n < 0.0 { NEGATION } else { ATOM })
             }
             0x21 | 0x41 | 0x61 => {
                 let (name, least, most) = function(t.u16()?)?;
                 if least != most {
                     return None;
                 }
-                call(&mut stack, name, least as usize)?
+                (call(&mut stack, name, least as usize)?, ATOM)
             }
             0x22 | 0x42 | 0x62 => {
                 let argc = t.u8()? & 0x7F;
@@ -735,36 +773,36 @@ fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
                 // A function called by name: the first operand is its name.
                 if index == 0x00FF {
                     let mut args = stack.split_off(stack.len().checked_sub(argc as usize)?).into_iter();
-                    let first = args.next()?;
+                    let (first, _) = args.next()?;
                     let name = first.strip_prefix(CALLED).filter(|n| NAMED_FUNCTIONS.contains(n))?;
-                    let args: Vec<String> = args.collect();
+                    let args: Vec<String> = args.map(|a| a.0).collect();
                     if args.iter().any(|a| a.contains(CALLED)) {
                         return None;
                     }
-                    stack.push(format!("{name}({})", args.join(",")));
-                    continue;
+                    (format!("{name}({})", args.join(",")), ATOM)
+                } else {
+                    // 0x8000: a command-equivalent function, not a worksheet one.
+                    if index & 0x8000 != 0 {
+                        return None;
+                    }
+                    let (name, least, most) = function(index)?;
+                    // 30 is BIFF8's most for a variable count; Excel 2007 writes up to 255.
+                    if argc < least || (argc > most && most < 30) {
+                        return None;
+                    }
+                    (call(&mut stack, name, argc as usize)?, ATOM)
                 }
-                // 0x8000: a command-equivalent function, not a worksheet one.
-                if index & 0x8000 != 0 {
-                    return None;
-                }
-                let (name, least, most) = function(index)?;
-                // 30 is BIFF8's most for a variable count; Excel 2007 writes up to 255.
-                if argc < least || (argc > most && most < 30) {
-                    return None;
-                }
-                call(&mut stack, name, argc as usize)?
             }
             // A name: only a function's (see NAMED_FUNCTIONS), to be called.
             0x23 | 0x43 | 0x63 => {
                 let index = t.u16()?;
                 t.bytes(2)?;
-                format!("{CALLED}{}", globals.named_function(index)?)
+                (format!("{CALLED}{}", globals.named_function(index)?), ATOM)
             }
             0x39 | 0x59 | 0x79 => {
                 let (ixti, index) = (t.u16()?, t.u16()?);
                 t.bytes(2)?;
-                format!("{CALLED}{}", globals.extern_function(ixti, index)?)
+                (format!("{CALLED}{}", globals.extern_function(ixti, index)?), ATOM)
             }
             // A reference or an area by its position: in a shared formula
             // only a wholly absolute one is unambiguous.
@@ -773,34 +811,35 @@ fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
                 if base.is_some() && cw & 0xC000 != 0 {
                     return None;
                 }
-                cell(locate(rw, cw, None)?)
+                (cell(locate(rw, cw, None)?), ATOM)
             }
             0x25 | 0x45 | 0x65 => {
                 let (r1, r2, c1, c2) = (t.u16()?, t.u16()?, t.u16()?, t.u16()?);
                 if base.is_some() && (c1 | c2) & 0xC000 != 0 {
                     return None;
                 }
-                area(locate(r1, c1, None)?, locate(r2, c2, None)?)?
+                (area(locate(r1, c1, None)?, locate(r2, c2, None)?)?, ATOM)
             }
             // Another sheet of this workbook, in a cell's own formula.
             0x3A | 0x5A | 0x7A => {
                 let (ixti, rw, cw) = (t.u16()?, t.u16()?, t.u16()?);
                 let sheet = other_sheet(globals, ixti, base)?;
-                format!("{sheet}{}", cell(locate(rw, cw, None)?))
+                (format!("{sheet}{}", cell(locate(rw, cw, None)?)), ATOM)
             }
             0x3B | 0x5B | 0x7B => {
                 let ixti = t.u16()?;
                 let (r1, r2, c1, c2) = (t.u16()?, t.u16()?, t.u16()?, t.u16()?);
                 let sheet = other_sheet(globals, ixti, base)?;
-                format!("{sheet}{}", area(locate(r1, c1, None)?, locate(r2, c2, None)?)?)
+                let range = area(locate(r1, c1, None)?, locate(r2, c2, None)?)?;
+                (format!("{sheet}{range}"), ATOM)
             }
             0x3C | 0x5C | 0x7C => {
                 t.bytes(6)?;
-                "#REF!".to_string()
+                ("#REF!".to_string(), ATOM)
             }
             0x3D | 0x5D | 0x7D => {
                 t.bytes(10)?;
-                "#REF!".to_string()
+                ("#REF!".to_string(), ATOM)
             }
             // The references they wrap follow as tokens: nothing to render.
             0x26 | 0x46 | 0x66 | 0x27 | 0x47 | 0x67 | 0x28 | 0x48 | 0x68 => {
@@ -813,30 +852,30 @@ fn render(rgce: &[u8], origin: Origin, globals: &Globals) -> Option<String> {
             }
             0x2A | 0x4A | 0x6A => {
                 t.bytes(4)?;
-                "#REF!".to_string()
+                ("#REF!".to_string(), ATOM)
             }
             0x2B | 0x4B | 0x6B => {
                 t.bytes(8)?;
-                "#REF!".to_string()
+                ("#REF!".to_string(), ATOM)
             }
             // Relative to the cell: `PtgRefN`, `PtgAreaN`.
             0x2C | 0x4C | 0x6C => {
                 let (rw, cw) = (t.u16()?, t.u16()?);
-                cell(locate(rw, cw, Some(base?))?)
+                (cell(locate(rw, cw, Some(base?))?), ATOM)
             }
             0x2D | 0x4D | 0x6D => {
                 let (r1, r2, c1, c2) = (t.u16()?, t.u16()?, t.u16()?, t.u16()?);
-                area(locate(r1, c1, Some(base?))?, locate(r2, c2, Some(base?))?)?
+                (area(locate(r1, c1, Some(base?))?, locate(r2, c2, Some(base?))?)?, ATOM)
             }
             _ => return None,
         };
-        if pushed.len() > MAX_TEXT {
+        if pushed.0.len() > MAX_TEXT {
             return None;
         }
         stack.push(pushed);
     }
-    match <[String; 1]>::try_from(stack) {
-        Ok([text]) if !text.is_empty() && !text.contains(CALLED) => Some(text),
+    match <[(String, u8); 1]>::try_from(stack) {
+        Ok([(text, _)]) if !text.is_empty() && !text.contains(CALLED) => Some(text),
         _ => None,
     }
 }
@@ -848,6 +887,10 @@ fn other_sheet(globals: &Globals, ixti: u16, base: Option<(i32, i32)>) -> Option
         return None;
     }
     let name = globals.externs.get(ixti as usize)?.0.as_deref()?;
+    // Not a sheet name Excel allows (`[` would read as another workbook).
+    if name.chars().any(|c| c.is_control() || c == '[' || c == ']') {
+        return None;
+    }
     let plain = !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic() || c == '_');
     Some(if plain {
         format!("{name}!")
@@ -857,8 +900,9 @@ fn other_sheet(globals: &Globals, ixti: u16, base: Option<(i32, i32)>) -> Option
 }
 
 /// `NAME(a,b)` from the last `argc` operands.
-fn call(stack: &mut Vec<String>, name: &str, argc: usize) -> Option<String> {
+fn call(stack: &mut Vec<(String, u8)>, name: &str, argc: usize) -> Option<String> {
     let args = stack.split_off(stack.len().checked_sub(argc)?);
+    let args: Vec<String> = args.into_iter().map(|a| a.0).collect();
     Some(format!("{name}({})", args.join(",")))
 }
 
@@ -1122,6 +1166,50 @@ mod tests {
             &func_var(3, 100),
         ]);
         assert_eq!(at(&f, 0, 0).as_deref(), Some("CHOOSE(2,7,8)"));
+    }
+
+    #[test]
+    fn parentheses_follow_the_tokens_even_without_ptgparen() {
+        let (a, b, c) = (ref_n(0, -3), ref_n(0, -2), ref_n(0, -1));
+        // (A2+B2)*2, A2-(B2-C2), -(A2+B2), (A2&B2)=C2: the order of the tokens.
+        assert_eq!(
+            at(&cat(&[&a, &b, &[0x03], &int(2), &[0x05]]), 1, 3).as_deref(),
+            Some("(A2+B2)*2")
+        );
+        assert_eq!(
+            at(&cat(&[&a, &b, &c, &[0x04, 0x04]]), 1, 3).as_deref(),
+            Some("A2-(B2-C2)")
+        );
+        assert_eq!(
+            at(&cat(&[&a, &b, &c, &[0x04], &[0x04]]), 1, 3).as_deref(),
+            Some("A2-(B2-C2)")
+        );
+        assert_eq!(
+            at(&cat(&[&a, &b, &[0x04], &c, &[0x04]]), 1, 3).as_deref(),
+            Some("A2-B2-C2")
+        );
+        assert_eq!(at(&cat(&[&a, &b, &[0x03, 0x13]]), 1, 3).as_deref(), Some("-(A2+B2)"));
+        assert_eq!(
+            at(&cat(&[&a, &[0x13], &int(2), &[0x07]]), 1, 3).as_deref(),
+            Some("-A2^2")
+        );
+        assert_eq!(
+            at(&cat(&[&a, &int(2), &[0x07, 0x13]]), 1, 3).as_deref(),
+            Some("-(A2^2)")
+        );
+        assert_eq!(
+            at(&cat(&[&a, &b, &[0x08], &c, &[0x0B]]), 1, 3).as_deref(),
+            Some("A2&B2=C2")
+        );
+        assert_eq!(
+            at(&cat(&[&a, &b, &c, &[0x0B, 0x08]]), 1, 3).as_deref(),
+            Some("A2&(B2=C2)")
+        );
+        // With Excel's own PtgParen, nothing is added.
+        assert_eq!(
+            at(&cat(&[&a, &b, &[0x03, 0x15], &int(2), &[0x05]]), 1, 3).as_deref(),
+            Some("(A2+B2)*2")
+        );
     }
 
     #[test]

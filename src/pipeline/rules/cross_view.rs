@@ -59,13 +59,10 @@ impl RulePack {
     /// rules see `data` as it is), else the script's result or why it failed.
     pub fn cross_view(&self, template: &str, data: &Value) -> Option<Result<Value, CrossViewError>> {
         let script = self.cross_views.scripts.get(template)?;
-        let ast = match script
-            .ast
-            .get_or_init(|| {
-                super::rule::engine_compile(&self.engine, &script.file)
-                    .map_err(|e| format!("ligne {}, colonne {} : {}", e.line, e.column, e.message))
-            })
-        {
+        let ast = match script.ast.get_or_init(|| {
+            super::rule::engine_compile(&self.engine, &script.file)
+                .map_err(|e| format!("ligne {}, colonne {} : {}", e.line, e.column, e.message))
+        }) {
             Ok(ast) => ast,
             Err(message) => {
                 return Some(Err(CrossViewError::Failed {
