@@ -174,3 +174,34 @@ fn sigterm_ends_the_run_and_its_workers() {
     }
     assert!(left.is_empty(), "no orphan worker: {left:?}");
 }
+
+/// A worker started ahead of need (`Isolation::warm_up`, what `check` does
+/// while it loads its own rules) is the one that checks the first file, and
+/// the next files too: one worker in all, and the same report as without it.
+#[test]
+fn the_warm_worker_checks_the_first_file_and_no_other_is_started() {
+    use bilan::job::isolate::{Isolation, WorkerLimits};
+    use bilan::job::{Input, Job};
+    let exe = std::path::PathBuf::from(env!("CARGO_BIN_EXE_bilan"));
+    let warm = std::sync::Arc::new(Isolation::new(exe.clone(), WorkerLimits::default()));
+    warm.warm_up();
+    let cold = Isolation::new(exe, WorkerLimits::default());
+    let file = Input::Path(fixture("pole-itrans-cout-total-different-des-financeurs.xlsx"));
+    let ids = |i: &Isolation| -> Vec<String> {
+        let checked = i.process(&file, &Job::default());
+        checked
+            .report
+            .findings
+            .iter()
+            .map(|f| f.rule.as_str().to_string())
+            .collect()
+    };
+    let from_warm = ids(&warm);
+    assert!(
+        from_warm.iter().filter(|r| *r == "POLE-FIN-001").count() == 5,
+        "{from_warm:?}"
+    );
+    assert_eq!(from_warm, ids(&cold), "same findings with or without a warm worker");
+    assert_eq!(ids(&warm), from_warm);
+    assert_eq!(warm.workers_started(), 1, "the warm worker was used");
+}

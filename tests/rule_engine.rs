@@ -157,6 +157,27 @@ for d in duplicates_of(data.t, ["b"]) { report(`/t/${d.row}`, `exact ${d.row}<${
     assert_eq!(got, vec!["1<0", "4<3", "exact 2<0", "exact 4<0"]);
 }
 
+/// The list helpers read a list in place when called as methods on `data`
+/// (a constant: they must be pure), and give the same as called as
+/// functions, on `data`, on a local copy and on a temporary.
+#[test]
+fn list_helpers_called_as_methods_give_what_the_functions_give() {
+    let body = r#"let t = data.t;
+report("/a", `${column_sum(data.t, "x")}|${data.t.column_sum("x")}|${t.column_sum("x")}|${column_sum([#{x: 1}, #{x: 2}], "x")}`);
+report("/b", `${sum_of(data.t, "x")}|${data.t.sum_of("x")}|${data.t.sum_of("y")}`);
+let f = duplicates_of(data.t, ["x"]);
+let m = data.t.duplicates_of(["x"]);
+let o = data.t.duplicates_of(["y"], #{ optional: ["y"] });
+report("/c", `${f.len()}|${m.len()}|${m[0].row}<${m[0].first}|${o.len()}`);
+report("/d", `${data.t.len()}`);"#;
+    let data = serde_json::json!({"t": [{"x": 1, "y": 1}, {"x": 2.5}, {"x": 1, "y": "a"}]});
+    let got: Vec<String> = run_on(&[rule("T-MET-001", body)], data)
+        .into_iter()
+        .map(|(_, m)| m)
+        .collect();
+    assert_eq!(got, vec!["4.5|4.5|4.5|3", "4.5|4.5|", "1|1|2<0|0", "3"]);
+}
+
 #[test]
 fn column_total_differs_compares_to_the_tolerance_and_skips_what_it_cannot_sum() {
     let file = SourceFile {

@@ -196,6 +196,8 @@ pub struct Isolation {
     max_workers: usize,
     pool: Mutex<Pool>,
     freed: Condvar,
+    /// Workers started so far (warm ones included).
+    started: std::sync::atomic::AtomicUsize,
 }
 
 impl std::fmt::Debug for Isolation {
@@ -235,11 +237,17 @@ impl Isolation {
             max_workers,
             pool: Mutex::new(Pool::default()),
             freed: Condvar::new(),
+            started: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 
     pub fn limits(&self) -> WorkerLimits {
         self.limits
+    }
+
+    /// How many worker processes were started so far.
+    pub fn workers_started(&self) -> usize {
+        self.started.load(Ordering::Relaxed)
     }
 
     /// What its workers are told to load.
@@ -296,6 +304,7 @@ impl Isolation {
         let mut child = cmd
             .spawn()
             .map_err(|e| format!("impossible de lancer le processus de contrôle isolé : {e}"))?;
+        self.started.fetch_add(1, Ordering::Relaxed);
         let (Some(mut stdin), Some(stdout), Some(mut stderr)) =
             (child.stdin.take(), child.stdout.take(), child.stderr.take())
         else {

@@ -63,6 +63,18 @@ macro_rules! volatile {
     };
 }
 
+/// Registers a function of a list that only reads it (`&mut` first
+/// parameter, marked pure): called as a method, `data.operations.column_sum(k)`,
+/// it reads the list in place, where `column_sum(data.operations, k)` first
+/// copies every row (Rhai copies an argument that is a property).
+macro_rules! reads_list {
+    ($engine:expr, $name:expr, $f:expr $(,)?) => {
+        rhai::FuncRegistration::new($name)
+            .with_purity(true)
+            .register_into_engine($engine, $f)
+    };
+}
+
 /// Registers the functions rule scripts may call; returns their reference.
 pub fn register(engine: &mut Engine) -> Vec<ApiDoc> {
     let mut api = Api {
@@ -176,8 +188,9 @@ pub fn register(engine: &mut Engine) -> Vec<ApiDoc> {
         "The sum of those fields of a row, or of a column over rows: `()` when a part is not a usable number (or there is no row), so the rule does not judge a sum it cannot make.",
     )
     .register_fn("sum_of", |row: Map, keys: Array| sum_of_keys(&row, &keys));
-    api.engine
-        .register_fn("sum_of", |rows: Array, key: ImmutableString| sum_of_column(&rows, &key));
+    reads_list!(api.engine, "sum_of", |rows: &mut Array, key: ImmutableString| {
+        sum_of_column(rows, &key)
+    });
     api.doc(
         "differs(a, b) | differs(a, b, tolerance)",
         "True when both are numbers and differ by more than the rule's `tolerance` parameter (or the tolerance given). Never compare amounts with `==`.",
@@ -218,19 +231,24 @@ pub fn register(engine: &mut Engine) -> Vec<ApiDoc> {
         },
     );
     api.doc(
-        "duplicates_of(rows, keys) | duplicates_of(rows, keys, #{norm: [...], optional: [...]})",
-        "The rows whose key (the values of the fields `keys`) repeats an earlier row's, as `#{row, first}` (indices), in row order. A key value is a number or a text, compared as written; those listed in `norm` are texts compared as `norm` writes them; those listed in `optional` may be empty (empty is a value of its own). A row lacking a required key value is skipped. Computed in Rust.",
-    )
-    .register_fn("duplicates_of", |rows: Array, keys: Array| duplicates_of(&rows, &keys, None));
-    api.engine
-        .register_fn("duplicates_of", |rows: Array, keys: Array, options: Map| {
-            duplicates_of(&rows, &keys, Some(&options))
-        });
+        "duplicates_of(rows, keys) | duplicates_of(rows, keys, #{norm: [...], optional: [...]}) | rows.duplicates_of(keys…)",
+        "The rows whose key (the values of the fields `keys`) repeats an earlier row's, as `#{row, first}` (indices), in row order. A key value is a number or a text, compared as written; those listed in `norm` are texts compared as `norm` writes them; those listed in `optional` may be empty (empty is a value of its own). A row lacking a required key value is skipped. Computed in Rust; as a method it reads the list in place.",
+    );
+    reads_list!(api.engine, "duplicates_of", |rows: &mut Array, keys: Array| {
+        duplicates_of(rows, &keys, None)
+    });
+    reads_list!(
+        api.engine,
+        "duplicates_of",
+        |rows: &mut Array, keys: Array, options: Map| { duplicates_of(rows, &keys, Some(&options)) }
+    );
     api.doc(
-        "column_sum(rows, column)",
-        "The sum of the numbers of `column` over `rows`, any other value counted as 0 (what a TOTAL row's formula adds up); `sum_of(rows, column)` instead gives `()` when a value is not a number. Computed in Rust.",
-    )
-    .register_fn("column_sum", |rows: Array, key: ImmutableString| column_sum(&rows, &key));
+        "column_sum(rows, column) | rows.column_sum(column)",
+        "The sum of the numbers of `column` over `rows`, any other value counted as 0 (what a TOTAL row's formula adds up); `sum_of(rows, column)` instead gives `()` when a value is not a number. Computed in Rust; as a method (`data.operations.column_sum(\"feder_programme\")`) it reads the list in place instead of copying it first.",
+    );
+    reads_list!(api.engine, "column_sum", |rows: &mut Array, key: ImmutableString| {
+        column_sum(rows, &key)
+    });
     api.doc(
         "digits_of(text)",
         "The digits (0–9) of a text, in order: `digits_of(\"362 521 879\")` is `\"362521879\"`.",
