@@ -1267,6 +1267,33 @@ mod tests {
             if let Some(text) = at(&bytes, row, col as u16) {
                 prop_assert!(!text.is_empty() && text.len() <= MAX_TEXT);
             }
+            // A cell's own formula, with sheets and names to point at.
+            if let Some(text) = own(&bytes) {
+                prop_assert!(!text.is_empty() && text.len() <= MAX_TEXT && !text.contains(CALLED));
+            }
+        }
+
+        /// Valid tokens in random order: whatever comes out is one expression.
+        #[test]
+        fn shuffled_tokens_never_panic(picks in proptest::collection::vec(0usize..12, 0..40)) {
+            let tokens: [Vec<u8>; 12] = [
+                ref_n(0, -1),
+                area_n(-2, -1, 0, 1),
+                int(7),
+                vec![0x03],
+                vec![0x13],
+                vec![0x15],
+                func_var(2, 4),
+                func(27),
+                attr(0x10, 0),
+                vec![0x23, 2, 0, 0, 0],
+                func_var(2, 255),
+                vec![0x3A, 1, 0, 0, 0, 0, 0xC0],
+            ];
+            let f: Vec<u8> = picks.iter().flat_map(|&i| tokens[i].clone()).collect();
+            for text in [at(&f, 5, 5), own(&f)].into_iter().flatten() {
+                prop_assert!(!text.is_empty() && !text.contains(CALLED));
+            }
         }
 
         #[test]
