@@ -261,7 +261,7 @@ fn two_different_returns_are_not_compared() {
 #[test]
 fn blank_returns_end_with_an_empty_unlocked_justifications_sheet() {
     let templates = TemplateSet::builtin().unwrap_or_else(|e| panic!("{e}"));
-    for t in &templates.templates {
+    for t in templates.all() {
         let bytes = bilan::blank::blank(t).unwrap_or_else(|e| panic!("{e}"));
         let wb = bilan::pipeline::read::read_bytes(&bytes, &bilan::pipeline::read::Limits::default())
             .unwrap_or_else(|e| panic!("{e}"));

@@ -55,22 +55,18 @@ pub fn schemas() -> Vec<SourceFile> {
 /// Ids of the built-in templates (`BILAN-POLE`…), from their schema file
 /// names, sorted: for help texts, without loading the schemas.
 pub fn template_ids() -> Vec<String> {
-    let mut ids: Vec<String> = SCHEMAS
-        .files()
-        .filter_map(|f| {
-            f.path()
-                .file_name()?
-                .to_str()?
-                .strip_suffix(".schema.json")
-                .map(str::to_string)
-        })
-        .filter(|id| {
-            id.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
-        })
-        .collect();
+    let mut ids: Vec<String> = SCHEMAS.files().filter_map(|f| template_id_of(f.path())).collect();
     ids.sort();
     ids
+}
+
+/// The template id a built-in schema file is named after (`BILAN-POLE` for
+/// `BILAN-POLE.schema.json`); `None` for the other schemas (the report's).
+pub fn template_id_of(path: &Path) -> Option<String> {
+    let id = path.file_name()?.to_str()?.strip_suffix(".schema.json")?;
+    id.chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        .then(|| id.to_string())
 }
 
 fn collect(dir: &Dir<'_>) -> Vec<SourceFile> {

@@ -405,7 +405,7 @@ pub fn write(
     set_widths(ws, &[12.0, 13.0, 34.0, 100.0])?;
 
     // One sheet per template: key figures side by side, with totals.
-    for t in &templates.templates {
+    for t in templates.all() {
         let mine: Vec<&Summary> = summaries
             .iter()
             .filter(|s| s.report.template.as_deref() == Some(t.id.as_str()))
