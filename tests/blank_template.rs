@@ -1060,7 +1060,7 @@ const SYNTHETIC: &str = r#"{
 fn a_new_schema_gets_a_working_blank_return() {
     let files = vec![bilan::base::embedded::SourceFile {
         path: "ESSAI-MIXTE.schema.json".into(),
-        text: SYNTHETIC.to_string(),
+        text: SYNTHETIC.to_string().into(),
     }];
     let templates = TemplateSet::load(&files).expect("the synthetic schema loads");
     let checker = Checker::new(templates, RulePack::builtin().expect("rules"));
