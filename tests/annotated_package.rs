@@ -765,20 +765,44 @@ fn xls_and_ods_returns_are_recreated_with_their_formulas() {
     }
 }
 
-/// The known limit of `.xls` returns (README, « Classeur annoté ») : formulas
-/// that LibreOffice saved as *shared* formulas (BIFF `SHRFMLA`, each cell a
-/// `PtgExp` pointing at it — here `=A2+B2` … `=A5+B5`, one shape down a
-/// column) come back from calamine without their text, so the re-created
-/// workbook has their values only. When this test fails, calamine reads
-/// them: the README's limit can go.
-#[test]
-fn xls_shared_formulas_keep_their_values_but_not_their_text() {
-    let name = "formules-partagees-libreoffice.xls";
+/// An `.xls` of `tests/data` and its annotated workbook (re-created as `.xlsx`).
+fn annotate_xls(name: &str) -> (Vec<u8>, Vec<u8>) {
     let input = std::fs::read(data(name)).expect("fixture");
     let c = checker();
     let report = c.check_bytes(name, &input);
     let a = write_annotated(&report, &c.rules, checked_at(), None, Some(&input)).expect("written");
-    assert!(!a.patched, "an .xls is re-created");
+    assert!(!a.patched, "{name}: an .xls is re-created");
+    (input, a.bytes)
+}
+
+/// `(sheet, A1 cell, formula)` of the sheets `of`, sorted.
+fn formulas_of(bytes: &[u8], of: &[&str]) -> Vec<(String, String, String)> {
+    let mut out: Vec<_> = formulas_read(bytes)
+        .into_iter()
+        .filter(|(s, ..)| of.contains(&s.as_str()))
+        .map(|(s, r, c, f)| (s, format!("{}", bilan::base::model::CellRef::new(r, c)), f))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Formulas that LibreOffice (like Excel) saved in an `.xls` as *shared*
+/// formulas (BIFF `SHRFMLA`, each cell a `PtgExp` pointing at it — here
+/// `=A2+B2` … `=A5+B5`, one shape down a column) are skipped by calamine;
+/// `pipeline::read::xls_formulas` reads them, so the re-created workbook has
+/// their text and their cached values.
+#[test]
+fn xls_shared_formulas_come_back_with_their_text_and_values() {
+    let (input, output) = annotate_xls("formules-partagees-libreoffice.xls");
+    assert!(
+        !formulas_read(&input).iter().any(|(_, _, c, _)| *c == 2),
+        "calamine alone reads none of them"
+    );
+    let got = formulas_of(&output, &["shared"]);
+    let want: Vec<_> = (2..=5)
+        .map(|r| ("shared".to_string(), format!("C{r}"), format!("A{r}+B{r}")))
+        .collect();
+    assert_eq!(got, want);
     let column_c = |v: &BTreeMap<String, Vec<(u32, u32, String)>>| -> Vec<String> {
         v["shared"]
             .iter()
@@ -786,11 +810,153 @@ fn xls_shared_formulas_keep_their_values_but_not_their_text() {
             .map(|(_, _, s)| s.clone())
             .collect()
     };
-    let v_out = values(&a.bytes);
     assert_eq!(column_c(&values(&input)), ["3", "7", "11", "15"]);
-    assert_eq!(column_c(&v_out), ["3", "7", "11", "15"], "the values are kept");
-    assert!(
-        !formulas_read(&input).iter().any(|(_, _, c, _)| *c == 2),
-        "calamine now reads the shared formulas of an .xls: copy them and update the README"
+    assert_eq!(
+        column_c(&values(&output)),
+        ["3", "7", "11", "15"],
+        "the cached values are kept"
     );
+}
+
+/// A LibreOffice `.xls` (from `tests/data/formules-partagees-fonctions.fods`)
+/// whose shared formulas are totals of a row (`SUM(B2:E2)`), an absolute
+/// reference (`$B$7*F2`), nested `IF` with texts, `ROUND`/`MAX` with a unary
+/// minus, mixed references (`$A1`, `B$1`, `$A$1:B$1`) and comparisons; whose
+/// single formulas are those calamine 0.38 renders wrongly (`$A1+B$2` read
+/// `A$1+$B2`, `>` read `>=`, references to another sheet, a quote in a text);
+/// a shared `IFERROR` (an Excel 2007 function, saved as a name); two array
+/// formulas (`ARRAY`: `{=SUM(A1:B1*A2:B2)}` on H1, `{=A1:B1*10}` over I1:J1),
+/// written as array formulas over their range; plus what keeps its value only:
+/// a shared `IFS` (Excel 2019) and a formula using a defined name (`F2*Taux`).
+#[test]
+fn xls_formulas_shared_and_single_come_back_right() {
+    let (input, output) = annotate_xls("formules-partagees-fonctions.xls");
+    let sheets = ["Totaux", "Références mixtes"];
+    let mut want = Vec::new();
+    for r in 2..=5 {
+        for (col, f) in [
+            ("F", format!("SUM(B{r}:E{r})")),
+            ("G", format!("$B$7*F{r}")),
+            ("H", format!("IFERROR(F{r}/D{r},0)")),
+            (
+                "I",
+                format!("IF(F{r}>=5000,\"élevé\",IF(D{r}=0,\"incomplet\",\"bas\"))"),
+            ),
+            ("J", format!("ROUND(-F{r}/3,2)+MAX(B{r},C{r})")),
+        ] {
+            want.push(("Totaux".to_string(), format!("{col}{r}"), f));
+        }
+    }
+    // The totals across row 6 are single formulas, not shared.
+    for col in ["B", "C", "D", "E", "F"] {
+        want.push(("Totaux".to_string(), format!("{col}6"), format!("SUM({col}2:{col}5)")));
+    }
+    for r in 1..=2 {
+        for (col, f) in [
+            ("C", format!("$A{r}*10")),
+            ("D", "B$1*100".to_string()),
+            ("E", "SUM($A$1:B$1)".to_string()),
+            ("F", format!("A{r}>B{r}")),
+            ("G", format!("A{r}>=B{r}")),
+        ] {
+            want.push(("Références mixtes".to_string(), format!("{col}{r}"), f));
+        }
+    }
+    for (col, f) in [
+        ("C", "$A1+B$2"),
+        ("D", "A1>B1"),
+        ("E", "Totaux!F2*2"),
+        ("F", "\"a\"\"b\"&B1"),
+        ("G", "SUM(Totaux!B2:E2)"),
+    ] {
+        want.push(("Références mixtes".to_string(), format!("{col}4"), f.to_string()));
+    }
+    for (cell, f) in [("H1", "SUM(A1:B1*A2:B2)"), ("I1", "A1:B1*10")] {
+        want.push(("Références mixtes".to_string(), cell.to_string(), f.to_string()));
+    }
+    want.sort();
+    assert_eq!(formulas_of(&output, &sheets), want);
+    // The array formulas are array formulas, over their range.
+    let p = parts(&output);
+    let path = sheet_parts(&p)
+        .into_iter()
+        .find(|(name, _)| name == "Références mixtes")
+        .map(|(_, path)| path)
+        .expect("the sheet");
+    let sheet = String::from_utf8(p[&path].clone()).expect("UTF-8");
+    for (cell, range) in [("H1", "H1"), ("I1", "I1:J1")] {
+        let at = sheet.find(&format!("<c r=\"{cell}\"")).expect("cell written");
+        let f = &sheet[at..sheet[at..].find("</c>").map_or(sheet.len(), |e| at + e)];
+        assert!(f.contains(&format!("t=\"array\" ref=\"{range}\"")), "{cell}: {f}");
+    }
+    // Every submitted value is there, those without a formula (K2:L5, J1)
+    // included.
+    let (v_in, v_out) = (values(&input), values(&output));
+    for sheet in sheets {
+        let numbers = |v: &BTreeMap<String, Vec<(u32, u32, String)>>| -> Vec<(u32, u32, String)> {
+            v[sheet]
+                .iter()
+                .filter(|(_, _, s)| s.parse::<f64>().is_ok())
+                .cloned()
+                .collect()
+        };
+        assert_eq!(numbers(&v_in), numbers(&v_out), "{sheet}: cached values");
+    }
+    for col in [10, 11] {
+        assert!(v_out["Totaux"]
+            .iter()
+            .any(|(r, c, s)| (*r, *c) == (1, col) && s.parse::<f64>().is_ok()));
+    }
+    assert!(v_out["Références mixtes"]
+        .iter()
+        .any(|(r, c, s)| (*r, *c) == (0, 7) && s == "23"));
+}
+
+/// LibreOffice recalculates the shared formulas of the re-created workbooks to
+/// the values of the submitted `.xls`, cell by cell.
+#[test]
+fn libreoffice_recalculates_xls_shared_formulas_to_the_same_values() {
+    let Some(soffice) = soffice() else {
+        return common::skip(
+            "libreoffice_recalculates_xls_shared_formulas_to_the_same_values",
+            "soffice (LibreOffice) is not installed",
+        );
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    for name in ["formules-partagees-libreoffice.xls", "formules-partagees-fonctions.xls"] {
+        let (input, output) = annotate_xls(name);
+        let sub = dir.path().join(format!("in-{name}"));
+        let ann = dir.path().join(format!("out-{name}.xlsx"));
+        std::fs::write(&sub, &input).expect("write");
+        std::fs::write(&ann, &output).expect("write");
+        // LibreOffice keeps an `.xls`'s cached booleans as the numbers 0 and 1.
+        let numeric = |v: BTreeMap<String, Vec<(u32, u32, String)>>| -> BTreeMap<String, Vec<(u32, u32, String)>> {
+            v.into_iter()
+                .map(|(sheet, cells)| {
+                    let cells = cells
+                        .into_iter()
+                        .map(|(r, c, s)| match s.as_str() {
+                            "false" => (r, c, "0".to_string()),
+                            "true" => (r, c, "1".to_string()),
+                            _ => (r, c, s),
+                        })
+                        .collect();
+                    (sheet, cells)
+                })
+                .collect()
+        };
+        let a = numeric(values(&convert(&soffice, dir.path(), &sub, "ods")));
+        let recalculated = convert(&soffice, dir.path(), &ann, "ods");
+        let b = numeric(values(&recalculated));
+        // LibreOffice read every formula of the submitted sheets as a formula.
+        let sheets: Vec<&str> = a.keys().map(String::as_str).collect();
+        assert_eq!(
+            formulas_of(&recalculated, &sheets).len(),
+            formulas_of(&output, &sheets).len(),
+            "{name}: formulas kept by LibreOffice"
+        );
+        for (sheet, cells) in &a {
+            assert_eq!(Some(cells), b.get(sheet), "{name}: recalculated values of {sheet}");
+        }
+    }
 }

@@ -60,7 +60,7 @@ fn findings_of(r: &FileReport) -> Vec<(String, Severity, String, String)> {
 fn an_empty_blank_return_is_recognised_and_reports_only_missing_required_values() {
     let checker = checker();
     let mut failures = Vec::new();
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         let bytes = blank(t).unwrap_or_else(|e| panic!("{}: {e}", t.id));
         let r = checker.check_bytes(&format!("{}.xlsx", t.id), &bytes);
         if r.template.as_deref() != Some(t.id.as_str()) {
@@ -177,7 +177,7 @@ fn a_blank_return_filled_with_a_fixture_reports_what_the_fixture_reports() {
         }
         covered.entry(id).or_default().push(name);
     }
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         if !covered.contains_key(&t.id) {
             failures.push(format!(
                 "{}: no fixture of this template could be round-tripped (add fixtures/<name>.xlsx of {} whose findings are about values, not about the form of the workbook)",
@@ -210,7 +210,7 @@ fn sample(f: &FieldSpec) -> serde_json::Value {
 fn unused_rows_above_the_total_row_are_not_a_problem() {
     let checker = checker();
     let mut tried = 0;
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         for sheet in &t.sheets {
             for block in &sheet.blocks {
                 let Block::Table(tb) = block else { continue };
@@ -545,7 +545,7 @@ fn find_text(sheet: &Sheet, text: &str) -> Option<CellRef> {
 fn the_package_holds_the_data_validations_and_the_protection() {
     let checker = checker();
     let mut problems = Vec::new();
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         let bytes = blank(t).expect("blank");
         let pkg = package(&bytes);
         let wb = read_bytes(&bytes, &Limits::default()).expect("readable");
@@ -730,7 +730,7 @@ fn the_package_holds_the_data_validations_and_the_protection() {
 #[test]
 fn columns_fit_their_labels() {
     let checker = checker();
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         let pkg = package(&blank(t).expect("blank"));
         let xml = &pkg.sheets["Identification"];
         let cols = elements(xml, "col");
@@ -786,7 +786,7 @@ fn libreoffice_opens_every_blank_return() {
     let checker = checker();
     let dir = tempfile::tempdir().expect("temp dir");
     let mut inputs = Vec::new();
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         let path = dir.path().join(format!("{}.xlsx", t.id));
         std::fs::write(&path, blank(t).expect("blank")).expect("write");
         inputs.push(path);
@@ -807,7 +807,7 @@ fn libreoffice_opens_every_blank_return() {
             "soffice --convert-to {target} failed: {}",
             String::from_utf8_lossy(&output.stderr)
         );
-        for t in &checker.templates.templates {
+        for t in checker.templates.all() {
             let converted = outdir.join(format!("{}.{out}", t.id));
             let bytes = std::fs::read(&converted).unwrap_or_else(|e| {
                 panic!(
@@ -890,7 +890,7 @@ fn blank_returns_filled_with_clean_data_and_saved_by_libreoffice_are_clean() {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut inputs = Vec::new();
     let mut problems = Vec::new();
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         let data = clean_data(&checker, &t.id);
         if data.is_null() {
             problems.push(format!("{}: no clean data for this template in the test", t.id));
@@ -975,7 +975,7 @@ fn bilan_template_writes_one_blank_return_or_all_of_them() {
     assert_eq!(r.template.as_deref(), Some("BILAN-PLDE"));
     let all = dir.path().join("modeles");
     bilan().args(["template", "--all"]).arg(&all).assert().code(0);
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         let path = all.join(format!("{}.xlsx", t.id));
         assert_eq!(
             checker.check_path(&path).template.as_deref(),
@@ -1060,7 +1060,7 @@ const SYNTHETIC: &str = r#"{
 fn a_new_schema_gets_a_working_blank_return() {
     let files = vec![bilan::base::embedded::SourceFile {
         path: "ESSAI-MIXTE.schema.json".into(),
-        text: SYNTHETIC.to_string(),
+        text: SYNTHETIC.to_string().into(),
     }];
     let templates = TemplateSet::load(&files).expect("the synthetic schema loads");
     let checker = Checker::new(templates, RulePack::builtin().expect("rules"));

@@ -261,7 +261,7 @@ fn two_different_returns_are_not_compared() {
 #[test]
 fn blank_returns_end_with_an_empty_unlocked_justifications_sheet() {
     let templates = TemplateSet::builtin().unwrap_or_else(|e| panic!("{e}"));
-    for t in &templates.templates {
+    for t in templates.all() {
         let bytes = bilan::blank::blank(t).unwrap_or_else(|e| panic!("{e}"));
         let wb = bilan::pipeline::read::read_bytes(&bytes, &bilan::pipeline::read::Limits::default())
             .unwrap_or_else(|e| panic!("{e}"));
@@ -313,6 +313,7 @@ fn pack_toml_can_switch_a_rule_off() {
         .find(|f| f.path == Path::new("pack.toml"))
         .unwrap_or_else(|| panic!("pack.toml"));
     pack.text
+        .to_mut()
         .push_str("\n[severity]\n\"POLE-PRJ-002\" = \"off\"\n\"POLE-FIN-001\" = \"avertissement\"\n");
     let rules = RulePack::load(&files, bilan::pipeline::rules::Sandbox::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(rules.is_off("POLE-PRJ-002"));
@@ -323,7 +324,9 @@ fn pack_toml_can_switch_a_rule_off() {
     // A word that is not a severity stops the load, with its place.
     let mut files = bilan::base::embedded::rules();
     if let Some(pack) = files.iter_mut().find(|f| f.path == Path::new("pack.toml")) {
-        pack.text.push_str("\n[severity]\n\"POLE-PRJ-002\" = \"douce\"\n");
+        pack.text
+            .to_mut()
+            .push_str("\n[severity]\n\"POLE-PRJ-002\" = \"douce\"\n");
     }
     let e = RulePack::load(&files, bilan::pipeline::rules::Sandbox::default()).err();
     assert!(e.is_some(), "an unknown severity word must stop the load");

@@ -1095,7 +1095,7 @@ fn every_tolerated_layout_reads_as_the_original_in_every_template() {
     let only = std::env::var("LAYOUT_MATRIX_FIXTURE").ok();
     let listed: BTreeSet<&str> = FIXTURES.iter().map(|(_, id)| *id).collect();
     let mut fixtures: Vec<(&'static str, &'static str)> = FIXTURES.to_vec();
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         if !listed.contains(t.id.as_str()) {
             let id: &'static str = Box::leak(t.id.clone().into_boxed_str());
             fixtures.extend(discovered(id).into_iter().map(|f| (f, id)));
@@ -1118,7 +1118,7 @@ fn every_tolerated_layout_reads_as_the_original_in_every_template() {
         }
     }
     // Every built-in template is in the matrix.
-    for t in checker.templates.templates.iter().filter(|_| only.is_none()) {
+    for t in checker.templates.all().into_iter().filter(|_| only.is_none()) {
         assert!(
             templates_seen.contains(t.id.as_str()),
             "le modèle {} n'est pas dans la matrice des mises en page : ajoutez ses fixtures à FIXTURES",

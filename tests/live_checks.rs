@@ -145,7 +145,7 @@ fn filled_fixtures(checker: &Checker, dir: &Path) -> Vec<(String, String, PathBu
 fn every_declared_live_check_fits_its_template() {
     let checker = checker();
     let mut total = 0;
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         let checks = live::checks(t, &checker.rules).expect("declarations resolve");
         total += checks.len();
         blank_checked(t, &checker.rules).unwrap_or_else(|e| panic!("{}: {e}", t.id));
@@ -240,7 +240,7 @@ fn live_checks_fire_only_on_engine_findings() {
             .any(|(rule, sheet, _)| rule == "POLE-FIN-001" && sheet == "Financements"),
         "the I-TRANS cost cells are not coloured: {live:?}"
     );
-    for t in &checker.templates.templates {
+    for t in checker.templates.all() {
         let has_checks = !live::checks(t, &checker.rules).unwrap_or_default().is_empty();
         if has_checks && !per_template.contains_key(&t.id) {
             failures.push(format!("{}: no fixture compared", t.id));

@@ -12,7 +12,8 @@ use bilan::pipeline::rules::{RulePack, Sandbox};
 fn rule(id: &str, body: &str) -> SourceFile {
     SourceFile {
         path: PathBuf::from(format!("BILAN-POLE/{id}-essai.rhai")),
-        text: format!("/*\nid = \"{id}\"\ntitle = \"essai\"\nseverity = \"error\"\nchecks = \"essai\"\n*/\n{body}\n"),
+        text: format!("/*\nid = \"{id}\"\ntitle = \"essai\"\nseverity = \"error\"\nchecks = \"essai\"\n*/\n{body}\n")
+            .into(),
     }
 }
 

@@ -129,7 +129,7 @@ fn the_reference_documents_every_known_rule_and_template() {
             row.id
         );
     }
-    for t in &templates.templates {
+    for t in templates.all() {
         assert!(
             doc.contains(&format!("<a id=\"{}\"></a>", anchor(&t.id))),
             "no section for template {}",

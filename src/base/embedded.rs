@@ -4,7 +4,6 @@ use std::path::{Path, PathBuf};
 
 use include_dir::{include_dir, Dir};
 
-static RULES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/rules");
 static SCHEMAS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/schemas");
 
 /// A text file of a rule pack or schema folder: its path relative to the folder
@@ -12,7 +11,9 @@ static SCHEMAS: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/schemas");
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     pub path: PathBuf,
-    pub text: String,
+    /// Borrowed from the binary for a built-in file (never copied), owned
+    /// for a file read from disk.
+    pub text: std::borrow::Cow<'static, str>,
 }
 
 /// What `build.rs` made of a built-in rule file: its header parsed (TOML
@@ -39,12 +40,20 @@ pub fn prebuilt(file: &SourceFile) -> Option<&'static Prebuilt> {
     let path = file.path.to_str()?.replace('\\', "/");
     let i = PREBUILT.binary_search_by(|(p, _)| (*p).cmp(path.as_str())).ok()?;
     let built = &PREBUILT[i].1;
-    (built.text == file.text).then_some(built)
+    (std::ptr::eq(built.text, &*file.text) || built.text == file.text).then_some(built)
 }
 
-/// Files of the built-in rule pack, sorted by path.
+/// Files of the built-in rule pack (`rules/`: its `.rhai` and `.toml`
+/// files, all the engine reads), sorted by path: the texts `build.rs` included
+/// (UTF-8 checked when the binary was built), borrowed, never copied.
 pub fn rules() -> Vec<SourceFile> {
-    collect(&RULES)
+    PREBUILT
+        .iter()
+        .map(|(path, b)| SourceFile {
+            path: PathBuf::from(path),
+            text: std::borrow::Cow::Borrowed(b.text),
+        })
+        .collect()
 }
 
 /// Files of the built-in schema folder, sorted by path.
@@ -55,37 +64,33 @@ pub fn schemas() -> Vec<SourceFile> {
 /// Ids of the built-in templates (`BILAN-POLE`…), from their schema file
 /// names, sorted: for help texts, without loading the schemas.
 pub fn template_ids() -> Vec<String> {
-    let mut ids: Vec<String> = SCHEMAS
-        .files()
-        .filter_map(|f| {
-            f.path()
-                .file_name()?
-                .to_str()?
-                .strip_suffix(".schema.json")
-                .map(str::to_string)
-        })
-        .filter(|id| {
-            id.chars()
-                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
-        })
-        .collect();
+    let mut ids: Vec<String> = SCHEMAS.files().filter_map(|f| template_id_of(f.path())).collect();
     ids.sort();
     ids
 }
 
-fn collect(dir: &Dir<'_>) -> Vec<SourceFile> {
+/// The template id a built-in schema file is named after (`BILAN-POLE` for
+/// `BILAN-POLE.schema.json`); `None` for the other schemas (the report's).
+pub fn template_id_of(path: &Path) -> Option<String> {
+    let id = path.file_name()?.to_str()?.strip_suffix(".schema.json")?;
+    id.chars()
+        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '-')
+        .then(|| id.to_string())
+}
+
+fn collect(dir: &'static Dir<'static>) -> Vec<SourceFile> {
     let mut out = Vec::new();
     walk(dir, &mut out);
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
 
-fn walk(dir: &Dir<'_>, out: &mut Vec<SourceFile>) {
+fn walk(dir: &'static Dir<'static>, out: &mut Vec<SourceFile>) {
     for file in dir.files() {
         if let Some(text) = file.contents_utf8() {
             out.push(SourceFile {
                 path: file.path().to_path_buf(),
-                text: text.to_string(),
+                text: std::borrow::Cow::Borrowed(text),
             });
         }
     }
@@ -105,7 +110,7 @@ pub fn from_dir(root: &Path) -> std::io::Result<Vec<SourceFile>> {
             if entry.file_type()?.is_dir() {
                 stack.push(path);
             } else {
-                let text = std::fs::read_to_string(&path)?;
+                let text = std::fs::read_to_string(&path)?.into();
                 let rel = path.strip_prefix(root).unwrap_or(&path).to_path_buf();
                 out.push(SourceFile { path: rel, text });
             }

@@ -98,7 +98,7 @@ pub fn dispatch(cli: Cli) -> Result<u8, RunError> {
                     .map(|i| i.chars().count())
                     .max()
                     .unwrap_or(0);
-                for t in &checker.templates.templates {
+                for t in checker.templates.all() {
                     out.push_str(&format!("  {:width$}  {}\n", t.id, t.title));
                 }
                 out.push_str("\nÉcrire un modèle vierge : bilan template ID -o SORTIE.xlsx (tous : bilan template --all DOSSIER)\n");

@@ -125,7 +125,7 @@ pub fn reference(pack: &RulePack, templates: &TemplateSet) -> String {
         pack.name,
         pack.engine_rules.len(),
         pack.rules.len(),
-        templates.templates.len()
+        templates.all().len()
     ));
     s.push_str("## Sommaire\n\n| id | gravité | modèle | titre |\n|---|---|---|---|\n");
     for r in rule_rows(pack, None) {
@@ -141,8 +141,8 @@ pub fn reference(pack: &RulePack, templates: &TemplateSet) -> String {
     s.push_str("\nModèles : ");
     s.push_str(
         &templates
-            .templates
-            .iter()
+            .all()
+            .into_iter()
             .map(|t| format!("[{}](#{})", t.id, anchor(&t.id)))
             .collect::<Vec<_>>()
             .join(", "),
@@ -191,7 +191,7 @@ pub fn reference(pack: &RulePack, templates: &TemplateSet) -> String {
         }
     }
     s.push_str("## Modèles\n\n");
-    for t in &templates.templates {
+    for t in templates.all() {
         s.push_str(&format!("<a id=\"{}\"></a>\n\n", anchor(&t.id)));
         s.push_str(&template_doc(t, 3));
     }

@@ -544,7 +544,7 @@ impl<'a> Writer<'a> {
         set_widths(ws, &[12.0, 13.0, 34.0, 100.0])?;
 
         // One sheet per template: key figures side by side, with totals.
-        for t in &templates.templates {
+        for t in templates.all() {
             let mine: Vec<&R> = summaries
                 .iter()
                 .filter(|s| s.template() == Some(t.id.as_str()))

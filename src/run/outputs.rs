@@ -26,8 +26,8 @@ pub fn write_blanks(
         (Some(dir), _) => {
             create_dir(dir)?;
             templates
-                .templates
-                .iter()
+                .all()
+                .into_iter()
                 .map(|t| (t, dir.join(format!("{}.xlsx", t.id))))
                 .collect()
         }

@@ -28,6 +28,7 @@ mod merges;
 pub mod numfmt;
 mod sniff;
 pub mod styles;
+pub mod xls_formulas;
 mod xml;
 
 use std::fmt;

@@ -371,7 +371,7 @@ fn file_error(file: &SourceFile, line: usize, column: usize, message: String) ->
         line,
         column,
         message,
-        source_text: file.text.clone(),
+        source_text: file.text.to_string(),
     }
 }
 

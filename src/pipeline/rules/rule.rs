@@ -263,7 +263,7 @@ pub(super) fn load_shared(engine: &Engine, file: &SourceFile, eager: bool) -> Re
             let meta: SharedMeta = parse_header(file, header, "en-tête invalide")?;
             (meta, script)
         }
-        None => (SharedMeta::default(), file.text.clone()),
+        None => (SharedMeta::default(), file.text.to_string()),
     };
     let shared = Shared {
         path: file.path.clone(),
@@ -413,7 +413,7 @@ fn finish_rule(
         meta,
         templates,
         path: file.path.clone(),
-        source_text: file.text.clone(),
+        source_text: file.text.to_string(),
         script,
         ast,
         shared,

@@ -521,7 +521,19 @@ mod tests {
         // start: a broken built-in schema fails here.
         let set = crate::pipeline::template::TemplateSet::load(&crate::base::embedded::schemas());
         assert!(set.is_ok(), "{:?}", set.err());
-        assert!(!set.map(|s| s.templates).unwrap_or_default().is_empty());
+        let checked: Vec<String> = set
+            .map(|s| s.all().iter().map(|t| t.id.clone()).collect())
+            .unwrap_or_default();
+        // `builtin()` names each template after its file and parses it when
+        // first asked for: the same templates, each parsing to the same id.
+        let Ok(lazy) = crate::pipeline::template::TemplateSet::builtin() else {
+            panic!("built-in schemas");
+        };
+        assert_eq!(lazy.ids(), checked.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(checked.len() >= 7, "{checked:?}");
+        for id in &checked {
+            assert_eq!(lazy.get(id).map(|t| t.id.as_str()), Some(id.as_str()), "{id}");
+        }
     }
 
     #[test]

@@ -195,9 +195,32 @@ pub struct SchemaError {
 }
 
 /// Every template known to this run.
+///
+/// The built-in schemas are parsed one by one when first asked for: a
+/// return names its template (`Modèle`), so the `check` of one return reads
+/// one schema, not seven. Schemas from a folder are all parsed and checked at
+/// load, so that a mistake stops the run at once.
 #[derive(Debug, Default)]
 pub struct TemplateSet {
-    pub templates: Vec<Template>,
+    /// Each template's id and schema file, by id.
+    entries: Vec<Entry>,
+}
+
+#[derive(Debug)]
+struct Entry {
+    id: String,
+    file: SourceFile,
+    template: std::sync::OnceLock<Option<Template>>,
+}
+
+impl Entry {
+    /// The template, parsed on first use (`None`: the schema does not parse,
+    /// which the tests rule out for the built-in ones).
+    fn template(&self) -> Option<&Template> {
+        self.template
+            .get_or_init(|| parse_schema_file(&self.file, false).ok().flatten())
+            .as_ref()
+    }
 }
 
 impl TemplateSet {
@@ -205,56 +228,85 @@ impl TemplateSet {
     /// as the report's, are skipped): annotations checked against the
     /// meta-schema and each schema compiled, so that a mistake stops the run.
     pub fn load(files: &[SourceFile]) -> Result<Self, SchemaError> {
-        Self::load_with(files, true)
+        let mut entries = Vec::new();
+        for file in files {
+            if let Some(template) = parse_schema_file(file, true)? {
+                entries.push(Entry {
+                    id: template.id.clone(),
+                    file: file.clone(),
+                    template: std::sync::OnceLock::from(Some(template)),
+                });
+            }
+        }
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Self { entries })
     }
 
     /// The built-in schemas, tested (`cargo test`: their annotations against the
-    /// meta-schema, each compiled): read without checking them again, each
-    /// compiled when first needed.
+    /// meta-schema, each compiled, each file named after its template's id):
+    /// each read and compiled when first needed.
     pub fn builtin() -> Result<Self, SchemaError> {
-        Self::load_with(&crate::base::embedded::schemas(), false)
-    }
-
-    fn load_with(files: &[SourceFile], check: bool) -> Result<Self, SchemaError> {
-        let mut templates = Vec::new();
-        for file in files {
-            let name = file.path.to_string_lossy();
-            if !name.ends_with(".schema.json") {
-                continue;
-            }
-            let schema: Value = serde_json::from_str(&file.text).map_err(|e| SchemaError {
-                path: file.path.clone(),
-                message: format!(
-                    "JSON invalide, ligne {} colonne {} : {}",
-                    e.line(),
-                    e.column(),
-                    crate::base::messages::json_error(&e)
-                ),
-            })?;
-            if check {
-                annotations::check(&file.path, &schema)?;
-            }
-            if schema.get("x-template").is_none() {
-                continue;
-            }
-            let template = parse_template(&file.path, schema)?;
-            if check {
-                template.validator().map_err(|e| err(&file.path, e.to_string()))?;
-            }
-            templates.push(template);
-        }
-        templates.sort_by(|a, b| a.id.cmp(&b.id));
-        Ok(Self { templates })
+        let mut entries: Vec<Entry> = crate::base::embedded::schemas()
+            .into_iter()
+            .filter_map(|file| {
+                let id = crate::base::embedded::template_id_of(&file.path)?;
+                Some(Entry {
+                    id,
+                    file,
+                    template: std::sync::OnceLock::new(),
+                })
+            })
+            .collect();
+        entries.sort_by(|a, b| a.id.cmp(&b.id));
+        Ok(Self { entries })
     }
 
     pub fn get(&self, id: &str) -> Option<&Template> {
         let n = normalize_label(id);
-        self.templates.iter().find(|t| normalize_label(&t.id) == n)
+        self.entries
+            .iter()
+            .find(|e| normalize_label(&e.id) == n)
+            .and_then(Entry::template)
+    }
+
+    /// Every template, by id (the built-in ones all parsed).
+    pub fn all(&self) -> Vec<&Template> {
+        self.entries.iter().filter_map(Entry::template).collect()
     }
 
     pub fn ids(&self) -> Vec<&str> {
-        self.templates.iter().map(|t| t.id.as_str()).collect()
+        self.entries.iter().map(|e| e.id.as_str()).collect()
     }
+}
+
+/// A schema file read as a template: `None` for a schema without
+/// `x-template` (the report's); `check`: its annotations checked against the
+/// meta-schema and the schema compiled.
+fn parse_schema_file(file: &SourceFile, check: bool) -> Result<Option<Template>, SchemaError> {
+    let name = file.path.to_string_lossy();
+    if !name.ends_with(".schema.json") {
+        return Ok(None);
+    }
+    let schema: Value = serde_json::from_str(&file.text).map_err(|e| SchemaError {
+        path: file.path.clone(),
+        message: format!(
+            "JSON invalide, ligne {} colonne {} : {}",
+            e.line(),
+            e.column(),
+            crate::base::messages::json_error(&e)
+        ),
+    })?;
+    if check {
+        annotations::check(&file.path, &schema)?;
+    }
+    if schema.get("x-template").is_none() {
+        return Ok(None);
+    }
+    let template = parse_template(&file.path, schema)?;
+    if check {
+        template.validator().map_err(|e| err(&file.path, e.to_string()))?;
+    }
+    Ok(Some(template))
 }
 
 /// A JSON Schema that does not compile, with the library's reason.

@@ -50,7 +50,7 @@ mod tests {
     fn every_builtin_synthese_is_read_typed() {
         let set = TemplateSet::builtin().unwrap_or_else(|e| panic!("schemas: {e}"));
         let mut seen = 0;
-        for t in &set.templates {
+        for t in set.all() {
             let raw = t.schema.pointer("/x-template/synthese");
             assert_eq!(raw.is_some(), t.synthese.is_some(), "{}", t.id);
             if let (Some(raw), Some(spec)) = (raw, &t.synthese) {

@@ -373,7 +373,7 @@ fn recreate(
     follow_up: Option<FollowUp>,
     origin: Option<&str>,
     styles_read: Option<&crate::pipeline::read::WorkbookStyles>,
-    formulas: &HashMap<String, HashMap<CellRef, String>>,
+    formulas: &HashMap<String, HashMap<CellRef, Submitted>>,
 ) -> Result<Vec<u8>, ReportError> {
     let sheets: &[Sheet] = report.workbook.as_ref().map_or(&[], |w| &w.sheets);
     let names = report_sheet_names(sheets.iter().map(|s| s.name.as_str()));
@@ -455,11 +455,62 @@ fn name_and_content_agree(report: &FileReport, bytes: Vec<u8>) -> Result<Vec<u8>
 /// builds a dense grid of them).
 const MAX_FORMULA_GRID: u64 = 5_000_000;
 
-/// The formulas of the submitted file (its text, in Excel's syntax), by sheet
-/// and cell, for the re-created workbook. What cannot be read is left out: the
-/// cell then keeps its value.
-fn submitted_formulas(original: &[u8], format: Format, sheets: &[Sheet]) -> HashMap<String, HashMap<CellRef, String>> {
+/// A formula of the submitted file, as the re-created workbook writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub(super) struct Submitted {
+    /// Its text, in Excel's syntax, without `=`.
+    pub text: String,
+    /// An array formula's last cell: written once over its range (from the
+    /// cell it is found at).
+    pub array_to: Option<CellRef>,
+}
+
+impl Submitted {
+    fn cell(text: String) -> Self {
+        Submitted { text, array_to: None }
+    }
+}
+
+/// The formulas of the submitted file, by sheet and cell, for the re-created
+/// workbook. What cannot be read is left out: the cell then keeps its value. An
+/// `.xls` (BIFF8) is read by `pipeline::read::xls_formulas`, which also gives
+/// its shared and array formulas and renders what calamine 0.38 gets wrong
+/// (mixed references, `>` and `>=`, other sheets, quotes in texts); calamine
+/// reads the other formats.
+fn submitted_formulas(
+    original: &[u8],
+    format: Format,
+    sheets: &[Sheet],
+) -> HashMap<String, HashMap<CellRef, Submitted>> {
     use calamine::Reader;
+    if format == Format::Xls {
+        let limits = crate::pipeline::read::Limits::default();
+        if let Some(mut all) = crate::pipeline::read::xls_formulas::formulas(original, &limits) {
+            return sheets
+                .iter()
+                .filter_map(|sheet| {
+                    let found = all.remove(&sheet.name)?;
+                    let mut cells: HashMap<CellRef, Submitted> = found
+                        .cells
+                        .into_iter()
+                        .filter_map(|(pos, f)| Some((pos, Submitted::cell(sheets::excel_formula(&f, false)?))))
+                        .collect();
+                    for (first, (last, f)) in found.arrays {
+                        if let Some(text) = sheets::excel_formula(&f, false) {
+                            cells.insert(
+                                first,
+                                Submitted {
+                                    text,
+                                    array_to: Some(last),
+                                },
+                            );
+                        }
+                    }
+                    (!cells.is_empty()).then(|| (sheet.name.clone(), cells))
+                })
+                .collect();
+        }
+    }
     let mut out = HashMap::new();
     let Ok(mut wb) = calamine::open_workbook_auto_from_rs(std::io::Cursor::new(original)) else {
         return out;
@@ -480,7 +531,7 @@ fn submitted_formulas(original: &[u8], format: Format, sheets: &[Sheet]) -> Hash
                 continue;
             }
             if let Some(f) = sheets::excel_formula(f, format == Format::Ods) {
-                cells.insert(CellRef::new(r0 + r as u32, c0 + c as u32), f);
+                cells.insert(CellRef::new(r0 + r as u32, c0 + c as u32), Submitted::cell(f));
             }
         }
         if !cells.is_empty() {

@@ -8,8 +8,8 @@ use unicode_width::UnicodeWidthStr;
 
 use super::styles::{kind_of, looks_like_formula, Formats, Kind};
 use super::{
-    note_for, shorten, Mark, ReportError, A4, MAX_COLS, MAX_MARKED_CELLS_PER_FINDING, MAX_MARKED_CELLS_PER_SHEET,
-    MAX_MERGED_CELLS_PER_SHEET, MAX_MERGE_AREA, MAX_ROWS, MAX_TEXT,
+    note_for, shorten, Mark, ReportError, Submitted, A4, MAX_COLS, MAX_MARKED_CELLS_PER_FINDING,
+    MAX_MARKED_CELLS_PER_SHEET, MAX_MERGED_CELLS_PER_SHEET, MAX_MERGE_AREA, MAX_ROWS, MAX_TEXT,
 };
 use crate::base::format::int_fr;
 use crate::base::model::{CellRange, CellRef};
@@ -183,7 +183,7 @@ pub(super) fn write(
     look: Option<(&WorkbookStyles, &SheetStyles)>,
     findings: &[&Finding],
     rules: &RulePack,
-    formulas: Option<&HashMap<CellRef, String>>,
+    formulas: Option<&HashMap<CellRef, Submitted>>,
 ) -> Result<(), ReportError> {
     // Printed one page wide, so that a reviewer can print a marked sheet as is.
     ws.set_print_fit_to_pages(1, 0);
@@ -243,8 +243,15 @@ pub(super) fn write(
             }
             k => k,
         };
-        // A submitted formula stays the same formula, with its cached value.
-        if let Some(f) = formulas.and_then(|m| m.get(&pos)) {
+        // A submitted formula stays the same formula, with its cached value;
+        // an array formula is written over its range (its other cells, written
+        // after, keep their values), or not at all if that range is not whole.
+        let submitted = formulas.and_then(|m| m.get(&pos)).filter(|f| {
+            f.array_to.is_none_or(|last| {
+                last.row >= pos.row && last.col >= pos.col && last.row < MAX_ROWS && last.col < MAX_COLS
+            })
+        });
+        if let Some(f) = submitted {
             let format = formats.get(style, kind, mark, false);
             let cached = match value {
                 Some(CellValue::Number(n)) if n.is_finite() => Some(n.to_string()),
@@ -255,10 +262,17 @@ pub(super) fn write(
                 _ => None,
             };
             let formula = match cached {
-                Some(c) => rust_xlsxwriter::Formula::new(f).set_result(c),
-                None => rust_xlsxwriter::Formula::new(f),
+                Some(c) => rust_xlsxwriter::Formula::new(&f.text).set_result(c),
+                None => rust_xlsxwriter::Formula::new(&f.text),
             };
-            ws.write_formula_with_format(row, col, formula, format)?;
+            match f.array_to {
+                Some(last) => {
+                    ws.write_array_formula_with_format(row, col, last.row, last.col as u16, formula, format)?;
+                }
+                None => {
+                    ws.write_formula_with_format(row, col, formula, format)?;
+                }
+            }
             continue;
         }
         let format = formats.get(style, kind, mark, looks_like_formula(value));

@@ -64,8 +64,8 @@ pub async fn templates(State(state): State<Shared>, headers: HeaderMap) -> Resul
     let checker = state.engine.checker();
     let templates = checker
         .templates
-        .templates
-        .iter()
+        .all()
+        .into_iter()
         .map(|t| TemplateItem {
             id: t.id.clone(),
             title: t.title.clone(),

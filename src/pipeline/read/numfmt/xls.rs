@@ -32,6 +32,12 @@ const FORMULA: u16 = 0x0006;
 const MAX_XF: usize = 65_536;
 
 pub fn read(bytes: &[u8], limits: &Limits, budget: usize) -> Option<WorkbookFormats> {
+    Some(read_stream(&workbook_stream(bytes, limits)?, budget))
+}
+
+/// The `Workbook` stream of an `.xls` compound file, at most
+/// `limits.max_uncompressed` bytes of it; `None` if there is none.
+pub(in crate::pipeline::read) fn workbook_stream(bytes: &[u8], limits: &Limits) -> Option<Vec<u8>> {
     let mut cfb = cfb::CompoundFile::open(Cursor::new(bytes)).ok()?;
     let stream = ["/Workbook", "/WORKBOOK", "/workbook"]
         .into_iter()
@@ -42,11 +48,11 @@ pub fn read(bytes: &[u8], limits: &Limits, budget: usize) -> Option<WorkbookForm
         .take(limits.max_uncompressed)
         .read_to_end(&mut data)
         .ok()?;
-    Some(read_stream(&data, budget))
+    Some(data)
 }
 
 /// Iterates over the records from `offset`: `(type, data)`.
-fn records(data: &[u8], offset: usize) -> impl Iterator<Item = (u16, &[u8])> {
+pub(in crate::pipeline::read) fn records(data: &[u8], offset: usize) -> impl Iterator<Item = (u16, &[u8])> {
     let mut at = offset;
     std::iter::from_fn(move || {
         let head = data.get(at..at.checked_add(4)?)?;
@@ -58,20 +64,20 @@ fn records(data: &[u8], offset: usize) -> impl Iterator<Item = (u16, &[u8])> {
     })
 }
 
-fn u16_at(d: &[u8], i: usize) -> Option<u16> {
-    Some(u16::from_le_bytes(d.get(i..i + 2)?.try_into().ok()?))
+pub(in crate::pipeline::read) fn u16_at(d: &[u8], i: usize) -> Option<u16> {
+    Some(u16::from_le_bytes(d.get(i..i.checked_add(2)?)?.try_into().ok()?))
 }
 
-fn u32_at(d: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(d.get(i..i + 4)?.try_into().ok()?))
+pub(in crate::pipeline::read) fn u32_at(d: &[u8], i: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(d.get(i..i.checked_add(4)?)?.try_into().ok()?))
 }
 
 /// A BIFF8 string of `cch` characters at `d[at]`: a flags byte (bit 0 set =
 /// UTF-16LE, else one byte per character, Latin-1), then the characters.
 /// Rich-text and phonetic extensions are not read (not in format codes).
-fn string_at(d: &[u8], at: usize, cch: usize) -> Option<String> {
+pub(in crate::pipeline::read) fn string_at(d: &[u8], at: usize, cch: usize) -> Option<String> {
     let flags = *d.get(at)?;
-    let chars = d.get(at + 1..)?;
+    let chars = d.get(at.checked_add(1)?..)?;
     if flags & 0x01 != 0 {
         let units: Vec<u16> = chars
             .chunks_exact(2)
@@ -82,6 +88,38 @@ fn string_at(d: &[u8], at: usize, cch: usize) -> Option<String> {
     } else {
         Some(chars.iter().take(cch).map(|&b| b as char).collect())
     }
+}
+
+/// The records of the sheet substream at `offset` (a `BoundSheet8`'s), from its
+/// `BOF` to its `EOF`; nothing if no `BOF` is there (a bad offset).
+pub(in crate::pipeline::read) fn sheet_records(data: &[u8], offset: usize) -> impl Iterator<Item = (u16, &[u8])> {
+    let mut first = true;
+    records(data, offset)
+        .take_while(move |(kind, _)| {
+            let keep = !(first && *kind != BOF) && *kind != EOF;
+            first = false;
+            keep
+        })
+        .skip(1)
+}
+
+/// The sheets of the globals: `(name, offset of its substream)`, in order.
+pub(in crate::pipeline::read) fn bound_sheets(data: &[u8]) -> Vec<(String, u32)> {
+    let mut sheets = Vec::new();
+    for (kind, d) in records(data, 0) {
+        match kind {
+            BOUNDSHEET => {
+                if let (Some(offset), Some(cch)) = (u32_at(d, 0), d.get(6)) {
+                    if let Some(name) = string_at(d, 7, *cch as usize) {
+                        sheets.push((name, offset));
+                    }
+                }
+            }
+            EOF => break,
+            _ => {}
+        }
+    }
+    sheets
 }
 
 fn read_stream(data: &[u8], mut budget: usize) -> WorkbookFormats {
