@@ -45,7 +45,7 @@ fn measure(args: &[&std::ffi::OsStr]) -> Run {
     });
     Run {
         wall: start.elapsed(),
-        peak,
+        peak: peak.rss,
     }
 }
 
