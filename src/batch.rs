@@ -315,7 +315,7 @@ pub fn cross_checks<R: Returned>(
 ) -> Vec<BatchFinding> {
     let data = batch_data(rules, summaries, expected);
     let mut out = Vec::new();
-    for (rule, result) in run_batch_rules(rules, data) {
+    for (rule, result) in rules.run_batch_on(data) {
         match result {
             Ok(reports) => {
                 for r in reports {
@@ -402,35 +402,6 @@ fn batch_data<R: Returned>(rules: &RulePack, summaries: &[R], expected: Option<&
     data.insert("expected".into(), to_dynamic(&Value::Array(expected_json)));
     data.insert("has_expected".into(), rhai::Dynamic::from_bool(expected.is_some()));
     rhai::Dynamic::from_map(data)
-}
-
-/// [`RulePack::run_batch`] over data already converted: the same rules (the
-/// pack's cross-file rules that are not switched off), in the same order,
-/// each on its own copy of the data (the last one on the data itself).
-fn run_batch_rules(
-    rules: &RulePack,
-    data: rhai::Dynamic,
-) -> Vec<(
-    &crate::pipeline::rules::Rule,
-    Result<Vec<crate::pipeline::rules::api::Reported>, String>,
-)> {
-    use crate::pipeline::rules::BATCH_SCOPE;
-    let chosen: Vec<&crate::pipeline::rules::Rule> = rules
-        .rules
-        .iter()
-        .filter(|r| r.templates.as_ref().is_some_and(|t| t.iter().any(|x| x == BATCH_SCOPE)))
-        .filter(|r| !rules.is_off(&r.meta.id))
-        .collect();
-    let last = chosen.len().saturating_sub(1);
-    let mut data = Some(data);
-    chosen
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let copy = if i == last { data.take() } else { data.clone() };
-            (r, rules.run_one(r, copy.unwrap_or(rhai::Dynamic::UNIT)))
-        })
-        .collect()
 }
 
 /// A return's data as the cross-file rules see it. Data kept before the

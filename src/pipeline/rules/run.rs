@@ -81,12 +81,28 @@ impl RulePack {
 
     /// Runs the cross-file rules (folder `rules/batch/`) over a batch's data.
     pub fn run_batch(&self, data: &Value) -> Vec<(&Rule, Result<Vec<api::Reported>, String>)> {
-        let data = api::to_dynamic(data);
-        self.rules
+        self.run_batch_on(api::to_dynamic(data))
+    }
+
+    /// [`Self::run_batch`] over data already made Rhai values (a batch builds
+    /// them one return at a time, without a JSON of the whole batch): each
+    /// rule gets its own copy, the last one the data itself.
+    pub fn run_batch_on(&self, data: Dynamic) -> Vec<(&Rule, Result<Vec<api::Reported>, String>)> {
+        let chosen: Vec<&Rule> = self
+            .rules
             .iter()
             .filter(|r| r.templates.as_ref().is_some_and(|t| t.iter().any(|x| x == BATCH_SCOPE)))
             .filter(|r| !self.is_off(&r.meta.id))
-            .map(|r| (r, self.run_one(r, data.clone())))
+            .collect();
+        let last = chosen.len().saturating_sub(1);
+        let mut data = Some(data);
+        chosen
+            .into_iter()
+            .enumerate()
+            .map(|(i, r)| {
+                let copy = if i == last { data.take() } else { data.clone() };
+                (r, self.run_one(r, copy.unwrap_or(Dynamic::UNIT)))
+            })
             .collect()
     }
 
