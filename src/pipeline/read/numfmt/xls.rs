@@ -108,18 +108,18 @@ pub(in crate::pipeline::read) fn bound_sheets(data: &[u8]) -> Vec<(String, u32)>
     let mut sheets = Vec::new();
     for (kind, d) in records(data, 0) {
         match kind {
-            BOUNDSHEET => {
-                if let (Some(offset), Some(cch)) = (u32_at(d, 0), d.get(6)) {
-                    if let Some(name) = string_at(d, 7, *cch as usize) {
-                        sheets.push((name, offset));
-                    }
-                }
-            }
+            BOUNDSHEET => sheets.extend(bound_sheet(d)),
             EOF => break,
             _ => {}
         }
     }
     sheets
+}
+
+/// A BOUNDSHEET record: the sheet's name and the offset of its substream.
+fn bound_sheet(d: &[u8]) -> Option<(String, u32)> {
+    let (offset, cch) = (u32_at(d, 0)?, d.get(6)?);
+    Some((string_at(d, 7, *cch as usize)?, offset))
 }
 
 fn read_stream(data: &[u8], mut budget: usize) -> WorkbookFormats {
@@ -136,13 +136,7 @@ fn read_stream(data: &[u8], mut budget: usize) -> WorkbookFormats {
                 }
             }
             XF if xfs.len() < MAX_XF => xfs.push(u16_at(d, 2).unwrap_or(0)),
-            BOUNDSHEET => {
-                if let (Some(offset), Some(cch)) = (u32_at(d, 0), d.get(6)) {
-                    if let Some(name) = string_at(d, 7, *cch as usize) {
-                        sheets.push((name, offset));
-                    }
-                }
-            }
+            BOUNDSHEET => sheets.extend(bound_sheet(d)),
             EOF => break,
             _ => {}
         }
