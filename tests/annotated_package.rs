@@ -26,10 +26,7 @@ use rust_xlsxwriter::{
 };
 
 fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("schemas"),
-        RulePack::builtin().expect("rules"),
-    )
+    Checker::new(TemplateSet::builtin(), RulePack::builtin().expect("rules"))
 }
 
 fn checked_at() -> chrono::DateTime<chrono::Utc> {
@@ -643,18 +640,7 @@ fn convert(soffice: &Path, dir: &Path, input: &Path, to: &str) -> Vec<u8> {
     )
     .expect("profile settings");
     let out = dir.join(to);
-    common::run_soffice(
-        soffice,
-        &profile,
-        &[
-            "--convert-to".as_ref(),
-            to.as_ref(),
-            "--outdir".as_ref(),
-            out.as_os_str(),
-            input.as_os_str(),
-        ],
-        180,
-    );
+    common::soffice_convert(soffice, &profile, to, &out, &[input], 180);
     let stem = input.file_stem().expect("stem").to_string_lossy().into_owned();
     let ext = to.split(':').next().unwrap_or(to);
     std::fs::read(out.join(format!("{stem}.{ext}")))

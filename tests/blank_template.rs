@@ -770,11 +770,6 @@ fn soffice() -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// Runs soffice with a private profile; fails after two minutes.
-fn run_soffice(soffice: &Path, profile: &Path, args: &[&std::ffi::OsStr]) -> std::process::Output {
-    common::run_soffice(soffice, profile, args, 120)
-}
-
 #[test]
 fn libreoffice_opens_every_blank_return() {
     let Some(soffice) = soffice() else {
@@ -794,19 +789,8 @@ fn libreoffice_opens_every_blank_return() {
     let profile = dir.path().join("profil");
     for (target, out) in [("pdf", "pdf"), ("xlsx:Calc MS Excel 2007 XML", "xlsx")] {
         let outdir = dir.path().join(out);
-        let mut args: Vec<&std::ffi::OsStr> = vec![
-            "--convert-to".as_ref(),
-            target.as_ref(),
-            "--outdir".as_ref(),
-            outdir.as_os_str(),
-        ];
-        args.extend(inputs.iter().map(|p| p.as_os_str()));
-        let output = run_soffice(&soffice, &profile, &args);
-        assert!(
-            output.status.success(),
-            "soffice --convert-to {target} failed: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let paths: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+        let output = common::soffice_convert(&soffice, &profile, target, &outdir, &paths, 120);
         for t in checker.templates.all() {
             let converted = outdir.join(format!("{}.{out}", t.id));
             let bytes = std::fs::read(&converted).unwrap_or_else(|e| {
@@ -913,19 +897,8 @@ fn blank_returns_filled_with_clean_data_and_saved_by_libreoffice_are_clean() {
     let profile = dir.path().join("profil");
     for (target, ext) in [("xlsx:Calc MS Excel 2007 XML", "xlsx"), ("ods", "ods")] {
         let outdir = dir.path().join(format!("lo-{ext}"));
-        let mut args: Vec<&std::ffi::OsStr> = vec![
-            "--convert-to".as_ref(),
-            target.as_ref(),
-            "--outdir".as_ref(),
-            outdir.as_os_str(),
-        ];
-        args.extend(inputs.iter().map(|(_, p)| p.as_os_str()));
-        let output = run_soffice(&soffice, &profile, &args);
-        assert!(
-            output.status.success(),
-            "soffice: {}",
-            String::from_utf8_lossy(&output.stderr)
-        );
+        let paths: Vec<&Path> = inputs.iter().map(|(_, p)| p.as_path()).collect();
+        common::soffice_convert(&soffice, &profile, target, &outdir, &paths, 120);
         for (id, _) in &inputs {
             let saved = outdir.join(format!("{id}.{ext}"));
             let Ok(bytes) = std::fs::read(&saved) else {

@@ -23,10 +23,7 @@ fn rules() -> RulePack {
 }
 
 fn checker(rules: RulePack) -> Checker {
-    Checker::new(
-        TemplateSet::builtin().unwrap_or_else(|e| panic!("built-in schemas: {e}")),
-        rules,
-    )
+    Checker::new(TemplateSet::builtin(), rules)
 }
 
 fn with_campaign(path: &Path) -> Checker {
@@ -260,7 +257,7 @@ fn two_different_returns_are_not_compared() {
 
 #[test]
 fn blank_returns_end_with_an_empty_unlocked_justifications_sheet() {
-    let templates = TemplateSet::builtin().unwrap_or_else(|e| panic!("{e}"));
+    let templates = TemplateSet::builtin();
     for t in templates.all() {
         let bytes = bilan::blank::blank(t).unwrap_or_else(|e| panic!("{e}"));
         let wb = bilan::pipeline::read::read_bytes(&bytes, &bilan::pipeline::read::Limits::default())

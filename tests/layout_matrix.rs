@@ -902,10 +902,7 @@ fn relayout(grid: &Grid, t: &Table<'_>, layout: Layout, sheet: &str) -> (Grid, M
 // Comparing findings
 
 fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("schemas"),
-        RulePack::builtin().expect("rules"),
-    )
+    Checker::new(TemplateSet::builtin(), RulePack::builtin().expect("rules"))
 }
 
 fn description(name: &str) -> WorkbookSpec {

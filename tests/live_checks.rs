@@ -95,19 +95,8 @@ fn recalculating_profile(dir: &Path) -> PathBuf {
 /// `soffice --convert-to <target>` of `inputs` into `outdir`; fails after
 /// five minutes.
 fn convert(soffice: &Path, profile: &Path, target: &str, outdir: &Path, inputs: &[PathBuf]) {
-    let mut args: Vec<&std::ffi::OsStr> = vec![
-        "--convert-to".as_ref(),
-        target.as_ref(),
-        "--outdir".as_ref(),
-        outdir.as_os_str(),
-    ];
-    args.extend(inputs.iter().map(|p| p.as_os_str()));
-    let out = common::run_soffice(soffice, profile, &args, 300);
-    assert!(
-        out.status.success(),
-        "soffice --convert-to {target} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    common::soffice_convert(soffice, profile, target, outdir, &inputs, 300);
 }
 
 /// Every fixture (`.xlsx`) of a template, written into the blank return with

@@ -17,10 +17,7 @@ use bilan::sheetgen::{write_xlsx, WorkbookSpec};
 use serde_json::{json, Value};
 
 fn checker() -> Checker {
-    Checker::new(
-        TemplateSet::builtin().expect("schemas"),
-        RulePack::builtin().expect("rules"),
-    )
+    Checker::new(TemplateSet::builtin(), RulePack::builtin().expect("rules"))
 }
 
 fn description(name: &str) -> Value {

@@ -181,7 +181,7 @@ mod tests {
     #[test]
     fn an_unknown_forced_template_is_never_conforme() {
         let mut checker = Checker::new(
-            TemplateSet::builtin().unwrap_or_else(|e| panic!("schemas: {e}")),
+            TemplateSet::builtin(),
             RulePack::builtin().unwrap_or_else(|e| panic!("rules: {e:?}")),
         );
         checker.forced_template = Some("BILAN-INCONNU".into());

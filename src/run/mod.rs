@@ -237,10 +237,9 @@ fn load_with(setup: &Setup, lazy_rules: bool) -> Result<Checker, RunError> {
     };
     // The built-in schemas are tested: read without checking them again.
     let templates = match &setup.schemas {
-        Some(dir) => TemplateSet::load(&read_dir(dir)?),
+        Some(dir) => TemplateSet::load(&read_dir(dir)?).map_err(|e| message(e.to_string()))?,
         None => TemplateSet::builtin(),
-    }
-    .map_err(|e| message(e.to_string()))?;
+    };
     let rule_files = match &setup.rules {
         Some(dir) => read_dir(dir)?,
         None => crate::base::embedded::rules(),

@@ -43,7 +43,7 @@ pub fn campaign_fixture(name: &str) -> std::path::PathBuf {
 /// The built-in templates and rules, checking in this process.
 pub fn checker() -> bilan::job::Checker {
     bilan::job::Checker::new(
-        bilan::pipeline::template::TemplateSet::builtin().unwrap_or_else(|e| panic!("built-in schemas: {e}")),
+        bilan::pipeline::template::TemplateSet::builtin(),
         bilan::pipeline::rules::RulePack::builtin().unwrap_or_else(|e| panic!("built-in rules: {e:?}")),
     )
 }
@@ -80,4 +80,31 @@ pub fn run_soffice(
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
     child.wait_with_output().expect("soffice output")
+}
+
+/// `soffice --convert-to target --outdir outdir inputs…` with
+/// [`run_soffice`]; fails the test when LibreOffice fails or takes longer
+/// than `seconds`. Its output, for a message about a missing file.
+pub fn soffice_convert(
+    soffice: &std::path::Path,
+    profile: &std::path::Path,
+    target: &str,
+    outdir: &std::path::Path,
+    inputs: &[&std::path::Path],
+    seconds: u64,
+) -> std::process::Output {
+    let mut args: Vec<&std::ffi::OsStr> = vec![
+        "--convert-to".as_ref(),
+        target.as_ref(),
+        "--outdir".as_ref(),
+        outdir.as_os_str(),
+    ];
+    args.extend(inputs.iter().map(|p| p.as_os_str()));
+    let out = run_soffice(soffice, profile, &args, seconds);
+    assert!(
+        out.status.success(),
+        "soffice --convert-to {target} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
 }
